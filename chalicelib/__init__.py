@@ -1,0 +1,1 @@
+"""facegate: face-recognition door access on AWS Chalice (everything a Lambda runs)."""

@@ -1,0 +1,107 @@
+"""The faces table as the local engine's ``FaceStore``.
+
+Items are (employee_id, face_id) with the embedding as bytes. One extra item,
+(``#gallery``, ``#version``), holds a random token that every change replaces in the same
+transaction, so a container checks freshness with one consistent GetItem. A token, not a
+counter: a counter that restarts (a restored table) could repeat a version a cache holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.engines.local import StoredFace
+
+VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
+_TRANSACTION_LIMIT = 100
+
+
+class DynamoFaceStore:
+    """Embeddings in DynamoDB; never holds images."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self._name = table.name
+        self._client = table.meta.client  # the resource's client speaks plain Python types
+
+    def put(self, face: StoredFace) -> None:
+        item = {
+            "employee_id": face.employee_id,
+            "face_id": face.face_id,
+            "embedding": face.embedding,
+            "created_at": face.created_at,
+        }
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(face_id)",
+                    }
+                },
+                self._bump(),
+            ]
+        )
+
+    def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
+        ids = list(face_ids) if face_ids is not None else self._face_ids(employee_id)
+        chunk = _TRANSACTION_LIMIT - 1
+        for start in range(0, len(ids), chunk):
+            deletes = [
+                {"Delete": {"TableName": self._name, "Key": {"employee_id": employee_id, "face_id": face_id}}}
+                for face_id in ids[start : start + chunk]
+            ]
+            self._client.transact_write_items(TransactItems=[*deletes, self._bump()])
+        return ids
+
+    def version(self) -> str:
+        item = self._table.get_item(Key=VERSION_KEY, ConsistentRead=True).get("Item")
+        return "empty" if item is None else str(item.get("version", "empty"))
+
+    def load(self) -> list[StoredFace]:
+        faces: list[StoredFace] = []
+        params: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**params)
+            for item in page.get("Items", []):
+                if item["employee_id"] == VERSION_KEY["employee_id"]:
+                    continue
+                faces.append(
+                    StoredFace(
+                        employee_id=item["employee_id"],
+                        face_id=item["face_id"],
+                        embedding=bytes(item["embedding"]),
+                        created_at=item.get("created_at", ""),
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return faces
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _face_ids(self, employee_id: str) -> list[str]:
+        from boto3.dynamodb.conditions import Key
+
+        ids: list[str] = []
+        params: dict[str, Any] = {
+            "KeyConditionExpression": Key("employee_id").eq(employee_id),
+            "ProjectionExpression": "face_id",
+        }
+        while True:
+            page = self._table.query(**params)
+            ids += [item["face_id"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _bump(self) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": VERSION_KEY,
+                "UpdateExpression": "SET version = :token",
+                "ExpressionAttributeValues": {":token": uuid.uuid4().hex},
+            }
+        }

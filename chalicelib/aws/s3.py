@@ -1,0 +1,41 @@
+"""The camera bucket as an ``ImageStore``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.models import Upload
+from chalicelib.ports import UploadTooLarge
+
+
+class S3ImageStore:
+    """Reads uploads (never more than the limit) and writes JSON results."""
+
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+
+    def read(self, upload: Upload, max_bytes: int) -> bytes:
+        params = {"Bucket": upload.bucket, "Key": upload.key}
+        if upload.version_id:
+            params["VersionId"] = upload.version_id
+        response = self._s3.get_object(**params)
+        body = response["Body"]
+        try:
+            size = int(response.get("ContentLength", 0))
+            if size > max_bytes:
+                raise UploadTooLarge(f"file too large: {size} bytes, limit {max_bytes}")
+            data: bytes = body.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise UploadTooLarge(f"file too large: more than {max_bytes} bytes")
+            return data
+        finally:
+            body.close()
+
+    def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
+        self._s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(document, ensure_ascii=False, indent=2).encode(),
+            ContentType="application/json",
+        )

@@ -1,0 +1,115 @@
+"""Every knob of facegate, read from ``FACEGATE_*`` environment variables at call time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The thresholds that turn a search result into a door decision."""
+
+    match_threshold: float = 80.0  # similarity 0–100 at or above which a face matches
+    match_margin: float = 5.0  # best match must beat the next-best other employee by this
+    min_face_px: int = 80  # a face narrower than this (in the uploaded photo) is too small
+    min_sharpness: float = 20.0  # 0–100; below this a face is too blurred to trust
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an upload may be before we spend memory decoding it."""
+
+    max_bytes: int = 15 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """facegate's configuration for one invocation."""
+
+    stage: str = "dev"
+    engine: str = "local"
+    camera_bucket: str = "facegate-dev-camera"
+    scans_table: str = "facegate-dev-scans"
+    employees_table: str = "facegate-dev-employees"
+    faces_table: str = "facegate-dev-faces"
+    topic_arn: str = ""
+    incoming_prefix: str = "incoming/"
+    processed_prefix: str = "processed/"
+    timezone: str = "UTC"
+    retention_days: int = 30
+    policy: Policy = Policy()
+    limits: ImageLimits = ImageLimits()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``FACEGATE_*`` variables; unset ones keep their defaults."""
+        source = os.environ if env is None else env
+        reader = _Reader(source)
+        defaults = cls()
+        stage = reader.text("FACEGATE_STAGE", defaults.stage)
+        engine = reader.text("FACEGATE_ENGINE", defaults.engine)
+        if engine not in ("local", "rekognition"):
+            raise ConfigError(f"FACEGATE_ENGINE must be 'local' or 'rekognition', not {engine!r}")
+        return cls(
+            stage=stage,
+            engine=engine,
+            camera_bucket=reader.text("FACEGATE_CAMERA_BUCKET", f"facegate-{stage}-camera"),
+            scans_table=reader.text("FACEGATE_SCANS_TABLE", f"facegate-{stage}-scans"),
+            employees_table=reader.text("FACEGATE_EMPLOYEES_TABLE", f"facegate-{stage}-employees"),
+            faces_table=reader.text("FACEGATE_FACES_TABLE", f"facegate-{stage}-faces"),
+            topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
+            incoming_prefix=reader.text("FACEGATE_INCOMING_PREFIX", defaults.incoming_prefix),
+            processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),
+            timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
+            retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
+            policy=Policy(
+                match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", Policy.match_threshold, 0, 100),
+                match_margin=reader.number("FACEGATE_MATCH_MARGIN", Policy.match_margin, 0, 100),
+                min_face_px=reader.integer("FACEGATE_MIN_FACE_PX", Policy.min_face_px, low=1),
+                min_sharpness=reader.number("FACEGATE_MIN_SHARPNESS", Policy.min_sharpness, 0, 100),
+            ),
+            limits=ImageLimits(
+                max_bytes=reader.integer("FACEGATE_MAX_UPLOAD_BYTES", ImageLimits.max_bytes, low=1),
+                max_pixels=reader.integer("FACEGATE_MAX_PIXELS", ImageLimits.max_pixels, low=1),
+            ),
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        value = self._env.get(name, "").strip()
+        return value or default
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw}")
+        return value
+
+    def integer(self, name: str, default: int, low: int) -> int:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        if value < low:
+            raise ConfigError(f"{name} must be at least {low}, not {raw}")
+        return value

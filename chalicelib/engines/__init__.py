@@ -1,0 +1,1 @@
+"""Face engines behind the ``FaceEngine`` port; each is imported only when selected."""

@@ -1,0 +1,250 @@
+"""The bundled engine: dlib's HOG detector, 5-point landmarks and 128-d ResNet embeddings.
+
+No face leaves the account: embeddings live in our own DynamoDB table (``FaceStore``) so
+every Lambda container sees one gallery, cached per container and reloaded only when the
+store's version counter moved. dlib and numpy are imported on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chalicelib.config import Policy
+from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
+from chalicelib.recognition import EnrollmentError, quality_problem
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# dlib's HOG window is 80x80: faces much smaller than this are not found at a given scale.
+HOG_WINDOW_PX = 80
+CHIP_PX = 150
+EMBEDDING_DIMS = 128
+# Euclidean distance of dlib embeddings maps onto 0–100: 100·(1 − d/2.5), so the default
+# threshold 80 is d = 0.5 (stricter than dlib's customary 0.6, as a door should be).
+DISTANCE_AT_ZERO = 2.5
+# Laplacian variance of a face chip maps onto 0–100 sharpness: 100·(1 − e^(−v/50)).
+SHARPNESS_SCALE = 50.0
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """One enrolled embedding as the store keeps it (float32 little-endian bytes)."""
+
+    employee_id: str
+    face_id: str
+    embedding: bytes
+    created_at: str
+
+
+class FaceStore(Protocol):
+    """Where the local engine keeps its gallery of embeddings."""
+
+    def put(self, face: StoredFace) -> None:
+        """Store one face and move the version counter, atomically."""
+        ...
+
+    def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
+        """Delete the given faces (all of the employee's when None); return the ids deleted."""
+        ...
+
+    def version(self) -> str:
+        """A cheap token that changes whenever the gallery changes."""
+        ...
+
+    def load(self) -> list[StoredFace]:
+        """Every stored face."""
+        ...
+
+
+class _Models:
+    """dlib's three models, loaded once per process."""
+
+    _lock = threading.Lock()
+    _loaded: _Models | None = None
+
+    def __init__(self) -> None:
+        import dlib
+
+        folder = model_folder()
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
+        self.embedder = dlib.face_recognition_model_v1(
+            str(folder / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+
+    @classmethod
+    def get(cls) -> _Models:
+        with cls._lock:
+            if cls._loaded is None:
+                cls._loaded = cls()
+            return cls._loaded
+
+
+def model_folder() -> Path:
+    """Where face-recognition-models put its weights, found without importing it.
+
+    Importing the package pulls in ``pkg_resources``, which modern setuptools removed.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face-recognition-models is not installed: pip install face-recognition-models")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+@dataclass
+class _Face:
+    detected: DetectedFace
+    chip: Any  # 150x150 aligned RGB chip (numpy array)
+
+
+@dataclass(frozen=True)
+class _Gallery:
+    version: str
+    employee_ids: list[str]
+    matrix: np.ndarray  # one row per stored face
+
+
+class LocalEngine:
+    """``FaceEngine`` on the bundled dlib models."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        store: FaceStore,
+        policy: Policy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._clock = clock
+        self._gallery: _Gallery | None = None
+        self._gallery_lock = threading.Lock()
+
+    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+        """Enroll the one clear face in ``image``; refuse photos that would enroll badly."""
+        faces = self._faces(image)
+        if not faces:
+            raise EnrollmentError("no face found in the photo")
+        usable = [face for face in faces if quality_problem(face.detected, self._policy) is None]
+        if len(usable) > 1:
+            raise EnrollmentError(f"{len(usable)} faces in the photo: enroll a photo of one person")
+        problem = quality_problem(faces[0].detected, self._policy)
+        if problem is not None:
+            raise EnrollmentError(problem)
+        embedding = self._embed(faces[0])
+        stored = StoredFace(
+            employee_id=employee_id,
+            face_id=uuid.uuid4().hex,
+            embedding=embedding.astype("<f4").tobytes(),
+            created_at=self._clock().isoformat(timespec="seconds"),
+        )
+        self._store.put(stored)
+        return FaceRecord(employee_id, stored.face_id, self.name, stored.created_at)
+
+    def search(self, image: NormalisedImage) -> SearchResult:
+        """Detect every face, embed the largest and find its two closest employees."""
+        faces = self._faces(image)
+        if not faces:
+            return SearchResult(faces=[])
+        detected = [face.detected for face in faces]
+        gallery = self._current_gallery()
+        if not gallery.employee_ids:
+            return SearchResult(faces=detected)
+        best, runner_up = _closest_two(gallery, self._embed(faces[0]))
+        return SearchResult(faces=detected, best=best, runner_up=runner_up)
+
+    def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
+        """Delete the employee's embeddings; every container sees it at its next scan."""
+        self._store.delete(employee_id, face_ids)
+
+    def _faces(self, image: NormalisedImage) -> list[_Face]:
+        import dlib
+        import numpy as np
+
+        models = _Models.get()
+        pixels = np.asarray(image.pixels, dtype=np.uint8)
+        # Downscale for detection only as far as the smallest usable face still fills
+        # the detector's window; landmarks and embeddings use the full-size pixels.
+        scale = min(1.0, HOG_WINDOW_PX / self._policy.min_face_px)
+        small = pixels
+        if scale < 1.0:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            small = np.asarray(image.pixels.resize(size))
+        faces = []
+        for rect in models.detector(small, 0):
+            left = max(0, round(rect.left() / scale))
+            top = max(0, round(rect.top() / scale))
+            right = min(image.width, round((rect.right() + 1) / scale))
+            bottom = min(image.height, round((rect.bottom() + 1) / scale))
+            if right <= left or bottom <= top:
+                continue
+            shape = models.landmarks(pixels, dlib.rectangle(left, top, right - 1, bottom - 1))
+            chip = dlib.get_face_chip(pixels, shape, size=CHIP_PX)
+            box = BoundingBox(left, top, right - left, bottom - top)
+            faces.append(_Face(DetectedFace(box=box, sharpness=_sharpness(chip)), chip))
+        faces.sort(key=lambda face: face.detected.box.width * face.detected.box.height, reverse=True)
+        return faces
+
+    def _embed(self, face: _Face) -> np.ndarray:
+        import numpy as np
+
+        descriptor = _Models.get().embedder.compute_face_descriptor(face.chip)
+        return np.asarray(descriptor, dtype=np.float32)
+
+    def _current_gallery(self) -> _Gallery:
+        version = self._store.version()
+        with self._gallery_lock:
+            if self._gallery is None or self._gallery.version != version:
+                self._gallery = _load_gallery(self._store, version)
+            return self._gallery
+
+
+def _load_gallery(store: FaceStore, version: str) -> _Gallery:
+    import numpy as np
+
+    faces = store.load()
+    matrix = np.zeros((len(faces), EMBEDDING_DIMS), dtype=np.float32)
+    for row, face in enumerate(faces):
+        matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
+    return _Gallery(version, [face.employee_id for face in faces], matrix)
+
+
+def _closest_two(gallery: _Gallery, embedding: np.ndarray) -> tuple[Match, Match | None]:
+    """The closest employee and the closest *other* employee (each by their nearest face)."""
+    import numpy as np
+
+    distances = np.linalg.norm(gallery.matrix - embedding, axis=1)
+    nearest: dict[str, float] = {}
+    for row in np.argsort(distances):
+        employee_id = gallery.employee_ids[int(row)]
+        if employee_id not in nearest:
+            nearest[employee_id] = float(distances[row])
+            if len(nearest) == 2:
+                break
+    ranked = [Match(employee_id, similarity(distance)) for employee_id, distance in nearest.items()]
+    return ranked[0], ranked[1] if len(ranked) > 1 else None
+
+
+def similarity(distance: float) -> float:
+    """dlib embedding distance on facegate's 0–100 similarity scale."""
+    return round(max(0.0, 100.0 * (1.0 - distance / DISTANCE_AT_ZERO)), 2)
+
+
+def _sharpness(chip: Any) -> float:
+    """Focus of a face chip: variance of its Laplacian, mapped onto 0–100."""
+    import numpy as np
+
+    rgb = chip.astype(np.float32)
+    gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    laplacian = gray[1:-1, :-2] + gray[1:-1, 2:] + gray[:-2, 1:-1] + gray[2:, 1:-1] - 4 * gray[1:-1, 1:-1]
+    return round(100.0 * (1.0 - math.exp(-float(laplacian.var()) / SHARPNESS_SCALE)), 1)

@@ -1,0 +1,74 @@
+"""Validate and normalise an uploaded photo with Pillow, refusing what could hurt us first.
+
+The order matters: the byte size is checked before anything is parsed, the header's
+pixel count before any pixel is decoded, so a decompression bomb costs a header read.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from chalicelib.config import ImageLimits
+from chalicelib.models import NormalisedImage
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+ACCEPTED_FORMATS = ("JPEG", "PNG")
+
+
+class RejectedImage(ValueError):
+    """The upload is not a usable photo; ``str(error)`` is the reason to record."""
+
+
+def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
+    """Return upright 8-bit RGB pixels for ``data``, or raise ``RejectedImage`` with a reason."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise RejectedImage("empty file")
+    if len(data) > limits.max_bytes:
+        raise RejectedImage(f"file too large: {len(data)} bytes, limit {limits.max_bytes}")
+    try:
+        image = Image.open(io.BytesIO(data))  # reads the header only
+    except UnidentifiedImageError:
+        raise RejectedImage("not an image (unrecognised file format)") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise RejectedImage(f"unreadable image header: {error}") from None
+    if image.format not in ACCEPTED_FORMATS:
+        raise RejectedImage(f"unsupported image format {image.format}: send JPEG or PNG")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise RejectedImage("image has no pixels")
+    if width * height > limits.max_pixels:
+        raise RejectedImage(
+            f"image too large: {width}x{height} is {width * height} pixels, limit {limits.max_pixels}"
+        )
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image) or image
+        rgb = _to_rgb(upright)
+    except Image.DecompressionBombError as error:
+        raise RejectedImage(f"image too large: {error}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise RejectedImage(f"corrupt or truncated image: {error}") from None
+    return NormalisedImage(pixels=rgb, source_format=str(image.format))
+
+
+def _to_rgb(image: Image) -> Image:
+    """Flatten any mode (palette, alpha, grayscale, 16-bit, CMYK) onto 8-bit RGB."""
+    from PIL import Image as PILImage
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        image = image.convert("I")
+    if image.mode == "I":  # 16-bit samples: scale, do not clip, to 8 bits
+        image = image.point(lambda value: value * (1 / 256)).convert("L")
+    if image.mode == "F":
+        image = image.convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return PILImage.alpha_composite(background, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")

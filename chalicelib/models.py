@@ -1,0 +1,205 @@
+"""The domain's value objects: statuses, faces, matches, decisions, employees and scans."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # Pillow is imported only where pixels are touched
+    from PIL.Image import Image
+
+
+class Status(enum.StrEnum):
+    """A door decision. Only AUTHORIZED opens the door."""
+
+    AUTHORIZED = "AUTHORIZED"
+    UNKNOWN = "UNKNOWN"
+    NO_FACE = "NO_FACE"
+    MULTIPLE_FACES = "MULTIPLE_FACES"
+    LOW_QUALITY = "LOW_QUALITY"
+    REJECTED = "REJECTED"
+    ERROR = "ERROR"
+
+    @property
+    def opens_door(self) -> bool:
+        return self is Status.AUTHORIZED
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """A face's box in pixels of the normalised (upright) photo."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"left": self.left, "top": self.top, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    """One face an engine found: where it is and how usable it looks."""
+
+    box: BoundingBox
+    sharpness: float  # 0–100, one scale for every engine
+
+    @property
+    def size_px(self) -> int:
+        return min(self.box.width, self.box.height)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The closest enrolled employee for a face, on the 0–100 similarity scale."""
+
+    employee_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What an engine saw in a photo.
+
+    ``faces`` is ordered largest first; the engine searched only ``faces[0]`` (the person
+    at the door), ``best`` is its closest employee and ``runner_up`` the closest *other*
+    employee, for the margin rule.
+    """
+
+    faces: list[DetectedFace]
+    best: Match | None = None
+    runner_up: Match | None = None
+
+
+@dataclass(frozen=True)
+class NormalisedImage:
+    """An upload that passed validation: upright 8-bit RGB pixels."""
+
+    pixels: Image
+    source_format: str
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.width)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.height)
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One enrolled photo's face, as the engine stored it."""
+
+    employee_id: str
+    face_id: str
+    engine: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Employee:
+    """Someone who may be let in while ``active``."""
+
+    employee_id: str
+    name: str
+    active: bool = True
+    email: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``decide()`` concluded for one photo."""
+
+    status: Status
+    reason: str | None = None
+    employee_id: str | None = None
+    employee_name: str | None = None
+    similarity: float | None = None
+    faces_in_frame: int = 0
+    face_box: BoundingBox | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One camera object, as an S3 event names it."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    sequencer: str | None
+    event_time: str  # UTC ISO-8601
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The record of one processed upload: the door event."""
+
+    scan_id: str
+    camera_id: str
+    object_key: str
+    object_version: str | None
+    captured_at: str
+    processed_at: str
+    day: str  # the site's local calendar day, YYYY-MM-DD
+    decision: Decision
+    engine: str
+    expires_at: int  # epoch seconds, DynamoDB TTL
+    notification: str = "PENDING"  # PENDING → SENT, or FAILED (to retry on redelivery)
+
+    @property
+    def status(self) -> Status:
+        return self.decision.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, the shape of ``processed/<scan-id>.json`` and notifications."""
+        d = self.decision
+        return {
+            "scan_id": self.scan_id,
+            "camera_id": self.camera_id,
+            "object_key": self.object_key,
+            "object_version": self.object_version,
+            "captured_at": self.captured_at,
+            "processed_at": self.processed_at,
+            "day": self.day,
+            "status": d.status.value,
+            "employee_id": d.employee_id,
+            "employee_name": d.employee_name,
+            "similarity": d.similarity,
+            "faces_in_frame": d.faces_in_frame,
+            "face_box": d.face_box.to_dict() if d.face_box else None,
+            "reason": d.reason,
+            "engine": self.engine,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Scan:
+        """The inverse of ``to_dict`` (extra keys such as ``expires_at`` are read when present)."""
+        box = item.get("face_box")
+        similarity = item.get("similarity")
+        decision = Decision(
+            status=Status(item["status"]),
+            reason=item.get("reason"),
+            employee_id=item.get("employee_id"),
+            employee_name=item.get("employee_name"),
+            similarity=None if similarity is None else float(similarity),
+            faces_in_frame=int(item.get("faces_in_frame", 0)),
+            face_box=BoundingBox(**{k: int(v) for k, v in box.items()}) if box else None,
+        )
+        return cls(
+            scan_id=item["scan_id"],
+            camera_id=item["camera_id"],
+            object_key=item["object_key"],
+            object_version=item.get("object_version"),
+            captured_at=item["captured_at"],
+            processed_at=item["processed_at"],
+            day=item["day"],
+            decision=decision,
+            engine=item["engine"],
+            expires_at=int(item.get("expires_at", 0)),
+            notification=item.get("notification", "PENDING"),
+        )

@@ -1,0 +1,242 @@
+"""``process_upload``: one camera photo in, one recorded and announced door decision out.
+
+Fail closed: every failure becomes a recorded REJECTED or ERROR scan; nothing but a clean
+match of one clear face to an active employee, decided promptly, is AUTHORIZED.
+S3 delivers events at least once, so the scan id derives from the object version and the
+record is a conditional write: only the invocation that wrote it announces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib.config import Settings
+from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.models import Decision, Scan, Status, Upload
+from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, ScanLog, UploadTooLarge
+from chalicelib.recognition import FaceEngine, decide
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_CAMERA = "unknown"
+# A decision reached this long after the photo was taken (a retry, a backlog) never
+# opens the door: the person has gone, someone else may be standing there.
+MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
+
+
+class ScanNotRecorded(RuntimeError):
+    """The scan log refused the write: raised so that Lambda retries the event."""
+
+
+class NotificationFailed(RuntimeError):
+    """The alert could not be published: raised so that a redelivery tries again."""
+
+
+@dataclass(frozen=True)
+class PipelinePorts:
+    images: ImageStore
+    engine: FaceEngine
+    directory: EmployeeDirectory
+    scans: ScanLog
+    notifier: Notifier
+
+
+def scan_id_for(upload: Upload) -> str:
+    """The idempotency key: the same object version always gives the same scan id."""
+    revision = upload.version_id or upload.sequencer or "unversioned"
+    digest = hashlib.sha256(f"{upload.bucket}\n{upload.key}\n{revision}".encode())
+    return digest.hexdigest()[:32]
+
+
+def camera_for(key: str, incoming_prefix: str) -> str | None:
+    """The camera id of ``incoming/<camera-id>/<file>``, or None for any other key."""
+    if not key.startswith(incoming_prefix):
+        return None
+    camera, _, name = key[len(incoming_prefix) :].partition("/")
+    return camera if camera and name and not name.endswith("/") else None
+
+
+def process_upload(
+    upload: Upload,
+    ports: PipelinePorts,
+    settings: Settings,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Scan | None:
+    """Decide, record, announce and publish the result of one upload.
+
+    Returns the scan this call recorded, the earlier record for a redelivered event, or
+    None for keys that are our own output. Raises ``ScanNotRecorded`` or
+    ``NotificationFailed`` when a retry by Lambda can still make things right.
+    """
+    if upload.key.startswith(settings.processed_prefix):
+        log.warning("ignoring our own output %s: the trigger's prefix filter is wrong", upload.key)
+        return None
+    scan_id = scan_id_for(upload)
+    existing = _recorded(ports.scans, scan_id)
+    if existing is not None:
+        return _redelivered(existing, ports)
+    captured = _parse_time(upload.event_time, clock)
+    decision = _decide(upload, ports, settings)
+    if decision.status.opens_door and clock() - captured > MAX_AUTHORIZE_DELAY:
+        decision = replace(
+            decision,
+            status=Status.ERROR,
+            reason=f"decided too late to open the door (photo taken at {_iso(captured)})",
+        )
+    scan = _scan(scan_id, upload, decision, captured, settings, clock())
+    try:
+        written = ports.scans.record(scan)
+    except Exception as error:
+        log.exception("could not record scan %s", scan_id)
+        _alert_unrecorded(scan, error, ports.notifier)
+        raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
+    if not written:  # a concurrent delivery of the same event won the write
+        return _recorded(ports.scans, scan_id)
+    sent = _announce(scan, ports)
+    _write_result(scan, upload.bucket, ports.images, settings)
+    if not sent and not scan.status.opens_door:
+        raise NotificationFailed(f"alert for scan {scan_id} not published; retry will resend it")
+    return replace(scan, notification="SENT" if sent else "FAILED")
+
+
+def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> Decision:
+    camera = camera_for(upload.key, settings.incoming_prefix)
+    if camera is None:
+        reason = f"key is not {settings.incoming_prefix}<camera-id>/<file>: {upload.key!r}"
+        return Decision(Status.REJECTED, reason=reason)
+    limits = settings.limits
+    if upload.size is not None and upload.size > limits.max_bytes:
+        return Decision(
+            Status.REJECTED, reason=f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
+        )
+    try:
+        data = ports.images.read(upload, limits.max_bytes)
+    except UploadTooLarge as error:
+        return Decision(Status.REJECTED, reason=str(error))
+    except Exception as error:
+        log.exception("could not read %s", upload.key)
+        return Decision(Status.ERROR, reason=f"could not read the upload: {_describe(error)}")
+    try:
+        image = normalise(data, limits)
+    except RejectedImage as error:
+        return Decision(Status.REJECTED, reason=str(error))
+    try:
+        result = ports.engine.search(image)
+    except Exception as error:
+        log.exception("face engine %s failed on %s", ports.engine.name, upload.key)
+        return Decision(Status.ERROR, reason=f"face engine failed: {_describe(error)}")
+    employee = None
+    if result.best is not None:
+        try:
+            employee = ports.directory.get(result.best.employee_id)
+        except Exception as error:
+            log.exception("employee lookup failed for %s", upload.key)
+            return Decision(Status.ERROR, reason=f"employee lookup failed: {_describe(error)}")
+    return decide(result, employee, settings.policy)
+
+
+def _scan(
+    scan_id: str,
+    upload: Upload,
+    decision: Decision,
+    captured: datetime,
+    settings: Settings,
+    now: datetime,
+) -> Scan:
+    local_day = captured.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    return Scan(
+        scan_id=scan_id,
+        camera_id=camera_for(upload.key, settings.incoming_prefix) or UNKNOWN_CAMERA,
+        object_key=upload.key,
+        object_version=upload.version_id,
+        captured_at=_iso(captured),
+        processed_at=_iso(now),
+        day=local_day,
+        decision=decision,
+        engine=settings.engine,
+        expires_at=int((captured + timedelta(days=settings.retention_days)).timestamp()),
+    )
+
+
+def _announce(scan: Scan, ports: PipelinePorts) -> bool:
+    """Publish and remember whether it went out; a failure is logged, not raised here."""
+    try:
+        ports.notifier.publish(scan)
+    except Exception:
+        log.exception("could not publish scan %s", scan.scan_id)
+        _set_notification(ports.scans, scan.scan_id, "FAILED", expected="PENDING")
+        return False
+    _set_notification(ports.scans, scan.scan_id, "SENT", expected="PENDING")
+    return True
+
+
+def _redelivered(existing: Scan, ports: PipelinePorts) -> Scan:
+    """A repeated event: announce again only an alert whose publication failed before."""
+    if existing.notification != "FAILED" or existing.status.opens_door:
+        return existing
+    if not ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
+        return existing  # another delivery claimed the retry
+    if not _announce(existing, ports):
+        raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
+    return replace(existing, notification="SENT")
+
+
+def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
+    """Tell security that a door event could not be logged (the door stays shut)."""
+    alert = replace(
+        scan,
+        decision=replace(
+            scan.decision,
+            status=Status.ERROR,
+            reason=f"could not record the scan ({_describe(error)}); decided {scan.status.value}",
+        ),
+    )
+    try:
+        notifier.publish(alert)
+    except Exception:
+        log.exception("could not alert about unrecorded scan %s", scan.scan_id)
+
+
+def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
+    key = f"{settings.processed_prefix}{scan.scan_id}.json"
+    try:
+        images.write_json(bucket, key, scan.to_dict())
+    except Exception:  # the scan log is the record; this copy is a convenience
+        log.exception("could not write %s", key)
+
+
+def _recorded(scans: ScanLog, scan_id: str) -> Scan | None:
+    try:
+        return scans.get(scan_id)
+    except Exception:  # the conditional write still guards against duplicates
+        log.exception("could not look up scan %s", scan_id)
+        return None
+
+
+def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str) -> None:
+    try:
+        scans.set_notification(scan_id, state, expected=expected)
+    except Exception:
+        log.exception("could not mark scan %s as %s", scan_id, state)
+
+
+def _parse_time(text: str, clock: Callable[[], datetime]) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return clock()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]

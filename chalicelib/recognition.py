@@ -1,0 +1,97 @@
+"""The shared recognition module: the ``FaceEngine`` port and ``decide()``, the door policy.
+
+Every engine reports faces largest first, searches only the largest (the person at the
+door) and scores matches on one 0–100 similarity scale, so one policy serves them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from chalicelib.config import Policy
+from chalicelib.models import (
+    Decision,
+    DetectedFace,
+    Employee,
+    FaceRecord,
+    NormalisedImage,
+    SearchResult,
+    Status,
+)
+
+
+class EnrollmentError(ValueError):
+    """A photo cannot be enrolled; ``str(error)`` says why (no face, several, too small…)."""
+
+
+class FaceEngine(Protocol):
+    """Finds and matches faces; owns the biometric data (embeddings or a collection)."""
+
+    name: str
+
+    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+        """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``."""
+        ...
+
+    def search(self, image: NormalisedImage) -> SearchResult:
+        """Detect every face in ``image`` and match the largest against the enrolled."""
+        ...
+
+    def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
+        """Forget the given faces of an employee, or all of them."""
+        ...
+
+
+def quality_problem(face: DetectedFace, policy: Policy) -> str | None:
+    """Why ``face`` cannot be trusted for a decision, or None when it is usable."""
+    if face.size_px < policy.min_face_px:
+        return f"face too small: {face.size_px}px across, minimum {policy.min_face_px}px"
+    if face.sharpness < policy.min_sharpness:
+        return f"face too blurred: sharpness {face.sharpness:.0f}, minimum {policy.min_sharpness:.0f}"
+    return None
+
+
+def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> Decision:
+    """Turn what the engine saw into a door decision; anything doubtful stays closed.
+
+    ``employee`` is the directory entry of ``result.best`` (None when unknown there).
+    """
+    faces = result.faces
+    if not faces:
+        return Decision(Status.NO_FACE, reason="no face in the photo")
+    primary = faces[0]
+    seen = Decision(Status.ERROR, faces_in_frame=len(faces), face_box=primary.box)
+    usable = [face for face in faces if quality_problem(face, policy) is None]
+    if len(usable) > 1:
+        return replace(seen, status=Status.MULTIPLE_FACES, reason=f"{len(usable)} usable faces in the photo")
+    problem = quality_problem(primary, policy)
+    if problem is not None:
+        return replace(seen, status=Status.LOW_QUALITY, reason=problem)
+    best = result.best
+    if best is None or best.similarity < policy.match_threshold:
+        return replace(
+            seen,
+            status=Status.UNKNOWN,
+            reason="no enrolled employee matches",
+            similarity=None if best is None else best.similarity,
+        )
+    matched = replace(seen, employee_id=best.employee_id, similarity=best.similarity)
+    runner_up = result.runner_up
+    if runner_up is not None and best.similarity - runner_up.similarity < policy.match_margin:
+        return replace(
+            matched,
+            status=Status.UNKNOWN,
+            reason=(
+                f"ambiguous: {best.employee_id} and {runner_up.employee_id} are within "
+                f"{policy.match_margin:g} points"
+            ),
+        )
+    if employee is None or employee.employee_id != best.employee_id:
+        return replace(matched, status=Status.UNKNOWN, reason="matched face has no employee record")
+    if not employee.active:
+        return replace(
+            matched, status=Status.UNKNOWN, reason="employee is suspended", employee_name=employee.name
+        )
+    return replace(matched, status=Status.AUTHORIZED, employee_name=employee.name)

@@ -1,0 +1,76 @@
+"""Builds the adapters from ``Settings``: lazily, once per container and settings.
+
+The only place that creates boto3 clients. Endpoints follow the standard
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables (the sandbox sets them).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.pipeline import PipelinePorts
+from chalicelib.recognition import FaceEngine
+
+
+@functools.cache
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A boto3 client with the SDK's standard retry mode (backoff on throttling and 5xx)."""
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
+    return _session().client(service, config=config)
+
+
+@functools.cache
+def _dynamodb() -> Any:
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+    return _session().resource("dynamodb", config=config)
+
+
+def table(name: str) -> Any:
+    return _dynamodb().Table(name)
+
+
+@functools.lru_cache(maxsize=8)
+def face_engine(settings: Settings) -> FaceEngine:
+    """The engine ``FACEGATE_ENGINE`` selects; its module is imported only now."""
+    if settings.engine == "local":
+        from chalicelib.aws.faces import DynamoFaceStore
+        from chalicelib.engines.local import LocalEngine
+
+        return LocalEngine(DynamoFaceStore(table(settings.faces_table)), settings.policy)
+    raise NotImplementedError(f"engine {settings.engine!r} is not available yet")
+
+
+@functools.lru_cache(maxsize=8)
+def pipeline_ports(settings: Settings) -> PipelinePorts:
+    """Every port the camera pipeline needs."""
+    from chalicelib.aws.employees import DynamoEmployeeDirectory
+    from chalicelib.aws.s3 import S3ImageStore
+    from chalicelib.aws.scans import DynamoScanLog
+    from chalicelib.aws.sns import SnsNotifier
+
+    return PipelinePorts(
+        images=S3ImageStore(client("s3")),
+        engine=face_engine(settings),
+        directory=DynamoEmployeeDirectory(table(settings.employees_table)),
+        scans=DynamoScanLog(table(settings.scans_table)),
+        notifier=SnsNotifier(client("sns"), settings.topic_arn),
+    )
+
+
+def reset() -> None:
+    """Forget every cached client and adapter (tests, and the sandbox between stacks)."""
+    for cached in (_session, client, _dynamodb, face_engine, pipeline_ports):
+        cached.cache_clear()

@@ -1,0 +1,1 @@
+"""The offline facegate stack (never deployed): moto as local AWS, an event pump, a CLI."""

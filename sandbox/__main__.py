@@ -1,0 +1,38 @@
+"""The sandbox's command line: ``python -m sandbox demo|evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="enroll two people and scan five uploads, offline")
+    evaluate = commands.add_parser("evaluate", help="enroll a gallery and scan probe photos")
+    evaluate.add_argument("--gallery", type=Path, required=True, help="one subfolder per employee")
+    evaluate.add_argument("--probes", type=Path, required=True, help="photos to scan")
+    evaluate.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+
+    if args.command == "demo":
+        from sandbox.demo import run_demo
+
+        run_demo()
+        return 0
+    from sandbox.evaluate import run_evaluation
+
+    for folder in (args.gallery, args.probes):
+        if not folder.is_dir():
+            parser.error(f"{folder} is not a folder")
+    run_evaluation(args.gallery, args.probes, as_json=args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

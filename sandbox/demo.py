@@ -1,0 +1,81 @@
+"""``python -m sandbox demo``: the whole system offline on real photos, as a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chalicelib.models import Employee
+from sandbox.enroll import enroll_employee
+from sandbox.photos import ensure_photos
+from sandbox.stack import Stack, running_stack
+
+CAMERA = "front-door"
+
+
+def corrupt_jpeg(photo: bytes) -> bytes:
+    """The first kilobyte of a real JPEG: a valid header, then nothing."""
+    return photo[:1024]
+
+
+def run_demo(photos_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Enroll two people, push five uploads through S3 → event → handler, print the outcomes."""
+    photos = ensure_photos(photos_dir) if photos_dir else ensure_photos()
+    with running_stack() as stack:
+        print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
+        enroll_employee(
+            stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg", photos / "obama3.jpg"]
+        )
+        enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
+        print("Enrolled EMP001 Avery Stone (2 photos), EMP002 Jordan Lee (1 photo)\n")
+        uploads = {
+            "enrolled person, new photo": ("avery at door.jpg", (photos / "obama2.jpg").read_bytes()),
+            "stranger": ("visitor.png", (photos / "astronaut.png").read_bytes()),
+            "no face": ("empty-hall.png", (photos / "camera.png").read_bytes()),
+            "group": ("group.jpg", (photos / "group.jpg").read_bytes()),
+            "corrupt file": ("broken.jpg", corrupt_jpeg((photos / "obama2.jpg").read_bytes())),
+        }
+        keys = {stack.upload(CAMERA, name, data): label for label, (name, data) in uploads.items()}
+        handled = stack.pump(expected=len(keys))
+        failures = [event for event in handled if event.error]
+        rows = _rows(stack, keys)
+        _print_table(rows)
+        for event in failures:
+            print(f"handler error for {event.keys}: {event.error}")
+        return rows
+
+
+def _rows(stack: Stack, keys: dict[str, str]) -> list[dict[str, Any]]:
+    by_key = {n["body"]["object_key"]: n for n in stack.notifications()}
+    rows = []
+    for key, label in keys.items():
+        notification = by_key.get(key)
+        body = notification["body"] if notification else {}
+        rows.append(
+            {
+                "upload": label,
+                "status": body.get("status", "—"),
+                "employee": body.get("employee_id") or "",
+                "similarity": "" if body.get("similarity") is None else f"{body['similarity']:.1f}",
+                "reason": body.get("reason") or "",
+                "notification": notification["subject"] if notification else "(none)",
+                "attributes": (
+                    ", ".join(f"{k}={v}" for k, v in sorted(notification["attributes"].items()))
+                    if notification
+                    else ""
+                ),
+            }
+        )
+    return rows
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    columns = ["upload", "status", "employee", "similarity", "notification"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+        details = [f"attributes: {row['attributes']}"]
+        if row["reason"]:
+            details.append(f"reason: {row['reason']}")
+        print("    " + "; ".join(details))

@@ -1,0 +1,174 @@
+"""The offline stack: moto's server as local AWS, the stage's resources, and an event pump.
+
+S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upload``
+handler with the real event body, as Lambda's S3 trigger would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib import wiring
+from chalicelib.config import Settings
+from sandbox.resources import create_resources
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "AWS_SESSION_TOKEN": "sandbox",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+log = logging.getLogger(__name__)
+
+
+def stage_environment(stage: str, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The stage's variables from ``.chalice/config.json``; ``FACEGATE_*`` in overrides win."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    env.update({k: v for k, v in overrides.items() if k.startswith("FACEGATE_")})
+    return env
+
+
+class LocalAws:
+    """moto's server on a free loopback port, shared by everything in this process."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        """Forget every resource (between tests)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def environment(self) -> dict[str, str]:
+        return {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class HandledEvent:
+    keys: list[str]
+    error: str | None
+
+
+class Stack:
+    """A stage's resources in local AWS, with helpers to upload and to pump events."""
+
+    def __init__(self, aws: LocalAws, settings: Settings) -> None:
+        import boto3
+
+        self.aws = aws
+        self.settings = settings
+        self.session = boto3.session.Session()
+        self.names = create_resources(settings, self.session)
+        self.s3 = self.session.client("s3")
+        self.sqs = self.session.client("sqs")
+
+    def upload(self, camera_id: str, name: str, data: bytes) -> str:
+        """PUT a photo as camera ``camera_id`` would; return its key."""
+        key = f"{self.settings.incoming_prefix}{camera_id}/{name}"
+        self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data)
+        return key
+
+    def pump(self, expected: int, timeout: float = 300.0) -> list[HandledEvent]:
+        """Deliver queued S3 events to the handler until ``expected`` were handled."""
+        import app
+
+        handled: list[HandledEvent] = []
+        deadline = time.monotonic() + timeout
+        while len(handled) < expected and time.monotonic() < deadline:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.names["uploads_queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", [])
+            for message in messages:
+                event = json.loads(message["Body"])
+                if "Records" in event:  # not s3:TestEvent
+                    handled.append(_invoke(app, event))
+                self.sqs.delete_message(
+                    QueueUrl=self.names["uploads_queue"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return handled
+
+    def pending_events(self) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.names["uploads_queue"], AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every notification published since the last call, as the observer queue got them."""
+        received = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.names["observer_queue"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                received.append(
+                    {
+                        "subject": envelope.get("Subject"),
+                        "body": json.loads(envelope["Message"]),
+                        "attributes": {
+                            name: value["Value"]
+                            for name, value in envelope.get("MessageAttributes", {}).items()
+                        },
+                    }
+                )
+                self.sqs.delete_message(
+                    QueueUrl=self.names["observer_queue"], ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+def _invoke(app: Any, event: dict[str, Any]) -> HandledEvent:
+    keys = [record["s3"]["object"]["key"] for record in event["Records"]]
+    try:
+        app.on_camera_upload(event, None)  # the decorated handler, as Lambda calls it
+    except Exception as error:  # Lambda would retry; the sandbox reports it
+        log.exception("handler failed for %s", keys)
+        return HandledEvent(keys, f"{type(error).__name__}: {error}")
+    return HandledEvent(keys, None)
+
+
+@contextmanager
+def running_stack(stage: str = "dev", overrides: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """Start local AWS, set the stage's environment and create its resources."""
+    aws = LocalAws()
+    try:
+        env = {**aws.environment(), **stage_environment(stage, overrides or os.environ)}
+        with patched_environ(env):
+            wiring.reset()
+            yield Stack(aws, Settings.from_env())
+            wiring.reset()
+    finally:
+        aws.stop()
