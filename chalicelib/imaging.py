@@ -34,6 +34,8 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
         image = Image.open(io.BytesIO(data))  # reads the header only
     except UnidentifiedImageError:
         raise RejectedImage("not an image (unrecognised file format)") from None
+    except Image.DecompressionBombError:  # Pillow's own guard fires on absurd headers
+        raise RejectedImage(f"image too large: its header claims over {limits.max_pixels} pixels") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise RejectedImage(f"unreadable image header: {error}") from None
     if image.format not in ACCEPTED_FORMATS:

@@ -88,7 +88,7 @@ def process_upload(
             status=Status.ERROR,
             reason=f"decided too late to open the door (photo taken at {_iso(captured)})",
         )
-    scan = _scan(scan_id, upload, decision, captured, settings, clock())
+    scan = _scan(scan_id, upload, decision, captured, settings, ports.engine.name, clock())
     try:
         written = ports.scans.record(scan)
     except Exception as error:
@@ -146,6 +146,7 @@ def _scan(
     decision: Decision,
     captured: datetime,
     settings: Settings,
+    engine: str,
     now: datetime,
 ) -> Scan:
     local_day = captured.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
@@ -158,7 +159,7 @@ def _scan(
         processed_at=_iso(now),
         day=local_day,
         decision=decision,
-        engine=settings.engine,
+        engine=engine,
         expires_at=int((captured + timedelta(days=settings.retention_days)).timestamp()),
     )
 

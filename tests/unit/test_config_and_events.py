@@ -1,0 +1,85 @@
+"""Settings from FACEGATE_* variables, and S3 event records into uploads."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.config import ConfigError, Settings
+from chalicelib.events import uploads_from_s3_event
+
+
+def test_defaults_without_any_variable() -> None:
+    settings = Settings.from_env({})
+    assert settings.engine == "local"
+    assert settings.policy.match_threshold == 80.0
+    assert settings.policy.min_face_px == 80
+    assert settings.limits.max_bytes == 15 * 1024 * 1024
+    assert settings.limits.max_pixels == 40_000_000
+    assert settings.scans_table == "facegate-dev-scans"
+
+
+def test_every_threshold_is_a_setting() -> None:
+    settings = Settings.from_env(
+        {
+            "FACEGATE_STAGE": "prod",
+            "FACEGATE_MATCH_THRESHOLD": "92.5",
+            "FACEGATE_MATCH_MARGIN": "3",
+            "FACEGATE_MIN_FACE_PX": "120",
+            "FACEGATE_MIN_SHARPNESS": "35",
+            "FACEGATE_MAX_UPLOAD_BYTES": "1000",
+            "FACEGATE_MAX_PIXELS": "2000",
+            "FACEGATE_TIMEZONE": "America/Chicago",
+        }
+    )
+    policy = settings.policy
+    assert (policy.match_threshold, policy.match_margin, policy.min_face_px, policy.min_sharpness) == (
+        92.5,
+        3.0,
+        120,
+        35.0,
+    )
+    assert (settings.limits.max_bytes, settings.limits.max_pixels) == (1000, 2000)
+    assert settings.scans_table == "facegate-prod-scans"
+    assert settings.timezone == "America/Chicago"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FACEGATE_MATCH_THRESHOLD", "high"),
+        ("FACEGATE_MATCH_THRESHOLD", "101"),
+        ("FACEGATE_MIN_FACE_PX", "0"),
+        ("FACEGATE_MIN_FACE_PX", "8.5"),
+        ("FACEGATE_ENGINE", "magic"),
+    ],
+)
+def test_malformed_settings_fail_loudly_with_the_name(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def s3_record(key: str, **object_fields: object) -> dict[str, object]:
+    return {
+        "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-03-08T08:30:00.000Z",
+        "s3": {"bucket": {"name": "cams"}, "object": {"key": key, **object_fields}},
+    }
+
+
+def test_keys_arrive_url_encoded_with_spaces_and_non_ascii() -> None:
+    event = {"Records": [s3_record("incoming/front+door/Jos%C3%A9+%C3%B1+%E6%9D%B1.jpg", size=12)]}
+    [upload] = uploads_from_s3_event(event)
+    assert upload.key == "incoming/front door/José ñ 東.jpg"
+    assert upload.size == 12
+
+
+def test_version_and_sequencer_are_kept_for_idempotency() -> None:
+    event = {"Records": [s3_record("incoming/a/b.jpg", versionId="v1", sequencer="00AB")]}
+    [upload] = uploads_from_s3_event(event)
+    assert (upload.version_id, upload.sequencer, upload.event_time) == ("v1", "00AB", "2026-03-08T08:30:00.000Z")
+
+
+def test_records_other_than_object_created_are_ignored() -> None:
+    removed = {**s3_record("incoming/a/b.jpg"), "eventName": "ObjectRemoved:Delete"}
+    assert uploads_from_s3_event({"Records": [removed]}) == []
+    assert uploads_from_s3_event({"Event": "s3:TestEvent"}) == []

@@ -1,0 +1,66 @@
+"""What people and machines read in a notification."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.models import Decision, Scan, Status
+from chalicelib.notifications import notification_for, sns_message
+
+
+def scan(decision: Decision, camera: str = "front-door") -> Scan:
+    return Scan(
+        scan_id="abc123",
+        camera_id=camera,
+        object_key=f"incoming/{camera}/x.jpg",
+        object_version="v1",
+        captured_at="2026-03-08T08:30:00.000Z",
+        processed_at="2026-03-08T08:30:01.000Z",
+        day="2026-03-08",
+        decision=decision,
+        engine="local",
+        expires_at=0,
+    )
+
+
+def test_authorized_subject_names_the_employee_camera_and_similarity() -> None:
+    decision = Decision(Status.AUTHORIZED, employee_id="EMP001", employee_name="Jane Doe", similarity=95.5)
+    note = notification_for(scan(decision))
+    assert note.subject == "✅ Authorized: EMP001 Jane Doe at front-door (95.5%)"
+    assert note.attributes == {"status": "AUTHORIZED", "camera_id": "front-door", "employee_id": "EMP001"}
+    assert note.body["similarity"] == 95.5
+
+
+@pytest.mark.parametrize(
+    ("status", "subject"),
+    [
+        (Status.UNKNOWN, "🚫 Unknown person at front-door"),
+        (Status.MULTIPLE_FACES, "⚠️ Several faces at front-door: possible tailgating"),
+        (Status.ERROR, "❌ Processing error at front-door"),
+        (Status.NO_FACE, "👤 No face seen at front-door"),
+        (Status.LOW_QUALITY, "🌫️ Face not clear enough at front-door"),
+        (Status.REJECTED, "⛔ Unusable upload from front-door"),
+    ],
+)
+def test_every_status_has_a_readable_subject(status: Status, subject: str) -> None:
+    note = notification_for(scan(Decision(status, reason="because")))
+    assert note.subject == subject
+    assert note.attributes["status"] == status.value
+    assert note.attributes["employee_id"] == "none"
+    assert "Reason: because" in note.text
+
+
+def test_subject_stays_under_the_sns_limit_on_one_line() -> None:
+    decision = Decision(Status.AUTHORIZED, employee_id="E" * 64, employee_name="N\n" * 80, similarity=90)
+    subject = notification_for(scan(decision)).subject
+    assert len(subject) < 100 and "\n" not in subject
+
+
+def test_sns_message_has_text_for_people_and_json_for_machines() -> None:
+    note = notification_for(scan(Decision(Status.UNKNOWN, similarity=50.0)))
+    message = json.loads(sns_message(note))
+    assert message["default"].startswith("🚫 Unknown person")
+    assert json.loads(message["sqs"])["status"] == "UNKNOWN"
+    assert json.loads(message["lambda"])["scan_id"] == "abc123"

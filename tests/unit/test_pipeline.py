@@ -1,0 +1,239 @@
+"""process_upload() with in-memory ports: records, notifications, idempotency, failing closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.config import Settings
+from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, SearchResult, Status, Upload
+from chalicelib.pipeline import (
+    NotificationFailed,
+    PipelinePorts,
+    ScanNotRecorded,
+    camera_for,
+    process_upload,
+    scan_id_for,
+)
+from tests.fakes import (
+    InMemoryEmployeeDirectory,
+    InMemoryImageStore,
+    InMemoryScanLog,
+    RecordingNotifier,
+    ScriptedEngine,
+)
+from tests.images import encoded, two_tone
+
+NOW = datetime(2026, 3, 8, 14, 30, tzinfo=timezone.utc)
+SETTINGS = Settings.from_env({"FACEGATE_TIMEZONE": "America/Chicago"})
+MATCH = SearchResult(
+    faces=[DetectedFace(BoundingBox(10, 10, 200, 200), 70.0)], best=Match("EMP001", 93.2), runner_up=None
+)
+
+
+@dataclass
+class World:
+    images: InMemoryImageStore = field(default_factory=InMemoryImageStore)
+    engine: ScriptedEngine = field(default_factory=lambda: ScriptedEngine(MATCH))
+    directory: InMemoryEmployeeDirectory = field(
+        default_factory=lambda: InMemoryEmployeeDirectory(Employee("EMP001", "Jane Doe"))
+    )
+    scans: InMemoryScanLog = field(default_factory=InMemoryScanLog)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+
+    @property
+    def ports(self) -> PipelinePorts:
+        return PipelinePorts(self.images, self.engine, self.directory, self.scans, self.notifier)
+
+    def upload(self, key: str = "incoming/front-door/a.jpg", data: bytes | None = None, **kw: object) -> Upload:
+        payload = encoded(two_tone(), "JPEG") if data is None else data
+        self.images.objects[("cams", key)] = payload
+        fields: dict[str, object] = {
+            "version_id": "v1",
+            "sequencer": "01",
+            "event_time": "2026-03-08T14:29:59.500Z",
+            "size": len(payload),
+            **kw,
+        }
+        return Upload(bucket="cams", key=key, **fields)  # type: ignore[arg-type]
+
+    def process(self, upload: Upload) -> object:
+        return process_upload(upload, self.ports, SETTINGS, clock=lambda: NOW)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_a_match_is_recorded_announced_and_written_to_processed(world: World) -> None:
+    scan = world.process(world.upload())
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.AUTHORIZED
+    assert recorded.camera_id == "front-door"
+    assert recorded.decision.employee_name == "Jane Doe"
+    assert recorded.captured_at == "2026-03-08T14:29:59.500Z"
+    assert recorded.day == "2026-03-08"
+    assert recorded.notification == "SENT"
+    assert [s.scan_id for s in world.notifier.published] == [recorded.scan_id]
+    document = world.images.json_documents[("cams", f"processed/{recorded.scan_id}.json")]
+    assert document["status"] == "AUTHORIZED" and document["similarity"] == 93.2
+    assert scan is not None
+
+
+def test_local_day_follows_the_site_time_zone(world: World) -> None:
+    # 03:30 UTC on 9 March is still 8 March in Chicago.
+    late_evening = datetime(2026, 3, 9, 3, 30, 1, tzinfo=timezone.utc)
+    upload = world.upload(event_time="2026-03-09T03:30:00Z")
+    process_upload(upload, world.ports, SETTINGS, clock=lambda: late_evening)
+    [recorded] = world.scans.scans.values()
+    assert recorded.day == "2026-03-08"
+    assert recorded.captured_at == "2026-03-09T03:30:00.000Z"
+    assert recorded.engine == "scripted"
+
+
+def test_a_duplicate_event_gives_one_record_and_one_notification(world: World) -> None:
+    upload = world.upload()
+    world.process(upload)
+    world.process(upload)
+    assert len(world.scans.scans) == 1
+    assert len(world.notifier.published) == 1
+    assert world.engine.searches == 1  # the redelivery costs no recognition
+
+
+def test_a_new_version_of_the_same_key_is_a_new_scan(world: World) -> None:
+    world.process(world.upload(version_id="v1"))
+    world.process(world.upload(version_id="v2"))
+    assert len(world.scans.scans) == 2
+
+
+def test_scan_id_depends_on_bucket_key_and_version() -> None:
+    base = Upload("b", "incoming/c/k.jpg", "v1", "s", "t")
+    assert scan_id_for(base) == scan_id_for(Upload("b", "incoming/c/k.jpg", "v1", "other", "t2"))
+    assert scan_id_for(base) != scan_id_for(Upload("b", "incoming/c/k.jpg", "v2", "s", "t"))
+    assert scan_id_for(base) != scan_id_for(Upload("b2", "incoming/c/k.jpg", "v1", "s", "t"))
+
+
+@pytest.mark.parametrize(
+    ("key", "camera"),
+    [
+        ("incoming/front-door/a.jpg", "front-door"),
+        ("incoming/lobby/sub/a.jpg", "lobby"),
+        ("incoming/a.jpg", None),
+        ("incoming/front-door/", None),
+        ("elsewhere/front-door/a.jpg", None),
+    ],
+)
+def test_camera_id_comes_from_the_key(key: str, camera: str | None) -> None:
+    assert camera_for(key, "incoming/") == camera
+
+
+def test_our_own_processed_output_is_ignored(world: World) -> None:
+    assert world.process(world.upload(key="processed/abc.json")) is None
+    assert world.scans.scans == {} and world.notifier.published == []
+
+
+def test_keys_outside_incoming_camera_layout_are_rejected_and_recorded(world: World) -> None:
+    world.process(world.upload(key="incoming/no-camera.jpg"))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.REJECTED
+    assert recorded.camera_id == "unknown"
+    assert "incoming/<camera-id>/<file>" in (recorded.decision.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"not a photo at all", "not an image"),
+        (encoded(two_tone(), "GIF"), "unsupported image format GIF"),
+    ],
+)
+def test_unusable_uploads_are_rejected_with_a_reason(world: World, data: bytes, reason: str) -> None:
+    world.process(world.upload(data=data))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.REJECTED
+    assert reason in (recorded.decision.reason or "")
+    assert world.notifier.published[0].status is Status.REJECTED
+    assert world.engine.searches == 0
+
+
+def test_an_oversized_upload_is_rejected_without_reading_it(world: World) -> None:
+    world.images.fail_with = AssertionError("must not be read")
+    world.process(world.upload(size=SETTINGS.limits.max_bytes + 1))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.REJECTED
+    assert "file too large" in (recorded.decision.reason or "")
+
+
+def test_a_photo_decided_too_late_never_opens_the_door(world: World) -> None:
+    taken = NOW - timedelta(minutes=3)
+    world.process(world.upload(event_time=taken.isoformat()))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.ERROR
+    assert "too late" in (recorded.decision.reason or "")
+
+
+@pytest.mark.parametrize("failing", ["images", "engine", "directory"])
+def test_a_failing_dependency_is_recorded_as_error(world: World, failing: str) -> None:
+    getattr(world, failing).fail_with = ConnectionError("boom")
+    world.process(world.upload())
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.ERROR
+    assert "ConnectionError: boom" in (recorded.decision.reason or "")
+    assert world.notifier.published[0].status is Status.ERROR
+
+
+def test_when_the_scan_log_fails_security_hears_of_it_and_lambda_retries(world: World) -> None:
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    with pytest.raises(ScanNotRecorded):
+        world.process(world.upload())
+    [alert] = world.notifier.published
+    assert alert.status is Status.ERROR
+    assert "could not record" in (alert.decision.reason or "")
+    assert "decided AUTHORIZED" in (alert.decision.reason or "")
+
+
+def test_when_publishing_an_alert_fails_the_redelivery_sends_it(world: World) -> None:
+    world.engine.result = SearchResult(faces=[])
+    upload = world.upload()
+    world.notifier.fail_with = ConnectionError("sns down")
+    with pytest.raises(NotificationFailed):
+        world.process(upload)
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.NO_FACE and recorded.notification == "FAILED"
+    world.notifier.fail_with = None
+    world.process(upload)
+    assert [s.status for s in world.notifier.published] == [Status.NO_FACE]
+    assert world.scans.scans[recorded.scan_id].notification == "SENT"
+    world.process(upload)
+    assert len(world.notifier.published) == 1
+
+
+def test_a_failed_authorization_is_never_announced_late(world: World) -> None:
+    upload = world.upload()
+    world.notifier.fail_with = ConnectionError("sns down")
+    scan = world.process(upload)  # no exception: a retry must not open the door minutes later
+    assert scan is not None
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.AUTHORIZED and recorded.notification == "FAILED"
+    world.notifier.fail_with = None
+    world.process(upload)
+    assert world.notifier.published == []
+
+
+def test_a_failing_processed_copy_does_not_lose_the_scan(world: World) -> None:
+    world.images.write_fails_with = ConnectionError("s3 down")
+    world.process(world.upload())
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.AUTHORIZED
+    assert len(world.notifier.published) == 1
+
+
+def test_a_suspended_employee_is_not_let_in(world: World) -> None:
+    world.directory.employees["EMP001"] = Employee("EMP001", "Jane Doe", active=False)
+    world.process(world.upload())
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.UNKNOWN
