@@ -76,7 +76,11 @@ def test_keys_arrive_url_encoded_with_spaces_and_non_ascii() -> None:
 def test_version_and_sequencer_are_kept_for_idempotency() -> None:
     event = {"Records": [s3_record("incoming/a/b.jpg", versionId="v1", sequencer="00AB")]}
     [upload] = uploads_from_s3_event(event)
-    assert (upload.version_id, upload.sequencer, upload.event_time) == ("v1", "00AB", "2026-03-08T08:30:00.000Z")
+    assert (upload.version_id, upload.sequencer, upload.event_time) == (
+        "v1",
+        "00AB",
+        "2026-03-08T08:30:00.000Z",
+    )
 
 
 def test_records_other_than_object_created_are_ignored() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ from tests.fakes import (
 )
 from tests.images import encoded, two_tone
 
-NOW = datetime(2026, 3, 8, 14, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 8, 14, 30, tzinfo=UTC)
 SETTINGS = Settings.from_env({"FACEGATE_TIMEZONE": "America/Chicago"})
 MATCH = SearchResult(
     faces=[DetectedFace(BoundingBox(10, 10, 200, 200), 70.0)], best=Match("EMP001", 93.2), runner_up=None
@@ -47,7 +47,9 @@ class World:
     def ports(self) -> PipelinePorts:
         return PipelinePorts(self.images, self.engine, self.directory, self.scans, self.notifier)
 
-    def upload(self, key: str = "incoming/front-door/a.jpg", data: bytes | None = None, **kw: object) -> Upload:
+    def upload(
+        self, key: str = "incoming/front-door/a.jpg", data: bytes | None = None, **kw: object
+    ) -> Upload:
         payload = encoded(two_tone(), "JPEG") if data is None else data
         self.images.objects[("cams", key)] = payload
         fields: dict[str, object] = {
@@ -85,7 +87,7 @@ def test_a_match_is_recorded_announced_and_written_to_processed(world: World) ->
 
 def test_local_day_follows_the_site_time_zone(world: World) -> None:
     # 03:30 UTC on 9 March is still 8 March in Chicago.
-    late_evening = datetime(2026, 3, 9, 3, 30, 1, tzinfo=timezone.utc)
+    late_evening = datetime(2026, 3, 9, 3, 30, 1, tzinfo=UTC)
     upload = world.upload(event_time="2026-03-09T03:30:00Z")
     process_upload(upload, world.ports, SETTINGS, clock=lambda: late_evening)
     [recorded] = world.scans.scans.values()

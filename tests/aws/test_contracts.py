@@ -1,0 +1,173 @@
+"""One contract per port, run against the in-memory fake and the DynamoDB adapter (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.aws.employees import DynamoEmployeeDirectory
+from chalicelib.aws.faces import DynamoFaceStore
+from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.engines.local import StoredFace
+from chalicelib.models import BoundingBox, Decision, Employee, Scan, Status
+from chalicelib.ports import EmployeeDirectory, ScanLog
+from sandbox.stack import Stack
+from tests.fakes import InMemoryEmployeeDirectory, InMemoryFaceStore, InMemoryScanLog
+
+Factory = Callable[[], object]
+
+
+def _dynamo(kind: str) -> Callable[[Stack], object]:
+    def build(stack: Stack) -> object:
+        settings = stack.settings
+        return {
+            "scans": lambda: DynamoScanLog(wiring.table(settings.scans_table)),
+            "faces": lambda: DynamoFaceStore(wiring.table(settings.faces_table)),
+            "employees": lambda: DynamoEmployeeDirectory(wiring.table(settings.employees_table)),
+        }[kind]()
+
+    return build
+
+
+def adapter(request: pytest.FixtureRequest, fake: Factory, kind: str) -> object:
+    if request.param == "in-memory":
+        return fake()
+    return _dynamo(kind)(request.getfixturevalue("stack"))
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def scan_log(request: pytest.FixtureRequest) -> ScanLog:
+    return adapter(request, InMemoryScanLog, "scans")  # type: ignore[return-value]
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def face_store(request: pytest.FixtureRequest) -> InMemoryFaceStore:
+    return adapter(request, InMemoryFaceStore, "faces")  # type: ignore[return-value]
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def directory(request: pytest.FixtureRequest) -> EmployeeDirectory:
+    return adapter(request, InMemoryEmployeeDirectory, "employees")  # type: ignore[return-value]
+
+
+def a_scan(scan_id: str = "s1", **decision: object) -> Scan:
+    fields: dict[str, object] = {
+        "status": Status.AUTHORIZED,
+        "employee_id": "EMP001",
+        "employee_name": "José Ñúñez <b>",
+        "similarity": 91.25,
+        "faces_in_frame": 1,
+        "face_box": BoundingBox(1, 2, 300, 310),
+        **decision,
+    }
+    return Scan(
+        scan_id=scan_id,
+        camera_id="front-door",
+        object_key="incoming/front-door/a b.jpg",
+        object_version="v1",
+        captured_at="2026-03-08T14:29:59.500Z",
+        processed_at="2026-03-08T14:30:00.100Z",
+        day="2026-03-08",
+        decision=Decision(**fields),  # type: ignore[arg-type]
+        engine="local",
+        expires_at=1775619000,
+    )
+
+
+class TestScanLogContract:
+    def test_a_recorded_scan_reads_back_whole(self, scan_log: ScanLog) -> None:
+        scan = a_scan()
+        assert scan_log.record(scan) is True
+        assert scan_log.get("s1") == scan
+
+    def test_an_unmatched_scan_reads_back_with_its_empty_fields(self, scan_log: ScanLog) -> None:
+        scan = a_scan(
+            "s2",
+            status=Status.REJECTED,
+            employee_id=None,
+            employee_name=None,
+            similarity=None,
+            faces_in_frame=0,
+            face_box=None,
+            reason="empty file",
+        )
+        scan_log.record(scan)
+        assert scan_log.get("s2") == scan
+
+    def test_the_second_write_of_a_scan_id_is_refused(self, scan_log: ScanLog) -> None:
+        assert scan_log.record(a_scan()) is True
+        assert scan_log.record(a_scan(status=Status.ERROR)) is False
+        recorded = scan_log.get("s1")
+        assert recorded is not None and recorded.status is Status.AUTHORIZED
+
+    def test_missing_scan_is_none(self, scan_log: ScanLog) -> None:
+        assert scan_log.get("nope") is None
+
+    def test_notification_state_moves_only_from_the_expected_state(self, scan_log: ScanLog) -> None:
+        scan_log.record(a_scan())
+        assert scan_log.set_notification("s1", "FAILED", expected="PENDING") is True
+        assert scan_log.set_notification("s1", "SENT", expected="PENDING") is False
+        recorded = scan_log.get("s1")
+        assert recorded is not None and recorded.notification == "FAILED"
+
+
+def stored(employee_id: str, face_id: str, value: float = 0.5) -> StoredFace:
+    import struct
+
+    return StoredFace(
+        employee_id, face_id, struct.pack("<128f", *([value] * 128)), "2026-03-08T00:00:00+00:00"
+    )
+
+
+class TestFaceStoreContract:
+    def test_put_faces_load_back_with_their_bytes(self, face_store: InMemoryFaceStore) -> None:
+        face_store.put(stored("EMP001", "f1", 0.25))
+        face_store.put(stored("EMP001", "f2"))
+        face_store.put(stored("EMP002", "f3"))
+        loaded = sorted(face_store.load(), key=lambda f: f.face_id)
+        assert [(f.employee_id, f.face_id) for f in loaded] == [
+            ("EMP001", "f1"),
+            ("EMP001", "f2"),
+            ("EMP002", "f3"),
+        ]
+        assert loaded[0] == stored("EMP001", "f1", 0.25)
+
+    def test_every_change_moves_the_version(self, face_store: InMemoryFaceStore) -> None:
+        versions = [face_store.version()]
+        face_store.put(stored("EMP001", "f1"))
+        versions.append(face_store.version())
+        assert face_store.version() == versions[-1]  # reading does not move it
+        face_store.delete("EMP001", ["f1"])
+        versions.append(face_store.version())
+        assert len(set(versions)) == 3
+
+    def test_delete_all_faces_of_one_employee(self, face_store: InMemoryFaceStore) -> None:
+        for face_id in ("f1", "f2"):
+            face_store.put(stored("EMP001", face_id))
+        face_store.put(stored("EMP002", "f3"))
+        assert sorted(face_store.delete("EMP001")) == ["f1", "f2"]
+        assert [f.face_id for f in face_store.load()] == ["f3"]
+
+    def test_delete_chosen_faces(self, face_store: InMemoryFaceStore) -> None:
+        for face_id in ("f1", "f2"):
+            face_store.put(stored("EMP001", face_id))
+        face_store.delete("EMP001", ["f2"])
+        assert [f.face_id for f in face_store.load()] == ["f1"]
+
+
+class TestEmployeeDirectoryContract:
+    def test_put_and_get(self, directory: EmployeeDirectory) -> None:
+        employee = Employee(
+            "EMP001", "Zoë O'Brien <script>", active=False, email="z@example.com", department="R&D"
+        )
+        directory.put(employee)
+        assert directory.get("EMP001") == employee
+
+    def test_optional_fields_stay_empty(self, directory: EmployeeDirectory) -> None:
+        directory.put(Employee("EMP002", "Jordan Lee"))
+        assert directory.get("EMP002") == Employee("EMP002", "Jordan Lee")
+
+    def test_unknown_employee_is_none(self, directory: EmployeeDirectory) -> None:
+        assert directory.get("EMP404") is None

@@ -1,0 +1,66 @@
+"""The S3 image store and the SNS notifier against local AWS (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.aws.s3 import S3ImageStore
+from chalicelib.aws.sns import SnsNotifier
+from chalicelib.models import Decision, Scan, Status, Upload
+from chalicelib.ports import UploadTooLarge
+from sandbox.stack import Stack
+
+
+def upload_of(stack: Stack, key: str, data: bytes) -> Upload:
+    response = stack.s3.put_object(Bucket=stack.settings.camera_bucket, Key=key, Body=data)
+    return Upload(stack.settings.camera_bucket, key, response.get("VersionId"), None, "")
+
+
+def test_reads_the_exact_version_that_triggered_the_event(stack: Stack) -> None:
+    store = S3ImageStore(wiring.client("s3"))
+    first = upload_of(stack, "incoming/cam/a.jpg", b"first")
+    upload_of(stack, "incoming/cam/a.jpg", b"second")
+    assert store.read(first, max_bytes=100) == b"first"
+
+
+def test_refuses_to_read_past_the_limit(stack: Stack) -> None:
+    store = S3ImageStore(wiring.client("s3"))
+    upload = upload_of(stack, "incoming/cam/big.jpg", b"x" * 101)
+    with pytest.raises(UploadTooLarge, match="101 bytes"):
+        store.read(upload, max_bytes=100)
+
+
+def test_writes_json_documents(stack: Stack) -> None:
+    S3ImageStore(wiring.client("s3")).write_json(
+        stack.settings.camera_bucket, "processed/x.json", {"name": "José"}
+    )
+    body = stack.s3.get_object(Bucket=stack.settings.camera_bucket, Key="processed/x.json")
+    assert body["ContentType"] == "application/json"
+    assert json.loads(body["Body"].read()) == {"name": "José"}
+
+
+def test_publishes_text_json_and_filterable_attributes(stack: Stack) -> None:
+    scan = Scan(
+        "s1",
+        "front-door",
+        "incoming/front-door/a.jpg",
+        "v1",
+        "2026-03-08T14:29:59.500Z",
+        "2026-03-08T14:30:00.000Z",
+        "2026-03-08",
+        Decision(Status.MULTIPLE_FACES, reason="2 usable faces in the photo", faces_in_frame=2),
+        "local",
+        0,
+    )
+    SnsNotifier(wiring.client("sns"), stack.settings.topic_arn).publish(scan)
+    [received] = stack.notifications()
+    assert received["subject"] == "⚠️ Several faces at front-door: possible tailgating"
+    assert received["attributes"] == {
+        "status": "MULTIPLE_FACES",
+        "camera_id": "front-door",
+        "employee_id": "none",
+    }
+    assert received["body"]["faces_in_frame"] == 2

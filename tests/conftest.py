@@ -1,0 +1,57 @@
+"""Shared fixtures: real photos from the cache, one local AWS (moto server) per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.config import ImageLimits, Settings
+from chalicelib.imaging import normalise
+from chalicelib.models import NormalisedImage
+from sandbox.photos import ensure_photos
+from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
+
+# A developer's own FACEGATE_* variables must not change what the tests pin down.
+for _name in [name for name in os.environ if name.startswith("FACEGATE_")]:
+    del os.environ[_name]
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    """The folder of real photos (downloaded once by `make photos`)."""
+    return ensure_photos()
+
+
+@pytest.fixture(scope="session")
+def photo(photos: Path) -> object:
+    """``photo("obama2.jpg")``: a cached real photo, normalised."""
+    cache: dict[str, NormalisedImage] = {}
+
+    def load(name: str) -> NormalisedImage:
+        if name not in cache:
+            cache[name] = normalise((photos / name).read_bytes(), ImageLimits())
+        return cache[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    aws = LocalAws()
+    with patched_environ(aws.environment()):
+        yield aws
+    aws.stop()
+
+
+@pytest.fixture
+def stack(local_aws: LocalAws) -> Iterator[Stack]:
+    """A fresh dev stage in local AWS, with the stage's variables set."""
+    local_aws.reset()
+    with patched_environ(stage_environment("dev", {})):
+        wiring.reset()
+        yield Stack(local_aws, Settings.from_env())
+        wiring.reset()

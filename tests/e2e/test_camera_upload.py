@@ -1,0 +1,150 @@
+"""The camera handler through Chalice's test client, on real photos, against local AWS (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.models import Employee, Scan, Status, Upload
+from chalicelib.pipeline import NotificationFailed, ScanNotRecorded, scan_id_for
+from sandbox.enroll import enroll_employee
+from sandbox.stack import PROJECT_DIR, Stack
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[Client]:
+    with Client(app, stage_name="dev", project_dir=str(PROJECT_DIR)) as chalice_client:
+        yield chalice_client
+
+
+@pytest.fixture
+def enrolled(stack: Stack, photos: Path) -> Stack:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
+    return stack
+
+
+class Camera:
+    """Puts photos in the bucket and hands the handler the S3 event, as Lambda would."""
+
+    def __init__(self, stack: Stack, client: Client) -> None:
+        self.stack = stack
+        self.client = client
+
+    def put(self, key: str, data: bytes) -> tuple[Upload, dict[str, Any]]:
+        bucket = self.stack.settings.camera_bucket
+        version = self.stack.s3.put_object(Bucket=bucket, Key=key, Body=data)["VersionId"]
+        event = self.client.events.generate_s3_event(bucket=bucket, key=key)
+        record = event["Records"][0]
+        record["eventTime"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+        record["s3"]["object"].update({"versionId": version, "size": len(data)})
+        return Upload(bucket, key, version, None, record["eventTime"]), event
+
+    def invoke(self, event: dict[str, Any]) -> None:
+        self.client.lambda_.invoke("on_camera_upload", event)
+
+    def scan(self, upload: Upload) -> Scan | None:
+        return DynamoScanLog(wiring.table(self.stack.settings.scans_table)).get(scan_id_for(upload))
+
+
+@pytest.fixture
+def camera(stack: Stack, client: Client) -> Camera:
+    return Camera(stack, client)
+
+
+def test_an_enrolled_person_is_recorded_announced_and_published(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    upload, event = camera.put("incoming/front-door/avery.jpg", (photos / "obama2.jpg").read_bytes())
+    pending_before = enrolled.pending_events()
+    camera.invoke(event)
+
+    scan = camera.scan(upload)
+    assert scan is not None
+    assert scan.status is Status.AUTHORIZED
+    assert (scan.decision.employee_id, scan.decision.employee_name) == ("EMP001", "Avery Stone")
+    assert scan.decision.similarity is not None and scan.decision.similarity >= 80
+    assert scan.camera_id == "front-door" and scan.object_version == upload.version_id
+    assert scan.engine == "local" and scan.notification == "SENT"
+    local_time = datetime.fromisoformat(scan.captured_at).astimezone(ZoneInfo(enrolled.settings.timezone))
+    assert scan.day == local_time.date().isoformat()
+
+    [notification] = enrolled.notifications()
+    assert notification["attributes"] == {
+        "status": "AUTHORIZED",
+        "camera_id": "front-door",
+        "employee_id": "EMP001",
+    }
+    assert notification["subject"].startswith("✅ Authorized: EMP001 Avery Stone at front-door (")
+    assert notification["body"]["scan_id"] == scan.scan_id
+
+    processed = enrolled.s3.get_object(Bucket=upload.bucket, Key=f"processed/{scan.scan_id}.json")
+    assert b'"status": "AUTHORIZED"' in processed["Body"].read()
+    assert enrolled.pending_events() == pending_before  # processed/ did not trigger the handler
+
+
+def test_a_duplicate_event_gives_one_record_and_one_notification(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    _, event = camera.put("incoming/front-door/stranger.png", (photos / "astronaut.png").read_bytes())
+    camera.invoke(event)
+    camera.invoke(event)
+    scans = enrolled.session.client("dynamodb").scan(TableName=enrolled.settings.scans_table)["Items"]
+    assert len(scans) == 1
+    assert [n["attributes"]["status"] for n in enrolled.notifications()] == ["UNKNOWN"]
+
+
+def test_an_upload_gone_before_processing_is_an_error(stack: Stack, camera: Camera, photos: Path) -> None:
+    upload, event = camera.put("incoming/front-door/gone.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.s3.delete_object(Bucket=upload.bucket, Key=upload.key, VersionId=upload.version_id)
+    camera.invoke(event)
+    scan = camera.scan(upload)
+    assert scan is not None and scan.status is Status.ERROR
+    assert "could not read the upload" in (scan.decision.reason or "")
+
+
+def test_an_engine_failure_is_an_error(enrolled: Stack, camera: Camera, photos: Path) -> None:
+    enrolled.session.client("dynamodb").delete_table(TableName=enrolled.settings.faces_table)
+    upload, event = camera.put("incoming/front-door/avery.jpg", (photos / "obama2.jpg").read_bytes())
+    camera.invoke(event)
+    scan = camera.scan(upload)
+    assert scan is not None and scan.status is Status.ERROR
+    assert "face engine failed" in (scan.decision.reason or "")
+    assert [n["attributes"]["status"] for n in enrolled.notifications()] == ["ERROR"]
+
+
+def test_when_the_scan_table_fails_security_is_alerted_and_lambda_retries(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    enrolled.session.client("dynamodb").delete_table(TableName=enrolled.settings.scans_table)
+    _, event = camera.put("incoming/front-door/avery.jpg", (photos / "obama2.jpg").read_bytes())
+    with pytest.raises(ScanNotRecorded):
+        camera.invoke(event)
+    [alert] = enrolled.notifications()
+    assert alert["attributes"]["status"] == "ERROR"
+    assert "decided AUTHORIZED" in alert["body"]["reason"]
+
+
+def test_when_sns_fails_an_alert_is_retried_and_a_match_stays_shut(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    enrolled.session.client("sns").delete_topic(TopicArn=enrolled.settings.topic_arn)
+    no_face, event = camera.put("incoming/front-door/hall.png", (photos / "camera.png").read_bytes())
+    with pytest.raises(NotificationFailed):
+        camera.invoke(event)
+    recorded = camera.scan(no_face)
+    assert recorded is not None and recorded.status is Status.NO_FACE and recorded.notification == "FAILED"
+
+    match, event = camera.put("incoming/front-door/avery.jpg", (photos / "obama2.jpg").read_bytes())
+    camera.invoke(event)  # no retry: a late AUTHORIZED must never open the door
+    recorded = camera.scan(match)
+    assert recorded is not None and recorded.notification == "FAILED"

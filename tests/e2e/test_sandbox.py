@@ -1,0 +1,126 @@
+"""The whole offline system: real S3 events through SQS to the handler, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.models import Employee
+from sandbox.enroll import enroll_employee
+from sandbox.stack import PROJECT_DIR, Stack
+from tests.images import encoded, png_claiming, two_tone
+
+
+def test_url_encoded_keys_with_spaces_and_non_ascii_reach_the_handler(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    key = stack.upload("front door", "José Ñúñez 東京 +1.jpg", (photos / "obama2.jpg").read_bytes())
+    [handled] = stack.pump(expected=1)
+    assert handled.error is None
+    [notification] = stack.notifications()
+    assert notification["body"]["object_key"] == key == "incoming/front door/José Ñúñez 東京 +1.jpg"
+    assert notification["body"]["camera_id"] == "front door"
+    assert notification["attributes"]["status"] == "AUTHORIZED"
+
+
+def test_hostile_uploads_are_rejected_with_reasons_and_nothing_escapes(
+    stack: Stack, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEGATE_MAX_UPLOAD_BYTES", str(2_000_000))
+    photo = (photos / "obama2.jpg").read_bytes()
+    uploads = {
+        "empty.jpg": (b"", "empty file"),
+        "garbage.jpg": (os.urandom(4096), "not an image"),
+        "notes.jpg": (b"a text file, not a photo\n", "not an image"),
+        "truncated.jpg": (photo[: len(photo) // 3], "truncated"),
+        "animated.gif": (encoded(two_tone(), "GIF"), "unsupported image format GIF"),
+        "bomb.png": (png_claiming(30000, 30000), "image too large"),
+        "huge.jpg": (b"\xff\xd8" + b"\x00" * 2_000_001, "file too large"),
+    }
+    keys = {stack.upload("front-door", name, data): reason for name, (data, reason) in uploads.items()}
+    handled = stack.pump(expected=len(keys))
+    assert [event.error for event in handled] == [None] * len(keys)
+    by_key = {n["body"]["object_key"]: n for n in stack.notifications()}
+    assert set(by_key) == set(keys)
+    for key, reason in keys.items():
+        body = by_key[key]["body"]
+        assert body["status"] == "REJECTED", key
+        assert reason in body["reason"], (key, body["reason"])
+
+
+def test_the_demo_prints_every_decision_and_its_notification(photos: Path) -> None:
+    result = _sandbox("demo")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for label, status in [
+        ("enrolled person, new photo", "AUTHORIZED"),
+        ("stranger", "UNKNOWN"),
+        ("no face", "NO_FACE"),
+        ("group", "MULTIPLE_FACES"),
+        ("corrupt file", "REJECTED"),
+    ]:
+        [row] = [line for line in lines if line.startswith(label + " ")]
+        assert status in row
+    assert "✅ Authorized: EMP001 Avery Stone at front-door" in result.stdout
+    assert "status=MULTIPLE_FACES" in result.stdout
+
+
+def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path, tmp_path: Path) -> None:
+    for person, files in {"EMP001": ["obama.jpg", "obama3.jpg"], "EMP002": ["biden.jpg"]}.items():
+        (tmp_path / "gallery" / person).mkdir(parents=True)
+        for name in files:
+            shutil.copy(photos / name, tmp_path / "gallery" / person / name)
+    (tmp_path / "probes").mkdir()
+    for name in ["obama2.jpg", "astronaut.png", "camera.png", "group.jpg"]:
+        shutil.copy(photos / name, tmp_path / "probes" / name)
+
+    result = _sandbox(
+        "evaluate", "--gallery", str(tmp_path / "gallery"), "--probes", str(tmp_path / "probes"), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {row["probe"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert rows["obama2.jpg"]["status"] == "AUTHORIZED" and rows["obama2.jpg"]["employee_id"] == "EMP001"
+    assert rows["obama2.jpg"]["similarity"] >= 80
+    assert rows["astronaut.png"]["status"] == "UNKNOWN"
+    assert rows["camera.png"] == {
+        "probe": "camera.png",
+        "status": "NO_FACE",
+        "employee_id": None,
+        "similarity": None,
+    }
+    assert rows["group.jpg"]["status"] == "MULTIPLE_FACES"
+
+
+def test_facegate_variables_override_the_stage_defaults(photos: Path, tmp_path: Path) -> None:
+    (tmp_path / "gallery" / "EMP001").mkdir(parents=True)
+    shutil.copy(photos / "obama.jpg", tmp_path / "gallery" / "EMP001")
+    (tmp_path / "probes").mkdir()
+    shutil.copy(photos / "obama2.jpg", tmp_path / "probes")
+    result = _sandbox(
+        "evaluate",
+        "--gallery",
+        str(tmp_path / "gallery"),
+        "--probes",
+        str(tmp_path / "probes"),
+        "--json",
+        env={"FACEGATE_MATCH_THRESHOLD": "99.5"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "UNKNOWN"
+
+
+def _sandbox(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FACEGATE_", "AWS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        cwd=PROJECT_DIR,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
