@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed."""
@@ -39,6 +41,8 @@ class Settings:
     scans_table: str = "facegate-dev-scans"
     employees_table: str = "facegate-dev-employees"
     faces_table: str = "facegate-dev-faces"
+    collection_id: str = "facegate-dev-faces"
+    quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
     incoming_prefix: str = "incoming/"
     processed_prefix: str = "processed/"
@@ -57,6 +61,11 @@ class Settings:
         engine = reader.text("FACEGATE_ENGINE", defaults.engine)
         if engine not in ("local", "rekognition"):
             raise ConfigError(f"FACEGATE_ENGINE must be 'local' or 'rekognition', not {engine!r}")
+        quality_filter = reader.text("FACEGATE_REKOGNITION_QUALITY_FILTER", defaults.quality_filter).upper()
+        if quality_filter not in QUALITY_FILTERS:
+            raise ConfigError(
+                f"FACEGATE_REKOGNITION_QUALITY_FILTER must be one of {', '.join(QUALITY_FILTERS)}"
+            )
         return cls(
             stage=stage,
             engine=engine,
@@ -64,6 +73,8 @@ class Settings:
             scans_table=reader.text("FACEGATE_SCANS_TABLE", f"facegate-{stage}-scans"),
             employees_table=reader.text("FACEGATE_EMPLOYEES_TABLE", f"facegate-{stage}-employees"),
             faces_table=reader.text("FACEGATE_FACES_TABLE", f"facegate-{stage}-faces"),
+            collection_id=reader.text("FACEGATE_COLLECTION_ID", f"facegate-{stage}-faces"),
+            quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
             incoming_prefix=reader.text("FACEGATE_INCOMING_PREFIX", defaults.incoming_prefix),
             processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),

@@ -127,6 +127,8 @@ def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> Decisio
         return Decision(Status.REJECTED, reason=str(error))
     try:
         result = ports.engine.search(image)
+    except RejectedImage as error:  # the engine's service refused the picture itself
+        return Decision(Status.REJECTED, reason=str(error))
     except Exception as error:
         log.exception("face engine %s failed on %s", ports.engine.name, upload.key)
         return Decision(Status.ERROR, reason=f"face engine failed: {_describe(error)}")

@@ -26,7 +26,7 @@ def client(service: str) -> Any:
     """A boto3 client with the SDK's standard retry mode (backoff on throttling and 5xx)."""
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=20)
     return _session().client(service, config=config)
 
 
@@ -34,7 +34,7 @@ def client(service: str) -> Any:
 def _dynamodb() -> Any:
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10)
     return _session().resource("dynamodb", config=config)
 
 
@@ -50,7 +50,11 @@ def face_engine(settings: Settings) -> FaceEngine:
         from chalicelib.engines.local import LocalEngine
 
         return LocalEngine(DynamoFaceStore(table(settings.faces_table)), settings.policy)
-    raise NotImplementedError(f"engine {settings.engine!r} is not available yet")
+    from chalicelib.engines.rekognition import RekognitionEngine
+
+    return RekognitionEngine(
+        client("rekognition"), settings.collection_id, settings.policy, settings.quality_filter
+    )
 
 
 @functools.lru_cache(maxsize=8)

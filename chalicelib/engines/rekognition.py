@@ -1,0 +1,212 @@
+"""Amazon Rekognition behind ``FaceEngine``: a collection of faces, one user vector per employee.
+
+One call per scan: ``SearchUsersByImage`` searches the largest face and lists the others
+(``UnsearchedFaces``), which is all ``decide()`` needs; tutorials that call DetectFaces
+first pay twice. Photos are sent as bytes after our own normalisation (EXIF rotation,
+colour), re-encoded as JPEG under Rekognition's 5 MB limit: the service then sees the
+same upright pixels the local engine would, and needs no read access to the bucket.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.config import Policy
+from chalicelib.imaging import RejectedImage
+from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
+from chalicelib.recognition import EnrollmentError, quality_problem
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_DISASSOCIATE_LIMIT = 100
+_DELETE_LIMIT = 4096
+
+
+class RekognitionEngine:
+    """``FaceEngine`` on a Rekognition collection with the Users API."""
+
+    name = "rekognition"
+
+    def __init__(
+        self,
+        client: Any,
+        collection_id: str,
+        policy: Policy,
+        quality_filter: str = "AUTO",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._rekognition = client
+        self._collection = collection_id
+        self._policy = policy
+        self._quality_filter = quality_filter
+        self._clock = clock
+
+    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+        """IndexFaces, then CreateUser (safe to repeat) and AssociateFaces: three calls."""
+        response = self._call(
+            "index_faces",
+            CollectionId=self._collection,
+            Image={"Bytes": jpeg_within_limit(image)},
+            ExternalImageId=employee_id,
+            MaxFaces=1,
+            QualityFilter=self._quality_filter,
+            DetectionAttributes=["DEFAULT"],
+        )
+        records = response.get("FaceRecords", [])
+        unindexed = response.get("UnindexedFaces", [])
+        if not records:
+            reasons = sorted({reason for face in unindexed for reason in face.get("Reasons", [])})
+            if not reasons:
+                raise EnrollmentError("no face found in the photo")
+            raise EnrollmentError("no usable face: " + ", ".join(reasons))
+        face_id = str(records[0]["Face"]["FaceId"])
+        indexed = _face(records[0]["FaceDetail"], image)
+        others = [_face(face["FaceDetail"], image) for face in unindexed]
+        problem = self._enrollment_problem(indexed, others)
+        if problem is not None:
+            self._delete_faces([face_id])
+            raise EnrollmentError(problem)
+        self._create_user(employee_id)
+        associated = self._call(
+            "associate_faces", CollectionId=self._collection, UserId=employee_id, FaceIds=[face_id]
+        )
+        failures = associated.get("UnsuccessfulFaceAssociations", [])
+        if failures:
+            self._delete_faces([face_id])
+            reasons = sorted({reason for failure in failures for reason in failure.get("Reasons", [])})
+            raise EnrollmentError("face not added to the employee: " + ", ".join(reasons))
+        return FaceRecord(employee_id, face_id, self.name, self._clock().isoformat(timespec="seconds"))
+
+    def search(self, image: NormalisedImage) -> SearchResult:
+        """One SearchUsersByImage call: the largest face searched, the others listed."""
+        from botocore.exceptions import ClientError
+
+        # Ask for everything within the margin below the threshold, so the margin rule
+        # sees a close rival even when that rival itself would not match.
+        floor = max(0.0, self._policy.match_threshold - self._policy.match_margin)
+        try:
+            response = self._rekognition.search_users_by_image(
+                CollectionId=self._collection,
+                Image={"Bytes": jpeg_within_limit(image)},
+                UserMatchThreshold=floor,
+                MaxUsers=2,
+                QualityFilter="NONE",  # decide() judges quality, with the same policy for every engine
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", "")
+            if code == "InvalidParameterException" and "face" in message.lower():
+                return SearchResult(faces=[])  # Rekognition's way of saying: no face
+            if code in ("InvalidImageFormatException", "ImageTooLargeException"):
+                raise RejectedImage(f"Rekognition refused the image: {code}") from None
+            raise
+        searched = response.get("SearchedFace", {}).get("FaceDetail")
+        if searched is None:
+            return SearchResult(faces=[])
+        others = [_face(face["FaceDetails"], image) for face in response.get("UnsearchedFaces", [])]
+        others.sort(key=lambda face: face.box.width * face.box.height, reverse=True)
+        faces = [_face(searched, image), *others]  # the searched face is the largest
+        matches = [
+            Match(str(match["User"]["UserId"]), round(float(match["Similarity"]), 2))
+            for match in sorted(response.get("UserMatches", []), key=lambda m: -float(m["Similarity"]))
+        ]
+        return SearchResult(
+            faces=faces,
+            best=matches[0] if matches else None,
+            runner_up=matches[1] if len(matches) > 1 else None,
+        )
+
+    def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
+        """DisassociateFaces and DeleteFaces; with no ids, every face and the user go."""
+        ids = list(face_ids) if face_ids is not None else self._user_face_ids(employee_id)
+        for start in range(0, len(ids), _DISASSOCIATE_LIMIT):
+            self._call(
+                "disassociate_faces",
+                CollectionId=self._collection,
+                UserId=employee_id,
+                FaceIds=ids[start : start + _DISASSOCIATE_LIMIT],
+            )
+        self._delete_faces(ids)
+        if face_ids is None:
+            self._ignoring("ResourceNotFoundException", "delete_user", UserId=employee_id)
+
+    def _enrollment_problem(self, indexed: DetectedFace, others: list[DetectedFace]) -> str | None:
+        usable_others = [face for face in others if quality_problem(face, self._policy) is None]
+        if usable_others:
+            return f"{len(usable_others) + 1} faces in the photo: enroll a photo of one person"
+        return quality_problem(indexed, self._policy)
+
+    def _create_user(self, employee_id: str) -> None:
+        self._ignoring("ConflictException", "create_user", UserId=employee_id)  # exists already
+
+    def _user_face_ids(self, employee_id: str) -> list[str]:
+        ids: list[str] = []
+        params: dict[str, Any] = {"CollectionId": self._collection, "UserId": employee_id}
+        while True:
+            page = self._call("list_faces", **params)
+            ids += [str(face["FaceId"]) for face in page.get("Faces", [])]
+            if not page.get("NextToken"):
+                return ids
+            params["NextToken"] = page["NextToken"]
+
+    def _delete_faces(self, face_ids: list[str]) -> None:
+        for start in range(0, len(face_ids), _DELETE_LIMIT):
+            self._call(
+                "delete_faces", CollectionId=self._collection, FaceIds=face_ids[start : start + _DELETE_LIMIT]
+            )
+
+    def _ignoring(self, code: str, operation: str, **params: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(operation, CollectionId=self._collection, **params)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != code:
+                raise
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response: dict[str, Any] = getattr(self._rekognition, operation)(**params)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if operation == "index_faces" and code in (
+                "InvalidImageFormatException",
+                "ImageTooLargeException",
+            ):
+                raise EnrollmentError(f"Rekognition refused the image: {code}") from None
+            raise
+        return response
+
+
+def jpeg_within_limit(image: NormalisedImage, limit: int = MAX_IMAGE_BYTES) -> bytes:
+    """The normalised pixels as a JPEG Rekognition accepts, scaled down only if it must be."""
+    pixels = image.pixels
+    while True:
+        buffer = io.BytesIO()
+        pixels.save(buffer, format="JPEG", quality=90)
+        if buffer.tell() <= limit:
+            return buffer.getvalue()
+        shrink = (limit / buffer.tell()) ** 0.5 * 0.9
+        pixels = pixels.resize((max(1, int(pixels.width * shrink)), max(1, int(pixels.height * shrink))))
+
+
+def _face(detail: dict[str, Any], image: NormalisedImage) -> DetectedFace:
+    """A Rekognition FaceDetail (box as ratios of the frame) in pixels of the normalised photo."""
+    box = detail.get("BoundingBox", {})
+    left = max(0.0, float(box.get("Left", 0.0)))
+    top = max(0.0, float(box.get("Top", 0.0)))
+    width = min(float(box.get("Width", 0.0)), 1.0 - left)
+    height = min(float(box.get("Height", 0.0)), 1.0 - top)
+    return DetectedFace(
+        box=BoundingBox(
+            round(left * image.width),
+            round(top * image.height),
+            round(width * image.width),
+            round(height * image.height),
+        ),
+        sharpness=round(float(detail.get("Quality", {}).get("Sharpness", 0.0)), 1),
+    )

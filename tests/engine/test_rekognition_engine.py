@@ -1,0 +1,251 @@
+"""What is particular to the Rekognition engine: calls made, refusals, failures, image size."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from chalicelib import wiring
+from chalicelib.config import Policy, Settings
+from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
+from chalicelib.imaging import RejectedImage
+from chalicelib.models import Employee, NormalisedImage, Status, Upload
+from chalicelib.pipeline import PipelinePorts, process_upload
+from chalicelib.recognition import EnrollmentError
+from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
+from tests.rekognition_shapes import (
+    COLLECTION,
+    SCENES,
+    JpegBytes,
+    StubbedRekognition,
+    index_faces_response,
+    search_users_response,
+)
+
+Photo = Callable[[str], NormalisedImage]
+POLICY = Policy()
+
+
+@pytest.fixture
+def service() -> StubbedRekognition:
+    return StubbedRekognition()
+
+
+@pytest.fixture
+def engine(service: StubbedRekognition) -> RekognitionEngine:
+    return RekognitionEngine(service.client, COLLECTION, POLICY)
+
+
+def test_a_scan_is_exactly_one_call(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect_search("group.jpg", [("EMP001", 91.0), ("EMP002", 80.5)])
+    result = engine.search(photo("group.jpg"))
+    assert service.calls == ["SearchUsersByImage"]
+    assert result.best is not None and (result.best.employee_id, result.best.similarity) == ("EMP001", 91.0)
+    assert result.runner_up is not None and result.runner_up.employee_id == "EMP002"
+    service.stubber.assert_no_pending_responses()
+
+
+def test_an_enrollment_is_three_calls(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    face_id = service.expect_enrollment("EMP001", "obama.jpg")
+    record = engine.add_face("EMP001", photo("obama.jpg"))
+    assert service.calls == ["IndexFaces", "CreateUser", "AssociateFaces"]
+    assert record.face_id == face_id and record.engine == "rekognition"
+
+
+def test_enrolling_a_second_photo_tolerates_the_existing_user(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect(
+        "index_faces",
+        index_faces_response("EMP001", SCENES["obama3.jpg"], "f-2"),
+        Image=JpegBytes(),
+        ExternalImageId="EMP001",
+        MaxFaces=1,
+        QualityFilter="AUTO",
+        DetectionAttributes=["DEFAULT"],
+    )
+    service.expect_error("create_user", "ConflictException", "User already exists", 409)
+    service.expect(
+        "associate_faces",
+        {"AssociatedFaces": [{"FaceId": "f-2"}], "UnsuccessfulFaceAssociations": []},
+        UserId="EMP001",
+        FaceIds=["f-2"],
+    )
+    assert engine.add_face("EMP001", photo("obama3.jpg")).face_id == "f-2"
+
+
+def test_faces_rekognition_refuses_come_back_with_its_reasons(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    refused = {
+        "FaceRecords": [],
+        "UnindexedFaces": [
+            {
+                "Reasons": ["LOW_SHARPNESS", "SMALL_BOUNDING_BOX"],
+                "FaceDetail": {"BoundingBox": {"Width": 0.05, "Height": 0.05, "Left": 0.1, "Top": 0.1}},
+            }
+        ],
+    }
+    service.expect(
+        "index_faces",
+        refused,
+        Image=JpegBytes(),
+        ExternalImageId="EMP001",
+        MaxFaces=1,
+        QualityFilter="AUTO",
+        DetectionAttributes=["DEFAULT"],
+    )
+    with pytest.raises(EnrollmentError, match="no usable face: LOW_SHARPNESS, SMALL_BOUNDING_BOX"):
+        engine.add_face("EMP001", photo("obama.jpg"))
+
+
+def test_a_face_that_does_not_match_the_employee_is_not_kept(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect(
+        "index_faces",
+        index_faces_response("EMP001", SCENES["biden.jpg"], "f-9"),
+        Image=JpegBytes(),
+        ExternalImageId="EMP001",
+        MaxFaces=1,
+        QualityFilter="AUTO",
+        DetectionAttributes=["DEFAULT"],
+    )
+    service.expect("create_user", {}, UserId="EMP001")
+    service.expect(
+        "associate_faces",
+        {
+            "AssociatedFaces": [],
+            "UnsuccessfulFaceAssociations": [{"FaceId": "f-9", "Reasons": ["LOW_MATCH_CONFIDENCE"]}],
+        },
+        UserId="EMP001",
+        FaceIds=["f-9"],
+    )
+    service.expect("delete_faces", {"DeletedFaces": ["f-9"]}, FaceIds=["f-9"])
+    with pytest.raises(EnrollmentError, match="LOW_MATCH_CONFIDENCE"):
+        engine.add_face("EMP001", photo("biden.jpg"))
+    service.stubber.assert_no_pending_responses()
+
+
+def test_a_blurred_enrollment_face_is_deleted_again(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect(
+        "index_faces",
+        index_faces_response("EMP001", SCENES["obama.jpg"], "f-3", sharpness=4.0),
+        Image=JpegBytes(),
+        ExternalImageId="EMP001",
+        MaxFaces=1,
+        QualityFilter="AUTO",
+        DetectionAttributes=["DEFAULT"],
+    )
+    service.expect("delete_faces", {"DeletedFaces": ["f-3"]}, FaceIds=["f-3"])
+    with pytest.raises(EnrollmentError, match="blurred"):
+        engine.add_face("EMP001", photo("obama.jpg"))
+
+
+def test_rekognition_boxes_become_pixels_of_the_photo(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    image = photo("obama2.jpg")
+    service.expect_search("obama2.jpg", [])
+    [face] = engine.search(image).faces
+    left, top, width, height = SCENES["obama2.jpg"][0]
+    assert face.box.top == round(top * image.height)
+    assert face.box.left == round(left * image.width) and face.box.width == round(width * image.width)
+    assert face.box.height == round(height * image.height) and face.sharpness == 86.9
+
+
+def test_the_margin_rule_sees_rivals_just_below_the_threshold(
+    service: StubbedRekognition, photo: Photo
+) -> None:
+    engine = RekognitionEngine(service.client, COLLECTION, Policy(match_threshold=90, match_margin=4))
+    service.expect_search("obama2.jpg", [("EMP001", 92.0), ("EMP002", 87.0)], floor=86.0)
+    result = engine.search(photo("obama2.jpg"))
+    assert result.runner_up is not None and result.runner_up.similarity == 87.0
+
+
+@pytest.mark.parametrize("code", ["InvalidImageFormatException", "ImageTooLargeException"])
+def test_images_rekognition_refuses_are_rejected(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo, code: str
+) -> None:
+    service.expect_error("search_users_by_image", code, "Request has invalid image format")
+    with pytest.raises(RejectedImage, match=code):
+        engine.search(photo("obama2.jpg"))
+
+
+def test_other_invalid_parameters_are_errors_not_no_face(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    from botocore.exceptions import ClientError
+
+    service.expect_error(
+        "search_users_by_image", "InvalidParameterException", "1 validation error: CollectionId"
+    )
+    with pytest.raises(ClientError):
+        engine.search(photo("obama2.jpg"))
+
+
+def test_images_over_5_mb_are_scaled_down_to_fit() -> None:
+    noise = Image.frombytes("RGB", (3000, 2400), os.urandom(3000 * 2400 * 3))
+    image = NormalisedImage(noise, "PNG")
+    data = jpeg_within_limit(image)
+    assert len(data) <= 5 * 1024 * 1024
+    assert Image.open(io.BytesIO(data)).width < 3000
+    small = NormalisedImage(Image.new("RGB", (640, 480)), "PNG")
+    assert Image.open(io.BytesIO(jpeg_within_limit(small))).size == (640, 480)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("ThrottlingException", 400, Status.ERROR),
+        ("ProvisionedThroughputExceededException", 400, Status.ERROR),
+        ("InternalServerError", 500, Status.ERROR),
+        ("AccessDeniedException", 400, Status.ERROR),
+        ("InvalidImageFormatException", 400, Status.REJECTED),
+    ],
+)
+def test_service_failures_through_the_pipeline_never_open_the_door(
+    service: StubbedRekognition, photos: Path, code: str, status: int, expected: Status
+) -> None:
+    engine = RekognitionEngine(service.client, COLLECTION, POLICY)
+    images = InMemoryImageStore()
+    images.objects[("cams", "incoming/door/a.jpg")] = (photos / "obama2.jpg").read_bytes()
+    scans, notifier = InMemoryScanLog(), RecordingNotifier()
+    ports = PipelinePorts(images, engine, InMemoryEmployeeDirectory(Employee("EMP001", "A")), scans, notifier)
+    service.expect_error("search_users_by_image", code, "simulated", status)
+    upload = Upload("cams", "incoming/door/a.jpg", "v1", None, datetime.now(UTC).isoformat())
+    process_upload(upload, ports, Settings.from_env({}))
+    [scan] = scans.scans.values()
+    assert scan.status is expected
+    assert scan.engine == "rekognition"
+    assert code in (scan.decision.reason or "")
+
+
+def test_the_client_retries_throttling_and_5xx_in_standard_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    wiring.reset()
+    config = wiring.client("rekognition").meta.config
+    assert config.retries["mode"] == "standard"
+    assert config.retries["total_max_attempts"] == 3  # the first try and two retries
+    wiring.reset()
+
+
+def test_search_response_shapes_match_the_service_model() -> None:
+    # Stubber validates every response against botocore's model; this one too.
+    service = StubbedRekognition()
+    response = search_users_response(SCENES["obama2.jpg"], [("EMP001", 99.0)])
+    service.expect("search_users_by_image", response, Image={"Bytes": b"\xff\xd8"})
+    answer = service.client.search_users_by_image(CollectionId=COLLECTION, Image={"Bytes": b"\xff\xd8"})
+    assert answer["UserMatches"][0]["User"]["UserId"] == "EMP001"
