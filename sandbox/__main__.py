@@ -20,17 +20,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 
-    if args.command == "demo":
-        from sandbox.demo import run_demo
+    from sandbox.stack import SandboxError
 
-        run_demo()
-        return 0
-    from sandbox.evaluate import run_evaluation
+    try:
+        if args.command == "demo":
+            from sandbox.demo import run_demo
 
-    for folder in (args.gallery, args.probes):
-        if not folder.is_dir():
-            parser.error(f"{folder} is not a folder")
-    run_evaluation(args.gallery, args.probes, as_json=args.json)
+            run_demo()
+            return 0
+        from sandbox.evaluate import run_evaluation
+
+        for folder in (args.gallery, args.probes):
+            if not folder.is_dir():
+                parser.error(f"{folder} is not a folder")
+        run_evaluation(args.gallery, args.probes, as_json=args.json)
+    except SandboxError as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

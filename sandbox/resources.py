@@ -92,6 +92,17 @@ def create_resources(settings: Settings, session: Any) -> dict[str, str]:
     return {"topic_arn": topic_arn, "uploads_queue": uploads_url, "observer_queue": observer_url}
 
 
+def ensure_collection(settings: Settings, session: Any) -> None:
+    """Create the Rekognition collection at whatever endpoint ``AWS_ENDPOINT_URL_REKOGNITION`` names."""
+    from botocore.exceptions import ClientError
+
+    try:
+        session.client("rekognition").create_collection(CollectionId=settings.collection_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+            raise
+
+
 def _queue_arn(sqs: Any, url: str) -> str:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attributes["Attributes"]["QueueArn"])

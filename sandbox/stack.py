@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
-from sandbox.resources import create_resources
+from sandbox.resources import create_resources, ensure_collection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_CREDENTIALS = {
@@ -74,6 +74,10 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+class SandboxError(RuntimeError):
+    """The sandbox cannot start as configured; the message says what to change."""
+
+
 @dataclass
 class HandledEvent:
     keys: list[str]
@@ -90,6 +94,8 @@ class Stack:
         self.settings = settings
         self.session = boto3.session.Session()
         self.names = create_resources(settings, self.session)
+        if settings.engine == "rekognition":
+            ensure_collection(settings, self.session)
         self.s3 = self.session.client("s3")
         self.sqs = self.session.client("sqs")
 
@@ -163,9 +169,16 @@ def _invoke(app: Any, event: dict[str, Any]) -> HandledEvent:
 @contextmanager
 def running_stack(stage: str = "dev", overrides: Mapping[str, str] | None = None) -> Iterator[Stack]:
     """Start local AWS, set the stage's environment and create its resources."""
+    overrides = os.environ if overrides is None else overrides
+    env = stage_environment(stage, overrides)
+    if env.get("FACEGATE_ENGINE") == "rekognition" and not os.environ.get("AWS_ENDPOINT_URL_REKOGNITION"):
+        raise SandboxError(
+            "FACEGATE_ENGINE=rekognition needs AWS_ENDPOINT_URL_REKOGNITION: moto has no face "
+            "collections, so point it at a Rekognition emulator (or at AWS itself)"
+        )
     aws = LocalAws()
     try:
-        env = {**aws.environment(), **stage_environment(stage, overrides or os.environ)}
+        env = {**aws.environment(), **env}
         with patched_environ(env):
             wiring.reset()
             yield Stack(aws, Settings.from_env())

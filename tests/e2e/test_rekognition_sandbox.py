@@ -1,0 +1,137 @@
+"""The Rekognition engine end to end: the sandbox and the handler talk to the named endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.config import Settings
+from chalicelib.models import Status, Upload
+from chalicelib.pipeline import scan_id_for
+from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
+from tests.rekognition_double import RekognitionDouble
+
+
+@pytest.fixture
+def double() -> Iterator[RekognitionDouble]:
+    server = RekognitionDouble()
+    yield server
+    server.stop()
+
+
+def sandbox(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FACEGATE_", "AWS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        cwd=PROJECT_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
+    double: RekognitionDouble, photos: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "gallery" / "EMP001").mkdir(parents=True)
+    shutil.copy(photos / "obama.jpg", tmp_path / "gallery" / "EMP001")
+    (tmp_path / "probes").mkdir()
+    for name in ["obama2.jpg", "camera.png"]:
+        shutil.copy(photos / name, tmp_path / "probes")
+    result = sandbox(
+        "evaluate",
+        "--gallery",
+        str(tmp_path / "gallery"),
+        "--probes",
+        str(tmp_path / "probes"),
+        "--json",
+        env={"FACEGATE_ENGINE": "rekognition", "AWS_ENDPOINT_URL_REKOGNITION": double.endpoint},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {row["probe"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert rows["obama2.jpg"] == {
+        "probe": "obama2.jpg",
+        "status": "AUTHORIZED",
+        "employee_id": "EMP001",
+        "similarity": 99.0,
+    }
+    assert double.collections == {"facegate-dev-faces"}
+    assert double.calls == [
+        "CreateCollection",
+        "IndexFaces",
+        "CreateUser",
+        "AssociateFaces",
+        "SearchUsersByImage",
+        "SearchUsersByImage",
+    ]
+
+
+def test_the_sandbox_refuses_rekognition_without_an_endpoint() -> None:
+    result = sandbox("demo", env={"FACEGATE_ENGINE": "rekognition"})
+    assert result.returncode == 2
+    assert "AWS_ENDPOINT_URL_REKOGNITION" in result.stderr
+
+
+COLD_SCAN = textwrap.dedent(
+    """
+    import json, sys
+    import app
+    event = json.loads(sys.argv[1])
+    app.on_camera_upload(event, None)
+    heavy = ["numpy", "dlib", "chalicelib.engines.local", "chalicelib.aws.faces"]
+    print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
+    """
+)
+
+
+def test_a_rekognition_scan_imports_neither_numpy_nor_dlib_nor_the_local_engine(
+    local_aws: LocalAws, double: RekognitionDouble, photos: Path
+) -> None:
+    local_aws.reset()
+    env = {
+        **stage_environment("dev", {"FACEGATE_ENGINE": "rekognition"}),
+        "AWS_ENDPOINT_URL_REKOGNITION": double.endpoint,
+    }
+    with patched_environ(env):
+        wiring.reset()
+        stack = Stack(local_aws, Settings.from_env())
+        bucket = stack.settings.camera_bucket
+        key = "incoming/front-door/someone.jpg"
+        version = stack.s3.put_object(Bucket=bucket, Key=key, Body=(photos / "obama2.jpg").read_bytes())[
+            "VersionId"
+        ]
+        now = datetime.now(UTC).isoformat()
+        record = {
+            "eventName": "ObjectCreated:Put",
+            "eventTime": now,
+            "s3": {"bucket": {"name": bucket}, "object": {"key": key, "versionId": version}},
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", COLD_SCAN, json.dumps({"Records": [record]})],
+            cwd=PROJECT_DIR,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.splitlines()[-1]) == []
+        scan = DynamoScanLog(wiring.table(stack.settings.scans_table)).get(
+            scan_id_for(Upload(bucket, key, version, None, now))
+        )
+        wiring.reset()
+    assert scan is not None and scan.engine == "rekognition"
+    assert scan.status is Status.UNKNOWN  # nobody enrolled in the double's collection
+    assert double.calls == ["CreateCollection", "SearchUsersByImage"]

@@ -1,0 +1,84 @@
+"""A Rekognition endpoint double on loopback: speaks the service's JSON protocol, records calls.
+
+Stands in for "the user's own emulator" behind ``AWS_ENDPOINT_URL_REKOGNITION``: it
+answers every face in every photo as the first enrolled user at 99 %, enough to prove
+that the sandbox and the handler talk to the endpoint that variable names.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.rekognition_shapes import face_detail, index_faces_response, search_users_response
+
+BOX = (0.3, 0.2, 0.4, 0.4)
+
+
+class RekognitionDouble:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.collections: set[str] = set()
+        self.users: list[str] = []
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                target = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                double.calls.append(target)
+                status, answer = double.answer(target, body)
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if operation == "CreateCollection":
+            if body["CollectionId"] in self.collections:
+                return 400, {"__type": "ResourceAlreadyExistsException", "message": "exists"}
+            self.collections.add(body["CollectionId"])
+            return 200, {
+                "StatusCode": 200,
+                "CollectionArn": f"aws:rekognition:{body['CollectionId']}",
+                "FaceModelVersion": "7.0",
+            }
+        if body.get("CollectionId") not in self.collections:
+            return 400, {"__type": "ResourceNotFoundException", "message": "no such collection"}
+        if operation == "IndexFaces":
+            return 200, index_faces_response(body["ExternalImageId"], [BOX], str(uuid.uuid4()))
+        if operation == "CreateUser":
+            if body["UserId"] in self.users:
+                return 400, {"__type": "ConflictException", "message": "user exists"}
+            self.users.append(body["UserId"])
+            return 200, {}
+        if operation == "AssociateFaces":
+            return 200, {
+                "AssociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
+                "UnsuccessfulFaceAssociations": [],
+            }
+        if operation == "SearchUsersByImage":
+            matches = [(self.users[0], 99.0)] if self.users else []
+            return 200, search_users_response([BOX], matches)
+        return 400, {
+            "__type": "InvalidParameterException",
+            "message": f"{operation} not in the double",
+            "detail": face_detail(BOX),
+        }
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
