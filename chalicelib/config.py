@@ -32,6 +32,34 @@ class ImageLimits:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Where API tokens come from: a Cognito user pool and its app client."""
+
+    user_pool_id: str = ""
+    client_id: str = ""
+    region: str = "us-east-1"
+    jwks_url: str = ""  # default: the pool's public keys at Cognito
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def keys_url(self) -> str:
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+    @classmethod
+    def from_reader(cls, reader: _Reader, env: Mapping[str, str]) -> AuthSettings:
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or cls.region
+        return cls(
+            user_pool_id=reader.text("FACEGATE_USER_POOL_ID", ""),
+            client_id=reader.text("FACEGATE_USER_POOL_CLIENT_ID", ""),
+            region=region,
+            jwks_url=reader.text("FACEGATE_JWKS_URL", ""),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """facegate's configuration for one invocation."""
 
@@ -41,6 +69,7 @@ class Settings:
     scans_table: str = "facegate-dev-scans"
     employees_table: str = "facegate-dev-employees"
     faces_table: str = "facegate-dev-faces"
+    audit_table: str = "facegate-dev-audit"
     collection_id: str = "facegate-dev-faces"
     quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
@@ -48,6 +77,7 @@ class Settings:
     processed_prefix: str = "processed/"
     timezone: str = "UTC"
     retention_days: int = 30
+    auth: AuthSettings = AuthSettings()
     policy: Policy = Policy()
     limits: ImageLimits = ImageLimits()
 
@@ -73,6 +103,7 @@ class Settings:
             scans_table=reader.text("FACEGATE_SCANS_TABLE", f"facegate-{stage}-scans"),
             employees_table=reader.text("FACEGATE_EMPLOYEES_TABLE", f"facegate-{stage}-employees"),
             faces_table=reader.text("FACEGATE_FACES_TABLE", f"facegate-{stage}-faces"),
+            audit_table=reader.text("FACEGATE_AUDIT_TABLE", f"facegate-{stage}-audit"),
             collection_id=reader.text("FACEGATE_COLLECTION_ID", f"facegate-{stage}-faces"),
             quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
@@ -80,6 +111,7 @@ class Settings:
             processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
+            auth=AuthSettings.from_reader(reader, source),
             policy=Policy(
                 match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", Policy.match_threshold, 0, 100),
                 match_margin=reader.number("FACEGATE_MATCH_MARGIN", Policy.match_margin, 0, 100),

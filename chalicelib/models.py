@@ -98,6 +98,14 @@ class FaceRecord:
     engine: str
     created_at: str
 
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "employee_id": self.employee_id,
+            "face_id": self.face_id,
+            "engine": self.engine,
+            "created_at": self.created_at,
+        }
+
 
 @dataclass(frozen=True)
 class Employee:
@@ -108,6 +116,35 @@ class Employee:
     active: bool = True
     email: str | None = None
     department: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "employee_id": self.employee_id,
+            "name": self.name,
+            "active": self.active,
+            "email": self.email,
+            "department": self.department,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One administrative action, for the audit table."""
+
+    at: str  # UTC ISO-8601
+    actor: str
+    action: str  # e.g. employee.create, employee.erase, face.enroll
+    target: str  # the employee id acted upon
+    details: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "details": self.details,
+        }
 
 
 @dataclass(frozen=True)

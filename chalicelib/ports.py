@@ -1,14 +1,30 @@
-"""The pipeline's ports: what it needs from storage and messaging, named for the role."""
+"""The services' ports: what they need from storage and messaging, named for the role."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
-from chalicelib.models import Employee, Scan, Upload
+from chalicelib.models import AuditEntry, Employee, Scan, Upload
+
+T = TypeVar("T")
 
 
 class UploadTooLarge(ValueError):
     """The stored object is larger than we are willing to read."""
+
+
+class BadPageToken(ValueError):
+    """A ``next_token`` that no adapter issued."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_token`` is opaque and None on the last page."""
+
+    items: Sequence[T]
+    next_token: str | None = None
 
 
 class ImageStore(Protocol):
@@ -22,6 +38,10 @@ class ImageStore(Protocol):
         """Store a JSON document (the enriched result under ``processed/``)."""
         ...
 
+    def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        """Delete one object (one version of it, when given); absent objects are fine."""
+        ...
+
 
 class EmployeeDirectory(Protocol):
     """Who the enrolled people are and whether they may enter."""
@@ -32,6 +52,18 @@ class EmployeeDirectory(Protocol):
 
     def put(self, employee: Employee) -> None:
         """Create or replace an employee."""
+        ...
+
+    def create(self, employee: Employee) -> bool:
+        """Create ``employee`` unless the id exists; True when this call created it."""
+        ...
+
+    def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
+        """Employees, a page at a time."""
+        ...
+
+    def delete(self, employee_id: str) -> None:
+        """Forget an employee record."""
         ...
 
 
@@ -50,10 +82,38 @@ class ScanLog(Protocol):
         """Move the scan's notification state from ``expected`` to ``state``; True if it moved."""
         ...
 
+    def by_day(
+        self,
+        day: str,
+        limit: int,
+        token: str | None = None,
+        *,
+        status: str | None = None,
+        camera_id: str | None = None,
+    ) -> Page[Scan]:
+        """Scans of one local day in time order, from the ``by_day`` index."""
+        ...
+
+    def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
+        """An employee's scans, newest first, from the ``by_employee`` index."""
+        ...
+
+    def anonymise(self, scan_id: str) -> None:
+        """Strip the employee's identity from a scan; the door event itself stays."""
+        ...
+
 
 class Notifier(Protocol):
     """Announces decisions to the door controller and the security desk."""
 
     def publish(self, scan: Scan) -> None:
         """Publish one scan's outcome."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Who did what to whom, when."""
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append one entry."""
         ...

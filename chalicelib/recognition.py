@@ -39,8 +39,12 @@ class FaceEngine(Protocol):
         """Detect every face in ``image`` and match the largest against the enrolled."""
         ...
 
+    def list_faces(self, employee_id: str) -> list[FaceRecord]:
+        """The faces enrolled for an employee."""
+        ...
+
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
-        """Forget the given faces of an employee, or all of them."""
+        """Forget the given faces of an employee, or all of them (and the employee's user)."""
         ...
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.auth import TokenVerifier
+from chalicelib.config import AuthSettings, Settings
+from chalicelib.enrollment import EnrollmentPorts
 from chalicelib.pipeline import PipelinePorts
 from chalicelib.recognition import FaceEngine
 
@@ -74,7 +76,38 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def enrollment_ports(settings: Settings) -> EnrollmentPorts:
+    """Every port the enrollment and lookup services need."""
+    from chalicelib.aws.audit import DynamoAuditLog
+
+    pipeline = pipeline_ports(settings)
+    return EnrollmentPorts(
+        directory=pipeline.directory,
+        engine=pipeline.engine,
+        audit=DynamoAuditLog(table(settings.audit_table)),
+        scans=pipeline.scans,
+        images=pipeline.images,
+        camera_bucket=settings.camera_bucket,
+        processed_prefix=settings.processed_prefix,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def token_verifier(settings: AuthSettings) -> TokenVerifier:
+    """One verifier per container: it caches the user pool's keys."""
+    return TokenVerifier(settings)
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests, and the sandbox between stacks)."""
-    for cached in (_session, client, _dynamodb, face_engine, pipeline_ports):
+    for cached in (
+        _session,
+        client,
+        _dynamodb,
+        face_engine,
+        pipeline_ports,
+        enrollment_ports,
+        token_verifier,
+    ):
         cached.cache_clear()

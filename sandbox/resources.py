@@ -41,6 +41,15 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             **ON_DEMAND,
         },
         {
+            "TableName": settings.audit_table,
+            "KeySchema": [
+                {"AttributeName": "target", "KeyType": "HASH"},
+                {"AttributeName": "entry", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": strings("target", "entry"),
+            **ON_DEMAND,
+        },
+        {
             "TableName": settings.faces_table,
             "KeySchema": [
                 {"AttributeName": "employee_id", "KeyType": "HASH"},
@@ -89,7 +98,27 @@ def create_resources(settings: Settings, session: Any) -> dict[str, str]:
             ]
         },
     )
-    return {"topic_arn": topic_arn, "uploads_queue": uploads_url, "observer_queue": observer_url}
+    pool_id, client_id = _user_pool(session.client("cognito-idp"), settings.stage)
+    return {
+        "topic_arn": topic_arn,
+        "uploads_queue": uploads_url,
+        "observer_queue": observer_url,
+        "user_pool_id": pool_id,
+        "user_pool_client_id": client_id,
+    }
+
+
+def _user_pool(cognito: Any, stage: str) -> tuple[str, str]:
+    """The API's users: a pool with groups ``admins`` and ``security`` and one app client."""
+    pool_id = cognito.create_user_pool(PoolName=f"facegate-{stage}-users")["UserPool"]["Id"]
+    for group in ("admins", "security"):
+        cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=f"facegate-{stage}-api",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )
+    return str(pool_id), str(client["UserPoolClient"]["ClientId"])
 
 
 def ensure_collection(settings: Settings, session: Any) -> None:

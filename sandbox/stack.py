@@ -96,8 +96,26 @@ class Stack:
         self.names = create_resources(settings, self.session)
         if settings.engine == "rekognition":
             ensure_collection(settings, self.session)
+        # The API verifies tokens against this pool's keys, served by local AWS.
+        pool_id = self.names["user_pool_id"]
+        os.environ.update(
+            {
+                "FACEGATE_USER_POOL_ID": pool_id,
+                "FACEGATE_USER_POOL_CLIENT_ID": self.names["user_pool_client_id"],
+                "FACEGATE_JWKS_URL": f"{aws.endpoint}/{pool_id}/.well-known/jwks.json",
+            }
+        )
+        self.settings = Settings.from_env()
         self.s3 = self.session.client("s3")
         self.sqs = self.session.client("sqs")
+        self.cognito = self.session.client("cognito-idp")
+
+    def token(self, group: str, username: str | None = None) -> str:
+        """A bearer token for a user of ``group`` (admins or security)."""
+        from sandbox.tokens import issue_token
+
+        pool = self.names
+        return issue_token(self.cognito, pool["user_pool_id"], pool["user_pool_client_id"], group, username)
 
     def upload(self, camera_id: str, name: str, data: bytes) -> str:
         """PUT a photo as camera ``camera_id`` would; return its key."""

@@ -6,10 +6,22 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from chalicelib.engines.local import StoredFace
-from chalicelib.models import Employee, FaceRecord, NormalisedImage, Scan, SearchResult, Upload
-from chalicelib.ports import UploadTooLarge
+from chalicelib.models import AuditEntry, Employee, FaceRecord, NormalisedImage, Scan, SearchResult, Upload
+from chalicelib.ports import BadPageToken, Page, UploadTooLarge
+
+T = TypeVar("T")
+
+
+def _page(items: list[T], limit: int, token: str | None) -> Page[T]:
+    """Offset paging with opaque-looking tokens, like the adapters' contract."""
+    if token is not None and not (token.startswith("o") and token[1:].isdigit()):
+        raise BadPageToken("next_token is not one this API issued")
+    start = int(token[1:]) if token else 0
+    end = start + limit
+    return Page(items[start:end], f"o{end}" if end < len(items) else None)
 
 
 class Failing:
@@ -40,6 +52,11 @@ class InMemoryImageStore(Failing):
             raise self.write_fails_with
         self.json_documents[(bucket, key)] = json.loads(json.dumps(document))
 
+    def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        self._maybe_fail()
+        self.objects.pop((bucket, key), None)
+        self.json_documents.pop((bucket, key), None)
+
 
 class InMemoryEmployeeDirectory(Failing):
     def __init__(self, *employees: Employee) -> None:
@@ -52,6 +69,21 @@ class InMemoryEmployeeDirectory(Failing):
     def put(self, employee: Employee) -> None:
         self._maybe_fail()
         self.employees[employee.employee_id] = employee
+
+    def create(self, employee: Employee) -> bool:
+        self._maybe_fail()
+        if employee.employee_id in self.employees:
+            return False
+        self.employees[employee.employee_id] = employee
+        return True
+
+    def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
+        self._maybe_fail()
+        return _page(sorted(self.employees.values(), key=lambda e: e.employee_id), limit, token)
+
+    def delete(self, employee_id: str) -> None:
+        self._maybe_fail()
+        self.employees.pop(employee_id, None)
 
 
 class InMemoryScanLog(Failing):
@@ -76,6 +108,49 @@ class InMemoryScanLog(Failing):
             return False
         self.scans[scan_id] = replace(scan, notification=state)
         return True
+
+    def by_day(
+        self,
+        day: str,
+        limit: int,
+        token: str | None = None,
+        *,
+        status: str | None = None,
+        camera_id: str | None = None,
+    ) -> Page[Scan]:
+        self._maybe_fail()
+        items = sorted(
+            (
+                scan
+                for scan in self.scans.values()
+                if scan.day == day
+                and (status is None or scan.status.value == status)
+                and (camera_id is None or scan.camera_id == camera_id)
+            ),
+            key=lambda scan: scan.captured_at,
+        )
+        return _page(items, limit, token)
+
+    def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
+        self._maybe_fail()
+        items = [scan for scan in self.scans.values() if scan.decision.employee_id == employee_id]
+        return _page(sorted(items, key=lambda scan: scan.captured_at, reverse=True), limit, token)
+
+    def anonymise(self, scan_id: str) -> None:
+        self._maybe_fail()
+        scan = self.scans[scan_id]
+        self.scans[scan_id] = replace(
+            scan, decision=replace(scan.decision, employee_id=None, employee_name=None)
+        )
+
+
+class InMemoryAuditLog(Failing):
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    def record(self, entry: AuditEntry) -> None:
+        self._maybe_fail()
+        self.entries.append(entry)
 
 
 class RecordingNotifier(Failing):
@@ -105,6 +180,10 @@ class ScriptedEngine(Failing):
         self.searches += 1
         return self.result
 
+    def list_faces(self, employee_id: str) -> list[FaceRecord]:
+        self._maybe_fail()
+        return []
+
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         self._maybe_fail()
 
@@ -129,6 +208,10 @@ class InMemoryFaceStore(Failing):
             del self.faces[key]
         self._version += 1
         return [face_id for _, face_id in doomed]
+
+    def of_employee(self, employee_id: str) -> list[StoredFace]:
+        self._maybe_fail()
+        return [face for (owner, _), face in self.faces.items() if owner == employee_id]
 
     def version(self) -> str:
         self._maybe_fail()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.aws import paging
 from chalicelib.models import Employee
+from chalicelib.ports import Page
 
 
 class DynamoEmployeeDirectory:
@@ -14,23 +16,44 @@ class DynamoEmployeeDirectory:
         self._table = table
 
     def get(self, employee_id: str) -> Employee | None:
-        item = self._table.get_item(Key={"employee_id": employee_id}).get("Item")
-        if item is None:
-            return None
-        return Employee(
-            employee_id=item["employee_id"],
-            name=item["name"],
-            active=bool(item.get("active", True)),
-            email=item.get("email"),
-            department=item.get("department"),
-        )
+        item = self._table.get_item(Key={"employee_id": employee_id}, ConsistentRead=True).get("Item")
+        return None if item is None else _employee(item)
 
     def put(self, employee: Employee) -> None:
-        item = {
-            "employee_id": employee.employee_id,
-            "name": employee.name,
-            "active": employee.active,
-            "email": employee.email,
-            "department": employee.department,
-        }
-        self._table.put_item(Item={key: value for key, value in item.items() if value is not None})
+        self._table.put_item(Item=_item(employee))
+
+    def create(self, employee: Employee) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.put_item(
+                Item=_item(employee), ConditionExpression="attribute_not_exists(employee_id)"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
+        # The directory is small (one item per person): a paginated Scan is the listing.
+        page = self._table.scan(**paging.page_params(limit, token))
+        items = [_employee(item) for item in page.get("Items", [])]
+        return Page(items, paging.encode(page.get("LastEvaluatedKey")))
+
+    def delete(self, employee_id: str) -> None:
+        self._table.delete_item(Key={"employee_id": employee_id})
+
+
+def _item(employee: Employee) -> dict[str, Any]:
+    return {key: value for key, value in employee.to_dict().items() if value is not None}
+
+
+def _employee(item: dict[str, Any]) -> Employee:
+    return Employee(
+        employee_id=item["employee_id"],
+        name=item["name"],
+        active=bool(item.get("active", True)),
+        email=item.get("email"),
+        department=item.get("department"),
+    )

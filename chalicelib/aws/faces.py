@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.aws import paging
 from chalicelib.engines.local import StoredFace
 
 VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
@@ -57,44 +58,29 @@ class DynamoFaceStore:
             self._client.transact_write_items(TransactItems=[*deletes, self._bump()])
         return ids
 
+    def of_employee(self, employee_id: str) -> list[StoredFace]:
+        from boto3.dynamodb.conditions import Key
+
+        items = paging.all_items(self._table.query, KeyConditionExpression=Key("employee_id").eq(employee_id))
+        return [_stored(item) for item in items]
+
     def version(self) -> str:
         item = self._table.get_item(Key=VERSION_KEY, ConsistentRead=True).get("Item")
         return "empty" if item is None else str(item.get("version", "empty"))
 
     def load(self) -> list[StoredFace]:
-        faces: list[StoredFace] = []
-        params: dict[str, Any] = {}
-        while True:
-            page = self._table.scan(**params)
-            for item in page.get("Items", []):
-                if item["employee_id"] == VERSION_KEY["employee_id"]:
-                    continue
-                faces.append(
-                    StoredFace(
-                        employee_id=item["employee_id"],
-                        face_id=item["face_id"],
-                        embedding=bytes(item["embedding"]),
-                        created_at=item.get("created_at", ""),
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return faces
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = paging.all_items(self._table.scan)
+        return [_stored(item) for item in items if item["employee_id"] != VERSION_KEY["employee_id"]]
 
     def _face_ids(self, employee_id: str) -> list[str]:
         from boto3.dynamodb.conditions import Key
 
-        ids: list[str] = []
-        params: dict[str, Any] = {
-            "KeyConditionExpression": Key("employee_id").eq(employee_id),
-            "ProjectionExpression": "face_id",
-        }
-        while True:
-            page = self._table.query(**params)
-            ids += [item["face_id"] for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return ids
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = paging.all_items(
+            self._table.query,
+            KeyConditionExpression=Key("employee_id").eq(employee_id),
+            ProjectionExpression="face_id",
+        )
+        return [item["face_id"] for item in items]
 
     def _bump(self) -> dict[str, Any]:
         return {
@@ -105,3 +91,12 @@ class DynamoFaceStore:
                 "ExpressionAttributeValues": {":token": uuid.uuid4().hex},
             }
         }
+
+
+def _stored(item: dict[str, Any]) -> StoredFace:
+    return StoredFace(
+        employee_id=item["employee_id"],
+        face_id=item["face_id"],
+        embedding=bytes(item["embedding"]),
+        created_at=item.get("created_at", ""),
+    )

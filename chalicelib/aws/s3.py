@@ -32,6 +32,12 @@ class S3ImageStore:
         finally:
             body.close()
 
+    def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        params = {"Bucket": bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        self._s3.delete_object(**params)
+
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
         self._s3.put_object(
             Bucket=bucket,

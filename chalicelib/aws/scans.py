@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.aws import paging
 from chalicelib.models import Scan
+from chalicelib.ports import Page
 
 
 class DynamoScanLog:
@@ -44,6 +46,55 @@ class DynamoScanLog:
                 return False
             raise
         return True
+
+    def by_day(
+        self,
+        day: str,
+        limit: int,
+        token: str | None = None,
+        *,
+        status: str | None = None,
+        camera_id: str | None = None,
+    ) -> Page[Scan]:
+        from boto3.dynamodb.conditions import Attr, Key
+
+        params = paging.page_params(limit, token)
+        params.update(IndexName="by_day", KeyConditionExpression=Key("day").eq(day))
+        conditions = []
+        if status:
+            conditions.append(Attr("status").eq(status))
+        if camera_id:
+            conditions.append(Attr("camera_id").eq(camera_id))
+        if conditions:
+            combined: Any = conditions[0]
+            for condition in conditions[1:]:
+                combined = combined & condition
+            params["FilterExpression"] = combined
+        return self._page(params)
+
+    def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
+        from boto3.dynamodb.conditions import Key
+
+        params = paging.page_params(limit, token)
+        params.update(
+            IndexName="by_employee",
+            KeyConditionExpression=Key("employee_id").eq(employee_id),
+            ScanIndexForward=False,
+        )
+        return self._page(params)
+
+    def anonymise(self, scan_id: str) -> None:
+        self._table.update_item(
+            Key={"scan_id": scan_id},
+            UpdateExpression="REMOVE employee_id, employee_name SET erased = :yes",
+            ConditionExpression="attribute_exists(scan_id)",
+            ExpressionAttributeValues={":yes": True},
+        )
+
+    def _page(self, params: dict[str, Any]) -> Page[Scan]:
+        page = self._table.query(**params)
+        items = [Scan.from_dict(_plain(item)) for item in page.get("Items", [])]
+        return Page(items, paging.encode(_plain(page.get("LastEvaluatedKey"))))
 
 
 def scan_item(scan: Scan) -> dict[str, Any]:

@@ -56,6 +56,10 @@ class FaceStore(Protocol):
         """Delete the given faces (all of the employee's when None); return the ids deleted."""
         ...
 
+    def of_employee(self, employee_id: str) -> list[StoredFace]:
+        """The faces of one employee."""
+        ...
+
     def version(self) -> str:
         """A cheap token that changes whenever the gallery changes."""
         ...
@@ -70,6 +74,9 @@ class _Models:
 
     _lock = threading.Lock()
     _loaded: _Models | None = None
+    # dlib's networks keep per-call state: one inference at a time per process
+    # (a Lambda container runs one invocation at a time anyway; the sandbox does not).
+    inference = threading.Lock()
 
     def __init__(self) -> None:
         import dlib
@@ -163,12 +170,16 @@ class LocalEngine:
         best, runner_up = _closest_two(gallery, self._embed(faces[0]))
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
+    def list_faces(self, employee_id: str) -> list[FaceRecord]:
+        """The enrolled faces of an employee."""
+        faces = self._store.of_employee(employee_id)
+        return [FaceRecord(f.employee_id, f.face_id, self.name, f.created_at) for f in faces]
+
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         """Delete the employee's embeddings; every container sees it at its next scan."""
         self._store.delete(employee_id, face_ids)
 
     def _faces(self, image: NormalisedImage) -> list[_Face]:
-        import dlib
         import numpy as np
 
         models = _Models.get()
@@ -180,6 +191,12 @@ class LocalEngine:
         if scale < 1.0:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             small = np.asarray(image.pixels.resize(size))
+        with models.inference:
+            return self._detect(image, pixels, small, scale, models)
+
+    def _detect(self, image: NormalisedImage, pixels: Any, small: Any, scale: float, models: _Models) -> list[_Face]:
+        import dlib
+
         faces = []
         for rect in models.detector(small, 0):
             left = max(0, round(rect.left() / scale))
@@ -198,7 +215,9 @@ class LocalEngine:
     def _embed(self, face: _Face) -> np.ndarray:
         import numpy as np
 
-        descriptor = _Models.get().embedder.compute_face_descriptor(face.chip)
+        models = _Models.get()
+        with models.inference:
+            descriptor = models.embedder.compute_face_descriptor(face.chip)
         return np.asarray(descriptor, dtype=np.float32)
 
     def _current_gallery(self) -> _Gallery:

@@ -118,6 +118,12 @@ class RekognitionEngine:
             runner_up=matches[1] if len(matches) > 1 else None,
         )
 
+    def list_faces(self, employee_id: str) -> list[FaceRecord]:
+        """The faces associated with the employee's user vector (ListFaces by UserId)."""
+        return [
+            FaceRecord(employee_id, face_id, self.name, "") for face_id in self._user_face_ids(employee_id)
+        ]
+
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         """DisassociateFaces and DeleteFaces; with no ids, every face and the user go."""
         ids = list(face_ids) if face_ids is not None else self._user_face_ids(employee_id)

@@ -1,0 +1,1 @@
+"""The HTTP API as Chalice blueprints: thin routes over the enrollment and lookup services."""

@@ -1,0 +1,63 @@
+"""Routes for door events and for recognising a photo without recording it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chalice.app import Blueprint
+
+from chalicelib import lookup
+from chalicelib.api import validation as valid
+from chalicelib.api.http import AUTHORIZER, caller, json_errors, json_object, query
+from chalicelib.auth import ADMINS, SECURITY
+from chalicelib.config import Settings
+
+scans_api = Blueprint(__name__)
+
+
+@scans_api.route("/scans", methods=["GET"], authorizer=AUTHORIZER)
+@json_errors
+def list_scans() -> dict[str, object]:
+    """One local day's scans (today by default), optionally one status or camera."""
+    from chalicelib import wiring
+
+    request, settings = scans_api.current_request, Settings.from_env()
+    caller(request, settings, ADMINS, SECURITY)
+    params = query(request)
+    day = (
+        valid.day(params["day"])
+        if "day" in params
+        else datetime.now(ZoneInfo(settings.timezone)).date().isoformat()
+    )
+    page = wiring.pipeline_ports(settings).scans.by_day(
+        day,
+        valid.limit(params),
+        params.get("next_token"),
+        status=valid.status(params.get("status")),
+        camera_id=valid.camera_id(params.get("camera_id")),
+    )
+    return lookup.page_of(page)
+
+
+@scans_api.route("/scans/{scan_id}", methods=["GET"], authorizer=AUTHORIZER)
+@json_errors
+def get_scan(scan_id: str) -> dict[str, object]:
+    from chalicelib import wiring
+
+    settings = Settings.from_env()
+    caller(scans_api.current_request, settings, ADMINS, SECURITY)
+    return lookup.scan_by_id(valid.scan_id(scan_id), wiring.pipeline_ports(settings).scans).to_dict()
+
+
+@scans_api.route("/recognize", methods=["POST"], authorizer=AUTHORIZER)
+@json_errors
+def recognize() -> dict[str, object]:
+    """Who is in this photo: the decision a scan would reach, without a door event."""
+    from chalicelib import wiring
+
+    request, settings = scans_api.current_request, Settings.from_env()
+    caller(request, settings, ADMINS, SECURITY)
+    photo = valid.photo(json_object(request))
+    ports = wiring.pipeline_ports(settings)
+    return lookup.recognize(photo, ports.engine, ports.directory, settings).body

@@ -1,0 +1,155 @@
+"""What the API accepts: ids, names, emails, photos, pages; a clear 4xx for anything else."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import date
+from typing import Any
+
+from chalicelib.api.http import ApiError
+from chalicelib.models import Employee, Status
+
+EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+SCAN_ID = re.compile(r"[0-9a-f]{32}")
+FACE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+
+
+def employee_id(value: str) -> str:
+    if not EMPLOYEE_ID.fullmatch(value):
+        raise ApiError(400, "employee_id must be 1–64 characters of A–Z, a–z, 0–9, _ . : -")
+    return value
+
+
+def scan_id(value: str) -> str:
+    if not SCAN_ID.fullmatch(value):
+        raise ApiError(400, "scan_id must be 32 lowercase hex characters")
+    return value
+
+
+def face_id(value: str) -> str:
+    if not FACE_ID.fullmatch(value):
+        raise ApiError(400, "face_id is malformed")
+    return value
+
+
+def new_employee(body: dict[str, Any]) -> Employee:
+    _only(body, {"employee_id", "name", "email", "department"})
+    raw_id = body.get("employee_id")
+    if not isinstance(raw_id, str):
+        raise ApiError(400, "employee_id is required and must be a string")
+    if "name" not in body:
+        raise ApiError(400, "name is required")
+    return Employee(
+        employee_id=employee_id(raw_id),
+        name=_text(body, "name", 200),
+        email=_email(body),
+        department=_optional_text(body, "department", 100),
+    )
+
+
+def employee_changes(body: dict[str, Any]) -> dict[str, Any]:
+    _only(body, {"name", "email", "department", "active"})
+    if not body:
+        raise ApiError(400, "nothing to change: send name, email, department or active")
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = _text(body, "name", 200)
+    if "email" in body:
+        changes["email"] = _email(body)
+    if "department" in body:
+        changes["department"] = _optional_text(body, "department", 100)
+    if "active" in body:
+        if not isinstance(body["active"], bool):
+            raise ApiError(400, "active must be true or false")
+        changes["active"] = body["active"]
+    return changes
+
+
+def photo(body: dict[str, Any]) -> bytes:
+    """The ``image`` field: base64 of a JPEG or PNG, at most 5 MB decoded."""
+    _only(body, {"image"})
+    encoded = body.get("image")
+    if not isinstance(encoded, str) or not encoded:
+        raise ApiError(400, "image is required: base64 of a JPEG or PNG")
+    if encoded.startswith("data:") and "," in encoded:
+        encoded = encoded.split(",", 1)[1]
+    if len(encoded) > (MAX_PHOTO_BYTES * 4) // 3 + 4:
+        raise ApiError(413, f"image over {MAX_PHOTO_BYTES} bytes")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "image is not valid base64") from None
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ApiError(413, f"image over {MAX_PHOTO_BYTES} bytes")
+    return data
+
+
+def limit(params: dict[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def day(raw: str) -> str:
+    try:
+        return date.fromisoformat(raw).isoformat() if len(raw) == 10 else _bad_day()
+    except ValueError:
+        return _bad_day()
+
+
+def status(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if raw not in Status.__members__:
+        raise ApiError(400, f"status must be one of {', '.join(Status.__members__)}")
+    return raw
+
+
+def camera_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= 128 or CONTROL.search(raw):
+        raise ApiError(400, "camera_id must be 1–128 printable characters")
+    return raw
+
+
+def _bad_day() -> str:
+    raise ApiError(400, "day must be a date, YYYY-MM-DD")
+
+
+def _only(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(400, f"unknown field: {', '.join(unknown)}")
+
+
+def _text(body: dict[str, Any], field: str, max_length: int) -> str:
+    value = body.get(field)
+    if not isinstance(value, str):
+        raise ApiError(400, f"{field} must be a string")
+    value = value.strip()
+    if not 1 <= len(value) <= max_length:
+        raise ApiError(400, f"{field} must be 1–{max_length} characters")
+    if CONTROL.search(value):
+        raise ApiError(400, f"{field} must not contain control characters")
+    return value
+
+
+def _optional_text(body: dict[str, Any], field: str, max_length: int) -> str | None:
+    return None if body.get(field) is None else _text(body, field, max_length)
+
+
+def _email(body: dict[str, Any]) -> str | None:
+    value = _optional_text(body, "email", 254)
+    if value is not None and not EMAIL.fullmatch(value):
+        raise ApiError(400, "email is not an email address")
+    return value

@@ -1,0 +1,19 @@
+"""The audit table as an ``AuditLog``: keyed by target employee, sorted by time."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib.models import AuditEntry
+
+
+class DynamoAuditLog:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record(self, entry: AuditEntry) -> None:
+        self._table.put_item(
+            Item={**entry.to_dict(), "entry": f"{entry.at}#{uuid.uuid4().hex[:8]}"},
+            ConditionExpression="attribute_not_exists(entry)",
+        )

@@ -1,0 +1,49 @@
+"""Opaque page tokens over DynamoDB's LastEvaluatedKey."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib.ports import BadPageToken
+
+
+def encode(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadPageToken("next_token is not one this API issued") from None
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise BadPageToken("next_token is not one this API issued")
+    return key
+
+
+def page_params(limit: int, token: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"Limit": limit}
+    start = decode(token)
+    if start:
+        params["ExclusiveStartKey"] = start
+    return params
+
+
+def all_items(call: Any, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a query or scan, following LastEvaluatedKey."""
+    while True:
+        page = call(**params)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,29 @@
+"""Bearer tokens for the sandbox API: real JWTs issued by the local Cognito user pool."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+GROUPS = ("admins", "security")
+
+
+def issue_token(cognito: Any, pool_id: str, client_id: str, group: str, username: str | None = None) -> str:
+    """Create (or reuse) a user in ``group``, sign in as them, return their access token."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {', '.join(GROUPS)}")
+    username = username or f"sandbox-{group}"
+    password = "Sandbox-" + secrets.token_urlsafe(12) + "1!"
+    try:
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    except cognito.exceptions.UsernameExistsException:
+        pass
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+    answer = cognito.admin_initiate_auth(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+    return str(answer["AuthenticationResult"]["AccessToken"])
