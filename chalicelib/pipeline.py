@@ -81,13 +81,16 @@ def process_upload(
     if existing is not None:
         return _redelivered(existing, ports)
     captured = _parse_time(upload.event_time, clock)
-    decision = _decide(upload, ports, settings)
+    decision, version_id = _decide(upload, ports, settings)
     if decision.status.opens_door and clock() - captured > MAX_AUTHORIZE_DELAY:
         decision = replace(
             decision,
             status=Status.ERROR,
             reason=f"decided too late to open the door (photo taken at {_iso(captured)})",
         )
+    # S3 events of versioned buckets carry the version; take it from the read otherwise,
+    # so that erasure can delete exactly this photo.
+    upload = replace(upload, version_id=upload.version_id or version_id)
     scan = _scan(scan_id, upload, decision, captured, settings, ports.engine.name, clock())
     try:
         written = ports.scans.record(scan)
@@ -104,25 +107,29 @@ def process_upload(
     return replace(scan, notification="SENT" if sent else "FAILED")
 
 
-def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> Decision:
+def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> tuple[Decision, str | None]:
+    """The decision, and the object version that was read (when it was)."""
     camera = camera_for(upload.key, settings.incoming_prefix)
     if camera is None:
         reason = f"key is not {settings.incoming_prefix}<camera-id>/<file>: {upload.key!r}"
-        return Decision(Status.REJECTED, reason=reason)
+        return Decision(Status.REJECTED, reason=reason), None
     limits = settings.limits
     if upload.size is not None and upload.size > limits.max_bytes:
-        return Decision(
-            Status.REJECTED, reason=f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
-        )
+        reason = f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
+        return Decision(Status.REJECTED, reason=reason), None
     try:
-        data = ports.images.read(upload, limits.max_bytes)
+        stored = ports.images.read(upload, limits.max_bytes)
     except UploadTooLarge as error:
-        return Decision(Status.REJECTED, reason=str(error))
+        return Decision(Status.REJECTED, reason=str(error)), None
     except Exception as error:
         log.exception("could not read %s", upload.key)
-        return Decision(Status.ERROR, reason=f"could not read the upload: {_describe(error)}")
+        return Decision(Status.ERROR, reason=f"could not read the upload: {_describe(error)}"), None
+    return _recognise(upload.key, stored.data, ports, settings), stored.version_id
+
+
+def _recognise(key: str, data: bytes, ports: PipelinePorts, settings: Settings) -> Decision:
     try:
-        image = normalise(data, limits)
+        image = normalise(data, settings.limits)
     except RejectedImage as error:
         return Decision(Status.REJECTED, reason=str(error))
     try:
@@ -130,14 +137,14 @@ def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> Decisio
     except RejectedImage as error:  # the engine's service refused the picture itself
         return Decision(Status.REJECTED, reason=str(error))
     except Exception as error:
-        log.exception("face engine %s failed on %s", ports.engine.name, upload.key)
+        log.exception("face engine %s failed on %s", ports.engine.name, key)
         return Decision(Status.ERROR, reason=f"face engine failed: {_describe(error)}")
     employee = None
     if result.best is not None:
         try:
             employee = ports.directory.get(result.best.employee_id)
         except Exception as error:
-            log.exception("employee lookup failed for %s", upload.key)
+            log.exception("employee lookup failed for %s", key)
             return Decision(Status.ERROR, reason=f"employee lookup failed: {_describe(error)}")
     return decide(result, employee, settings.policy)
 

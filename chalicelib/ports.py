@@ -27,10 +27,18 @@ class Page(Generic[T]):
     next_token: str | None = None
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's bytes and the version they were read from (None when unversioned)."""
+
+    data: bytes
+    version_id: str | None = None
+
+
 class ImageStore(Protocol):
     """The camera bucket."""
 
-    def read(self, upload: Upload, max_bytes: int) -> bytes:
+    def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         """The upload's bytes; raise ``UploadTooLarge`` rather than read past ``max_bytes``."""
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from chalicelib.imaging import normalise
 from chalicelib.models import NormalisedImage
 from sandbox.photos import ensure_photos
 from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
 
 # A developer's own FACEGATE_* variables must not change what the tests pin down.
 for _name in [name for name in os.environ if name.startswith("FACEGATE_")]:

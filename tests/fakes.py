@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from chalicelib.engines.local import StoredFace
 from chalicelib.models import AuditEntry, Employee, FaceRecord, NormalisedImage, Scan, SearchResult, Upload
-from chalicelib.ports import BadPageToken, Page, UploadTooLarge
+from chalicelib.ports import BadPageToken, Page, StoredObject, UploadTooLarge
 
 T = TypeVar("T")
 
@@ -40,12 +40,12 @@ class InMemoryImageStore(Failing):
         self.json_documents: dict[tuple[str, str], dict[str, object]] = {}
         self.write_fails_with: Exception | None = None
 
-    def read(self, upload: Upload, max_bytes: int) -> bytes:
+    def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
         data = self.objects[(upload.bucket, upload.key)]
         if len(data) > max_bytes:
             raise UploadTooLarge(f"file too large: {len(data)} bytes, limit {max_bytes}")
-        return data
+        return StoredObject(data, upload.version_id)
 
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
         if self.write_fails_with is not None:

@@ -8,6 +8,8 @@ from chalicelib.aws import paging
 from chalicelib.models import Employee
 from chalicelib.ports import Page
 
+_KEY = frozenset({"employee_id"})
+
 
 class DynamoEmployeeDirectory:
     """Employee items keyed by ``employee_id``."""
@@ -37,7 +39,7 @@ class DynamoEmployeeDirectory:
 
     def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
         # The directory is small (one item per person): a paginated Scan is the listing.
-        page = self._table.scan(**paging.page_params(limit, token))
+        page = paging.checked_page(self._table.scan, **paging.page_params(limit, token, _KEY))
         items = [_employee(item) for item in page.get("Items", [])]
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 

@@ -18,25 +18,43 @@ def encode(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(token: str | None) -> dict[str, Any] | None:
-    if not token:
+def decode(token: str | None, key_names: frozenset[str]) -> dict[str, Any] | None:
+    """The start key a token stands for; ``BadPageToken`` unless it has exactly ``key_names``."""
+    if token is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise BadPageToken("next_token is not one this API issued") from None
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+    if (
+        not isinstance(key, dict)
+        or set(key) != key_names
+        or not all(isinstance(v, str) for v in key.values())
+    ):
         raise BadPageToken("next_token is not one this API issued")
     return key
 
 
-def page_params(limit: int, token: str | None) -> dict[str, Any]:
+def page_params(limit: int, token: str | None, key_names: frozenset[str]) -> dict[str, Any]:
     params: dict[str, Any] = {"Limit": limit}
-    start = decode(token)
+    start = decode(token, key_names)
     if start:
         params["ExclusiveStartKey"] = start
     return params
+
+
+def checked_page(call: Any, **params: Any) -> dict[str, Any]:
+    """One query or scan page; a start key DynamoDB refuses is the caller's bad token."""
+    from botocore.exceptions import ClientError
+
+    try:
+        page: dict[str, Any] = call(**params)
+    except ClientError as error:
+        if "ExclusiveStartKey" in params and error.response["Error"]["Code"] == "ValidationException":
+            raise BadPageToken("next_token does not belong to this listing") from None
+        raise
+    return page
 
 
 def all_items(call: Any, **params: Any) -> Iterator[dict[str, Any]]:

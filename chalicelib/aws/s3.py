@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib.models import Upload
-from chalicelib.ports import UploadTooLarge
+from chalicelib.ports import StoredObject, UploadTooLarge
 
 
 class S3ImageStore:
@@ -15,7 +15,7 @@ class S3ImageStore:
     def __init__(self, client: Any) -> None:
         self._s3 = client
 
-    def read(self, upload: Upload, max_bytes: int) -> bytes:
+    def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         params = {"Bucket": upload.bucket, "Key": upload.key}
         if upload.version_id:
             params["VersionId"] = upload.version_id
@@ -28,7 +28,7 @@ class S3ImageStore:
             data: bytes = body.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise UploadTooLarge(f"file too large: more than {max_bytes} bytes")
-            return data
+            return StoredObject(data, response.get("VersionId") or upload.version_id)
         finally:
             body.close()
 

@@ -9,6 +9,9 @@ from chalicelib.aws import paging
 from chalicelib.models import Scan
 from chalicelib.ports import Page
 
+_BY_DAY_KEY = frozenset({"scan_id", "day", "captured_at"})
+_BY_EMPLOYEE_KEY = frozenset({"scan_id", "employee_id", "captured_at"})
+
 
 class DynamoScanLog:
     """Scan records keyed by ``scan_id``; GSIs ``by_day`` and ``by_employee`` serve queries."""
@@ -58,7 +61,7 @@ class DynamoScanLog:
     ) -> Page[Scan]:
         from boto3.dynamodb.conditions import Attr, Key
 
-        params = paging.page_params(limit, token)
+        params = paging.page_params(limit, token, _BY_DAY_KEY)
         params.update(IndexName="by_day", KeyConditionExpression=Key("day").eq(day))
         conditions = []
         if status:
@@ -75,7 +78,7 @@ class DynamoScanLog:
     def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
         from boto3.dynamodb.conditions import Key
 
-        params = paging.page_params(limit, token)
+        params = paging.page_params(limit, token, _BY_EMPLOYEE_KEY)
         params.update(
             IndexName="by_employee",
             KeyConditionExpression=Key("employee_id").eq(employee_id),
@@ -92,7 +95,7 @@ class DynamoScanLog:
         )
 
     def _page(self, params: dict[str, Any]) -> Page[Scan]:
-        page = self._table.query(**params)
+        page = paging.checked_page(self._table.query, **params)
         items = [Scan.from_dict(_plain(item)) for item in page.get("Items", [])]
         return Page(items, paging.encode(_plain(page.get("LastEvaluatedKey"))))
 

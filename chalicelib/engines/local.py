@@ -194,7 +194,9 @@ class LocalEngine:
         with models.inference:
             return self._detect(image, pixels, small, scale, models)
 
-    def _detect(self, image: NormalisedImage, pixels: Any, small: Any, scale: float, models: _Models) -> list[_Face]:
+    def _detect(
+        self, image: NormalisedImage, pixels: Any, small: Any, scale: float, models: _Models
+    ) -> list[_Face]:
         import dlib
 
         faces = []

@@ -23,7 +23,10 @@ def test_reads_the_exact_version_that_triggered_the_event(stack: Stack) -> None:
     store = S3ImageStore(wiring.client("s3"))
     first = upload_of(stack, "incoming/cam/a.jpg", b"first")
     upload_of(stack, "incoming/cam/a.jpg", b"second")
-    assert store.read(first, max_bytes=100) == b"first"
+    assert store.read(first, max_bytes=100).data == b"first"
+    unversioned_event = Upload(first.bucket, first.key, None, None, "")
+    latest = store.read(unversioned_event, max_bytes=100)
+    assert latest.data == b"second" and latest.version_id not in (None, first.version_id)
 
 
 def test_refuses_to_read_past_the_limit(stack: Stack) -> None:

@@ -1,0 +1,139 @@
+"""Who may call what: real Cognito JWTs, verified against the pool's keys; groups checked."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.api.conftest import Api
+
+
+def moto_signing_key() -> Any:
+    """The private key local Cognito signs with (moto ships it), to forge claims we choose."""
+    import moto.cognitoidp
+
+    path = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
+    return jwt.PyJWK.from_dict(json.loads(gzip.decompress(path.read_bytes()))).key
+
+
+def token_with(api: Api, key: Any = None, **overrides: Any) -> str:
+    names = api.stack.names
+    now = int(time.time())
+    claims = {
+        "iss": f"https://cognito-idp.us-east-1.amazonaws.com/{names['user_pool_id']}",
+        "sub": "user-1",
+        "client_id": names["user_pool_client_id"],
+        "token_use": "access",
+        "username": "mallory",
+        "cognito:groups": ["admins"],
+        "iat": now,
+        "exp": now + 600,
+        **overrides,
+    }
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode(claims, key or moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
+
+
+def test_health_is_open(api: Api) -> None:
+    reply = api.call("GET", "/health", token=None)
+    assert reply.status == 200
+    assert reply.json == {"status": "ok", "stage": "dev", "engine": "local"}
+
+
+def test_a_missing_token_is_401_with_a_json_message(api: Api) -> None:
+    reply = api.call("GET", "/employees", token=None)
+    assert reply.status == 401
+    assert reply.json == {"message": "missing bearer token"}
+    assert reply.headers.get("WWW-Authenticate") == "Bearer"
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", ""])
+def test_malformed_tokens_are_401(api: Api, token: str) -> None:
+    assert api.call("GET", "/employees", token=token).status == 401
+
+
+def test_a_scheme_other_than_bearer_is_401(api: Api) -> None:
+    response = api.client.http.get("/employees", headers={"Authorization": f"Basic {api.tokens['admins']}"})
+    assert response.status_code == 401
+
+
+def test_a_token_signed_with_another_key_is_401(api: Api) -> None:
+    forged = token_with(api, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    reply = api.call("GET", "/employees", token=forged)
+    assert reply.status == 401 and "invalid token" in reply.json["message"]
+
+
+def test_an_expired_token_is_401(api: Api) -> None:
+    expired = token_with(api, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    reply = api.call("GET", "/employees", token=expired)
+    assert reply.status == 401 and reply.json["message"] == "token expired"
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"}, "invalid token"),
+        ({"client_id": "another-app"}, "another app client"),
+        ({"token_use": "refresh"}, "neither an access nor an id token"),
+        ({"exp": None}, "invalid token"),
+    ],
+)
+def test_tokens_for_another_pool_client_or_use_are_401(
+    api: Api, claims: dict[str, Any], message: str
+) -> None:
+    reply = api.call("GET", "/employees", token=token_with(api, **claims))
+    assert reply.status == 401 and message in reply.json["message"]
+
+
+def test_a_correctly_signed_token_with_our_claims_is_accepted(api: Api) -> None:
+    assert api.call("GET", "/employees", token=token_with(api)).status == 200
+
+
+def test_id_tokens_work_too(api: Api) -> None:
+    token = token_with(api, token_use="id", client_id=None, aud=api.stack.names["user_pool_client_id"])
+    assert api.call("GET", "/employees", token=token).status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/employees", {"employee_id": "E1", "name": "A"}),
+        ("PATCH", "/employees/E1", {"name": "B"}),
+        ("DELETE", "/employees/E1", None),
+        ("POST", "/employees/E1/faces", {"image": "aGVsbG8="}),
+        ("DELETE", "/employees/E1/faces/abc", None),
+    ],
+)
+def test_security_may_not_change_anything(api: Api, method: str, path: str, body: Any) -> None:
+    reply = api.call(method, path, body, token="security")
+    assert reply.status == 403
+    assert "admins" in reply.json["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/employees",
+        "/employees/E1",
+        "/employees/E1/faces",
+        "/employees/E1/scans",
+        "/scans",
+        "/scans/" + "0" * 32,
+    ],
+)
+def test_security_may_read(api: Api, path: str) -> None:
+    api.create("E1")
+    assert api.call("GET", path, token="security").status in (200, 404)
+    assert api.call("GET", path, token="security").status != 403
+
+
+def test_a_user_in_no_group_is_403(api: Api) -> None:
+    reply = api.call("GET", "/scans", token=token_with(api, **{"cognito:groups": None}))
+    assert reply.status == 403
