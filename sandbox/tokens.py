@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from typing import Any
 
@@ -14,10 +15,8 @@ def issue_token(cognito: Any, pool_id: str, client_id: str, group: str, username
         raise ValueError(f"group must be one of {', '.join(GROUPS)}")
     username = username or f"sandbox-{group}"
     password = "Sandbox-" + secrets.token_urlsafe(12) + "1!"
-    try:
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):  # reuse the user
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    except cognito.exceptions.UsernameExistsException:
-        pass
     cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
     cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
     answer = cognito.admin_initiate_auth(
