@@ -16,6 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--gallery", type=Path, required=True, help="one subfolder per employee")
     evaluate.add_argument("--probes", type=Path, required=True, help="photos to scan")
     evaluate.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    up = commands.add_parser("up", help="run local AWS, the event pump and the API until stopped")
+    up.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
+    token = commands.add_parser("token", help="print a bearer token the running sandbox accepts")
+    token.add_argument("--group", choices=["admins", "security"], required=True)
+    put = commands.add_parser("upload", help="upload a photo to the running sandbox as a camera")
+    put.add_argument("photo", type=Path)
+    put.add_argument("--camera", default="front-door", help="camera id (default front-door)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
@@ -27,6 +34,22 @@ def main(argv: list[str] | None = None) -> int:
             from sandbox.demo import run_demo
 
             run_demo()
+            return 0
+        if args.command == "up":
+            from sandbox.serve import serve
+
+            serve(args.port)
+            return 0
+        if args.command == "token":
+            from sandbox.serve import token as issue
+
+            print(f"Bearer token for a user in group {args.group} (valid one hour):")
+            print(issue(args.group))
+            return 0
+        if args.command == "upload":
+            from sandbox.serve import upload
+
+            print(upload(args.photo, args.camera))
             return 0
         from sandbox.evaluate import run_evaluation
 

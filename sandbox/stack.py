@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -141,6 +142,11 @@ class Stack:
                     QueueUrl=self.names["uploads_queue"], ReceiptHandle=message["ReceiptHandle"]
                 )
         return handled
+
+    def pump_until(self, stop: threading.Event) -> None:
+        """Deliver events as they come, until ``stop`` is set (``sandbox up``)."""
+        while not stop.is_set():
+            self.pump(expected=1, timeout=1.0)
 
     def pending_events(self) -> int:
         attributes = self.sqs.get_queue_attributes(

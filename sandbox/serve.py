@@ -1,0 +1,98 @@
+"""``python -m sandbox up`` and ``python -m sandbox token``: the offline stack as a service."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandbox.stack import LOCAL_CREDENTIALS, PROJECT_DIR, SandboxError, Stack, running_stack
+
+if TYPE_CHECKING:
+    from sandbox.api_server import LocalApi
+
+STATE_FILE = Path(os.environ.get("FACEGATE_SANDBOX_STATE", PROJECT_DIR / ".cache" / "sandbox.json"))
+
+
+def write_state(stack: Stack, api: LocalApi, state_file: Path) -> dict[str, Any]:
+    """Where the running sandbox is, for ``sandbox token`` in another process."""
+    state = {
+        "api_url": api.url,
+        "aws_endpoint": stack.aws.endpoint,
+        "bucket": stack.settings.camera_bucket,
+        "user_pool_id": stack.names["user_pool_id"],
+        "user_pool_client_id": stack.names["user_pool_client_id"],
+    }
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(state, indent=2))
+    return state
+
+
+def serve(port: int, state_file: Path = STATE_FILE) -> None:
+    """Run local AWS, the event pump and the API until interrupted."""
+    from sandbox.api_server import LocalApi
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with running_stack() as stack:
+        api = LocalApi(port)
+        pump = threading.Thread(target=stack.pump_until, args=(stop,), daemon=True)
+        pump.start()
+        state = write_state(stack, api, state_file)
+        print(_instructions(state), flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            stop.set()
+        finally:
+            state_file.unlink(missing_ok=True)
+            pump.join(timeout=5)
+            api.stop()
+    print("sandbox stopped")
+
+
+def token(group: str, state_file: Path = STATE_FILE) -> str:
+    """A bearer token the running sandbox accepts, for a user of ``group``."""
+    from sandbox.tokens import issue_token
+
+    state, client = _running(state_file, "cognito-idp")
+    return issue_token(client, state["user_pool_id"], state["user_pool_client_id"], group)
+
+
+def upload(photo: Path, camera_id: str, state_file: Path = STATE_FILE) -> str:
+    """Put a photo in the running sandbox's bucket as camera ``camera_id``; return its key."""
+    state, s3 = _running(state_file, "s3")
+    key = f"incoming/{camera_id}/{photo.name}"
+    s3.put_object(Bucket=state["bucket"], Key=key, Body=photo.read_bytes())
+    return key
+
+
+def _running(state_file: Path, service: str) -> tuple[dict[str, Any], Any]:
+    import boto3
+
+    if not state_file.exists():
+        raise SandboxError("no sandbox is running: start one with `python -m sandbox up`")
+    state: dict[str, Any] = json.loads(state_file.read_text())
+    client = boto3.client(
+        service,
+        endpoint_url=state["aws_endpoint"],
+        region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    return state, client
+
+
+def _instructions(state: dict[str, Any]) -> str:
+    url = state["api_url"]
+    return f"""facegate sandbox is up.
+  API:        {url}   (try: curl {url}/health)
+  local AWS:  {state["aws_endpoint"]}   (moto; bucket {state["bucket"]})
+  tokens:     TOKEN=$(.venv/bin/python -m sandbox token --group admins | tail -n 1)
+              then: curl -H "Authorization: Bearer $TOKEN" {url}/employees
+  camera:     .venv/bin/python -m sandbox upload photo.jpg --camera front-door
+Stop with Ctrl-C."""

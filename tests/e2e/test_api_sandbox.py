@@ -1,0 +1,88 @@
+"""The API over real HTTP from the sandbox: schemathesis finds no 5xx; README's curl works."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.api_server import LocalApi
+from sandbox.stack import PROJECT_DIR, Stack
+
+
+@pytest.fixture
+def served(stack: Stack) -> Iterator[LocalApi]:
+    api = LocalApi(port=0)
+    yield api
+    api.stop()
+
+
+def test_schemathesis_finds_no_server_error(stack: Stack, served: LocalApi) -> None:
+    token = stack.token("admins")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            str(PROJECT_DIR / "openapi.yaml"),
+            "--url",
+            served.url,
+            "--checks",
+            "not_a_server_error",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--max-examples",
+            "10",
+            "--workers",
+            "1",
+            "--seed",
+            "20261123",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_DIR,
+    )
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    assert re.search(r"\d+ generated, \d+ passed", summary), summary
+
+
+def readme_api_script(port: int) -> str:
+    """The shell block of README's API section, pointed at this test's server."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("## API", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    script = "\n".join(blocks).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    return "set -euo pipefail\n" + script.replace(".venv/bin/python", sys.executable)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_examples_work(stack: Stack, served: LocalApi, tmp_path: Path) -> None:
+    from sandbox.serve import write_state
+
+    state = tmp_path / "sandbox.json"
+    write_state(stack, served, state)
+    env = {
+        **os.environ,
+        "FACEGATE_SANDBOX_STATE": str(state),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    result = subprocess.run(
+        ["bash", "-c", readme_api_script(served.port)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_DIR,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"status":"AUTHORIZED"' in result.stdout.replace(" ", "")
+    assert '"employee_id":"EMP001"' in result.stdout.replace(" ", "")
