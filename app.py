@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 
-from chalice.app import Chalice, S3Event
+from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event
 
 from chalicelib.api.employees import employees_api
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
 from chalicelib.pipeline import process_upload
+from chalicelib.reports import run_daily_report
 
 app = Chalice(app_name="facegate")
 app.log.setLevel(logging.INFO)
@@ -43,3 +45,20 @@ def on_camera_upload(event: S3Event) -> None:
     ports = wiring.pipeline_ports(settings)
     for upload in uploads_from_s3_event(event.to_dict()):
         process_upload(upload, ports, settings)
+
+
+# Hourly, so the local report hour needs no cron edit when daylight saving starts or ends.
+@app.schedule(Cron(0, "*", "*", "*", "?", "*"), name="daily_report")
+def daily_report(event: CloudWatchEvent) -> dict[str, object]:
+    """Email facilities the day's summary in the site's report hour (once per day).
+
+    A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
+    """
+    from chalicelib import wiring
+
+    settings = Settings.from_env()
+    detail = event.to_dict().get("detail") or {}
+    day = detail.get("day") if isinstance(detail, dict) else None
+    outcome = run_daily_report(wiring.report_ports(settings), settings, datetime.now(UTC), day)
+    app.log.info("daily report %s", outcome.to_dict())
+    return outcome.to_dict()

@@ -32,6 +32,16 @@ class ImageLimits:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """The daily facilities email."""
+
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    hour: int = 18  # local hour of the site's day at which the day's email goes out
+    link_days: int = 3  # photo links stay valid this long (SigV4 allows 7 at most)
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """Where API tokens come from: a Cognito user pool and its app client."""
 
@@ -77,6 +87,7 @@ class Settings:
     processed_prefix: str = "processed/"
     timezone: str = "UTC"
     retention_days: int = 30
+    report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     policy: Policy = Policy()
     limits: ImageLimits = ImageLimits()
@@ -112,6 +123,18 @@ class Settings:
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
             auth=AuthSettings.from_reader(reader, source),
+            report=ReportSettings(
+                sender=reader.text("FACEGATE_REPORT_FROM", ""),
+                recipients=tuple(
+                    address.strip()
+                    for address in reader.text("FACEGATE_REPORT_TO", "").split(",")
+                    if address.strip()
+                ),
+                hour=reader.integer("FACEGATE_REPORT_HOUR", ReportSettings.hour, low=0, high=23),
+                link_days=reader.integer(
+                    "FACEGATE_REPORT_LINK_DAYS", ReportSettings.link_days, low=1, high=7
+                ),
+            ),
             policy=Policy(
                 match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", Policy.match_threshold, 0, 100),
                 match_margin=reader.number("FACEGATE_MATCH_MARGIN", Policy.match_margin, 0, 100),
@@ -145,7 +168,7 @@ class _Reader:
             raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw}")
         return value
 
-    def integer(self, name: str, default: int, low: int) -> int:
+    def integer(self, name: str, default: int, low: int, high: int | None = None) -> int:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -153,6 +176,7 @@ class _Reader:
             value = int(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-        if value < low:
-            raise ConfigError(f"{name} must be at least {low}, not {raw}")
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise ConfigError(f"{name} must be {bounds}, not {raw}")
         return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Generic, Protocol, TypeVar
 
 from chalicelib.models import AuditEntry, Employee, Scan, Upload
@@ -48,6 +49,10 @@ class ImageStore(Protocol):
 
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         """Delete one object (one version of it, when given); absent objects are fine."""
+        ...
+
+    def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
+        """A link that shows the object to whoever holds it, for ``expires_in`` seconds."""
         ...
 
 
@@ -124,4 +129,32 @@ class AuditLog(Protocol):
 
     def record(self, entry: AuditEntry) -> None:
         """Append one entry."""
+        ...
+
+
+class Mailer(Protocol):
+    """Sends email (SES)."""
+
+    def send(self, message: EmailMessage) -> str:
+        """Send a complete MIME message to its recipients; return the message id."""
+        ...
+
+
+class ReportLedger(Protocol):
+    """Which days' reports went out, so a retried or repeated run sends once."""
+
+    def claim(self, day: str) -> bool:
+        """Take the day's send; False when it was sent or is being sent already."""
+        ...
+
+    def sent(self, day: str, totals: dict[str, int]) -> None:
+        """Mark the day's report sent, keeping its totals for the next day's comparison."""
+        ...
+
+    def release(self, day: str, reason: str) -> None:
+        """The send failed: let the next run try again."""
+        ...
+
+    def totals(self, day: str) -> dict[str, int] | None:
+        """The totals kept with a sent report, or None."""
         ...

@@ -14,6 +14,7 @@ from chalicelib.config import AuthSettings, Settings
 from chalicelib.enrollment import EnrollmentPorts
 from chalicelib.pipeline import PipelinePorts
 from chalicelib.recognition import FaceEngine
+from chalicelib.reports import ReportPorts
 
 
 @functools.cache
@@ -28,7 +29,12 @@ def client(service: str) -> Any:
     """A boto3 client with the SDK's standard retry mode (backoff on throttling and 5xx)."""
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=20)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=5,
+        read_timeout=20,
+        signature_version="s3v4" if service == "s3" else None,  # presigned links: SigV4, ≤ 7 days
+    )
     return _session().client(service, config=config)
 
 
@@ -90,6 +96,23 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
         images=pipeline.images,
         camera_bucket=settings.camera_bucket,
         processed_prefix=settings.processed_prefix,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def report_ports(settings: Settings) -> ReportPorts:
+    """Every port the daily report needs."""
+    from chalicelib.aws.ledger import DynamoReportLedger
+    from chalicelib.aws.s3 import S3ImageStore
+    from chalicelib.aws.scans import DynamoScanLog
+    from chalicelib.aws.ses import SesMailer
+
+    return ReportPorts(
+        scans=DynamoScanLog(table(settings.scans_table)),
+        images=S3ImageStore(client("s3")),
+        mailer=SesMailer(client("ses")),
+        ledger=DynamoReportLedger(table(settings.audit_table)),
+        camera_bucket=settings.camera_bucket,
     )
 
 

@@ -11,7 +11,16 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="enroll two people and scan five uploads, offline")
+    demo = commands.add_parser("demo", help="enroll two people, scan five uploads, write the day's report")
+    demo.add_argument(
+        "--out", type=Path, default=Path("out"), help="where the report files go (default out/)"
+    )
+    report = commands.add_parser("report", help="run the daily report handler and save its email")
+    report.add_argument("--day", help="local day, YYYY-MM-DD (default: today)")
+    report.add_argument("--out", type=Path, default=Path("out"), help="where the files go (default out/)")
+    report.add_argument(
+        "--empty", action="store_true", help="skip the demo day's scans (a no-activity email)"
+    )
     evaluate = commands.add_parser("evaluate", help="enroll a gallery and scan probe photos")
     evaluate.add_argument("--gallery", type=Path, required=True, help="one subfolder per employee")
     evaluate.add_argument("--probes", type=Path, required=True, help="photos to scan")
@@ -33,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from sandbox.demo import run_demo
 
-            run_demo()
+            run_demo(args.out)
+            return 0
+        if args.command == "report":
+            from sandbox.report import report_command
+
+            for path in report_command(args.day, args.out, with_demo_day=not args.empty):
+                print(path)
             return 0
         if args.command == "up":
             from sandbox.serve import serve

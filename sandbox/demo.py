@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.photos import ensure_photos
+from sandbox.report import run_report
 from sandbox.stack import Stack, running_stack
 
 CAMERA = "front-door"
@@ -18,31 +21,42 @@ def corrupt_jpeg(photo: bytes) -> bytes:
     return photo[:1024]
 
 
-def run_demo(photos_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Enroll two people, push five uploads through S3 → event → handler, print the outcomes."""
+def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Enroll two people, push five uploads through S3 → event → handler, print the outcomes;
+    then write the day's report email to ``out``."""
     photos = ensure_photos(photos_dir) if photos_dir else ensure_photos()
     with running_stack() as stack:
-        print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
-        enroll_employee(
-            stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg", photos / "obama3.jpg"]
-        )
-        enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
-        print("Enrolled EMP001 Avery Stone (2 photos), EMP002 Jordan Lee (1 photo)\n")
-        uploads = {
-            "enrolled person, new photo": ("avery at door.jpg", (photos / "obama2.jpg").read_bytes()),
-            "stranger": ("visitor.png", (photos / "astronaut.png").read_bytes()),
-            "no face": ("empty-hall.png", (photos / "camera.png").read_bytes()),
-            "group": ("group.jpg", (photos / "group.jpg").read_bytes()),
-            "corrupt file": ("broken.jpg", corrupt_jpeg((photos / "obama2.jpg").read_bytes())),
-        }
-        keys = {stack.upload(CAMERA, name, data): label for label, (name, data) in uploads.items()}
-        handled = stack.pump(expected=len(keys))
-        failures = [event for event in handled if event.error]
-        rows = _rows(stack, keys)
-        _print_table(rows)
-        for event in failures:
-            print(f"handler error for {event.keys}: {event.error}")
+        rows = replay(stack, photos)
+        if out is not None:
+            day = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+            paths = run_report(day, out)
+            print(f"\nThe day's report email ({day}), as facilities would get it:")
+            for path in paths:
+                print(f"  {path}")
         return rows
+
+
+def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
+    """The demo's day: two people enrolled, five camera uploads, printed as a table."""
+    print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg", photos / "obama3.jpg"])
+    enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
+    print("Enrolled EMP001 Avery Stone (2 photos), EMP002 Jordan Lee (1 photo)\n")
+    uploads = {
+        "enrolled person, new photo": ("avery at door.jpg", (photos / "obama2.jpg").read_bytes()),
+        "stranger": ("visitor.png", (photos / "astronaut.png").read_bytes()),
+        "no face": ("empty-hall.png", (photos / "camera.png").read_bytes()),
+        "group": ("group.jpg", (photos / "group.jpg").read_bytes()),
+        "corrupt file": ("broken.jpg", corrupt_jpeg((photos / "obama2.jpg").read_bytes())),
+    }
+    keys = {stack.upload(CAMERA, name, data): label for label, (name, data) in uploads.items()}
+    handled = stack.pump(expected=len(keys))
+    failures = [event for event in handled if event.error]
+    rows = _rows(stack, keys)
+    _print_table(rows)
+    for event in failures:
+        print(f"handler error for {event.keys}: {event.error}")
+    return rows
 
 
 def _rows(stack: Stack, keys: dict[str, str]) -> list[dict[str, Any]]:

@@ -98,6 +98,8 @@ def create_resources(settings: Settings, session: Any) -> dict[str, str]:
             ]
         },
     )
+    if settings.report.sender:  # SES sends only from verified identities
+        session.client("ses").verify_email_identity(EmailAddress=settings.report.sender)
     pool_id, client_id = _user_pool(session.client("cognito-idp"), settings.stage)
     return {
         "topic_arn": topic_arn,

@@ -52,6 +52,9 @@ class InMemoryImageStore(Failing):
             raise self.write_fails_with
         self.json_documents[(bucket, key)] = json.loads(json.dumps(document))
 
+    def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
+        return f"memory://{bucket}/{key}?version={version_id}&expires_in={expires_in}"
+
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         self._maybe_fail()
         self.objects.pop((bucket, key), None)

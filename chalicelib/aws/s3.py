@@ -38,6 +38,15 @@ class S3ImageStore:
             params["VersionId"] = version_id
         self._s3.delete_object(**params)
 
+    def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
+        params = {"Bucket": bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        # Signed with the caller's credentials: a Lambda role's session credentials end
+        # before a long expiry does, and the link with them (see README).
+        url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        return url
+
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
         self._s3.put_object(
             Bucket=bucket,

@@ -53,8 +53,8 @@ def test_hostile_uploads_are_rejected_with_reasons_and_nothing_escapes(
         assert reason in body["reason"], (key, body["reason"])
 
 
-def test_the_demo_prints_every_decision_and_its_notification(photos: Path) -> None:
-    result = _sandbox("demo")
+def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_path: Path) -> None:
+    result = _sandbox("demo", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for label, status in [
@@ -68,6 +68,19 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path) -> No
         assert status in row
     assert "✅ Authorized: EMP001 Avery Stone at front-door" in result.stdout
     assert "status=MULTIPLE_FACES" in result.stdout
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert [name.rsplit(".", 1)[1] for name in written] == ["csv", "html", "txt"]
+    for name in written:
+        assert str(tmp_path / name) in result.stdout
+
+
+def test_the_report_command_writes_the_days_email(photos: Path, tmp_path: Path) -> None:
+    result = _sandbox("report", "--day", "2026-03-04", "--out", str(tmp_path), "--empty")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "report-2026-03-04.txt").read_text()
+    assert "No activity" in text
+    assert (tmp_path / "facegate-2026-03-04.csv").read_text().startswith("scan_id,captured_at")
+    assert _sandbox("report", "--day", "03/04/2026", "--empty").returncode == 2
 
 
 def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path, tmp_path: Path) -> None:

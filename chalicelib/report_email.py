@@ -1,0 +1,124 @@
+"""The daily summary as an email: HTML with a plain-text alternative and the day as CSV.
+
+All user text passes through Jinja2 with autoescaping; the chart is table cells with
+background colours (no images, no scripts), which common email clients render.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.models import Status
+from chalicelib.reports import DailySummary
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+BAR_MAX_PX = 240
+CSV_COLUMNS = [
+    "scan_id", "captured_at", "local_time", "camera_id", "status", "employee_id",
+    "employee_name", "similarity", "faces_in_frame", "reason", "object_key",
+]  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def subject(summary: DailySummary) -> str:
+    if not summary.scans:
+        return f"facegate daily summary {summary.day}: no activity"
+    entries = sum(person.count for person in summary.admitted)
+    return (
+        f"facegate daily summary {summary.day}: {_count(entries, 'entry', 'entries')}, "
+        f"{_count(len(summary.alerts), 'alert', 'alerts')}"
+    )
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def render(summary: DailySummary) -> tuple[str, str]:
+    """The HTML and the plain-text body."""
+    context = _context(summary)
+    html = _environment().get_template("daily_report.html").render(**context)
+    text = _environment().get_template("daily_report.txt").render(**context)
+    return html, text
+
+
+def csv_rows(summary: DailySummary) -> str:
+    """One row per scan, spreadsheet-safe (cells that could run as formulas are quoted)."""
+    zone = ZoneInfo(summary.timezone)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for scan in summary.scans:
+        row = scan.to_dict()
+        captured = row["captured_at"].replace("Z", "+00:00")
+        row["local_time"] = datetime.fromisoformat(captured).astimezone(zone).isoformat(timespec="seconds")
+        writer.writerow({column: _cell(row.get(column)) for column in CSV_COLUMNS})
+    return buffer.getvalue()
+
+
+def compose(summary: DailySummary, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
+    """The complete MIME message: multipart/mixed(alternative(text, html), CSV)."""
+    html, text = render(summary)
+    message = EmailMessage()
+    message["Subject"] = subject(summary)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    message.add_attachment(
+        csv_rows(summary).encode(), maintype="text", subtype="csv", filename=f"facegate-{summary.day}.csv"
+    )
+    return message
+
+
+def _context(summary: DailySummary) -> dict[str, Any]:
+    change = summary.change()
+    most = max(summary.arrivals_by_hour) or 1
+    busy = [hour for hour, count in enumerate(summary.arrivals_by_hour) if count]
+    hours = range(busy[0], busy[-1] + 1) if busy else range(0)
+    return {
+        "summary": summary,
+        "subject": subject(summary),
+        "statuses": [status.value for status in Status],
+        "change": change,
+        "total_change": None if change is None else change["TOTAL"],
+        "bars": [
+            {
+                "hour": f"{hour:02d}:00",
+                "count": summary.arrivals_by_hour[hour],
+                "width": max(2, round(BAR_MAX_PX * summary.arrivals_by_hour[hour] / most))
+                if summary.arrivals_by_hour[hour]
+                else 0,
+            }
+            for hour in hours
+        ],
+    }
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,59 @@
+"""``python -m sandbox report``: run the real scheduled handler and save the email it sent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.mailbox import sent_emails, write_report_files
+from sandbox.stack import SandboxError
+
+
+def scheduled_event(day: str | None = None) -> dict[str, Any]:
+    """An EventBridge scheduled event, as Lambda receives it; ``day`` makes it a manual run."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/facegate-dev-daily_report"],
+        "detail": {"day": day} if day else {},
+    }
+
+
+def run_report(day: str, out: Path) -> list[Path]:
+    """Invoke ``daily_report`` for ``day`` against the running stack; write HTML, text, CSV."""
+    import app
+
+    already = len(sent_emails())
+    outcome = app.daily_report(scheduled_event(day), None)
+    new = sent_emails()[already:]
+    if not new:
+        raise SandboxError(f"the report for {day} was not sent: {outcome['reason']}")
+    return write_report_files(new[-1], out, f"report-{outcome['day']}")
+
+
+def report_command(day: str | None, out: Path, with_demo_day: bool = True) -> list[Path]:
+    """A fresh stack, the demo's day of scans (unless empty), then the report for ``day``."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from sandbox.demo import replay
+    from sandbox.photos import ensure_photos
+    from sandbox.stack import running_stack
+
+    if day is not None:
+        try:
+            day = date.fromisoformat(day).isoformat()
+        except ValueError:
+            raise SandboxError(f"--day must be YYYY-MM-DD, not {day!r}") from None
+    with running_stack() as stack:
+        if with_demo_day:
+            replay(stack, ensure_photos())
+        today = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+        return run_report(day or today, out)

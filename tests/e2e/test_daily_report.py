@@ -1,0 +1,91 @@
+"""The scheduled report handler against local AWS: one day read, one email sent through SES."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.models import Decision, Employee, Scan, Status
+from sandbox.enroll import enroll_employee
+from sandbox.mailbox import sent_emails
+from sandbox.report import scheduled_event
+from sandbox.stack import PROJECT_DIR, Stack
+
+
+def invoke(day: str | None) -> Any:
+    with Client(app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+        return client.lambda_.invoke("daily_report", scheduled_event(day)).payload
+
+
+def test_the_email_reads_back_from_ses_with_both_parts_and_the_csv(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery <Stone>"), [photos / "obama.jpg"])
+    stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.upload("front-door", "b.png", (photos / "astronaut.png").read_bytes())
+    stack.pump(expected=2)
+    [scan] = (
+        DynamoScanLog(wiring.table(stack.settings.scans_table))
+        .by_day(_today(stack), 10, status="UNKNOWN")
+        .items
+    )
+
+    outcome = invoke(scan.day)
+    assert outcome["sent"] is True and outcome["scans"] == 2
+    [message] = sent_emails()
+    assert message["Subject"] == f"facegate daily summary {scan.day}: 1 entry, 1 alert"
+    assert message["From"] == "facegate-dev@example.com"
+    assert message["To"] == "facilities@example.com"
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Avery &lt;Stone&gt;" in html and "Avery <Stone>" in text
+    assert "X-Amz-Signature" in html  # a presigned link to the stranger's photo
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == f"facegate-{scan.day}.csv"
+    rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
+    assert sorted(row["status"] for row in rows) == ["AUTHORIZED", "UNKNOWN"]
+    assert invoke(scan.day)["reason"] == "already sent"
+    assert len(sent_emails()) == 1
+
+
+def test_the_report_reads_only_its_days_items_among_ten_days(stack: Stack) -> None:
+    scans = DynamoScanLog(wiring.table(stack.settings.scans_table))
+    start = datetime(2026, 3, 1, 15, tzinfo=UTC)
+    for day_number in range(10):
+        for visit in range(3 + day_number):
+            at = start + timedelta(days=day_number, minutes=visit)
+            scans.record(_scan(f"{day_number:02d}{visit:030d}", at))
+    read = {"items": 0, "queries": 0}
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        read["items"] += int(parsed.get("ScannedCount", 0))
+        read["queries"] += 1
+
+    dynamodb = wiring.table(stack.settings.scans_table).meta.client
+    dynamodb.meta.events.register("after-call.dynamodb.Query", count)
+    try:
+        outcome = invoke("2026-03-05")
+    finally:
+        dynamodb.meta.events.unregister("after-call.dynamodb.Query", count)
+    assert outcome["scans"] == 7
+    assert read == {"items": 7, "queries": 1}
+
+
+def _scan(scan_id: str, at: datetime) -> Scan:
+    iso = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    local_day = (at - timedelta(hours=6)).date().isoformat()  # Chicago in March, before DST
+    admitted = Decision(Status.AUTHORIZED, employee_id="EMP001", employee_name="A", similarity=90.0)
+    key = f"incoming/front-door/{scan_id}.jpg"
+    return Scan(scan_id, "front-door", key, "v1", iso, iso, local_day, admitted, "local", 0)
+
+
+def _today(stack: Stack) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
