@@ -31,8 +31,8 @@ def health() -> dict[str, str]:
 
 
 # Read at import, because Chalice reads the decorator when it deploys: export
-# FACEGATE_CAMERA_BUCKET before `chalice deploy` for any bucket but the dev default.
-CAMERA_BUCKET = os.environ.get("FACEGATE_CAMERA_BUCKET", "facegate-dev-camera")
+# FACEGATE_CAMERA_BUCKET before `chalice deploy` for any bucket but the sandbox default.
+CAMERA_BUCKET = os.environ.get("FACEGATE_CAMERA_BUCKET", "facegate-sandbox-camera-123456789012")
 INCOMING_PREFIX = "incoming/"
 
 

@@ -41,7 +41,7 @@ def _local_app() -> Any:
 class LocalApi:
     """``app.py``'s routes on http://127.0.0.1:<port>, in a background thread."""
 
-    def __init__(self, port: int = 8000, stage: str = "dev") -> None:
+    def __init__(self, port: int = 8000, stage: str = "sandbox") -> None:
         from chalice.cli.factory import CLIFactory
         from chalice.local import LocalDevServer
 

@@ -21,7 +21,7 @@ def scheduled_event(day: str | None = None) -> dict[str, Any]:
         "account": "123456789012",
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/facegate-dev-daily_report"],
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/facegate-sandbox-daily_report"],
         "detail": {"day": day} if day else {},
     }
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
-from sandbox.resources import create_resources, ensure_collection
+from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_CREDENTIALS = {
@@ -86,17 +86,21 @@ class HandledEvent:
 
 
 class Stack:
-    """A stage's resources in local AWS, with helpers to upload and to pump events."""
+    """A stage's resources in local AWS, with helpers to upload and to pump events.
 
-    def __init__(self, aws: LocalAws, settings: Settings) -> None:
+    Building one sets the process's ``FACEGATE_*`` variables to the stack's resources.
+    """
+
+    def __init__(self, aws: LocalAws, stage: str = "sandbox") -> None:
         import boto3
 
         self.aws = aws
-        self.settings = settings
         self.session = boto3.session.Session()
-        self.names = create_resources(settings, self.session)
-        if settings.engine == "rekognition":
-            ensure_collection(settings, self.session)
+        os.environ.update(deploy_template(self.session, stage))
+        self.settings = Settings.from_env()
+        self.names = complete_sandbox(self.settings, self.session)
+        if self.settings.engine == "rekognition":
+            ensure_collection(self.settings, self.session)
         # The API verifies tokens against this pool's keys, served by local AWS.
         pool_id = self.names["user_pool_id"]
         os.environ.update(
@@ -191,7 +195,7 @@ def _invoke(app: Any, event: dict[str, Any]) -> HandledEvent:
 
 
 @contextmanager
-def running_stack(stage: str = "dev", overrides: Mapping[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(stage: str = "sandbox", overrides: Mapping[str, str] | None = None) -> Iterator[Stack]:
     """Start local AWS, set the stage's environment and create its resources."""
     overrides = os.environ if overrides is None else overrides
     env = stage_environment(stage, overrides)
@@ -205,7 +209,7 @@ def running_stack(stage: str = "dev", overrides: Mapping[str, str] | None = None
         env = {**aws.environment(), **env}
         with patched_environ(env):
             wiring.reset()
-            yield Stack(aws, Settings.from_env())
+            yield Stack(aws, stage)
             wiring.reset()
     finally:
         aws.stop()

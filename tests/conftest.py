@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import wiring
-from chalicelib.config import ImageLimits, Settings
+from chalicelib.config import ImageLimits
 from chalicelib.imaging import normalise
 from chalicelib.models import NormalisedImage
 from sandbox.photos import ensure_photos
@@ -54,7 +54,7 @@ def local_aws() -> Iterator[LocalAws]:
 def stack(local_aws: LocalAws) -> Iterator[Stack]:
     """A fresh dev stage in local AWS, with the stage's variables set."""
     local_aws.reset()
-    with patched_environ(stage_environment("dev", {})):
+    with patched_environ(stage_environment("sandbox", {})):
         wiring.reset()
-        yield Stack(local_aws, Settings.from_env())
+        yield Stack(local_aws)
         wiring.reset()

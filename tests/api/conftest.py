@@ -61,5 +61,5 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture
 def api(stack: Stack) -> Iterator[Api]:
-    with Client(app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, stack)

@@ -44,7 +44,7 @@ def token_with(api: Api, key: Any = None, **overrides: Any) -> str:
 def test_health_is_open(api: Api) -> None:
     reply = api.call("GET", "/health", token=None)
     assert reply.status == 200
-    assert reply.json == {"status": "ok", "stage": "dev", "engine": "local"}
+    assert reply.json == {"status": "ok", "stage": "sandbox", "engine": "local"}
 
 
 def test_a_missing_token_is_401_with_a_json_message(api: Api) -> None:

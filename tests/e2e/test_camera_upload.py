@@ -22,7 +22,7 @@ from sandbox.stack import PROJECT_DIR, Stack
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[Client]:
-    with Client(app, stage_name="dev", project_dir=str(PROJECT_DIR)) as chalice_client:
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as chalice_client:
         yield chalice_client
 
 

@@ -21,7 +21,7 @@ from sandbox.stack import PROJECT_DIR, Stack
 
 
 def invoke(day: str | None) -> Any:
-    with Client(app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         return client.lambda_.invoke("daily_report", scheduled_event(day)).payload
 
 
@@ -40,7 +40,7 @@ def test_the_email_reads_back_from_ses_with_both_parts_and_the_csv(stack: Stack,
     assert outcome["sent"] is True and outcome["scans"] == 2
     [message] = sent_emails()
     assert message["Subject"] == f"facegate daily summary {scan.day}: 1 entry, 1 alert"
-    assert message["From"] == "facegate-dev@example.com"
+    assert message["From"] == "facegate-sandbox@example.com"
     assert message["To"] == "facilities@example.com"
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -16,7 +16,6 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.config import Settings
 from chalicelib.models import Status, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
@@ -67,7 +66,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
         "employee_id": "EMP001",
         "similarity": 99.0,
     }
-    assert double.collections == {"facegate-dev-faces"}
+    assert double.collections == {"facegate-sandbox-faces"}
     assert double.calls == [
         "CreateCollection",
         "IndexFaces",
@@ -101,12 +100,12 @@ def test_a_rekognition_scan_imports_neither_numpy_nor_dlib_nor_the_local_engine(
 ) -> None:
     local_aws.reset()
     env = {
-        **stage_environment("dev", {"FACEGATE_ENGINE": "rekognition"}),
+        **stage_environment("sandbox", {"FACEGATE_ENGINE": "rekognition"}),
         "AWS_ENDPOINT_URL_REKOGNITION": double.endpoint,
     }
     with patched_environ(env):
         wiring.reset()
-        stack = Stack(local_aws, Settings.from_env())
+        stack = Stack(local_aws)
         bucket = stack.settings.camera_bucket
         key = "incoming/front-door/someone.jpg"
         version = stack.s3.put_object(Bucket=bucket, Key=key, Body=(photos / "obama2.jpg").read_bytes())[

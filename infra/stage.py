@@ -1,0 +1,88 @@
+"""One stage's CloudFormation stack: create or update it, and map its outputs to settings.
+
+Used by ``make deploy`` against AWS and by the sandbox against moto, so both build from
+the same template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
+
+# Stack output → the environment variable the app reads.
+OUTPUT_ENV = {
+    "CameraBucket": "FACEGATE_CAMERA_BUCKET",
+    "ScansTable": "FACEGATE_SCANS_TABLE",
+    "EmployeesTable": "FACEGATE_EMPLOYEES_TABLE",
+    "FacesTable": "FACEGATE_FACES_TABLE",
+    "AuditTable": "FACEGATE_AUDIT_TABLE",
+    "TopicArn": "FACEGATE_TOPIC_ARN",
+    "CollectionId": "FACEGATE_COLLECTION_ID",
+    "UserPoolId": "FACEGATE_USER_POOL_ID",
+    "UserPoolClientId": "FACEGATE_USER_POOL_CLIENT_ID",
+    "UserPoolArn": "FACEGATE_USER_POOL_ARN",
+    "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
+}
+
+
+def stack_name(stage: str) -> str:
+    return f"facegate-{stage}"
+
+
+def deploy_stack(
+    cloudformation: Any,
+    stage: str,
+    *,
+    sandbox: bool = False,
+    retention_days: int = 30,
+    report_sender: str = "",
+) -> dict[str, str]:
+    """Create the stage's stack, or update it when it exists; wait; return its outputs."""
+    from botocore.exceptions import ClientError
+
+    name = stack_name(stage)
+    params = {
+        "StackName": name,
+        "TemplateBody": TEMPLATE.read_text(),
+        "Parameters": [
+            {"ParameterKey": "Stage", "ParameterValue": stage},
+            {"ParameterKey": "RetentionDays", "ParameterValue": str(retention_days)},
+            {"ParameterKey": "ReportSender", "ParameterValue": report_sender},
+            {"ParameterKey": "Sandbox", "ParameterValue": "true" if sandbox else "false"},
+        ],
+        "Tags": [{"Key": "app", "Value": "facegate"}, {"Key": "stage", "Value": stage}],
+    }
+    if _exists(cloudformation, name):
+        try:
+            cloudformation.update_stack(**params)
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+        else:
+            cloudformation.get_waiter("stack_update_complete").wait(StackName=name)
+    else:
+        cloudformation.create_stack(**params)
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name)
+    return outputs(cloudformation, name)
+
+
+def outputs(cloudformation: Any, name: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def environment(stack_outputs: dict[str, str]) -> dict[str, str]:
+    """The ``FACEGATE_*`` variables the outputs set."""
+    return {OUTPUT_ENV[key]: value for key, value in stack_outputs.items() if key in OUTPUT_ENV}
+
+
+def _exists(cloudformation: Any, name: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError:
+        return False
+    return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
