@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PHOTOS := .cache/photos/.complete
 
-.PHONY: demo test lint unit photos clean
+STAGE ?= dev
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+.PHONY: demo test lint photos package layer deploy destroy clean
+
+$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -29,6 +31,18 @@ test: $(INSTALLED) $(PHOTOS) lint
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+
+package: $(INSTALLED)
+	$(PY) -m infra.deploy package prod
+
+layer: $(INSTALLED)
+	$(PY) -m infra.deploy layer
+
+deploy: $(INSTALLED)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy deploy $(STAGE)
+
+destroy: $(INSTALLED)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy destroy $(STAGE)
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -30,8 +30,9 @@ def health() -> dict[str, str]:
     return {"status": "ok", "stage": settings.stage, "engine": settings.engine}
 
 
-# Read at import, because Chalice reads the decorator when it deploys: export
-# FACEGATE_CAMERA_BUCKET before `chalice deploy` for any bucket but the sandbox default.
+# Read at import: Chalice reads the decorator when it packages or deploys, and it imports
+# app.py with the stage's environment variables set, so the stage's FACEGATE_CAMERA_BUCKET
+# in .chalice/config.json (written by `make deploy`) is the bucket that triggers it.
 CAMERA_BUCKET = os.environ.get("FACEGATE_CAMERA_BUCKET", "facegate-sandbox-camera-123456789012")
 INCOMING_PREFIX = "incoming/"
 

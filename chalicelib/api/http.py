@@ -100,8 +100,9 @@ def query(request: Request) -> dict[str, str]:
 def cognito_authorizer() -> Any:
     """API Gateway's Cognito authorizer for deployed stages, as a first gate before our checks.
 
-    Read at import (Chalice reads routes when it deploys): export FACEGATE_USER_POOL_ARN
-    before ``chalice deploy``. Offline there is none, and our own verification is the gate.
+    Read at import: Chalice imports app.py with the stage's variables set when it deploys,
+    and ``make deploy`` writes FACEGATE_USER_POOL_ARN there. Offline there is none, and our
+    own verification is the gate.
     """
     import os
 

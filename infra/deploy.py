@@ -1,0 +1,163 @@
+"""Deploy, destroy and package a facegate stage: ``python -m infra.deploy COMMAND STAGE``.
+
+deploy: create or update the stage's CloudFormation stack, write its outputs into the
+stage's environment in .chalice/config.json, build and publish the local engine's layer
+when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
+to the dead-letter queue. destroy: the reverse, bucket emptied first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.stage import deploy_stack, environment, outputs, stack_name
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CONFIG = PROJECT_DIR / ".chalice" / "config.json"
+OUT = PROJECT_DIR / "out"
+CAMERA_FUNCTION = "on_camera_upload"
+ASYNC_RETRIES = 2
+
+
+def stage_config(stage: str, config_path: Path = CONFIG) -> dict[str, Any]:
+    config = json.loads(config_path.read_text())
+    if stage not in config["stages"] or stage == "sandbox":
+        raise SystemExit(f"no deployable stage {stage!r} in {config_path}")
+    merged = dict(config.get("environment_variables", {}))
+    merged.update(config["stages"][stage].get("environment_variables", {}))
+    return merged
+
+
+def write_outputs(stage: str, stack_env: dict[str, str], layers: list[str] | None, config_path: Path = CONFIG) -> None:
+    """Record the stack's names in the stage's environment (and the layer, if any)."""
+    config = json.loads(config_path.read_text())
+    stage_entry = config["stages"][stage]
+    stage_entry.setdefault("environment_variables", {}).update(stack_env)
+    if layers is not None:
+        stage_entry["layers"] = layers
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def deploy(stage: str) -> None:
+    import boto3
+
+    env = stage_config(stage)
+    session = boto3.session.Session()
+    print(f"stack {stack_name(stage)}: creating or updating …", flush=True)
+    stack_outputs = deploy_stack(
+        session.client("cloudformation"),
+        stage,
+        retention_days=int(env.get("FACEGATE_RETENTION_DAYS", "30")),
+        report_sender=env.get("FACEGATE_REPORT_FROM", ""),
+    )
+    layers = None
+    if env.get("FACEGATE_ENGINE", "local") == "local":
+        layers = [publish_layer(session, stage, stack_outputs["CameraBucket"])]
+    write_outputs(stage, environment(stack_outputs), layers)
+    print(f"wrote the stack's outputs into {CONFIG.relative_to(PROJECT_DIR)} [{stage}]")
+    # Chalice imports app.py with the stage's variables, so the trigger's bucket and the
+    # authorizer's pool come from what was just written.
+    subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
+    session.client("lambda").put_function_event_invoke_config(
+        FunctionName=f"facegate-{stage}-{CAMERA_FUNCTION}",
+        MaximumRetryAttempts=ASYNC_RETRIES,
+        DestinationConfig={"OnFailure": {"Destination": stack_outputs["FailedScansQueueArn"]}},
+    )
+    print(f"{stage} deployed; failed scans go to {stack_outputs['FailedScansQueueArn']}")
+
+
+def publish_layer(session: Any, stage: str, bucket: str) -> str:
+    """Build the local engine's layer, upload it next to the stage's photos, publish it."""
+    from infra.layer import build_layer
+
+    if sys.version_info < (3, 12):
+        raise SystemExit(
+            "the local engine's dlib wheel needs the python3.12 Lambda runtime, and Chalice deploys "
+            "the runtime of the Python it runs on: run `make deploy` from Python 3.12 or newer"
+        )
+    zipped, unzipped = build_layer(OUT / f"layer-local-engine-{stage}.zip")
+    print(f"layer: {zipped.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
+    key = f"artifacts/{zipped.name}"
+    session.client("s3").upload_file(str(zipped), bucket, key)
+    layer = session.client("lambda").publish_layer_version(
+        LayerName=f"facegate-{stage}-local-engine",
+        Content={"S3Bucket": bucket, "S3Key": key},
+        CompatibleRuntimes=[f"python{sys.version_info.major}.{sys.version_info.minor}"],
+        CompatibleArchitectures=["x86_64"],
+    )
+    return str(layer["LayerVersionArn"])
+
+
+def destroy(stage: str) -> None:
+    import boto3
+
+    session = boto3.session.Session()
+    cloudformation = session.client("cloudformation")
+    subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
+    bucket = outputs(cloudformation, stack_name(stage)).get("CameraBucket")
+    if bucket:
+        empty_bucket(session.client("s3"), bucket)
+    cloudformation.delete_stack(StackName=stack_name(stage))
+    cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
+    print(f"{stage} destroyed")
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker (CloudFormation cannot delete a full bucket)."""
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(doomed), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
+        deleted += len(doomed)
+    return deleted
+
+
+def package(stage: str, out: Path | None = None) -> Path:
+    """``chalice package --pkg-format terraform``; report the deployment zip's size."""
+    target = out or OUT / f"package-{stage}"
+    subprocess.run(
+        ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target)],
+        cwd=PROJECT_DIR,
+        check=True,
+        env={
+            "AWS_DEFAULT_REGION": "us-east-1",  # packaging needs a region, not an account
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+    )
+    zipped = target / "deployment.zip"
+    print(f"{zipped}: {zipped.stat().st_size / 1e6:.2f} MB")
+    return zipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
+    parser.add_argument("command", choices=["deploy", "destroy", "package", "layer"])
+    parser.add_argument("stage", nargs="?", default="prod")
+    args = parser.parse_args(argv)
+    if args.command == "deploy":
+        deploy(args.stage)
+    elif args.command == "destroy":
+        destroy(args.stage)
+    elif args.command == "package":
+        package(args.stage)
+    else:
+        from infra.layer import build_layer
+
+        zipped, unzipped = build_layer(OUT / "layer-local-engine.zip")
+        print(f"{zipped}: {zipped.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

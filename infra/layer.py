@@ -1,0 +1,66 @@
+"""The local engine as a Lambda layer: numpy, dlib and only the two model files it uses.
+
+dlib-bin's wheels are manylinux_2_28: they load on the python3.12+ Lambda runtimes
+(Amazon Linux 2023), not on python3.11 (Amazon Linux 2, glibc 2.26).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+LAYER_LIMIT_UNZIPPED = 250 * 1024 * 1024  # Lambda: function + layers, unzipped
+
+
+def build_layer(out: Path, python_version: str = "3.12") -> tuple[Path, int]:
+    """Build the layer zip at ``out``; return it and its unzipped size in bytes."""
+    requirements = _pins()
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        wheels, site = root / "wheels", root / "python"
+        binary = [name for name in requirements if not name.startswith("face-recognition-models")]
+        _pip("download", "--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
+             "--python-version", python_version, "--no-deps", "-d", str(wheels), *binary)  # fmt: skip
+        models = [name for name in requirements if name.startswith("face-recognition-models")]
+        _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(wheels), *models)
+        for wheel in wheels.glob("*.whl"):
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(site)
+        for tests in site.glob("numpy/**/tests"):
+            shutil.rmtree(tests)
+        _models_only(next(wheels.glob("face_recognition_models-*.tar.gz")), site / "face_recognition_models")
+        unzipped = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as layer:
+            for path in sorted(site.rglob("*")):
+                if path.is_file():
+                    layer.write(path, path.relative_to(root))
+    return out, unzipped
+
+
+def _models_only(sdist: Path, package: Path) -> None:
+    """The package's two permitted model files and an empty ``__init__`` (no pkg_resources)."""
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Model files for facegate\'s local engine."""\n')
+    with tarfile.open(sdist) as archive:
+        for member in archive.getmembers():
+            if Path(member.name).name in MODEL_FILES:
+                extracted = archive.extractfile(member)
+                assert extracted is not None
+                (package / "models" / Path(member.name).name).write_bytes(extracted.read())
+
+
+def _pins() -> list[str]:
+    lines = (PROJECT_DIR / "requirements-local-engine.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _pip(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", *args, "--quiet"], check=True)

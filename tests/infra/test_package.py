@@ -1,0 +1,34 @@
+"""`chalice package --pkg-format terraform` works for every stage and ships a small zip."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.deploy import package
+from sandbox.stack import PROJECT_DIR
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
+    zipped = package(stage, tmp_path / stage)
+    names = zipfile.ZipFile(zipped).namelist()
+    assert "app.py" in names and "chalicelib/pipeline.py" in names
+    assert "chalicelib/templates/daily_report.html" in names
+    assert not [name for name in names if name.startswith(("numpy/", "dlib", "_dlib", "sandbox/", "tests/", "infra/"))]
+    assert zipped.stat().st_size < 10_000_000  # no numpy: the Rekognition path stays small
+
+    terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]
+    functions = terraform["aws_lambda_function"]
+    assert set(functions) == {"on_camera_upload", "api_handler", "daily_report"}
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]
+    for function, settings in config["lambda_functions"].items():
+        policy = terraform["aws_iam_role_policy"][f"{function}_role"]["policy"]
+        hand_written = json.loads((PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).read_text())
+        assert json.loads(policy) == hand_written
+    # Chalice imports app.py with the stage's variables set: the trigger is the stage's bucket.
+    bucket = config["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
+    assert set(terraform["aws_s3_bucket_notification"]) == {f"{bucket}_notify"}
