@@ -34,7 +34,9 @@ def stage_config(stage: str, config_path: Path = CONFIG) -> dict[str, Any]:
     return merged
 
 
-def write_outputs(stage: str, stack_env: dict[str, str], layers: list[str] | None, config_path: Path = CONFIG) -> None:
+def write_outputs(
+    stage: str, stack_env: dict[str, str], layers: list[str] | None, config_path: Path = CONFIG
+) -> None:
     """Record the stack's names in the stage's environment (and the layer, if any)."""
     config = json.loads(config_path.read_text())
     stage_entry = config["stages"][stage]

@@ -26,8 +26,9 @@ def build_layer(out: Path, python_version: str = "3.12") -> tuple[Path, int]:
         root = Path(work)
         wheels, site = root / "wheels", root / "python"
         binary = [name for name in requirements if not name.startswith("face-recognition-models")]
-        _pip("download", "--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
-             "--python-version", python_version, "--no-deps", "-d", str(wheels), *binary)  # fmt: skip
+        platform = ["--platform", "manylinux_2_28_x86_64", "--implementation", "cp"]
+        version = ["--python-version", python_version]
+        _pip("download", "--only-binary=:all:", *platform, *version, "--no-deps", "-d", str(wheels), *binary)
         models = [name for name in requirements if name.startswith("face-recognition-models")]
         _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(wheels), *models)
         for wheel in wheels.glob("*.whl"):

@@ -13,7 +13,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.rekognition_shapes import face_detail, index_faces_response, search_users_response
+from tests.rekognition_shapes import index_faces_response, search_users_response
 
 BOX = (0.3, 0.2, 0.4, 0.4)
 
@@ -23,6 +23,7 @@ class RekognitionDouble:
         self.calls: list[str] = []
         self.collections: set[str] = set()
         self.users: list[str] = []
+        self.faces: dict[str, str] = {}  # face id → user id
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,25 +60,44 @@ class RekognitionDouble:
         if body.get("CollectionId") not in self.collections:
             return 400, {"__type": "ResourceNotFoundException", "message": "no such collection"}
         if operation == "IndexFaces":
-            return 200, index_faces_response(body["ExternalImageId"], [BOX], str(uuid.uuid4()))
+            face_id = str(uuid.uuid4())
+            self.faces[face_id] = ""
+            return 200, index_faces_response(body["ExternalImageId"], [BOX], face_id)
         if operation == "CreateUser":
             if body["UserId"] in self.users:
                 return 400, {"__type": "ConflictException", "message": "user exists"}
             self.users.append(body["UserId"])
             return 200, {}
         if operation == "AssociateFaces":
+            self.faces.update({face_id: body["UserId"] for face_id in body["FaceIds"]})
             return 200, {
                 "AssociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
                 "UnsuccessfulFaceAssociations": [],
             }
+        if operation == "ListFaces":
+            owned = [face_id for face_id, user in self.faces.items() if user == body.get("UserId")]
+            return 200, {
+                "Faces": [{"FaceId": f, "UserId": body["UserId"]} for f in owned],
+                "FaceModelVersion": "7.0",
+            }
+        if operation == "DisassociateFaces":
+            self.faces.update({face_id: "" for face_id in body["FaceIds"]})
+            return 200, {
+                "DisassociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
+                "UnsuccessfulFaceDisassociations": [],
+            }
+        if operation == "DeleteFaces":
+            for face_id in body["FaceIds"]:
+                self.faces.pop(face_id, None)
+            return 200, {"DeletedFaces": body["FaceIds"], "UnsuccessfulFaceDeletions": []}
+        if operation == "DeleteUser":
+            if body["UserId"] in self.users:
+                self.users.remove(body["UserId"])
+            return 200, {}
         if operation == "SearchUsersByImage":
             matches = [(self.users[0], 99.0)] if self.users else []
             return 200, search_users_response([BOX], matches)
-        return 400, {
-            "__type": "InvalidParameterException",
-            "message": f"{operation} not in the double",
-            "detail": face_detail(BOX),
-        }
+        return 400, {"__type": "InvalidParameterException", "message": f"{operation} not in the double"}
 
     def stop(self) -> None:
         self._server.shutdown()

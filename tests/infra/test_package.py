@@ -18,7 +18,9 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     names = zipfile.ZipFile(zipped).namelist()
     assert "app.py" in names and "chalicelib/pipeline.py" in names
     assert "chalicelib/templates/daily_report.html" in names
-    assert not [name for name in names if name.startswith(("numpy/", "dlib", "_dlib", "sandbox/", "tests/", "infra/"))]
+    assert not [
+        name for name in names if name.startswith(("numpy/", "dlib", "_dlib", "sandbox/", "tests/", "infra/"))
+    ]
     assert zipped.stat().st_size < 10_000_000  # no numpy: the Rekognition path stays small
 
     terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]

@@ -30,7 +30,7 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
 
 
 def resource(name: str) -> dict[str, Any]:
@@ -39,7 +39,10 @@ def resource(name: str) -> dict[str, Any]:
 
 def test_cfn_lint_passes() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=300
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -49,10 +52,16 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
-    expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in bucket["LifecycleConfiguration"]["Rules"] if "Prefix" in rule}
+    expiring = {
+        rule["Prefix"]: rule["ExpirationInDays"]
+        for rule in bucket["LifecycleConfiguration"]["Rules"]
+        if "Prefix" in rule
+    }
     assert expiring == {"incoming/": "RetentionDays", "processed/": "RetentionDays"}
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
-    assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable() -> None:
@@ -69,14 +78,19 @@ def test_tables_are_on_demand_encrypted_and_recoverable() -> None:
 def test_topic_collection_pool_groups_and_dead_letter_queue() -> None:
     assert resource("DecisionsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
     assert "CollectionId" in resource("FaceCollection")
-    assert {resource("AdminsGroup")["GroupName"], resource("SecurityGroup")["GroupName"]} == {"admins", "security"}
+    assert {resource("AdminsGroup")["GroupName"], resource("SecurityGroup")["GroupName"]} == {
+        "admins",
+        "security",
+    }
     assert resource("FailedScansQueue")["SqsManagedSseEnabled"] is True
 
 
 def test_every_output_is_a_setting_the_app_reads() -> None:
     config_source = (PROJECT_DIR / "chalicelib" / "config.py").read_text()
     assert set(template()["Outputs"]) == set(OUTPUT_ENV)
-    unread = [env for env in OUTPUT_ENV.values() if env not in config_source and env != "FACEGATE_USER_POOL_ARN"]
+    unread = [
+        env for env in OUTPUT_ENV.values() if env not in config_source and env != "FACEGATE_USER_POOL_ARN"
+    ]
     assert unread == ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]  # read by `make deploy`, not by the app
 
 
@@ -89,7 +103,9 @@ def test_the_sandbox_is_built_from_the_template(stack: Stack) -> None:
 
 
 def test_the_sandbox_stage_config_matches_the_stack_it_builds(stack: Stack) -> None:
-    outputs = stack.session.client("cloudformation").describe_stacks(StackName="facegate-sandbox")["Stacks"][0]
+    outputs = stack.session.client("cloudformation").describe_stacks(StackName="facegate-sandbox")["Stacks"][
+        0
+    ]
     built = environment({o["OutputKey"]: o["OutputValue"] for o in outputs["Outputs"]})
     configured = stage_environment("sandbox", {})
     assert {name: configured.get(name) for name in built if name != "FACEGATE_FAILED_SCANS_QUEUE_ARN"} == {
