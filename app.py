@@ -12,12 +12,12 @@ from chalicelib.api.employees import employees_api
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
+from chalicelib.observability import configure_logging
 from chalicelib.pipeline import process_upload
 from chalicelib.reports import run_daily_report
 
-app = Chalice(app_name="facegate")
-app.log.setLevel(logging.INFO)
-logging.getLogger("chalicelib").setLevel(logging.INFO)
+app = Chalice(app_name="facegate", configure_logs=False)
+configure_logging(logging.INFO)
 
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)

@@ -66,7 +66,7 @@ def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> E
     """Create an employee; ``AlreadyExists`` when the id is taken."""
     if not ports.directory.create(employee):
         raise AlreadyExists(f"employee {employee.employee_id} already exists")
-    ports.log(actor, "employee.create", employee.employee_id, name=employee.name)
+    ports.log(actor, "employee.create", employee.employee_id)  # ids only: no personal data
     return employee
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.config import Settings
 from chalicelib.imaging import RejectedImage, normalise
 from chalicelib.models import Decision, Scan, Status, Upload
+from chalicelib.observability import emit_scan_metrics
 from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, ScanLog, UploadTooLarge
 from chalicelib.recognition import FaceEngine, decide
 
@@ -73,6 +75,7 @@ def process_upload(
     None for keys that are our own output. Raises ``ScanNotRecorded`` or
     ``NotificationFailed`` when a retry by Lambda can still make things right.
     """
+    started = time.perf_counter()
     if upload.key.startswith(settings.processed_prefix):
         log.warning("ignoring our own output %s: the trigger's prefix filter is wrong", upload.key)
         return None
@@ -100,6 +103,11 @@ def process_upload(
         raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
     if not written:  # a concurrent delivery of the same event won the write
         return _recorded(ports.scans, scan_id)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    emit_scan_metrics(settings.stage, scan.status.value, scan.camera_id, elapsed_ms)
+    log.info(
+        "scan recorded", extra={"scan_id": scan_id, "status": scan.status.value, "ms": round(elapsed_ms)}
+    )
     sent = _announce(scan, ports)
     _write_result(scan, upload.bucket, ports.images, settings)
     if not sent and not scan.status.opens_door:

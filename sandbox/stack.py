@@ -82,7 +82,13 @@ class SandboxError(RuntimeError):
 @dataclass
 class HandledEvent:
     keys: list[str]
-    error: str | None
+    error: str | None  # the last attempt's error; None when an attempt succeeded
+    attempts: int = 1
+    dead_lettered: bool = False
+
+
+ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous (S3) invocation twice
+FUNCTION_ARN_PREFIX = "arn:aws:lambda:us-east-1:123456789012:function:"
 
 
 class Stack:
@@ -141,11 +147,52 @@ class Stack:
             for message in messages:
                 event = json.loads(message["Body"])
                 if "Records" in event:  # not s3:TestEvent
-                    handled.append(_invoke(app, event))
+                    handled.append(self._deliver(app, event))
                 self.sqs.delete_message(
                     QueueUrl=self.names["uploads_queue"], ReceiptHandle=message["ReceiptHandle"]
                 )
         return handled
+
+    def _deliver(self, app: Any, event: dict[str, Any]) -> HandledEvent:
+        """As Lambda does for S3 events: retry a failing invocation, then dead-letter it."""
+        attempt = _invoke(app, event)
+        while attempt.error is not None and attempt.attempts <= ASYNC_RETRIES:
+            retry = _invoke(app, event)
+            attempt = HandledEvent(retry.keys, retry.error, attempt.attempts + 1)
+        if attempt.error is not None:
+            self._dead_letter(event, attempt)
+            attempt.dead_lettered = True
+        return attempt
+
+    def _dead_letter(self, event: dict[str, Any], attempt: HandledEvent) -> None:
+        """The on-failure destination record Lambda sends after the last retry."""
+        queue_arn = os.environ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]
+        url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        error_type, _, message = (attempt.error or "").partition(": ")
+        record = {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempt.attempts,
+                "functionArn": f"{FUNCTION_ARN_PREFIX}facegate-{self.settings.stage}-on_camera_upload",
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {"errorType": error_type, "errorMessage": message},
+        }
+        self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The events that failed every attempt, as the dead-letter queue holds them."""
+        queue_arn = os.environ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]
+        url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
 
     def pump_until(self, stop: threading.Event) -> None:
         """Deliver events as they come, until ``stop`` is set (``sandbox up``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.aws import paging
+from chalicelib.aws import dynamo, paging
 from chalicelib.models import Employee
 from chalicelib.ports import Page
 
@@ -18,7 +18,9 @@ class DynamoEmployeeDirectory:
         self._table = table
 
     def get(self, employee_id: str) -> Employee | None:
-        item = self._table.get_item(Key={"employee_id": employee_id}, ConsistentRead=True).get("Item")
+        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
+            "Item"
+        )
         return None if item is None else _employee(item)
 
     def put(self, employee: Employee) -> None:

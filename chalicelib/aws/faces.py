@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.aws import paging
+from chalicelib.aws import dynamo, paging
 from chalicelib.engines.local import StoredFace
 
 VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
@@ -65,7 +65,7 @@ class DynamoFaceStore:
         return [_stored(item) for item in items]
 
     def version(self) -> str:
-        item = self._table.get_item(Key=VERSION_KEY, ConsistentRead=True).get("Item")
+        item = dynamo.call(self._table.get_item, Key=VERSION_KEY, ConsistentRead=True).get("Item")
         return "empty" if item is None else str(item.get("version", "empty"))
 
     def load(self) -> list[StoredFace]:

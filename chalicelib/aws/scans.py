@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.aws import paging
+from chalicelib.aws import dynamo, paging
 from chalicelib.models import Scan
 from chalicelib.ports import Page
 
@@ -20,14 +20,18 @@ class DynamoScanLog:
         self._table = table
 
     def get(self, scan_id: str) -> Scan | None:
-        item = self._table.get_item(Key={"scan_id": scan_id}, ConsistentRead=True).get("Item")
+        item = dynamo.call(self._table.get_item, Key={"scan_id": scan_id}, ConsistentRead=True).get("Item")
         return None if item is None else Scan.from_dict(_plain(item))
 
     def record(self, scan: Scan) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.put_item(Item=scan_item(scan), ConditionExpression="attribute_not_exists(scan_id)")
+            dynamo.call(
+                self._table.put_item,
+                Item=scan_item(scan),
+                ConditionExpression="attribute_not_exists(scan_id)",
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -38,7 +42,8 @@ class DynamoScanLog:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.update_item(
+            dynamo.call(
+                self._table.update_item,
                 Key={"scan_id": scan_id},
                 UpdateExpression="SET notification = :state",
                 ConditionExpression="notification = :expected",

@@ -1,0 +1,86 @@
+"""Structured JSON logs and CloudWatch metrics in Embedded Metric Format (EMF).
+
+Every log line is one JSON object. A filter scrubs anything that looks like a bearer
+token, a JWT or a long base64 run (a photo, an embedding) from messages before they are
+written: the code never logs those, and this makes sure a stray exception text does not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+NAMESPACE = "facegate"
+_SECRETS = [
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a JWT
+    re.compile(r"[A-Za-z0-9+/]{200,}={0,2}"),  # image bytes or embeddings as base64
+]
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def scrub(text: str) -> str:
+    for pattern in _SECRETS:
+        text = pattern.sub("[redacted]", text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, extra fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """JSON on the root logger's handlers (Lambda's own, or a new one to stdout)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(stream or sys.stdout))
+    for handler in root.handlers:
+        handler.setFormatter(JsonFormatter())
+    root.setLevel(level)
+    logging.getLogger("chalicelib").setLevel(level)
+
+
+def emit_scan_metrics(
+    stage: str, status: str, camera_id: str, duration_ms: float, out: TextIO | None = None
+) -> None:
+    """One EMF record: CloudWatch turns it into the metrics Scans and ScanDuration by status."""
+    record = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Stage", "Status"], ["Stage"]],
+                    "Metrics": [
+                        {"Name": "Scans", "Unit": "Count"},
+                        {"Name": "ScanDuration", "Unit": "Milliseconds"},
+                    ],
+                }
+            ],
+        },
+        "Stage": stage,
+        "Status": status,
+        "Camera": camera_id,
+        "Scans": 1,
+        "ScanDuration": round(duration_ms, 1),
+    }
+    print(json.dumps(record), file=out or sys.stdout, flush=True)
