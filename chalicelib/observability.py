@@ -57,6 +57,8 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)
     logging.getLogger("chalicelib").setLevel(level)
+    for chatty in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def emit_scan_metrics(

@@ -48,7 +48,7 @@ class ImageStore(Protocol):
         ...
 
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
-        """Delete one object (one version of it, when given); absent objects are fine."""
+        """Delete one version of an object, or every version when none is given (purge)."""
         ...
 
     def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,23 +135,31 @@ class Stack:
         self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data)
         return key
 
-    def pump(self, expected: int, timeout: float = 300.0) -> list[HandledEvent]:
-        """Deliver queued S3 events to the handler until ``expected`` were handled."""
+    def pump(self, expected: int, timeout: float = 300.0, workers: int = 1) -> list[HandledEvent]:
+        """Deliver queued S3 events to the handler until ``expected`` were handled.
+
+        ``workers`` > 1 handles a batch's events concurrently, as concurrent Lambda
+        invocations would.
+        """
         import app
 
         handled: list[HandledEvent] = []
         deadline = time.monotonic() + timeout
-        while len(handled) < expected and time.monotonic() < deadline:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.names["uploads_queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
-            ).get("Messages", [])
-            for message in messages:
-                event = json.loads(message["Body"])
-                if "Records" in event:  # not s3:TestEvent
-                    handled.append(self._deliver(app, event))
-                self.sqs.delete_message(
-                    QueueUrl=self.names["uploads_queue"], ReceiptHandle=message["ReceiptHandle"]
-                )
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while len(handled) < expected and time.monotonic() < deadline:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.names["uploads_queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+                ).get("Messages", [])
+                events = [json.loads(message["Body"]) for message in messages]
+                # not s3:TestEvent
+                deliveries = [
+                    pool.submit(self._deliver, app, event) for event in events if "Records" in event
+                ]
+                handled += [delivery.result() for delivery in deliveries]
+                for message in messages:
+                    self.sqs.delete_message(
+                        QueueUrl=self.names["uploads_queue"], ReceiptHandle=message["ReceiptHandle"]
+                    )
         return handled
 
     def _deliver(self, app: Any, event: dict[str, Any]) -> HandledEvent:

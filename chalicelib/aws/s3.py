@@ -33,10 +33,15 @@ class S3ImageStore:
             body.close()
 
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
-        params = {"Bucket": bucket, "Key": key}
         if version_id:
-            params["VersionId"] = version_id
-        self._s3.delete_object(**params)
+            self._s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+            return
+        # No version named: purge every version (a plain delete in a versioned bucket only
+        # hides the object behind a delete marker, and erasure must really erase).
+        listing = self._s3.list_object_versions(Bucket=bucket, Prefix=key)
+        for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+            if entry["Key"] == key:
+                self._s3.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])
 
     def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
         params = {"Bucket": bucket, "Key": key}

@@ -101,6 +101,8 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[t
         if params.get("IndexName"):
             arn += f"/index/{params['IndexName']}"
         return [(f"dynamodb:{operation}", arn)]
+    if service == "s3" and operation == "ListObjectVersions":
+        return [("s3:ListBucketVersions", f"arn:aws:s3:::{params['Bucket']}")]
     if service == "s3":
         action = operation + (
             "Version" if params.get("VersionId") and operation in ("GetObject", "DeleteObject") else ""

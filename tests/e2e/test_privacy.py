@@ -1,0 +1,124 @@
+"""Retention and privacy: records expire, erasure leaves no biometric trace, logs stay clean."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from sandbox.stack import PROJECT_DIR, Stack
+
+
+def everything_stored(stack: Stack) -> tuple[str, list[bytes]]:
+    """Every item of every table (as text) and every version of every object in the bucket."""
+    dynamodb = stack.session.client("dynamodb")
+    items: list[Any] = []
+    for table in dynamodb.list_tables()["TableNames"]:
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            items += page["Items"]
+    bucket = stack.settings.camera_bucket
+    objects = []
+    for page in stack.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []):
+            body = stack.s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])[
+                "Body"
+            ]
+            objects.append(body.read())
+    return json.dumps(items, default=str), objects
+
+
+def call(client: Client, token: str, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    response = getattr(client.http, method.lower())(
+        path, headers=headers, body=json.dumps(body or {}).encode()
+    )
+    assert response.status_code < 300, response.body
+    return json.loads(response.body) if response.body else None
+
+
+def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, photos: Path) -> None:
+    token = stack.token("admins")
+    enrolment_photo = (photos / "obama.jpg").read_bytes()
+    door_photo = (photos / "obama2.jpg").read_bytes()
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+        call(client, token, "POST", "/employees", {"employee_id": "EMP042", "name": "Quinn Zebedee"})
+        call(
+            client,
+            token,
+            "POST",
+            "/employees/EMP042/faces",
+            {"image": base64.b64encode(enrolment_photo).decode()},
+        )
+        stack.upload("front-door", "door.jpg", door_photo)
+        stack.pump(expected=1)
+        text, objects = everything_stored(stack)
+        assert "Quinn Zebedee" in text and door_photo in objects  # there was something to erase
+        assert '"embedding"' in text
+        call(client, token, "DELETE", "/employees/EMP042")
+
+    text, objects = everything_stored(stack)
+    assert "Quinn Zebedee" not in text
+    assert '"embedding"' not in text  # the only embeddings were theirs
+    assert door_photo not in objects and enrolment_photo not in objects
+    assert not [body for body in objects if b"EMP042" in body]  # no processed copy names them
+    scans = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
+    assert [item.get("employee_id") for item in scans] == [None]
+    assert scans[0]["erased"] == {"BOOL": True}
+
+
+def test_scan_records_expire_after_the_retention_period(stack: Stack, photos: Path) -> None:
+    stack.upload("front-door", "hall.png", (photos / "camera.png").read_bytes())
+    stack.pump(expected=1)
+    dynamodb = stack.session.client("dynamodb")
+    ttl = dynamodb.describe_time_to_live(TableName=stack.settings.scans_table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    [item] = dynamodb.scan(TableName=stack.settings.scans_table)["Items"]
+    captured = datetime.fromisoformat(item["captured_at"]["S"].replace("Z", "+00:00"))
+    expires = datetime.fromtimestamp(int(item["expires_at"]["N"]), captured.tzinfo)
+    assert abs(expires - captured - timedelta(days=stack.settings.retention_days)) < timedelta(seconds=1)
+
+
+def test_logs_hold_no_tokens_photos_or_embeddings_and_metrics_are_emf(
+    stack: Stack, photos: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = stack.token("admins")
+    photo = base64.b64encode((photos / "obama.jpg").read_bytes()).decode()
+    caplog.set_level(logging.DEBUG)
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+        call(client, token, "POST", "/employees", {"employee_id": "EMP042", "name": "Quinn Zebedee"})
+        call(client, token, "POST", "/employees/EMP042/faces", {"image": photo})
+        client.http.get("/employees", headers={"Authorization": f"Bearer {token}x"})  # a bad token, logged?
+        stack.upload("front-door", "door.jpg", (photos / "obama2.jpg").read_bytes())
+        stack.upload("front-door", "bad.jpg", b"\xff\xd8" + photo[:5000].encode())
+        stack.pump(expected=2)
+    logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
+    printed = capsys.readouterr()
+    everything = logged + printed.out + printed.err
+    assert token not in everything and token[:40] not in everything
+    assert photo[:200] not in everything
+    assert not any(len(line) > 5000 for line in everything.splitlines())  # no dumped bytes or vectors
+
+    metrics = [json.loads(line) for line in printed.out.splitlines() if line.startswith('{"_aws"')]
+    assert sorted(metric["Status"] for metric in metrics) == ["AUTHORIZED", "REJECTED"]
+    directive = metrics[0]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "facegate"
+    assert ["Stage", "Status"] in directive["Dimensions"]
+    assert {m["Name"] for m in directive["Metrics"]} == {"Scans", "ScanDuration"}
+    assert all(metric["Scans"] == 1 and metric["ScanDuration"] > 0 for metric in metrics)
+
+
+def test_the_log_scrubber_removes_what_must_never_be_written() -> None:
+    from chalicelib.observability import scrub
+
+    jwt = "eyJraWQiOiJkdW1teSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+    assert scrub(f"Authorization: Bearer {jwt}") == "Authorization: [redacted]"
+    assert jwt not in scrub(f"token {jwt} rejected")
+    assert scrub("image " + "QUJD" * 100) == "image [redacted]"
+    assert scrub("scan 0123 recorded") == "scan 0123 recorded"
