@@ -139,7 +139,7 @@ def test_a_thousand_uploads_from_concurrent_writers_give_a_thousand_records(
     assert len(keys) == total and len(set(keys)) == total
     with capsys.disabled():
         print(
-            f"\n[load] {total} uploads, {writers} writers, 2 workers: {total / elapsed:.1f} photos/s end to end"
+            f"\n[load] {total} uploads, {writers} writers, 2 workers: {total / elapsed:.1f} photos/s"
         )
 
 
