@@ -186,13 +186,12 @@ class LocalEngine:
 
         models = _Models.get()
         pixels = np.asarray(image.pixels, dtype=np.uint8)
-        # Downscale for detection only as far as the smallest usable face still fills
-        # the detector's window; landmarks and embeddings use the full-size pixels.
-        scale = min(1.0, HOG_WINDOW_PX / self._policy.min_face_px)
+        # Detect on a downscaled copy; landmarks and embeddings use the full-size pixels.
+        scale = detection_scale(image.width, image.height, self._policy)
         small = pixels
         if scale < 1.0:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            small = np.asarray(image.pixels.resize(size))
+            small = np.asarray(image.pixels.resize(size, resample=_bilinear()))
         with models.inference:
             return self._detect(image, pixels, small, scale, models)
 
@@ -232,6 +231,25 @@ class LocalEngine:
             return self._gallery
 
 
+def detection_scale(width: int, height: int, policy: Policy) -> float:
+    """How far a frame is shrunk before the HOG detector sees it.
+
+    No further than the smallest usable face still fills the detector's 80 px window,
+    and, for large camera frames, down to ``policy.detect_max_side`` on the long side:
+    then faces narrower than 80 × (long side ÷ that) px are not seen at all.
+    """
+    scale = min(1.0, HOG_WINDOW_PX / policy.min_face_px)
+    if policy.detect_max_side:
+        scale = min(scale, policy.detect_max_side / max(width, height))
+    return scale
+
+
+def _bilinear() -> Any:
+    from PIL import Image
+
+    return Image.Resampling.BILINEAR
+
+
 def _load_gallery(store: FaceStore, version: str) -> _Gallery:
     import numpy as np
 
@@ -261,7 +279,9 @@ def _closest_two(gallery: _Gallery, embedding: np.ndarray) -> tuple[Match, Match
         return best, None
     others = np.where(gallery.owners == best_owner, np.inf, squared)
     second = int(np.argmin(others))
-    runner_up = Match(gallery.employee_ids[int(gallery.owners[second])], similarity(_distance(others[second])))
+    runner_up = Match(
+        gallery.employee_ids[int(gallery.owners[second])], similarity(_distance(others[second]))
+    )
     return best, runner_up
 
 

@@ -138,9 +138,7 @@ def test_a_thousand_uploads_from_concurrent_writers_give_a_thousand_records(
         keys += [item["object_key"]["S"] for item in page["Items"]]
     assert len(keys) == total and len(set(keys)) == total
     with capsys.disabled():
-        print(
-            f"\n[load] {total} uploads, {writers} writers, 2 workers: {total / elapsed:.1f} photos/s"
-        )
+        print(f"\n[load] {total} uploads, {writers} writers, 2 workers: {total / elapsed:.1f} photos/s")
 
 
 def _next_upload_event(stack: Stack) -> dict[str, object]:

@@ -1,0 +1,1 @@
+"""facegate's benchmarks and accuracy evaluation (never deployed): `make bench`."""
