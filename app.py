@@ -17,7 +17,8 @@ from chalicelib.pipeline import process_upload
 from chalicelib.reports import run_daily_report
 
 app = Chalice(app_name="facegate", configure_logs=False)
-configure_logging(logging.INFO)
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF metrics on stdout
+    configure_logging(logging.INFO)
 
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 NAMESPACE = "facegate"
+METRICS = logging.getLogger("facegate.metrics")
 _SECRETS = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a JWT
@@ -49,13 +50,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """JSON on the root logger's handlers (Lambda's own, or a new one to stdout)."""
+    """JSON on the root logger's handlers (Lambda's own, or a new one to stdout); metric
+    records go to stdout as they are, one per line, where CloudWatch reads EMF."""
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(stream or sys.stdout))
     for handler in root.handlers:
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)
+    raw = logging.StreamHandler(stream or sys.stdout)
+    raw.setFormatter(logging.Formatter("%(message)s"))
+    METRICS.handlers = [raw]
+    METRICS.propagate = False
+    METRICS.setLevel(logging.INFO)
     logging.getLogger("chalicelib").setLevel(level)
     for chatty in ("botocore", "boto3", "urllib3"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -85,4 +92,4 @@ def emit_scan_metrics(
         "Scans": 1,
         "ScanDuration": round(duration_ms, 1),
     }
-    print(json.dumps(record), file=out or sys.stdout, flush=True)
+    METRICS.info(json.dumps(record))

@@ -90,7 +90,8 @@ def test_logs_hold_no_tokens_photos_or_embeddings_and_metrics_are_emf(
 ) -> None:
     token = stack.token("admins")
     photo = base64.b64encode((photos / "obama.jpg").read_bytes()).decode()
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.WARNING, logger="botocore")  # the levels configure_logging sets in Lambda
+    caplog.set_level(logging.INFO)  # (last: it also sets the capturing handler's level)
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         call(client, token, "POST", "/employees", {"employee_id": "EMP042", "name": "Quinn Zebedee"})
         call(client, token, "POST", "/employees/EMP042/faces", {"image": photo})
@@ -105,7 +106,7 @@ def test_logs_hold_no_tokens_photos_or_embeddings_and_metrics_are_emf(
     assert photo[:200] not in everything
     assert not any(len(line) > 5000 for line in everything.splitlines())  # no dumped bytes or vectors
 
-    metrics = [json.loads(line) for line in printed.out.splitlines() if line.startswith('{"_aws"')]
+    metrics = [json.loads(r.getMessage()) for r in caplog.records if r.name == "facegate.metrics"]
     assert sorted(metric["Status"] for metric in metrics) == ["AUTHORIZED", "REJECTED"]
     directive = metrics[0]["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "facegate"
@@ -122,3 +123,32 @@ def test_the_log_scrubber_removes_what_must_never_be_written() -> None:
     assert jwt not in scrub(f"token {jwt} rejected")
     assert scrub("image " + "QUJD" * 100) == "image [redacted]"
     assert scrub("scan 0123 recorded") == "scan 0123 recorded"
+
+
+def test_in_lambda_logs_are_json_lines_and_metrics_raw_emf() -> None:
+    import io
+
+    from chalicelib.observability import METRICS, configure_logging, emit_scan_metrics
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, list(METRICS.handlers), METRICS.propagate)
+    root.handlers = []
+    try:
+        configure_logging(logging.INFO, stream)
+        logging.getLogger("chalicelib.pipeline").info("scan recorded", extra={"scan_id": "abc"})
+        emit_scan_metrics("prod", "UNKNOWN", "front-door", 12.5)
+    finally:
+        root.handlers, root.level, METRICS.handlers, METRICS.propagate = (
+            saved[0],
+            saved[1],
+            saved[2],
+            saved[3],
+        )
+    log_line, metric_line = stream.getvalue().splitlines()
+    entry = json.loads(log_line)
+    assert (entry["level"], entry["logger"], entry["message"], entry["scan_id"]) == (
+        "INFO", "chalicelib.pipeline", "scan recorded", "abc",
+    )  # fmt: skip
+    metric = json.loads(metric_line)
+    assert metric["Status"] == "UNKNOWN" and metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "facegate"

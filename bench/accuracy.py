@@ -1,0 +1,214 @@
+"""Accuracy of the local engine on a folder of people: ``python -m bench.accuracy --dataset DIR``.
+
+The dataset has one folder per person with one or more photos. Prints and writes:
+verification (every pair: FAR and FRR per threshold, equal error rate), identification
+with people left out of the gallery (strangers falsely let in, per threshold), a
+recommended threshold, and a PNG plot of FAR and FRR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from chalicelib.config import ImageLimits, Policy
+from chalicelib.engines.local import LocalEngine, similarity
+from chalicelib.imaging import RejectedImage, normalise
+from tests.fakes import InMemoryFaceStore
+
+THRESHOLDS = [round(t * 0.5, 1) for t in range(0, 201)]
+
+
+@dataclass(frozen=True)
+class Sample:
+    person: str
+    photo: str
+    embedding: np.ndarray
+
+
+def embed_dataset(dataset: Path) -> tuple[list[Sample], list[str]]:
+    """One embedding per photo (its largest face); photos without a face are listed apart."""
+    engine = LocalEngine(InMemoryFaceStore(), Policy())
+    samples, skipped = [], []
+    for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        for photo in sorted(p for p in folder.iterdir() if p.is_file()):
+            try:
+                faces = engine._faces(normalise(photo.read_bytes(), ImageLimits()))
+            except RejectedImage:
+                faces = []
+            if not faces:
+                skipped.append(f"{folder.name}/{photo.name}")
+                continue
+            samples.append(Sample(folder.name, photo.name, engine._embed(faces[0])))
+    return samples, skipped
+
+
+def verification(samples: list[Sample]) -> dict[str, Any]:
+    genuine, impostor = [], []
+    for a, b in itertools.combinations(samples, 2):
+        score = similarity(float(np.linalg.norm(a.embedding - b.embedding)))
+        (genuine if a.person == b.person else impostor).append(score)
+    rows = []
+    for threshold in THRESHOLDS:
+        far = sum(score >= threshold for score in impostor) / max(1, len(impostor))
+        frr = sum(score < threshold for score in genuine) / max(1, len(genuine))
+        rows.append({"threshold": threshold, "far": round(far, 4), "frr": round(frr, 4)})
+    eer = min(rows, key=lambda row: abs(row["far"] - row["frr"]))
+    return {
+        "genuine_pairs": len(genuine),
+        "impostor_pairs": len(impostor),
+        "genuine_similarity": _spread(genuine),
+        "impostor_similarity": _spread(impostor),
+        "equal_error_rate": {"threshold": eer["threshold"], "rate": round((eer["far"] + eer["frr"]) / 2, 4)},
+        "roc": rows,
+    }
+
+
+def identification(samples: list[Sample], policy: Policy) -> dict[str, Any]:
+    """Half the people enrolled (their first photo); everyone's other photos and the other
+    half's photos probe the gallery, nearest face per person, with the margin rule."""
+    people = sorted({sample.person for sample in samples})
+    enrolled = set(people[::2])
+    gallery = {p: next(s for s in samples if s.person == p) for p in enrolled}
+    probes = [s for s in samples if s is not gallery.get(s.person)]
+    by_threshold = []
+    for threshold in THRESHOLDS:
+        false_accepts = correct = members = strangers = 0
+        for probe in probes:
+            ranked = sorted(
+                (
+                    (similarity(float(np.linalg.norm(g.embedding - probe.embedding))), p)
+                    for p, g in gallery.items()
+                ),
+                reverse=True,
+            )
+            best_score, best_person = ranked[0]
+            margin_ok = len(ranked) < 2 or best_score - ranked[1][0] >= policy.match_margin
+            accepted = best_score >= threshold and margin_ok
+            if probe.person in enrolled:
+                members += 1
+                correct += accepted and best_person == probe.person
+                false_accepts += accepted and best_person != probe.person
+            else:
+                strangers += 1
+                false_accepts += accepted
+        by_threshold.append(
+            {
+                "threshold": threshold,
+                "false_accepts": false_accepts,
+                "strangers": strangers,
+                "members_identified": correct,
+                "members": members,
+            }
+        )
+    return {"enrolled": sorted(enrolled), "probes": len(probes), "by_threshold": by_threshold}
+
+
+def recommend(verify: dict[str, Any], identify: dict[str, Any], target_far: float = 0.001) -> dict[str, Any]:
+    """The lowest threshold with FAR ≤ target on pairs and no false accept in identification."""
+    safe = [
+        row["threshold"]
+        for row, ident in zip(verify["roc"], identify["by_threshold"], strict=True)
+        if row["far"] <= target_far and ident["false_accepts"] == 0
+    ]
+    threshold = min(safe) if safe else 100.0
+    frr = next(row["frr"] for row in verify["roc"] if row["threshold"] == threshold)
+    return {"threshold": threshold, "target_far": target_far, "frr_at_threshold": frr}
+
+
+def plot(verify: dict[str, Any], recommended: float, out: Path) -> Path:
+    """FAR and FRR against the threshold, drawn with Pillow (no plotting library needed)."""
+    width, height, pad = 720, 420, 50
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    x = lambda t: pad + (width - 2 * pad) * t / 100  # noqa: E731
+    y = lambda rate: height - pad - (height - 2 * pad) * rate  # noqa: E731
+    draw.rectangle((pad, pad, width - pad, height - pad), outline="black")
+    for tick in range(0, 101, 10):
+        draw.line((x(tick), height - pad, x(tick), height - pad + 5), fill="black")
+        draw.text((x(tick) - 8, height - pad + 8), str(tick), fill="black")
+    for tick in (0.0, 0.5, 1.0):
+        draw.text((8, y(tick) - 6), f"{tick:.1f}", fill="black")
+    for key, colour in (("far", "#c0392b"), ("frr", "#2471a3")):
+        points = [(x(row["threshold"]), y(row[key])) for row in verify["roc"]]
+        draw.line(points, fill=colour, width=3)
+    draw.line((x(recommended), pad, x(recommended), height - pad), fill="#27ae60", width=2)
+    draw.text(
+        (pad + 8, 12), "FAR (red), FRR (blue) by similarity threshold; green: recommended", fill="black"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    return out
+
+
+def evaluate(dataset: Path, out: Path) -> dict[str, Any]:
+    samples, skipped = embed_dataset(dataset)
+    policy = Policy()
+    verify = verification(samples)
+    identify = identification(samples, policy)
+    recommended = recommend(verify, identify)
+    at_default = next(row for row in identify["by_threshold"] if row["threshold"] == policy.match_threshold)
+    result = {
+        "people": len({s.person for s in samples}),
+        "photos": len(samples),
+        "skipped_without_face": skipped,
+        "verification": verify,
+        "identification": identify,
+        "at_default_threshold": {
+            "threshold": policy.match_threshold,
+            "far": next(r["far"] for r in verify["roc"] if r["threshold"] == policy.match_threshold),
+            "frr": next(r["frr"] for r in verify["roc"] if r["threshold"] == policy.match_threshold),
+            "strangers_let_in": at_default["false_accepts"],
+        },
+        "recommended": recommended,
+        "plot": str(plot(verify, recommended["threshold"], out / "accuracy.png")),
+    }
+    (out / "accuracy.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _spread(scores: list[float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    return {
+        "min": round(min(scores), 2),
+        "median": round(float(np.median(scores)), 2),
+        "max": round(max(scores), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__)
+    parser.add_argument("--dataset", type=Path, required=True, help="one folder per person")
+    parser.add_argument("--out", type=Path, default=Path("bench"), help="where accuracy.json and .png go")
+    args = parser.parse_args(argv)
+    result = evaluate(args.dataset, args.out)
+    verify, default, recommended = (
+        result["verification"],
+        result["at_default_threshold"],
+        result["recommended"],
+    )
+    print(
+        f"{result['people']} people, {result['photos']} photos ({len(result['skipped_without_face'])} without a face)"
+    )
+    print(f"pairs: {verify['genuine_pairs']} genuine {verify['genuine_similarity']}, "
+          f"{verify['impostor_pairs']} impostor {verify['impostor_similarity']}")  # fmt: skip
+    print(
+        f"equal error rate {verify['equal_error_rate']['rate']:.3f} at {verify['equal_error_rate']['threshold']}"
+    )
+    print(f"at the default threshold {default['threshold']}: FAR {default['far']:.4f}, FRR {default['frr']:.4f}, "
+          f"strangers let in {default['strangers_let_in']}")  # fmt: skip
+    print(f"recommended threshold {recommended['threshold']} (FAR ≤ {recommended['target_far']}, "
+          f"FRR there {recommended['frr_at_threshold']:.3f}); plot: {result['plot']}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
