@@ -195,18 +195,19 @@ def main(argv: list[str] | None = None) -> int:
         result["at_default_threshold"],
         result["recommended"],
     )
-    print(
-        f"{result['people']} people, {result['photos']} photos ({len(result['skipped_without_face'])} without a face)"
-    )
-    print(f"pairs: {verify['genuine_pairs']} genuine {verify['genuine_similarity']}, "
-          f"{verify['impostor_pairs']} impostor {verify['impostor_similarity']}")  # fmt: skip
-    print(
-        f"equal error rate {verify['equal_error_rate']['rate']:.3f} at {verify['equal_error_rate']['threshold']}"
-    )
-    print(f"at the default threshold {default['threshold']}: FAR {default['far']:.4f}, FRR {default['frr']:.4f}, "
-          f"strangers let in {default['strangers_let_in']}")  # fmt: skip
-    print(f"recommended threshold {recommended['threshold']} (FAR ≤ {recommended['target_far']}, "
-          f"FRR there {recommended['frr_at_threshold']:.3f}); plot: {result['plot']}")  # fmt: skip
+    eer = verify["equal_error_rate"]
+    lines = [
+        f"{result['people']} people, {result['photos']} photos "
+        f"({len(result['skipped_without_face'])} without a face)",
+        f"pairs: {verify['genuine_pairs']} genuine {verify['genuine_similarity']}, "
+        f"{verify['impostor_pairs']} impostor {verify['impostor_similarity']}",
+        f"equal error rate {eer['rate']:.3f} at {eer['threshold']}",
+        f"at the default threshold {default['threshold']}: FAR {default['far']:.4f}, "
+        f"FRR {default['frr']:.4f}, strangers let in {default['strangers_let_in']}",
+        f"recommended threshold {recommended['threshold']} (FAR ≤ {recommended['target_far']}, "
+        f"FRR there {recommended['frr_at_threshold']:.3f}); plot: {result['plot']}",
+    ]
+    print("\n".join(lines))
     return 0
 
 
