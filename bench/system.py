@@ -159,10 +159,10 @@ def report_reads(
                     batch.put_item(Item=scan_item(_synthetic(f"{offset:02d}{number:030d}", at)))
         read = {"items": 0}
         client = table.meta.client
+
         def counter(parsed: dict[str, Any], **_: Any) -> None:
             read["items"] += int(parsed.get("ScannedCount", 0))
-            "items", read["items"] + int(parsed.get("ScannedCount", 0))
-        )
+
         client.meta.events.register("after-call.dynamodb.Query", counter)
         ports = ReportPorts(
             scans=DynamoScanLog(table), images=InMemoryImageStore(), mailer=None,  # type: ignore[arg-type]
