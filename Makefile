@@ -8,7 +8,9 @@ PHOTOS := .cache/photos/.complete
 
 STAGE ?= dev
 
-.PHONY: demo test lint photos package layer deploy destroy clean
+BENCH_SITE := .cache/bench-site/face_recognition
+
+.PHONY: demo test lint photos bench package layer deploy destroy clean
 
 $(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,15 @@ test: $(INSTALLED) $(PHOTOS) lint
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+
+# face_recognition only for the comparison, outside .venv's packages (no deps: dlib is ours).
+$(BENCH_SITE): | $(INSTALLED)
+	$(PY) -m pip install --quiet --no-deps --target .cache/bench-site face_recognition==1.3.0
+
+bench: $(INSTALLED) $(PHOTOS) $(BENCH_SITE)
+	$(PY) -m bench
+	$(PY) -c "from bench.dataset import build; from sandbox.photos import ensure_photos; from pathlib import Path; build(ensure_photos(), Path('.cache/accuracy-dataset'))"
+	$(PY) -m bench.accuracy --dataset .cache/accuracy-dataset --out bench
 
 package: $(INSTALLED)
 	$(PY) -m infra.deploy package prod

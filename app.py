@@ -14,7 +14,6 @@ from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
 from chalicelib.observability import configure_logging
 from chalicelib.pipeline import process_upload
-from chalicelib.reports import run_daily_report
 
 app = Chalice(app_name="facegate", configure_logs=False)
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF metrics on stdout
@@ -57,6 +56,7 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
     A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
     """
     from chalicelib import wiring
+    from chalicelib.reports import run_daily_report  # here: the other functions never need it
 
     settings = Settings.from_env()
     detail = event.to_dict().get("detail") or {}

@@ -112,15 +112,24 @@ def identification(samples: list[Sample], policy: Policy) -> dict[str, Any]:
 
 
 def recommend(verify: dict[str, Any], identify: dict[str, Any], target_far: float = 0.001) -> dict[str, Any]:
-    """The lowest threshold with FAR ≤ target on pairs and no false accept in identification."""
+    """Among thresholds with FAR ≤ target on pairs and no stranger let in, those with the
+    lowest FRR; of that band, the middle (the edges are where a new photo tips over)."""
     safe = [
-        row["threshold"]
+        row
         for row, ident in zip(verify["roc"], identify["by_threshold"], strict=True)
         if row["far"] <= target_far and ident["false_accepts"] == 0
     ]
-    threshold = min(safe) if safe else 100.0
-    frr = next(row["frr"] for row in verify["roc"] if row["threshold"] == threshold)
-    return {"threshold": threshold, "target_far": target_far, "frr_at_threshold": frr}
+    if not safe:
+        return {"threshold": 100.0, "target_far": target_far, "frr_at_threshold": 1.0, "safe_band": None}
+    lowest = min(row["frr"] for row in safe)
+    band = [row["threshold"] for row in safe if row["frr"] == lowest]
+    middle = band[len(band) // 2]
+    return {
+        "threshold": middle,
+        "target_far": target_far,
+        "frr_at_threshold": lowest,
+        "safe_band": [band[0], band[-1]],
+    }
 
 
 def plot(verify: dict[str, Any], recommended: float, out: Path) -> Path:

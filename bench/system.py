@@ -72,13 +72,14 @@ def _seconds(statement: str, env: dict[str, str]) -> float:
 
 _FIRST_SCAN = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, sys, time
     started = time.perf_counter()
     import app
     app.on_camera_upload(json.loads(sys.argv[1]), None)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"first_scan_s": elapsed, "peak_rss_mb": peak_kb / 1024}))
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+    print(json.dumps({"first_scan_s": elapsed, "peak_rss_mb": int(status) / 1024}))
     """
 )
 
@@ -178,6 +179,25 @@ def report_reads(
         "report_items_read_per_day_item": round(read["items"] / day_scans, 3),
         "report_build_s": round(build_s, 2),
     }
+
+
+def record_and_notify(repeats: int = 40) -> dict[str, float]:
+    """p50/p95 of the conditional scan write plus the SNS publish (against local AWS:
+    moto's latency on this machine, not DynamoDB's and SNS's)."""
+    from bench.speed import _percentiles
+    from chalicelib.aws.sns import SnsNotifier
+
+    with running_stack() as stack:
+        scans = DynamoScanLog(wiring.table(stack.settings.scans_table))
+        notifier = SnsNotifier(wiring.client("sns"), stack.settings.topic_arn)
+        numbers = iter(range(10**6))
+
+        def one() -> None:
+            scan = _synthetic(f"{next(numbers):032d}", datetime.now(UTC))
+            scans.record(scan)
+            notifier.publish(scan)
+
+        return _percentiles(one, repeats)
 
 
 class _NoLedger:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from chalicelib.models import AuditEntry, Employee, Scan, Upload
+
+if TYPE_CHECKING:  # the email package costs a cold start every function would pay
+    from email.message import EmailMessage
 
 T = TypeVar("T")
 

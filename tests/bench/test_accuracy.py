@@ -1,0 +1,48 @@
+"""The accuracy evaluation on the test photos: its arithmetic and its recommendation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.accuracy import Sample, evaluate, recommend, verification
+from bench.dataset import build
+
+
+def test_far_and_frr_are_counted_per_threshold() -> None:
+    base = np.zeros(128, dtype=np.float32)
+    near = base.copy()
+    near[0] = 0.25  # distance 0.25: similarity 90
+    far = base.copy()
+    far[0] = 1.0  # distance 1.0: similarity 60
+    samples = [Sample("a", "1", base), Sample("a", "2", near), Sample("b", "1", far)]
+    rows = {row["threshold"]: row for row in verification(samples)["roc"]}
+    assert rows[50.0] == {"threshold": 50.0, "far": 1.0, "frr": 0.0}  # both impostor pairs pass
+    assert rows[80.0] == {"threshold": 80.0, "far": 0.0, "frr": 0.0}
+    assert rows[95.0] == {"threshold": 95.0, "far": 0.0, "frr": 1.0}
+
+
+def test_the_test_photos_separate_people_and_the_default_threshold_lets_no_stranger_in(
+    photos: Path, tmp_path: Path
+) -> None:
+    dataset = build(photos, tmp_path / "dataset")
+    result = evaluate(dataset, tmp_path / "out")
+    assert result["people"] == 9 and result["skipped_without_face"] == []
+    verify = result["verification"]
+    assert verify["genuine_pairs"] == 3
+    assert verify["genuine_similarity"]["min"] > verify["impostor_similarity"]["max"]
+    default = result["at_default_threshold"]
+    assert default == {"threshold": 80.0, "far": 0.0, "frr": 0.0, "strangers_let_in": 0}
+    threshold = result["recommended"]["threshold"]
+    assert verify["impostor_similarity"]["max"] < threshold <= verify["genuine_similarity"]["min"]
+    assert Image.open(result["plot"]).size == (720, 420)
+
+
+def test_no_safe_threshold_recommends_the_strictest() -> None:
+    verify = {
+        "roc": [{"threshold": 50.0, "far": 0.5, "frr": 0.0}, {"threshold": 100.0, "far": 0.2, "frr": 1.0}]
+    }
+    identify = {"by_threshold": [{"false_accepts": 1}, {"false_accepts": 0}]}
+    assert recommend(verify, identify)["threshold"] == 100.0
