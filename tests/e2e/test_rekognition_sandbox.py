@@ -19,6 +19,7 @@ from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.models import Status, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
+from tests.e2e.cli import run_sandbox
 from tests.rekognition_double import RekognitionDouble
 
 
@@ -29,18 +30,6 @@ def double() -> Iterator[RekognitionDouble]:
     server.stop()
 
 
-def sandbox(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FACEGATE_", "AWS_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", *args],
-        cwd=PROJECT_DIR,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     double: RekognitionDouble, photos: Path, tmp_path: Path
 ) -> None:
@@ -49,7 +38,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     (tmp_path / "probes").mkdir()
     for name in ["obama2.jpg", "camera.png"]:
         shutil.copy(photos / name, tmp_path / "probes")
-    result = sandbox(
+    result = run_sandbox(
         "evaluate",
         "--gallery",
         str(tmp_path / "gallery"),
@@ -78,7 +67,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
 
 
 def test_the_sandbox_refuses_rekognition_without_an_endpoint() -> None:
-    result = sandbox("demo", env={"FACEGATE_ENGINE": "rekognition"})
+    result = run_sandbox("demo", env={"FACEGATE_ENGINE": "rekognition"})
     assert result.returncode == 2
     assert "AWS_ENDPOINT_URL_REKOGNITION" in result.stderr
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
-from sandbox.stack import PROJECT_DIR, Stack
+from sandbox.stack import Stack
+from tests.e2e.cli import run_sandbox
 from tests.images import encoded, png_claiming, two_tone
 
 
@@ -54,7 +53,7 @@ def test_hostile_uploads_are_rejected_with_reasons_and_nothing_escapes(
 
 
 def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_path: Path) -> None:
-    result = _sandbox("demo", "--out", str(tmp_path))
+    result = run_sandbox("demo", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for label, status in [
@@ -75,12 +74,12 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
 
 
 def test_the_report_command_writes_the_days_email(photos: Path, tmp_path: Path) -> None:
-    result = _sandbox("report", "--day", "2026-03-04", "--out", str(tmp_path), "--empty")
+    result = run_sandbox("report", "--day", "2026-03-04", "--out", str(tmp_path), "--empty")
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "report-2026-03-04.txt").read_text()
     assert "No activity" in text
     assert (tmp_path / "facegate-2026-03-04.csv").read_text().startswith("scan_id,captured_at")
-    assert _sandbox("report", "--day", "03/04/2026", "--empty").returncode == 2
+    assert run_sandbox("report", "--day", "03/04/2026", "--empty").returncode == 2
 
 
 def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path, tmp_path: Path) -> None:
@@ -92,7 +91,7 @@ def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path,
     for name in ["obama2.jpg", "astronaut.png", "camera.png", "group.jpg"]:
         shutil.copy(photos / name, tmp_path / "probes" / name)
 
-    result = _sandbox(
+    result = run_sandbox(
         "evaluate", "--gallery", str(tmp_path / "gallery"), "--probes", str(tmp_path / "probes"), "--json"
     )
     assert result.returncode == 0, result.stderr
@@ -114,7 +113,7 @@ def test_facegate_variables_override_the_stage_defaults(photos: Path, tmp_path: 
     shutil.copy(photos / "obama.jpg", tmp_path / "gallery" / "EMP001")
     (tmp_path / "probes").mkdir()
     shutil.copy(photos / "obama2.jpg", tmp_path / "probes")
-    result = _sandbox(
+    result = run_sandbox(
         "evaluate",
         "--gallery",
         str(tmp_path / "gallery"),
@@ -125,15 +124,3 @@ def test_facegate_variables_override_the_stage_defaults(photos: Path, tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "UNKNOWN"
-
-
-def _sandbox(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FACEGATE_", "AWS_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", *args],
-        cwd=PROJECT_DIR,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
