@@ -238,6 +238,7 @@ def test_the_rekognition_stage_stays_within_its_policies(
         finally:
             served.stop()
         assert {"rekognition:ListFaces", "rekognition:DeleteUser"} <= {a for a, _ in recording.calls}
+        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
         assert_allowed(recording, "policy-prod-api.json")
     finally:
         double.stop()
