@@ -57,6 +57,15 @@ def quality_problem(face: DetectedFace, policy: Policy) -> str | None:
     return None
 
 
+def worth_matching(faces: list[DetectedFace], policy: Policy) -> bool:
+    """Whether a match could change the decision: the largest face is usable and no other
+    face is. Otherwise ``decide()`` says MULTIPLE_FACES, LOW_QUALITY or NO_FACE whatever
+    the gallery holds, and an engine may skip the embedding and the search."""
+    if not faces or quality_problem(faces[0], policy) is not None:
+        return False
+    return all(quality_problem(face, policy) is not None for face in faces[1:])
+
+
 def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> Decision:
     """Turn what the engine saw into a door decision; anything doubtful stays closed.
 

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.config import Policy
 from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, SearchResult, Status
-from chalicelib.recognition import decide
+from chalicelib.recognition import decide, worth_matching
 
 POLICY = Policy(match_threshold=80.0, match_margin=5.0, min_face_px=80, min_sharpness=20.0)
 JANE = Employee("EMP001", "Jane Doe")
@@ -128,3 +128,24 @@ def test_thresholds_come_from_the_policy() -> None:
     strict = Policy(match_threshold=97.0, match_margin=5.0, min_face_px=250, min_sharpness=20.0)
     assert decide(seen(face(300), best=96.0), JANE, strict).status is Status.UNKNOWN
     assert decide(seen(face(200), best=99.0), JANE, strict).status is Status.LOW_QUALITY
+
+
+@pytest.mark.parametrize(
+    ("faces", "worth"),
+    [
+        ((), False),
+        ((face(),), True),
+        ((face(300), face(40, left=400)), True),  # a background face does not count
+        ((face(300), face(120, left=400)), False),  # two people: MULTIPLE_FACES regardless
+        ((face(50),), False),  # too small: LOW_QUALITY regardless
+        ((face(200, 5.0),), False),  # too blurred
+    ],
+)
+def test_a_match_is_only_worth_searching_when_it_could_decide(
+    faces: tuple[DetectedFace, ...], worth: bool
+) -> None:
+    assert worth_matching(list(faces), POLICY) is worth
+    if not worth:  # whatever the engine would have found, the decision is the same
+        with_match = decide(seen(*faces, best=99.0), JANE, POLICY).status
+        without = decide(seen(*faces, best=None), None, POLICY).status
+        assert with_match is without is not Status.AUTHORIZED
