@@ -7,14 +7,16 @@ The only place that creates boto3 clients. Endpoints follow the standard
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.auth import TokenVerifier
 from chalicelib.config import AuthSettings, Settings
-from chalicelib.enrollment import EnrollmentPorts
-from chalicelib.pipeline import PipelinePorts
-from chalicelib.recognition import FaceEngine
-from chalicelib.reports import ReportPorts
+
+if TYPE_CHECKING:  # each function's first call imports only the modules it uses
+    from chalicelib.auth import TokenVerifier
+    from chalicelib.enrollment import EnrollmentPorts
+    from chalicelib.pipeline import PipelinePorts
+    from chalicelib.recognition import FaceEngine
+    from chalicelib.reports import ReportPorts
 
 
 @functools.cache
@@ -24,26 +26,25 @@ def _session() -> Any:
     return boto3.session.Session()
 
 
-@functools.cache
-def client(service: str) -> Any:
-    """A boto3 client with the SDK's standard retry mode (backoff on throttling and 5xx)."""
+def _config(**extra: Any) -> Any:
+    """The SDK's standard retry mode (backoff on throttling, 5xx and timeouts), 3 attempts."""
     from botocore.config import Config
 
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": 3},
-        connect_timeout=5,
-        read_timeout=20,
-        signature_version="s3v4" if service == "s3" else None,  # presigned links: SigV4, ≤ 7 days
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=20, **extra
     )
-    return _session().client(service, config=config)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A boto3 client for ``service``; S3 signs presigned links with SigV4 (≤ 7 days)."""
+    extra = {"signature_version": "s3v4"} if service == "s3" else {}
+    return _session().client(service, config=_config(**extra))
 
 
 @functools.cache
 def _dynamodb() -> Any:
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=10)
-    return _session().resource("dynamodb", config=config)
+    return _session().resource("dynamodb", config=_config())
 
 
 def table(name: str) -> Any:
@@ -72,6 +73,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.sns import SnsNotifier
+    from chalicelib.pipeline import PipelinePorts
 
     return PipelinePorts(
         images=S3ImageStore(client("s3")),
@@ -86,6 +88,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
 def enrollment_ports(settings: Settings) -> EnrollmentPorts:
     """Every port the enrollment and lookup services need."""
     from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.enrollment import EnrollmentPorts
 
     pipeline = pipeline_ports(settings)
     return EnrollmentPorts(
@@ -106,6 +109,7 @@ def report_ports(settings: Settings) -> ReportPorts:
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.ses import SesMailer
+    from chalicelib.reports import ReportPorts
 
     return ReportPorts(
         scans=DynamoScanLog(table(settings.scans_table)),
@@ -119,6 +123,8 @@ def report_ports(settings: Settings) -> ReportPorts:
 @functools.lru_cache(maxsize=4)
 def token_verifier(settings: AuthSettings) -> TokenVerifier:
     """One verifier per container: it caches the user pool's keys."""
+    from chalicelib.auth import TokenVerifier
+
     return TokenVerifier(settings)
 
 
