@@ -16,22 +16,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.stage import deploy_stack, environment, outputs, stack_name
+from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-CONFIG = PROJECT_DIR / ".chalice" / "config.json"
+CONFIG = CHALICE_CONFIG
 OUT = PROJECT_DIR / "out"
 CAMERA_FUNCTION = "on_camera_upload"
 ASYNC_RETRIES = 2
 
 
-def stage_config(stage: str, config_path: Path = CONFIG) -> dict[str, Any]:
-    config = json.loads(config_path.read_text())
-    if stage not in config["stages"] or stage == "sandbox":
-        raise SystemExit(f"no deployable stage {stage!r} in {config_path}")
-    merged = dict(config.get("environment_variables", {}))
-    merged.update(config["stages"][stage].get("environment_variables", {}))
-    return merged
+def stage_config(stage: str, config_path: Path = CONFIG) -> dict[str, str]:
+    """A deployable stage's variables (the offline ``sandbox`` stage is not one)."""
+    try:
+        if stage != "sandbox":
+            return stage_variables(stage, config_path)
+    except KeyError:
+        pass
+    raise SystemExit(f"no deployable stage {stage!r} in {config_path}")
 
 
 def write_outputs(

@@ -6,10 +6,12 @@ the same template.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
+CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
 
 # Stack output → the environment variable the app reads.
 OUTPUT_ENV = {
@@ -25,6 +27,16 @@ OUTPUT_ENV = {
     "UserPoolArn": "FACEGATE_USER_POOL_ARN",
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
 }
+
+
+def stage_variables(stage: str, config_path: Path = CHALICE_CONFIG) -> dict[str, str]:
+    """A stage's environment as Chalice sets it: the global variables, then the stage's."""
+    config = json.loads(config_path.read_text())
+    if stage not in config["stages"]:
+        raise KeyError(f"no stage {stage!r} in {config_path}")
+    variables = dict(config.get("environment_variables", {}))
+    variables.update(config["stages"][stage].get("environment_variables", {}))
+    return variables
 
 
 def stack_name(stage: str) -> str:

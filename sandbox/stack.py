@@ -21,6 +21,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
+from infra.stage import stage_variables
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -35,9 +36,7 @@ log = logging.getLogger(__name__)
 
 def stage_environment(stage: str, overrides: Mapping[str, str]) -> dict[str, str]:
     """The stage's variables from ``.chalice/config.json``; ``FACEGATE_*`` in overrides win."""
-    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config["stages"][stage].get("environment_variables", {}))
+    env = stage_variables(stage)
     env.update({k: v for k, v in overrides.items() if k.startswith("FACEGATE_")})
     return env
 
