@@ -131,17 +131,21 @@ class StubbedRekognition:
             operation, service_error_code=code, service_message=message, http_status_code=status
         )
 
-    def expect_enrollment(self, employee_id: str, photo: str, face_id: str | None = None) -> str:
-        face_id = face_id or str(uuid.uuid4())
+    def expect_index(self, employee_id: str, response: dict[str, Any]) -> None:
+        """An IndexFaces call as the engine makes it for ``employee_id``, answered so."""
         self.expect(
             "index_faces",
-            index_faces_response(employee_id, SCENES[photo], face_id),
+            response,
             Image=JpegBytes(),
             ExternalImageId=employee_id,
             MaxFaces=1,
             QualityFilter="AUTO",
             DetectionAttributes=["DEFAULT"],
         )
+
+    def expect_enrollment(self, employee_id: str, photo: str, face_id: str | None = None) -> str:
+        face_id = face_id or str(uuid.uuid4())
+        self.expect_index(employee_id, index_faces_response(employee_id, SCENES[photo], face_id))
         if len(SCENES[photo]) == 1:
             self.expect("create_user", {}, UserId=employee_id)
             self.expect(

@@ -78,7 +78,8 @@ COLD_SCAN = textwrap.dedent(
     import app
     event = json.loads(sys.argv[1])
     app.on_camera_upload(event, None)
-    heavy = ["numpy", "dlib", "chalicelib.engines.local", "chalicelib.aws.faces", "chalicelib.reports", "jinja2"]
+    heavy = ["numpy", "dlib", "chalicelib.engines.local", "chalicelib.aws.faces",
+             "chalicelib.reports", "jinja2"]
     print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
     """
 )

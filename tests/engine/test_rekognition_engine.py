@@ -22,7 +22,6 @@ from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryS
 from tests.rekognition_shapes import (
     COLLECTION,
     SCENES,
-    JpegBytes,
     StubbedRekognition,
     index_faces_response,
     search_users_response,
@@ -65,15 +64,7 @@ def test_an_enrollment_is_three_calls(
 def test_enrolling_a_second_photo_tolerates_the_existing_user(
     service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
 ) -> None:
-    service.expect(
-        "index_faces",
-        index_faces_response("EMP001", SCENES["obama3.jpg"], "f-2"),
-        Image=JpegBytes(),
-        ExternalImageId="EMP001",
-        MaxFaces=1,
-        QualityFilter="AUTO",
-        DetectionAttributes=["DEFAULT"],
-    )
+    service.expect_index("EMP001", index_faces_response("EMP001", SCENES["obama3.jpg"], "f-2"))
     service.expect_error("create_user", "ConflictException", "User already exists", 409)
     service.expect(
         "associate_faces",
@@ -96,15 +87,7 @@ def test_faces_rekognition_refuses_come_back_with_its_reasons(
             }
         ],
     }
-    service.expect(
-        "index_faces",
-        refused,
-        Image=JpegBytes(),
-        ExternalImageId="EMP001",
-        MaxFaces=1,
-        QualityFilter="AUTO",
-        DetectionAttributes=["DEFAULT"],
-    )
+    service.expect_index("EMP001", refused)
     with pytest.raises(EnrollmentError, match="no usable face: LOW_SHARPNESS, SMALL_BOUNDING_BOX"):
         engine.add_face("EMP001", photo("obama.jpg"))
 
@@ -112,15 +95,7 @@ def test_faces_rekognition_refuses_come_back_with_its_reasons(
 def test_a_face_that_does_not_match_the_employee_is_not_kept(
     service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
 ) -> None:
-    service.expect(
-        "index_faces",
-        index_faces_response("EMP001", SCENES["biden.jpg"], "f-9"),
-        Image=JpegBytes(),
-        ExternalImageId="EMP001",
-        MaxFaces=1,
-        QualityFilter="AUTO",
-        DetectionAttributes=["DEFAULT"],
-    )
+    service.expect_index("EMP001", index_faces_response("EMP001", SCENES["biden.jpg"], "f-9"))
     service.expect("create_user", {}, UserId="EMP001")
     service.expect(
         "associate_faces",
@@ -140,15 +115,7 @@ def test_a_face_that_does_not_match_the_employee_is_not_kept(
 def test_a_blurred_enrollment_face_is_deleted_again(
     service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
 ) -> None:
-    service.expect(
-        "index_faces",
-        index_faces_response("EMP001", SCENES["obama.jpg"], "f-3", sharpness=4.0),
-        Image=JpegBytes(),
-        ExternalImageId="EMP001",
-        MaxFaces=1,
-        QualityFilter="AUTO",
-        DetectionAttributes=["DEFAULT"],
-    )
+    service.expect_index("EMP001", index_faces_response("EMP001", SCENES["obama.jpg"], "f-3", sharpness=4.0))
     service.expect("delete_faces", {"DeletedFaces": ["f-3"]}, FaceIds=["f-3"])
     with pytest.raises(EnrollmentError, match="blurred"):
         engine.add_face("EMP001", photo("obama.jpg"))
