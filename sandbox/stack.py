@@ -174,8 +174,7 @@ class Stack:
 
     def _dead_letter(self, event: dict[str, Any], attempt: HandledEvent) -> None:
         """The on-failure destination record Lambda sends after the last retry."""
-        queue_arn = os.environ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]
-        url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        url = self._dead_letter_queue()
         error_type, _, message = (attempt.error or "").partition(": ")
         record = {
             "version": "1.0",
@@ -195,10 +194,14 @@ class Stack:
         }
         self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
+    def _dead_letter_queue(self) -> str:
+        """The template's failed-scans queue, Lambda's on-failure destination once deployed."""
+        name = os.environ["FACEGATE_FAILED_SCANS_QUEUE_ARN"].rsplit(":", 1)[-1]
+        return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """The events that failed every attempt, as the dead-letter queue holds them."""
-        queue_arn = os.environ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]
-        url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        url = self._dead_letter_queue()
         messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(message["Body"]) for message in messages]
 
