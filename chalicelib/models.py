@@ -26,6 +26,32 @@ class Status(enum.StrEnum):
         return self is Status.AUTHORIZED
 
 
+class Reason(enum.StrEnum):
+    """Why a decision is not AUTHORIZED, as a stable code beside the human text.
+
+    Reason texts never carry an id, a name or an uploaded string: whatever names a person
+    lives in structured fields, where erasure can find and remove it.
+    """
+
+    BAD_KEY = "BAD_KEY"
+    BAD_CAMERA_ID = "BAD_CAMERA_ID"
+    TOO_LARGE = "TOO_LARGE"
+    UNUSABLE_IMAGE = "UNUSABLE_IMAGE"
+    READ_FAILED = "READ_FAILED"
+    ENGINE_FAILED = "ENGINE_FAILED"
+    DIRECTORY_FAILED = "DIRECTORY_FAILED"
+    NO_FACE = "NO_FACE"
+    SEVERAL_FACES = "SEVERAL_FACES"
+    POOR_FACE = "POOR_FACE"
+    NO_MATCH = "NO_MATCH"
+    AMBIGUOUS = "AMBIGUOUS"
+    NO_EMPLOYEE_RECORD = "NO_EMPLOYEE_RECORD"
+    SUSPENDED = "SUSPENDED"
+    EMPLOYEE_ERASED = "EMPLOYEE_ERASED"  # the employee was being erased when the scan was recorded
+    TOO_LATE = "TOO_LATE"
+    NOT_RECORDED = "NOT_RECORDED"
+
+
 @dataclass(frozen=True)
 class BoundingBox:
     """A face's box in pixels of the normalised (upright) photo."""
@@ -153,6 +179,7 @@ class Decision:
 
     status: Status
     reason: str | None = None
+    reason_code: Reason | None = None
     employee_id: str | None = None
     employee_name: str | None = None
     similarity: float | None = None
@@ -210,6 +237,7 @@ class Scan:
             "faces_in_frame": d.faces_in_frame,
             "face_box": d.face_box.to_dict() if d.face_box else None,
             "reason": d.reason,
+            "reason_code": None if d.reason_code is None else d.reason_code.value,
             "engine": self.engine,
         }
 
@@ -221,6 +249,7 @@ class Scan:
         decision = Decision(
             status=Status(item["status"]),
             reason=item.get("reason"),
+            reason_code=Reason(item["reason_code"]) if item.get("reason_code") else None,
             employee_id=item.get("employee_id"),
             employee_name=item.get("employee_name"),
             similarity=None if similarity is None else float(similarity),

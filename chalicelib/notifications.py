@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from chalicelib.display import display_text
 from chalicelib.models import Scan, Status
 
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
@@ -19,14 +20,16 @@ class Notification:
 
 
 def notification_for(scan: Scan) -> Notification:
-    """Compose the announcement of ``scan`` for people and for machines."""
+    """Compose the announcement of ``scan`` for people and for machines.
+
+    Every text a person reads passes through ``display_text``: no uploaded key, camera
+    id, name or reason can add a line to it. The machine body keeps the data as it is.
+    """
     d = scan.decision
-    camera = scan.camera_id
+    camera = display_text(scan.camera_id, 64)
+    who = display_text(f"{d.employee_id or ''} {d.employee_name or ''}".strip(), 120)
     headline = {
-        Status.AUTHORIZED: lambda: (
-            f"✅ Authorized: {d.employee_id} {d.employee_name or ''}".rstrip()
-            + f" at {camera} ({(d.similarity or 0):.1f}%)"
-        ),
+        Status.AUTHORIZED: lambda: f"✅ Authorized: {who} at {camera} ({(d.similarity or 0):.1f}%)",
         Status.UNKNOWN: lambda: f"🚫 Unknown person at {camera}",
         Status.NO_FACE: lambda: f"👤 No face seen at {camera}",
         Status.MULTIPLE_FACES: lambda: f"⚠️ Several faces at {camera}: possible tailgating",
@@ -42,14 +45,14 @@ def notification_for(scan: Scan) -> Notification:
         f"Captured: {scan.captured_at}",
     ]
     if d.employee_id:
-        lines.append(f"Employee: {d.employee_id} {d.employee_name or ''}".rstrip())
+        lines.append(f"Employee: {who}")
     if d.similarity is not None:
         lines.append(f"Similarity: {d.similarity:.1f}")
     if d.faces_in_frame:
         lines.append(f"Faces in frame: {d.faces_in_frame}")
     if d.reason:
-        lines.append(f"Reason: {d.reason}")
-    lines += [f"Photo: {scan.object_key}", f"Scan: {scan.scan_id}"]
+        lines.append(f"Reason: {display_text(d.reason, 300)}")
+    lines += [f"Photo: {display_text(scan.object_key, 300)}", f"Scan: {scan.scan_id}"]
     return Notification(
         subject=_one_line(headline)[:SUBJECT_LIMIT],
         text="\n".join(lines),

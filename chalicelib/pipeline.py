@@ -17,15 +17,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
+from chalicelib.display import display_text
 from chalicelib.imaging import RejectedImage, normalise
-from chalicelib.models import Decision, Scan, Status, Upload
+from chalicelib.keys import NO_CAMERA, CameraKey, camera_of
+from chalicelib.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.observability import emit_scan_metrics
-from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, ScanLog, UploadTooLarge
+from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, Recorded, ScanLog, UploadTooLarge
 from chalicelib.recognition import FaceEngine, decide
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_CAMERA = "unknown"
 # A decision reached this long after the photo was taken (a retry, a backlog) never
 # opens the door: the person has gone, someone else may be standing there.
 MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
@@ -48,19 +48,25 @@ class PipelinePorts:
     notifier: Notifier
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """An upload as read: its bytes, the version they came from, or why it is refused unread."""
+
+    data: bytes | None
+    version_id: str | None
+    refusal: Decision | None = None
+
+
 def scan_id_for(upload: Upload) -> str:
-    """The idempotency key: the same object version always gives the same scan id."""
+    """The idempotency key: the same object version always gives the same scan id.
+
+    ``upload.version_id`` is the version actually read (or looked up) when there was one,
+    so an event with and one without ``versionId`` name the same record; the event's
+    sequencer or eTag serve only when the object could not be read at all.
+    """
     revision = upload.version_id or upload.sequencer or "unversioned"
     digest = hashlib.sha256(f"{upload.bucket}\n{upload.key}\n{revision}".encode())
     return digest.hexdigest()[:32]
-
-
-def camera_for(key: str, incoming_prefix: str) -> str | None:
-    """The camera id of ``incoming/<camera-id>/<file>``, or None for any other key."""
-    if not key.startswith(incoming_prefix):
-        return None
-    camera, _, name = key[len(incoming_prefix) :].partition("/")
-    return camera if camera and name and not name.endswith("/") else None
 
 
 def process_upload(
@@ -77,31 +83,39 @@ def process_upload(
     """
     started = time.perf_counter()
     if upload.key.startswith(settings.processed_prefix):
-        log.warning("ignoring our own output %s: the trigger's prefix filter is wrong", upload.key)
+        log.warning(
+            "ignoring our own output %s: the trigger's prefix filter is wrong", display_text(upload.key)
+        )
         return None
+    camera = camera_of(upload.key, settings.incoming_prefix)
+    fetched = _fetch(upload, camera, ports.images, settings)
+    # The identity is the version read, whatever the event carried, so that one version
+    # gives one record and erasure can delete exactly this photo.
+    upload = replace(upload, version_id=fetched.version_id or upload.version_id)
     scan_id = scan_id_for(upload)
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
         return _redelivered(existing, ports)
     captured = _parse_time(upload.event_time, clock)
-    decision, version_id = _decide(upload, ports, settings)
+    decision = fetched.refusal or _recognise(upload.key, fetched.data or b"", ports, settings)
     if decision.status.opens_door and clock() - captured > MAX_AUTHORIZE_DELAY:
         decision = replace(
             decision,
             status=Status.ERROR,
             reason=f"decided too late to open the door (photo taken at {_iso(captured)})",
+            reason_code=Reason.TOO_LATE,
         )
-    # S3 events of versioned buckets carry the version; take it from the read otherwise,
-    # so that erasure can delete exactly this photo.
-    upload = replace(upload, version_id=upload.version_id or version_id)
-    scan = _scan(scan_id, upload, decision, captured, settings, ports.engine.name, clock())
+    scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, clock())
     try:
-        written = ports.scans.record(scan)
+        outcome = ports.scans.record(scan)
+        if outcome is Recorded.EMPLOYEE_GONE:  # erased meanwhile: keep the event, not the person
+            scan = replace(scan, decision=_without_employee(scan.decision))
+            outcome = ports.scans.record(scan)
     except Exception as error:
         log.exception("could not record scan %s", scan_id)
         _alert_unrecorded(scan, error, ports.notifier)
         raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
-    if not written:  # a concurrent delivery of the same event won the write
+    if outcome is not Recorded.WRITTEN:  # a concurrent delivery of the same event won the write
         return _recorded(ports.scans, scan_id)
     elapsed_ms = (time.perf_counter() - started) * 1000
     emit_scan_metrics(settings.stage, scan.status.value, scan.camera_id, elapsed_ms)
@@ -115,51 +129,78 @@ def process_upload(
     return replace(scan, notification="SENT" if sent else "FAILED")
 
 
-def _decide(upload: Upload, ports: PipelinePorts, settings: Settings) -> tuple[Decision, str | None]:
-    """The decision, and the object version that was read (when it was)."""
-    camera = camera_for(upload.key, settings.incoming_prefix)
-    if camera is None:
-        reason = f"key is not {settings.incoming_prefix}<camera-id>/<file>: {upload.key!r}"
-        return Decision(Status.REJECTED, reason=reason), None
+def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Settings) -> Fetched:
+    """Read the photo, or only its version when the key or the size already refuses it."""
     limits = settings.limits
-    if upload.size is not None and upload.size > limits.max_bytes:
+    refusal = None
+    if camera.problem is not None:
+        code = Reason.BAD_KEY if camera.camera_id == NO_CAMERA else Reason.BAD_CAMERA_ID
+        refusal = Decision(Status.REJECTED, reason=camera.problem, reason_code=code)
+    elif upload.size is not None and upload.size > limits.max_bytes:
         reason = f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
-        return Decision(Status.REJECTED, reason=reason), None
+        refusal = Decision(Status.REJECTED, reason=reason, reason_code=Reason.TOO_LARGE)
+    if refusal is not None:
+        return Fetched(None, _version_of(upload, images), refusal)
     try:
-        stored = ports.images.read(upload, limits.max_bytes)
+        stored = images.read(upload, limits.max_bytes)
     except UploadTooLarge as error:
-        return Decision(Status.REJECTED, reason=str(error)), None
+        refusal = Decision(Status.REJECTED, reason=str(error), reason_code=Reason.TOO_LARGE)
+        return Fetched(None, error.version_id, refusal)
     except Exception as error:
-        log.exception("could not read %s", upload.key)
-        return Decision(Status.ERROR, reason=f"could not read the upload: {_describe(error)}"), None
-    return _recognise(upload.key, stored.data, ports, settings), stored.version_id
+        log.exception("could not read %s", display_text(upload.key))
+        reason = f"could not read the upload: {_describe(error)}"
+        return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
+    return Fetched(stored.data, stored.version_id)
+
+
+def _version_of(upload: Upload, images: ImageStore) -> str | None:
+    try:
+        return images.version(upload)
+    except Exception:  # the event's own identity serves instead
+        log.exception("could not look up the version of %s", display_text(upload.key))
+        return None
 
 
 def _recognise(key: str, data: bytes, ports: PipelinePorts, settings: Settings) -> Decision:
     try:
         image = normalise(data, settings.limits)
     except RejectedImage as error:
-        return Decision(Status.REJECTED, reason=str(error))
+        return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
     try:
         result = ports.engine.search(image)
     except RejectedImage as error:  # the engine's service refused the picture itself
-        return Decision(Status.REJECTED, reason=str(error))
+        return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
     except Exception as error:
-        log.exception("face engine %s failed on %s", ports.engine.name, key)
-        return Decision(Status.ERROR, reason=f"face engine failed: {_describe(error)}")
+        log.exception("face engine %s failed on %s", ports.engine.name, display_text(key))
+        reason = f"face engine failed: {_describe(error)}"
+        return Decision(Status.ERROR, reason=reason, reason_code=Reason.ENGINE_FAILED)
     employee = None
     if result.best is not None:
         try:
             employee = ports.directory.get(result.best.employee_id)
         except Exception as error:
-            log.exception("employee lookup failed for %s", key)
-            return Decision(Status.ERROR, reason=f"employee lookup failed: {_describe(error)}")
+            log.exception("employee lookup failed for %s", display_text(key))
+            reason = f"employee lookup failed: {_describe(error)}"
+            return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
     return decide(result, employee, settings.policy)
+
+
+def _without_employee(decision: Decision) -> Decision:
+    """The decision with nothing left of an employee who is erased or being erased."""
+    return replace(
+        decision,
+        status=Status.UNKNOWN if decision.status.opens_door else decision.status,
+        reason="the matched employee is erased or being erased",
+        reason_code=Reason.EMPLOYEE_ERASED,
+        employee_id=None,
+        employee_name=None,
+    )
 
 
 def _scan(
     scan_id: str,
     upload: Upload,
+    camera: CameraKey,
     decision: Decision,
     captured: datetime,
     settings: Settings,
@@ -169,7 +210,7 @@ def _scan(
     local_day = captured.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     return Scan(
         scan_id=scan_id,
-        camera_id=camera_for(upload.key, settings.incoming_prefix) or UNKNOWN_CAMERA,
+        camera_id=camera.camera_id,
         object_key=upload.key,
         object_version=upload.version_id,
         captured_at=_iso(captured),
@@ -212,6 +253,7 @@ def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
             scan.decision,
             status=Status.ERROR,
             reason=f"could not record the scan ({_describe(error)}); decided {scan.status.value}",
+            reason_code=Reason.NOT_RECORDED,
         ),
     )
     try:

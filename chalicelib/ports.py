@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
@@ -15,7 +16,11 @@ T = TypeVar("T")
 
 
 class UploadTooLarge(ValueError):
-    """The stored object is larger than we are willing to read."""
+    """The stored object is larger than we are willing to read (``version_id``: which one)."""
+
+    def __init__(self, message: str, version_id: str | None = None) -> None:
+        super().__init__(message)
+        self.version_id = version_id
 
 
 class BadPageToken(ValueError):
@@ -43,6 +48,10 @@ class ImageStore(Protocol):
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         """The upload's bytes; raise ``UploadTooLarge`` rather than read past ``max_bytes``."""
+        ...
+
+    def version(self, upload: Upload) -> str | None:
+        """The version id of the object the upload names (its header only), None if unversioned."""
         ...
 
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
@@ -82,6 +91,14 @@ class EmployeeDirectory(Protocol):
         ...
 
 
+class Recorded(enum.Enum):
+    """What ``ScanLog.record`` did."""
+
+    WRITTEN = "written"
+    DUPLICATE = "duplicate"  # a record with this scan id exists already
+    EMPLOYEE_GONE = "employee gone"  # the scan names an employee who is erased or being erased
+
+
 class ScanLog(Protocol):
     """The door-event log: one record per camera object version."""
 
@@ -89,8 +106,13 @@ class ScanLog(Protocol):
         """The recorded scan, or None."""
         ...
 
-    def record(self, scan: Scan) -> bool:
-        """Write ``scan`` unless its id exists; True when this call wrote it."""
+    def record(self, scan: Scan) -> Recorded:
+        """Write ``scan`` unless its id exists.
+
+        A scan that names an employee is written only while that employee's record exists
+        and no erasure has begun (one atomic check with the write), so a scan decided
+        before an erasure cannot leave their identity behind it.
+        """
         ...
 
     def set_notification(self, scan_id: str, state: str, *, expected: str) -> bool:

@@ -17,6 +17,7 @@ from chalicelib.models import (
     Employee,
     FaceRecord,
     NormalisedImage,
+    Reason,
     SearchResult,
     Status,
 )
@@ -73,21 +74,27 @@ def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> D
     """
     faces = result.faces
     if not faces:
-        return Decision(Status.NO_FACE, reason="no face in the photo")
+        return Decision(Status.NO_FACE, reason="no face in the photo", reason_code=Reason.NO_FACE)
     primary = faces[0]
     seen = Decision(Status.ERROR, faces_in_frame=len(faces), face_box=primary.box)
     usable = [face for face in faces if quality_problem(face, policy) is None]
     if len(usable) > 1:
-        return replace(seen, status=Status.MULTIPLE_FACES, reason=f"{len(usable)} usable faces in the photo")
+        return replace(
+            seen,
+            status=Status.MULTIPLE_FACES,
+            reason=f"{len(usable)} usable faces in the photo",
+            reason_code=Reason.SEVERAL_FACES,
+        )
     problem = quality_problem(primary, policy)
     if problem is not None:
-        return replace(seen, status=Status.LOW_QUALITY, reason=problem)
+        return replace(seen, status=Status.LOW_QUALITY, reason=problem, reason_code=Reason.POOR_FACE)
     best = result.best
     if best is None or best.similarity < policy.match_threshold:
         return replace(
             seen,
             status=Status.UNKNOWN,
             reason="no enrolled employee matches",
+            reason_code=Reason.NO_MATCH,
             similarity=None if best is None else best.similarity,
         )
     matched = replace(seen, employee_id=best.employee_id, similarity=best.similarity)
@@ -96,15 +103,27 @@ def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> D
         return replace(
             matched,
             status=Status.UNKNOWN,
+            # No ids in the text: the best match is in employee_id, where erasure finds it,
+            # and the runner-up is not recorded at all.
             reason=(
-                f"ambiguous: {best.employee_id} and {runner_up.employee_id} are within "
-                f"{policy.match_margin:g} points"
+                f"ambiguous: the two closest employees score {best.similarity:.1f} and "
+                f"{runner_up.similarity:.1f}, within {policy.match_margin:g} points"
             ),
+            reason_code=Reason.AMBIGUOUS,
         )
     if employee is None or employee.employee_id != best.employee_id:
-        return replace(matched, status=Status.UNKNOWN, reason="matched face has no employee record")
+        return replace(
+            matched,
+            status=Status.UNKNOWN,
+            reason="matched face has no employee record",
+            reason_code=Reason.NO_EMPLOYEE_RECORD,
+        )
     if not employee.active:
         return replace(
-            matched, status=Status.UNKNOWN, reason="employee is suspended", employee_name=employee.name
+            matched,
+            status=Status.UNKNOWN,
+            reason="employee is suspended",
+            reason_code=Reason.SUSPENDED,
+            employee_name=employee.name,
         )
     return replace(matched, status=Status.AUTHORIZED, employee_name=employee.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.display import display_text
 from chalicelib.models import Status
 from chalicelib.reports import DailySummary
 
@@ -23,7 +24,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 BAR_MAX_PX = 240
 CSV_COLUMNS = [
     "scan_id", "captured_at", "local_time", "camera_id", "status", "employee_id",
-    "employee_name", "similarity", "faces_in_frame", "reason", "object_key",
+    "employee_name", "similarity", "faces_in_frame", "reason", "reason_code", "object_key",
 ]  # fmt: skip
 
 
@@ -118,7 +119,6 @@ def _context(summary: DailySummary) -> dict[str, Any]:
 
 
 def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """One line of text a spreadsheet shows and never runs as a formula."""
+    text = str(value) if value is not None else ""
+    return "'" + display_text(text) if text[:1] in ("=", "+", "-", "@", "\t", "\r") else display_text(text)

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
+from chalicelib.display import display_text
 from chalicelib.models import Scan, Status
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
 
@@ -78,7 +79,10 @@ def summarise(
     previous_totals: dict[str, int] | None = None,
     photo_link: Callable[[Scan], str | None] = lambda scan: None,
 ) -> DailySummary:
-    """Aggregate one local day's scans (pure: the caller fetched them)."""
+    """Aggregate one local day's scans (pure: the caller fetched them).
+
+    Every text shown to a reader (ids, names, camera ids, reasons) is one sanitised line.
+    """
     zone = ZoneInfo(timezone)
     ordered = sorted(scans, key=lambda scan: scan.captured_at)
     local = {scan.scan_id: _local(scan.captured_at, zone) for scan in ordered}
@@ -92,8 +96,8 @@ def summarise(
             entries.setdefault(scan.decision.employee_id, []).append(scan)
     admitted = [
         Admitted(
-            employee_id=employee_id,
-            name=visits[-1].decision.employee_name or employee_id,
+            employee_id=display_text(employee_id, 64),
+            name=display_text(visits[-1].decision.employee_name or employee_id, 200),
             first=local[visits[0].scan_id].strftime("%H:%M:%S"),
             last=local[visits[-1].scan_id].strftime("%H:%M:%S"),
             count=len(visits),
@@ -103,9 +107,9 @@ def summarise(
     alerts = [
         Alert(
             time=local[scan.scan_id].strftime("%H:%M:%S"),
-            camera_id=scan.camera_id,
+            camera_id=display_text(scan.camera_id, 64),
             status=scan.status.value,
-            reason=scan.decision.reason or "",
+            reason=display_text(scan.decision.reason, 300),
             photo_link=photo_link(scan),
         )
         for scan in ordered
@@ -191,7 +195,7 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
         try:
             return ports.images.link(ports.camera_bucket, scan.object_key, scan.object_version, expires)
         except Exception:  # a missing link must not cost the whole report
-            log.exception("no link for %s", scan.object_key)
+            log.exception("no link for %s", display_text(scan.object_key))
             return None
 
     return summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link)

@@ -79,7 +79,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
         images=S3ImageStore(client("s3")),
         engine=face_engine(settings),
         directory=DynamoEmployeeDirectory(table(settings.employees_table)),
-        scans=DynamoScanLog(table(settings.scans_table)),
+        scans=DynamoScanLog(table(settings.scans_table), settings.employees_table),
         notifier=SnsNotifier(client("sns"), settings.topic_arn),
     )
 

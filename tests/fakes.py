@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from chalicelib.engines.local import StoredFace
 from chalicelib.models import AuditEntry, Employee, FaceRecord, NormalisedImage, Scan, SearchResult, Upload
-from chalicelib.ports import BadPageToken, Page, StoredObject, UploadTooLarge
+from chalicelib.ports import BadPageToken, Page, Recorded, StoredObject, UploadTooLarge
 
 T = TypeVar("T")
 
@@ -37,15 +37,33 @@ class Failing:
 class InMemoryImageStore(Failing):
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.versions: dict[tuple[str, str], str] = {}
+        self.puts = 0
         self.json_documents: dict[tuple[str, str], dict[str, object]] = {}
         self.write_fails_with: Exception | None = None
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
         data = self.objects[(upload.bucket, upload.key)]
+        version = self.version(upload)
         if len(data) > max_bytes:
-            raise UploadTooLarge(f"file too large: {len(data)} bytes, limit {max_bytes}")
-        return StoredObject(data, upload.version_id)
+            raise UploadTooLarge(f"file too large: {len(data)} bytes, limit {max_bytes}", version)
+        return StoredObject(data, version)
+
+    def version(self, upload: Upload) -> str | None:
+        """The event's version, else the key's current one (set by ``put``), as S3 answers."""
+        self._maybe_fail()
+        if (upload.bucket, upload.key) not in self.objects:
+            raise KeyError(upload.key)
+        return upload.version_id or self.versions.get((upload.bucket, upload.key))
+
+    def put(self, bucket: str, key: str, data: bytes) -> str:
+        """Store a new version of an object; return its version id."""
+        self.objects[(bucket, key)] = data
+        self.puts += 1
+        version = f"v{self.puts}"
+        self.versions[(bucket, key)] = version
+        return version
 
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
         if self.write_fails_with is not None:
@@ -64,6 +82,11 @@ class InMemoryImageStore(Failing):
 class InMemoryEmployeeDirectory(Failing):
     def __init__(self, *employees: Employee) -> None:
         self.employees = {e.employee_id: e for e in employees}
+        self.erasing: set[str] = set()  # employees whose erasure has begun
+
+    def accepts_scans_of(self, employee_id: str | None) -> bool:
+        """What the scan log's guard checks: no employee named, or one not being erased."""
+        return employee_id is None or (employee_id in self.employees and employee_id not in self.erasing)
 
     def get(self, employee_id: str) -> Employee | None:
         self._maybe_fail()
@@ -90,19 +113,25 @@ class InMemoryEmployeeDirectory(Failing):
 
 
 class InMemoryScanLog(Failing):
-    def __init__(self) -> None:
+    """Scans; with a ``directory``, a scan naming an employee is written only while that
+    employee exists and is not being erased (``directory.erasing``), as the real log checks."""
+
+    def __init__(self, directory: InMemoryEmployeeDirectory | None = None) -> None:
         self.scans: dict[str, Scan] = {}
+        self.directory = directory
 
     def get(self, scan_id: str) -> Scan | None:
         self._maybe_fail()
         return self.scans.get(scan_id)
 
-    def record(self, scan: Scan) -> bool:
+    def record(self, scan: Scan) -> Recorded:
         self._maybe_fail()
         if scan.scan_id in self.scans:
-            return False
+            return Recorded.DUPLICATE
+        if self.directory is not None and not self.directory.accepts_scans_of(scan.decision.employee_id):
+            return Recorded.EMPLOYEE_GONE
         self.scans[scan.scan_id] = scan
-        return True
+        return Recorded.WRITTEN
 
     def set_notification(self, scan_id: str, state: str, *, expected: str) -> bool:
         self._maybe_fail()

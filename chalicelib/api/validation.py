@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.api.http import ApiError
+from chalicelib.keys import CAMERA_ID_RULE, is_camera_id
 from chalicelib.models import Employee, Status
 
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -117,8 +118,8 @@ def status(raw: str | None) -> str | None:
 def camera_id(raw: str | None) -> str | None:
     if raw is None:
         return None
-    if not 1 <= len(raw) <= 128 or CONTROL.search(raw):
-        raise ApiError(400, "camera_id must be 1–128 printable characters")
+    if not is_camera_id(raw):
+        raise ApiError(400, f"camera_id must be {CAMERA_ID_RULE}")
     return raw
 
 

@@ -21,16 +21,24 @@ class S3ImageStore:
             params["VersionId"] = upload.version_id
         response = self._s3.get_object(**params)
         body = response["Body"]
+        version = response.get("VersionId") or upload.version_id
         try:
             size = int(response.get("ContentLength", 0))
             if size > max_bytes:
-                raise UploadTooLarge(f"file too large: {size} bytes, limit {max_bytes}")
+                raise UploadTooLarge(f"file too large: {size} bytes, limit {max_bytes}", version)
             data: bytes = body.read(max_bytes + 1)
             if len(data) > max_bytes:
-                raise UploadTooLarge(f"file too large: more than {max_bytes} bytes")
-            return StoredObject(data, response.get("VersionId") or upload.version_id)
+                raise UploadTooLarge(f"file too large: more than {max_bytes} bytes", version)
+            return StoredObject(data, version)
         finally:
             body.close()
+
+    def version(self, upload: Upload) -> str | None:
+        params = {"Bucket": upload.bucket, "Key": upload.key}
+        if upload.version_id:
+            params["VersionId"] = upload.version_id
+        version: str | None = self._s3.head_object(**params).get("VersionId") or upload.version_id
+        return version
 
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         if version_id:

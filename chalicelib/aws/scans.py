@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.aws import dynamo, paging
 from chalicelib.models import Scan
-from chalicelib.ports import Page
+from chalicelib.ports import Page, Recorded
 
 _BY_DAY_KEY = frozenset({"scan_id", "day", "captured_at"})
 _BY_EMPLOYEE_KEY = frozenset({"scan_id", "employee_id", "captured_at"})
@@ -16,16 +16,20 @@ _BY_EMPLOYEE_KEY = frozenset({"scan_id", "employee_id", "captured_at"})
 class DynamoScanLog:
     """Scan records keyed by ``scan_id``; GSIs ``by_day`` and ``by_employee`` serve queries."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, employees_table: str | None = None) -> None:
         self._table = table
+        self._employees_table = employees_table  # guards scans that name an employee
 
     def get(self, scan_id: str) -> Scan | None:
         item = dynamo.call(self._table.get_item, Key={"scan_id": scan_id}, ConsistentRead=True).get("Item")
         return None if item is None else Scan.from_dict(_plain(item))
 
-    def record(self, scan: Scan) -> bool:
+    def record(self, scan: Scan) -> Recorded:
         from botocore.exceptions import ClientError
 
+        employee_id = scan.decision.employee_id
+        if employee_id and self._employees_table:
+            return self._record_naming(scan, employee_id)
         try:
             dynamo.call(
                 self._table.put_item,
@@ -34,9 +38,41 @@ class DynamoScanLog:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return Recorded.DUPLICATE
             raise
-        return True
+        return Recorded.WRITTEN
+
+    def _record_naming(self, scan: Scan, employee_id: str) -> Recorded:
+        """Write the scan in one transaction with a check that its employee is still there
+        and not being erased: an erasure that starts between the scan's read of the employee
+        and this write makes the write fail, never leave their identity behind."""
+        from botocore.exceptions import ClientError
+
+        put = {
+            "TableName": self._table.name,
+            "Item": scan_item(scan),
+            "ConditionExpression": "attribute_not_exists(scan_id)",
+        }
+        employee_present = {
+            "TableName": self._employees_table,
+            "Key": {"employee_id": employee_id},
+            "ConditionExpression": "attribute_exists(employee_id) AND attribute_not_exists(erasure_job)",
+        }
+        try:
+            dynamo.call(
+                self._table.meta.client.transact_write_items,
+                TransactItems=[{"Put": put}, {"ConditionCheck": employee_present}],
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return Recorded.DUPLICATE
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                return Recorded.EMPLOYEE_GONE
+            raise
+        return Recorded.WRITTEN
 
     def set_notification(self, scan_id: str, state: str, *, expected: str) -> bool:
         from botocore.exceptions import ClientError

@@ -10,9 +10,10 @@ from chalicelib import wiring
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.config import Settings
 from chalicelib.engines.local import StoredFace
-from chalicelib.models import BoundingBox, Decision, Employee, Scan, Status
-from chalicelib.ports import EmployeeDirectory, ScanLog
+from chalicelib.models import BoundingBox, Decision, Employee, Reason, Scan, Status
+from chalicelib.ports import EmployeeDirectory, Recorded, ScanLog
 from sandbox.stack import Stack
 from tests.fakes import InMemoryEmployeeDirectory, InMemoryFaceStore, InMemoryScanLog
 
@@ -23,7 +24,7 @@ def _dynamo(kind: str) -> Callable[[Stack], object]:
     def build(stack: Stack) -> object:
         settings = stack.settings
         return {
-            "scans": lambda: DynamoScanLog(wiring.table(settings.scans_table)),
+            "scans": lambda: DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table),
             "faces": lambda: DynamoFaceStore(wiring.table(settings.faces_table)),
             "employees": lambda: DynamoEmployeeDirectory(wiring.table(settings.employees_table)),
         }[kind]()
@@ -38,8 +39,32 @@ def adapter(request: pytest.FixtureRequest, fake: Factory, kind: str) -> object:
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])
-def scan_log(request: pytest.FixtureRequest) -> ScanLog:
-    return adapter(request, InMemoryScanLog, "scans")  # type: ignore[return-value]
+def scans_and_directory(request: pytest.FixtureRequest) -> tuple[ScanLog, EmployeeDirectory]:
+    """A scan log and the directory its guard checks, both fakes or both DynamoDB."""
+    if request.param == "in-memory":
+        directory = InMemoryEmployeeDirectory()
+        return InMemoryScanLog(directory), directory
+    stack = request.getfixturevalue("stack")
+    return _dynamo("scans")(stack), _dynamo("employees")(stack)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def scan_log(scans_and_directory: tuple[ScanLog, EmployeeDirectory]) -> ScanLog:
+    scan_log, directory = scans_and_directory
+    directory.put(Employee("EMP001", "José Ñúñez <b>"))
+    return scan_log
+
+
+def begin_erasure(directory: EmployeeDirectory, employee_id: str) -> None:
+    """What the erasure job does first: mark the employee's record."""
+    if isinstance(directory, InMemoryEmployeeDirectory):
+        directory.erasing.add(employee_id)
+        return
+    wiring.table(Settings.from_env().employees_table).update_item(
+        Key={"employee_id": employee_id},
+        UpdateExpression="SET erasure_job = :job",
+        ExpressionAttributeValues={":job": "job-1"},
+    )
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])
@@ -79,7 +104,7 @@ def a_scan(scan_id: str = "s1", **decision: object) -> Scan:
 class TestScanLogContract:
     def test_a_recorded_scan_reads_back_whole(self, scan_log: ScanLog) -> None:
         scan = a_scan()
-        assert scan_log.record(scan) is True
+        assert scan_log.record(scan) is Recorded.WRITTEN
         assert scan_log.get("s1") == scan
 
     def test_an_unmatched_scan_reads_back_with_its_empty_fields(self, scan_log: ScanLog) -> None:
@@ -92,15 +117,41 @@ class TestScanLogContract:
             faces_in_frame=0,
             face_box=None,
             reason="empty file",
+            reason_code=Reason.UNUSABLE_IMAGE,
         )
         scan_log.record(scan)
         assert scan_log.get("s2") == scan
 
     def test_the_second_write_of_a_scan_id_is_refused(self, scan_log: ScanLog) -> None:
-        assert scan_log.record(a_scan()) is True
-        assert scan_log.record(a_scan(status=Status.ERROR)) is False
+        assert scan_log.record(a_scan()) is Recorded.WRITTEN
+        assert scan_log.record(a_scan(status=Status.ERROR)) is Recorded.DUPLICATE
         recorded = scan_log.get("s1")
         assert recorded is not None and recorded.status is Status.AUTHORIZED
+
+    def test_a_scan_naming_an_employee_being_erased_is_refused(
+        self, scans_and_directory: tuple[ScanLog, EmployeeDirectory]
+    ) -> None:
+        scan_log, directory = scans_and_directory
+        directory.put(Employee("EMP001", "Jane"))
+        begin_erasure(directory, "EMP001")
+        assert scan_log.record(a_scan()) is Recorded.EMPLOYEE_GONE
+        assert scan_log.get("s1") is None
+        assert scan_log.record(a_scan(employee_id=None, employee_name=None)) is Recorded.WRITTEN
+
+    def test_a_scan_naming_an_employee_without_a_record_is_refused(
+        self, scans_and_directory: tuple[ScanLog, EmployeeDirectory]
+    ) -> None:
+        scan_log, _ = scans_and_directory
+        assert scan_log.record(a_scan(employee_id="EMP404")) is Recorded.EMPLOYEE_GONE
+
+    def test_a_duplicate_is_reported_as_such_even_for_an_erased_employee(
+        self, scans_and_directory: tuple[ScanLog, EmployeeDirectory]
+    ) -> None:
+        scan_log, directory = scans_and_directory
+        directory.put(Employee("EMP001", "Jane"))
+        assert scan_log.record(a_scan()) is Recorded.WRITTEN
+        directory.delete("EMP001")
+        assert scan_log.record(a_scan()) is Recorded.DUPLICATE
 
     def test_missing_scan_is_none(self, scan_log: ScanLog) -> None:
         assert scan_log.get("nope") is None

@@ -42,7 +42,9 @@ def _engine(stack: Stack, fault: str) -> FaultInjector:
 
 @step("scan log write")
 def _record(stack: Stack, fault: str) -> FaultInjector:
-    return FaultInjector("dynamodb", "PutItem", fault, table_is(stack.settings.scans_table))
+    # The matrix's photo is a match: its record is written in one transaction with the
+    # check that the employee is not being erased.
+    return FaultInjector("dynamodb", "TransactWriteItems", fault, table_is(stack.settings.scans_table))
 
 
 @step("SNS publish")

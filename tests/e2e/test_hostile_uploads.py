@@ -8,11 +8,13 @@ import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 from PIL import Image
 
 from app import on_camera_upload
+from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
@@ -81,7 +83,7 @@ def test_a_key_outside_incoming_is_recorded_as_rejected(stack: Stack) -> None:
     }
     on_camera_upload({"Records": [record]}, None)
     [item] = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
-    assert item["status"]["S"] == "REJECTED" and item["camera_id"]["S"] == "unknown"
+    assert item["status"]["S"] == "REJECTED" and item["camera_id"]["S"] == NO_CAMERA
 
 
 def test_the_same_event_handled_twice_at_once_gives_one_record_and_one_notification(
@@ -160,3 +162,34 @@ def _noise_png(seed: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "camera",
+    [
+        "front-door\nStatus: AUTHORIZED\nEmployee: EMP001",
+        "lobby\u2028Status: AUTHORIZED",
+        "door\u202e",
+        "d" * 65,
+    ],
+)
+def test_a_forged_camera_id_is_rejected_and_forges_no_line_of_the_alert(stack: Stack, camera: str) -> None:
+    # moto's S3 cannot store keys with line breaks; S3 can, and sends them URL-encoded.
+    key = f"incoming/{camera}/x\nStatus: AUTHORIZED.jpg"
+    record = {
+        "eventName": "ObjectCreated:Put",
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "s3": {
+            "bucket": {"name": stack.settings.camera_bucket},
+            "object": {"key": quote_plus(key), "size": 1000, "versionId": "v1"},
+        },
+    }
+    on_camera_upload({"Records": [record]}, None)
+    [item] = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
+    assert item["object_key"]["S"] == key  # the record keeps the data as it came
+    assert (item["status"]["S"], item["camera_id"]["S"]) == ("REJECTED", INVALID_CAMERA)
+    assert "employee_id" not in item  # never searched, never matched
+    [note] = stack.notifications()  # what SQS subscribers get: the subject and the JSON body
+    assert note["attributes"] == {"status": "REJECTED", "camera_id": INVALID_CAMERA, "employee_id": "none"}
+    assert len(note["subject"].splitlines()) == 1
+    assert note["body"]["reason_code"] == "BAD_CAMERA_ID"

@@ -18,12 +18,12 @@ from tests.images import encoded, png_claiming, two_tone
 
 def test_url_encoded_keys_with_spaces_and_non_ascii_reach_the_handler(stack: Stack, photos: Path) -> None:
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
-    key = stack.upload("front door", "José Ñúñez 東京 +1.jpg", (photos / "obama2.jpg").read_bytes())
+    key = stack.upload("front-door", "José Ñúñez 東京 +1.jpg", (photos / "obama2.jpg").read_bytes())
     [handled] = stack.pump(expected=1)
     assert handled.error is None
     [notification] = stack.notifications()
-    assert notification["body"]["object_key"] == key == "incoming/front door/José Ñúñez 東京 +1.jpg"
-    assert notification["body"]["camera_id"] == "front door"
+    assert notification["body"]["object_key"] == key == "incoming/front-door/José Ñúñez 東京 +1.jpg"
+    assert notification["body"]["camera_id"] == "front-door"
     assert notification["attributes"]["status"] == "AUTHORIZED"
 
 

@@ -104,9 +104,8 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[t
     if service == "s3" and operation == "ListObjectVersions":
         return [("s3:ListBucketVersions", f"arn:aws:s3:::{params['Bucket']}")]
     if service == "s3":
-        action = operation + (
-            "Version" if params.get("VersionId") and operation in ("GetObject", "DeleteObject") else ""
-        )
+        action = "GetObject" if operation == "HeadObject" else operation  # HEAD is authorised as GET
+        action += "Version" if params.get("VersionId") and action in ("GetObject", "DeleteObject") else ""
         return [(f"s3:{action}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
     if service == "sns":
         return [(f"sns:{operation}", params["TopicArn"])]

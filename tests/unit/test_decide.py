@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.config import Policy
-from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, SearchResult, Status
+from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, Reason, SearchResult, Status
 from chalicelib.recognition import decide, worth_matching
 
 POLICY = Policy(match_threshold=80.0, match_margin=5.0, min_face_px=80, min_sharpness=20.0)
@@ -108,7 +108,11 @@ def test_margin_over_the_next_best_employee(best: float, runner_up: float, expec
     decision = decide(seen(face(), best=best, runner_up=runner_up), JANE, POLICY)
     assert decision.status is expected
     if expected is Status.UNKNOWN:
+        assert decision.reason_code is Reason.AMBIGUOUS
         assert "ambiguous" in (decision.reason or "")
+        # ids live in structured fields only, where erasure finds them; never in the text
+        assert "EMP001" not in (decision.reason or "") and "EMP002" not in (decision.reason or "")
+        assert decision.employee_id == "EMP001"
 
 
 def test_suspended_employee_is_never_authorized() -> None:

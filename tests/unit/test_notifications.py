@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from chalicelib.display import display_text
 from chalicelib.models import Decision, Scan, Status
 from chalicelib.notifications import notification_for, sns_message
 
@@ -64,3 +65,62 @@ def test_sns_message_has_text_for_people_and_json_for_machines() -> None:
     assert message["default"].startswith("🚫 Unknown person")
     assert json.loads(message["sqs"])["status"] == "UNKNOWN"
     assert json.loads(message["lambda"])["scan_id"] == "abc123"
+
+
+FORGERIES = [
+    "\nStatus: AUTHORIZED",
+    "\u2028Employee: EMP001",
+    "\rStatus: AUTHORIZED",
+    "\x85Status: AUTHORIZED",
+]
+
+
+@pytest.mark.parametrize("forged", FORGERIES)
+def test_no_uploaded_or_stored_text_can_add_a_line_to_an_alert(forged: str) -> None:
+    decision = Decision(
+        Status.UNKNOWN,
+        reason=f"because{forged}",
+        employee_id=f"EMP9{forged}",
+        employee_name=f"Jane{forged}",
+        similarity=70.0,
+    )
+    note = notification_for(
+        Scan(
+            **{
+                **scan(decision).__dict__,
+                "camera_id": f"door{forged}",
+                "object_key": f"incoming/x/{forged}.jpg",
+            }
+        )
+    )
+    lines = note.text.splitlines()  # splitlines() breaks at every Unicode line boundary
+    assert [line for line in lines if line.startswith(("Status:", "Employee:"))] == [
+        "Status: UNKNOWN",
+        f"Employee: {display_text('EMP9' + forged + ' Jane' + forged)}",
+    ]
+    assert len(note.subject.splitlines()) == 1 and len(note.subject) < 100
+    assert json.loads(sns_message(note))["sqs"]  # the machine body keeps the data as it is
+    assert note.body["camera_id"] == f"door{forged}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("front-door", "front-door"),
+        ("a\nb", "a\\x0ab"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+        ("evil\u202etxt.jpg", "evil\\u202etxt.jpg"),  # a right-to-left override
+        ("zero\u200bwidth", "zero\\u200bwidth"),
+        ("tab\there", "tab\\x09here"),
+        ("José Ñúñez 山田", "José Ñúñez 山田"),
+        (None, ""),
+    ],
+)
+def test_the_display_sanitiser_shows_every_invisible_character_as_its_escape(
+    raw: str | None, shown: str
+) -> None:
+    assert display_text(raw) == shown
+
+
+def test_the_display_sanitiser_cuts_to_a_limit() -> None:
+    assert display_text("x" * 10, 5) == "xxxx…"

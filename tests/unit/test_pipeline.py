@@ -8,12 +8,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, SearchResult, Status, Upload
+from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
+from chalicelib.models import (
+    BoundingBox,
+    DetectedFace,
+    Employee,
+    Match,
+    NormalisedImage,
+    Reason,
+    SearchResult,
+    Status,
+    Upload,
+)
 from chalicelib.pipeline import (
     NotificationFailed,
     PipelinePorts,
     ScanNotRecorded,
-    camera_for,
     process_upload,
     scan_id_for,
 )
@@ -40,8 +50,11 @@ class World:
     directory: InMemoryEmployeeDirectory = field(
         default_factory=lambda: InMemoryEmployeeDirectory(Employee("EMP001", "Jane Doe"))
     )
-    scans: InMemoryScanLog = field(default_factory=InMemoryScanLog)
+    scans: InMemoryScanLog = field(init=False)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+
+    def __post_init__(self) -> None:
+        self.scans = InMemoryScanLog(self.directory)
 
     @property
     def ports(self) -> PipelinePorts:
@@ -118,20 +131,6 @@ def test_scan_id_depends_on_bucket_key_and_version() -> None:
     assert scan_id_for(base) != scan_id_for(Upload("b2", "incoming/c/k.jpg", "v1", "s", "t"))
 
 
-@pytest.mark.parametrize(
-    ("key", "camera"),
-    [
-        ("incoming/front-door/a.jpg", "front-door"),
-        ("incoming/lobby/sub/a.jpg", "lobby"),
-        ("incoming/a.jpg", None),
-        ("incoming/front-door/", None),
-        ("elsewhere/front-door/a.jpg", None),
-    ],
-)
-def test_camera_id_comes_from_the_key(key: str, camera: str | None) -> None:
-    assert camera_for(key, "incoming/") == camera
-
-
 def test_our_own_processed_output_is_ignored(world: World) -> None:
     assert world.process(world.upload(key="processed/abc.json")) is None
     assert world.scans.scans == {} and world.notifier.published == []
@@ -141,8 +140,52 @@ def test_keys_outside_incoming_camera_layout_are_rejected_and_recorded(world: Wo
     world.process(world.upload(key="incoming/no-camera.jpg"))
     [recorded] = world.scans.scans.values()
     assert recorded.status is Status.REJECTED
-    assert recorded.camera_id == "unknown"
-    assert "incoming/<camera-id>/<file>" in (recorded.decision.reason or "")
+    assert recorded.camera_id == NO_CAMERA
+    assert recorded.decision.reason == "key is not incoming/<camera-id>/<file>"
+    assert recorded.decision.reason_code is Reason.BAD_KEY
+
+
+@pytest.mark.parametrize(
+    "camera",
+    [
+        "front-door\nStatus: AUTHORIZED",
+        "lobby\u2028Employee: EMP001",
+        "door\u202eroolf",  # a bidi override
+        "x" * 65,
+        "..",
+        "café",
+        "front door",
+    ],
+)
+def test_a_camera_id_outside_the_pattern_is_rejected_unseen(world: World, camera: str) -> None:
+    world.process(world.upload(key=f"incoming/{camera}/a.jpg"))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.REJECTED
+    assert recorded.decision.reason_code is Reason.BAD_CAMERA_ID
+    assert recorded.camera_id == INVALID_CAMERA  # never processed as a real camera's scan
+    assert world.engine.searches == 0
+    [alert] = world.notifier.published
+    assert alert.camera_id == INVALID_CAMERA
+
+
+def test_the_same_version_gives_one_record_whether_or_not_the_event_names_it(world: World) -> None:
+    key = "incoming/front-door/a.jpg"
+    upload = world.upload(key=key, version_id=None, sequencer="0A")
+    world.images.versions[("cams", key)] = "v7"
+    world.process(upload)
+    world.process(world.upload(key=key, version_id="v7", sequencer="0B"))
+    [recorded] = world.scans.scans.values()
+    assert recorded.object_version == "v7"
+    assert len(world.notifier.published) == 1
+
+
+def test_each_version_of_one_key_is_its_own_record_even_with_equal_bytes(world: World) -> None:
+    # moto's events carry neither versionId nor sequencer, and equal bytes share an eTag.
+    key = "incoming/front-door/a.jpg"
+    for _ in range(3):
+        world.images.put("cams", key, encoded(two_tone(), "JPEG"))
+        world.process(world.upload(key=key, version_id=None, sequencer="same-etag"))
+    assert sorted(scan.object_version or "" for scan in world.scans.scans.values()) == ["v1", "v2", "v3"]
 
 
 @pytest.mark.parametrize(
@@ -239,3 +282,28 @@ def test_a_suspended_employee_is_not_let_in(world: World) -> None:
     world.process(world.upload())
     [recorded] = world.scans.scans.values()
     assert recorded.status is Status.UNKNOWN
+
+
+class EraseDuringSearch(ScriptedEngine):
+    """The erasure begins after the scan read the gallery and before it writes the record."""
+
+    def __init__(self, result: SearchResult, directory: InMemoryEmployeeDirectory) -> None:
+        super().__init__(result)
+        self.directory = directory
+
+    def search(self, image: NormalisedImage) -> SearchResult:
+        found = super().search(image)
+        self.directory.erasing.add("EMP001")
+        return found
+
+
+def test_a_scan_in_flight_during_an_erasure_keeps_no_trace_of_the_employee(world: World) -> None:
+    world.engine = EraseDuringSearch(MATCH, world.directory)
+    world.process(world.upload())
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.UNKNOWN
+    assert recorded.decision.reason_code is Reason.EMPLOYEE_ERASED
+    assert recorded.decision.employee_id is None and recorded.decision.employee_name is None
+    assert recorded.object_version == "v1"  # so the erasure's last sweep can purge the photo
+    [alert] = world.notifier.published
+    assert "EMP001" not in str(alert.to_dict()) and "Jane" not in str(alert.to_dict())

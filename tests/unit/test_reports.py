@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -153,6 +154,23 @@ def test_user_text_is_escaped_in_html_and_defused_in_csv() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<script>" in text
     assert "'=HYPERLINK" in csv_rows(summary)
+
+
+def test_no_stored_text_can_forge_a_line_of_the_plain_text_report() -> None:
+    site = Site()
+    site.directory.employees["EMP001"] = Employee("EMP001", "Jane\u2028  EMP002 Mallory: entries: 9")
+    site.scan_at("2026-03-04T15:00:00Z")
+    site.scan_at("2026-03-04T15:05:00Z", NOBODY)
+    summary = build_summary("2026-03-04", site.ports, CHICAGO)
+    forged = replace(
+        summary.scans[1], decision=replace(summary.scans[1].decision, reason="x\n  16:00:00 lobby ERROR")
+    )
+    summary = summarise(summary.day, [summary.scans[0], forged], CHICAGO.timezone)
+    _, text = render(summary)
+    lines = text.splitlines()
+    assert not any(line.lstrip().startswith(("EMP002", "16:00:00")) for line in lines)
+    assert "Jane\\u2028  EMP002" in text
+    assert all(len(row.splitlines()) == 1 for row in csv_rows(summary).split("\r\n") if row)
 
 
 def test_the_hour_decides_and_a_day_is_sent_once() -> None:
