@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import fnmatch
 import json
 import urllib.request
@@ -24,7 +25,7 @@ from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.report import scheduled_event
 from sandbox.stack import PROJECT_DIR, Stack
-from tests.infra.iam import ACCOUNT, REGION, Request, as_list, denied, requests_of, statements
+from tests.infra.iam import ACCOUNT, REGION, Request, allowed, as_list, denied, requests_of, statements
 from tests.rekognition_double import RekognitionDouble
 
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
@@ -201,3 +202,114 @@ def _today(stack: Stack) -> str:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+
+
+# --- what IAM itself refuses: conditions, the account, the other engine ----------------------
+
+
+def _written(recorder: Recorder, call: Any) -> Request:
+    """The one write ``call`` makes (a refused conditional write is still the request made)."""
+    from botocore.exceptions import ClientError
+
+    recorder.calls.clear()
+    with contextlib.suppress(ClientError):
+        call()
+    [request] = [r for r in recorder.calls if r.action in ("dynamodb:PutItem", "dynamodb:UpdateItem")]
+    return request
+
+
+def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
+    stack: Stack, recorder: Recorder
+) -> None:
+    from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.ledger import DynamoReportLedger
+    from chalicelib.aws.scans import DynamoScanLog
+    from chalicelib.models import AuditEntry
+
+    audit, scans = wiring.table(stack.settings.audit_table), wiring.table(stack.settings.scans_table)
+    entry = AuditEntry("2026-01-05T09:00:00Z", "admin", "employee.create", "EMP001", {})
+    audit_entry = _written(recorder, lambda: DynamoAuditLog(audit).record(entry))
+    forged_ledger = _written(
+        recorder, lambda: DynamoAuditLog(audit).record(dataclasses.replace(entry, target="daily-report"))
+    )
+    ledger_claim = _written(recorder, lambda: DynamoReportLedger(audit).claim("2026-01-05"))
+    # The report role's credentials used for someone else's audit trail, shaped like a ledger item.
+    foreign_ledger = _written(
+        recorder, lambda: audit.put_item(Item={"target": "EMP001", "entry": "2026-01-05", "state": "SENT"})
+    )
+    notification = _written(
+        recorder, lambda: DynamoScanLog(scans).set_notification("0" * 32, "SENT", expected="FAILED")
+    )
+    anonymise = _written(recorder, lambda: DynamoScanLog(scans).anonymise("0" * 32))
+    returns_old = _written(
+        recorder,
+        lambda: audit.put_item(Item={"target": "EMP001", "entry": "x"}, ReturnValues="ALL_OLD"),
+    )
+
+    api, report, camera = (sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera"))
+    assert allowed(api, audit_entry) and not allowed(report, audit_entry)
+    assert allowed(report, ledger_claim) and not allowed(api, ledger_claim)
+    assert not allowed(api, forged_ledger), "the API may not write the report's ledger"
+    assert not allowed(report, foreign_ledger), "the report may write only target daily-report"
+    assert allowed(camera, notification) and not allowed(camera, anonymise)
+    assert allowed(api, anonymise) and not allowed(api, notification)
+    assert not allowed(api, returns_old), "a write may not read back what it replaced"
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_camera_bucket_is_the_accounts_own(path: Path) -> None:
+    stage = path.name.split("-")[1]
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    bucket = config["stages"][stage]["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
+    policy = statements(path)
+    for statement in policy:
+        for resource in as_list(statement["Resource"]):
+            if resource.startswith("arn:aws:s3:::"):
+                assert resource.split(":::")[1].split("/")[0] == bucket, f"{path.name}: {resource}"
+                assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == ACCOUNT
+    ours = {"aws:ResourceAccount": (ACCOUNT,)}
+    theirs = {"aws:ResourceAccount": ("999999999999",)}
+    for key in ("incoming/front-door/a.jpg", "processed/a.json"):
+        requests = [Request(action, f"arn:aws:s3:::{bucket}/{key}", ours) for action in ACTIONS_ON_OBJECTS]
+        if not any(allowed(policy, request) for request in requests):
+            continue
+        assert not any(allowed(policy, dataclasses.replace(r, context=theirs)) for r in requests)
+        lookalike = f"arn:aws:s3:::{bucket}-x/{key}"
+        assert not any(allowed(policy, dataclasses.replace(r, resource=lookalike)) for r in requests)
+
+
+ACTIONS_ON_OBJECTS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObjectVersion")
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_a_stage_has_no_grants_for_the_engine_it_does_not_use(path: Path) -> None:
+    stage = path.name.split("-")[1]
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    engine = config["stages"][stage]["environment_variables"]["FACEGATE_ENGINE"]
+    granted = {
+        (action, resource)
+        for statement in statements(path)
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    if engine == "local":
+        assert not [action for action, _ in granted if action.startswith("rekognition:")]
+    else:
+        assert not [resource for _, resource in granted if resource.endswith(f":table/facegate-{stage}-faces")]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> None:
+    from chalicelib.aws.scans import scan_item
+    from chalicelib.models import BoundingBox, Decision, Scan, Status
+
+    decision = Decision(Status.AUTHORIZED, "match", "EMP001", "Avery", 93.5, 1, BoundingBox(1, 2, 3, 4))
+    scan = Scan("s", "front-door", "incoming/front-door/a.jpg", "v1", "t", "t", "d", decision, "local", 1)
+    [record] = [
+        s
+        for s in statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-camera.json")
+        if s["Sid"] == "RecordScans"
+    ]
+    assert set(scan_item(scan)) <= set(
+        record["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    )
