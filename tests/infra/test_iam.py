@@ -295,7 +295,8 @@ def test_a_stage_has_no_grants_for_the_engine_it_does_not_use(path: Path) -> Non
     if engine == "local":
         assert not [action for action, _ in granted if action.startswith("rekognition:")]
     else:
-        assert not [resource for _, resource in granted if resource.endswith(f":table/facegate-{stage}-faces")]
+        faces_table = f":table/facegate-{stage}-faces"
+        assert not [resource for _, resource in granted if resource.endswith(faces_table)]
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
