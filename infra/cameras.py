@@ -148,6 +148,18 @@ def _credentials(key: dict[str, Any], bucket: str, camera_id: str) -> dict[str, 
     }
 
 
+def _require_bucket(s3: Any, bucket: str, account: str, stage: str) -> None:
+    """Deployed, and ours: a key for a bucket that is not would be a key for nothing."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as error:
+        raise CameraError(
+            f"no bucket {bucket} of account {account}: run `make deploy STAGE={stage}` first"
+        ) from error
+
+
 HANDOVER = """\
 Shown once: give these to the camera (or its upload gateway) over a trusted channel, e.g.
 typed into its admin page on the local network, never by email or chat. It uploads with
@@ -160,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["add", "list", "rotate", "remove"])
     parser.add_argument("camera_id", nargs="?")
     parser.add_argument("--stage", default="dev")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # `add --stage dev ID` as well as `add ID --stage dev`
     import boto3
 
     session = boto3.session.Session()
@@ -179,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "add":
             account = session.client("sts").get_caller_identity()["Account"]
-            # Deployed, and ours: a key for a bucket that is not would be a key for nothing.
-            session.client("s3").head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+            _require_bucket(session.client("s3"), bucket, account, args.stage)
             credentials = add(iam, args.stage, bucket, account, args.camera_id)
         else:
             credentials = rotate(iam, args.stage, bucket, args.camera_id)

@@ -124,7 +124,10 @@ def test_an_iam_enforcing_s3_refuses_a_cameras_upload_to_another_cameras_prefix(
         keys = cameras.add(iam, "test", bucket, ACCOUNT, "front-door")
         cameras.add(iam, "test", bucket, ACCOUNT, "back-door")
         switch = urllib.request.Request(
-            f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+            f"{endpoint}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
         )
         urllib.request.urlopen(switch, timeout=10).close()
 
