@@ -26,8 +26,6 @@ from infra import cameras
 from sandbox.stack import Stack
 from tests.infra.iam import ACCOUNT, Request, allowed
 
-PUT_BOUNDS = {"aws:ResourceAccount": (ACCOUNT,), "s3:ResourceAccount": (ACCOUNT,)}
-
 
 @pytest.mark.parametrize("camera_id", ["", "a/b", "x" * 65, "door*", "door?", "[door]", "..", "door one"])
 def test_a_camera_id_outside_the_pattern_is_refused(camera_id: str) -> None:

@@ -314,3 +314,16 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
     assert set(scan_item(scan)) <= set(
         record["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
     )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
+    from chalicelib.api.validation import RESERVED_IDS
+    from chalicelib.aws.ledger import TARGET
+
+    chalice = PROJECT_DIR / ".chalice"
+    [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
+    [audit] = [s for s in statements(chalice / f"policy-{stage}-api.json") if s["Sid"] == "Audit"]
+    assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
+    assert audit["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET]
+    assert TARGET in RESERVED_IDS  # the API refuses it as an employee id
