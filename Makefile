@@ -10,7 +10,7 @@ STAGE ?= dev
 
 BENCH_SITE := .cache/bench-site/face_recognition
 
-.PHONY: demo test lint photos bench package layer deploy destroy clean
+.PHONY: demo test lint photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
 $(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ deploy: $(INSTALLED)
 
 destroy: $(INSTALLED)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy destroy $(STAGE)
+
+# One IAM user per camera, allowed only to put photos under incoming/<CAMERA>/ (after `make deploy`).
+cameras: $(INSTALLED)
+	$(PY) -m infra.cameras list --stage $(STAGE)
+
+camera-add camera-rotate camera-remove: $(INSTALLED)
+	@test -n "$(CAMERA)" || { echo "usage: make $@ CAMERA=<camera-id> [STAGE=$(STAGE)]"; exit 2; }
+	$(PY) -m infra.cameras $(subst camera-,,$@) --stage $(STAGE) $(CAMERA)
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """Deploy, destroy and package a facegate stage: ``python -m infra.deploy COMMAND STAGE``.
 
 deploy: create or update the stage's CloudFormation stack, write its outputs into the
-stage's environment in .chalice/config.json, build and publish the local engine's layer
+stage's environment in .chalice/config.json and its bucket and account into the stage's
+policies (.chalice/policy-STAGE-*.json), build and publish the local engine's layer
 when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
 to the dead-letter queue. destroy: the reverse, bucket emptied first.
 """
@@ -47,6 +48,45 @@ def write_outputs(
     config_path.write_text(json.dumps(config, indent=2) + "\n")
 
 
+ACCOUNT_KEYS = ("aws:ResourceAccount", "s3:ResourceAccount")
+
+
+def write_policies(stage: str, bucket: str, account: str, chalice_dir: Path = CONFIG.parent) -> list[Path]:
+    """Name the stage's bucket exactly and its account in every S3 grant of the stage's policies.
+
+    A pattern such as ``facegate-dev-camera-*`` would match a bucket of that name in any
+    account; the exact name plus ``aws:ResourceAccount`` keep the functions (and their
+    photos) in ours even if the bucket is deleted and its name taken by someone else.
+    """
+    written = []
+    for path in sorted(chalice_dir.glob(f"policy-{stage}-*.json")):
+        policy = json.loads(path.read_text())
+        for statement in policy["Statement"]:
+            resources = statement["Resource"]
+            renamed = [_in_bucket(arn, stage, bucket) for arn in _listed(resources)]
+            statement["Resource"] = renamed[0] if isinstance(resources, str) else renamed
+            for keys in statement.get("Condition", {}).values():
+                for key in keys:
+                    if key in ACCOUNT_KEYS:
+                        keys[key] = account
+        path.write_text(json.dumps(policy, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _in_bucket(arn: str, stage: str, bucket: str) -> str:
+    """``arn:aws:s3:::<the stage's camera bucket, whatever it was>/…`` renamed to ``bucket``."""
+    prefix = f"arn:aws:s3:::facegate-{stage}-camera-"
+    if not arn.startswith(prefix):
+        return arn
+    _, slash, path = arn.partition("/")
+    return f"arn:aws:s3:::{bucket}{slash}{path}"
+
+
 def deploy(stage: str) -> None:
     import boto3
 
@@ -64,6 +104,9 @@ def deploy(stage: str) -> None:
         layers = [publish_layer(session, stage, stack_outputs["CameraBucket"])]
     write_outputs(stage, environment(stack_outputs), layers)
     print(f"wrote the stack's outputs into {CONFIG.relative_to(PROJECT_DIR)} [{stage}]")
+    account = session.client("sts").get_caller_identity()["Account"]
+    for path in write_policies(stage, stack_outputs["CameraBucket"], account):
+        print(f"tied {path.relative_to(PROJECT_DIR)} to s3://{stack_outputs['CameraBucket']} in {account}")
     # Chalice imports app.py with the stage's variables, so the trigger's bucket and the
     # authorizer's pool come from what was just written.
     subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.deploy import empty_bucket, stage_config, write_outputs
+from infra.deploy import empty_bucket, stage_config, write_outputs, write_policies
 from infra.stage import deploy_stack
 from sandbox.stack import PROJECT_DIR, Stack
 
@@ -44,3 +44,25 @@ def test_destroy_empties_a_versioned_bucket(stack: Stack) -> None:
     assert empty_bucket(stack.s3, bucket) == 3
     listing = stack.s3.list_object_versions(Bucket=bucket)
     assert "Versions" not in listing and "DeleteMarkers" not in listing
+
+
+def test_deploy_ties_the_stages_policies_to_its_bucket_and_account(tmp_path: Path) -> None:
+    for policy in (PROJECT_DIR / ".chalice").glob("policy-*.json"):
+        shutil.copy(policy, tmp_path)
+    before = {path.name: path.read_text() for path in tmp_path.iterdir()}
+    for account in ("999999999999", "888888888888"):  # a second deploy moves them again
+        written = write_policies("prod", f"facegate-prod-camera-{account}", account, tmp_path)
+    assert sorted(path.name for path in written) == [
+        f"policy-prod-{f}.json" for f in ("api", "camera", "report")
+    ]
+    camera = json.loads((tmp_path / "policy-prod-camera.json").read_text())["Statement"]
+    s3 = [s for s in camera if str(s["Resource"]).startswith("arn:aws:s3:::")]
+    assert {s["Sid"]: s["Resource"] for s in s3} == {
+        "ReadCameraPhotos": "arn:aws:s3:::facegate-prod-camera-888888888888/incoming/*",
+        "WriteProcessedResults": "arn:aws:s3:::facegate-prod-camera-888888888888/processed/*",
+    }
+    assert all(s["Condition"]["StringEquals"]["aws:ResourceAccount"] == "888888888888" for s in s3)
+    tables = [s["Resource"] for s in camera if "dynamodb" in str(s["Resource"])]
+    assert tables and all("888888888888" not in str(r) for r in tables)  # only S3 grants change
+    for name in ("policy-dev-camera.json", "policy-dev-api.json"):
+        assert (tmp_path / name).read_text() == before[name]  # other stages untouched

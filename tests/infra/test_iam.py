@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import fnmatch
 import json
 import urllib.request
@@ -24,18 +25,10 @@ from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.report import scheduled_event
 from sandbox.stack import PROJECT_DIR, Stack
+from tests.infra.iam import ACCOUNT, REGION, Request, allowed, as_list, denied, requests_of, statements
 from tests.rekognition_double import RekognitionDouble
 
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
-ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-def statements(path: Path) -> list[dict[str, Any]]:
-    return list(json.loads(path.read_text())["Statement"])
-
-
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
@@ -63,15 +56,18 @@ def test_the_report_may_send_from_the_stages_sender(stage: str) -> None:
 
 
 class Recorder:
-    """Every AWS operation made through wiring's session, as (IAM action, resource ARN)."""
+    """Every AWS operation made through wiring's session, as IAM requests (conditions included)."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[Request] = []
         self.listening = True
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if self.listening:
-            self.calls += iam_requests(model.service_model.service_name, model.name, params)
+            self.calls += requests_of(model.service_model.service_name, model.name, params)
+
+    def actions(self) -> set[str]:
+        return {request.action for request in self.calls}
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -83,62 +79,14 @@ class Recorder:
             self.listening = True
 
 
-def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
-    if service == "dynamodb":
-        if operation == "TransactWriteItems":
-            kinds = {
-                "Put": "PutItem",
-                "Update": "UpdateItem",
-                "Delete": "DeleteItem",
-                "ConditionCheck": "ConditionCheckItem",
-            }
-            return [
-                (f"dynamodb:{kinds[kind]}", _table(body["TableName"]))
-                for item in params["TransactItems"]
-                for kind, body in item.items()
-            ]
-        arn = _table(params["TableName"])
-        if params.get("IndexName"):
-            arn += f"/index/{params['IndexName']}"
-        return [(f"dynamodb:{operation}", arn)]
-    if service == "s3" and operation == "ListObjectVersions":
-        return [("s3:ListBucketVersions", f"arn:aws:s3:::{params['Bucket']}")]
-    if service == "s3":
-        action = "GetObject" if operation == "HeadObject" else operation  # HEAD is authorised as GET
-        action += "Version" if params.get("VersionId") and action in ("GetObject", "DeleteObject") else ""
-        return [(f"s3:{action}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
-    if service == "sns":
-        return [(f"sns:{operation}", params["TopicArn"])]
-    if service == "rekognition":
-        return [
-            (
-                f"rekognition:{operation}",
-                f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}",
-            )
-        ]
-    if service == "ses":
-        return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}")]
-    return [(f"{service}:{operation}", "?")]
-
-
-def _table(name: str) -> str:
-    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-
-
-def allowed(policy: Path, action: str, arn: str) -> bool:
-    """Is ``action`` on ``arn`` (a sandbox resource) allowed by ``policy`` (for its stage)?"""
-    stage = policy.name.split("-")[1]
-    for statement in statements(policy):
-        actions = as_list(statement["Action"])
-        resources = [
-            r.replace(f"facegate-{stage}-", "facegate-sandbox-").replace(
-                f"facegate-{stage}@", "facegate-sandbox@"
-            )
-            for r in as_list(statement["Resource"])
-        ]
-        if action in actions and any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources):
-            return True
-    return False
+def sandbox_policy(policy_file: str) -> list[dict[str, Any]]:
+    """A stage's policy with its resource names (not its account) renamed for the sandbox."""
+    stage = policy_file.split("-")[1]
+    text = (PROJECT_DIR / ".chalice" / policy_file).read_text()
+    text = text.replace(f"facegate-{stage}-", "facegate-sandbox-").replace(
+        f"facegate-{stage}@", "facegate-sandbox@"
+    )
+    return list(json.loads(text)["Statement"])
 
 
 @pytest.fixture
@@ -151,10 +99,9 @@ def recorder(stack: Stack) -> Iterator[Recorder]:
 
 
 def assert_allowed(recorder: Recorder, policy_file: str) -> None:
-    policy = PROJECT_DIR / ".chalice" / policy_file
-    denied = sorted({(action, arn) for action, arn in recorder.calls if not allowed(policy, action, arn)})
     assert recorder.calls, "the workload made no AWS call"
-    assert denied == [], f"{policy_file} does not allow: {denied}"
+    refused = denied(sandbox_policy(policy_file), recorder.calls)
+    assert refused == [], f"{policy_file} does not allow:\n" + "\n".join(refused)
 
 
 def api_call(client: Client, stack: Stack, method: str, path: str, body: Any = None) -> int:
@@ -176,7 +123,7 @@ def test_the_camera_function_stays_within_its_policy(stack: Stack, photos: Path,
     stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
     [event] = stack.pump(expected=1)
     assert event.error is None
-    assert ("sns:Publish", stack.settings.topic_arn) in recorder.calls
+    assert Request("sns:Publish", stack.settings.topic_arn) in recorder.calls
     assert_allowed(recorder, "policy-dev-camera.json")
 
 
@@ -192,7 +139,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
         assert api_call(client, stack, "DELETE", "/employees/E1") == 200
-    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem"} <= {action for action, _ in recorder.calls}
+    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem"} <= recorder.actions()
     assert_allowed(recorder, "policy-dev-api.json")
 
 
@@ -202,7 +149,7 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
     recorder.calls.clear()
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         client.lambda_.invoke("daily_report", scheduled_event(_today(stack)))
-    assert any(action == "ses:SendRawEmail" for action, _ in recorder.calls)
+    assert "ses:SendRawEmail" in recorder.actions()
     assert_allowed(recorder, "policy-dev-report.json")
 
 
@@ -221,7 +168,7 @@ def test_the_rekognition_stage_stays_within_its_policies(
         recording.calls.clear()
         stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
         stack.pump(expected=1)
-        assert "rekognition:SearchUsersByImage" in {a for a, _ in recording.calls}
+        assert "rekognition:SearchUsersByImage" in recording.actions()
         assert_allowed(recording, "policy-prod-camera.json")
         recording.calls.clear()
         # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
@@ -236,7 +183,7 @@ def test_the_rekognition_stage_stays_within_its_policies(
                     assert response.status == 200
         finally:
             served.stop()
-        assert {"rekognition:ListFaces", "rekognition:DeleteUser"} <= {a for a, _ in recording.calls}
+        assert {"rekognition:ListFaces", "rekognition:DeleteUser"} <= recording.actions()
         assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
         assert_allowed(recording, "policy-prod-api.json")
     finally:
@@ -255,3 +202,137 @@ def _today(stack: Stack) -> str:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+
+
+# --- what IAM itself refuses: conditions, the account, the other engine ----------------------
+
+
+def _written(recorder: Recorder, call: Any) -> Request:
+    """The one write ``call`` makes (a refused conditional write is still the request made)."""
+    from botocore.exceptions import ClientError
+
+    recorder.calls.clear()
+    with contextlib.suppress(ClientError):
+        call()
+    [request] = [r for r in recorder.calls if r.action in ("dynamodb:PutItem", "dynamodb:UpdateItem")]
+    return request
+
+
+def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
+    stack: Stack, recorder: Recorder
+) -> None:
+    from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.ledger import DynamoReportLedger
+    from chalicelib.aws.scans import DynamoScanLog
+    from chalicelib.models import AuditEntry
+
+    audit, scans = wiring.table(stack.settings.audit_table), wiring.table(stack.settings.scans_table)
+    entry = AuditEntry("2026-01-05T09:00:00Z", "admin", "employee.create", "EMP001", {})
+    audit_entry = _written(recorder, lambda: DynamoAuditLog(audit).record(entry))
+    forged_ledger = _written(
+        recorder, lambda: DynamoAuditLog(audit).record(dataclasses.replace(entry, target="daily-report"))
+    )
+    ledger_claim = _written(recorder, lambda: DynamoReportLedger(audit).claim("2026-01-05"))
+    # The report role's credentials used for someone else's audit trail, shaped like a ledger item.
+    foreign_ledger = _written(
+        recorder, lambda: audit.put_item(Item={"target": "EMP001", "entry": "2026-01-05", "state": "SENT"})
+    )
+    notification = _written(
+        recorder, lambda: DynamoScanLog(scans).set_notification("0" * 32, "SENT", expected="FAILED")
+    )
+    anonymise = _written(recorder, lambda: DynamoScanLog(scans).anonymise("0" * 32))
+    returns_old = _written(
+        recorder,
+        lambda: audit.put_item(Item={"target": "EMP001", "entry": "x"}, ReturnValues="ALL_OLD"),
+    )
+
+    api, report, camera = (sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera"))
+    assert allowed(api, audit_entry) and not allowed(report, audit_entry)
+    assert allowed(report, ledger_claim) and not allowed(api, ledger_claim)
+    assert not allowed(api, forged_ledger), "the API may not write the report's ledger"
+    assert not allowed(report, foreign_ledger), "the report may write only target daily-report"
+    assert allowed(camera, notification) and not allowed(camera, anonymise)
+    assert allowed(api, anonymise) and not allowed(api, notification)
+    assert not allowed(api, returns_old), "a write may not read back what it replaced"
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_camera_bucket_is_the_accounts_own(path: Path) -> None:
+    stage = path.name.split("-")[1]
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    bucket = config["stages"][stage]["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
+    policy = statements(path)
+    for statement in policy:
+        for resource in as_list(statement["Resource"]):
+            if resource.startswith("arn:aws:s3:::"):
+                assert resource.split(":::")[1].split("/")[0] == bucket, f"{path.name}: {resource}"
+                assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == ACCOUNT
+    ours = {"aws:ResourceAccount": (ACCOUNT,)}
+    theirs = {"aws:ResourceAccount": ("999999999999",)}
+    for key in ("incoming/front-door/a.jpg", "processed/a.json"):
+        requests = [Request(action, f"arn:aws:s3:::{bucket}/{key}", ours) for action in ACTIONS_ON_OBJECTS]
+        if not any(allowed(policy, request) for request in requests):
+            continue
+        assert not any(allowed(policy, dataclasses.replace(r, context=theirs)) for r in requests)
+        lookalike = f"arn:aws:s3:::{bucket}-x/{key}"
+        assert not any(allowed(policy, dataclasses.replace(r, resource=lookalike)) for r in requests)
+
+
+ACTIONS_ON_OBJECTS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObjectVersion")
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_a_stage_has_no_grants_for_the_engine_it_does_not_use(path: Path) -> None:
+    stage = path.name.split("-")[1]
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    engine = config["stages"][stage]["environment_variables"]["FACEGATE_ENGINE"]
+    granted = {
+        (action, resource)
+        for statement in statements(path)
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    if engine == "local":
+        assert not [action for action, _ in granted if action.startswith("rekognition:")]
+    else:
+        faces_table = f":table/facegate-{stage}-faces"
+        assert not [resource for _, resource in granted if resource.endswith(faces_table)]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> None:
+    from chalicelib.aws.scans import scan_item
+    from chalicelib.models import BoundingBox, Decision, Reason, Scan, Status
+
+    decision = Decision(
+        Status.UNKNOWN,
+        reason="ambiguous",
+        reason_code=Reason.AMBIGUOUS,
+        employee_id="EMP001",
+        employee_name="Avery",
+        similarity=93.5,
+        faces_in_frame=1,
+        face_box=BoundingBox(1, 2, 3, 4),
+    )
+    scan = Scan("s", "front-door", "incoming/front-door/a.jpg", "v1", "t", "t", "d", decision, "local", 1)
+    [record] = [
+        s
+        for s in statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-camera.json")
+        if s["Sid"] == "RecordScans"
+    ]
+    assert set(scan_item(scan)) <= set(
+        record["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
+    from chalicelib.api.validation import RESERVED_IDS
+    from chalicelib.aws.ledger import TARGET
+
+    chalice = PROJECT_DIR / ".chalice"
+    [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
+    [audit] = [s for s in statements(chalice / f"policy-{stage}-api.json") if s["Sid"] == "Audit"]
+    assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
+    assert audit["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET]
+    assert TARGET in RESERVED_IDS  # the API refuses it as an employee id

@@ -1,0 +1,207 @@
+"""One IAM user per camera: ``python -m infra.cameras add|list|rotate|remove --stage STAGE [ID]``.
+
+A camera's only right is ``s3:PutObject`` on ``incoming/<its id>/*`` of its stage's bucket,
+in this account: a scan's camera id is then the id of the credentials that wrote the photo,
+not a claim anyone with upload rights could make. Users live under the IAM path
+``/facegate/<stage>/cameras/`` and carry the camera id as a tag, so ``list`` needs no
+naming convention to be reversible. Access keys are printed once, never stored here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from infra.stage import stage_variables
+
+# The camera id is the key's first segment after incoming/: safe in S3 keys, IAM names, ARNs
+# and fnmatch patterns (no '*', '?', '[' or '/'), and the same for every tool that reads it.
+CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+POLICY_NAME = "upload-own-photos"
+ID_TAG = "facegate:camera-id"
+_IAM_NAME_LIMIT = 64
+
+
+class CameraError(ValueError):
+    """A camera id that is not valid, or a camera that does (or does not) exist."""
+
+
+@dataclass(frozen=True)
+class Camera:
+    camera_id: str
+    user_name: str
+    created: str
+
+
+def valid_id(camera_id: str) -> str:
+    if not CAMERA_ID.fullmatch(camera_id) or set(camera_id) == {"."}:
+        raise CameraError(f"camera id {camera_id!r} must match {CAMERA_ID.pattern} (and not be dots only)")
+    return camera_id
+
+
+def path(stage: str) -> str:
+    return f"/facegate/{stage}/cameras/"
+
+
+def user_name(stage: str, camera_id: str) -> str:
+    """``facegate-<stage>-camera-<id>``, shortened with a digest when IAM's 64 characters run out."""
+    name = f"facegate-{stage}-camera-{camera_id}"
+    if len(name) <= _IAM_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(camera_id.encode()).hexdigest()[:10]
+    return f"{name[: _IAM_NAME_LIMIT - len(digest) - 1]}-{digest}"
+
+
+def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
+    """PutObject under the camera's own prefix, in the bucket of this account, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UploadOwnPhotos",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/incoming/{valid_id(camera_id)}/*",
+                "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+            }
+        ],
+    }
+
+
+def add(iam: Any, stage: str, bucket: str, account: str, camera_id: str) -> dict[str, str]:
+    """Create the camera's user, its one policy and an access key; return what the camera needs."""
+    from botocore.exceptions import ClientError
+
+    name = user_name(stage, valid_id(camera_id))
+    try:
+        iam.create_user(
+            Path=path(stage),
+            UserName=name,
+            Tags=[{"Key": ID_TAG, "Value": camera_id}, {"Key": "facegate:stage", "Value": stage}],
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "EntityAlreadyExists":
+            raise CameraError(
+                f"camera {camera_id!r} exists in {stage}: rotate its key or remove it"
+            ) from None
+        raise
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName=POLICY_NAME,
+        PolicyDocument=json.dumps(upload_policy(bucket, account, camera_id)),
+    )
+    return _credentials(iam.create_access_key(UserName=name)["AccessKey"], bucket, camera_id)
+
+
+def cameras(iam: Any, stage: str) -> list[Camera]:
+    """The stage's cameras, by id."""
+    found = []
+    for page in iam.get_paginator("list_users").paginate(PathPrefix=path(stage)):
+        for user in page["Users"]:
+            tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=user["UserName"])["Tags"]}
+            if ID_TAG in tags:
+                found.append(Camera(tags[ID_TAG], user["UserName"], str(user["CreateDate"])))
+    return sorted(found, key=lambda camera: camera.camera_id)
+
+
+def rotate(iam: Any, stage: str, bucket: str, camera_id: str) -> dict[str, str]:
+    """A new access key; the old ones stop working at once (reconfigure the camera now)."""
+    name = _existing(iam, stage, camera_id)
+    old = [key["AccessKeyId"] for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]
+    for key_id in old[1:]:  # IAM allows two keys: make room for the new one first
+        iam.delete_access_key(UserName=name, AccessKeyId=key_id)
+    created = iam.create_access_key(UserName=name)["AccessKey"]
+    for key_id in old[:1]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key_id)
+    return _credentials(created, bucket, camera_id)
+
+
+def remove(iam: Any, stage: str, camera_id: str) -> None:
+    """Delete the camera's keys, its policy and its user: its uploads are refused from now on."""
+    name = _existing(iam, stage, camera_id)
+    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
+        iam.delete_user_policy(UserName=name, PolicyName=policy)
+    iam.delete_user(UserName=name)
+
+
+def _existing(iam: Any, stage: str, camera_id: str) -> str:
+    name = user_name(stage, valid_id(camera_id))
+    if not any(camera.user_name == name for camera in cameras(iam, stage)):
+        raise CameraError(f"no camera {camera_id!r} in {stage}")
+    return name
+
+
+def _credentials(key: dict[str, Any], bucket: str, camera_id: str) -> dict[str, str]:
+    return {
+        "camera_id": camera_id,
+        "bucket": bucket,
+        "key_prefix": f"incoming/{camera_id}/",
+        "access_key_id": str(key["AccessKeyId"]),
+        "secret_access_key": str(key["SecretAccessKey"]),
+    }
+
+
+def _require_bucket(s3: Any, bucket: str, account: str, stage: str) -> None:
+    """Deployed, and ours: a key for a bucket that is not would be a key for nothing."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as error:
+        raise CameraError(
+            f"no bucket {bucket} of account {account}: run `make deploy STAGE={stage}` first"
+        ) from error
+
+
+HANDOVER = """\
+Shown once: give these to the camera (or its upload gateway) over a trusted channel, e.g.
+typed into its admin page on the local network, never by email or chat. It uploads with
+AWS Signature V4 over HTTPS to s3://{bucket}/{key_prefix}<file>.jpg; any other key is refused.
+Lost or leaked: `python -m infra.cameras rotate --stage {stage} {camera_id}`."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.cameras", description=__doc__)
+    parser.add_argument("command", choices=["add", "list", "rotate", "remove"])
+    parser.add_argument("camera_id", nargs="?")
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_intermixed_args(argv)  # `add --stage dev ID` as well as `add ID --stage dev`
+    import boto3
+
+    session = boto3.session.Session()
+    iam = session.client("iam")
+    try:
+        if args.command == "list":
+            for camera in cameras(iam, args.stage):
+                print(f"{camera.camera_id}\t{camera.user_name}\t{camera.created}")
+            return 0
+        if not args.camera_id:
+            parser.error(f"{args.command} needs a CAMERA_ID")
+        bucket = stage_variables(args.stage)["FACEGATE_CAMERA_BUCKET"]
+        if args.command == "remove":
+            remove(iam, args.stage, args.camera_id)
+            print(f"camera {args.camera_id} removed from {args.stage}")
+            return 0
+        if args.command == "add":
+            account = session.client("sts").get_caller_identity()["Account"]
+            _require_bucket(session.client("s3"), bucket, account, args.stage)
+            credentials = add(iam, args.stage, bucket, account, args.camera_id)
+        else:
+            credentials = rotate(iam, args.stage, bucket, args.camera_id)
+    except CameraError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(credentials, indent=2))
+    print(HANDOVER.format(stage=args.stage, **credentials), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
