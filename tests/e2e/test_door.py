@@ -1,0 +1,64 @@
+"""The door end to end: camera upload → signed SNS decision → door queue → controller → unlock.
+
+moto does not enforce the topic policy, so anyone may publish here: these forgeries are
+stopped by the signature alone (the policy's content is checked in tests/infra).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chalicelib.models import Employee
+from door.controller import Unlock
+from sandbox.door import publish_forgery, publish_raw, run_door
+from sandbox.enroll import enroll_employee
+from sandbox.stack import Stack
+
+
+def test_an_authorized_upload_unlocks_once_and_forgeries_and_replays_do_not(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
+    unlocks: list[Unlock] = []
+    _, read_queue = run_door(stack, {"front-door"}, unlocks.append)
+    stack.upload("front-door", "avery.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.upload("front-door", "stranger.png", (photos / "astronaut.png").read_bytes())
+    assert [event.error for event in stack.pump(expected=2)] == [None, None]
+    [verdict] = read_queue()  # the stranger's UNKNOWN is filtered out before the door's queue
+    assert verdict.unlocked and [(u.employee_id, u.camera_id) for u in unlocks] == [("EMP001", "front-door")]
+    genuine = next(n["body"] for n in stack.notifications() if n["attributes"]["status"] == "AUTHORIZED")
+
+    publish_forgery(stack, "EMP002", "front-door")
+    publish_forgery(stack, "EMP002", "front-door", signed=False)
+    publish_raw(stack, genuine)  # replayed verbatim by someone who saw it
+    tampered = {**genuine, "signature": {**genuine["signature"]}}
+    tampered["signature"]["payload"] = tampered["signature"]["payload"].replace("EMP001", "EMP002")
+    publish_raw(stack, tampered)
+    reasons = sorted(v.reason.split(": ")[-1] for v in read_queue())
+    assert len(reasons) == 4
+    assert reasons.count("invalid signature") == 2
+    assert "unsigned or unreadable message" in reasons
+    assert any("replay" in reason for reason in reasons)
+    assert len(unlocks) == 1
+
+
+def test_a_door_ignores_another_doors_camera(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    unlocks: list[Unlock] = []
+    _, read_queue = run_door(stack, {"back-door"}, unlocks.append)
+    stack.upload("front-door", "avery.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.pump(expected=1)
+    [verdict] = read_queue()
+    assert not verdict.unlocked and "front-door" in verdict.reason and unlocks == []
+
+
+def test_the_door_stays_shut_when_the_decision_cannot_be_signed(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    # moto ignores a disabled key's state; without its alias GenerateMac fails as KMS would.
+    stack.session.client("kms").delete_alias(AliasName=stack.settings.signing_key)
+    _, read_queue = run_door(stack, {"front-door"})
+    stack.upload("front-door", "avery.jpg", (photos / "obama2.jpg").read_bytes())
+    [event] = stack.pump(expected=1)
+    assert event.error is None  # an AUTHORIZED that failed to go out is never retried: it would be late
+    assert read_queue() == [] and stack.notifications() == []
+    [scan] = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
+    assert scan["status"]["S"] == "AUTHORIZED" and scan["notification"]["S"] == "FAILED"
