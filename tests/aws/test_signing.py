@@ -90,7 +90,10 @@ def topic(kms: Any) -> Iterator[tuple[Any, str, str]]:
 
 def received(url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name="us-east-1")
-    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    return [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
 
 
 def test_the_notifier_signs_what_it_publishes(kms: Any, topic: tuple[Any, str, str]) -> None:
@@ -98,7 +101,7 @@ def test_the_notifier_signs_what_it_publishes(kms: Any, topic: tuple[Any, str, s
     SnsNotifier(sns, topic_arn, KmsMessageSigner(kms, ALIAS)).publish(scan())
     [body] = received(url)
     assert body["signature"]["key_id"] == ALIAS and body["signature"]["algorithm"] == "HMAC_SHA_256"
-    controller, unlocks = door(kms)
+    controller, _ = door(kms)
     assert controller.handle(json.dumps(body)).unlocked
 
 

@@ -43,7 +43,9 @@ def message(of: Scan, signer: MessageSigner | None) -> str:
     """The body SNS delivers to an SQS subscription with raw delivery."""
     notification = notification_for(of)
     if signer is not None:
-        notification = replace(notification, body={**notification.body, "signature": signature_for(of, signer)})
+        notification = replace(
+            notification, body={**notification.body, "signature": signature_for(of, signer)}
+        )
     return str(json.loads(sns_message(notification))["sqs"])
 
 

@@ -15,7 +15,9 @@ from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
 
 
-def test_an_authorized_upload_unlocks_once_and_forgeries_and_replays_do_not(stack: Stack, photos: Path) -> None:
+def test_an_authorized_upload_unlocks_once_and_forgeries_and_replays_do_not(
+    stack: Stack, photos: Path
+) -> None:
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
     enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
     unlocks: list[Unlock] = []

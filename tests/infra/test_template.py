@@ -128,6 +128,10 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
 CAMERA_ROLE = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/facegate-${Stage}-on_camera_upload"
 
 
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def _only_the_camera_function(statement: dict[str, Any], action: str) -> bool:
     return (
         statement["Effect"] == "Deny"
@@ -189,7 +193,7 @@ def test_the_door_queue_gets_authorized_decisions_raw_and_its_controller_little_
     grants = {
         action: statement["Resource"]
         for statement in resource("DoorControllerPolicy")["PolicyDocument"]["Statement"]
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in as_list(statement["Action"])
     }
     assert grants == {
         "sqs:ReceiveMessage": "DoorQueue.Arn",
