@@ -23,8 +23,8 @@ def scan(
     status: Status = Status.AUTHORIZED,
     camera: str = "front-door",
     captured: datetime = NOW - timedelta(seconds=2),
+    employee: str | None = "EMP001",
 ) -> Scan:
-    employee = "EMP001" if status is Status.AUTHORIZED else None
     return Scan(
         scan_id,
         camera,

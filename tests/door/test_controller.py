@@ -95,9 +95,12 @@ def test_a_decision_for_another_doors_camera_is_refused(key: InMemorySigner) -> 
 
 @pytest.mark.parametrize("status", [s for s in Status if s is not Status.AUTHORIZED])
 def test_a_signed_decision_other_than_authorized_is_refused(key: InMemorySigner, status: Status) -> None:
+    # Named employees too: a match decided too late is an ERROR that still names its employee.
     door = Door(key)
-    verdict = door.controller.handle(message(scan(status=status), key))
-    assert not verdict.unlocked and "not AUTHORIZED" in verdict.reason
+    for employee in ("EMP001", None):
+        verdict = door.controller.handle(message(scan(status=status, employee=employee), key))
+        assert not verdict.unlocked and "not AUTHORIZED" in verdict.reason
+    assert door.unlocks == []
 
 
 @pytest.mark.parametrize("body", ["", "not json", "[]", '{"signature": {"payload": 1, "mac": "AA=="}}'])
