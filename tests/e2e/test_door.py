@@ -6,13 +6,16 @@ stopped by the signature alone (the policy's content is checked in tests/infra).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from chalicelib.models import Employee
 from door.controller import Unlock
 from sandbox.door import publish_forgery, publish_raw, run_door
 from sandbox.enroll import enroll_employee
-from sandbox.stack import Stack
+from sandbox.stack import PROJECT_DIR, Stack
 
 
 def test_an_authorized_upload_unlocks_once_and_forgeries_and_replays_do_not(
@@ -64,3 +67,17 @@ def test_the_door_stays_shut_when_the_decision_cannot_be_signed(stack: Stack, ph
     assert read_queue() == [] and stack.notifications() == []
     [scan] = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
     assert scan["status"]["S"] == "AUTHORIZED" and scan["notification"]["S"] == "FAILED"
+
+
+def test_the_door_command_unlocks_for_the_decision_on_its_queue(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    stack.upload("front-door", "avery.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.pump(expected=1)
+    publish_forgery(stack, "EMP002", "front-door")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
+    command = [sys.executable, "-m", "door", "--queue-url", stack.names["door_queue"]]
+    command += ["--key", stack.settings.signing_key, "--camera", "front-door", "--once"]
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "door unlocks for EMP001 at front-door\n"
+    assert "door stays shut: invalid signature" in result.stderr
