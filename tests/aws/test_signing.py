@@ -123,3 +123,16 @@ def test_an_alert_that_cannot_be_signed_still_reaches_security(kms: Any, topic: 
     SnsNotifier(sns, topic_arn, signer).publish(scan(status=Status.UNKNOWN))
     [body] = received(url)
     assert body["status"] == "UNKNOWN" and "signature" not in body
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "kms"])
+def test_signer_contract(kms: Any, kind: str) -> None:
+    """The fake and the KMS signer agree: deterministic 32-byte HMAC-SHA256 per message."""
+    fake = InMemorySigner(key_id=ALIAS)
+    signer, verifier = (fake, fake) if kind == "in-memory" else (
+        KmsMessageSigner(kms, ALIAS), KmsMacVerifier(kms, ALIAS)
+    )  # fmt: skip
+    assert signer.key_id == ALIAS
+    mac = signer.sign(b"claims")
+    assert len(mac) == 32 and signer.sign(b"claims") == mac and signer.sign(b"other") != mac
+    assert verifier.verify(b"claims", mac) and not verifier.verify(b"other", mac)
