@@ -23,4 +23,4 @@ class KmsMacVerifier:
             )
         except self._kms.exceptions.KMSInvalidMacException:
             return False
-        return bool(response.get("MacValid")) is True
+        return response.get("MacValid") is True

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from chalicelib.models import Employee
 from door.controller import Unlock
@@ -81,3 +82,32 @@ def test_the_door_command_unlocks_for_the_decision_on_its_queue(stack: Stack, ph
     assert result.returncode == 0, result.stderr
     assert result.stdout == "door unlocks for EMP001 at front-door\n"
     assert "door stays shut: invalid signature" in result.stderr
+
+
+def test_the_door_controller_needs_only_what_its_managed_policy_grants(stack: Stack, photos: Path) -> None:
+    from tests.infra.test_template import as_list, resource
+
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    stack.upload("front-door", "avery.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.pump(expected=1)
+    calls: set[tuple[str, str]] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        service = model.service_model.service_name
+        target = params.get("QueueUrl") if service == "sqs" else params.get("KeyId")
+        calls.add((f"{service}:{model.name}", str(target)))
+
+    stack.session.events.register("provide-client-params", record)
+    try:
+        _, read_queue = run_door(stack, {"front-door"})
+        assert [verdict.unlocked for verdict in read_queue()] == [True]
+    finally:
+        stack.session.events.unregister("provide-client-params", record)
+    granted = {
+        action: statement["Resource"]
+        for statement in resource("DoorControllerPolicy")["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
+    targets = {"DoorQueue.Arn": stack.names["door_queue"], "SigningKey.Arn": stack.settings.signing_key}
+    assert calls <= {(action, targets[resource_]) for action, resource_ in granted.items()}, calls
+    assert {action for action, _ in calls} == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "kms:VerifyMac"}
