@@ -185,11 +185,13 @@ def record_and_notify(repeats: int = 40) -> dict[str, float]:
     """p50/p95 of the conditional scan write plus the SNS publish (against local AWS:
     moto's latency on this machine, not DynamoDB's and SNS's)."""
     from bench.speed import _percentiles
+    from chalicelib.aws.kms import KmsMessageSigner
     from chalicelib.aws.sns import SnsNotifier
 
     with running_stack() as stack:
         scans = DynamoScanLog(wiring.table(stack.settings.scans_table))
-        notifier = SnsNotifier(wiring.client("sns"), stack.settings.topic_arn)
+        signer = KmsMessageSigner(wiring.client("kms"), stack.settings.signing_key)
+        notifier = SnsNotifier(wiring.client("sns"), stack.settings.topic_arn, signer)
         numbers = iter(range(10**6))
 
         def one() -> None:

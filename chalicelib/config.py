@@ -85,6 +85,7 @@ class Settings:
     collection_id: str = "facegate-dev-faces"
     quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
+    signing_key: str = "alias/facegate-dev-decision-signing"  # KMS HMAC key of door decisions
     incoming_prefix: str = "incoming/"
     processed_prefix: str = "processed/"
     timezone: str = "UTC"
@@ -120,6 +121,7 @@ class Settings:
             collection_id=reader.text("FACEGATE_COLLECTION_ID", f"facegate-{stage}-faces"),
             quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
+            signing_key=reader.text("FACEGATE_SIGNING_KEY", f"alias/facegate-{stage}-decision-signing"),
             incoming_prefix=reader.text("FACEGATE_INCOMING_PREFIX", defaults.incoming_prefix),
             processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),

@@ -148,6 +148,19 @@ class Notifier(Protocol):
         ...
 
 
+class MessageSigner(Protocol):
+    """Signs door decisions, so that a door controller can tell them from forgeries."""
+
+    @property
+    def key_id(self) -> str:
+        """The key (id, ARN or alias) a verifier must use."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """The MAC of ``message``; raise when it cannot be made."""
+        ...
+
+
 class AuditLog(Protocol):
     """Who did what to whom, when."""
 

@@ -70,6 +70,7 @@ def face_engine(settings: Settings) -> FaceEngine:
 def pipeline_ports(settings: Settings) -> PipelinePorts:
     """Every port the camera pipeline needs."""
     from chalicelib.aws.employees import DynamoEmployeeDirectory
+    from chalicelib.aws.kms import KmsMessageSigner
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.sns import SnsNotifier
@@ -80,7 +81,9 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
         engine=face_engine(settings),
         directory=DynamoEmployeeDirectory(table(settings.employees_table)),
         scans=DynamoScanLog(table(settings.scans_table), settings.employees_table),
-        notifier=SnsNotifier(client("sns"), settings.topic_arn),
+        notifier=SnsNotifier(
+            client("sns"), settings.topic_arn, KmsMessageSigner(client("kms"), settings.signing_key)
+        ),
     )
 
 

@@ -26,6 +26,8 @@ OUTPUT_ENV = {
     "UserPoolClientId": "FACEGATE_USER_POOL_CLIENT_ID",
     "UserPoolArn": "FACEGATE_USER_POOL_ARN",
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
+    "SigningKey": "FACEGATE_SIGNING_KEY",
+    "DoorQueueUrl": "FACEGATE_DOOR_QUEUE_URL",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.models import Employee
+from sandbox.door import publish_forgery, run_door
 from sandbox.enroll import enroll_employee
 from sandbox.photos import ensure_photos
 from sandbox.report import run_report
@@ -56,7 +57,28 @@ def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
     _print_table(rows)
     for event in failures:
         print(f"handler error for {event.keys}: {event.error}")
+    door_demo(stack)
     return rows
+
+
+def door_demo(stack: Stack) -> None:
+    """The reference door controller on its queue: the genuine decision, then a forgery."""
+    print(f"\nThe {CAMERA} controller (python -m door) on its queue of AUTHORIZED decisions:")
+    _, read_queue = run_door(
+        stack,
+        {CAMERA},
+        lambda unlock: print(f"  door unlocks for {unlock.employee_id} at {unlock.camera_id}"),
+    )
+    _print_refusals(read_queue())
+    publish_forgery(stack, "EMP002", CAMERA)
+    print("  (a forged AUTHORIZED for EMP002, published straight to the topic)")
+    _print_refusals(read_queue())
+
+
+def _print_refusals(verdicts: list[Any]) -> None:
+    for verdict in verdicts:
+        if not verdict.unlocked:
+            print(f"  door stays shut: {verdict.reason}")
 
 
 def _rows(stack: Stack, keys: dict[str, str]) -> list[dict[str, Any]]:

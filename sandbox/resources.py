@@ -1,9 +1,10 @@
 """A stage's resources in the sandbox's local AWS (moto), built from ``infra/template.yaml``.
 
-moto's CloudFormation creates the bucket, tables, topic and queue from the same template
+moto's CloudFormation creates the bucket, tables, topic and queues from the same template
 ``make deploy`` uses; what moto's CloudFormation cannot do (Cognito, bucket versioning,
-TTL) and what only the sandbox needs (the S3→SQS event queue standing in for Lambda's
-trigger, an observer queue on the topic, a verified SES sender) is added here by API.
+TTL, an HMAC KMS key, subscriptions with filter policies) and what only the sandbox
+needs (the S3→SQS event queue standing in for Lambda's trigger, an observer queue on the
+topic, a verified SES sender) is added here by API.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def complete_sandbox(settings: Settings, session: Any) -> dict[str, str]:
     session.client("sns").subscribe(
         TopicArn=settings.topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, observer_url)
     )
+    door_url = _door(settings, session)
     s3.put_bucket_notification_configuration(
         Bucket=settings.camera_bucket,
         NotificationConfiguration={
@@ -53,9 +55,32 @@ def complete_sandbox(settings: Settings, session: Any) -> dict[str, str]:
     return {
         "uploads_queue": uploads_url,
         "observer_queue": observer_url,
+        "door_queue": door_url,
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,
     }
+
+
+def _door(settings: Settings, session: Any) -> str:
+    """The template's SigningKey and DoorSubscription, which moto's CloudFormation cannot make."""
+    kms = session.client("kms")
+    key = kms.create_key(
+        KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="door decision signing"
+    )
+    kms.create_alias(AliasName=settings.signing_key, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    sqs = session.client("sqs")
+    door_url = str(sqs.get_queue_url(QueueName=f"facegate-{settings.stage}-door")["QueueUrl"])
+    session.client("sns").subscribe(
+        TopicArn=settings.topic_arn,
+        Protocol="sqs",
+        Endpoint=_queue_arn(sqs, door_url),
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicyScope": "MessageAttributes",
+            "FilterPolicy": '{"status": ["AUTHORIZED"]}',
+        },
+    )
+    return door_url
 
 
 def ensure_collection(settings: Settings, session: Any) -> None:

@@ -1,4 +1,5 @@
-"""``python -m sandbox up`` and ``python -m sandbox token``: the offline stack as a service."""
+"""``python -m sandbox up`` and ``python -m sandbox token``: the offline stack as a service,
+with the front door's reference controller reading its queue."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +34,9 @@ def write_state(stack: Stack, api: LocalApi, state_file: Path) -> dict[str, Any]
 
 
 def serve(port: int, state_file: Path = STATE_FILE) -> None:
-    """Run local AWS, the event pump and the API until interrupted."""
+    """Run local AWS, the event pump, the front door's controller and the API until interrupted."""
     from sandbox.api_server import LocalApi
+    from sandbox.door import run_door
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -41,6 +44,10 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
         api = LocalApi(port)
         pump = threading.Thread(target=stack.pump_until, args=(stop,), daemon=True)
         pump.start()
+        # Its clients are made here: threads must not create clients from one session at once.
+        _, read_door_queue = run_door(stack, {"front-door"}, _print_unlock)
+        door = threading.Thread(target=_door_until, args=(read_door_queue, stop), daemon=True)
+        door.start()
         state = write_state(stack, api, state_file)
         print(_instructions(state), flush=True)
         try:
@@ -51,8 +58,20 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
         finally:
             state_file.unlink(missing_ok=True)
             pump.join(timeout=5)
+            door.join(timeout=5)
             api.stop()
     print("sandbox stopped")
+
+
+def _door_until(read_queue: Callable[[], list[Any]], stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        for verdict in read_queue():
+            if not verdict.unlocked:
+                print(f"door stays shut: {verdict.reason}", flush=True)
+
+
+def _print_unlock(unlock: Any) -> None:
+    print(f"door unlocks for {unlock.employee_id} at {unlock.camera_id}", flush=True)
 
 
 def token(group: str, state_file: Path = STATE_FILE) -> str:
@@ -95,4 +114,5 @@ def _instructions(state: dict[str, Any]) -> str:
   tokens:     TOKEN=$(.venv/bin/python -m sandbox token --group admins | tail -n 1)
               then: curl -H "Authorization: Bearer $TOKEN" {url}/employees
   camera:     .venv/bin/python -m sandbox upload photo.jpg --camera front-door
+  door:       the front-door controller runs here and prints what it does
 Stop with Ctrl-C."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Sequence
@@ -192,6 +194,22 @@ class RecordingNotifier(Failing):
     def publish(self, scan: Scan) -> None:
         self._maybe_fail()
         self.published.append(scan)
+
+
+class InMemorySigner(Failing):
+    """A ``MessageSigner`` (and a door's ``MacVerifier``) with a local HMAC secret."""
+
+    def __init__(self, key_id: str = "alias/in-memory", secret: bytes | None = None) -> None:
+        self.key_id = key_id
+        self._secret = secret if secret is not None else uuid.uuid4().bytes
+
+    def sign(self, message: bytes) -> bytes:
+        self._maybe_fail()
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def verify(self, message: bytes, mac: bytes) -> bool:
+        self._maybe_fail()
+        return hmac.compare_digest(self.sign(message), mac)
 
 
 class ScriptedEngine(Failing):

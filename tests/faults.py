@@ -31,16 +31,19 @@ ERROR_CODES = {
         "s3": (503, "SlowDown"),
         "dynamodb": (400, "ThrottlingException"),
         "sns": (400, "Throttling"),
+        "kms": (400, "ThrottlingException"),
     },
     "server error": {
         "s3": (500, "InternalError"),
         "dynamodb": (500, "InternalServerError"),
         "sns": (500, "InternalError"),
+        "kms": (500, "KMSInternalException"),
     },
     "access denied": {
         "s3": (403, "AccessDenied"),
         "dynamodb": (400, "AccessDeniedException"),
         "sns": (403, "AuthorizationError"),
+        "kms": (400, "AccessDeniedException"),
     },
 }
 
@@ -51,6 +54,9 @@ def _error(service: str, fault: str) -> tuple[int, bytes, dict[str, str]]:
     if service == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": fault}).encode()
         return status, body, {"content-type": "application/x-amz-json-1.0"}
+    if service == "kms":
+        body = json.dumps({"__type": code, "message": fault}).encode()
+        return status, body, {"content-type": "application/x-amz-json-1.1"}
     error = f"<Code>{code}</Code><Message>{fault}</Message>"
     if service == "s3":
         return status, f"<Error>{error}</Error>".encode(), {}

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.models import Scan
 from chalicelib.notifications import notification_for, sns_message
+from chalicelib.ports import MessageSigner
+from chalicelib.signing import SigningFailed, signature_for
+
+log = logging.getLogger(__name__)
 
 
 class SnsNotifier:
-    """Publishes one message per scan, with attributes for subscription filter policies."""
+    """Publishes one signed message per scan, with attributes for subscription filter policies."""
 
-    def __init__(self, client: Any, topic_arn: str) -> None:
+    def __init__(self, client: Any, topic_arn: str, signer: MessageSigner) -> None:
         self._sns = client
         self._topic_arn = topic_arn
+        self._signer = signer
 
     def publish(self, scan: Scan) -> None:
+        """Publish ``scan``; raise ``SigningFailed`` rather than publish an unsigned AUTHORIZED."""
         notification = notification_for(scan)
+        try:
+            signature = signature_for(scan, self._signer)
+        except SigningFailed:
+            if scan.status.opens_door:
+                raise  # fail closed: the pipeline records FAILED and never resends an AUTHORIZED
+            # Doors act on AUTHORIZED only; security should still hear about a stranger.
+            log.warning("alert for scan %s goes out unsigned", scan.scan_id, exc_info=True)
+        else:
+            notification = replace(notification, body={**notification.body, "signature": signature})
         self._sns.publish(
             TopicArn=self._topic_arn,
             Subject=notification.subject,

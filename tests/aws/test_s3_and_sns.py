@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chalicelib import wiring
+from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.s3 import S3ImageStore
 from chalicelib.aws.sns import SnsNotifier
 from chalicelib.models import Decision, Scan, Status, Upload
@@ -58,7 +59,8 @@ def test_publishes_text_json_and_filterable_attributes(stack: Stack) -> None:
         "local",
         0,
     )
-    SnsNotifier(wiring.client("sns"), stack.settings.topic_arn).publish(scan)
+    signer = KmsMessageSigner(wiring.client("kms"), stack.settings.signing_key)
+    SnsNotifier(wiring.client("sns"), stack.settings.topic_arn, signer).publish(scan)
     [received] = stack.notifications()
     assert received["subject"] == "⚠️ Several faces at front-door: possible tailgating"
     assert received["attributes"] == {

@@ -52,6 +52,11 @@ def _publish(stack: Stack, fault: str) -> FaultInjector:
     return FaultInjector("sns", "Publish", fault)
 
 
+@step("KMS sign")
+def _sign(stack: Stack, fault: str) -> FaultInjector:
+    return FaultInjector("kms", "GenerateMac", fault)
+
+
 @step("processed copy")
 def _processed(stack: Stack, fault: str) -> FaultInjector:
     return FaultInjector("s3", "PutObject", fault)
@@ -118,7 +123,7 @@ def _outcome(
         expected = "REJECTED" if (where, fault) == ("S3 read", "malformed response") else "ERROR"
         assert scan.status.value == expected, (where, fault, scan.decision.reason)
         assert [n["attributes"]["status"] for n in notices] == [expected]
-    if where == "SNS publish":
+    if where in ("SNS publish", "KMS sign"):  # an AUTHORIZED that cannot be signed is not sent
         assert scan.status.value == "AUTHORIZED" and scan.notification == "FAILED"
         assert notices == [] and handled.error is None  # a late AUTHORIZED is never sent
     return "recorded"

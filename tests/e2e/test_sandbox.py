@@ -67,6 +67,14 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
         assert status in row
     assert "✅ Authorized: EMP001 Avery Stone at front-door" in result.stdout
     assert "status=MULTIPLE_FACES" in result.stdout
+    door = lines[
+        lines.index("The front-door controller (python -m door) on its queue of AUTHORIZED decisions:") :
+    ]
+    assert door[1:4] == [
+        "  door unlocks for EMP001 at front-door",
+        "  (a forged AUTHORIZED for EMP002, published straight to the topic)",
+        "  door stays shut: invalid signature",
+    ]
     written = sorted(path.name for path in tmp_path.iterdir())
     assert [name.rsplit(".", 1)[1] for name in written] == ["csv", "html", "txt"]
     for name in written:

@@ -126,6 +126,14 @@ def requests_of(service: str, operation: str, params: Mapping[str, Any]) -> list
     if service == "rekognition":
         collection = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}"
         return [Request(f"rekognition:{operation}", collection, account)]
+    if service == "kms":
+        # The camera names its key by alias; IAM authorises the key itself and offers the
+        # alias as kms:ResourceAliases (the key's id exists only once the stack does).
+        key_id = str(params["KeyId"])
+        if key_id.startswith("alias/"):
+            key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased"
+            return [Request(f"kms:{operation}", key, {**account, "kms:ResourceAliases": (key_id,)})]
+        return [Request(f"kms:{operation}", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}", account)]
     if service == "ses":
         identity = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}"
         return [Request(f"ses:{operation}", identity, account)]

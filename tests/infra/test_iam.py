@@ -124,6 +124,7 @@ def test_the_camera_function_stays_within_its_policy(stack: Stack, photos: Path,
     [event] = stack.pump(expected=1)
     assert event.error is None
     assert Request("sns:Publish", stack.settings.topic_arn) in recorder.calls
+    assert Request("kms:GenerateMac", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased") in recorder.calls
     assert_allowed(recorder, "policy-dev-camera.json")
 
 

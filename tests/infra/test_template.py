@@ -91,7 +91,8 @@ def test_every_output_is_a_setting_the_app_reads() -> None:
     unread = [
         env for env in OUTPUT_ENV.values() if env not in config_source and env != "FACEGATE_USER_POOL_ARN"
     ]
-    assert unread == ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]  # read by `make deploy`, not by the app
+    # read by `make deploy` and by the door controller (`python -m door`), not by the app
+    assert unread == ["FACEGATE_FAILED_SCANS_QUEUE_ARN", "FACEGATE_DOOR_QUEUE_URL"]
 
 
 def test_the_sandbox_is_built_from_the_template(stack: Stack) -> None:
@@ -108,8 +109,9 @@ def test_the_sandbox_stage_config_matches_the_stack_it_builds(stack: Stack) -> N
     ]
     built = environment({o["OutputKey"]: o["OutputValue"] for o in outputs["Outputs"]})
     configured = stage_environment("sandbox", {})
-    assert {name: configured.get(name) for name in built if name != "FACEGATE_FAILED_SCANS_QUEUE_ARN"} == {
-        name: value for name, value in built.items() if name != "FACEGATE_FAILED_SCANS_QUEUE_ARN"
+    not_app_settings = ("FACEGATE_FAILED_SCANS_QUEUE_ARN", "FACEGATE_DOOR_QUEUE_URL")
+    assert {name: configured.get(name) for name in built if name not in not_app_settings} == {
+        name: value for name, value in built.items() if name not in not_app_settings
     }
 
 
@@ -121,3 +123,80 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
         assert set(functions) == {"on_camera_upload", "api_handler", "daily_report"}
         for settings in functions.values():
             assert (PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).exists()
+
+
+CAMERA_ROLE = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/facegate-${Stage}-on_camera_upload"
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _only_the_camera_function(statement: dict[str, Any], action: str) -> bool:
+    return (
+        statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement["Action"] == action
+        and statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": CAMERA_ROLE}}
+    )
+
+
+def test_only_the_camera_function_may_publish_decisions() -> None:
+    # moto does not enforce topic policies: this checks the policy's content, not its effect.
+    policy = resource("DecisionsTopicPolicy")
+    assert policy["Topics"] == ["DecisionsTopic"]
+    statements = policy["PolicyDocument"]["Statement"]
+    assert [s["Sid"] for s in statements if _only_the_camera_function(s, "sns:Publish")] == [
+        "OnlyTheCameraFunctionPublishes"
+    ]
+    allowed = [a for s in statements if s["Effect"] == "Allow" for a in s["Action"]]
+    assert "sns:Publish" not in allowed and "sns:Subscribe" in allowed
+
+
+def test_chalice_names_the_camera_functions_role_as_the_policies_expect() -> None:
+    from chalice.config import Config
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    config = Config(
+        chalice_stage="prod",
+        function_name="on_camera_upload",
+        user_provided_params={"project_dir": str(PROJECT_DIR)},
+        config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
+    )
+    role: Any = ApplicationGraphBuilder()._create_role_reference(config, "prod", "on_camera_upload")
+    assert role.role_name == "facegate-prod-on_camera_upload"
+    assert CAMERA_ROLE.replace("${Stage}", "prod").endswith(f":role/{role.role_name}")
+
+
+def test_decisions_are_signed_with_an_hmac_key_only_the_camera_function_can_use() -> None:
+    key = resource("SigningKey")
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    statements = key["KeyPolicy"]["Statement"]
+    assert [s["Sid"] for s in statements if _only_the_camera_function(s, "kms:GenerateMac")] == [
+        "OnlyTheCameraFunctionSigns"
+    ]
+    assert resource("SigningKeyAlias")["AliasName"] == "alias/facegate-${Stage}-decision-signing"
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    for stage in ("dev", "prod", "sandbox"):
+        variables = config["stages"][stage]["environment_variables"]
+        assert variables["FACEGATE_SIGNING_KEY"] == f"alias/facegate-{stage}-decision-signing"
+
+
+def test_the_door_queue_gets_authorized_decisions_raw_and_its_controller_little_else() -> None:
+    subscription = resource("DoorSubscription")
+    assert subscription["FilterPolicy"] == {"status": ["AUTHORIZED"]}
+    assert subscription["RawMessageDelivery"] is True
+    assert resource("DoorQueue")["SqsManagedSseEnabled"] is True
+    [delivery] = resource("DoorQueuePolicy")["PolicyDocument"]["Statement"]
+    assert delivery["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert delivery["Condition"] == {"ArnEquals": {"aws:SourceArn": "DecisionsTopic"}}
+    grants = {
+        action: statement["Resource"]
+        for statement in resource("DoorControllerPolicy")["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
+    assert grants == {
+        "sqs:ReceiveMessage": "DoorQueue.Arn",
+        "sqs:DeleteMessage": "DoorQueue.Arn",
+        "kms:VerifyMac": "SigningKey.Arn",
+    }

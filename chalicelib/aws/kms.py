@@ -1,0 +1,24 @@
+"""The KMS HMAC key as a ``MessageSigner``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.signing import ALGORITHM
+
+
+class KmsMessageSigner:
+    """Signs with ``kms:GenerateMac``: the key never leaves KMS, and its key policy lets
+    only the camera function's role generate MACs with it."""
+
+    def __init__(self, client: Any, key_id: str) -> None:
+        self._kms = client
+        self._key_id = key_id
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def sign(self, message: bytes) -> bytes:
+        response = self._kms.generate_mac(KeyId=self._key_id, Message=message, MacAlgorithm=ALGORITHM)
+        return bytes(response["Mac"])

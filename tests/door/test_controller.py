@@ -1,0 +1,116 @@
+"""The reference door controller: only a signed, fresh, first-seen AUTHORIZED for one of its
+cameras unlocks; everything else is refused with a reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from chalicelib.models import Status
+from door.controller import DoorController, Unlock
+from tests.door.messages import NOW, message, scan, tampered
+from tests.fakes import InMemorySigner
+
+
+class Door:
+    def __init__(self, key: InMemorySigner, now: datetime = NOW) -> None:
+        self.now = now
+        self.unlocks: list[Unlock] = []
+        self.controller = DoorController(key, {"front-door"}, self.unlocks.append, clock=lambda: self.now)
+
+
+@pytest.fixture
+def key() -> InMemorySigner:
+    return InMemorySigner(secret=b"door-key")
+
+
+def test_a_fresh_signed_authorized_decision_unlocks(key: InMemorySigner) -> None:
+    door = Door(key)
+    verdict = door.controller.handle(message(scan(), key))
+    assert verdict.unlocked and verdict.reason == "ok"
+    assert door.unlocks == [Unlock("EMP001", "front-door", "a" * 32)]
+
+
+def test_an_unsigned_message_is_refused(key: InMemorySigner) -> None:
+    door = Door(key)
+    verdict = door.controller.handle(message(scan(), None))
+    assert (verdict.unlocked, verdict.reason) == (False, "unsigned or unreadable message")
+    assert door.unlocks == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"employee_id": "EMP002"}, {"camera_id": "back-door"}, {"captured_at": "2026-03-08T14:29:59.000Z"}],
+)
+def test_a_tampered_payload_is_refused(key: InMemorySigner, changes: dict[str, str]) -> None:
+    door = Door(key)
+    verdict = door.controller.handle(tampered(message(scan(), key), **changes))
+    assert (verdict.unlocked, verdict.reason) == (False, "invalid signature")
+
+
+def test_fields_outside_the_signed_payload_are_not_trusted(key: InMemorySigner) -> None:
+    door = Door(key)
+    document = json.loads(message(scan(), key))
+    document["employee_id"] = "EMP999"  # the readable body, not the payload
+    assert door.controller.handle(json.dumps(document)).unlocked
+    assert [u.employee_id for u in door.unlocks] == ["EMP001"]
+
+
+def test_a_decision_signed_with_another_key_is_refused(key: InMemorySigner) -> None:
+    door = Door(key)
+    forged = message(scan(), InMemorySigner(key_id=key.key_id, secret=b"attacker"))
+    assert door.controller.handle(forged).reason == "invalid signature"
+    assert door.unlocks == []
+
+
+def test_a_stale_decision_is_refused(key: InMemorySigner) -> None:
+    door = Door(key, now=NOW + timedelta(seconds=60))  # captured 62 s ago
+    verdict = door.controller.handle(message(scan(), key))
+    assert not verdict.unlocked and "stale" in verdict.reason
+
+
+def test_a_decision_from_the_future_is_refused(key: InMemorySigner) -> None:
+    door = Door(key, now=NOW - timedelta(seconds=30))
+    verdict = door.controller.handle(message(scan(), key))
+    assert not verdict.unlocked and "impossible times" in verdict.reason
+
+
+def test_a_replayed_decision_is_refused(key: InMemorySigner) -> None:
+    door = Door(key)
+    body = message(scan(), key)
+    assert door.controller.handle(body).unlocked
+    door.now += timedelta(seconds=10)
+    verdict = door.controller.handle(body)
+    assert not verdict.unlocked and "replay" in verdict.reason
+    assert len(door.unlocks) == 1
+
+
+def test_a_decision_for_another_doors_camera_is_refused(key: InMemorySigner) -> None:
+    door = Door(key)
+    verdict = door.controller.handle(message(scan(camera="loading-dock"), key))
+    assert not verdict.unlocked and "loading-dock" in verdict.reason
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.AUTHORIZED])
+def test_a_signed_decision_other_than_authorized_is_refused(key: InMemorySigner, status: Status) -> None:
+    # Named employees too: a match decided too late is an ERROR that still names its employee.
+    door = Door(key)
+    for employee in ("EMP001", None):
+        verdict = door.controller.handle(message(scan(status=status, employee=employee), key))
+        assert not verdict.unlocked and "not AUTHORIZED" in verdict.reason
+    assert door.unlocks == []
+
+
+@pytest.mark.parametrize("body", ["", "not json", "[]", '{"signature": {"payload": 1, "mac": "AA=="}}'])
+def test_unreadable_messages_are_refused(key: InMemorySigner, body: str) -> None:
+    assert not Door(key).controller.handle(body).unlocked
+
+
+def test_when_the_signature_cannot_be_checked_the_door_stays_shut(key: InMemorySigner) -> None:
+    door = Door(key)
+    body = message(scan(), key)
+    key.fail_with = ConnectionError("KMS unreachable")
+    verdict = door.controller.handle(body)
+    assert (verdict.unlocked, verdict.reason) == (False, "signature could not be checked: ConnectionError")
