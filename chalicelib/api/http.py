@@ -86,7 +86,7 @@ def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… 100,000 deep
         raise ApiError(400, "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object")
