@@ -117,6 +117,11 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[t
                 f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}",
             )
         ]
+    if service == "cognito-idp":
+        if operation == "GetUser":  # authorised by the access token it carries, not by IAM
+            return []
+        pool = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{params['UserPoolId']}"
+        return [(f"cognito-idp:{operation}", pool)]
     if service == "ses":
         return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}")]
     return [(f"{service}:{operation}", "?")]
@@ -193,8 +198,24 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
         assert api_call(client, stack, "DELETE", "/employees/E1") == 200
-    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem"} <= {action for action, _ in recorder.calls}
+    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= {
+        action for action, _ in recorder.calls
+    }
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_api_may_read_groups_only_in_its_stages_user_pool(stage: str) -> None:
+    """The pool's id is random, so the policy names it by the tag the template gives it."""
+    from tests.infra.test_template import resource
+
+    assert resource("UserPool")["UserPoolTags"] == {"facegate-stage": "Stage"}
+    [statement] = [
+        s
+        for s in statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-api.json")
+        if any(action.startswith("cognito-idp:") for action in as_list(s["Action"]))
+    ]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/facegate-stage": stage}}
 
 
 def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
