@@ -84,3 +84,35 @@ def test_the_checker_catches_a_deliberately_open_route() -> None:
     looks_guarded.required_groups = (ADMINS,)  # type: ignore[attr-defined]
     throwaway.register_blueprint(routes)
     assert open_routes(throwaway) == [("/forgotten/{item}", "POST"), ("/looks-guarded", "GET")]
+
+
+def test_api_gateways_authorizer_takes_access_tokens_on_every_guarded_route() -> None:
+    """Without a scope, API Gateway's Cognito authorizer takes only id tokens, which we refuse."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, app\n"
+        "from chalice.deploy.swagger import SwaggerGenerator\n"
+        "arn = 'arn:aws:lambda:us-east-1:123456789012:function:api'\n"
+        "doc = SwaggerGenerator('us-east-1', {'api_handler_arn': arn}).generate_swagger(app.app)\n"
+        "print(json.dumps({f'{m.upper()} {p}': o.get('security') for p, ops in doc['paths'].items()"
+        " for m, o in ops.items() if m != 'options'}))\n"
+    )
+    pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_example"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "FACEGATE_USER_POOL_ARN": pool},
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    security = json.loads(result.stdout.strip().splitlines()[-1])
+    assert security.pop("GET /health") is None
+    assert security and all(
+        value == [{"facegate-users": ["aws.cognito.signin.user.admin"]}] for value in security.values()
+    ), security
