@@ -165,3 +165,35 @@ def test_an_unreachable_pool_is_503_not_a_pass(api: Api, monkeypatch: pytest.Mon
     wiring.reset()
     reply = api.call("POST", "/employees", {"employee_id": "E1", "name": "A"}, token=token)
     assert reply.status == 503 and "user pool" in reply.json["message"]
+
+
+class CountingPool:
+    """A pool that honours every token, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def current_groups(self, access_token: str) -> frozenset[str]:
+        self.asked += 1
+        return frozenset({ADMINS})
+
+
+def test_the_pool_is_asked_once_per_token_per_window_and_the_memory_is_bounded(api: Api) -> None:
+    from chalicelib.auth import MAX_CHECKED_TOKENS
+    from tests.api.test_auth import moto_signing_key, token_with
+
+    key = moto_signing_key()  # parsed once: it is slow
+    clock, pool = Clock(), CountingPool()
+    check = TokenVerifier(api.stack.settings.auth, pool, clock)
+    first = token_with(api, key)
+    for _ in range(3):
+        check.principal(first)
+    assert pool.asked == 1
+    clock.now += 30
+    check.principal(first)
+    assert pool.asked == 2
+    for n in range(MAX_CHECKED_TOKENS + 1):  # as many other tokens within the same window
+        check.principal(token_with(api, key, sub=f"user-{n}", username=f"user-{n}"))
+    asked = pool.asked
+    check.principal(first)  # its answer was dropped to bound the memory: asked again
+    assert pool.asked == asked + 1
