@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import Blueprint, ChaliceViewError, Request, Response
+from chalice.app import Blueprint, Chalice, ChaliceViewError, Request, Response
 
 from chalicelib.auth import (
     Forbidden,
@@ -78,9 +78,10 @@ def json_errors(handler: Callable[..., Any]) -> Callable[..., Response]:
 
 
 GuardedView = Callable[..., Any]  # called as view(actor: Principal, **path_parameters)
+Guard = Callable[..., Callable[[GuardedView], Callable[..., Response]]]
 
 
-def route_guard(routes: Blueprint) -> Callable[..., Callable[[GuardedView], Callable[..., Response]]]:
+def route_guard(routes: Blueprint | Chalice) -> Guard:
     """``requires = route_guard(blueprint)``, then ``@requires(ADMINS, …)`` under each route.
 
     The one place a route's token is checked, before its handler runs; the handler gets the
