@@ -96,7 +96,10 @@ def route_guard(routes: Blueprint | Chalice) -> Guard:
         def decorate(handler: GuardedView) -> Callable[..., Response]:
             @functools.wraps(handler)
             def guarded(**path_parameters: Any) -> Any:
-                actor = caller(routes.current_request, Settings.from_env(), *groups)
+                request = routes.current_request
+                if request is None:  # only outside a request; fail closed all the same
+                    raise Unauthorized("no request to check")
+                actor = caller(request, Settings.from_env(), *groups)
                 return handler(actor, **path_parameters)
 
             view = json_errors(guarded)
