@@ -3,13 +3,21 @@
 Deployed stages put a Cognito authorizer in front of the API as well; verifying the
 token in our own code too means one path offline and online: signature against the
 pool's published keys, issuer, expiry, token use and app client.
+
+A signature never shows that the user signed out, was disabled or left a group since the
+token was issued (it stays valid for an hour). So every access token is also checked against
+the pool, at most ``recheck_seconds`` apart per token and container; id tokens cannot be
+checked that way and are refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.config import AuthSettings
 
@@ -28,6 +36,25 @@ class Forbidden(Exception):
 
 class KeysUnavailable(Exception):
     """The pool's public keys could not be fetched: 503 (never a pass)."""
+
+
+class PoolUnavailable(Exception):
+    """The user pool could not be asked whether a token still holds: 503 (never a pass)."""
+
+
+class TokenRevoked(Unauthorized):
+    """The pool no longer honours the token: signed out, user disabled or deleted."""
+
+
+class UserPool(Protocol):
+    """The Cognito user pool, asked about one access token (adapter: aws/cognito.py)."""
+
+    def current_groups(self, access_token: str) -> frozenset[str]:
+        """The token's user's groups now; ``TokenRevoked`` or ``PoolUnavailable`` otherwise."""
+        ...
+
+
+MAX_CHECKED_TOKENS = 1024  # a container serves a few people; bound the memory all the same
 
 
 @dataclass(frozen=True)
@@ -52,20 +79,40 @@ def require(principal: Principal, *groups: str) -> None:
         raise Forbidden(f"this needs membership of: {' or '.join(groups)}")
 
 
-class TokenVerifier:
-    """Verifies Cognito JWTs against the pool's JWKS (fetched once, then cached)."""
+@dataclass(frozen=True)
+class _Check:
+    at: float
+    groups: frozenset[str] = frozenset()
+    refusal: str = ""  # why the pool refused the token, if it did
 
-    def __init__(self, settings: AuthSettings) -> None:
+
+class TokenVerifier:
+    """Verifies Cognito access tokens against the pool's JWKS (cached) and the pool itself."""
+
+    def __init__(
+        self, settings: AuthSettings, pool: UserPool, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._settings = settings
+        self._pool = pool
+        self._clock = clock
         self._keys: Any = None
+        self._checked: dict[bytes, _Check] = {}
         self._lock = threading.Lock()
 
     def principal(self, token: str) -> Principal:
         """Who presents ``token``; raises ``Unauthorized`` for anything not quite right."""
+        claimed = self._claimed(token)
+        # Groups both in the token and in the pool now: a group left since is not kept,
+        # and one joined since waits for the next token.
+        return Principal(claimed.username, claimed.groups & self._current_groups(token))
+
+    def _claimed(self, token: str) -> Principal:
         import jwt
 
         if not self._settings.user_pool_id:
             raise Unauthorized("no user pool is configured for this API")
+        if not self._settings.client_id:  # else a token of any app client of the pool would pass
+            raise Unauthorized("no app client is configured for this API")
         try:
             header = jwt.get_unverified_header(token)
             key = self._signing_key(str(header.get("kid", "")))
@@ -85,19 +132,42 @@ class TokenVerifier:
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         token_use = claims.get("token_use")
-        if token_use == "access":
-            client = claims.get("client_id")
-        elif token_use == "id":
-            client = claims.get("aud")
-        else:
-            raise Unauthorized("token is neither an access nor an id token")
-        if self._settings.client_id and client != self._settings.client_id:
+        if token_use == "id":
+            raise Unauthorized("send the access token: an id token cannot be checked for sign-out")
+        if token_use != "access":
+            raise Unauthorized("token is not an access token")
+        if claims.get("client_id") != self._settings.client_id:
             raise Unauthorized("token was issued to another app client")
         username = claims.get("username") or claims.get("cognito:username") or claims.get("sub")
         groups = claims.get("cognito:groups") or []
         if not isinstance(username, str) or not isinstance(groups, list):
             raise Unauthorized("token claims are malformed")
         return Principal(username, frozenset(str(group) for group in groups))
+
+    def _current_groups(self, token: str) -> frozenset[str]:
+        """The pool's answer for ``token``, asked again once it is ``recheck_seconds`` old."""
+        key = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        with self._lock:
+            check = self._checked.get(key)
+        if check is None or now - check.at >= self._settings.recheck_seconds:
+            try:
+                check = _Check(now, groups=self._pool.current_groups(token))
+            except TokenRevoked as refused:  # remembered too: a revoked token stays revoked
+                check = _Check(now, refusal=str(refused))
+            self._remember(key, check)
+        if check.refusal:
+            raise TokenRevoked(check.refusal)
+        return check.groups
+
+    def _remember(self, key: bytes, check: _Check) -> None:
+        with self._lock:
+            if len(self._checked) >= MAX_CHECKED_TOKENS:
+                fresh = check.at - self._settings.recheck_seconds
+                self._checked = {k: c for k, c in self._checked.items() if c.at > fresh}
+                if len(self._checked) >= MAX_CHECKED_TOKENS:
+                    self._checked.clear()
+            self._checked[key] = check
 
     def _signing_key(self, kid: str) -> Any:
         import jwt

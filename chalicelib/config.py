@@ -51,6 +51,8 @@ class AuthSettings:
     client_id: str = ""
     region: str = "us-east-1"
     jwks_url: str = ""  # default: the pool's public keys at Cognito
+    # How long one access token's check against the pool (signed out? disabled? groups?) holds.
+    recheck_seconds: int = 30
 
     @property
     def issuer(self) -> str:
@@ -68,6 +70,8 @@ class AuthSettings:
             client_id=reader.text("FACEGATE_USER_POOL_CLIENT_ID", ""),
             region=region,
             jwks_url=reader.text("FACEGATE_JWKS_URL", ""),
+            # At most 30: a signed-out, disabled or regrouped user is refused within 30 s (60 required).
+            recheck_seconds=reader.integer("FACEGATE_AUTH_RECHECK_SECONDS", cls.recheck_seconds, 0, 30),
         )
 
 

@@ -125,10 +125,11 @@ def report_ports(settings: Settings) -> ReportPorts:
 
 @functools.lru_cache(maxsize=4)
 def token_verifier(settings: AuthSettings) -> TokenVerifier:
-    """One verifier per container: it caches the user pool's keys."""
+    """One verifier per container: it caches the user pool's keys and its answers per token."""
     from chalicelib.auth import TokenVerifier
+    from chalicelib.aws.cognito import CognitoUserPool
 
-    return TokenVerifier(settings)
+    return TokenVerifier(settings, CognitoUserPool(client("cognito-idp"), settings.user_pool_id))
 
 
 def reset() -> None:

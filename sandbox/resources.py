@@ -96,7 +96,9 @@ def ensure_collection(settings: Settings, session: Any) -> None:
 
 def _user_pool(cognito: Any, stage: str) -> tuple[str, str]:
     """The API's users: a pool with groups ``admins`` and ``security`` and one app client."""
-    pool_id = cognito.create_user_pool(PoolName=f"facegate-{stage}-users")["UserPool"]["Id"]
+    tags = {"facegate-stage": stage}  # as the template tags it: the API's policy names it so
+    pool = cognito.create_user_pool(PoolName=f"facegate-{stage}-users", UserPoolTags=tags)
+    pool_id = pool["UserPool"]["Id"]
     for group in ("admins", "security"):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
     client = cognito.create_user_pool_client(

@@ -11,6 +11,13 @@ GROUPS = ("admins", "security")
 
 def issue_token(cognito: Any, pool_id: str, client_id: str, group: str, username: str | None = None) -> str:
     """Create (or reuse) a user in ``group``, sign in as them, return their access token."""
+    return str(sign_in(cognito, pool_id, client_id, group, username)["AccessToken"])
+
+
+def sign_in(
+    cognito: Any, pool_id: str, client_id: str, group: str, username: str | None = None
+) -> dict[str, Any]:
+    """Create (or reuse) a user in ``group``, sign in as them: access, id and refresh tokens."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}")
     username = username or f"sandbox-{group}"
@@ -25,4 +32,4 @@ def issue_token(cognito: Any, pool_id: str, client_id: str, group: str, username
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": username, "PASSWORD": password},
     )
-    return str(answer["AuthenticationResult"]["AccessToken"])
+    return dict(answer["AuthenticationResult"])

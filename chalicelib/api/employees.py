@@ -6,11 +6,12 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import enrollment, lookup
 from chalicelib.api import validation as valid
-from chalicelib.api.http import AUTHORIZER, caller, json_errors, json_object, query
-from chalicelib.auth import ADMINS, SECURITY
+from chalicelib.api.http import AUTHORIZER, json_object, query, route_guard
+from chalicelib.auth import ADMINS, SECURITY, Principal
 from chalicelib.config import Settings
 
 employees_api = Blueprint(__name__)
+requires = route_guard(employees_api)  # every route here needs a token of one of the named groups
 
 
 def _ports(settings: Settings) -> enrollment.EnrollmentPorts:
@@ -20,38 +21,34 @@ def _ports(settings: Settings) -> enrollment.EnrollmentPorts:
 
 
 @employees_api.route("/employees", methods=["POST"], authorizer=AUTHORIZER)
-@json_errors
-def create_employee() -> Response:
+@requires(ADMINS)
+def create_employee(actor: Principal) -> Response:
     request, settings = employees_api.current_request, Settings.from_env()
-    actor = caller(request, settings, ADMINS)
     employee = valid.new_employee(json_object(request))
     created = enrollment.create_employee(employee, _ports(settings), actor.username)
     return Response(created.to_dict(), status_code=201)
 
 
 @employees_api.route("/employees", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def list_employees() -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def list_employees(actor: Principal) -> dict[str, object]:
     request, settings = employees_api.current_request, Settings.from_env()
-    caller(request, settings, ADMINS, SECURITY)
     params = query(request)
     page = _ports(settings).directory.listing(valid.limit(params), params.get("next_token"))
     return {"items": [employee.to_dict() for employee in page.items], "next_token": page.next_token}
 
 
 @employees_api.route("/employees/{employee_id}", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def get_employee(employee_id: str) -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def get_employee(actor: Principal, employee_id: str) -> dict[str, object]:
     settings = Settings.from_env()
-    caller(employees_api.current_request, settings, ADMINS, SECURITY)
     return enrollment.get_employee(valid.employee_id(employee_id), _ports(settings).directory).to_dict()
 
 
 @employees_api.route("/employees/{employee_id}", methods=["PATCH"], authorizer=AUTHORIZER)
-@json_errors
-def update_employee(employee_id: str) -> dict[str, object]:
+@requires(ADMINS)
+def update_employee(actor: Principal, employee_id: str) -> dict[str, object]:
     request, settings = employees_api.current_request, Settings.from_env()
-    actor = caller(request, settings, ADMINS)
     changes = valid.employee_changes(json_object(request))
     updated = enrollment.update_employee(
         valid.employee_id(employee_id), changes, _ports(settings), actor.username
@@ -60,20 +57,18 @@ def update_employee(employee_id: str) -> dict[str, object]:
 
 
 @employees_api.route("/employees/{employee_id}", methods=["DELETE"], authorizer=AUTHORIZER)
-@json_errors
-def erase_employee(employee_id: str) -> dict[str, object]:
+@requires(ADMINS)
+def erase_employee(actor: Principal, employee_id: str) -> dict[str, object]:
     settings = Settings.from_env()
-    actor = caller(employees_api.current_request, settings, ADMINS)
     return enrollment.erase_employee(
         valid.employee_id(employee_id), _ports(settings), actor.username
     ).to_dict()
 
 
 @employees_api.route("/employees/{employee_id}/faces", methods=["POST"], authorizer=AUTHORIZER)
-@json_errors
-def add_face(employee_id: str) -> Response:
+@requires(ADMINS)
+def add_face(actor: Principal, employee_id: str) -> Response:
     request, settings = employees_api.current_request, Settings.from_env()
-    actor = caller(request, settings, ADMINS)
     photo = valid.photo(json_object(request))
     record = enrollment.add_face(
         valid.employee_id(employee_id), photo, _ports(settings), settings.limits, actor.username
@@ -82,19 +77,17 @@ def add_face(employee_id: str) -> Response:
 
 
 @employees_api.route("/employees/{employee_id}/faces", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def list_faces(employee_id: str) -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def list_faces(actor: Principal, employee_id: str) -> dict[str, object]:
     settings = Settings.from_env()
-    caller(employees_api.current_request, settings, ADMINS, SECURITY)
     faces = enrollment.faces_of(valid.employee_id(employee_id), _ports(settings))
     return {"items": [face.to_dict() for face in faces]}
 
 
 @employees_api.route("/employees/{employee_id}/faces/{face_id}", methods=["DELETE"], authorizer=AUTHORIZER)
-@json_errors
-def remove_face(employee_id: str, face_id: str) -> Response:
+@requires(ADMINS)
+def remove_face(actor: Principal, employee_id: str, face_id: str) -> Response:
     settings = Settings.from_env()
-    actor = caller(employees_api.current_request, settings, ADMINS)
     enrollment.remove_face(
         valid.employee_id(employee_id), valid.face_id(face_id), _ports(settings), actor.username
     )
@@ -102,10 +95,9 @@ def remove_face(employee_id: str, face_id: str) -> Response:
 
 
 @employees_api.route("/employees/{employee_id}/scans", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def employee_scans(employee_id: str) -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def employee_scans(actor: Principal, employee_id: str) -> dict[str, object]:
     request, settings = employees_api.current_request, Settings.from_env()
-    caller(request, settings, ADMINS, SECURITY)
     params = query(request)
     ports = _ports(settings)
     enrollment.get_employee(valid.employee_id(employee_id), ports.directory)

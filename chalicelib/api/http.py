@@ -8,9 +8,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import ChaliceViewError, Request, Response
+from chalice.app import Blueprint, Chalice, ChaliceViewError, Request, Response
 
-from chalicelib.auth import Forbidden, KeysUnavailable, Principal, Unauthorized, bearer_token, require
+from chalicelib.auth import (
+    Forbidden,
+    KeysUnavailable,
+    PoolUnavailable,
+    Principal,
+    Unauthorized,
+    bearer_token,
+    require,
+)
 from chalicelib.config import Settings
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.imaging import RejectedImage
@@ -43,6 +51,7 @@ _STATUS_OF: list[tuple[type[Exception], int]] = [
     (RejectedImage, 422),
     (BadPageToken, 400),
     (KeysUnavailable, 503),
+    (PoolUnavailable, 503),
 ]
 
 
@@ -68,6 +77,46 @@ def json_errors(handler: Callable[..., Any]) -> Callable[..., Response]:
     return wrapped
 
 
+GuardedView = Callable[..., Any]  # called as view(actor: Principal, **path_parameters)
+Guard = Callable[..., Callable[[GuardedView], Callable[..., Response]]]
+
+
+def route_guard(routes: Blueprint | Chalice) -> Guard:
+    """``requires = route_guard(blueprint)``, then ``@requires(ADMINS, …)`` under each route.
+
+    The one place a route's token is checked, before its handler runs; the handler gets the
+    verified principal as its first argument. The groups are recorded on the view
+    (``required_groups``), so a test can walk the route table for any route without them.
+    """
+
+    def requires(*groups: str) -> Callable[[GuardedView], Callable[..., Response]]:
+        if not groups:
+            raise ValueError("a guarded route needs at least one group")
+
+        def decorate(handler: GuardedView) -> Callable[..., Response]:
+            @functools.wraps(handler)
+            def guarded(**path_parameters: Any) -> Any:
+                request = routes.current_request
+                if request is None:  # only outside a request; fail closed all the same
+                    raise Unauthorized("no request to check")
+                actor = caller(request, Settings.from_env(), *groups)
+                return handler(actor, **path_parameters)
+
+            view = json_errors(guarded)
+            view.required_groups = groups  # type: ignore[attr-defined]
+            return view
+
+        return decorate
+
+    return requires
+
+
+def required_groups(view: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The groups ``route_guard`` recorded on a view; ``None`` for an unguarded one."""
+    groups = getattr(view, "required_groups", None)
+    return tuple(groups) if groups else None
+
+
 def caller(request: Request, settings: Settings, *groups: str) -> Principal:
     """The verified principal of the request, who must be in one of ``groups``."""
     from chalicelib import wiring
@@ -86,7 +135,7 @@ def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… 100,000 deep
         raise ApiError(400, "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object")
@@ -95,6 +144,9 @@ def json_object(request: Request) -> dict[str, Any]:
 
 def query(request: Request) -> dict[str, str]:
     return dict(request.query_params or {})
+
+
+ACCESS_TOKEN_SCOPE = "aws.cognito.signin.user.admin"  # in every access token of a user sign-in
 
 
 def cognito_authorizer() -> Any:
@@ -109,7 +161,12 @@ def cognito_authorizer() -> Any:
     from chalice.app import CognitoUserPoolAuthorizer
 
     arn = os.environ.get("FACEGATE_USER_POOL_ARN", "")
-    return CognitoUserPoolAuthorizer("facegate-users", provider_arns=[arn]) if arn else None
+    # With a scope API Gateway takes access tokens (without one, only id tokens, which we refuse).
+    return (
+        CognitoUserPoolAuthorizer("facegate-users", provider_arns=[arn], scopes=[ACCESS_TOKEN_SCOPE])
+        if arn
+        else None
+    )
 
 
 AUTHORIZER = cognito_authorizer()

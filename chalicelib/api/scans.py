@@ -9,21 +9,21 @@ from chalice.app import Blueprint
 
 from chalicelib import lookup
 from chalicelib.api import validation as valid
-from chalicelib.api.http import AUTHORIZER, caller, json_errors, json_object, query
-from chalicelib.auth import ADMINS, SECURITY
+from chalicelib.api.http import AUTHORIZER, json_object, query, route_guard
+from chalicelib.auth import ADMINS, SECURITY, Principal
 from chalicelib.config import Settings
 
 scans_api = Blueprint(__name__)
+requires = route_guard(scans_api)  # every route here needs a token of one of the named groups
 
 
 @scans_api.route("/scans", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def list_scans() -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def list_scans(actor: Principal) -> dict[str, object]:
     """One local day's scans (today by default), optionally one status or camera."""
     from chalicelib import wiring
 
     request, settings = scans_api.current_request, Settings.from_env()
-    caller(request, settings, ADMINS, SECURITY)
     params = query(request)
     day = (
         valid.day(params["day"])
@@ -41,23 +41,21 @@ def list_scans() -> dict[str, object]:
 
 
 @scans_api.route("/scans/{scan_id}", methods=["GET"], authorizer=AUTHORIZER)
-@json_errors
-def get_scan(scan_id: str) -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def get_scan(actor: Principal, scan_id: str) -> dict[str, object]:
     from chalicelib import wiring
 
     settings = Settings.from_env()
-    caller(scans_api.current_request, settings, ADMINS, SECURITY)
     return lookup.scan_by_id(valid.scan_id(scan_id), wiring.pipeline_ports(settings).scans).to_dict()
 
 
 @scans_api.route("/recognize", methods=["POST"], authorizer=AUTHORIZER)
-@json_errors
-def recognize() -> dict[str, object]:
+@requires(ADMINS, SECURITY)
+def recognize(actor: Principal) -> dict[str, object]:
     """Who is in this photo: the decision a scan would reach, without a door event."""
     from chalicelib import wiring
 
     request, settings = scans_api.current_request, Settings.from_env()
-    caller(request, settings, ADMINS, SECURITY)
     photo = valid.photo(json_object(request))
     ports = wiring.pipeline_ports(settings)
     return lookup.recognize(photo, ports.engine, ports.directory, settings).body

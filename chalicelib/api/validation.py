@@ -22,6 +22,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 RESERVED_IDS = frozenset({"daily-report"})
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+# ASCII only and short: str.isdigit() takes '²' (int() then fails) and int() refuses over 4,300 digits.
+LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def employee_id(value: str) -> str:
@@ -100,7 +102,7 @@ def limit(params: dict[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from chalicelib.ports import BadPageToken
 
+MAX_TOKEN_CHARS = 2048  # ours encode a few key attributes: a few hundred characters
+
 
 def encode(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
@@ -22,10 +24,12 @@ def decode(token: str | None, key_names: frozenset[str]) -> dict[str, Any] | Non
     """The start key a token stands for; ``BadPageToken`` unless it has exactly ``key_names``."""
     if token is None:
         return None
+    if len(token) > MAX_TOKEN_CHARS:
+        raise BadPageToken("next_token is not one this API issued")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # [[[[… deep nesting
         raise BadPageToken("next_token is not one this API issued") from None
     if (
         not isinstance(key, dict)

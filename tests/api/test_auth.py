@@ -81,7 +81,8 @@ def test_an_expired_token_is_401(api: Api) -> None:
     [
         ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"}, "invalid token"),
         ({"client_id": "another-app"}, "another app client"),
-        ({"token_use": "refresh"}, "neither an access nor an id token"),
+        ({"token_use": "refresh"}, "not an access token"),
+        ({"token_use": "id", "client_id": None, "aud": "the-client"}, "send the access token"),
         ({"exp": None}, "invalid token"),
     ],
 )
@@ -92,13 +93,29 @@ def test_tokens_for_another_pool_client_or_use_are_401(
     assert reply.status == 401 and message in reply.json["message"]
 
 
-def test_a_correctly_signed_token_with_our_claims_is_accepted(api: Api) -> None:
-    assert api.call("GET", "/employees", token=token_with(api)).status == 200
+def test_a_correctly_signed_token_the_pool_never_issued_is_401(api: Api) -> None:
+    """Signed with the pool's own key and every claim right, but the pool does not know it."""
+    reply = api.call("GET", "/employees", token=token_with(api))
+    assert reply.status == 401 and "revoked" in reply.json["message"]
 
 
-def test_id_tokens_work_too(api: Api) -> None:
-    token = token_with(api, token_use="id", client_id=None, aud=api.stack.names["user_pool_client_id"])
-    assert api.call("GET", "/employees", token=token).status == 200
+def test_the_pools_own_id_tokens_are_refused(api: Api) -> None:
+    """An id token cannot be checked for sign-out (GetUser takes access tokens only)."""
+    from sandbox.tokens import sign_in
+
+    names = api.stack.names
+    signed_in = sign_in(api.stack.cognito, names["user_pool_id"], names["user_pool_client_id"], "admins")
+    assert api.call("GET", "/employees", token=signed_in["AccessToken"]).status == 200
+    reply = api.call("GET", "/employees", token=signed_in["IdToken"])
+    assert reply.status == 401 and "send the access token" in reply.json["message"]
+
+
+def test_a_stage_without_an_app_client_refuses_every_token(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else the client check is skipped, and a token of any app client of the pool passes."""
+    monkeypatch.setenv("FACEGATE_USER_POOL_CLIENT_ID", "")
+    for token in ("admins", token_with(api, client_id="another-app")):
+        reply = api.call("GET", "/employees", token=token)
+        assert reply.status == 401 and reply.json["message"] == "no app client is configured for this API"
 
 
 @pytest.mark.parametrize(
@@ -135,5 +152,10 @@ def test_security_may_read(api: Api, path: str) -> None:
 
 
 def test_a_user_in_no_group_is_403(api: Api) -> None:
-    reply = api.call("GET", "/scans", token=token_with(api, **{"cognito:groups": None}))
+    stack = api.stack
+    token = stack.token("security", username="nobody")
+    stack.cognito.admin_remove_user_from_group(
+        UserPoolId=stack.names["user_pool_id"], Username="nobody", GroupName="security"
+    )
+    reply = api.call("GET", "/scans", token=token)
     assert reply.status == 403

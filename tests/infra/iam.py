@@ -126,6 +126,16 @@ def requests_of(service: str, operation: str, params: Mapping[str, Any]) -> list
     if service == "rekognition":
         collection = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}"
         return [Request(f"rekognition:{operation}", collection, account)]
+    if service == "cognito-idp":
+        if operation == "GetUser":  # authorised by the access token it carries, not by IAM
+            return []
+        pool = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{params['UserPoolId']}"
+        # the sandbox's pool carries the tag the template gives a stage's pool
+        return [
+            Request(
+                f"cognito-idp:{operation}", pool, {**account, "aws:ResourceTag/facegate-stage": ("sandbox",)}
+            )
+        ]
     if service == "kms":
         # The camera names its key by alias; IAM authorises the key itself and offers the
         # alias as kms:ResourceAliases (the key's id exists only once the stack does).

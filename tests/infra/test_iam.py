@@ -86,6 +86,8 @@ def sandbox_policy(policy_file: str) -> list[dict[str, Any]]:
     text = text.replace(f"facegate-{stage}-", "facegate-sandbox-").replace(
         f"facegate-{stage}@", "facegate-sandbox@"
     )
+    tag = '"aws:ResourceTag/facegate-stage": '
+    text = text.replace(f'{tag}"{stage}"', f'{tag}"sandbox"')
     return list(json.loads(text)["Statement"])
 
 
@@ -140,8 +142,24 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
         assert api_call(client, stack, "DELETE", "/employees/E1") == 200
-    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem"} <= recorder.actions()
+    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
+        recorder.actions()
+    )
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_api_may_read_groups_only_in_its_stages_user_pool(stage: str) -> None:
+    """The pool's id is random, so the policy names it by the tag the template gives it."""
+    from tests.infra.test_template import resource
+
+    assert resource("UserPool")["UserPoolTags"] == {"facegate-stage": "Stage"}
+    [statement] = [
+        s
+        for s in statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-api.json")
+        if any(action.startswith("cognito-idp:") for action in as_list(s["Action"]))
+    ]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/facegate-stage": stage}}
 
 
 def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
