@@ -1,7 +1,8 @@
 """Validate and normalise an uploaded photo with Pillow, refusing what could hurt us first.
 
-The order matters: the byte size is checked before anything is parsed, the header's
-pixel count before any pixel is decoded, so a decompression bomb costs a header read.
+The order matters: the byte size is checked before anything is parsed, the file's
+structure (image_structure: scans, frames, chunks, and the header's pixel count) before
+Pillow sees it, so a decompression bomb or a decode-time trap costs a walk over markers.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from chalicelib import image_structure
 from chalicelib.config import ImageLimits
 from chalicelib.models import NormalisedImage
 
@@ -30,6 +32,10 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
         raise RejectedImage("empty file")
     if len(data) > limits.max_bytes:
         raise RejectedImage(f"file too large: {len(data)} bytes, limit {limits.max_bytes}")
+    try:
+        image_structure.check(data, limits.max_pixels)
+    except image_structure.UnsafeStructure as error:
+        raise RejectedImage(str(error)) from None
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only
     except UnidentifiedImageError:

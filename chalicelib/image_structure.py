@@ -1,0 +1,258 @@
+"""Refuse JPEG and PNG files whose structure makes decoding slow, before Pillow sees them.
+
+Pillow's pixel limit bounds memory, not time: a progressive JPEG may repeat a near-empty
+scan thousands of times and libjpeg walks every block of the frame for each one (a 1.3 MB,
+36 MP file kept it busy for over 40 s). Decode work grows with pixels × scans, frames,
+chunks and segments, all of which can be read from the markers without decoding a pixel,
+so this module walks them with plain byte reads (no Pillow, no zlib) and bounds each one
+by what real encoders write. Files that are neither JPEG nor PNG pass through untouched:
+Pillow names and refuses them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+JPEG_SIGNATURE = b"\xff\xd8\xff"  # what Pillow itself keys on
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# libjpeg(-turbo)'s progressive script writes 10 scans for colour, 6 for grey; mozjpeg's scan
+# search keeps at most 16 (a DC scan per component, 5 for luma AC, 4 per chroma AC).
+MAX_JPEG_SCANS = 32
+# Each scan walks every block of the components it names, however little data it holds: the
+# work is pixels × scans. Bound the sum of the scans' shares of the frame's blocks (a
+# baseline file walks it once, libjpeg's colour script 5.3 times, its grey one 6).
+MAX_JPEG_FRAME_PASSES = 12.0
+# Real files carry a few APPn segments, a DQT, a DHT per scan: tens of segments, not
+# thousands (Pillow parses everything before the first scan in Python, one by one).
+MAX_JPEG_SEGMENTS = 200
+# Huffman sequential (baseline, extended) and progressive: all that cameras and phones write.
+JPEG_FRAMES = {0xC0: "baseline", 0xC1: "extended sequential", 0xC2: "progressive"}
+JPEG_REFUSED_FRAMES = {
+    0xC3: "lossless",
+    0xC5: "hierarchical",
+    0xC6: "hierarchical",
+    0xC7: "hierarchical",
+    0xC9: "arithmetic-coded",
+    0xCA: "arithmetic-coded",
+    0xCB: "arithmetic-coded",
+    0xCD: "hierarchical arithmetic-coded",
+    0xCE: "hierarchical arithmetic-coded",
+    0xCF: "hierarchical arithmetic-coded",
+}
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RSTn carry no length
+_SOS, _EOI, _SOI, _DHP, _EXP = 0xDA, 0xD9, 0xD8, 0xDE, 0xDF
+# After a scan's coded data: 0xFF then anything but a stuffed zero, a restart or a fill byte.
+# A regex, not a Python loop over every 0xFF: a file of stuffed bytes must not slow us down.
+_MARKER_AFTER_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+# libpng writes 8 KiB IDAT chunks (1,900 for a 15 MB file); other encoders write larger ones.
+MAX_PNG_CHUNKS = 4096
+# zTXt, compressed iTXt and iCCP are inflated while the header is read; Pillow caps each at
+# 1 MiB out, so bound how many there are and how much goes in.
+MAX_PNG_COMPRESSED_ANCILLARY = 8
+MAX_PNG_COMPRESSED_ANCILLARY_BYTES = 1024 * 1024
+_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+
+
+class UnsafeStructure(ValueError):
+    """The file is refused from its structure; ``str(error)`` is the reason."""
+
+
+@dataclass(frozen=True)
+class _Component:
+    ident: int
+    h: int
+    v: int
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the walk found: the decode work a file asks for, in units we bound."""
+
+    kind: str  # "JPEG", "PNG" or "" (left to Pillow)
+    parts: int = 0  # JPEG segments or PNG chunks
+    scans: int = 0  # JPEG only
+    frame_passes: float = 0.0  # JPEG: blocks walked by all scans ÷ blocks in the frame
+
+
+def check(data: bytes, max_pixels: int) -> Structure:
+    """Raise ``UnsafeStructure`` if ``data`` is a JPEG or PNG that would decode slowly or is malformed."""
+    if data.startswith(JPEG_SIGNATURE):
+        return _check_jpeg(data, max_pixels)
+    if data.startswith(PNG_SIGNATURE):
+        return _check_png(data, max_pixels)
+    return Structure("")
+
+
+def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
+    components: list[_Component] = []
+    scans = segments = 0
+    passes = 0.0
+    pos = 2
+    while True:
+        marker, pos = _next_marker(data, pos)
+        if marker == _EOI:
+            break
+        if marker in _STANDALONE:
+            continue
+        if marker == _SOI:
+            raise UnsafeStructure("corrupt image: a second JPEG start-of-image marker")
+        if pos + 2 > len(data):
+            raise UnsafeStructure("truncated image: JPEG ends inside a marker")
+        (length,) = struct.unpack_from(">H", data, pos)
+        end = pos + length
+        if length < 2 or end > len(data):
+            raise UnsafeStructure(f"truncated image: JPEG segment 0xFF{marker:02X} runs past the file's end")
+        body = data[pos + 2 : end]
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise UnsafeStructure(f"image refused: over {MAX_JPEG_SEGMENTS} JPEG segments (cameras: tens)")
+        if marker in JPEG_REFUSED_FRAMES or marker in (_DHP, _EXP):
+            kind = JPEG_REFUSED_FRAMES.get(marker, "hierarchical")
+            raise UnsafeStructure(f"image refused: {kind} JPEG (send a baseline or progressive one)")
+        if marker in JPEG_FRAMES:
+            if components:
+                raise UnsafeStructure("image refused: JPEG with more than one frame")
+            components = _frame(body, max_pixels)
+        elif marker == _SOS:
+            if not components:
+                raise UnsafeStructure("corrupt image: JPEG scan before its frame header")
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 16)")
+            passes += _scan_share(body, components)
+            if passes > MAX_JPEG_FRAME_PASSES:
+                raise UnsafeStructure(
+                    f"image refused: its JPEG scans walk the frame {passes:.1f} times, "
+                    f"over {MAX_JPEG_FRAME_PASSES:g} (real encoders stay under 6)"
+                )
+            end = _skip_entropy_coded(data, end)
+        pos = end
+    if not scans:
+        raise UnsafeStructure("corrupt image: JPEG without image data")
+    return Structure("JPEG", segments, scans, round(passes, 2))
+
+
+def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
+    """The marker at ``pos`` (fill bytes allowed) and where its segment starts."""
+    if pos >= len(data):
+        raise UnsafeStructure("truncated image: JPEG ends without its end-of-image marker")
+    if data[pos] != 0xFF:
+        raise UnsafeStructure(f"corrupt image: JPEG byte {pos} is not a marker")
+    while pos < len(data) and data[pos] == 0xFF:
+        pos += 1
+    if pos >= len(data):
+        raise UnsafeStructure("truncated image: JPEG ends without its end-of-image marker")
+    if data[pos] == 0x00:
+        raise UnsafeStructure(f"corrupt image: JPEG byte {pos} is not a marker")
+    return data[pos], pos + 1
+
+
+def _skip_entropy_coded(data: bytes, pos: int) -> int:
+    """The offset of the first marker after a scan's coded data (stuffed 0xFF00 and RSTn are data)."""
+    found = _MARKER_AFTER_DATA.search(data, pos)
+    if found is None:
+        raise UnsafeStructure("truncated image: JPEG ends inside a scan")
+    return found.start()
+
+
+def _frame(body: bytes, max_pixels: int) -> list[_Component]:
+    if len(body) < 6:
+        raise UnsafeStructure("corrupt image: JPEG frame header too short")
+    precision, height, width, count = struct.unpack_from(">BHHB", body)
+    if precision != 8:
+        raise UnsafeStructure(f"image refused: {precision}-bit JPEG (send 8-bit)")
+    if width == 0 or height == 0:
+        raise UnsafeStructure("image has no pixels (JPEG frame of zero width or height)")
+    if width * height > max_pixels:
+        raise UnsafeStructure(
+            f"image too large: {width}x{height} is {width * height} pixels, limit {max_pixels}"
+        )
+    if count not in (1, 3, 4) or len(body) < 6 + 3 * count:
+        raise UnsafeStructure(f"image refused: JPEG with {count} components (send grey, colour or CMYK)")
+    components = []
+    for n in range(count):
+        ident, sampling, _ = struct.unpack_from(">BBB", body, 6 + 3 * n)
+        h, v = sampling >> 4, sampling & 0x0F
+        if not (1 <= h <= 4 and 1 <= v <= 4):
+            raise UnsafeStructure(f"corrupt image: JPEG sampling factors {h}x{v}")
+        components.append(_Component(ident, h, v))
+    return components
+
+
+def _scan_share(body: bytes, components: list[_Component]) -> float:
+    """The share of the frame's blocks one scan walks (every component once = 1.0).
+
+    A component sampled h×v holds h×v blocks per MCU; a scan walks the blocks of the
+    components it names, so its share is theirs over all of them (padding aside).
+    """
+    if not body or len(body) < 1 + 2 * body[0] + 3:
+        raise UnsafeStructure("corrupt image: JPEG scan header too short")
+    idents = {body[1 + 2 * n] for n in range(body[0])}
+    in_scan = sum(c.h * c.v for c in components if c.ident in idents)
+    if not in_scan:
+        raise UnsafeStructure("corrupt image: JPEG scan of a component the frame does not have")
+    return in_scan / sum(c.h * c.v for c in components)
+
+
+def _check_png(data: bytes, max_pixels: int) -> Structure:
+    pos = len(PNG_SIGNATURE)
+    chunks = compressed = compressed_bytes = 0
+    seen_idat = False
+    while True:
+        if pos + 8 > len(data):
+            raise UnsafeStructure("truncated image: PNG ends without its IEND chunk")
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        body_start, end = pos + 8, pos + 12 + length
+        if end > len(data):
+            raise UnsafeStructure(f"truncated image: PNG chunk {kind!r} runs past the end of the file")
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise UnsafeStructure(f"image refused: over {MAX_PNG_CHUNKS} PNG chunks")
+        if chunks == 1:
+            if kind != b"IHDR" or length != 13:
+                raise UnsafeStructure("corrupt image: PNG does not start with its IHDR chunk")
+            _png_header(data[body_start : body_start + 13], max_pixels)
+        elif kind in (b"acTL", b"fcTL", b"fdAT"):
+            raise UnsafeStructure("image refused: animated PNG (send a single photo)")
+        elif kind == b"IDAT":
+            seen_idat = True
+        elif kind == b"IEND":
+            break
+        elif kind in (b"zTXt", b"iCCP") or (kind == b"iTXt" and _itxt_compressed(data[body_start:end])):
+            compressed += 1
+            compressed_bytes += length
+            too_many = compressed > MAX_PNG_COMPRESSED_ANCILLARY
+            if too_many or compressed_bytes > MAX_PNG_COMPRESSED_ANCILLARY_BYTES:
+                raise UnsafeStructure(
+                    f"image refused: over {MAX_PNG_COMPRESSED_ANCILLARY} compressed PNG text/profile chunks "
+                    f"or {MAX_PNG_COMPRESSED_ANCILLARY_BYTES} bytes of them"
+                )
+        pos = end
+    if not seen_idat:
+        raise UnsafeStructure("corrupt image: PNG without image data")
+    return Structure("PNG", chunks)
+
+
+def _png_header(header: bytes, max_pixels: int) -> None:
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", header)
+    if width == 0 or height == 0:
+        raise UnsafeStructure("image has no pixels (PNG of zero width or height)")
+    if width * height > max_pixels:
+        raise UnsafeStructure(
+            f"image too large: {width}x{height} is {width * height} pixels, limit {max_pixels}"
+        )
+    if depth not in _PNG_DEPTHS.get(colour, ()) or compression or filtering or interlace > 1:
+        raise UnsafeStructure(
+            f"corrupt image: PNG header with colour type {colour}, bit depth {depth}, "
+            f"compression {compression}, filter {filtering}, interlace {interlace}"
+        )
+
+
+def _itxt_compressed(body: bytes) -> bool:
+    """iTXt: keyword, NUL, compression flag, ... (only a set flag means zlib data)."""
+    keyword_end = body.find(b"\0")
+    return 0 <= keyword_end < len(body) - 1 and body[keyword_end + 1] == 1
