@@ -21,10 +21,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # libjpeg(-turbo)'s progressive script writes 10 scans for colour, 6 for grey; mozjpeg's scan
 # search keeps at most 16 (a DC scan per component, 5 for luma AC, 4 per chroma AC).
 MAX_JPEG_SCANS = 32
-# Each scan walks every block of the components it names, however little data it holds: the
-# work is pixels × scans. Bound the sum of the scans' shares of the frame's blocks (a
-# baseline file walks it once, libjpeg's colour script 5.3 times, its grey one 6).
-MAX_JPEG_FRAME_PASSES = 12.0
+# Each scan walks every block (8x8 samples) of the components it names, however little data
+# it holds (an AC refinement scan checks all 63 coefficients of each): the work is pixels ×
+# scans. libjpeg's colour script walks the frame's blocks 5.3 times (4:2:0) or 4.7 times
+# (4:4:4), mozjpeg's up to 5.7, its grey one 6: a 40 MP 4:4:4 progressive photo walks 8.8
+# million blocks. Measured here, 12 million block walks of refinement scans cost ~1.3 s.
+MAX_JPEG_BLOCK_WALKS = 15_000_000
 # Real files carry a few APPn segments, a DQT, a DHT per scan: tens of segments, not
 # thousands (Pillow parses everything before the first scan in Python, one by one).
 MAX_JPEG_SEGMENTS = 200
@@ -55,6 +57,12 @@ MAX_PNG_CHUNKS = 4096
 MAX_PNG_COMPRESSED_ANCILLARY = 8
 MAX_PNG_COMPRESSED_ANCILLARY_BYTES = 1024 * 1024
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# PNG decode work is the inflated sample data (inflate, unfilter, unpack), whatever the
+# compressed size: a 330 kB 16-bit RGBA file at 40 MP inflates to 320 MB and took 2.4 s of
+# CPU here. Allow 4 bytes a pixel at the pixel limit (8-bit RGBA, 1.6 s): 16-bit RGBA up to
+# half the pixel limit, anything 8-bit up to all of it.
+PNG_BYTES_PER_LIMIT_PIXEL = 4
 
 
 class UnsafeStructure(ValueError):
@@ -64,8 +72,7 @@ class UnsafeStructure(ValueError):
 @dataclass(frozen=True)
 class _Component:
     ident: int
-    h: int
-    v: int
+    blocks: int  # 8x8 blocks of this component in the frame
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class Structure:
     kind: str  # "JPEG", "PNG" or "" (left to Pillow)
     parts: int = 0  # JPEG segments or PNG chunks
     scans: int = 0  # JPEG only
-    frame_passes: float = 0.0  # JPEG: blocks walked by all scans ÷ blocks in the frame
+    block_walks: int = 0  # JPEG: blocks walked by all scans together
 
 
 def check(data: bytes, max_pixels: int) -> Structure:
@@ -89,8 +96,7 @@ def check(data: bytes, max_pixels: int) -> Structure:
 
 def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
     components: list[_Component] = []
-    scans = segments = 0
-    passes = 0.0
+    scans = segments = walks = 0
     pos = 2
     while True:
         marker, pos = _next_marker(data, pos)
@@ -123,17 +129,18 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
             scans += 1
             if scans > MAX_JPEG_SCANS:
                 raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 16)")
-            passes += _scan_share(body, components)
-            if passes > MAX_JPEG_FRAME_PASSES:
+            walks += _scan_blocks(body, components)
+            if walks > MAX_JPEG_BLOCK_WALKS:
+                frames = walks / sum(c.blocks for c in components)
                 raise UnsafeStructure(
-                    f"image refused: its JPEG scans walk the frame {passes:.1f} times, "
-                    f"over {MAX_JPEG_FRAME_PASSES:g} (real encoders stay under 6)"
+                    f"image refused: its JPEG scans walk {walks} blocks ({frames:.1f} times the frame), "
+                    f"over {MAX_JPEG_BLOCK_WALKS} (too slow to decode)"
                 )
             end = _skip_entropy_coded(data, end)
         pos = end
     if not scans:
         raise UnsafeStructure("corrupt image: JPEG without image data")
-    return Structure("JPEG", segments, scans, round(passes, 2))
+    return Structure("JPEG", segments, scans, walks)
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
@@ -173,29 +180,29 @@ def _frame(body: bytes, max_pixels: int) -> list[_Component]:
         )
     if count not in (1, 3, 4) or len(body) < 6 + 3 * count:
         raise UnsafeStructure(f"image refused: JPEG with {count} components (send grey, colour or CMYK)")
-    components = []
-    for n in range(count):
-        ident, sampling, _ = struct.unpack_from(">BBB", body, 6 + 3 * n)
-        h, v = sampling >> 4, sampling & 0x0F
-        if not (1 <= h <= 4 and 1 <= v <= 4):
-            raise UnsafeStructure(f"corrupt image: JPEG sampling factors {h}x{v}")
-        components.append(_Component(ident, h, v))
-    return components
+    sampling = [(body[7 + 3 * n] >> 4, body[7 + 3 * n] & 0x0F) for n in range(count)]
+    if not all(1 <= h <= 4 and 1 <= v <= 4 for h, v in sampling):
+        raise UnsafeStructure(f"corrupt image: JPEG sampling factors {sampling}")
+    h_max, v_max = max(h for h, _ in sampling), max(v for _, v in sampling)
+    return [
+        _Component(body[6 + 3 * n], _ceil(_ceil(width * h, h_max), 8) * _ceil(_ceil(height * v, v_max), 8))
+        for n, (h, v) in enumerate(sampling)
+    ]
 
 
-def _scan_share(body: bytes, components: list[_Component]) -> float:
-    """The share of the frame's blocks one scan walks (every component once = 1.0).
+def _ceil(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
 
-    A component sampled h×v holds h×v blocks per MCU; a scan walks the blocks of the
-    components it names, so its share is theirs over all of them (padding aside).
-    """
+
+def _scan_blocks(body: bytes, components: list[_Component]) -> int:
+    """How many blocks one scan walks: all those of the components it names."""
     if not body or len(body) < 1 + 2 * body[0] + 3:
         raise UnsafeStructure("corrupt image: JPEG scan header too short")
     idents = {body[1 + 2 * n] for n in range(body[0])}
-    in_scan = sum(c.h * c.v for c in components if c.ident in idents)
-    if not in_scan:
+    blocks = sum(c.blocks for c in components if c.ident in idents)
+    if not blocks:
         raise UnsafeStructure("corrupt image: JPEG scan of a component the frame does not have")
-    return in_scan / sum(c.h * c.v for c in components)
+    return blocks
 
 
 def _check_png(data: bytes, max_pixels: int) -> Structure:
@@ -249,6 +256,12 @@ def _png_header(header: bytes, max_pixels: int) -> None:
         raise UnsafeStructure(
             f"corrupt image: PNG header with colour type {colour}, bit depth {depth}, "
             f"compression {compression}, filter {filtering}, interlace {interlace}"
+        )
+    samples = _ceil(width * depth * _PNG_CHANNELS[colour], 8) * height
+    if samples > PNG_BYTES_PER_LIMIT_PIXEL * max_pixels:
+        raise UnsafeStructure(
+            f"image too large: a {width}x{height} PNG of {depth}-bit colour type {colour} inflates to "
+            f"{samples} bytes, limit {PNG_BYTES_PER_LIMIT_PIXEL * max_pixels} (send 8-bit or fewer pixels)"
         )
 
 

@@ -55,8 +55,8 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
         )
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image) or image
-        rgb = _to_rgb(upright)
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of 40 MP when already upright
+        rgb = _to_rgb(image)
     except Image.DecompressionBombError as error:
         raise RejectedImage(f"image too large: {error}") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
