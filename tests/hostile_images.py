@@ -62,19 +62,21 @@ def flat_progressive(width: int, height: int, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def repeated_last_scan(jpeg: bytes, extra: int) -> bytes:
+def repeated_last_scan(jpeg: bytes, extra: int, source: bytes | None = None) -> bytes:
     """Repeat the last scan (with the tables just before it) ``extra`` times before EOI.
 
     libjpeg warns about the bogus progression and walks every block of the scan's
-    components again each time: decode time grows with pixels × repeats.
+    components again each time: decode time grows with pixels × repeats. ``source``: take
+    the scan from another file of the same frame layout (a flat image's scan is tiny).
     """
-    segments = jpeg_segments(jpeg)
+    source = source or jpeg
+    segments = jpeg_segments(source)
     scans = [n for n, (marker, _, _) in enumerate(segments) if marker == 0xDA]
     first = scans[-1]
     while first > 0 and segments[first - 1][0] == 0xC4:  # its Huffman tables
         first -= 1
-    group = jpeg[segments[first][1] : segments[scans[-1]][2]]
-    eoi = segments[-1][1]
+    group = source[segments[first][1] : segments[scans[-1]][2]]
+    eoi = jpeg_segments(jpeg)[-1][1]
     return jpeg[:eoi] + group * extra + jpeg[eoi:]
 
 
@@ -92,8 +94,13 @@ def with_segments(jpeg: bytes, count: int, marker: int = 0xFE, body: bytes = b"x
     return jpeg[:2] + segment * count + jpeg[2:]
 
 
-def png_of_zeros(width: int, height: int, depth: int, colour: int, *, interlace: int = 0) -> bytes:
-    """A PNG of all-zero rows at zlib's best ratio: a tiny file, every sample of it inflated."""
+def png_of_zeros(
+    width: int, height: int, depth: int, colour: int, *, interlace: int = 0, row_filter: int = 0
+) -> bytes:
+    """A PNG of all-zero rows at zlib's best ratio: a tiny file, every sample of it inflated.
+
+    ``row_filter`` 4 (Paeth) makes Pillow do the most arithmetic per byte to unfilter it.
+    """
     bits = depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
     passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2)]
     passes.append((0, 1, 1, 2))  # Adam7: (first column, first row, column step, row step)
@@ -102,7 +109,7 @@ def png_of_zeros(width: int, height: int, depth: int, colour: int, *, interlace:
     for x0, y0, dx, dy in passes if interlace else [(0, 0, 1, 1)]:
         columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
         if columns > 0 and rows > 0:
-            row = b"\x00" * (1 + -(-columns * bits // 8))
+            row = bytes([row_filter]) + b"\x00" * -(-columns * bits // 8)
             parts += [compressor.compress(row) for _ in range(rows)]
     stream = b"".join(parts) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace)
