@@ -49,6 +49,7 @@ _SOS, _EOI, _SOI, _DHP, _EXP = 0xDA, 0xD9, 0xD8, 0xDE, 0xDF
 # After a scan's coded data: 0xFF then anything but a stuffed zero, a restart or a fill byte.
 # A regex, not a Python loop over every 0xFF: a file of stuffed bytes must not slow us down.
 _MARKER_AFTER_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_NEXT_MARKER = re.compile(rb"\xff+([^\x00\xff])")
 
 # libpng writes 8 KiB IDAT chunks (1,900 for a 15 MB file); other encoders write larger ones.
 MAX_PNG_CHUNKS = 4096
@@ -144,18 +145,15 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
-    """The marker at ``pos`` (fill bytes allowed) and where its segment starts."""
-    if pos >= len(data):
+    """The next marker from ``pos`` and where its segment starts.
+
+    Junk before a marker (stray bytes, a stuffed 0xFF00, fill bytes) is skipped, as libjpeg
+    and Pillow skip it: cameras and editors write such files and they decode.
+    """
+    found = _NEXT_MARKER.search(data, pos)
+    if found is None:
         raise UnsafeStructure("truncated image: JPEG ends without its end-of-image marker")
-    if data[pos] != 0xFF:
-        raise UnsafeStructure(f"corrupt image: JPEG byte {pos} is not a marker")
-    while pos < len(data) and data[pos] == 0xFF:
-        pos += 1
-    if pos >= len(data):
-        raise UnsafeStructure("truncated image: JPEG ends without its end-of-image marker")
-    if data[pos] == 0x00:
-        raise UnsafeStructure(f"corrupt image: JPEG byte {pos} is not a marker")
-    return data[pos], pos + 1
+    return found[1][0], found.end()
 
 
 def _skip_entropy_coded(data: bytes, pos: int) -> int:

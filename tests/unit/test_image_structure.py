@@ -147,13 +147,21 @@ def test_thousands_of_segments_are_refused() -> None:
     [
         (lambda data: data[:-2], "truncated image: JPEG ends inside a scan"),
         (lambda data: data[:30], "truncated image: JPEG segment 0xFFDB runs past"),
-        (lambda data: data[:3] + b"\x00" * 200, "corrupt image: JPEG byte 3 is not a marker"),
+        (lambda data: data[:3] + b"\x00" * 200, "truncated image: JPEG ends without its end-of-image"),
         (lambda data: b"\xff\xd8\xff\xd9", "corrupt image: JPEG without image data"),
     ],
 )
 def test_truncated_or_garbage_marker_streams_get_a_clear_reason(cut: object, reason: str) -> None:
     assert callable(cut)
     assert rejection(cut(photo_jpeg())).startswith(reason)
+
+
+def test_junk_between_segments_is_skipped_as_libjpeg_and_pillow_skip_it() -> None:
+    data = photo_jpeg()
+    _, start, _ = next(segment for segment in jpeg_segments(data) if segment[0] == 0xDB)
+    junk = data[:start] + b"\x00\x17junk\xff\x00" + data[start:]
+    assert image_structure.check(junk, LIMITS.max_pixels).scans == 1
+    assert normalise(junk, LIMITS).pixels.size == (320, 240)
 
 
 def test_a_frame_claiming_too_many_pixels_is_refused_from_its_header() -> None:
