@@ -1,8 +1,8 @@
 """Refuse JPEG and PNG files whose structure makes decoding slow, before Pillow sees them.
 
 Pillow's pixel limit bounds memory, not time: a progressive JPEG may repeat a near-empty
-scan thousands of times and libjpeg walks every block of the frame for each one (a 1.3 MB,
-36 MP file kept it busy for over 40 s). Decode work grows with pixels × scans, frames,
+scan thousands of times and libjpeg walks every block of the frame for each one (issue
+#11: a 1.3 MB, 36 MP file kept it busy for 40–70 s). Decode work grows with pixels × scans, frames,
 chunks and segments, all of which can be read from the markers without decoding a pixel,
 so this module walks them with plain byte reads (no Pillow, no zlib) and bounds each one
 by what real encoders write. Files that are neither JPEG nor PNG pass through untouched:
@@ -18,18 +18,20 @@ from dataclasses import dataclass
 JPEG_SIGNATURE = b"\xff\xd8\xff"  # what Pillow itself keys on
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# libjpeg(-turbo)'s progressive script writes 10 scans for colour, 6 for grey; mozjpeg's scan
-# search keeps at most 16 (a DC scan per component, 5 for luma AC, 4 per chroma AC).
+# libjpeg(-turbo)'s progressive script writes 10 scans for colour, 6 for grey, 18 for CMYK;
+# mozjpeg's scan search keeps at most 16 (a DC scan per component, 5 luma AC, 4 per chroma).
 MAX_JPEG_SCANS = 32
 # Each scan walks every block (8x8 samples) of the components it names, however little data
 # it holds (an AC refinement scan checks all 63 coefficients of each): the work is pixels ×
 # scans. libjpeg's colour script walks the frame's blocks 5.3 times (4:2:0) or 4.7 times
 # (4:4:4), mozjpeg's up to 5.7, its grey one 6: a 40 MP 4:4:4 progressive photo walks 8.8
-# million blocks. Measured here, 12 million block walks of refinement scans cost ~1.3 s.
+# million blocks, a CMYK one 15.0 million. At this bound the slowest 40 MP file took ~1.1 s
+# of CPU to decode here (bench.decode; docs/PERFORMANCE.md).
 MAX_JPEG_BLOCK_WALKS = 15_000_000
-# Real files carry a few APPn segments, a DQT, a DHT per scan: tens of segments, not
-# thousands (Pillow parses everything before the first scan in Python, one by one).
-MAX_JPEG_SEGMENTS = 200
+# Real files carry APPn segments (extended XMP, e.g. a phone's depth map, takes up to ~100),
+# a DQT, a DHT per scan: tens to hundreds. Pillow parses each one before the first scan in
+# Python: a million 5-byte segments (5 MB) took it 1.5 s of CPU here, 15 MB of them ~4.5 s.
+MAX_JPEG_SEGMENTS = 1000
 # Huffman sequential (baseline, extended) and progressive: all that cameras and phones write.
 JPEG_FRAMES = {0xC0: "baseline", 0xC1: "extended sequential", 0xC2: "progressive"}
 JPEG_REFUSED_FRAMES = {
@@ -60,7 +62,7 @@ MAX_PNG_COMPRESSED_ANCILLARY_BYTES = 1024 * 1024
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # PNG decode work is the inflated sample data (inflate, unfilter, unpack), whatever the
-# compressed size: a 330 kB 16-bit RGBA file at 40 MP inflates to 320 MB and took 2.4 s of
+# compressed size: a 310 kB 16-bit RGBA file at 40 MP inflates to 320 MB and took 2.4 s of
 # CPU here. Allow 4 bytes a pixel at the pixel limit (8-bit RGBA, 1.6 s): 16-bit RGBA up to
 # half the pixel limit, anything 8-bit up to all of it.
 PNG_BYTES_PER_LIMIT_PIXEL = 4
@@ -129,7 +131,7 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
                 raise UnsafeStructure("corrupt image: JPEG scan before its frame header")
             scans += 1
             if scans > MAX_JPEG_SCANS:
-                raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 16)")
+                raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 18)")
             walks += _scan_blocks(body, components)
             if walks > MAX_JPEG_BLOCK_WALKS:
                 frames = walks / sum(c.blocks for c in components)

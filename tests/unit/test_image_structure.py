@@ -138,8 +138,9 @@ def test_twelve_bit_samples_are_refused_by_name() -> None:
 
 
 def test_thousands_of_segments_are_refused() -> None:
-    assert rejection(with_segments(photo_jpeg(), 300)).startswith("image refused: over 200 JPEG segments")
-    assert normalise(with_segments(photo_jpeg(), 20), LIMITS)  # a few comments are fine
+    # Pillow parses each segment before the first scan in Python: millions would take seconds.
+    assert rejection(with_segments(photo_jpeg(), 1000)).startswith("image refused: over 1000 JPEG segments")
+    assert normalise(with_segments(photo_jpeg(), 200), LIMITS)  # e.g. a depth map in extended XMP
 
 
 @pytest.mark.parametrize(
