@@ -54,6 +54,8 @@ _MARKER_AFTER_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _NEXT_MARKER = re.compile(rb"\xff+([^\x00\xff])")
 
 # libpng writes 8 KiB IDAT chunks (1,900 for a 15 MB file); other encoders write larger ones.
+# Pillow reads chunks one by one in Python: a million 3-byte IDATs (15 MB) took 1.7 s of CPU
+# here, 300,000 tEXt chunks 0.7 s; 4,096 chunks take 0.02 s.
 MAX_PNG_CHUNKS = 4096
 # zTXt, compressed iTXt and iCCP are inflated while the header is read; Pillow caps each at
 # 1 MiB out, so bound how many there are and how much goes in.
