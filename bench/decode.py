@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,12 +27,26 @@ from PIL import Image
 from chalicelib import image_structure
 from chalicelib.config import ImageLimits
 from chalicelib.imaging import RejectedImage, normalise
-from tests.hostile_images import cached, flat_progressive, issue_11_jpeg, png_of_zeros, repeated_last_scan
+from tests.hostile_images import (
+    CACHE,
+    cached,
+    flat_progressive,
+    issue_11_jpeg,
+    png_of_zeros,
+    repeated_last_scan,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 LIMITS = ImageLimits()
 WIDTH, HEIGHT = 7300, 5470  # 39.9 MP: just under the 40 MP limit
 REPEATS = 3
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# normalise() once in a fresh process; VmHWM, not ru_maxrss (which carries over across exec).
+_PEAK = (
+    "import sys; from chalicelib.config import ImageLimits; from chalicelib.imaging import normalise; "
+    "normalise(open(sys.argv[1], 'rb').read(), ImageLimits()); "
+    "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+)
 
 
 def worst_files() -> dict[str, tuple[bytes, str]]:
@@ -85,9 +101,11 @@ def measure(data: bytes) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     classes: dict[str, Any] = {}
     for name, (data, note) in worst_files().items():
-        classes[name] = {**measure(data), "file": note}
-        figures = classes[name]
-        print(f"{name:34} {figures['wall_s']:6.2f} s wall {figures['cpu_s']:6.2f} s CPU {figures['outcome']}")
+        classes[name] = figures = {**measure(data), "peak_rss_mb": _peak_mb(data), "file": note}
+        print(
+            f"{name:34} {figures['wall_s']:6.2f} s wall {figures['cpu_s']:6.2f} s CPU "
+            f"{figures['peak_rss_mb']:6.0f} MB {figures['outcome']}"
+        )
     refused = measure(issue_11_jpeg())
     accepted = [figures for figures in classes.values() if figures["outcome"] == "accepted"]
     return {
@@ -96,6 +114,16 @@ def run() -> dict[str, Any]:
         "decode_issue_11_refused_ms": round(refused["wall_s"] * 1000, 1),
         "decode_worst_case": {**classes, "issue_11_refused": {**refused, "file": "36 MP, one scan × 20,000"}},
     }
+
+
+def _peak_mb(data: bytes) -> float:
+    """Peak resident memory of a fresh process that normalises ``data`` (interpreter included)."""
+    path = CACHE / "peak-probe.bin"
+    path.write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path)], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
+    return round(int(result.stdout.split()[-1]) / 1024, 1)
 
 
 def _encoded(image: Image.Image, **options: Any) -> bytes:

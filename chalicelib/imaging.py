@@ -76,7 +76,11 @@ def _to_rgb(image: Image) -> Image:
         image = image.convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
-        rgba = image.convert("RGBA")
-        background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return PILImage.alpha_composite(background, rgba).convert("RGB")
+        # Blend onto white by pasting through the alpha band: the same pixels as compositing
+        # onto an opaque white RGBA, without two more full-size RGBA copies (at 40 MP the
+        # composite peaked at 780 MB, over a 512 MB Lambda).
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        flat = PILImage.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba)
+        return flat
     return image if image.mode == "RGB" else image.convert("RGB")
