@@ -64,8 +64,8 @@ MAX_PNG_COMPRESSED_ANCILLARY_BYTES = 1024 * 1024
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # PNG decode work is the inflated sample data (inflate, unfilter, unpack), whatever the
-# compressed size: a 310 kB 16-bit RGBA file at 40 MP inflates to 320 MB and took 2.4 s of
-# CPU here. Allow 4 bytes a pixel at the pixel limit (8-bit RGBA, 1.6 s): 16-bit RGBA up to
+# compressed size: a 330 kB 16-bit RGBA file at 40 MP inflates to 320 MB and took 1.7 s of
+# CPU here. Allow 4 bytes a pixel at the pixel limit (8-bit RGBA, 1.1 s): 16-bit RGBA up to
 # half the pixel limit, anything 8-bit up to all of it.
 PNG_BYTES_PER_LIMIT_PIXEL = 4
 
