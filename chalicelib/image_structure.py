@@ -107,6 +107,9 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
         marker, pos = _next_marker(data, pos)
         if marker == _EOI:
             break
+        segments += 1  # markers without a length too: millions of them would cost seconds
+        if segments > MAX_JPEG_SEGMENTS:
+            raise UnsafeStructure(f"image refused: over {MAX_JPEG_SEGMENTS} JPEG segments (cameras: tens)")
         if marker in _STANDALONE:
             continue
         if marker == _SOI:
@@ -118,9 +121,6 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
         if length < 2 or end > len(data):
             raise UnsafeStructure(f"truncated image: JPEG segment 0xFF{marker:02X} runs past the file's end")
         body = data[pos + 2 : end]
-        segments += 1
-        if segments > MAX_JPEG_SEGMENTS:
-            raise UnsafeStructure(f"image refused: over {MAX_JPEG_SEGMENTS} JPEG segments (cameras: tens)")
         if marker in JPEG_REFUSED_FRAMES or marker in (_DHP, _EXP):
             kind = JPEG_REFUSED_FRAMES.get(marker, "hierarchical")
             raise UnsafeStructure(f"image refused: {kind} JPEG (send a baseline or progressive one)")

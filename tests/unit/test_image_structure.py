@@ -141,6 +141,8 @@ def test_thousands_of_segments_are_refused() -> None:
     # Pillow parses each segment before the first scan in Python: millions would take seconds.
     assert rejection(with_segments(photo_jpeg(), 1000)).startswith("image refused: over 1000 JPEG segments")
     assert normalise(with_segments(photo_jpeg(), 200), LIMITS)  # e.g. a depth map in extended XMP
+    restarts = photo_jpeg()[:2] + b"\xff\xd0" * 5000 + photo_jpeg()[2:]  # markers without a length
+    assert rejection(restarts).startswith("image refused: over 1000 JPEG segments")
 
 
 @pytest.mark.parametrize(
