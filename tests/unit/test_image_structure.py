@@ -167,6 +167,14 @@ def test_junk_between_segments_is_skipped_as_libjpeg_and_pillow_skip_it() -> Non
     assert normalise(junk, LIMITS).pixels.size == (320, 240)
 
 
+def test_megabytes_of_fill_bytes_are_refused() -> None:
+    # Pillow skips fill bytes one at a time in Python: 15 MB of them would take it seconds.
+    data = photo_jpeg()
+    fill = data[:2] + b"\xff" * 100_000 + data[2:]
+    assert rejection(fill) == "image refused: over 65536 junk bytes among JPEG markers"
+    assert normalise(data[:2] + b"\xff" * 1000 + data[2:], LIMITS).pixels.size == (320, 240)
+
+
 def test_a_frame_claiming_too_many_pixels_is_refused_from_its_header() -> None:
     data = photo_jpeg()
     _, start, _ = next(segment for segment in jpeg_segments(data) if segment[0] == 0xC0)
