@@ -36,6 +36,10 @@ MAX_JPEG_SEGMENTS = 1000
 # them byte by byte in Python: 1 MB of fill took it 0.4 s of CPU, a 15 MB file's worth 6 s.
 # Quirky real files carry a few bytes of it.
 MAX_JPEG_JUNK_BYTES = 64 * 1024
+# Segments Pillow parses item by item in Python: 15 MB of quantization tables took it 1.3 s of
+# CPU, 15 MB of Photoshop resources (APP13) 1.0 s. Real files carry 2–4 tables (under 1 kB)
+# and, from editors, tens of kB of APP13; other segments Pillow keeps or skips whole.
+MAX_JPEG_PARSED_BYTES = {0xDB: ("quantization tables", 64 * 1024), 0xED: ("Photoshop APP13 data", 256 * 1024)}
 # Huffman sequential (baseline, extended) and progressive: all that cameras and phones write.
 JPEG_FRAMES = {0xC0: "baseline", 0xC1: "extended sequential", 0xC2: "progressive"}
 JPEG_REFUSED_FRAMES = {
@@ -106,6 +110,7 @@ def check(data: bytes, max_pixels: int) -> Structure:
 def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
     components: list[_Component] = []
     scans = segments = walks = junk = 0
+    parsed: dict[int, int] = {}
     pos = 2
     while True:
         marker, start = _next_marker(data, pos)
@@ -129,6 +134,11 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
         if length < 2 or end > len(data):
             raise UnsafeStructure(f"truncated image: JPEG segment 0xFF{marker:02X} runs past the file's end")
         body = data[pos + 2 : end]
+        if marker in MAX_JPEG_PARSED_BYTES:
+            parsed[marker] = parsed.get(marker, 0) + length
+            what, most = MAX_JPEG_PARSED_BYTES[marker]
+            if parsed[marker] > most:
+                raise UnsafeStructure(f"image refused: over {most} bytes of JPEG {what}")
         if marker in JPEG_REFUSED_FRAMES or marker in (_DHP, _EXP):
             kind = JPEG_REFUSED_FRAMES.get(marker, "hierarchical")
             raise UnsafeStructure(f"image refused: {kind} JPEG (send a baseline or progressive one)")

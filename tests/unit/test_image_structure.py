@@ -167,6 +167,20 @@ def test_junk_between_segments_is_skipped_as_libjpeg_and_pillow_skip_it() -> Non
     assert normalise(junk, LIMITS).pixels.size == (320, 240)
 
 
+@pytest.mark.parametrize(
+    ("marker", "body", "reason"),
+    [
+        (0xDB, b"\x00" + bytes(range(1, 65)), "image refused: over 65536 bytes of JPEG quantization tables"),
+        (0xED, b"Photoshop 3.0\x00" + b"8BIM\x04\x04" + bytes(6), "image refused: over 262144 bytes of JPEG"),
+    ],
+)
+def test_segments_pillow_parses_in_python_are_bounded(marker: int, body: bytes, reason: str) -> None:
+    # 15 MB of quantization tables took Pillow 1.3 s, of Photoshop resources 1.0 s.
+    many = with_segments(photo_jpeg(), 10, marker, body * (60_000 // len(body)))
+    assert rejection(many).startswith(reason)
+    assert normalise(with_segments(photo_jpeg(), 1, marker, body * 10), LIMITS)
+
+
 def test_megabytes_of_fill_bytes_are_refused() -> None:
     # Pillow skips fill bytes one at a time in Python: 15 MB of them would take it seconds.
     data = photo_jpeg()
