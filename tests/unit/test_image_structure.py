@@ -217,6 +217,17 @@ def test_compressed_text_and_profile_chunks_are_bounded() -> None:
     assert normalise(png_with_chunks_before_idat(png, [ztxt_bomb(1000)] * 2), LIMITS)
 
 
+def test_png_exif_is_held_to_a_jpeg_app1_size() -> None:
+    tags = struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<HHII", 0x9286, 7, 4, 0) * 6000
+    exif = b"II*\x00" + struct.pack("<IH", 8, 6001) + tags + b"\x00" * 4
+    chunks = png_chunks(encoded(two_tone(), "PNG"))
+    big = png_from_chunks([chunks[0], (b"eXIf", exif), *chunks[1:]])
+    assert rejection(big) == "image refused: PNG EXIF over 65533 bytes"
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    assert normalise(encoded(two_tone(), "PNG", exif=rotated), LIMITS).pixels.size == (40, 60)
+
+
 def test_a_png_with_an_icc_profile_and_text_is_accepted() -> None:
     from PIL import ImageCms
 
