@@ -34,6 +34,7 @@ from tests.hostile_images import (
     issue_11_jpeg,
     png_of_zeros,
     repeated_last_scan,
+    with_segments,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -61,6 +62,11 @@ def worst_files() -> dict[str, tuple[bytes, str]]:
         "jpeg_progressive_repeated_scans": (
             cached("worst-progressive-repeats.jpg", _flat_repeats),
             "40 MP 4:4:4, refinement scans repeated up to the block-walk budget",
+        ),
+        "jpeg_every_bound": (
+            cached("worst-every-bound.jpg", _every_bound),
+            "the repeated-scans file plus 65 kB of fill bytes, 1,000 quantization tables, 254 kB of "
+            "APP13 and comments up to the marker bound",
         ),
         "jpeg_cmyk_progressive": (
             cached("worst-cmyk.jpg", _cmyk),
@@ -160,6 +166,17 @@ def _dense_progressive() -> bytes:
 
 def _flat_repeats() -> bytes:
     return _to_budget(flat_progressive(WIDTH, HEIGHT, subsampling=0))
+
+
+def _every_bound() -> bytes:
+    """Each parsing bound of image_structure reached at once, on top of the block-walk budget."""
+    base = _flat_repeats()
+    tables = with_segments(base[:2], 1, 0xDB, (b"\x00" + bytes(range(1, 65))) * 1000)
+    photoshop = with_segments(b"", 4, 0xED, b"Photoshop 3.0\x00" + (b"8BIM\x04\x04" + bytes(6)) * 5400)
+    markers = image_structure.check(base, LIMITS.max_pixels).parts + 5
+    comments = with_segments(b"", image_structure.MAX_JPEG_SEGMENTS - markers, 0xFE, b"x")
+    fill = b"\xff" * (image_structure.MAX_JPEG_JUNK_BYTES - 1000)
+    return tables + photoshop + comments + fill + base[2:]
 
 
 def _cmyk() -> bytes:
