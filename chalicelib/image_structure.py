@@ -1,12 +1,12 @@
 """Refuse JPEG and PNG files whose structure makes decoding slow, before Pillow sees them.
 
 Pillow's pixel limit bounds memory, not time: a progressive JPEG may repeat a near-empty
-scan thousands of times and libjpeg walks every block of the frame for each one (issue
-#11: a 1.3 MB, 36 MP file kept it busy for 40–70 s). Decode work grows with pixels × scans, frames,
-chunks and segments, all of which can be read from the markers without decoding a pixel,
-so this module walks them with plain byte reads (no Pillow, no zlib) and bounds each one
-by what real encoders write. Files that are neither JPEG nor PNG pass through untouched:
-Pillow names and refuses them.
+scan thousands of times and libjpeg walks every block of the frame for each one (issue #11:
+a 1.3 MB, 36 MP file kept it busy for 40–70 s); Pillow parses markers, chunks, tables and
+fill bytes one by one in Python. All of that can be read from the markers without decoding
+a pixel, so this module walks them with plain byte reads (no Pillow, no zlib) and bounds
+each by what real encoders write, measured against what it costs. Files that are neither
+JPEG nor PNG pass through untouched: Pillow names and refuses them.
 """
 
 from __future__ import annotations
