@@ -106,3 +106,10 @@ def test_a_decompression_bomb_is_refused_from_its_header() -> None:
 def test_pixel_limit_is_a_setting() -> None:
     assert "too large" in rejection(encoded(two_tone(100, 100), "PNG"), ImageLimits(max_pixels=9999))
     assert normalise(encoded(two_tone(100, 100), "PNG"), ImageLimits(max_pixels=10000))
+
+
+def test_half_transparent_pixels_are_blended_onto_white() -> None:
+    half_red = Image.new("RGBA", (4, 4), (255, 0, 0, 128))
+    assert normalise(encoded(half_red, "PNG"), LIMITS).pixels.getpixel((1, 1)) == (255, 127, 127)
+    grey_alpha = Image.new("LA", (4, 4), (0, 64))  # black at a quarter opacity
+    assert normalise(encoded(grey_alpha, "PNG"), LIMITS).pixels.getpixel((1, 1)) == (191, 191, 191)
