@@ -26,6 +26,7 @@ OUTPUT_ENV = {
     "UserPoolClientId": "FACEGATE_USER_POOL_CLIENT_ID",
     "UserPoolArn": "FACEGATE_USER_POOL_ARN",
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
+    "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
 }
 
 
