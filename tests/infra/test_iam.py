@@ -117,6 +117,9 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[t
                 f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}",
             )
         ]
+    if service == "sqs":
+        name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[-1]
+        return [(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
     if service == "ses":
         return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}")]
     return [(f"{service}:{operation}", "?")]
@@ -192,9 +195,28 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
             assert api_call(client, stack, "GET", path) == 200
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
-        assert api_call(client, stack, "DELETE", "/employees/E1") == 200
-    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem"} <= {action for action, _ in recorder.calls}
+        assert api_call(client, stack, "DELETE", "/employees/E1") == 202
+        job_id = _erasure_job(stack)
+        assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
+    assert {"sqs:SendMessage", "dynamodb:UpdateItem"} <= {action for action, _ in recorder.calls}
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
+    from tests.images import side_by_side
+
+    with recorder.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+        stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+        stack.upload("front-door", "b.jpg", side_by_side(photos / "obama3.jpg", photos / "biden.jpg"))
+        stack.pump(expected=2)
+        with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+            assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
+    handled = stack.run_erasures()
+    assert handled and all(event.error is None for event in handled)
+    made = {action for action, _ in recorder.calls}
+    assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
+    assert_allowed(recorder, "policy-dev-erasure.json")
 
 
 def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
@@ -234,15 +256,26 @@ def test_the_rekognition_stage_stays_within_its_policies(
                     served.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
                 )
                 with urllib.request.urlopen(request, timeout=30) as response:
-                    assert response.status == 200
+                    assert response.status == (202 if method == "DELETE" else 200)
         finally:
             served.stop()
-        assert {"rekognition:ListFaces", "rekognition:DeleteUser"} <= {a for a, _ in recording.calls}
-        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+        assert "rekognition:ListFaces" in {a for a, _ in recording.calls}
         assert_allowed(recording, "policy-prod-api.json")
+        recording.calls.clear()
+        handled = stack.run_erasures()
+        assert handled and all(event.error is None for event in handled)
+        assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= {a for a, _ in recording.calls}
+        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+        assert_allowed(recording, "policy-prod-erasure.json")
     finally:
         double.stop()
         wiring.reset()
+
+
+def _erasure_job(stack: Stack) -> str:
+    audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
+    [job] = [item for item in audit if item["target"]["S"] == "erasure"]
+    return str(job["entry"]["S"])
 
 
 def _employee() -> Any:
