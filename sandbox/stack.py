@@ -1,9 +1,8 @@
 """The offline stack: moto's server as local AWS, the stage's resources, and an event pump.
 
 S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upload``
-handler with the real event body, as Lambda's S3 trigger would. ``run_erasures`` does
-the same for the erasure queue and the real ``erasure_worker``, as Lambda's SQS event
-source mapping would (messages with a DelaySeconds arrive only once it has passed).
+handler with the real event body, as Lambda's S3 trigger would; ``run_erasures`` does
+the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``).
 """
 
 from __future__ import annotations
@@ -214,56 +213,11 @@ class Stack:
             self.run_erasures(timeout=0.0)
 
     def run_erasures(self, timeout: float = 60.0) -> list[HandledEvent]:
-        """Deliver the erasure queue's messages to ``erasure_worker`` until the queue holds
-        none, delayed or in flight (or ``timeout`` passes). A failed run leaves its message
-        to be received again; the queue's redrive policy dead-letters it in the end."""
-        import app
+        """Deliver the erasure queue's messages to ``erasure_worker`` until none is left,
+        delayed or in flight, or ``timeout`` passes (see ``sandbox.erasures``)."""
+        from sandbox.erasures import run_erasures
 
-        url = str(self.sqs.get_queue_url(QueueName=self.settings.erasure_queue)["QueueUrl"])
-        handled: list[HandledEvent] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=1,
-                WaitTimeSeconds=0,
-                VisibilityTimeout=1,  # a failed run is retried a second later
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            for message in messages:
-                handled.append(self._run_erasure(app, url, message))
-            if not messages and (time.monotonic() >= deadline or not self._erasures_pending(url)):
-                return handled
-            if not messages:
-                time.sleep(0.2)
-
-    def _run_erasure(self, app: Any, url: str, message: dict[str, Any]) -> HandledEvent:
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{self.settings.erasure_queue}",
-            "awsRegion": "us-east-1",
-        }
-        try:
-            app.erasure_worker({"Records": [record]}, None)
-        except Exception as error:  # Lambda leaves the message for another receive
-            log.exception("erasure worker failed")
-            return HandledEvent([message["MessageId"]], f"{type(error).__name__}: {error}")
-        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return HandledEvent([message["MessageId"]], None)
-
-    def _erasures_pending(self, url: str) -> bool:
-        names = [
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesDelayed",
-            "ApproximateNumberOfMessagesNotVisible",
-        ]
-        counts = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        return any(int(counts.get(name, 0)) for name in names)
+        return run_erasures(self.sqs, self.settings.erasure_queue, timeout)
 
     def pending_events(self) -> int:
         attributes = self.sqs.get_queue_attributes(
