@@ -20,6 +20,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
+from chalicelib.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.report import scheduled_event
@@ -236,10 +237,14 @@ def test_the_rekognition_stage_stays_within_its_policies(
     monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
     monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
     double.collections.add(stack.settings.collection_id)
+    stack.settings = Settings.from_env()  # enroll into the collection, as the functions see it
     wiring.reset()
     recording = Recorder()
     wiring._session().events.register("provide-client-params", recording)
     try:
+        # Before anyone is enrolled: UNKNOWN, never linked; the double later sees EMP001 in it.
+        stack.upload("front-door", "early.jpg", (photos / "obama3.jpg").read_bytes())
+        stack.pump(expected=1)
         enroll_employee(stack, _employee(), [photos / "obama.jpg"])
         recording.calls.clear()
         stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
@@ -267,6 +272,10 @@ def test_the_rekognition_stage_stays_within_its_policies(
         assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= {a for a, _ in recording.calls}
         assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
         assert_allowed(recording, "policy-prod-erasure.json")
+        job = wiring.erasure_ports(stack.settings).jobs.get(_erasure_job(stack))
+        assert job is not None and (job.state, job.faces_removed, len(job.found), len(job.anonymised)) == (
+            "DONE", 1, 1, 1,
+        )  # fmt: skip
     finally:
         double.stop()
         wiring.reset()
