@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 TimeLeft = Callable[[], float]  # seconds this invocation may still run
 
-UNLINKED = frozenset({Status.MULTIPLE_FACES, Status.UNKNOWN, Status.LOW_QUALITY})
+# Statuses whose photo may show the employee without naming them. ERROR too: a photo the
+# engine failed on (or decided too late) was never searched to the end.
+UNLINKED = frozenset({Status.MULTIPLE_FACES, Status.UNKNOWN, Status.LOW_QUALITY, Status.ERROR})
 # The pipeline's reason_code for a scan that named an employee being erased (its guard).
 EMPLOYEE_ERASED = "EMPLOYEE_ERASED"
 PAGE = 25  # scans per page: a page of photo checks stays well inside the safety margin

@@ -120,6 +120,7 @@ def test_erasure_finds_unlinked_photos_first_and_leaves_nothing_of_the_employee(
     linked = [world.scan(f"mine{n:03}", RED, Status.AUTHORIZED, "EMP001", day=n % 3) for n in range(130)]
     group = world.scan("group", RED, Status.MULTIPLE_FACES, day=1)  # never linked to them
     blurred = world.scan("blurred", RED, Status.LOW_QUALITY, day=3)
+    failed = world.scan("engine-failed", RED, Status.ERROR, day=2)
     strangers = [world.scan(f"other{n:02}", BLUE, Status.UNKNOWN, day=n % 2) for n in range(60)]
     colleague = world.scan("colleague", RED, Status.AUTHORIZED, "EMP002")  # red, but not unlinked
     too_old = world.scan("too-old", RED, Status.UNKNOWN, day=9)  # outside the window
@@ -131,17 +132,17 @@ def test_erasure_finds_unlinked_photos_first_and_leaves_nothing_of_the_employee(
 
     status = job_status(job.job_id, world.jobs)
     assert status["status"] == "DONE"
-    assert status["progress"] == {"days_total": 6, "days_searched": 6, "photos_checked": 62}
+    assert status["progress"] == {"days_total": 6, "days_searched": 6, "photos_checked": 63}
     result = status["result"]
     assert {k: v for k, v in result.items() if not k.endswith("_ids")} == {
         "faces_removed": 2,
-        "unlinked_photos_found": 2,
+        "unlinked_photos_found": 3,
         "scans_anonymised": 130,
-        "scans_purged": 2,
+        "scans_purged": 3,
         "in_flight_purged": 0,
-        "photos_deleted": 132,
+        "photos_deleted": 133,
     }
-    assert sorted(result["purged_scan_ids"]) == ["blurred", "group"]
+    assert sorted(result["purged_scan_ids"]) == ["blurred", "engine-failed", "group"]
     assert "Quinn Zebedee" not in str(status)
     for scan in linked:
         record = world.scans.get(scan.scan_id)
@@ -152,14 +153,14 @@ def test_erasure_finds_unlinked_photos_first_and_leaves_nothing_of_the_employee(
         )
         assert not world.photo_kept(scan.scan_id)
         assert (BUCKET, f"processed/{scan.scan_id}.json") not in world.images.json_documents
-    for gone in (group, blurred):
+    for gone in (group, blurred, failed):
         assert world.scans.get(gone.scan_id) is None and not world.photo_kept(gone.scan_id)
     for kept in (*strangers, colleague, too_old):
         assert world.scans.get(kept.scan_id) == kept and world.photo_kept(kept.scan_id)
     assert world.engine.faces["EMP001"] == [] and "EMP001" not in world.directory.employees
     assert world.directory.get("EMP002") is not None
     erased = [e for e in world.audit.entries if e.action == "employee.erase"]
-    assert len(erased) == 1 and erased[0].details["scans_purged"] == 2
+    assert len(erased) == 1 and erased[0].details["scans_purged"] == 3
     assert "Quinn" not in str(world.audit.entries)
 
 
