@@ -76,7 +76,7 @@ def start_erasure(employee_id: str, ports: ErasurePorts, actor: str) -> ErasureJ
         now = ports.now()
         job = ErasureJob(marked, employee_id, actor, started_at=now, updated_at=now)
         if not ports.jobs.create(job):
-            return _existing(ports, marked)
+            return _existing_in(ports.jobs, marked)
         ports.log(actor, "employee.erase.start", employee_id, job_id=marked)
         ports.queue.send(marked)
     elif job.state == "FAILED":  # asking again retries a failed job from where it stopped
@@ -170,18 +170,14 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
                 steps.save(job, ports)
                 ports.queue.send(job.job_id)
             return
-        job.step = STEPS[STEPS.index(job.step) + 1]
-        job.error = None
-        if job.step == "done":
+        following = STEPS[STEPS.index(job.step) + 1]
+        if following == "done":  # audited first: a failed audit write is retried, not lost
+            result = public(job)["result"]
+            counts = {name: value for name, value in result.items() if not name.endswith("_ids")}
+            ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **counts)
             job.state, job.finished_at = "DONE", ports.now()
+        job.step, job.error = following, None
         steps.save(job, ports)
-    result = public(job)["result"]
-    counts = {name: value for name, value in result.items() if not name.endswith("_ids")}
-    ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **counts)
-
-
-def _existing(ports: ErasurePorts, job_id: str) -> ErasureJob:
-    return _existing_in(ports.jobs, job_id)
 
 
 def _existing_in(jobs: ErasureJobs, job_id: str) -> ErasureJob:
