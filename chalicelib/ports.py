@@ -117,7 +117,8 @@ class ScanLog(Protocol):
         camera_id: str | None = None,
         reason_code: str | None = None,
     ) -> Page[Scan]:
-        """Scans of one local day in time order, from the ``by_day`` index."""
+        """Scans of one local day in time order, from the ``by_day`` index; optionally only
+        those of a status, a camera, or a ``reason_code`` (the pipeline's structured reason)."""
         ...
 
     def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
