@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
+from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event
+from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
 
 from chalicelib.api.employees import employees_api
+from chalicelib.api.erasures import erasures_api
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
@@ -21,6 +23,7 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF m
 
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
+app.register_blueprint(erasures_api)
 
 
 @app.route("/health", methods=["GET"])
@@ -64,3 +67,28 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
     outcome = run_daily_report(wiring.report_ports(settings), settings, datetime.now(UTC), day)
     app.log.info("daily report %s", outcome.to_dict())
     return outcome.to_dict()
+
+
+# Read at import, like CAMERA_BUCKET: the stage's FACEGATE_ERASURE_QUEUE in .chalice/config.json.
+ERASURE_QUEUE = os.environ.get("FACEGATE_ERASURE_QUEUE", "facegate-sandbox-erasures")
+
+
+@app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1, name="erasure_worker")
+def erasure_worker(event: SQSEvent) -> None:
+    """Run an employee's erasure job as far as this invocation allows (it re-queues the rest)."""
+    from chalicelib import wiring
+    from chalicelib.aws.erasures import job_id_of
+    from chalicelib.erasure import run_job
+
+    settings = Settings.from_env()
+    context: Any = event.context  # Lambda's context object; None when called directly
+    time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    for record in event:
+        receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        run_job(
+            job_id_of(record.body),
+            wiring.erasure_ports(settings),
+            settings,
+            receive_count=receives,
+            time_left=time_left,
+        )

@@ -94,6 +94,11 @@ class Settings:
     processed_prefix: str = "processed/"
     timezone: str = "UTC"
     retention_days: int = 30
+    erasure_queue: str = "facegate-dev-erasures"
+    # The final sweep waits this long after the employee is gone: longer than the camera
+    # function's 60 s timeout, so scans in flight during the erasure have been recorded.
+    erasure_settle_seconds: int = 90
+    erasure_max_receives: int = 5  # the erasure queue's maxReceiveCount (infra/template.yaml)
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     policy: Policy = Policy()
@@ -130,6 +135,13 @@ class Settings:
             processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
+            erasure_queue=reader.text("FACEGATE_ERASURE_QUEUE", f"facegate-{stage}-erasures"),
+            erasure_settle_seconds=reader.integer(
+                "FACEGATE_ERASURE_SETTLE_SECONDS", defaults.erasure_settle_seconds, low=0, high=900
+            ),
+            erasure_max_receives=reader.integer(
+                "FACEGATE_ERASURE_MAX_RECEIVES", defaults.erasure_max_receives, low=1
+            ),
             auth=AuthSettings.from_reader(reader, source),
             report=ReportSettings(
                 sender=reader.text("FACEGATE_REPORT_FROM", ""),

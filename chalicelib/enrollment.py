@@ -1,8 +1,7 @@
-"""Enrollment: create, change and erase employees; add and remove their face photos.
+"""Enrollment: create and change employees; add and remove their face photos.
 
-Every change is written to the audit log with who made it. Erasure removes every piece
-of an employee's biometric data: faces in the engine, camera photos of them and the
-processed copies; their door events stay, anonymised, until retention expires them.
+Every change is written to the audit log with who made it. Erasing an employee is an
+asynchronous job: see ``chalicelib.erasure``.
 """
 
 from __future__ import annotations
@@ -36,24 +35,6 @@ class EnrollmentPorts:
     def log(self, actor: str, action: str, target: str, **details: Any) -> None:
         at = self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self.audit.record(AuditEntry(at, actor, action, target, details))
-
-
-@dataclass(frozen=True)
-class Erasure:
-    """What erasing an employee removed."""
-
-    employee_id: str
-    faces_removed: int
-    scans_anonymised: int
-    photos_deleted: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "employee_id": self.employee_id,
-            "faces_removed": self.faces_removed,
-            "scans_anonymised": self.scans_anonymised,
-            "photos_deleted": self.photos_deleted,
-        }
 
 
 def register(employee: Employee, directory: EmployeeDirectory) -> Employee:
@@ -124,32 +105,3 @@ def remove_face(employee_id: str, face_id: str, ports: EnrollmentPorts, actor: s
         raise NotFound(f"employee {employee_id} has no face {face_id}")
     ports.engine.remove_faces(employee_id, [face_id])
     ports.log(actor, "face.remove", employee_id, face_id=face_id)
-
-
-def erase_employee(employee_id: str, ports: EnrollmentPorts, actor: str) -> Erasure:
-    """Remove every face and photo of the employee, anonymise their scans, delete the record."""
-    get_employee(employee_id, ports.directory)
-    faces = len(ports.engine.list_faces(employee_id))
-    ports.engine.remove_faces(employee_id)
-    anonymised = photos = 0
-    token: str | None = None
-    while True:
-        page = ports.scans.by_employee(employee_id, limit=100, token=token)
-        for scan in page.items:
-            ports.images.delete(ports.camera_bucket, scan.object_key, scan.object_version)
-            ports.images.delete(ports.camera_bucket, f"{ports.processed_prefix}{scan.scan_id}.json")
-            photos += 1
-            ports.scans.anonymise(scan.scan_id)
-            anonymised += 1
-        if page.next_token is None:
-            break
-        token = page.next_token
-    ports.directory.delete(employee_id)
-    erasure = Erasure(employee_id, faces, anonymised, photos)
-    ports.log(
-        actor,
-        "employee.erase",
-        employee_id,
-        **{k: v for k, v in erasure.to_dict().items() if k != "employee_id"},
-    )
-    return erasure

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Pillow is imported only where pixels are touched
@@ -269,3 +269,68 @@ class Scan:
             expires_at=int(item.get("expires_at", 0)),
             notification=item.get("notification", "PENDING"),
         )
+
+
+@dataclass
+class ErasureJob:
+    """An employee's erasure, run in steps by the erasure worker; ids only, never names.
+
+    Mutable: the worker moves it along and saves it after every step, so a redelivered
+    message resumes where the last attempt stopped.
+    """
+
+    job_id: str
+    employee_id: str
+    actor: str
+    started_at: str  # UTC ISO-8601
+    state: str = "QUEUED"  # QUEUED → RUNNING → SETTLING → DONE, or FAILED
+    step: str = "search"  # search → faces → linked → unlinked → employee → settle → final → done
+    updated_at: str = ""
+    finished_at: str | None = None
+    days_total: int = 0
+    days_searched: int = 0
+    search_token: str | None = None  # the page of the day being searched
+    photos_checked: int = 0
+    faces_removed: int | None = None
+    found: list[str] = field(default_factory=list)  # unlinked scans that show the employee
+    anonymised: list[str] = field(default_factory=list)  # linked scans, identity stripped
+    purged: list[str] = field(default_factory=list)  # scans deleted with photo and copies
+    in_flight: list[str] = field(default_factory=list)  # of ``purged``: scans the guard stopped
+    settle_until: str | None = None
+    attempts: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "employee_id": self.employee_id,
+            "actor": self.actor,
+            "started_at": self.started_at,
+            "state": self.state,
+            "step": self.step,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+            "days_total": self.days_total,
+            "days_searched": self.days_searched,
+            "search_token": self.search_token,
+            "photos_checked": self.photos_checked,
+            "faces_removed": self.faces_removed,
+            "found": list(self.found),
+            "anonymised": list(self.anonymised),
+            "purged": list(self.purged),
+            "in_flight": list(self.in_flight),
+            "settle_until": self.settle_until,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> ErasureJob:
+        known = {name: item[name] for name in cls.__dataclass_fields__ if name in item}
+        for name in ("days_total", "days_searched", "photos_checked", "attempts"):
+            known[name] = int(known.get(name, 0))
+        if known.get("faces_removed") is not None:
+            known["faces_removed"] = int(known["faces_removed"])
+        for name in ("found", "anonymised", "purged", "in_flight"):
+            known[name] = [str(value) for value in known.get(name) or []]
+        return cls(**known)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from chalicelib.models import AuditEntry, Employee, Scan, Upload
+from chalicelib.models import AuditEntry, Employee, ErasureJob, Scan, Upload
 
 if TYPE_CHECKING:  # the email package costs a cold start every function would pay
     from email.message import EmailMessage
@@ -21,6 +21,10 @@ class UploadTooLarge(ValueError):
     def __init__(self, message: str, version_id: str | None = None) -> None:
         super().__init__(message)
         self.version_id = version_id
+
+
+class ObjectGone(LookupError):
+    """The object (or the version asked for) is not in the bucket (expired, erased)."""
 
 
 class BadPageToken(ValueError):
@@ -90,6 +94,12 @@ class EmployeeDirectory(Protocol):
         """Forget an employee record."""
         ...
 
+    def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
+        """Mark the employee as being erased by ``job_id`` and suspend them, unless a job is
+        marked already: return the job marked on the record (this one or the running one),
+        None when there is no such employee. A marked employee reads as absent (``get``)."""
+        ...
+
 
 class Recorded(enum.Enum):
     """What ``ScanLog.record`` did."""
@@ -127,8 +137,10 @@ class ScanLog(Protocol):
         *,
         status: str | None = None,
         camera_id: str | None = None,
+        reason_code: str | None = None,
     ) -> Page[Scan]:
-        """Scans of one local day in time order, from the ``by_day`` index."""
+        """Scans of one local day in time order, from the ``by_day`` index; optionally only
+        those of a status, a camera, or a ``reason_code`` (the pipeline's structured reason)."""
         ...
 
     def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
@@ -137,6 +149,10 @@ class ScanLog(Protocol):
 
     def anonymise(self, scan_id: str) -> None:
         """Strip the employee's identity from a scan; the door event itself stays."""
+        ...
+
+    def delete(self, scan_id: str) -> None:
+        """Forget a scan record altogether (erasure of a photo that showed the employee)."""
         ...
 
 
@@ -166,6 +182,30 @@ class AuditLog(Protocol):
 
     def record(self, entry: AuditEntry) -> None:
         """Append one entry."""
+        ...
+
+
+class ErasureJobs(Protocol):
+    """Where erasure jobs and their progress are kept."""
+
+    def create(self, job: ErasureJob) -> bool:
+        """Store a new job unless its id exists; True when this call stored it."""
+        ...
+
+    def get(self, job_id: str) -> ErasureJob | None:
+        """The job, or None."""
+        ...
+
+    def save(self, job: ErasureJob) -> None:
+        """Replace the stored job with ``job`` (its progress)."""
+        ...
+
+
+class ErasureQueue(Protocol):
+    """Hands erasure jobs to the erasure worker."""
+
+    def send(self, job_id: str, delay_seconds: int = 0) -> None:
+        """Queue the job (again), to run no earlier than ``delay_seconds`` from now."""
         ...
 
 

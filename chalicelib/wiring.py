@@ -13,9 +13,11 @@ from chalicelib.config import AuthSettings, Settings
 
 if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.auth import TokenVerifier
+    from chalicelib.engines.local import LocalEngine
+    from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.enrollment import EnrollmentPorts
+    from chalicelib.erasure_steps import ErasurePorts
     from chalicelib.pipeline import PipelinePorts
-    from chalicelib.recognition import FaceEngine
     from chalicelib.reports import ReportPorts
 
 
@@ -52,7 +54,7 @@ def table(name: str) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def face_engine(settings: Settings) -> FaceEngine:
+def face_engine(settings: Settings) -> LocalEngine | RekognitionEngine:
     """The engine ``FACEGATE_ENGINE`` selects; its module is imported only now."""
     if settings.engine == "local":
         from chalicelib.aws.faces import DynamoFaceStore
@@ -106,6 +108,27 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
 
 
 @functools.lru_cache(maxsize=8)
+def erasure_ports(settings: Settings) -> ErasurePorts:
+    """Every port erasure needs: the API starts jobs, the erasure worker runs them."""
+    from chalicelib.aws.erasures import DynamoErasureJobs, SqsErasureQueue
+    from chalicelib.erasure_steps import ErasurePorts
+
+    pipeline = pipeline_ports(settings)
+    enrollment = enrollment_ports(settings)
+    return ErasurePorts(
+        directory=pipeline.directory,
+        engine=face_engine(settings),
+        audit=enrollment.audit,
+        scans=pipeline.scans,
+        images=pipeline.images,
+        jobs=DynamoErasureJobs(table(settings.audit_table)),
+        queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
+        camera_bucket=settings.camera_bucket,
+        processed_prefix=settings.processed_prefix,
+    )
+
+
+@functools.lru_cache(maxsize=8)
 def report_ports(settings: Settings) -> ReportPorts:
     """Every port the daily report needs."""
     from chalicelib.aws.ledger import DynamoReportLedger
@@ -141,6 +164,7 @@ def reset() -> None:
         face_engine,
         pipeline_ports,
         enrollment_ports,
+        erasure_ports,
         token_verifier,
     ):
         cached.cache_clear()

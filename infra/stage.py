@@ -28,6 +28,7 @@ OUTPUT_ENV = {
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
     "SigningKey": "FACEGATE_SIGNING_KEY",
     "DoorQueueUrl": "FACEGATE_DOOR_QUEUE_URL",
+    "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
 }
 
 

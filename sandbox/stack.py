@@ -1,7 +1,8 @@
 """The offline stack: moto's server as local AWS, the stage's resources, and an event pump.
 
 S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upload``
-handler with the real event body, as Lambda's S3 trigger would.
+handler with the real event body, as Lambda's S3 trigger would; ``run_erasures`` does
+the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
 from infra.stage import stage_variables
+from sandbox.handled import HandledEvent
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -77,14 +78,6 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 
 class SandboxError(RuntimeError):
     """The sandbox cannot start as configured; the message says what to change."""
-
-
-@dataclass
-class HandledEvent:
-    keys: list[str]
-    error: str | None  # the last attempt's error; None when an attempt succeeded
-    attempts: int = 1
-    dead_lettered: bool = False
 
 
 ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous (S3) invocation twice
@@ -209,6 +202,14 @@ class Stack:
         """Deliver events as they come, until ``stop`` is set (``sandbox up``)."""
         while not stop.is_set():
             self.pump(expected=1, timeout=1.0)
+            self.run_erasures(timeout=0.0)
+
+    def run_erasures(self, timeout: float = 60.0) -> list[HandledEvent]:
+        """Deliver the erasure queue's messages to ``erasure_worker`` until none is left,
+        delayed or in flight, or ``timeout`` passes (see ``sandbox.erasures``)."""
+        from sandbox.erasures import run_erasures
+
+        return run_erasures(self.sqs, self.settings.erasure_queue, timeout)
 
     def pending_events(self) -> int:
         attributes = self.sqs.get_queue_attributes(

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from chalicelib.engines.local import StoredFace
-from chalicelib.models import AuditEntry, Employee, FaceRecord, NormalisedImage, Scan, SearchResult, Upload
-from chalicelib.ports import BadPageToken, Page, Recorded, StoredObject, UploadTooLarge
+from chalicelib.errors import NotFound
+from chalicelib.models import (
+    AuditEntry,
+    Employee,
+    ErasureJob,
+    FaceRecord,
+    NormalisedImage,
+    Scan,
+    SearchResult,
+    Upload,
+)
+from chalicelib.ports import BadPageToken, ObjectGone, Page, Recorded, StoredObject, UploadTooLarge
 
 T = TypeVar("T")
 
@@ -46,6 +57,8 @@ class InMemoryImageStore(Failing):
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
+        if (upload.bucket, upload.key) not in self.objects:
+            raise ObjectGone(upload.key)
         data = self.objects[(upload.bucket, upload.key)]
         version = self.version(upload)
         if len(data) > max_bytes:
@@ -84,7 +97,7 @@ class InMemoryImageStore(Failing):
 class InMemoryEmployeeDirectory(Failing):
     def __init__(self, *employees: Employee) -> None:
         self.employees = {e.employee_id: e for e in employees}
-        self.erasing: set[str] = set()  # employees whose erasure has begun
+        self.erasing: dict[str, str] = {}  # employee id → erasure job id
 
     def accepts_scans_of(self, employee_id: str | None) -> bool:
         """What the scan log's guard checks: no employee named, or one not being erased."""
@@ -92,11 +105,22 @@ class InMemoryEmployeeDirectory(Failing):
 
     def get(self, employee_id: str) -> Employee | None:
         self._maybe_fail()
-        return self.employees.get(employee_id)
+        return None if employee_id in self.erasing else self.employees.get(employee_id)
 
     def put(self, employee: Employee) -> None:
         self._maybe_fail()
+        if employee.employee_id in self.erasing:
+            raise NotFound(f"no employee {employee.employee_id}")
         self.employees[employee.employee_id] = employee
+
+    def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
+        self._maybe_fail()
+        if employee_id not in self.employees:
+            return None
+        if employee_id not in self.erasing:
+            self.erasing[employee_id] = job_id
+            self.employees[employee_id] = replace(self.employees[employee_id], active=False)
+        return self.erasing[employee_id]
 
     def create(self, employee: Employee) -> bool:
         self._maybe_fail()
@@ -107,11 +131,13 @@ class InMemoryEmployeeDirectory(Failing):
 
     def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
         self._maybe_fail()
-        return _page(sorted(self.employees.values(), key=lambda e: e.employee_id), limit, token)
+        shown = [e for e in self.employees.values() if e.employee_id not in self.erasing]
+        return _page(sorted(shown, key=lambda e: e.employee_id), limit, token)
 
     def delete(self, employee_id: str) -> None:
         self._maybe_fail()
         self.employees.pop(employee_id, None)
+        self.erasing.pop(employee_id, None)
 
 
 class InMemoryScanLog(Failing):
@@ -151,6 +177,7 @@ class InMemoryScanLog(Failing):
         *,
         status: str | None = None,
         camera_id: str | None = None,
+        reason_code: str | None = None,
     ) -> Page[Scan]:
         self._maybe_fail()
         items = sorted(
@@ -160,6 +187,8 @@ class InMemoryScanLog(Failing):
                 if scan.day == day
                 and (status is None or scan.status.value == status)
                 and (camera_id is None or scan.camera_id == camera_id)
+                # the pipeline's Decision.reason_code (the lead's), read where it exists
+                and (reason_code is None or scan.decision.reason_code == reason_code)
             ),
             key=lambda scan: scan.captured_at,
         )
@@ -176,6 +205,42 @@ class InMemoryScanLog(Failing):
         self.scans[scan_id] = replace(
             scan, decision=replace(scan.decision, employee_id=None, employee_name=None)
         )
+
+    def delete(self, scan_id: str) -> None:
+        self._maybe_fail()
+        self.scans.pop(scan_id, None)
+
+
+class InMemoryErasureJobs(Failing):
+    def __init__(self) -> None:
+        self.jobs: dict[str, ErasureJob] = {}
+        self.saves = 0
+
+    def create(self, job: ErasureJob) -> bool:
+        self._maybe_fail()
+        if job.job_id in self.jobs:
+            return False
+        self.jobs[job.job_id] = copy.deepcopy(job)
+        return True
+
+    def get(self, job_id: str) -> ErasureJob | None:
+        self._maybe_fail()
+        job = self.jobs.get(job_id)
+        return None if job is None else copy.deepcopy(job)
+
+    def save(self, job: ErasureJob) -> None:
+        self._maybe_fail()
+        self.saves += 1
+        self.jobs[job.job_id] = copy.deepcopy(job)
+
+
+class InMemoryErasureQueue(Failing):
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+
+    def send(self, job_id: str, delay_seconds: int = 0) -> None:
+        self._maybe_fail()
+        self.sent.append((job_id, delay_seconds))
 
 
 class InMemoryAuditLog(Failing):
@@ -217,13 +282,23 @@ class ScriptedEngine(Failing):
 
     name = "scripted"
 
-    def __init__(self, result: SearchResult) -> None:
+    def __init__(
+        self, result: SearchResult, shows: Callable[[NormalisedImage, str], bool] = lambda *_: False
+    ) -> None:
         self.result = result
         self.searches = 0
+        self.shows = shows
+        self.faces: dict[str, list[str]] = {}  # employee id → face ids
+
+    def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
+        self._maybe_fail()
+        return bool(self.faces.get(employee_id)) and self.shows(image, employee_id)
 
     def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
         self._maybe_fail()
-        return FaceRecord(employee_id, uuid.uuid4().hex, self.name, "2026-01-01T00:00:00+00:00")
+        face_id = uuid.uuid4().hex
+        self.faces.setdefault(employee_id, []).append(face_id)
+        return FaceRecord(employee_id, face_id, self.name, "2026-01-01T00:00:00+00:00")
 
     def search(self, image: NormalisedImage) -> SearchResult:
         self._maybe_fail()
@@ -232,10 +307,12 @@ class ScriptedEngine(Failing):
 
     def list_faces(self, employee_id: str) -> list[FaceRecord]:
         self._maybe_fail()
-        return []
+        return [FaceRecord(employee_id, f, self.name, "") for f in self.faces.get(employee_id, [])]
 
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         self._maybe_fail()
+        kept = [f for f in self.faces.get(employee_id, []) if face_ids is not None and f not in face_ids]
+        self.faces[employee_id] = kept
 
 
 class InMemoryFaceStore(Failing):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 from PIL import Image
 
@@ -37,3 +38,15 @@ def jpeg_with_orientation(image: Image.Image, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return encoded(image, "JPEG", exif=exif, quality=95)
+
+
+def side_by_side(*photos: Path, height: int = 900) -> bytes:
+    """Real photos scaled to one height and pasted left to right: a frame with several people."""
+    parts = [Image.open(path).convert("RGB") for path in photos]
+    parts = [part.resize((round(part.width * height / part.height), height)) for part in parts]
+    frame = Image.new("RGB", (sum(part.width for part in parts), height), (128, 128, 128))
+    left = 0
+    for part in parts:
+        frame.paste(part, (left, 0))
+        left += part.width
+    return encoded(frame, "JPEG", quality=90)

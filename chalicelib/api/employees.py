@@ -58,11 +58,14 @@ def update_employee(actor: Principal, employee_id: str) -> dict[str, object]:
 
 @employees_api.route("/employees/{employee_id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @requires(ADMINS)
-def erase_employee(actor: Principal, employee_id: str) -> dict[str, object]:
+def erase_employee(actor: Principal, employee_id: str) -> Response:
+    from chalicelib import erasure, wiring
+
     settings = Settings.from_env()
-    return enrollment.erase_employee(
-        valid.employee_id(employee_id), _ports(settings), actor.username
-    ).to_dict()
+    ports = wiring.erasure_ports(settings)
+    job = erasure.start_erasure(valid.employee_id(employee_id), ports, actor.username)
+    location: dict[str, str | list[str]] = {"Location": f"/erasures/{job.job_id}"}
+    return Response(erasure.public(job), status_code=202, headers=location)
 
 
 @employees_api.route("/employees/{employee_id}/faces", methods=["POST"], authorizer=AUTHORIZER)

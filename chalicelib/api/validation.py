@@ -19,7 +19,7 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Audit targets that are not employees (the daily report's ledger): IAM refuses the API's
 # audit writes for them, so an employee of that id could never be audited.
-RESERVED_IDS = frozenset({"daily-report"})
+RESERVED_IDS = frozenset({"daily-report", "erasure"})  # audit-table targets of their own
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 # ASCII only and short: str.isdigit() takes '²' (int() then fails) and int() refuses over 4,300 digits.

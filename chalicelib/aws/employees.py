@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.aws import dynamo, paging
+from chalicelib.errors import NotFound
 from chalicelib.models import Employee
 from chalicelib.ports import Page
 
 _KEY = frozenset({"employee_id"})
+ERASING = "erasure_job"  # set while an erasure job runs: the employee reads as absent
 
 
 class DynamoEmployeeDirectory:
@@ -21,10 +23,19 @@ class DynamoEmployeeDirectory:
         item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
             "Item"
         )
-        return None if item is None else _employee(item)
+        return None if item is None or ERASING in item else _employee(item)
 
     def put(self, employee: Employee) -> None:
-        self._table.put_item(Item=_item(employee))
+        from botocore.exceptions import ClientError
+
+        # Never over an employee being erased: that would drop the mark (and the
+        # pipeline's guard with it) and let them in again.
+        try:
+            self._table.put_item(Item=_item(employee), ConditionExpression=f"attribute_not_exists({ERASING})")
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFound(f"no employee {employee.employee_id}") from None
+            raise
 
     def create(self, employee: Employee) -> bool:
         from botocore.exceptions import ClientError
@@ -39,10 +50,29 @@ class DynamoEmployeeDirectory:
             raise
         return True
 
+    def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"employee_id": employee_id},
+                UpdateExpression=f"SET {ERASING} = :job, active = :no",
+                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+                ExpressionAttributeValues={":job": job_id, ":no": False},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            item = dynamo.call(
+                self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True
+            ).get("Item")
+            return None if item is None else str(item[ERASING])
+        return job_id
+
     def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
         # The directory is small (one item per person): a paginated Scan is the listing.
         page = paging.checked_page(self._table.scan, **paging.page_params(limit, token, _KEY))
-        items = [_employee(item) for item in page.get("Items", [])]
+        items = [_employee(item) for item in page.get("Items", []) if ERASING not in item]
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 
     def delete(self, employee_id: str) -> None:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib.models import Upload
-from chalicelib.ports import StoredObject, UploadTooLarge
+from chalicelib.ports import ObjectGone, StoredObject, UploadTooLarge
 
 
 class S3ImageStore:
@@ -16,10 +16,17 @@ class S3ImageStore:
         self._s3 = client
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
+        from botocore.exceptions import ClientError
+
         params = {"Bucket": upload.bucket, "Key": upload.key}
         if upload.version_id:
             params["VersionId"] = upload.version_id
-        response = self._s3.get_object(**params)
+        try:
+            response = self._s3.get_object(**params)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+                raise ObjectGone(f"{upload.key} is not in the bucket") from None
+            raise
         body = response["Body"]
         version = response.get("VersionId") or upload.version_id
         try:

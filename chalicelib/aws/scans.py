@@ -99,6 +99,7 @@ class DynamoScanLog:
         *,
         status: str | None = None,
         camera_id: str | None = None,
+        reason_code: str | None = None,
     ) -> Page[Scan]:
         from boto3.dynamodb.conditions import Attr, Key
 
@@ -109,6 +110,8 @@ class DynamoScanLog:
             conditions.append(Attr("status").eq(status))
         if camera_id:
             conditions.append(Attr("camera_id").eq(camera_id))
+        if reason_code:
+            conditions.append(Attr("reason_code").eq(reason_code))
         if conditions:
             combined: Any = conditions[0]
             for condition in conditions[1:]:
@@ -134,6 +137,9 @@ class DynamoScanLog:
             ConditionExpression="attribute_exists(scan_id)",
             ExpressionAttributeValues={":yes": True},
         )
+
+    def delete(self, scan_id: str) -> None:
+        self._table.delete_item(Key={"scan_id": scan_id})
 
     def _page(self, params: dict[str, Any]) -> Page[Scan]:
         page = paging.checked_page(self._table.query, **params)

@@ -173,6 +173,20 @@ class LocalEngine:
         best, runner_up = _closest_two(gallery, self._embed(faces[0]))
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
+    def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
+        """Whether any face in ``image``, not just the largest, is the employee's (erasure)."""
+        import numpy as np
+
+        enrolled = self._store.of_employee(employee_id)
+        if not enrolled:
+            return False
+        gallery = np.stack([np.frombuffer(face.embedding, dtype="<f4") for face in enrolled])
+        for face in self._faces(image):
+            distances = np.linalg.norm(gallery - self._embed(face), axis=1)
+            if similarity(_distance(float(distances.min()) ** 2)) >= self._policy.match_threshold:
+                return True
+        return False
+
     def list_faces(self, employee_id: str) -> list[FaceRecord]:
         """The enrolled faces of an employee."""
         faces = self._store.of_employee(employee_id)

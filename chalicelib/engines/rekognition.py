@@ -22,6 +22,8 @@ from chalicelib.recognition import EnrollmentError, quality_problem
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _DISASSOCIATE_LIMIT = 100
 _DELETE_LIMIT = 4096
+MAX_USERS = 50  # erasure: the employee may rank below others and still match
+CROP_MARGIN = 0.5  # of the face box's size, on every side: Rekognition needs some context
 
 
 class RekognitionEngine:
@@ -81,27 +83,12 @@ class RekognitionEngine:
 
     def search(self, image: NormalisedImage) -> SearchResult:
         """One SearchUsersByImage call: the largest face searched, the others listed."""
-        from botocore.exceptions import ClientError
-
         # Ask for everything within the margin below the threshold, so the margin rule
         # sees a close rival even when that rival itself would not match.
         floor = max(0.0, self._policy.match_threshold - self._policy.match_margin)
-        try:
-            response = self._rekognition.search_users_by_image(
-                CollectionId=self._collection,
-                Image={"Bytes": jpeg_within_limit(image)},
-                UserMatchThreshold=floor,
-                MaxUsers=2,
-                QualityFilter="NONE",  # decide() judges quality, with the same policy for every engine
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            message = error.response.get("Error", {}).get("Message", "")
-            if code == "InvalidParameterException" and "face" in message.lower():
-                return SearchResult(faces=[])  # Rekognition's way of saying: no face
-            if code in ("InvalidImageFormatException", "ImageTooLargeException"):
-                raise RejectedImage(f"Rekognition refused the image: {code}") from None
-            raise
+        response = self._search_users(image, floor, max_users=2)
+        if response is None:
+            return SearchResult(faces=[])  # Rekognition's way of saying: no face
         searched = response.get("SearchedFace", {}).get("FaceDetail")
         if searched is None:
             return SearchResult(faces=[])
@@ -117,6 +104,26 @@ class RekognitionEngine:
             best=matches[0] if matches else None,
             runner_up=matches[1] if len(matches) > 1 else None,
         )
+
+    def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
+        """Whether any face in ``image`` matches the employee's user vector (erasure).
+
+        SearchUsersByImage searches only the largest face and lists the others; each of
+        those is searched again in a crop of its own. No DetectFaces: it names no
+        collection, so IAM could allow it only on every resource.
+        """
+        threshold = self._policy.match_threshold
+        response = self._search_users(image, threshold, max_users=MAX_USERS)
+        if response is None:
+            return False
+        if _names(response, employee_id):
+            return True
+        for other in response.get("UnsearchedFaces", []):
+            crop = _crop(image, other.get("FaceDetails", {}))
+            answer = self._search_users(crop, threshold, max_users=MAX_USERS)
+            if answer is not None and _names(answer, employee_id):
+                return True
+        return False
 
     def list_faces(self, employee_id: str) -> list[FaceRecord]:
         """The faces associated with the employee's user vector (ListFaces by UserId)."""
@@ -137,6 +144,30 @@ class RekognitionEngine:
         self._delete_faces(ids)
         if face_ids is None:
             self._ignoring("ResourceNotFoundException", "delete_user", UserId=employee_id)
+
+    def _search_users(
+        self, image: NormalisedImage, threshold: float, max_users: int
+    ) -> dict[str, Any] | None:
+        """One SearchUsersByImage call; None when Rekognition finds no face."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response: dict[str, Any] = self._rekognition.search_users_by_image(
+                CollectionId=self._collection,
+                Image={"Bytes": jpeg_within_limit(image)},
+                UserMatchThreshold=threshold,
+                MaxUsers=max_users,
+                QualityFilter="NONE",  # decide() judges quality, with the same policy for every engine
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", "")
+            if code == "InvalidParameterException" and "face" in message.lower():
+                return None
+            if code in ("InvalidImageFormatException", "ImageTooLargeException"):
+                raise RejectedImage(f"Rekognition refused the image: {code}") from None
+            raise
+        return response
 
     def _enrollment_problem(self, indexed: DetectedFace, others: list[DetectedFace]) -> str | None:
         usable_others = [face for face in others if quality_problem(face, self._policy) is None]
@@ -215,4 +246,20 @@ def _face(detail: dict[str, Any], image: NormalisedImage) -> DetectedFace:
             round(height * image.height),
         ),
         sharpness=round(float(detail.get("Quality", {}).get("Sharpness", 0.0)), 1),
+    )
+
+
+def _names(response: dict[str, Any], employee_id: str) -> bool:
+    return any(str(match["User"]["UserId"]) == employee_id for match in response.get("UserMatches", []))
+
+
+def _crop(image: NormalisedImage, detail: dict[str, Any]) -> NormalisedImage:
+    """The face ``detail`` describes, with a margin, as an image of its own."""
+    box = _face(detail, image).box
+    margin_x, margin_y = round(box.width * CROP_MARGIN), round(box.height * CROP_MARGIN)
+    left, top = max(0, box.left - margin_x), max(0, box.top - margin_y)
+    right = min(image.width, box.left + box.width + margin_x)
+    bottom = min(image.height, box.top + box.height + margin_y)
+    return NormalisedImage(
+        image.pixels.crop((left, top, max(right, left + 1), max(bottom, top + 1))), image.source_format
     )

@@ -207,13 +207,28 @@ def test_erase_removes_faces_photos_and_identity_and_is_audited(api: Api, photos
     assert scan["status"] == "AUTHORIZED"
 
     reply = api.call("DELETE", "/employees/EMP001")
-    assert reply.status == 200
-    assert reply.json == {
-        "employee_id": "EMP001",
+    assert reply.status == 202
+    job_id = reply.json["job_id"]
+    assert reply.headers["Location"] == f"/erasures/{job_id}"
+    assert (reply.json["status"], reply.json["employee_id"]) == ("QUEUED", "EMP001")
+    assert api.call("GET", "/employees/EMP001").status == 404  # absent as soon as erasure starts
+    again = api.call("DELETE", "/employees/EMP001")
+    assert (again.status, again.json["job_id"]) == (202, job_id)  # the running job, not a second one
+    assert api.call("GET", f"/erasures/{job_id}", token="security").status == 403
+
+    handled = stack.run_erasures()
+    assert handled and all(event.error is None for event in handled)
+    job = api.call("GET", f"/erasures/{job_id}").json
+    assert job["status"] == "DONE" and job["finished_at"]
+    assert {k: v for k, v in job["result"].items() if not k.endswith("_ids")} == {
         "faces_removed": 1,
+        "unlinked_photos_found": 0,
         "scans_anonymised": 1,
+        "scans_purged": 0,
+        "in_flight_purged": 0,
         "photos_deleted": 1,
     }
+    assert job["result"]["anonymised_scan_ids"] == [scan["scan_id"]]
 
     assert api.call("GET", "/employees/EMP001").status == 404
     anonymised = api.call("GET", f"/scans/{scan['scan_id']}").json
@@ -233,3 +248,9 @@ def test_erase_removes_faces_photos_and_identity_and_is_audited(api: Api, photos
     assert ("face.enroll", "sandbox-admins") in actions
     assert api.call("DELETE", "/employees/EMP001").status == 404
     wiring.reset()
+
+
+@pytest.mark.parametrize("job_id", ["0" * 32, "not-a-job", "A" * 32])
+def test_unknown_erasure_jobs_are_404(api: Api, job_id: str) -> None:
+    reply = api.call("GET", f"/erasures/{job_id}")
+    assert reply.status == 404 and "no erasure job" in reply.json["message"]

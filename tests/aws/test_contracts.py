@@ -8,14 +8,20 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.employees import DynamoEmployeeDirectory
+from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import DynamoFaceStore
-from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.config import Settings
+from chalicelib.aws.scans import DynamoScanLog, scan_item
 from chalicelib.engines.local import StoredFace
-from chalicelib.models import BoundingBox, Decision, Employee, Reason, Scan, Status
-from chalicelib.ports import EmployeeDirectory, Recorded, ScanLog
+from chalicelib.errors import NotFound
+from chalicelib.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
+from chalicelib.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog
 from sandbox.stack import Stack
-from tests.fakes import InMemoryEmployeeDirectory, InMemoryFaceStore, InMemoryScanLog
+from tests.fakes import (
+    InMemoryEmployeeDirectory,
+    InMemoryErasureJobs,
+    InMemoryFaceStore,
+    InMemoryScanLog,
+)
 
 Factory = Callable[[], object]
 
@@ -53,18 +59,6 @@ def scan_log(scans_and_directory: tuple[ScanLog, EmployeeDirectory]) -> ScanLog:
     scan_log, directory = scans_and_directory
     directory.put(Employee("EMP001", "José Ñúñez <b>"))
     return scan_log
-
-
-def begin_erasure(directory: EmployeeDirectory, employee_id: str) -> None:
-    """What the erasure job does first: mark the employee's record."""
-    if isinstance(directory, InMemoryEmployeeDirectory):
-        directory.erasing.add(employee_id)
-        return
-    wiring.table(Settings.from_env().employees_table).update_item(
-        Key={"employee_id": employee_id},
-        UpdateExpression="SET erasure_job = :job",
-        ExpressionAttributeValues={":job": "job-1"},
-    )
 
 
 @pytest.fixture(params=["in-memory", "dynamodb"])
@@ -133,7 +127,7 @@ class TestScanLogContract:
     ) -> None:
         scan_log, directory = scans_and_directory
         directory.put(Employee("EMP001", "Jane"))
-        begin_erasure(directory, "EMP001")
+        directory.begin_erasure("EMP001", "job-1")
         assert scan_log.record(a_scan()) is Recorded.EMPLOYEE_GONE
         assert scan_log.get("s1") is None
         assert scan_log.record(a_scan(employee_id=None, employee_name=None)) is Recorded.WRITTEN
@@ -222,3 +216,59 @@ class TestEmployeeDirectoryContract:
 
     def test_unknown_employee_is_none(self, directory: EmployeeDirectory) -> None:
         assert directory.get("EMP404") is None
+
+    def test_an_employee_being_erased_reads_as_absent_and_cannot_be_rewritten(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        directory.put(Employee("EMP001", "Quinn Zebedee"))
+        directory.put(Employee("EMP002", "Jordan Lee"))
+        assert directory.begin_erasure("EMP001", "job-1") == "job-1"
+        assert directory.begin_erasure("EMP001", "job-2") == "job-1"  # the running job
+        assert directory.begin_erasure("EMP404", "job-3") is None
+        assert directory.get("EMP001") is None
+        assert [e.employee_id for e in directory.listing(10).items] == ["EMP002"]
+        with pytest.raises(NotFound):  # a PATCH that read them before would drop the mark
+            directory.put(Employee("EMP001", "Quinn Zebedee", active=True))
+        assert directory.begin_erasure("EMP001", "job-4") == "job-1"
+        directory.delete("EMP001")
+        assert directory.begin_erasure("EMP001", "job-5") is None
+
+
+class TestScanLogErasureContract:
+    def test_a_deleted_scan_is_gone(self, scan_log: ScanLog) -> None:
+        scan_log.record(a_scan("s1"))
+        scan_log.record(a_scan("s2"))
+        scan_log.delete("s1")
+        scan_log.delete("s1")  # again: nothing to do
+        assert scan_log.get("s1") is None and scan_log.get("s2") is not None
+        assert [s.scan_id for s in scan_log.by_employee("EMP001", 10).items] == ["s2"]
+
+
+def test_the_scans_adapter_filters_on_the_pipelines_reason_code(stack: Stack) -> None:
+    # Written as the lead's pipeline records a scan its erasure guard stopped.
+    table = wiring.table(stack.settings.scans_table)
+    scans = DynamoScanLog(table)
+    scans.record(a_scan("s1", status=Status.UNKNOWN, employee_id=None, employee_name=None))
+    item = {**scan_item(a_scan("s2", status=Status.UNKNOWN, employee_id=None, employee_name=None))}
+    table.put_item(Item={**item, "reason_code": "EMPLOYEE_ERASED"})
+    page = scans.by_day("2026-03-08", 10, status="UNKNOWN", reason_code="EMPLOYEE_ERASED")
+    assert [scan.scan_id for scan in page.items] == ["s2"]
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def erasure_jobs(request: pytest.FixtureRequest) -> ErasureJobs:
+    if request.param == "in-memory":
+        return InMemoryErasureJobs()
+    stack = request.getfixturevalue("stack")
+    return DynamoErasureJobs(wiring.table(stack.settings.audit_table))
+
+
+def test_erasure_jobs_keep_their_progress(erasure_jobs: ErasureJobs) -> None:
+    job = ErasureJob("a" * 32, "EMP001", "admin", "2026-03-08T14:30:00.000Z", updated_at="x")
+    assert erasure_jobs.create(job) is True
+    assert erasure_jobs.create(job) is False
+    job.state, job.days_total, job.found, job.faces_removed = "RUNNING", 33, ["s1", "s2"], 0
+    job.search_token = "o25"
+    erasure_jobs.save(job)
+    assert erasure_jobs.get("a" * 32) == job
+    assert erasure_jobs.get("b" * 32) is None

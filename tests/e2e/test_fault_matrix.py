@@ -17,7 +17,8 @@ from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.models import Employee, Scan
 from sandbox.enroll import enroll_employee
-from sandbox.stack import HandledEvent, Stack
+from sandbox.handled import HandledEvent
+from sandbox.stack import Stack
 from tests.faults import FAULTS, TRANSIENT, FaultInjector, injected, table_is
 
 STEPS: dict[str, Callable[[Stack], FaultInjector]] = {}

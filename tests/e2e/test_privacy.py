@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from app import app
 from sandbox.stack import PROJECT_DIR, Stack
+from tests.images import side_by_side
 
 
 def everything_stored(stack: Stack) -> tuple[str, list[bytes]]:
@@ -43,10 +44,21 @@ def call(client: Client, token: str, method: str, path: str, body: Any = None) -
     return json.loads(response.body) if response.body else None
 
 
+def tables_as_text(stack: Stack) -> dict[str, str]:
+    dynamodb = stack.session.client("dynamodb")
+    return {
+        table: json.dumps([item for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+                           for item in page["Items"]], default=str)
+        for table in dynamodb.list_tables()["TableNames"]
+    }  # fmt: skip
+
+
 def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, photos: Path) -> None:
     token = stack.token("admins")
     enrolment_photo = (photos / "obama.jpg").read_bytes()
     door_photo = (photos / "obama2.jpg").read_bytes()
+    group_photo = side_by_side(photos / "obama3.jpg", photos / "biden.jpg")  # them, never linked
+    stranger_photo = (photos / "biden.jpg").read_bytes()
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         call(client, token, "POST", "/employees", {"employee_id": "EMP042", "name": "Quinn Zebedee"})
         call(
@@ -57,20 +69,48 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
             {"image": base64.b64encode(enrolment_photo).decode()},
         )
         stack.upload("front-door", "door.jpg", door_photo)
-        stack.pump(expected=1)
+        stack.upload("front-door", "group.jpg", group_photo)
+        stack.upload("side-door", "stranger.jpg", stranger_photo)
+        stack.pump(expected=3)
+        scans = call(client, token, "GET", "/scans")["items"]
+        by_status = {scan["status"]: scan for scan in scans}
+        assert set(by_status) == {"AUTHORIZED", "MULTIPLE_FACES", "UNKNOWN"}
         text, objects = everything_stored(stack)
         assert "Quinn Zebedee" in text and door_photo in objects  # there was something to erase
-        assert '"embedding"' in text
-        call(client, token, "DELETE", "/employees/EMP042")
+        assert '"embedding"' in text and group_photo in objects
 
+        job = call(client, token, "DELETE", "/employees/EMP042")
+        assert job["status"] == "QUEUED"
+        assert all(event.error is None for event in stack.run_erasures())
+        done = call(client, token, "GET", f"/erasures/{job['job_id']}")
+
+    assert done["status"] == "DONE"
+    assert {k: v for k, v in done["result"].items() if not k.endswith("_ids")} == {
+        "faces_removed": 1,
+        "unlinked_photos_found": 1,
+        "scans_anonymised": 1,
+        "scans_purged": 1,
+        "in_flight_purged": 0,
+        "photos_deleted": 2,
+    }
+    assert done["result"]["purged_scan_ids"] == [by_status["MULTIPLE_FACES"]["scan_id"]]
+    assert done["result"]["anonymised_scan_ids"] == [by_status["AUTHORIZED"]["scan_id"]]
     text, objects = everything_stored(stack)
     assert "Quinn Zebedee" not in text
     assert '"embedding"' not in text  # the only embeddings were theirs
-    assert door_photo not in objects and enrolment_photo not in objects
+    for gone in (door_photo, group_photo, enrolment_photo):
+        assert gone not in objects
+    assert stranger_photo in objects  # a stranger's photo that does not show them stays
     assert not [body for body in objects if b"EMP042" in body]  # no processed copy names them
+    stranger = by_status["UNKNOWN"]["scan_id"]
+    assert [body for body in objects if stranger.encode() in body]  # nor was its copy touched
+    naming = [table for table, items in tables_as_text(stack).items() if "EMP042" in items]
+    assert naming == [stack.settings.audit_table]  # ids only: who erased whom, and the job
     scans = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
-    assert [item.get("employee_id") for item in scans] == [None]
-    assert scans[0]["erased"] == {"BOOL": True}
+    assert sorted(item["status"]["S"] for item in scans) == ["AUTHORIZED", "UNKNOWN"]
+    assert [item.get("employee_id") for item in scans] == [None, None]
+    door = next(item for item in scans if item["status"]["S"] == "AUTHORIZED")
+    assert door["erased"] == {"BOOL": True}
 
 
 def test_scan_records_expire_after_the_retention_period(stack: Stack, photos: Path) -> None:

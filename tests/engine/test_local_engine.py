@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import ImageFilter
@@ -13,7 +14,7 @@ from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.recognition import EnrollmentError, decide
 from tests.fakes import InMemoryFaceStore
-from tests.images import encoded, jpeg_with_orientation
+from tests.images import encoded, jpeg_with_orientation, side_by_side
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()
@@ -147,3 +148,17 @@ def test_embedding_store_holds_no_image_bytes(photo: Photo) -> None:
     [stored] = store.faces.values()
     assert len(stored.embedding) == 128 * 4
     assert encoded(photo("obama.jpg").pixels, "JPEG")[:64] not in stored.embedding
+
+
+def test_erasure_finds_an_employee_who_is_not_the_largest_face(engine: LocalEngine, photos: Path) -> None:
+    # obama2 (EMP001) beside biden (EMP002): search() looks only at the larger face.
+    frame = normalise(side_by_side(photos / "biden.jpg", photos / "obama2.jpg"), ImageLimits())
+    assert len(engine.search(frame).faces) == 2
+    assert engine.shows_employee(frame, "EMP001") and engine.shows_employee(frame, "EMP002")
+    assert not engine.shows_employee(frame, "EMP999")  # nobody enrolled under that id
+
+
+def test_erasure_does_not_see_an_employee_in_someone_elses_photo(engine: LocalEngine, photo: Photo) -> None:
+    assert not engine.shows_employee(photo("biden.jpg"), "EMP001")
+    assert not engine.shows_employee(photo("astronaut.png"), "EMP001")
+    assert engine.shows_employee(photo("obama2.jpg"), "EMP001")

@@ -22,6 +22,7 @@ from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryS
 from tests.rekognition_shapes import (
     COLLECTION,
     SCENES,
+    JpegBytes,
     StubbedRekognition,
     index_faces_response,
     search_users_response,
@@ -216,3 +217,27 @@ def test_search_response_shapes_match_the_service_model() -> None:
     service.expect("search_users_by_image", response, Image={"Bytes": b"\xff\xd8"})
     answer = service.client.search_users_by_image(CollectionId=COLLECTION, Image={"Bytes": b"\xff\xd8"})
     assert answer["UserMatches"][0]["User"]["UserId"] == "EMP001"
+
+
+def test_erasure_searches_every_other_face_in_a_crop_of_its_own(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    # group.jpg: the largest face is someone else; EMP007 is found in the second face's crop.
+    boxes = SCENES["group.jpg"]
+    assert len(boxes) >= 3
+    params = {"Image": JpegBytes(), "UserMatchThreshold": 80.0, "MaxUsers": 50, "QualityFilter": "NONE"}
+    service.expect("search_users_by_image", search_users_response(boxes, [("EMP001", 97.0)]), **params)
+    service.expect("search_users_by_image", search_users_response(boxes[1:2], []), **params)
+    service.expect("search_users_by_image", search_users_response(boxes[2:3], [("EMP007", 88.0)]), **params)
+    assert engine.shows_employee(photo("group.jpg"), "EMP007")
+    assert service.calls == ["SearchUsersByImage"] * 3  # no DetectFaces: IAM could not scope it
+    service.stubber.assert_no_pending_responses()
+
+
+def test_erasure_of_a_photo_without_faces_is_one_call(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect_error(
+        "search_users_by_image", "InvalidParameterException", "There are no faces in the image"
+    )
+    assert not engine.shows_employee(photo("camera.png"), "EMP001")

@@ -136,6 +136,9 @@ def requests_of(service: str, operation: str, params: Mapping[str, Any]) -> list
                 f"cognito-idp:{operation}", pool, {**account, "aws:ResourceTag/facegate-stage": ("sandbox",)}
             )
         ]
+    if service == "sqs":
+        name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[-1]
+        return [Request(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", account)]
     if service == "kms":
         # The camera names its key by alias; IAM authorises the key itself and offers the
         # alias as kms:ResourceAliases (the key's id exists only once the stack does).

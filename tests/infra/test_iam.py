@@ -21,6 +21,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
+from chalicelib.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.report import scheduled_event
@@ -141,8 +142,10 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
             assert api_call(client, stack, "GET", path) == 200
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
-        assert api_call(client, stack, "DELETE", "/employees/E1") == 200
-    assert {"s3:DeleteObjectVersion", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
+        assert api_call(client, stack, "DELETE", "/employees/E1") == 202
+        job_id = _erasure_job(stack)
+        assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
+    assert {"sqs:SendMessage", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
         recorder.actions()
     )
     assert_allowed(recorder, "policy-dev-api.json")
@@ -162,6 +165,23 @@ def test_the_api_may_read_groups_only_in_its_stages_user_pool(stage: str) -> Non
     assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/facegate-stage": stage}}
 
 
+def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
+    from tests.images import side_by_side
+
+    with recorder.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+        stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+        stack.upload("front-door", "b.jpg", side_by_side(photos / "obama3.jpg", photos / "biden.jpg"))
+        stack.pump(expected=2)
+        with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+            assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
+    handled = stack.run_erasures()
+    assert handled and all(event.error is None for event in handled)
+    made = recorder.actions()
+    assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
+    assert_allowed(recorder, "policy-dev-erasure.json")
+
+
 def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
     stack.upload("front-door", "stranger.png", (photos / "astronaut.png").read_bytes())
     stack.pump(expected=1)
@@ -179,10 +199,14 @@ def test_the_rekognition_stage_stays_within_its_policies(
     monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
     monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
     double.collections.add(stack.settings.collection_id)
+    stack.settings = Settings.from_env()  # enroll into the collection, as the functions see it
     wiring.reset()
     recording = Recorder()
     wiring._session().events.register("provide-client-params", recording)
     try:
+        # Before anyone is enrolled: UNKNOWN, never linked; the double later sees EMP001 in it.
+        stack.upload("front-door", "early.jpg", (photos / "obama3.jpg").read_bytes())
+        stack.pump(expected=1)
         enroll_employee(stack, _employee(), [photos / "obama.jpg"])
         recording.calls.clear()
         stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
@@ -199,15 +223,30 @@ def test_the_rekognition_stage_stays_within_its_policies(
                     served.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
                 )
                 with urllib.request.urlopen(request, timeout=30) as response:
-                    assert response.status == 200
+                    assert response.status == (202 if method == "DELETE" else 200)
         finally:
             served.stop()
-        assert {"rekognition:ListFaces", "rekognition:DeleteUser"} <= recording.actions()
-        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+        assert "rekognition:ListFaces" in recording.actions()
         assert_allowed(recording, "policy-prod-api.json")
+        recording.calls.clear()
+        handled = stack.run_erasures()
+        assert handled and all(event.error is None for event in handled)
+        assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= recording.actions()
+        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+        assert_allowed(recording, "policy-prod-erasure.json")
+        job = wiring.erasure_ports(stack.settings).jobs.get(_erasure_job(stack))
+        assert job is not None and (job.state, job.faces_removed, len(job.found), len(job.anonymised)) == (
+            "DONE", 1, 1, 1,
+        )  # fmt: skip
     finally:
         double.stop()
         wiring.reset()
+
+
+def _erasure_job(stack: Stack) -> str:
+    audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
+    [job] = [item for item in audit if item["target"]["S"] == "erasure"]
+    return str(job["entry"]["S"])
 
 
 def _employee() -> Any:
@@ -265,13 +304,16 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
         lambda: audit.put_item(Item={"target": "EMP001", "entry": "x"}, ReturnValues="ALL_OLD"),
     )
 
-    api, report, camera = (sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera"))
+    api, report, camera, worker = (
+        sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera", "erasure")
+    )
     assert allowed(api, audit_entry) and not allowed(report, audit_entry)
     assert allowed(report, ledger_claim) and not allowed(api, ledger_claim)
     assert not allowed(api, forged_ledger), "the API may not write the report's ledger"
     assert not allowed(report, foreign_ledger), "the report may write only target daily-report"
     assert allowed(camera, notification) and not allowed(camera, anonymise)
-    assert allowed(api, anonymise) and not allowed(api, notification)
+    assert allowed(worker, anonymise) and not allowed(worker, notification)  # erasure anonymises
+    assert not allowed(api, anonymise) and not allowed(api, notification)
     assert not allowed(api, returns_old), "a write may not read back what it replaced"
 
 
@@ -347,11 +389,13 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
     from chalicelib.api.validation import RESERVED_IDS
+    from chalicelib.aws.erasures import TARGET as JOBS
     from chalicelib.aws.ledger import TARGET
 
     chalice = PROJECT_DIR / ".chalice"
     [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
-    [audit] = [s for s in statements(chalice / f"policy-{stage}-api.json") if s["Sid"] == "Audit"]
+    api = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-api.json")}
     assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
-    assert audit["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET]
-    assert TARGET in RESERVED_IDS  # the API refuses it as an employee id
+    assert api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET, JOBS]
+    assert api["ErasureJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [JOBS]
+    assert {TARGET, JOBS} <= RESERVED_IDS  # the API refuses them as employee ids

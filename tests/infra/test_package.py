@@ -25,7 +25,9 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
 
     terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]
     functions = terraform["aws_lambda_function"]
-    assert set(functions) == {"on_camera_upload", "api_handler", "daily_report"}
+    assert set(functions) == {"on_camera_upload", "api_handler", "daily_report", "erasure_worker"}
+    worker = functions["erasure_worker"]
+    assert (worker["timeout"], worker["reserved_concurrent_executions"]) == (900, 1)
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]
     for function, settings in config["lambda_functions"].items():
         policy = terraform["aws_iam_role_policy"][f"{function}_role"]["policy"]
@@ -34,3 +36,7 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     # Chalice imports app.py with the stage's variables set: the trigger is the stage's bucket.
     bucket = config["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
     assert set(terraform["aws_s3_bucket_notification"]) == {f"{bucket}_notify"}
+    # Likewise the erasure worker's trigger is the stage's erasure queue, one message at a time.
+    queue = config["environment_variables"]["FACEGATE_ERASURE_QUEUE"]
+    [mapping] = terraform["aws_lambda_event_source_mapping"].values()
+    assert mapping["event_source_arn"].endswith(f":{queue}") and mapping["batch_size"] == 1

@@ -85,6 +85,19 @@ def test_topic_collection_pool_groups_and_dead_letter_queue() -> None:
     assert resource("FailedScansQueue")["SqsManagedSseEnabled"] is True
 
 
+def test_the_erasure_queue_outlasts_its_worker_and_dead_letters_failed_jobs() -> None:
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    queue = resource("ErasureQueue")
+    for stage in ("dev", "prod"):
+        worker = config["stages"][stage]["lambda_functions"]["erasure_worker"]
+        assert worker["lambda_timeout"] <= 900 and queue["VisibilityTimeout"] >= worker["lambda_timeout"]
+    assert queue["SqsManagedSseEnabled"] is True and resource("FailedErasuresQueue")["SqsManagedSseEnabled"]
+    receives = config["environment_variables"]["FACEGATE_ERASURE_MAX_RECEIVES"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == int(receives)  # the job reads FAILED on the last
+    settle = int(config["environment_variables"]["FACEGATE_ERASURE_SETTLE_SECONDS"])
+    assert settle > max(config["stages"][stage]["lambda_timeout"] for stage in ("dev", "prod"))
+
+
 def test_every_output_is_a_setting_the_app_reads() -> None:
     config_source = (PROJECT_DIR / "chalicelib" / "config.py").read_text()
     assert set(template()["Outputs"]) == set(OUTPUT_ENV)
@@ -120,7 +133,7 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
     assert config["autogen_policy"] is False
     for stage in ("dev", "prod"):
         functions = config["stages"][stage]["lambda_functions"]
-        assert set(functions) == {"on_camera_upload", "api_handler", "daily_report"}
+        assert set(functions) == {"on_camera_upload", "api_handler", "daily_report", "erasure_worker"}
         for settings in functions.values():
             assert (PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).exists()
 

@@ -14,7 +14,6 @@ from chalicelib.models import (
     DetectedFace,
     Employee,
     Match,
-    NormalisedImage,
     Reason,
     SearchResult,
     Status,
@@ -284,21 +283,17 @@ def test_a_suspended_employee_is_not_let_in(world: World) -> None:
     assert recorded.status is Status.UNKNOWN
 
 
-class EraseDuringSearch(ScriptedEngine):
-    """The erasure begins after the scan read the gallery and before it writes the record."""
+class ErasedAfterRead(InMemoryEmployeeDirectory):
+    """The erasure begins right after the scan read the employee, before it writes the record."""
 
-    def __init__(self, result: SearchResult, directory: InMemoryEmployeeDirectory) -> None:
-        super().__init__(result)
-        self.directory = directory
-
-    def search(self, image: NormalisedImage) -> SearchResult:
-        found = super().search(image)
-        self.directory.erasing.add("EMP001")
-        return found
+    def get(self, employee_id: str) -> Employee | None:
+        employee = super().get(employee_id)
+        self.begin_erasure(employee_id, "job-1")
+        return employee
 
 
-def test_a_scan_in_flight_during_an_erasure_keeps_no_trace_of_the_employee(world: World) -> None:
-    world.engine = EraseDuringSearch(MATCH, world.directory)
+def test_a_scan_in_flight_during_an_erasure_keeps_no_trace_of_the_employee() -> None:
+    world = World(directory=ErasedAfterRead(Employee("EMP001", "Jane Doe")))
     world.process(world.upload())
     [recorded] = world.scans.scans.values()
     assert recorded.status is Status.UNKNOWN

@@ -1,0 +1,286 @@
+"""The erasure job with in-memory ports: what it finds and removes, resuming, settling, failing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PIL import Image
+
+from chalicelib.config import Settings
+from chalicelib.erasure import job_status, run_job, start_erasure
+from chalicelib.erasure_steps import ErasurePorts
+from chalicelib.errors import NotFound
+from chalicelib.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
+from tests.fakes import (
+    InMemoryAuditLog,
+    InMemoryEmployeeDirectory,
+    InMemoryErasureJobs,
+    InMemoryErasureQueue,
+    InMemoryImageStore,
+    InMemoryScanLog,
+    ScriptedEngine,
+)
+from tests.images import encoded
+
+BUCKET = "cams"
+START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+SETTINGS = Settings.from_env(
+    {"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_ERASURE_SETTLE_SECONDS": "0", "FACEGATE_TIMEZONE": "UTC"}
+)
+RED, BLUE = (220, 30, 30), (30, 30, 220)  # a red photo shows EMP001 (the scripted engine's rule)
+
+
+def photo(colour: tuple[int, int, int]) -> bytes:
+    return encoded(Image.new("RGB", (48, 32), colour), "PNG")
+
+
+def shows_red(image: NormalisedImage, employee_id: str) -> bool:
+    return bool(image.pixels.getpixel((0, 0)) == RED)
+
+
+@dataclass
+class World:
+    clock: list[datetime] = field(default_factory=lambda: [START])
+    directory: InMemoryEmployeeDirectory = field(
+        default_factory=lambda: InMemoryEmployeeDirectory(
+            Employee("EMP001", "Quinn Zebedee"), Employee("EMP002", "Other Person")
+        )
+    )
+    engine: ScriptedEngine = field(default_factory=lambda: ScriptedEngine(result=None, shows=shows_red))  # type: ignore[arg-type]
+    audit: InMemoryAuditLog = field(default_factory=InMemoryAuditLog)
+    scans: InMemoryScanLog = field(default_factory=InMemoryScanLog)
+    images: InMemoryImageStore = field(default_factory=InMemoryImageStore)
+    jobs: InMemoryErasureJobs = field(default_factory=InMemoryErasureJobs)
+    queue: InMemoryErasureQueue = field(default_factory=InMemoryErasureQueue)
+
+    @property
+    def ports(self) -> ErasurePorts:
+        return ErasurePorts(
+            self.directory,
+            self.engine,
+            self.audit,
+            self.scans,
+            self.images,
+            self.jobs,
+            self.queue,
+            BUCKET,
+            clock=lambda: self.clock[0],
+        )
+
+    def scan(
+        self, scan_id: str, colour: tuple[int, int, int], status: Status, employee_id: str | None = None,
+        *, day: int = 0, **extra: object,
+    ) -> Scan:  # fmt: skip
+        captured = START - timedelta(days=day, minutes=1)
+        key = f"incoming/door/{scan_id}.png"
+        self.images.objects[(BUCKET, key)] = photo(colour)
+        self.images.json_documents[(BUCKET, f"processed/{scan_id}.json")] = {"scan_id": scan_id}
+        name = "Quinn Zebedee" if employee_id == "EMP001" else None
+        scan = Scan(
+            scan_id=scan_id,
+            camera_id="door",
+            object_key=key,
+            object_version="v1",
+            captured_at=captured.isoformat().replace("+00:00", "Z"),
+            processed_at=str(extra.pop("processed_at", captured.isoformat().replace("+00:00", "Z"))),
+            day=captured.date().isoformat(),
+            decision=Decision(
+                status,
+                employee_id=employee_id,
+                employee_name=name,
+                face_box=BoundingBox(1, 1, 9, 9),
+                **extra,  # type: ignore[arg-type]
+            ),
+            engine="scripted",
+            expires_at=0,
+        )
+        self.scans.record(scan)
+        return scan
+
+    def run(self, job_id: str, **kw: object) -> None:
+        run_job(job_id, self.ports, kw.pop("settings", SETTINGS), **kw)  # type: ignore[arg-type]
+
+    def photo_kept(self, scan_id: str) -> bool:
+        return (BUCKET, f"incoming/door/{scan_id}.png") in self.images.objects
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    w.engine.add_face("EMP001", None)  # type: ignore[arg-type]
+    w.engine.add_face("EMP001", None)  # type: ignore[arg-type]
+    return w
+
+
+def test_erasure_finds_unlinked_photos_first_and_leaves_nothing_of_the_employee(world: World) -> None:
+    linked = [world.scan(f"mine{n:03}", RED, Status.AUTHORIZED, "EMP001", day=n % 3) for n in range(130)]
+    group = world.scan("group", RED, Status.MULTIPLE_FACES, day=1)  # never linked to them
+    blurred = world.scan("blurred", RED, Status.LOW_QUALITY, day=3)
+    failed = world.scan("engine-failed", RED, Status.ERROR, day=2)
+    strangers = [world.scan(f"other{n:02}", BLUE, Status.UNKNOWN, day=n % 2) for n in range(60)]
+    colleague = world.scan("colleague", RED, Status.AUTHORIZED, "EMP002")  # red, but not unlinked
+    too_old = world.scan("too-old", RED, Status.UNKNOWN, day=9)  # outside the window
+
+    job = start_erasure("EMP001", world.ports, "admin")
+    assert world.queue.sent == [(job.job_id, 0)]
+    assert world.directory.get("EMP001") is None  # absent from the start: no one reads them
+    world.run(job.job_id)
+
+    status = job_status(job.job_id, world.jobs)
+    assert status["status"] == "DONE"
+    assert status["progress"] == {"days_total": 6, "days_searched": 6, "photos_checked": 63}
+    result = status["result"]
+    assert {k: v for k, v in result.items() if not k.endswith("_ids")} == {
+        "faces_removed": 2,
+        "unlinked_photos_found": 3,
+        "scans_anonymised": 130,
+        "scans_purged": 3,
+        "in_flight_purged": 0,
+        "photos_deleted": 133,
+    }
+    assert sorted(result["purged_scan_ids"]) == ["blurred", "engine-failed", "group"]
+    assert "Quinn Zebedee" not in str(status)
+    for scan in linked:
+        record = world.scans.get(scan.scan_id)
+        assert (
+            record is not None
+            and record.decision.employee_id is None
+            and record.decision.employee_name is None
+        )
+        assert not world.photo_kept(scan.scan_id)
+        assert (BUCKET, f"processed/{scan.scan_id}.json") not in world.images.json_documents
+    for gone in (group, blurred, failed):
+        assert world.scans.get(gone.scan_id) is None and not world.photo_kept(gone.scan_id)
+    for kept in (*strangers, colleague, too_old):
+        assert world.scans.get(kept.scan_id) == kept and world.photo_kept(kept.scan_id)
+    assert world.engine.faces["EMP001"] == [] and "EMP001" not in world.directory.employees
+    assert world.directory.get("EMP002") is not None
+    erased = [e for e in world.audit.entries if e.action == "employee.erase"]
+    assert len(erased) == 1 and erased[0].details["scans_purged"] == 3
+    assert "Quinn" not in str(world.audit.entries)
+
+
+def test_a_second_delete_returns_the_running_job_and_unknown_employees_are_404(world: World) -> None:
+    first = start_erasure("EMP001", world.ports, "admin")
+    again = start_erasure("EMP001", world.ports, "someone-else")
+    assert again.job_id == first.job_id and again.actor == "admin"
+    assert len(world.jobs.jobs) == 1
+    with pytest.raises(NotFound):
+        start_erasure("NOPE", world.ports, "admin")
+    with pytest.raises(NotFound):  # a PATCH racing the erasure cannot unmark (or reactivate) them
+        world.directory.put(Employee("EMP001", "Quinn Zebedee"))
+
+
+class FlakyScanLog(InMemoryScanLog):
+    """Anonymising fails once, after ``after`` successes: a throttled call half way."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def anonymise(self, scan_id: str) -> None:
+        if self.after == 0:
+            self.after = -1
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        self.after -= 1
+        super().anonymise(scan_id)
+
+
+def test_a_job_that_fails_half_way_resumes_where_it_stopped(world: World) -> None:
+    world.scans = FlakyScanLog(after=40)
+    for n in range(70):
+        world.scan(f"mine{n:03}", RED, Status.AUTHORIZED, "EMP001")
+    world.scan("group", RED, Status.MULTIPLE_FACES)
+    job = start_erasure("EMP001", world.ports, "admin")
+    with pytest.raises(RuntimeError):
+        world.run(job.job_id, receive_count=1)
+    failed = job_status(job.job_id, world.jobs)
+    assert (failed["status"], failed["step"], failed["attempts"]) == ("RUNNING", "linked", 1)
+    assert "ProvisionedThroughput" in failed["error"] and failed["result"]["scans_anonymised"] == 40
+    assert failed["result"]["unlinked_photos_found"] == 1  # the search is not repeated
+
+    checked = failed["progress"]["photos_checked"]
+    world.run(job.job_id, receive_count=2)  # the queue redelivers
+    done = job_status(job.job_id, world.jobs)
+    assert (done["status"], done["error"], done["progress"]["photos_checked"]) == ("DONE", None, checked)
+    assert done["result"]["scans_anonymised"] == 70 and done["result"]["scans_purged"] == 1
+    assert all(scan.decision.employee_id is None for scan in world.scans.scans.values())
+
+
+def test_the_last_delivery_marks_the_job_failed_and_a_new_delete_retries_it(world: World) -> None:
+    world.scan("mine", RED, Status.AUTHORIZED, "EMP001")
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.images.fail_with = RuntimeError("AccessDenied")
+    for receive in range(1, SETTINGS.erasure_max_receives + 1):
+        with pytest.raises(RuntimeError):
+            world.run(job.job_id, receive_count=receive)
+    failed = job_status(job.job_id, world.jobs)
+    assert failed["status"] == "FAILED" and failed["attempts"] == 5 and "AccessDenied" in failed["error"]
+    assert [e.action for e in world.audit.entries][-1] == "employee.erase.failed"
+
+    world.images.fail_with = None
+    world.queue.sent.clear()
+    retried = start_erasure("EMP001", world.ports, "admin")
+    assert retried.job_id == job.job_id and world.queue.sent == [(job.job_id, 0)]
+    world.run(job.job_id)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+
+
+def test_the_final_sweep_waits_then_purges_scans_stopped_by_the_guard(world: World) -> None:
+    settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id, settings=settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"
+    assert world.queue.sent[-1] == (job.job_id, 90)
+    assert "EMP001" not in world.directory.employees
+
+    # Meanwhile the camera function finished scans it had started before the erasure.
+    later = (START + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
+    world.scan("in-flight", RED, Status.UNKNOWN, reason_code=Reason.EMPLOYEE_ERASED, processed_at=later)
+    world.scan("stranger", BLUE, Status.UNKNOWN, processed_at=later)
+    world.scan("late-link", RED, Status.AUTHORIZED, "EMP001", processed_at=later)
+
+    world.clock[0] = START + timedelta(seconds=30)
+    world.run(job.job_id, settings=settings)  # an early duplicate: wait the rest
+    assert world.queue.sent[-1] == (job.job_id, 60)
+    assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"
+
+    world.clock[0] = START + timedelta(seconds=95)
+    world.run(job.job_id, settings=settings)
+    done = job_status(job.job_id, world.jobs)
+    assert done["status"] == "DONE" and done["result"]["in_flight_purged"] == 1
+    assert done["result"]["scans_anonymised"] == 1
+    assert world.scans.get("in-flight") is None and not world.photo_kept("in-flight")
+    assert world.scans.get("stranger") is not None and world.photo_kept("stranger")
+    late = world.scans.get("late-link")
+    assert late is not None and late.decision.employee_id is None and not world.photo_kept("late-link")
+
+
+def test_a_job_out_of_time_saves_its_place_and_queues_itself_again(world: World) -> None:
+    for n in range(40):
+        world.scan(f"other{n:02}", BLUE, Status.UNKNOWN)
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.queue.sent.clear()
+    world.run(job.job_id, time_left=lambda: 30.0)
+    paused = job_status(job.job_id, world.jobs)
+    assert (paused["status"], paused["step"], paused["progress"]["photos_checked"]) == (
+        "RUNNING",
+        "search",
+        25,
+    )
+    assert world.queue.sent == [(job.job_id, 0)]
+    world.run(job.job_id)
+    done = job_status(job.job_id, world.jobs)
+    assert done["status"] == "DONE" and done["progress"]["photos_checked"] == 40
+
+
+def test_a_duplicate_message_for_a_finished_job_changes_nothing(world: World) -> None:
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+    saves = world.jobs.saves
+    world.run(job.job_id)
+    assert world.jobs.saves == saves
+    with pytest.raises(NotFound):
+        job_status("0" * 32, world.jobs)
