@@ -16,7 +16,9 @@ EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 SCAN_ID = re.compile(r"[0-9a-f]{32}")
 FACE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, line and paragraph separators, bidi embeddings, overrides and isolates:
+# what could break or reorder a line where a name is shown (display.py escapes them anyway).
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Audit targets that are not employees (the daily report's ledger): IAM refuses the API's
 # audit writes for them, so an employee of that id could never be audited.
 RESERVED_IDS = frozenset({"daily-report", "erasure"})  # audit-table targets of their own
