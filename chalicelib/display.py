@@ -27,8 +27,13 @@ def display_text(value: object, limit: int | None = None) -> str:
     return shown
 
 
+def is_hidden(char: str) -> bool:
+    """Whether ``char`` is one that ``display_text`` shows as an escape."""
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
 def _escaped(char: str) -> str:
-    if unicodedata.category(char) not in _HIDDEN_CATEGORIES:
+    if not is_hidden(char):
         return char
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

@@ -110,6 +110,12 @@ def remove_faces(job: ErasureJob, ports: ErasurePorts) -> bool:
 def linked(job: ErasureJob, ports: ErasurePorts, time_left: TimeLeft) -> bool:
     # Collected first: anonymising drops a scan from the index being paged through.
     linked = list(_all(lambda token: ports.scans.by_employee(job.employee_id, 100, token)))
+    if job.step == "final":
+        # A camera invocation that recorded a scan before the erasure began may write its
+        # processed copy (their id and name) after the first sweep deleted it: once settled,
+        # every copy of a scan this job touched goes again.
+        for scan_id in job.anonymised + job.purged:
+            ports.images.delete(ports.camera_bucket, f"{ports.processed_prefix}{scan_id}.json")
     for count, scan in enumerate(linked):
         _delete_photo(scan, ports)
         ports.scans.anonymise(scan.scan_id)
@@ -176,8 +182,9 @@ def in_flight(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_lef
     for offset in range((last - first).days + 1):
         day = (first + timedelta(days=offset)).isoformat()
         pages = _all(
+            # any status: a match decided too late is an ERROR that named them all the same
             lambda token, day=day: ports.scans.by_day(  # type: ignore[misc]
-                day, PAGE, token, status=Status.UNKNOWN.value, reason_code=EMPLOYEE_ERASED
+                day, PAGE, token, reason_code=EMPLOYEE_ERASED
             )
         )
         for scan in list(pages):

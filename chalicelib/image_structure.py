@@ -59,7 +59,9 @@ _SOS, _EOI, _SOI, _DHP, _EXP = 0xDA, 0xD9, 0xD8, 0xDE, 0xDF
 # After a scan's coded data: 0xFF then anything but a stuffed zero, a restart or a fill byte.
 # A regex, not a Python loop over every 0xFF: a file of stuffed bytes must not slow us down.
 _MARKER_AFTER_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-_NEXT_MARKER = re.compile(rb"\xff+([^\x00\xff])")
+# One 0xFF and the marker byte: fixed length, so a search is linear in the bytes it passes
+# (``\xff+`` would retry from every byte of a long 0xFF run: quadratic).
+_NEXT_MARKER = re.compile(rb"\xff([^\x00\xff])")
 
 # libpng writes 8 KiB IDAT chunks (1,900 for a 15 MB file); other encoders write larger ones.
 # Pillow reads chunks one by one in Python: a million 3-byte IDATs (15 MB) took 1.7 s of CPU
@@ -175,8 +177,12 @@ def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
     Junk before a marker (stray bytes, a stuffed 0xFF00, fill bytes) is skipped, as libjpeg
     and Pillow skip it: cameras and editors write such files and they decode.
     """
-    found = _NEXT_MARKER.search(data, pos)
+    # Never look further than the junk allowance: beyond it the file is refused anyway.
+    window = pos + MAX_JPEG_JUNK_BYTES + 2
+    found = _NEXT_MARKER.search(data, pos, window)
     if found is None:
+        if window < len(data):
+            raise UnsafeStructure(f"image refused: over {MAX_JPEG_JUNK_BYTES} junk bytes among JPEG markers")
         raise UnsafeStructure("truncated image: JPEG ends without its end-of-image marker")
     return found[1][0], found.end()
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.api.http import ApiError
+from chalicelib.display import is_hidden
 from chalicelib.keys import CAMERA_ID_RULE, is_camera_id
 from chalicelib.models import Employee, Status
 
@@ -16,9 +17,9 @@ EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 SCAN_ID = re.compile(r"[0-9a-f]{32}")
 FACE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-# C0 and C1 controls, line and paragraph separators, bidi embeddings, overrides and isolates:
-# what could break or reorder a line where a name is shown (display.py escapes them anyway).
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Zero-width (non-)joiners are part of how some scripts write names; every other character
+# display.py would escape (controls, separators, bidi, lone surrogates…) is refused.
+NAME_JOINERS = frozenset({"\u200c", "\u200d"})
 # Audit targets that are not employees (the daily report's ledger): IAM refuses the API's
 # audit writes for them, so an employee of that id could never be audited.
 RESERVED_IDS = frozenset({"daily-report", "erasure"})  # audit-table targets of their own
@@ -149,7 +150,7 @@ def _text(body: dict[str, Any], field: str, max_length: int) -> str:
     value = value.strip()
     if not 1 <= len(value) <= max_length:
         raise ApiError(400, f"{field} must be 1–{max_length} characters")
-    if CONTROL.search(value):
+    if any(is_hidden(char) and char not in NAME_JOINERS for char in value):
         raise ApiError(400, f"{field} must not contain control characters")
     return value
 

@@ -47,6 +47,8 @@ def test_html_and_non_ascii_names_are_kept_exactly(api: Api) -> None:
         ({"employee_id": "E1", "name": "A\u2028Status: AUTHORIZED"}, "control characters"),
         ({"employee_id": "E1", "name": "Eve\u202egnp.exe"}, "control characters"),
         ({"employee_id": "E1", "name": "A\x85B"}, "control characters"),
+        ({"employee_id": "E1", "name": "lone \ud800 surrogate"}, "control characters"),
+        ({"employee_id": "E1", "name": "Ana", "department": "R\u200fD"}, "control characters"),
         ({"employee_id": "E 1", "name": "A"}, "employee_id must be"),
         ({"employee_id": "E" * 65, "name": "A"}, "employee_id must be"),
         ({"employee_id": "E/1", "name": "A"}, "employee_id must be"),

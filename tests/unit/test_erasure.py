@@ -258,6 +258,27 @@ def test_the_final_sweep_waits_then_purges_scans_stopped_by_the_guard(world: Wor
     assert late is not None and late.decision.employee_id is None and not world.photo_kept("late-link")
 
 
+def test_the_final_sweep_removes_late_copies_and_late_errors_that_named_them(world: World) -> None:
+    settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
+    world.scan("at-the-door", RED, Status.AUTHORIZED, "EMP001")
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id, settings=settings)  # anonymised, its copy deleted; now settling
+    copy_key = (BUCKET, "processed/at-the-door.json")
+    assert copy_key not in world.images.json_documents
+
+    # The camera invocation that recorded it writes its processed copy only now, and a match
+    # decided too late (an ERROR that named them) is stopped by the guard.
+    world.images.json_documents[copy_key] = {"employee_id": "EMP001", "employee_name": "Quinn Zebedee"}
+    later = (START + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
+    world.scan("too-late", RED, Status.ERROR, reason_code=Reason.EMPLOYEE_ERASED, processed_at=later)
+
+    world.clock[0] = START + timedelta(seconds=95)
+    world.run(job.job_id, settings=settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert copy_key not in world.images.json_documents
+    assert world.scans.get("too-late") is None and not world.photo_kept("too-late")
+
+
 def test_a_job_out_of_time_saves_its_place_and_queues_itself_again(world: World) -> None:
     for n in range(40):
         world.scan(f"other{n:02}", BLUE, Status.UNKNOWN)

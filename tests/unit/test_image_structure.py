@@ -266,3 +266,10 @@ def test_a_png_without_end_or_data_gets_a_clear_reason() -> None:
 
 def test_other_formats_are_left_to_pillow() -> None:
     assert image_structure.check(encoded(two_tone(), "GIF"), LIMITS.max_pixels).kind == ""
+
+
+@pytest.mark.parametrize("size", [70_000, 1_000_000, 14_000_000])
+def test_a_long_run_of_fill_bytes_is_refused_within_the_junk_allowance(size: int) -> None:
+    # Searched from every byte, such a run once cost seconds per 20 kB (quadratic).
+    with pytest.raises(image_structure.UnsafeStructure, match="junk bytes"):
+        image_structure.check(b"\xff\xd8" + b"\xff" * size, 40_000_000)
