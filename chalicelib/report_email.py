@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.display import display_text
 from chalicelib.models import Status
-from chalicelib.reports import DailySummary
+from chalicelib.summary import DailySummary
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BAR_MAX_PX = 240

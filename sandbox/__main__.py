@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(args.out)
             return 0
         if args.command == "report":
-            from sandbox.report import report_command
+            from sandbox.demo import report_command
 
             for path in report_command(args.day, args.out, with_demo_day=not args.empty):
                 print(path)

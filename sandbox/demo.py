@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +12,7 @@ from sandbox.door import publish_forgery, run_door
 from sandbox.enroll import enroll_employee
 from sandbox.photos import ensure_photos
 from sandbox.report import run_report
-from sandbox.stack import Stack, running_stack
+from sandbox.stack import SandboxError, Stack, running_stack
 
 CAMERA = "front-door"
 
@@ -115,3 +115,17 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         if row["reason"]:
             details.append(f"reason: {row['reason']}")
         print("    " + "; ".join(details))
+
+
+def report_command(day: str | None, out: Path, with_demo_day: bool = True) -> list[Path]:
+    """A fresh stack, the demo's day of scans (unless empty), then the report for ``day``."""
+    if day is not None:
+        try:
+            day = date.fromisoformat(day).isoformat()
+        except ValueError:
+            raise SandboxError(f"--day must be YYYY-MM-DD, not {day!r}") from None
+    with running_stack() as stack:
+        if with_demo_day:
+            replay(stack, ensure_photos())
+        today = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+        return run_report(day or today, out)

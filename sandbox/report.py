@@ -36,24 +36,3 @@ def run_report(day: str, out: Path) -> list[Path]:
     if not new:
         raise SandboxError(f"the report for {day} was not sent: {outcome['reason']}")
     return write_report_files(new[-1], out, f"report-{outcome['day']}")
-
-
-def report_command(day: str | None, out: Path, with_demo_day: bool = True) -> list[Path]:
-    """A fresh stack, the demo's day of scans (unless empty), then the report for ``day``."""
-    from datetime import date
-    from zoneinfo import ZoneInfo
-
-    from sandbox.demo import replay
-    from sandbox.photos import ensure_photos
-    from sandbox.stack import running_stack
-
-    if day is not None:
-        try:
-            day = date.fromisoformat(day).isoformat()
-        except ValueError:
-            raise SandboxError(f"--day must be YYYY-MM-DD, not {day!r}") from None
-    with running_stack() as stack:
-        if with_demo_day:
-            replay(stack, ensure_photos())
-        today = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
-        return run_report(day or today, out)

@@ -12,7 +12,8 @@ from chalicelib.config import Settings
 from chalicelib.models import Employee, SearchResult, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
 from chalicelib.report_email import compose, csv_rows, render
-from chalicelib.reports import ReportPorts, build_summary, run_daily_report, summarise
+from chalicelib.reports import ReportPorts, build_summary, run_daily_report
+from chalicelib.summary import summarise
 from tests.fakes import (
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
