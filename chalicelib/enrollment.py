@@ -15,7 +15,7 @@ from chalicelib.config import ImageLimits
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.imaging import RejectedImage, normalise
 from chalicelib.models import AuditEntry, Employee, FaceRecord
-from chalicelib.ports import AuditLog, EmployeeDirectory, ImageStore, ScanLog
+from chalicelib.ports import AuditLog, EmployeeDirectory, ScanLog
 from chalicelib.recognition import EnrollmentError, FaceEngine
 
 Clock = Callable[[], datetime]
@@ -26,10 +26,7 @@ class EnrollmentPorts:
     directory: EmployeeDirectory
     engine: FaceEngine
     audit: AuditLog
-    scans: ScanLog
-    images: ImageStore
-    camera_bucket: str
-    processed_prefix: str = "processed/"
+    scans: ScanLog  # an employee's door events, read only (erasure has ports of its own)
     clock: Clock = lambda: datetime.now(UTC)
 
     def log(self, actor: str, action: str, target: str, **details: Any) -> None:

@@ -101,9 +101,6 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
         engine=pipeline.engine,
         audit=DynamoAuditLog(table(settings.audit_table)),
         scans=pipeline.scans,
-        images=pipeline.images,
-        camera_bucket=settings.camera_bucket,
-        processed_prefix=settings.processed_prefix,
     )
 
 
