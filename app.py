@@ -14,6 +14,7 @@ from chalicelib.api.erasures import erasures_api
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
+from chalicelib.keys import INCOMING_PREFIX
 from chalicelib.observability import configure_logging
 from chalicelib.pipeline import process_upload
 
@@ -37,7 +38,6 @@ def health() -> dict[str, str]:
 # app.py with the stage's environment variables set, so the stage's FACEGATE_CAMERA_BUCKET
 # in .chalice/config.json (written by `make deploy`) is the bucket that triggers it.
 CAMERA_BUCKET = os.environ.get("FACEGATE_CAMERA_BUCKET", "facegate-sandbox-camera-123456789012")
-INCOMING_PREFIX = "incoming/"
 
 
 @app.on_s3_event(bucket=CAMERA_BUCKET, prefix=INCOMING_PREFIX, events=["s3:ObjectCreated:*"])

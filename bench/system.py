@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog, scan_item
+from chalicelib.keys import camera_key
 from chalicelib.models import Decision, Employee, Scan, Status
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, running_stack, stage_environment
@@ -93,7 +94,7 @@ def first_scan_and_memory(photos: Path) -> dict[str, float]:
             stack = Stack(aws)
             enroll_employee(stack, Employee("EMP001", "A"), [photos / "obama.jpg"])
             bucket = stack.settings.camera_bucket
-            key = "incoming/front-door/first.jpg"
+            key = camera_key("front-door", "first.jpg")
             version = stack.s3.put_object(Bucket=bucket, Key=key, Body=(photos / "obama2.jpg").read_bytes())
             record = {
                 "eventName": "ObjectCreated:Put",
@@ -212,7 +213,7 @@ def _synthetic(scan_id: str, at: datetime) -> Scan:
     local_day = (at - timedelta(hours=5)).date().isoformat()  # Chicago after 8 March (CDT)
     decision = Decision(Status.AUTHORIZED, employee_id=f"E{int(scan_id[-4:]) % 300:03d}", employee_name="N",
                         similarity=90.0, faces_in_frame=1)  # fmt: skip
-    key = f"incoming/front-door/{scan_id}.jpg"
+    key = camera_key("front-door", f"{scan_id}.jpg")
     return Scan(scan_id, "front-door", key, "v1", iso, iso, local_day, decision, "local", 0)
 
 

@@ -90,8 +90,6 @@ class Settings:
     quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
     signing_key: str = "alias/facegate-dev-decision-signing"  # KMS HMAC key of door decisions
-    incoming_prefix: str = "incoming/"
-    processed_prefix: str = "processed/"
     timezone: str = "UTC"
     retention_days: int = 30
     erasure_queue: str = "facegate-dev-erasures"
@@ -131,8 +129,6 @@ class Settings:
             quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
             signing_key=reader.text("FACEGATE_SIGNING_KEY", f"alias/facegate-{stage}-decision-signing"),
-            incoming_prefix=reader.text("FACEGATE_INCOMING_PREFIX", defaults.incoming_prefix),
-            processed_prefix=reader.text("FACEGATE_PROCESSED_PREFIX", defaults.processed_prefix),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
             erasure_queue=reader.text("FACEGATE_ERASURE_QUEUE", f"facegate-{stage}-erasures"),

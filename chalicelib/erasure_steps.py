@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.keys import processed_key
 from chalicelib.models import AuditEntry, ErasureJob, NormalisedImage, Reason, Scan, Status, Upload
 from chalicelib.ports import (
     AuditLog,
@@ -47,7 +48,6 @@ class ErasurePorts:
     jobs: ErasureJobs
     queue: ErasureQueue
     camera_bucket: str
-    processed_prefix: str = "processed/"
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -115,7 +115,7 @@ def linked(job: ErasureJob, ports: ErasurePorts, time_left: TimeLeft) -> bool:
         # processed copy (their id and name) after the first sweep deleted it: once settled,
         # every copy of a scan this job touched goes again.
         for scan_id in job.anonymised + job.purged:
-            ports.images.delete(ports.camera_bucket, f"{ports.processed_prefix}{scan_id}.json")
+            ports.images.delete(ports.camera_bucket, processed_key(scan_id))
     for count, scan in enumerate(linked):
         _delete_photo(scan, ports)
         ports.scans.anonymise(scan.scan_id)
@@ -149,7 +149,7 @@ def _purge(scan_id: str, job: ErasureJob, ports: ErasurePorts) -> None:
 def _delete_photo(scan: Scan, ports: ErasurePorts) -> None:
     """The camera photo's version and every version of the processed copy."""
     ports.images.delete(ports.camera_bucket, scan.object_key, scan.object_version)
-    ports.images.delete(ports.camera_bucket, f"{ports.processed_prefix}{scan.scan_id}.json")
+    ports.images.delete(ports.camera_bucket, processed_key(scan.scan_id))
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:

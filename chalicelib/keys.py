@@ -1,4 +1,17 @@
-"""The camera bucket's key layout: ``<incoming prefix><camera-id>/<file>``, and what a camera id may be.
+"""The camera bucket's key layout, and what a camera id may be.
+
+The one source of the layout: ``INCOMING_PREFIX`` and ``PROCESSED_PREFIX`` are constants,
+not settings, because the S3 trigger (``app.py``), the bucket's lifecycle rules
+(``infra/template.yaml``), the IAM policies (``.chalice/policy-*.json``, the camera users of
+``infra/cameras.py``) and the sandbox must all agree with the pipeline, and the static files
+cannot read a variable. ``tests/infra/test_key_layout.py`` fails when any of them names
+another prefix.
+
+- ``incoming/<camera-id>/<file>``: a camera's photo, the only keys that trigger a scan;
+  ``<file>`` may hold further ``/`` (the camera is the first segment, which is all IAM lets
+  that camera write under).
+- ``processed/<scan-id>.json``: the decision's copy; outside ``incoming/``, so writing it
+  never triggers the handler again.
 
 A camera id names a door in alerts, reports and IAM policies (each camera may write only
 its own prefix), so it is a defined, safe set: 1–64 letters, digits, ``-``, ``_`` and
@@ -9,6 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+INCOMING_PREFIX = "incoming/"
+PROCESSED_PREFIX = "processed/"
 
 CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CAMERA_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, '-', '_', '.' (not only dots)"
@@ -31,12 +47,22 @@ class CameraKey:
     problem: str | None = None
 
 
-def camera_of(key: str, incoming_prefix: str) -> CameraKey:
-    """The camera of ``<incoming_prefix><camera-id>/<file>``, or the reason the key is refused."""
-    layout = f"{incoming_prefix}<camera-id>/<file>"
-    if not key.startswith(incoming_prefix):
+def camera_key(camera_id: str, file_name: str) -> str:
+    """Where camera ``camera_id`` puts a photo named ``file_name``."""
+    return f"{INCOMING_PREFIX}{camera_id}/{file_name}"
+
+
+def processed_key(scan_id: str) -> str:
+    """Where the decision copy of scan ``scan_id`` is written."""
+    return f"{PROCESSED_PREFIX}{scan_id}.json"
+
+
+def camera_of(key: str) -> CameraKey:
+    """The camera of ``incoming/<camera-id>/<file>``, or the reason the key is refused."""
+    layout = f"{INCOMING_PREFIX}<camera-id>/<file>"
+    if not key.startswith(INCOMING_PREFIX):
         return CameraKey(NO_CAMERA, f"key is not {layout}")
-    camera, _, name = key[len(incoming_prefix) :].partition("/")
+    camera, _, name = key[len(INCOMING_PREFIX) :].partition("/")
     if not camera or not name or name.endswith("/"):
         return CameraKey(NO_CAMERA, f"key is not {layout}")
     if not is_camera_id(camera):

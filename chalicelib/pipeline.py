@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.config import Settings
 from chalicelib.display import display_text
 from chalicelib.imaging import RejectedImage, normalise
-from chalicelib.keys import NO_CAMERA, CameraKey, camera_of
+from chalicelib.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.observability import emit_scan_metrics
 from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, Recorded, ScanLog, UploadTooLarge
@@ -82,12 +82,12 @@ def process_upload(
     ``NotificationFailed`` when a retry by Lambda can still make things right.
     """
     started = time.perf_counter()
-    if upload.key.startswith(settings.processed_prefix):
+    if upload.key.startswith(PROCESSED_PREFIX):
         log.warning(
             "ignoring our own output %s: the trigger's prefix filter is wrong", display_text(upload.key)
         )
         return None
-    camera = camera_of(upload.key, settings.incoming_prefix)
+    camera = camera_of(upload.key)
     fetched = _fetch(upload, camera, ports.images, settings)
     # The identity is the version read, whatever the event carried, so that one version
     # gives one record and erasure can delete exactly this photo.
@@ -263,7 +263,7 @@ def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
 
 
 def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
-    key = f"{settings.processed_prefix}{scan.scan_id}.json"
+    key = processed_key(scan.scan_id)
     try:
         images.write_json(bucket, key, scan.to_dict())
     except Exception:  # the scan log is the record; this copy is a convenience

@@ -121,7 +121,6 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         jobs=DynamoErasureJobs(table(settings.audit_table)),
         queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
         camera_bucket=settings.camera_bucket,
-        processed_prefix=settings.processed_prefix,
     )
 
 

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.keys import camera_key
 from infra.stage import stage_variables
 
 # The camera id is the key's first segment after incoming/: safe in S3 keys, IAM names, ARNs
@@ -66,7 +67,7 @@ def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
                 "Sid": "UploadOwnPhotos",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{bucket}/incoming/{valid_id(camera_id)}/*",
+                "Resource": f"arn:aws:s3:::{bucket}/{camera_key(valid_id(camera_id), '*')}",
                 "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
             }
         ],
@@ -142,7 +143,7 @@ def _credentials(key: dict[str, Any], bucket: str, camera_id: str) -> dict[str, 
     return {
         "camera_id": camera_id,
         "bucket": bucket,
-        "key_prefix": f"incoming/{camera_id}/",
+        "key_prefix": camera_key(camera_id, ""),
         "access_key_id": str(key["AccessKeyId"]),
         "secret_access_key": str(key["SecretAccessKey"]),
     }

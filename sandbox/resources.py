@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.keys import INCOMING_PREFIX
 from infra.stage import deploy_stack, environment
 
 
@@ -43,7 +44,7 @@ def complete_sandbox(settings: Settings, session: Any) -> dict[str, str]:
                     "QueueArn": _queue_arn(sqs, uploads_url),
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {
-                        "Key": {"FilterRules": [{"Name": "prefix", "Value": settings.incoming_prefix}]}
+                        "Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}
                     },
                 }
             ]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.keys import camera_key
 from sandbox.stack import LOCAL_CREDENTIALS, PROJECT_DIR, SandboxError, Stack, running_stack
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def token(group: str, state_file: Path = STATE_FILE) -> str:
 def upload(photo: Path, camera_id: str, state_file: Path = STATE_FILE) -> str:
     """Put a photo in the running sandbox's bucket as camera ``camera_id``; return its key."""
     state, s3 = _running(state_file, "s3")
-    key = f"incoming/{camera_id}/{photo.name}"
+    key = camera_key(camera_id, photo.name)
     s3.put_object(Bucket=state["bucket"], Key=key, Body=photo.read_bytes())
     return key
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
+from chalicelib.keys import camera_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
@@ -123,7 +124,7 @@ class Stack:
 
     def upload(self, camera_id: str, name: str, data: bytes) -> str:
         """PUT a photo as camera ``camera_id`` would; return its key."""
-        key = f"{self.settings.incoming_prefix}{camera_id}/{name}"
+        key = camera_key(camera_id, name)
         self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data)
         return key
 

@@ -1,0 +1,96 @@
+"""One key layout: the trigger, the lifecycle rules, the IAM policies and the code all use
+the prefixes of ``chalicelib/keys.py``, so none can drift apart from the pipeline."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.keys import INCOMING_PREFIX, PROCESSED_PREFIX
+from sandbox.stack import PROJECT_DIR
+from tests.infra.test_template import resource
+
+LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX)
+POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def object_paths(policy: dict[str, Any]) -> list[str]:
+    """The key part of every S3 object ARN and every ``s3:prefix`` condition in a policy."""
+    paths = []
+    for statement in policy["Statement"]:
+        for text in _strings(statement.get("Resource", [])):
+            bucket_and_key = text.removeprefix("arn:aws:s3:::")
+            if bucket_and_key != text and "/" in bucket_and_key:
+                paths.append(bucket_and_key.split("/", 1)[1])
+        for condition in statement.get("Condition", {}).values():
+            paths.extend(_strings(condition.get("s3:prefix", [])))
+    return paths
+
+
+def outside_layout(paths: list[str]) -> list[str]:
+    return [path for path in paths if not path.startswith(LAYOUT)]
+
+
+@pytest.mark.parametrize("policy_file", POLICIES, ids=lambda path: path.name)
+def test_every_object_a_policy_names_is_under_the_layout(policy_file: Path) -> None:
+    assert outside_layout(object_paths(json.loads(policy_file.read_text()))) == []
+
+
+def test_the_camera_function_reads_photos_and_writes_copies_where_the_pipeline_does() -> None:
+    for stage in ("dev", "prod"):
+        paths = object_paths(json.loads((PROJECT_DIR / f".chalice/policy-{stage}-camera.json").read_text()))
+        assert f"{INCOMING_PREFIX}*" in paths
+        assert f"{PROCESSED_PREFIX}*" in paths
+
+
+def test_a_policy_naming_another_prefix_is_caught() -> None:
+    policy = {"Statement": [{"Resource": "arn:aws:s3:::bucket/uploads/*"}]}
+    assert outside_layout(object_paths(policy)) == ["uploads/*"]
+
+
+def test_the_lifecycle_rules_expire_exactly_the_layout() -> None:
+    rules = resource("CameraBucket")["LifecycleConfiguration"]["Rules"]
+    assert sorted(rule["Prefix"] for rule in rules if "Prefix" in rule) == sorted(LAYOUT)
+
+
+def test_the_s3_trigger_watches_the_incoming_prefix() -> None:
+    import app
+
+    triggers = [source for source in app.app.event_sources if hasattr(source, "prefix")]
+    assert [trigger.prefix for trigger in triggers] == [INCOMING_PREFIX]
+
+
+def layout_literals(path: Path) -> list[str]:
+    """String constants in ``path`` that spell out a prefix instead of importing it."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith(LAYOUT):
+                found.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_no_code_outside_keys_spells_the_prefixes() -> None:
+    sources = [PROJECT_DIR / "app.py"] + [
+        path
+        for folder in ("chalicelib", "sandbox", "infra", "bench", "door")
+        for path in sorted((PROJECT_DIR / folder).rglob("*.py"))
+        if path != PROJECT_DIR / "chalicelib" / "keys.py"
+    ]
+    assert [literal for path in sources for literal in layout_literals(path)] == []
