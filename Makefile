@@ -32,6 +32,7 @@ test: $(INSTALLED) $(PHOTOS) lint
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 # face_recognition only for the comparison, outside .venv's packages (no deps: dlib is ours).

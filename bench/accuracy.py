@@ -51,7 +51,8 @@ def embed_dataset(dataset: Path) -> tuple[list[Sample], list[str]]:
 
 
 def verification(samples: list[Sample]) -> dict[str, Any]:
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for a, b in itertools.combinations(samples, 2):
         score = similarity(float(np.linalg.norm(a.embedding - b.embedding)))
         (genuine if a.person == b.person else impostor).append(score)
@@ -137,14 +138,19 @@ def plot(verify: dict[str, Any], recommended: float, out: Path) -> Path:
     width, height, pad = 720, 420, 50
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    x = lambda t: pad + (width - 2 * pad) * t / 100  # noqa: E731
-    y = lambda rate: height - pad - (height - 2 * pad) * rate  # noqa: E731
+
+    def x(threshold: float) -> float:
+        return pad + (width - 2 * pad) * threshold / 100
+
+    def y(rate: float) -> float:
+        return height - pad - (height - 2 * pad) * rate
+
     draw.rectangle((pad, pad, width - pad, height - pad), outline="black")
     for tick in range(0, 101, 10):
         draw.line((x(tick), height - pad, x(tick), height - pad + 5), fill="black")
         draw.text((x(tick) - 8, height - pad + 8), str(tick), fill="black")
-    for tick in (0.0, 0.5, 1.0):
-        draw.text((8, y(tick) - 6), f"{tick:.1f}", fill="black")
+    for rate in (0.0, 0.5, 1.0):
+        draw.text((8, y(rate) - 6), f"{rate:.1f}", fill="black")
     for key, colour in (("far", "#c0392b"), ("frr", "#2471a3")):
         points = [(x(row["threshold"]), y(row[key])) for row in verify["roc"]]
         draw.line(points, fill=colour, width=3)

@@ -111,7 +111,9 @@ def _locator(engine: LocalEngine) -> Callable[[Image.Image], tuple[int, int, int
 def _our_decision(engine: LocalEngine, image: NormalisedImage) -> str:
     result = engine.search(image)
     decision = decide(result, PEOPLE.get(result.best.employee_id) if result.best else None, Policy())
-    return decision.employee_id if decision.status.opens_door else "door shut"
+    if decision.status.opens_door and decision.employee_id is not None:
+        return decision.employee_id
+    return "door shut"
 
 
 def _their_decision(fr: Any, pixels: np.ndarray, known: dict[str, np.ndarray]) -> str:

@@ -204,6 +204,17 @@ def record_and_notify(repeats: int = 40) -> dict[str, float]:
 
 
 class _NoLedger:
+    """A ``ReportLedger`` with no past reports: building a summary only asks for totals."""
+
+    def claim(self, day: str) -> bool:
+        return True
+
+    def sent(self, day: str, totals: dict[str, int]) -> None:
+        pass
+
+    def release(self, day: str, reason: str) -> None:
+        pass
+
     def totals(self, day: str) -> dict[str, int] | None:
         return None
 

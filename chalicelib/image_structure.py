@@ -130,45 +130,67 @@ def _check_jpeg(data: bytes, max_pixels: int) -> Structure:
             raise UnsafeStructure(f"image refused: over {MAX_JPEG_SEGMENTS} JPEG segments (cameras: tens)")
         if marker in _STANDALONE:
             continue
-        if marker == _SOI:
-            raise UnsafeStructure("corrupt image: a second JPEG start-of-image marker")
-        if pos + 2 > len(data):
-            raise UnsafeStructure("truncated image: JPEG ends inside a marker")
-        (length,) = struct.unpack_from(">H", data, pos)
-        end = pos + length
-        if length < 2 or end > len(data):
-            raise UnsafeStructure(f"truncated image: JPEG segment 0xFF{marker:02X} runs past the file's end")
+        end = _segment_end(data, pos, marker)
+        _count_parsed(parsed, marker, end - pos)
+        _refuse_frame_kind(marker)
         body = data[pos + 2 : end]
-        if marker in MAX_JPEG_PARSED_BYTES:
-            parsed[marker] = parsed.get(marker, 0) + length
-            what, most = MAX_JPEG_PARSED_BYTES[marker]
-            if parsed[marker] > most:
-                raise UnsafeStructure(f"image refused: over {most} bytes of JPEG {what}")
-        if marker in JPEG_REFUSED_FRAMES or marker in (_DHP, _EXP):
-            kind = JPEG_REFUSED_FRAMES.get(marker, "hierarchical")
-            raise UnsafeStructure(f"image refused: {kind} JPEG (send a baseline or progressive one)")
         if marker in JPEG_FRAMES:
             if components:
                 raise UnsafeStructure("image refused: JPEG with more than one frame")
             components = _frame(body, max_pixels)
         elif marker == _SOS:
-            if not components:
-                raise UnsafeStructure("corrupt image: JPEG scan before its frame header")
-            scans += 1
-            if scans > MAX_JPEG_SCANS:
-                raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 18)")
-            walks += _scan_blocks(body, components)
-            if walks > MAX_JPEG_BLOCK_WALKS:
-                frames = walks / sum(c.blocks for c in components)
-                raise UnsafeStructure(
-                    f"image refused: its JPEG scans walk {walks} blocks ({frames:.1f} times the frame), "
-                    f"over {MAX_JPEG_BLOCK_WALKS} (too slow to decode)"
-                )
+            scans, walks = _count_scan(body, components, scans, walks)
             end = _skip_entropy_coded(data, end)
         pos = end
     if not scans:
         raise UnsafeStructure("corrupt image: JPEG without image data")
     return Structure("JPEG", segments, scans, walks)
+
+
+def _segment_end(data: bytes, pos: int, marker: int) -> int:
+    """Where the segment starting at ``pos`` ends, from its length (a second SOI has none)."""
+    if marker == _SOI:
+        raise UnsafeStructure("corrupt image: a second JPEG start-of-image marker")
+    if pos + 2 > len(data):
+        raise UnsafeStructure("truncated image: JPEG ends inside a marker")
+    (length,) = struct.unpack_from(">H", data, pos)
+    end: int = pos + length
+    if length < 2 or end > len(data):
+        raise UnsafeStructure(f"truncated image: JPEG segment 0xFF{marker:02X} runs past the file's end")
+    return end
+
+
+def _count_parsed(parsed: dict[int, int], marker: int, length: int) -> None:
+    """Add a segment Pillow parses item by item to its kind's total, within that kind's bound."""
+    if marker not in MAX_JPEG_PARSED_BYTES:
+        return
+    parsed[marker] = parsed.get(marker, 0) + length
+    what, most = MAX_JPEG_PARSED_BYTES[marker]
+    if parsed[marker] > most:
+        raise UnsafeStructure(f"image refused: over {most} bytes of JPEG {what}")
+
+
+def _refuse_frame_kind(marker: int) -> None:
+    if marker in JPEG_REFUSED_FRAMES or marker in (_DHP, _EXP):
+        kind = JPEG_REFUSED_FRAMES.get(marker, "hierarchical")
+        raise UnsafeStructure(f"image refused: {kind} JPEG (send a baseline or progressive one)")
+
+
+def _count_scan(body: bytes, components: list[_Component], scans: int, walks: int) -> tuple[int, int]:
+    """One more scan: the scans and the blocks they walk so far, each within its bound."""
+    if not components:
+        raise UnsafeStructure("corrupt image: JPEG scan before its frame header")
+    scans += 1
+    if scans > MAX_JPEG_SCANS:
+        raise UnsafeStructure(f"image refused: over {MAX_JPEG_SCANS} JPEG scans (encoders: ≤ 18)")
+    walks += _scan_blocks(body, components)
+    if walks > MAX_JPEG_BLOCK_WALKS:
+        frames = walks / sum(c.blocks for c in components)
+        raise UnsafeStructure(
+            f"image refused: its JPEG scans walk {walks} blocks ({frames:.1f} times the frame), "
+            f"over {MAX_JPEG_BLOCK_WALKS} (too slow to decode)"
+        )
+    return scans, walks
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
@@ -236,15 +258,12 @@ def _scan_blocks(body: bytes, components: list[_Component]) -> int:
 
 def _check_png(data: bytes, max_pixels: int) -> Structure:
     pos = len(PNG_SIGNATURE)
-    chunks = compressed = compressed_bytes = 0
+    chunks = 0
+    compressed = _Compressed()
     seen_idat = False
     while True:
-        if pos + 8 > len(data):
-            raise UnsafeStructure("truncated image: PNG ends without its IEND chunk")
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        body_start, end = pos + 8, pos + 12 + length
-        if end > len(data):
-            raise UnsafeStructure(f"truncated image: PNG chunk {kind!r} runs past the end of the file")
+        length, kind, end = _png_chunk(data, pos)
+        body_start = pos + 8
         chunks += 1
         if chunks > MAX_PNG_CHUNKS:
             raise UnsafeStructure(f"image refused: over {MAX_PNG_CHUNKS} PNG chunks")
@@ -258,21 +277,47 @@ def _check_png(data: bytes, max_pixels: int) -> Structure:
             seen_idat = True
         elif kind == b"IEND":
             break
-        elif kind == b"eXIf" and length > MAX_PNG_EXIF_BYTES:
-            raise UnsafeStructure(f"image refused: PNG EXIF over {MAX_PNG_EXIF_BYTES} bytes")
-        elif kind in (b"zTXt", b"iCCP") or (kind == b"iTXt" and _itxt_compressed(data[body_start:end])):
-            compressed += 1
-            compressed_bytes += length
-            too_many = compressed > MAX_PNG_COMPRESSED_ANCILLARY
-            if too_many or compressed_bytes > MAX_PNG_COMPRESSED_ANCILLARY_BYTES:
-                raise UnsafeStructure(
-                    f"image refused: over {MAX_PNG_COMPRESSED_ANCILLARY} compressed PNG text/profile chunks "
-                    f"or {MAX_PNG_COMPRESSED_ANCILLARY_BYTES} bytes of them"
-                )
+        else:
+            _check_ancillary(data, kind, body_start, end, compressed)
         pos = end
     if not seen_idat:
         raise UnsafeStructure("corrupt image: PNG without image data")
     return Structure("PNG", chunks)
+
+
+def _png_chunk(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    """The length and type of the chunk at ``pos``, and where it ends (its CRC included)."""
+    if pos + 8 > len(data):
+        raise UnsafeStructure("truncated image: PNG ends without its IEND chunk")
+    length, kind = struct.unpack_from(">I4s", data, pos)
+    end = pos + 12 + length
+    if end > len(data):
+        raise UnsafeStructure(f"truncated image: PNG chunk {kind!r} runs past the end of the file")
+    return length, kind, end
+
+
+@dataclass
+class _Compressed:
+    """The compressed ancillary chunks seen so far: Pillow inflates them with the header."""
+
+    chunks: int = 0
+    size: int = 0  # bytes, compressed
+
+
+def _check_ancillary(data: bytes, kind: bytes, body_start: int, end: int, compressed: _Compressed) -> None:
+    """eXIf within its bound; a compressed text or profile chunk counted against theirs."""
+    length = end - body_start - 4
+    if kind == b"eXIf" and length > MAX_PNG_EXIF_BYTES:
+        raise UnsafeStructure(f"image refused: PNG EXIF over {MAX_PNG_EXIF_BYTES} bytes")
+    if kind in (b"zTXt", b"iCCP") or (kind == b"iTXt" and _itxt_compressed(data[body_start:end])):
+        compressed.chunks += 1
+        compressed.size += length
+        too_many = compressed.chunks > MAX_PNG_COMPRESSED_ANCILLARY
+        if too_many or compressed.size > MAX_PNG_COMPRESSED_ANCILLARY_BYTES:
+            raise UnsafeStructure(
+                f"image refused: over {MAX_PNG_COMPRESSED_ANCILLARY} compressed PNG text/profile chunks "
+                f"or {MAX_PNG_COMPRESSED_ANCILLARY_BYTES} bytes of them"
+            )
 
 
 def _png_header(header: bytes, max_pixels: int) -> None:

@@ -26,8 +26,14 @@ class RejectedImage(ValueError):
 
 def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
     """Return upright 8-bit RGB pixels for ``data``, or raise ``RejectedImage`` with a reason."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    _check_before_parsing(data, limits)
+    image = _open_header(data, limits)
+    _check_dimensions(image, limits)
+    return NormalisedImage(pixels=_decode(image), source_format=str(image.format))
 
+
+def _check_before_parsing(data: bytes, limits: ImageLimits) -> None:
+    """The byte size, then the file's structure: nothing has parsed it yet."""
     if not data:
         raise RejectedImage("empty file")
     if len(data) > limits.max_bytes:
@@ -36,16 +42,27 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
         image_structure.check(data, limits.max_pixels)
     except image_structure.UnsafeStructure as error:
         raise RejectedImage(str(error)) from None
+
+
+def _open_header(data: bytes, limits: ImageLimits) -> Image:
+    """Pillow's reading of the header alone: an accepted format, no pixels decoded yet."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
     try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
+        image = PILImage.open(io.BytesIO(data))  # reads the header only
     except UnidentifiedImageError:
         raise RejectedImage("not an image (unrecognised file format)") from None
-    except Image.DecompressionBombError:  # Pillow's own guard fires on absurd headers
+    except PILImage.DecompressionBombError:  # Pillow's own guard fires on absurd headers
         raise RejectedImage(f"image too large: its header claims over {limits.max_pixels} pixels") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise RejectedImage(f"unreadable image header: {error}") from None
     if image.format not in ACCEPTED_FORMATS:
         raise RejectedImage(f"unsupported image format {image.format}: send JPEG or PNG")
+    return image
+
+
+def _check_dimensions(image: Image, limits: ImageLimits) -> None:
     width, height = image.size
     if width < 1 or height < 1:
         raise RejectedImage("image has no pixels")
@@ -53,15 +70,21 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
         raise RejectedImage(
             f"image too large: {width}x{height} is {width * height} pixels, limit {limits.max_pixels}"
         )
+
+
+def _decode(image: Image) -> Image:
+    """The pixels, turned upright by their EXIF orientation, as 8-bit RGB."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
     try:
         image.load()
         ImageOps.exif_transpose(image, in_place=True)  # no copy of 40 MP when already upright
-        rgb = _to_rgb(image)
-    except Image.DecompressionBombError as error:
+        return _to_rgb(image)
+    except PILImage.DecompressionBombError as error:
         raise RejectedImage(f"image too large: {error}") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         raise RejectedImage(f"corrupt or truncated image: {error}") from None
-    return NormalisedImage(pixels=rgb, source_format=str(image.format))
 
 
 def _to_rgb(image: Image) -> Image:

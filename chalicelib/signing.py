@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Final
 
 from chalicelib.models import Scan
 from chalicelib.ports import MessageSigner
 
 VERSION = "facegate-decision/1"
-ALGORITHM = "HMAC_SHA_256"
+ALGORITHM: Final = "HMAC_SHA_256"  # Final: a Literal for KMS's MacAlgorithm
 
 
 class SigningFailed(RuntimeError):

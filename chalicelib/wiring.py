@@ -7,11 +7,24 @@ The only place that creates boto3 clients. Endpoints follow the standard
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from chalicelib.config import AuthSettings, Settings
 
 if TYPE_CHECKING:  # each function's first call imports only the modules it uses
+    # The boto3 stubs are a dev requirement only: Lambda never imports them.
+    import boto3.session
+    from botocore.client import BaseClient
+    from botocore.config import Config
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
     from chalicelib.auth import TokenVerifier
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -21,14 +34,18 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.reports import ReportPorts
 
 
+# The services the Lambda functions call (each has its own overload of ``client``).
+Service = Literal["cognito-idp", "kms", "rekognition", "s3", "ses", "sns", "sqs"]
+
+
 @functools.cache
-def _session() -> Any:
+def _session() -> boto3.session.Session:
     import boto3
 
     return boto3.session.Session()
 
 
-def _config(**extra: Any) -> Any:
+def _config(**extra: Any) -> Config:
     """The SDK's standard retry mode (backoff on throttling, 5xx and timeouts), 3 attempts."""
     from botocore.config import Config
 
@@ -37,19 +54,37 @@ def _config(**extra: Any) -> Any:
     )
 
 
-@functools.cache
-def client(service: str) -> Any:
+@overload
+def client(service: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
+@overload
+def client(service: Literal["kms"]) -> KMSClient: ...
+@overload
+def client(service: Literal["rekognition"]) -> RekognitionClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["ses"]) -> SESClient: ...
+@overload
+def client(service: Literal["sns"]) -> SNSClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+def client(service: Service) -> BaseClient:
     """A boto3 client for ``service``; S3 signs presigned links with SigV4 (≤ 7 days)."""
+    return _client(service)
+
+
+@functools.cache
+def _client(service: Service) -> BaseClient:
     extra = {"signature_version": "s3v4"} if service == "s3" else {}
     return _session().client(service, config=_config(**extra))
 
 
 @functools.cache
-def _dynamodb() -> Any:
+def _dynamodb() -> DynamoDBServiceResource:
     return _session().resource("dynamodb", config=_config())
 
 
-def table(name: str) -> Any:
+def table(name: str) -> Table:
     return _dynamodb().Table(name)
 
 
@@ -155,7 +190,7 @@ def reset() -> None:
     """Forget every cached client and adapter (tests, and the sandbox between stacks)."""
     for cached in (
         _session,
-        client,
+        _client,
         _dynamodb,
         face_engine,
         pipeline_ports,

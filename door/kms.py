@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
-ALGORITHM = "HMAC_SHA_256"
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+ALGORITHM: Final = "HMAC_SHA_256"  # Final: a Literal for KMS's MacAlgorithm
 
 
 class KmsMacVerifier:
     """Verifies with the one key the door is configured with, never a key the message names."""
 
-    def __init__(self, client: Any, key_id: str) -> None:
+    def __init__(self, client: KMSClient, key_id: str) -> None:
         self._kms = client
         self._key_id = key_id
 

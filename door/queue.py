@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from door.controller import DoorController, Verdict
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
-def drain(sqs: Any, queue_url: str, controller: DoorController, wait_seconds: int = 0) -> list[Verdict]:
+
+def drain(sqs: SQSClient, queue_url: str, controller: DoorController, wait_seconds: int = 0) -> list[Verdict]:
     """Handle messages until the queue answers with none; return what the door did.
 
     Every message is deleted once handled, refused or not: a refusal is final (a retry of

@@ -15,10 +15,15 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.keys import camera_key
 from infra.stage import stage_variables
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import AccessKeyTypeDef
+    from mypy_boto3_s3 import S3Client
 
 # The camera id is the key's first segment after incoming/: safe in S3 keys, IAM names, ARNs
 # and fnmatch patterns (no '*', '?', '[' or '/'), and the same for every tool that reads it.
@@ -74,7 +79,7 @@ def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
     }
 
 
-def add(iam: Any, stage: str, bucket: str, account: str, camera_id: str) -> dict[str, str]:
+def add(iam: IAMClient, stage: str, bucket: str, account: str, camera_id: str) -> dict[str, str]:
     """Create the camera's user, its one policy and an access key; return what the camera needs."""
     from botocore.exceptions import ClientError
 
@@ -99,7 +104,7 @@ def add(iam: Any, stage: str, bucket: str, account: str, camera_id: str) -> dict
     return _credentials(iam.create_access_key(UserName=name)["AccessKey"], bucket, camera_id)
 
 
-def cameras(iam: Any, stage: str) -> list[Camera]:
+def cameras(iam: IAMClient, stage: str) -> list[Camera]:
     """The stage's cameras, by id."""
     found = []
     for page in iam.get_paginator("list_users").paginate(PathPrefix=path(stage)):
@@ -110,7 +115,7 @@ def cameras(iam: Any, stage: str) -> list[Camera]:
     return sorted(found, key=lambda camera: camera.camera_id)
 
 
-def rotate(iam: Any, stage: str, bucket: str, camera_id: str) -> dict[str, str]:
+def rotate(iam: IAMClient, stage: str, bucket: str, camera_id: str) -> dict[str, str]:
     """A new access key; the old ones stop working at once (reconfigure the camera now)."""
     name = _existing(iam, stage, camera_id)
     old = [key["AccessKeyId"] for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]
@@ -122,7 +127,7 @@ def rotate(iam: Any, stage: str, bucket: str, camera_id: str) -> dict[str, str]:
     return _credentials(created, bucket, camera_id)
 
 
-def remove(iam: Any, stage: str, camera_id: str) -> None:
+def remove(iam: IAMClient, stage: str, camera_id: str) -> None:
     """Delete the camera's keys, its policy and its user: its uploads are refused from now on."""
     name = _existing(iam, stage, camera_id)
     for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
@@ -132,14 +137,14 @@ def remove(iam: Any, stage: str, camera_id: str) -> None:
     iam.delete_user(UserName=name)
 
 
-def _existing(iam: Any, stage: str, camera_id: str) -> str:
+def _existing(iam: IAMClient, stage: str, camera_id: str) -> str:
     name = user_name(stage, valid_id(camera_id))
     if not any(camera.user_name == name for camera in cameras(iam, stage)):
         raise CameraError(f"no camera {camera_id!r} in {stage}")
     return name
 
 
-def _credentials(key: dict[str, Any], bucket: str, camera_id: str) -> dict[str, str]:
+def _credentials(key: AccessKeyTypeDef, bucket: str, camera_id: str) -> dict[str, str]:
     return {
         "camera_id": camera_id,
         "bucket": bucket,
@@ -149,7 +154,7 @@ def _credentials(key: dict[str, Any], bucket: str, camera_id: str) -> dict[str, 
     }
 
 
-def _require_bucket(s3: Any, bucket: str, account: str, stage: str) -> None:
+def _require_bucket(s3: S3Client, bucket: str, account: str, stage: str) -> None:
     """Deployed, and ours: a key for a bucket that is not would be a key for nothing."""
     from botocore.exceptions import ClientError
 

@@ -15,9 +15,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
+
+if TYPE_CHECKING:
+    import boto3.session
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG = CHALICE_CONFIG
@@ -118,7 +123,7 @@ def deploy(stage: str) -> None:
     print(f"{stage} deployed; failed scans go to {stack_outputs['FailedScansQueueArn']}")
 
 
-def publish_layer(session: Any, stage: str, bucket: str) -> str:
+def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> str:
     """Build the local engine's layer, upload it next to the stage's photos, publish it."""
     from infra.layer import build_layer
 
@@ -154,11 +159,11 @@ def destroy(stage: str) -> None:
     print(f"{stage} destroyed")
 
 
-def empty_bucket(s3: Any, bucket: str) -> int:
+def empty_bucket(s3: S3Client, bucket: str) -> int:
     """Delete every object version and delete marker (CloudFormation cannot delete a full bucket)."""
     deleted = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        doomed = [
+        doomed: list[ObjectIdentifierTypeDef] = [
             {"Key": entry["Key"], "VersionId": entry["VersionId"]}
             for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]

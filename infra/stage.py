@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import ParameterTypeDef, TagTypeDef
 
 TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
@@ -47,7 +51,7 @@ def stack_name(stage: str) -> str:
 
 
 def deploy_stack(
-    cloudformation: Any,
+    cloudformation: CloudFormationClient,
     stage: str,
     *,
     sandbox: bool = False,
@@ -58,32 +62,29 @@ def deploy_stack(
     from botocore.exceptions import ClientError
 
     name = stack_name(stage)
-    params = {
-        "StackName": name,
-        "TemplateBody": TEMPLATE.read_text(),
-        "Parameters": [
-            {"ParameterKey": "Stage", "ParameterValue": stage},
-            {"ParameterKey": "RetentionDays", "ParameterValue": str(retention_days)},
-            {"ParameterKey": "ReportSender", "ParameterValue": report_sender},
-            {"ParameterKey": "Sandbox", "ParameterValue": "true" if sandbox else "false"},
-        ],
-        "Tags": [{"Key": "app", "Value": "facegate"}, {"Key": "stage", "Value": stage}],
-    }
+    body = TEMPLATE.read_text()
+    parameters: list[ParameterTypeDef] = [
+        {"ParameterKey": "Stage", "ParameterValue": stage},
+        {"ParameterKey": "RetentionDays", "ParameterValue": str(retention_days)},
+        {"ParameterKey": "ReportSender", "ParameterValue": report_sender},
+        {"ParameterKey": "Sandbox", "ParameterValue": "true" if sandbox else "false"},
+    ]
+    tags: list[TagTypeDef] = [{"Key": "app", "Value": "facegate"}, {"Key": "stage", "Value": stage}]
     if _exists(cloudformation, name):
         try:
-            cloudformation.update_stack(**params)
+            cloudformation.update_stack(StackName=name, TemplateBody=body, Parameters=parameters, Tags=tags)
         except ClientError as error:
             if "No updates are to be performed" not in str(error):
                 raise
         else:
             cloudformation.get_waiter("stack_update_complete").wait(StackName=name)
     else:
-        cloudformation.create_stack(**params)
+        cloudformation.create_stack(StackName=name, TemplateBody=body, Parameters=parameters, Tags=tags)
         cloudformation.get_waiter("stack_create_complete").wait(StackName=name)
     return outputs(cloudformation, name)
 
 
-def outputs(cloudformation: Any, name: str) -> dict[str, str]:
+def outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, str]:
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
@@ -93,7 +94,7 @@ def environment(stack_outputs: dict[str, str]) -> dict[str, str]:
     return {OUTPUT_ENV[key]: value for key, value in stack_outputs.items() if key in OUTPUT_ENV}
 
 
-def _exists(cloudformation: Any, name: str) -> bool:
+def _exists(cloudformation: CloudFormationClient, name: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.handled import HandledEvent
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
 log = logging.getLogger(__name__)
 ACCOUNT_ARN = "arn:aws:sqs:us-east-1:123456789012"
-COUNTS = [
+COUNTS: list[QueueAttributeNameType] = [
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesDelayed",
     "ApproximateNumberOfMessagesNotVisible",
 ]
 
 
-def run_erasures(sqs: Any, queue_name: str, timeout: float) -> list[HandledEvent]:
+def run_erasures(sqs: SQSClient, queue_name: str, timeout: float) -> list[HandledEvent]:
     import app
 
     url = str(sqs.get_queue_url(QueueName=queue_name)["QueueUrl"])
@@ -44,7 +49,7 @@ def run_erasures(sqs: Any, queue_name: str, timeout: float) -> list[HandledEvent
             time.sleep(0.2)
 
 
-def _deliver(app: Any, sqs: Any, url: str, queue_name: str, message: dict[str, Any]) -> HandledEvent:
+def _deliver(app: Any, sqs: SQSClient, url: str, queue_name: str, message: MessageTypeDef) -> HandledEvent:
     record = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
@@ -64,6 +69,6 @@ def _deliver(app: Any, sqs: Any, url: str, queue_name: str, message: dict[str, A
     return HandledEvent([message["MessageId"]], None)
 
 
-def _pending(sqs: Any, url: str) -> bool:
+def _pending(sqs: SQSClient, url: str) -> bool:
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=COUNTS)["Attributes"]
     return any(int(counts.get(name, 0)) for name in COUNTS)

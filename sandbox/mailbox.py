@@ -6,19 +6,15 @@ import email
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
-from typing import cast
 
 
 def sent_emails(region: str = "us-east-1") -> list[EmailMessage]:
     """Every raw email SES accepted since local AWS started or was reset, oldest first."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
     backend = ses_backends[DEFAULT_ACCOUNT_ID][region]
-    return [
-        cast(EmailMessage, email.message_from_string(message.raw_data, policy=default))
-        for message in backend.sent_messages
-    ]
+    return [email.message_from_string(message.raw_data, policy=default) for message in backend.sent_messages]
 
 
 def write_report_files(message: EmailMessage, out: Path, stem: str) -> list[Path]:

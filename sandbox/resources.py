@@ -9,19 +9,24 @@ topic, a verified SES sender) is added here by API.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.keys import INCOMING_PREFIX
 from infra.stage import deploy_stack, environment
 
+if TYPE_CHECKING:
+    import boto3.session
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_sqs import SQSClient
 
-def deploy_template(session: Any, stage: str) -> dict[str, str]:
+
+def deploy_template(session: boto3.session.Session, stage: str) -> dict[str, str]:
     """The template deployed into local AWS; returns the ``FACEGATE_*`` it defines."""
     return environment(deploy_stack(session.client("cloudformation"), stage, sandbox=True))
 
 
-def complete_sandbox(settings: Settings, session: Any) -> dict[str, str]:
+def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict[str, str]:
     """Add what the template leaves to moto's APIs and what only the sandbox needs."""
     s3 = session.client("s3")
     sqs = session.client("sqs")
@@ -62,7 +67,7 @@ def complete_sandbox(settings: Settings, session: Any) -> dict[str, str]:
     }
 
 
-def _door(settings: Settings, session: Any) -> str:
+def _door(settings: Settings, session: boto3.session.Session) -> str:
     """The template's SigningKey and DoorSubscription, which moto's CloudFormation cannot make."""
     kms = session.client("kms")
     key = kms.create_key(
@@ -84,7 +89,7 @@ def _door(settings: Settings, session: Any) -> str:
     return door_url
 
 
-def ensure_collection(settings: Settings, session: Any) -> None:
+def ensure_collection(settings: Settings, session: boto3.session.Session) -> None:
     """Create the Rekognition collection at whatever endpoint ``AWS_ENDPOINT_URL_REKOGNITION`` names."""
     from botocore.exceptions import ClientError
 
@@ -95,7 +100,7 @@ def ensure_collection(settings: Settings, session: Any) -> None:
             raise
 
 
-def _user_pool(cognito: Any, stage: str) -> tuple[str, str]:
+def _user_pool(cognito: CognitoIdentityProviderClient, stage: str) -> tuple[str, str]:
     """The API's users: a pool with groups ``admins`` and ``security`` and one app client."""
     tags = {"facegate-stage": stage}  # as the template tags it: the API's policy names it so
     pool = cognito.create_user_pool(PoolName=f"facegate-{stage}-users", UserPoolTags=tags)
@@ -110,6 +115,6 @@ def _user_pool(cognito: Any, stage: str) -> tuple[str, str]:
     return str(pool_id), str(client["UserPoolClient"]["ClientId"])
 
 
-def _queue_arn(sqs: Any, url: str) -> str:
+def _queue_arn(sqs: SQSClient, url: str) -> str:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attributes["Attributes"]["QueueArn"])

@@ -9,12 +9,16 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from chalicelib.keys import camera_key
 from sandbox.stack import LOCAL_CREDENTIALS, PROJECT_DIR, SandboxError, Stack, running_stack
 
 if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_s3 import S3Client
+
     from sandbox.api_server import LocalApi
 
 STATE_FILE = Path(os.environ.get("FACEGATE_SANDBOX_STATE", PROJECT_DIR / ".cache" / "sandbox.json"))
@@ -91,7 +95,13 @@ def upload(photo: Path, camera_id: str, state_file: Path = STATE_FILE) -> str:
     return key
 
 
-def _running(state_file: Path, service: str) -> tuple[dict[str, Any], Any]:
+@overload
+def _running(
+    state_file: Path, service: Literal["cognito-idp"]
+) -> tuple[dict[str, Any], CognitoIdentityProviderClient]: ...
+@overload
+def _running(state_file: Path, service: Literal["s3"]) -> tuple[dict[str, Any], S3Client]: ...
+def _running(state_file: Path, service: Literal["cognito-idp", "s3"]) -> tuple[dict[str, Any], BaseClient]:
     import boto3
 
     if not state_file.exists():

@@ -220,7 +220,7 @@ class Stack:
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published since the last call, as the observer queue got them."""
-        received = []
+        received: list[dict[str, Any]] = []
         while True:
             messages = self.sqs.receive_message(
                 QueueUrl=self.names["observer_queue"], MaxNumberOfMessages=10, WaitTimeSeconds=0

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 GROUPS = ("admins", "security")
 
 
-def issue_token(cognito: Any, pool_id: str, client_id: str, group: str, username: str | None = None) -> str:
+def issue_token(
+    cognito: CognitoIdentityProviderClient,
+    pool_id: str,
+    client_id: str,
+    group: str,
+    username: str | None = None,
+) -> str:
     """Create (or reuse) a user in ``group``, sign in as them, return their access token."""
     return str(sign_in(cognito, pool_id, client_id, group, username)["AccessToken"])
 
 
 def sign_in(
-    cognito: Any, pool_id: str, client_id: str, group: str, username: str | None = None
+    cognito: CognitoIdentityProviderClient,
+    pool_id: str,
+    client_id: str,
+    group: str,
+    username: str | None = None,
 ) -> dict[str, Any]:
     """Create (or reuse) a user in ``group``, sign in as them: access, id and refresh tokens."""
     if group not in GROUPS:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
 FAULTS = ("throttling", "server error", "timeout", "access denied", "malformed response")
@@ -48,20 +49,28 @@ ERROR_CODES = {
 }
 
 
-def _error(service: str, fault: str) -> tuple[int, bytes, dict[str, str]]:
+def _headers(content_type: str | None = None) -> HTTPHeaders:
+    """Response headers as botocore's own transport hands them over."""
+    headers = HTTPHeaders()
+    if content_type is not None:
+        headers["content-type"] = content_type
+    return headers
+
+
+def _error(service: str, fault: str) -> tuple[int, bytes, HTTPHeaders]:
     """The status, body and headers the service answers that fault with."""
     status, code = ERROR_CODES[fault][service]
     if service == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": fault}).encode()
-        return status, body, {"content-type": "application/x-amz-json-1.0"}
+        return status, body, _headers("application/x-amz-json-1.0")
     if service == "kms":
         body = json.dumps({"__type": code, "message": fault}).encode()
-        return status, body, {"content-type": "application/x-amz-json-1.1"}
+        return status, body, _headers("application/x-amz-json-1.1")
     error = f"<Code>{code}</Code><Message>{fault}</Message>"
     if service == "s3":
-        return status, f"<Error>{error}</Error>".encode(), {}
-    body = f"<ErrorResponse><Error><Type>Sender</Type>{error}</Error></ErrorResponse>"
-    return status, body.encode(), {"content-type": "text/xml"}
+        return status, f"<Error>{error}</Error>".encode(), _headers()
+    xml = f"<ErrorResponse><Error><Type>Sender</Type>{error}</Error></ErrorResponse>"
+    return status, xml.encode(), _headers("text/xml")
 
 
 class FaultInjector:
@@ -87,7 +96,7 @@ class FaultInjector:
         if self.fault == "timeout":
             raise ReadTimeoutError(endpoint_url=request.url)
         if self.fault == "malformed response":
-            return AWSResponse(request.url, 200, {"content-type": "text/plain"}, _Raw(b"<<<garbage{{{"))
+            return AWSResponse(request.url, 200, _headers("text/plain"), _Raw(b"<<<garbage{{{"))
         status, payload, headers = _error(self.service, self.fault)
         return AWSResponse(request.url, status, headers, _Raw(payload))
 
@@ -104,11 +113,13 @@ def injected(injector: FaultInjector) -> Iterator[FaultInjector]:
     wiring.reset()
     session = wiring._session()
     event = f"before-send.{injector.service}.{injector.operation}"
-    session.events.register(event, injector)
+    # A before-send handler answers with a response; the stubs type every handler as -> None.
+    handler: Callable[..., Any] = injector
+    session.events.register(event, handler)
     try:
         yield injector
     finally:
-        session.events.unregister(event, injector)
+        session.events.unregister(event, handler)
         wiring.reset()
 
 

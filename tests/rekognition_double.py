@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.rekognition_shapes import index_faces_response, search_users_response
 
 BOX = (0.3, 0.2, 0.4, 0.4)
+Answer = tuple[int, dict[str, Any]]  # HTTP status, JSON body
 
 
 class RekognitionDouble:
@@ -47,57 +49,80 @@ class RekognitionDouble:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, operation: str, body: dict[str, Any]) -> Answer:
         if operation == "CreateCollection":
-            if body["CollectionId"] in self.collections:
-                return 400, {"__type": "ResourceAlreadyExistsException", "message": "exists"}
-            self.collections.add(body["CollectionId"])
-            return 200, {
-                "StatusCode": 200,
-                "CollectionArn": f"aws:rekognition:{body['CollectionId']}",
-                "FaceModelVersion": "7.0",
-            }
+            return self._create_collection(body)
         if body.get("CollectionId") not in self.collections:
             return 400, {"__type": "ResourceNotFoundException", "message": "no such collection"}
-        if operation == "IndexFaces":
-            face_id = str(uuid.uuid4())
-            self.faces[face_id] = ""
-            return 200, index_faces_response(body["ExternalImageId"], [BOX], face_id)
-        if operation == "CreateUser":
-            if body["UserId"] in self.users:
-                return 400, {"__type": "ConflictException", "message": "user exists"}
-            self.users.append(body["UserId"])
-            return 200, {}
-        if operation == "AssociateFaces":
-            self.faces.update({face_id: body["UserId"] for face_id in body["FaceIds"]})
-            return 200, {
-                "AssociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
-                "UnsuccessfulFaceAssociations": [],
-            }
-        if operation == "ListFaces":
-            owned = [face_id for face_id, user in self.faces.items() if user == body.get("UserId")]
-            return 200, {
-                "Faces": [{"FaceId": f, "UserId": body["UserId"]} for f in owned],
-                "FaceModelVersion": "7.0",
-            }
-        if operation == "DisassociateFaces":
-            self.faces.update({face_id: "" for face_id in body["FaceIds"]})
-            return 200, {
-                "DisassociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
-                "UnsuccessfulFaceDisassociations": [],
-            }
-        if operation == "DeleteFaces":
-            for face_id in body["FaceIds"]:
-                self.faces.pop(face_id, None)
-            return 200, {"DeletedFaces": body["FaceIds"], "UnsuccessfulFaceDeletions": []}
-        if operation == "DeleteUser":
-            if body["UserId"] in self.users:
-                self.users.remove(body["UserId"])
-            return 200, {}
-        if operation == "SearchUsersByImage":
-            matches = [(self.users[0], 99.0)] if self.users else []
-            return 200, search_users_response([BOX], matches)
-        return 400, {"__type": "InvalidParameterException", "message": f"{operation} not in the double"}
+        operations: dict[str, Callable[[dict[str, Any]], Answer]] = {
+            "IndexFaces": self._index_faces,
+            "CreateUser": self._create_user,
+            "AssociateFaces": self._associate_faces,
+            "ListFaces": self._list_faces,
+            "DisassociateFaces": self._disassociate_faces,
+            "DeleteFaces": self._delete_faces,
+            "DeleteUser": self._delete_user,
+            "SearchUsersByImage": self._search_users_by_image,
+        }
+        if operation not in operations:
+            return 400, {"__type": "InvalidParameterException", "message": f"{operation} not in the double"}
+        return operations[operation](body)
+
+    def _create_collection(self, body: dict[str, Any]) -> Answer:
+        if body["CollectionId"] in self.collections:
+            return 400, {"__type": "ResourceAlreadyExistsException", "message": "exists"}
+        self.collections.add(body["CollectionId"])
+        return 200, {
+            "StatusCode": 200,
+            "CollectionArn": f"aws:rekognition:{body['CollectionId']}",
+            "FaceModelVersion": "7.0",
+        }
+
+    def _index_faces(self, body: dict[str, Any]) -> Answer:
+        face_id = str(uuid.uuid4())
+        self.faces[face_id] = ""
+        return 200, index_faces_response(body["ExternalImageId"], [BOX], face_id)
+
+    def _create_user(self, body: dict[str, Any]) -> Answer:
+        if body["UserId"] in self.users:
+            return 400, {"__type": "ConflictException", "message": "user exists"}
+        self.users.append(body["UserId"])
+        return 200, {}
+
+    def _associate_faces(self, body: dict[str, Any]) -> Answer:
+        self.faces.update({face_id: body["UserId"] for face_id in body["FaceIds"]})
+        return 200, {
+            "AssociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
+            "UnsuccessfulFaceAssociations": [],
+        }
+
+    def _list_faces(self, body: dict[str, Any]) -> Answer:
+        owned = [face_id for face_id, user in self.faces.items() if user == body.get("UserId")]
+        return 200, {
+            "Faces": [{"FaceId": f, "UserId": body["UserId"]} for f in owned],
+            "FaceModelVersion": "7.0",
+        }
+
+    def _disassociate_faces(self, body: dict[str, Any]) -> Answer:
+        self.faces.update({face_id: "" for face_id in body["FaceIds"]})
+        return 200, {
+            "DisassociatedFaces": [{"FaceId": f} for f in body["FaceIds"]],
+            "UnsuccessfulFaceDisassociations": [],
+        }
+
+    def _delete_faces(self, body: dict[str, Any]) -> Answer:
+        for face_id in body["FaceIds"]:
+            self.faces.pop(face_id, None)
+        return 200, {"DeletedFaces": body["FaceIds"], "UnsuccessfulFaceDeletions": []}
+
+    def _delete_user(self, body: dict[str, Any]) -> Answer:
+        if body["UserId"] in self.users:
+            self.users.remove(body["UserId"])
+        return 200, {}
+
+    def _search_users_by_image(self, body: dict[str, Any]) -> Answer:
+        matches = [(self.users[0], 99.0)] if self.users else []
+        return 200, search_users_response([BOX], matches)
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth import PoolUnavailable, TokenRevoked
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 # GetUser's answers for a token the pool no longer honours; anything else is the pool's trouble.
 REFUSALS = {
@@ -23,7 +26,7 @@ class CognitoUserPool:
     (IAM: cognito-idp:AdminListGroupsForUser on the pool).
     """
 
-    def __init__(self, client: Any, user_pool_id: str) -> None:
+    def __init__(self, client: CognitoIdentityProviderClient, user_pool_id: str) -> None:
         self._cognito = client
         self._pool_id = user_pool_id
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
 from chalicelib.errors import NotFound
 from chalicelib.models import Employee
 from chalicelib.ports import Page
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 _KEY = frozenset({"employee_id"})
 ERASING = "erasure_job"  # set while an erasure job runs: the employee reads as absent
@@ -16,7 +19,7 @@ ERASING = "erasure_job"  # set while an erasure job runs: the employee reads as 
 class DynamoEmployeeDirectory:
     """Employee items keyed by ``employee_id``."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def get(self, employee_id: str) -> Employee | None:

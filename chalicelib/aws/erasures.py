@@ -8,10 +8,14 @@ covered by the same point-in-time recovery, and need no table of their own.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo
 from chalicelib.models import ErasureJob
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs import SQSClient
 
 TARGET = "erasure"
 
@@ -19,7 +23,7 @@ TARGET = "erasure"
 class DynamoErasureJobs:
     """``ErasureJobs`` over the audit table."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def create(self, job: ErasureJob) -> bool:
@@ -51,7 +55,7 @@ def _item(job: ErasureJob) -> dict[str, Any]:
 class SqsErasureQueue:
     """``ErasureQueue`` on the stage's erasure queue, found by name once per container."""
 
-    def __init__(self, client: Any, queue_name: str) -> None:
+    def __init__(self, client: SQSClient, queue_name: str) -> None:
         self._sqs = client
         self._name = queue_name
         self._url: str | None = None

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
 from chalicelib.engines.local import StoredFace
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
 _TRANSACTION_LIMIT = 100
@@ -22,10 +25,12 @@ _TRANSACTION_LIMIT = 100
 class DynamoFaceStore:
     """Embeddings in DynamoDB; never holds images."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
         self._name = table.name
-        self._client = table.meta.client  # the resource's client speaks plain Python types
+        # The resource's client speaks plain Python types, not the AttributeValue maps its
+        # stub (DynamoDBClient) describes; no stub says so, hence Any.
+        self._client: Any = table.meta.client
 
     def put(self, face: StoredFace) -> None:
         item = {

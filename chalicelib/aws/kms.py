@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.signing import ALGORITHM
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
 
 
 class KmsMessageSigner:
     """Signs with ``kms:GenerateMac``: the key never leaves KMS, and its key policy lets
     only the camera function's role generate MACs with it."""
 
-    def __init__(self, client: Any, key_id: str) -> None:
+    def __init__(self, client: KMSClient, key_id: str) -> None:
         self._kms = client
         self._key_id = key_id
 

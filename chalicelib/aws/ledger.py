@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
+
+    from mypy_boto3_dynamodb.service_resource import Table
 
 TARGET = "daily-report"
 
@@ -11,7 +17,7 @@ TARGET = "daily-report"
 class DynamoReportLedger:
     """Items (target ``daily-report``, entry = the day): SENDING → SENT, or FAILED."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def claim(self, day: str) -> bool:
@@ -56,7 +62,8 @@ class DynamoReportLedger:
         item = self._table.get_item(Key={"target": TARGET, "entry": day}).get("Item")
         if not item or item.get("state") != "SENT" or "totals" not in item:
             return None
-        return {str(status): int(count) for status, count in item["totals"].items()}
+        totals = cast("Mapping[str, Decimal]", item["totals"])  # what sent() stores: status -> count
+        return {str(status): int(count) for status, count in totals.items()}
 
 
 def _now() -> str:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.models import Upload
 from chalicelib.ports import ObjectGone, StoredObject, UploadTooLarge
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
 
 
 class S3ImageStore:
     """Reads uploads (never more than the limit) and writes JSON results."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: S3Client) -> None:
         self._s3 = client
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         from botocore.exceptions import ClientError
 
-        params = {"Bucket": upload.bucket, "Key": upload.key}
+        params: GetObjectRequestTypeDef = {"Bucket": upload.bucket, "Key": upload.key}
         if upload.version_id:
             params["VersionId"] = upload.version_id
         try:
@@ -41,7 +45,7 @@ class S3ImageStore:
             body.close()
 
     def version(self, upload: Upload) -> str | None:
-        params = {"Bucket": upload.bucket, "Key": upload.key}
+        params: HeadObjectRequestTypeDef = {"Bucket": upload.bucket, "Key": upload.key}
         if upload.version_id:
             params["VersionId"] = upload.version_id
         version: str | None = self._s3.head_object(**params).get("VersionId") or upload.version_id

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
 from chalicelib.models import Scan
 from chalicelib.ports import Page, Recorded
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 _BY_DAY_KEY = frozenset({"scan_id", "day", "captured_at"})
 _BY_EMPLOYEE_KEY = frozenset({"scan_id", "employee_id", "captured_at"})
@@ -16,7 +19,7 @@ _BY_EMPLOYEE_KEY = frozenset({"scan_id", "employee_id", "captured_at"})
 class DynamoScanLog:
     """Scan records keyed by ``scan_id``; GSIs ``by_day`` and ``by_employee`` serve queries."""
 
-    def __init__(self, table: Any, employees_table: str | None = None) -> None:
+    def __init__(self, table: Table, employees_table: str | None = None) -> None:
         self._table = table
         self._employees_table = employees_table  # guards scans that name an employee
 

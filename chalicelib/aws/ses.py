@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
 
 
 class SesMailer:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: SESClient) -> None:
         self._ses = client
 
     def send(self, message: EmailMessage) -> str:

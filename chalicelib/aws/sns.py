@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.models import Scan
 from chalicelib.notifications import notification_for, sns_message
 from chalicelib.ports import MessageSigner
 from chalicelib.signing import SigningFailed, signature_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +20,7 @@ log = logging.getLogger(__name__)
 class SnsNotifier:
     """Publishes one signed message per scan, with attributes for subscription filter policies."""
 
-    def __init__(self, client: Any, topic_arn: str, signer: MessageSigner) -> None:
+    def __init__(self, client: SNSClient, topic_arn: str, signer: MessageSigner) -> None:
         self._sns = client
         self._topic_arn = topic_arn
         self._signer = signer

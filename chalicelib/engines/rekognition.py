@@ -12,12 +12,16 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
 from chalicelib.imaging import RejectedImage
 from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
 from chalicelib.recognition import EnrollmentError, quality_problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_rekognition.type_defs import FaceDetailTypeDef, SearchUsersByImageResponseTypeDef
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _DISASSOCIATE_LIMIT = 100
@@ -33,7 +37,7 @@ class RekognitionEngine:
 
     def __init__(
         self,
-        client: Any,
+        client: RekognitionClient,
         collection_id: str,
         policy: Policy,
         quality_filter: str = "AUTO",
@@ -147,12 +151,12 @@ class RekognitionEngine:
 
     def _search_users(
         self, image: NormalisedImage, threshold: float, max_users: int
-    ) -> dict[str, Any] | None:
+    ) -> SearchUsersByImageResponseTypeDef | None:
         """One SearchUsersByImage call; None when Rekognition finds no face."""
         from botocore.exceptions import ClientError
 
         try:
-            response: dict[str, Any] = self._rekognition.search_users_by_image(
+            response = self._rekognition.search_users_by_image(
                 CollectionId=self._collection,
                 Image={"Bytes": jpeg_within_limit(image)},
                 UserMatchThreshold=threshold,
@@ -231,7 +235,7 @@ def jpeg_within_limit(image: NormalisedImage, limit: int = MAX_IMAGE_BYTES) -> b
         pixels = pixels.resize((max(1, int(pixels.width * shrink)), max(1, int(pixels.height * shrink))))
 
 
-def _face(detail: dict[str, Any], image: NormalisedImage) -> DetectedFace:
+def _face(detail: FaceDetailTypeDef, image: NormalisedImage) -> DetectedFace:
     """A Rekognition FaceDetail (box as ratios of the frame) in pixels of the normalised photo."""
     box = detail.get("BoundingBox", {})
     left = max(0.0, float(box.get("Left", 0.0)))
@@ -249,11 +253,11 @@ def _face(detail: dict[str, Any], image: NormalisedImage) -> DetectedFace:
     )
 
 
-def _names(response: dict[str, Any], employee_id: str) -> bool:
+def _names(response: SearchUsersByImageResponseTypeDef, employee_id: str) -> bool:
     return any(str(match["User"]["UserId"]) == employee_id for match in response.get("UserMatches", []))
 
 
-def _crop(image: NormalisedImage, detail: dict[str, Any]) -> NormalisedImage:
+def _crop(image: NormalisedImage, detail: FaceDetailTypeDef) -> NormalisedImage:
     """The face ``detail`` describes, with a margin, as an image of its own."""
     box = _face(detail, image).box
     margin_x, margin_y = round(box.width * CROP_MARGIN), round(box.height * CROP_MARGIN)

@@ -7,7 +7,7 @@ user as Cognito does. The verifier's clock is injected, so the window is tested 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.stub import Stubber
@@ -17,6 +17,9 @@ from chalicelib.auth import ADMINS, Forbidden, PoolUnavailable, TokenRevoked, To
 from chalicelib.aws.cognito import CognitoUserPool
 from sandbox.stack import Stack
 from tests.api.conftest import Api
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 USER = "riley"
 
@@ -29,7 +32,9 @@ class Clock:
         return self.now
 
 
-def verifier(stack: Stack, clock: Clock, cognito: Any = None) -> TokenVerifier:
+def verifier(
+    stack: Stack, clock: Clock, cognito: CognitoIdentityProviderClient | None = None
+) -> TokenVerifier:
     pool = CognitoUserPool(cognito or stack.cognito, stack.names["user_pool_id"])
     return TokenVerifier(stack.settings.auth, pool, clock)
 

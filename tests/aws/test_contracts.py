@@ -29,11 +29,12 @@ Factory = Callable[[], object]
 def _dynamo(kind: str) -> Callable[[Stack], object]:
     def build(stack: Stack) -> object:
         settings = stack.settings
-        return {
+        factories: dict[str, Factory] = {
             "scans": lambda: DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table),
             "faces": lambda: DynamoFaceStore(wiring.table(settings.faces_table)),
             "employees": lambda: DynamoEmployeeDirectory(wiring.table(settings.employees_table)),
-        }[kind]()
+        }
+        return factories[kind]()
 
     return build
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,11 +20,15 @@ from door.kms import KmsMacVerifier
 from tests.door.messages import NOW, message, scan, tampered
 from tests.fakes import InMemorySigner
 
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_sns import SNSClient
+
 ALIAS = "alias/facegate-test-decision-signing"
 
 
 @pytest.fixture
-def kms() -> Iterator[Any]:
+def kms() -> Iterator[KMSClient]:
     with mock_aws():
         client = boto3.client("kms", region_name="us-east-1")
         key = client.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
@@ -32,16 +36,16 @@ def kms() -> Iterator[Any]:
         yield client
 
 
-def other_key(kms: Any) -> str:
+def other_key(kms: KMSClient) -> str:
     return str(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
 
 
-def door(kms: Any, key_id: str = ALIAS) -> tuple[DoorController, list[Unlock]]:
+def door(kms: KMSClient, key_id: str = ALIAS) -> tuple[DoorController, list[Unlock]]:
     unlocks: list[Unlock] = []
     return DoorController(KmsMacVerifier(kms, key_id), {"front-door"}, unlocks.append, lambda: NOW), unlocks
 
 
-def test_kms_macs_verify_only_for_the_same_bytes_and_key(kms: Any) -> None:
+def test_kms_macs_verify_only_for_the_same_bytes_and_key(kms: KMSClient) -> None:
     mac = KmsMessageSigner(kms, ALIAS).sign(b"claims")
     assert len(mac) == 32
     assert KmsMacVerifier(kms, ALIAS).verify(b"claims", mac)
@@ -50,34 +54,34 @@ def test_kms_macs_verify_only_for_the_same_bytes_and_key(kms: Any) -> None:
     assert not KmsMacVerifier(kms, ALIAS).verify(b"claims", b"")
 
 
-def test_a_kms_signed_decision_opens_the_door(kms: Any) -> None:
+def test_a_kms_signed_decision_opens_the_door(kms: KMSClient) -> None:
     controller, unlocks = door(kms)
     assert controller.handle(message(scan(), KmsMessageSigner(kms, ALIAS))).unlocked
     assert unlocks == [Unlock("EMP001", "front-door", "a" * 32)]
 
 
-def test_a_tampered_kms_signed_decision_is_refused(kms: Any) -> None:
+def test_a_tampered_kms_signed_decision_is_refused(kms: KMSClient) -> None:
     controller, unlocks = door(kms)
     body = tampered(message(scan(), KmsMessageSigner(kms, ALIAS)), employee_id="EMP002")
     assert controller.handle(body).reason == "invalid signature"
     assert unlocks == []
 
 
-def test_a_decision_signed_with_another_kms_key_is_refused(kms: Any) -> None:
+def test_a_decision_signed_with_another_kms_key_is_refused(kms: KMSClient) -> None:
     controller, unlocks = door(kms)
     body = message(scan(), KmsMessageSigner(kms, other_key(kms)))
     assert controller.handle(body).reason == "invalid signature"
     assert unlocks == []
 
 
-def test_a_decision_without_signature_is_refused(kms: Any) -> None:
+def test_a_decision_without_signature_is_refused(kms: KMSClient) -> None:
     controller, unlocks = door(kms)
     assert controller.handle(message(scan(), None)).reason == "unsigned or unreadable message"
     assert unlocks == []
 
 
 @pytest.fixture
-def topic(kms: Any) -> Iterator[tuple[Any, str, str]]:
+def topic(kms: KMSClient) -> Iterator[tuple[SNSClient, str, str]]:
     """SNS topic with a raw, unfiltered SQS subscriber (inside the ``kms`` fixture's mock)."""
     sns = boto3.client("sns", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
@@ -96,7 +100,7 @@ def received(url: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_notifier_signs_what_it_publishes(kms: Any, topic: tuple[Any, str, str]) -> None:
+def test_the_notifier_signs_what_it_publishes(kms: KMSClient, topic: tuple[SNSClient, str, str]) -> None:
     sns, topic_arn, url = topic
     SnsNotifier(sns, topic_arn, KmsMessageSigner(kms, ALIAS)).publish(scan())
     [body] = received(url)
@@ -106,7 +110,7 @@ def test_the_notifier_signs_what_it_publishes(kms: Any, topic: tuple[Any, str, s
 
 
 def test_an_authorized_decision_that_cannot_be_signed_is_not_published(
-    kms: Any, topic: tuple[Any, str, str]
+    kms: KMSClient, topic: tuple[SNSClient, str, str]
 ) -> None:
     sns, topic_arn, url = topic
     signer = InMemorySigner()
@@ -116,7 +120,9 @@ def test_an_authorized_decision_that_cannot_be_signed_is_not_published(
     assert received(url) == []
 
 
-def test_an_alert_that_cannot_be_signed_still_reaches_security(kms: Any, topic: tuple[Any, str, str]) -> None:
+def test_an_alert_that_cannot_be_signed_still_reaches_security(
+    kms: KMSClient, topic: tuple[SNSClient, str, str]
+) -> None:
     sns, topic_arn, url = topic
     signer = InMemorySigner()
     signer.fail_with = ConnectionError("KMS unreachable")
@@ -126,7 +132,7 @@ def test_an_alert_that_cannot_be_signed_still_reaches_security(kms: Any, topic: 
 
 
 @pytest.mark.parametrize("kind", ["in-memory", "kms"])
-def test_signer_contract(kms: Any, kind: str) -> None:
+def test_signer_contract(kms: KMSClient, kind: str) -> None:
     """The fake and the KMS signer agree: deterministic 32-byte HMAC-SHA256 per message."""
     fake = InMemorySigner(key_id=ALIAS)
     signer, verifier = (fake, fake) if kind == "in-memory" else (

@@ -105,6 +105,7 @@ def test_a_duplicate_event_gives_one_record_and_one_notification(
 
 def test_an_upload_gone_before_processing_is_an_error(stack: Stack, camera: Camera, photos: Path) -> None:
     upload, event = camera.put("incoming/front-door/gone.jpg", (photos / "obama2.jpg").read_bytes())
+    assert upload.version_id is not None  # the camera bucket is versioned
     stack.s3.delete_object(Bucket=upload.bucket, Key=upload.key, VersionId=upload.version_id)
     camera.invoke(event)
     scan = camera.scan(upload)

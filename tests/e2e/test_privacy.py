@@ -26,8 +26,8 @@ def everything_stored(stack: Stack) -> tuple[str, list[bytes]]:
             items += page["Items"]
     bucket = stack.settings.camera_bucket
     objects = []
-    for page in stack.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for version in page.get("Versions", []):
+    for listing in stack.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in listing.get("Versions", []):
             body = stack.s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])[
                 "Body"
             ]

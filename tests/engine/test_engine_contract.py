@@ -6,8 +6,8 @@ its model answers for itself) and then pins the same behaviour on both engines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import pytest
 
@@ -25,7 +25,8 @@ PEOPLE = {"EMP001": Employee("EMP001", "Avery Stone"), "EMP002": Employee("EMP00
 
 
 class Harness(Protocol):
-    engine: FaceEngine
+    @property
+    def engine(self) -> FaceEngine: ...  # read-only, so each harness may hold its own engine type
 
     def expect_enrollment(self, employee_id: str, photo: str) -> None: ...
     def expect_search(self, photo: str, matches: list[tuple[str, float]]) -> None: ...
@@ -70,7 +71,7 @@ class RekognitionHarness:
 
 
 @pytest.fixture(params=["local", "rekognition"])
-def harness(request: pytest.FixtureRequest) -> Any:
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     built: Harness = LocalHarness() if request.param == "local" else RekognitionHarness()
     yield built
     built.done()

@@ -13,13 +13,14 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+Context = dict[str, tuple[str, ...]]  # condition key -> the values a request carries
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def as_list(value: str | list[str]) -> list[str]:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def allowed(policy: list[dict[str, Any]], request: Request) -> bool:
+def allowed(policy: Iterable[Mapping[str, Any]], request: Request) -> bool:
     """Does any Allow statement cover the action, the resource and its Condition?"""
     return any(
         statement["Effect"] == "Allow"
@@ -100,64 +101,93 @@ def _holds(operator: str, policy_values: list[str], values: tuple[str, ...] | No
 
 def requests_of(service: str, operation: str, params: Mapping[str, Any]) -> list[Request]:
     """The IAM requests one botocore call makes (resources named as in the sandbox)."""
-    account = {"aws:ResourceAccount": (ACCOUNT,)}
-    if service == "dynamodb":
-        if operation == "TransactWriteItems":
-            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
-            kinds["ConditionCheck"] = "ConditionCheckItem"
-            return [
-                _dynamodb(kinds[kind], body, account)
-                for item in params["TransactItems"]
-                for kind, body in item.items()
-            ]
-        return [_dynamodb(operation, params, account)]
-    if service == "s3":
-        bucket_account = {**account, "s3:ResourceAccount": (ACCOUNT,)}
-        if operation == "ListObjectVersions":
-            prefix = {"s3:prefix": (params["Prefix"],)} if "Prefix" in params else {}
-            bucket = f"arn:aws:s3:::{params['Bucket']}"
-            return [Request("s3:ListBucketVersions", bucket, bucket_account | prefix)]
-        operation = "GetObject" if operation == "HeadObject" else operation  # HEAD is authorised as GET
-        versioned = params.get("VersionId") and operation in ("GetObject", "DeleteObject")
-        action = f"s3:{operation}" + ("Version" if versioned else "")
-        return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}", bucket_account)]
-    if service == "sns":
-        return [Request(f"sns:{operation}", params["TopicArn"], account)]
-    if service == "rekognition":
-        collection = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}"
-        return [Request(f"rekognition:{operation}", collection, account)]
-    if service == "cognito-idp":
-        if operation == "GetUser":  # authorised by the access token it carries, not by IAM
-            return []
-        pool = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{params['UserPoolId']}"
-        # the sandbox's pool carries the tag the template gives a stage's pool
+    account: Context = {"aws:ResourceAccount": (ACCOUNT,)}
+    of_service = _REQUESTS_OF.get(service)
+    if of_service is None:
+        return [Request(f"{service}:{operation}", "?", account)]
+    return of_service(operation, params, account)
+
+
+def _dynamodb_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    if operation == "TransactWriteItems":
+        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+        kinds["ConditionCheck"] = "ConditionCheckItem"
         return [
-            Request(
-                f"cognito-idp:{operation}", pool, {**account, "aws:ResourceTag/facegate-stage": ("sandbox",)}
-            )
+            _dynamodb(kinds[kind], body, account)
+            for item in params["TransactItems"]
+            for kind, body in item.items()
         ]
-    if service == "sqs":
-        name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[-1]
-        return [Request(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", account)]
-    if service == "kms":
-        # The camera names its key by alias; IAM authorises the key itself and offers the
-        # alias as kms:ResourceAliases (the key's id exists only once the stack does).
-        key_id = str(params["KeyId"])
-        if key_id.startswith("alias/"):
-            key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased"
-            return [Request(f"kms:{operation}", key, {**account, "kms:ResourceAliases": (key_id,)})]
-        return [Request(f"kms:{operation}", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}", account)]
-    if service == "ses":
-        identity = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}"
-        return [Request(f"ses:{operation}", identity, account)]
-    return [Request(f"{service}:{operation}", "?", account)]
+    return [_dynamodb(operation, params, account)]
+
+
+def _s3_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    bucket_account = {**account, "s3:ResourceAccount": (ACCOUNT,)}
+    if operation == "ListObjectVersions":
+        prefix = {"s3:prefix": (params["Prefix"],)} if "Prefix" in params else {}
+        bucket = f"arn:aws:s3:::{params['Bucket']}"
+        return [Request("s3:ListBucketVersions", bucket, bucket_account | prefix)]
+    operation = "GetObject" if operation == "HeadObject" else operation  # HEAD is authorised as GET
+    versioned = params.get("VersionId") and operation in ("GetObject", "DeleteObject")
+    action = f"s3:{operation}" + ("Version" if versioned else "")
+    return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}", bucket_account)]
+
+
+def _sns_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    return [Request(f"sns:{operation}", params["TopicArn"], account)]
+
+
+def _rekognition_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    collection = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{params['CollectionId']}"
+    return [Request(f"rekognition:{operation}", collection, account)]
+
+
+def _cognito_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    if operation == "GetUser":  # authorised by the access token it carries, not by IAM
+        return []
+    pool = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{params['UserPoolId']}"
+    # the sandbox's pool carries the tag the template gives a stage's pool
+    return [
+        Request(f"cognito-idp:{operation}", pool, {**account, "aws:ResourceTag/facegate-stage": ("sandbox",)})
+    ]
+
+
+def _sqs_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[-1]
+    return [Request(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", account)]
+
+
+def _kms_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    # The camera names its key by alias; IAM authorises the key itself and offers the
+    # alias as kms:ResourceAliases (the key's id exists only once the stack does).
+    key_id = str(params["KeyId"])
+    if key_id.startswith("alias/"):
+        key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased"
+        return [Request(f"kms:{operation}", key, {**account, "kms:ResourceAliases": (key_id,)})]
+    return [Request(f"kms:{operation}", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}", account)]
+
+
+def _ses_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    identity = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{params['Source']}"
+    return [Request(f"ses:{operation}", identity, account)]
+
+
+_REQUESTS_OF: dict[str, Callable[[str, Mapping[str, Any], Context], list[Request]]] = {
+    "dynamodb": _dynamodb_requests,
+    "s3": _s3_requests,
+    "sns": _sns_requests,
+    "rekognition": _rekognition_requests,
+    "cognito-idp": _cognito_requests,
+    "sqs": _sqs_requests,
+    "kms": _kms_requests,
+    "ses": _ses_requests,
+}
 
 
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 _READS_ITEMS = {"GetItem", "Query", "Scan", "BatchGetItem"}
 
 
-def _dynamodb(operation: str, body: Mapping[str, Any], account: dict[str, tuple[str, ...]]) -> Request:
+def _dynamodb(operation: str, body: Mapping[str, Any], account: Context) -> Request:
     """DynamoDB's condition keys for one item operation (on a table, or one of its indexes)."""
     table = body["TableName"]
     arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"

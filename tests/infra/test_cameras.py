@@ -16,7 +16,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
@@ -107,18 +106,18 @@ def enforcing_moto() -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _client(service: str, endpoint: str, key_id: str, secret: str) -> Any:
+def _session(key_id: str, secret: str) -> boto3.session.Session:
     return boto3.session.Session(
         aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1"
-    ).client(service, endpoint_url=endpoint)
+    )
 
 
 def test_an_iam_enforcing_s3_refuses_a_cameras_upload_to_another_cameras_prefix() -> None:
     bucket = f"facegate-test-camera-{ACCOUNT}"
     with enforcing_moto() as endpoint:
         admin = ("admin", "admin")  # before IAM is enforced, any key is the account's root
-        _client("s3", endpoint, *admin).create_bucket(Bucket=bucket)
-        iam = _client("iam", endpoint, *admin)
+        _session(*admin).client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+        iam = _session(*admin).client("iam", endpoint_url=endpoint)
         keys = cameras.add(iam, "test", bucket, ACCOUNT, "front-door")
         cameras.add(iam, "test", bucket, ACCOUNT, "back-door")
         switch = urllib.request.Request(
@@ -129,7 +128,9 @@ def test_an_iam_enforcing_s3_refuses_a_cameras_upload_to_another_cameras_prefix(
         )
         urllib.request.urlopen(switch, timeout=10).close()
 
-        camera = _client("s3", endpoint, keys["access_key_id"], keys["secret_access_key"])
+        camera = _session(keys["access_key_id"], keys["secret_access_key"]).client(
+            "s3", endpoint_url=endpoint
+        )
         camera.put_object(Bucket=bucket, Key="incoming/front-door/a.jpg", Body=b"jpeg")
         for key in ("incoming/back-door/a.jpg", "processed/forged.json"):
             with pytest.raises(ClientError) as refused:

@@ -31,7 +31,9 @@ ONLY_OURS = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["daily-repor
         ({"StringEquals": {"a": "1"}, "StringLike": {"b": "2*"}}, {"a": ("1",), "b": ("3",)}, False),
     ],
 )
-def test_conditions_read_as_iam_reads_them(condition: dict, context: dict, holds: bool) -> None:
+def test_conditions_read_as_iam_reads_them(
+    condition: dict[str, dict[str, str | list[str]]], context: dict[str, tuple[str, ...]], holds: bool
+) -> None:
     assert conditions_hold(condition, context) is holds
 
 

@@ -30,11 +30,13 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+    return loaded
 
 
 def resource(name: str) -> dict[str, Any]:
-    return template()["Resources"][name]["Properties"]
+    properties: dict[str, Any] = template()["Resources"][name]["Properties"]
+    return properties
 
 
 def test_cfn_lint_passes() -> None:
@@ -146,7 +148,7 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def _only_the_camera_function(statement: dict[str, Any], action: str) -> bool:
-    return (
+    return bool(
         statement["Effect"] == "Deny"
         and statement["Principal"] == "*"
         and statement["Action"] == action

@@ -31,6 +31,7 @@ def test_exif_orientation_is_applied() -> None:
     image = normalise(jpeg_with_orientation(two_tone(60, 40), 6), LIMITS)
     assert (image.width, image.height) == (40, 60)
     left, right = image.pixels.getpixel((2, 30)), image.pixels.getpixel((37, 30))
+    assert isinstance(left, tuple) and isinstance(right, tuple)  # RGB pixels
     assert left[2] > 200 and right[0] > 200  # blue (was bottom) now left, red (was top) right
 
 
