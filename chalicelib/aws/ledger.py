@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.aws import dynamo
+
 TARGET = "daily-report"
 
 
@@ -18,7 +20,8 @@ class DynamoReportLedger:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.put_item(
+            dynamo.call(
+                self._table.put_item,
                 Item={
                     "target": TARGET,
                     "entry": day,
@@ -37,7 +40,8 @@ class DynamoReportLedger:
         return True
 
     def sent(self, day: str, totals: dict[str, int]) -> None:
-        self._table.update_item(
+        dynamo.call(
+            self._table.update_item,
             Key={"target": TARGET, "entry": day},
             UpdateExpression="SET #state = :sent, totals = :totals, sent_at = :at",
             ExpressionAttributeNames={"#state": "state"},
@@ -45,7 +49,8 @@ class DynamoReportLedger:
         )
 
     def release(self, day: str, reason: str) -> None:
-        self._table.update_item(
+        dynamo.call(
+            self._table.update_item,
             Key={"target": TARGET, "entry": day},
             UpdateExpression="SET #state = :failed, failure = :reason",
             ExpressionAttributeNames={"#state": "state"},
@@ -53,7 +58,7 @@ class DynamoReportLedger:
         )
 
     def totals(self, day: str) -> dict[str, int] | None:
-        item = self._table.get_item(Key={"target": TARGET, "entry": day}).get("Item")
+        item = dynamo.call(self._table.get_item, Key={"target": TARGET, "entry": day}).get("Item")
         if not item or item.get("state") != "SENT" or "totals" not in item:
             return None
         return {str(status): int(count) for status, count in item["totals"].items()}
