@@ -25,6 +25,7 @@ def call(method: Any, **params: Any) -> dict[str, Any]:
     cancelled transaction, throttling) is a ``ClientError`` raised before, for the caller.
     """
     response: dict[str, Any] = method(ReturnConsumedCapacity="TOTAL", **params)
+    # Presence, not content: a transaction's answer may carry an empty list (moto's does).
     if "ConsumedCapacity" not in response:
         raise MalformedResponse(f"unreadable DynamoDB response: {str(response)[:120]!r}")
     return response
