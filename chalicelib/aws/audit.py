@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from chalicelib.aws import dynamo
 from chalicelib.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -16,7 +17,8 @@ class DynamoAuditLog:
         self._table = table
 
     def record(self, entry: AuditEntry) -> None:
-        self._table.put_item(
+        dynamo.call(
+            self._table.put_item,
             Item={**entry.to_dict(), "entry": f"{entry.at}#{uuid.uuid4().hex[:8]}"},
             ConditionExpression="attribute_not_exists(entry)",
         )

@@ -34,7 +34,11 @@ class DynamoEmployeeDirectory:
         # Never over an employee being erased: that would drop the mark (and the
         # pipeline's guard with it) and let them in again.
         try:
-            self._table.put_item(Item=_item(employee), ConditionExpression=f"attribute_not_exists({ERASING})")
+            dynamo.call(
+                self._table.put_item,
+                Item=_item(employee),
+                ConditionExpression=f"attribute_not_exists({ERASING})",
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise NotFound(f"no employee {employee.employee_id}") from None
@@ -44,8 +48,10 @@ class DynamoEmployeeDirectory:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.put_item(
-                Item=_item(employee), ConditionExpression="attribute_not_exists(employee_id)"
+            dynamo.call(
+                self._table.put_item,
+                Item=_item(employee),
+                ConditionExpression="attribute_not_exists(employee_id)",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -57,7 +63,8 @@ class DynamoEmployeeDirectory:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.update_item(
+            dynamo.call(
+                self._table.update_item,
                 Key={"employee_id": employee_id},
                 UpdateExpression=f"SET {ERASING} = :job, active = :no",
                 ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
@@ -79,7 +86,7 @@ class DynamoEmployeeDirectory:
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 
     def delete(self, employee_id: str) -> None:
-        self._table.delete_item(Key={"employee_id": employee_id})
+        dynamo.call(self._table.delete_item, Key={"employee_id": employee_id})
 
 
 def _item(employee: Employee) -> dict[str, Any]:

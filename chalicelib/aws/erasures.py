@@ -30,7 +30,9 @@ class DynamoErasureJobs:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.put_item(Item=_item(job), ConditionExpression="attribute_not_exists(entry)")
+            dynamo.call(
+                self._table.put_item, Item=_item(job), ConditionExpression="attribute_not_exists(entry)"
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -44,7 +46,7 @@ class DynamoErasureJobs:
         return None if item is None else ErasureJob.from_dict(item)
 
     def save(self, job: ErasureJob) -> None:
-        self._table.put_item(Item=_item(job))
+        dynamo.call(self._table.put_item, Item=_item(job))
 
 
 def _item(job: ErasureJob) -> dict[str, Any]:

@@ -39,7 +39,8 @@ class DynamoFaceStore:
             "embedding": face.embedding,
             "created_at": face.created_at,
         }
-        self._client.transact_write_items(
+        dynamo.call(
+            self._client.transact_write_items,
             TransactItems=[
                 {
                     "Put": {
@@ -60,7 +61,7 @@ class DynamoFaceStore:
                 {"Delete": {"TableName": self._name, "Key": {"employee_id": employee_id, "face_id": face_id}}}
                 for face_id in ids[start : start + chunk]
             ]
-            self._client.transact_write_items(TransactItems=[*deletes, self._bump()])
+            dynamo.call(self._client.transact_write_items, TransactItems=[*deletes, self._bump()])
         return ids
 
     def of_employee(self, employee_id: str) -> list[StoredFace]:

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb.service_resource import Table
 
+from chalicelib.aws import dynamo
+
 TARGET = "daily-report"
 
 
@@ -24,7 +26,8 @@ class DynamoReportLedger:
         from botocore.exceptions import ClientError
 
         try:
-            self._table.put_item(
+            dynamo.call(
+                self._table.put_item,
                 Item={
                     "target": TARGET,
                     "entry": day,
@@ -43,7 +46,8 @@ class DynamoReportLedger:
         return True
 
     def sent(self, day: str, totals: dict[str, int]) -> None:
-        self._table.update_item(
+        dynamo.call(
+            self._table.update_item,
             Key={"target": TARGET, "entry": day},
             UpdateExpression="SET #state = :sent, totals = :totals, sent_at = :at",
             ExpressionAttributeNames={"#state": "state"},
@@ -51,7 +55,8 @@ class DynamoReportLedger:
         )
 
     def release(self, day: str, reason: str) -> None:
-        self._table.update_item(
+        dynamo.call(
+            self._table.update_item,
             Key={"target": TARGET, "entry": day},
             UpdateExpression="SET #state = :failed, failure = :reason",
             ExpressionAttributeNames={"#state": "state"},
@@ -59,7 +64,7 @@ class DynamoReportLedger:
         )
 
     def totals(self, day: str) -> dict[str, int] | None:
-        item = self._table.get_item(Key={"target": TARGET, "entry": day}).get("Item")
+        item = dynamo.call(self._table.get_item, Key={"target": TARGET, "entry": day}).get("Item")
         if not item or item.get("state") != "SENT" or "totals" not in item:
             return None
         totals = cast("Mapping[str, Decimal]", item["totals"])  # what sent() stores: status -> count

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from chalicelib.aws import dynamo
 from chalicelib.ports import BadPageToken
 
 MAX_TOKEN_CHARS = 2048  # ours encode a few key attributes: a few hundred characters
@@ -49,11 +50,11 @@ def page_params(limit: int, token: str | None, key_names: frozenset[str]) -> dic
 
 
 def checked_page(call: Any, **params: Any) -> dict[str, Any]:
-    """One query or scan page; a start key DynamoDB refuses is the caller's bad token."""
+    """One checked query or scan page; a start key DynamoDB refuses is the caller's bad token."""
     from botocore.exceptions import ClientError
 
     try:
-        page: dict[str, Any] = call(**params)
+        page = dynamo.call(call, **params)
     except ClientError as error:
         if "ExclusiveStartKey" in params and error.response["Error"]["Code"] == "ValidationException":
             raise BadPageToken("next_token does not belong to this listing") from None
@@ -62,9 +63,13 @@ def checked_page(call: Any, **params: Any) -> dict[str, Any]:
 
 
 def all_items(call: Any, **params: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a query or scan, following LastEvaluatedKey."""
+    """Every item of a query or scan, following LastEvaluatedKey.
+
+    Every page is checked: an unreadable one has neither Items nor LastEvaluatedKey, and
+    unchecked it would end the listing early, a short answer that reads as complete.
+    """
     while True:
-        page = call(**params)
+        page = dynamo.call(call, **params)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return

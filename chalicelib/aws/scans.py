@@ -134,7 +134,8 @@ class DynamoScanLog:
         return self._page(params)
 
     def anonymise(self, scan_id: str) -> None:
-        self._table.update_item(
+        dynamo.call(
+            self._table.update_item,
             Key={"scan_id": scan_id},
             UpdateExpression="REMOVE employee_id, employee_name SET erased = :yes",
             ConditionExpression="attribute_exists(scan_id)",
@@ -142,7 +143,7 @@ class DynamoScanLog:
         )
 
     def delete(self, scan_id: str) -> None:
-        self._table.delete_item(Key={"scan_id": scan_id})
+        dynamo.call(self._table.delete_item, Key={"scan_id": scan_id})
 
     def _page(self, params: dict[str, Any]) -> Page[Scan]:
         page = paging.checked_page(self._table.query, **params)

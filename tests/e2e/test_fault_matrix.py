@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.models import Employee, Scan
+from chalicelib.models import Employee, Reason, Scan
 from sandbox.enroll import enroll_employee
 from sandbox.handled import HandledEvent
 from sandbox.stack import Stack
@@ -39,6 +39,13 @@ def _s3_read(stack: Stack, fault: str) -> FaultInjector:
 @step("engine")
 def _engine(stack: Stack, fault: str) -> FaultInjector:
     return FaultInjector("dynamodb", "GetItem", fault, table_is(stack.settings.faces_table))
+
+
+@step("faces table scan")
+def _gallery_load(stack: Stack, fault: str) -> FaultInjector:
+    # The container's first scan loads the gallery: a failed load must not become an empty
+    # gallery (every face UNKNOWN until the next enrollment) but this scan's ERROR.
+    return FaultInjector("dynamodb", "Scan", fault, table_is(stack.settings.faces_table))
 
 
 @step("scan log write")
@@ -120,7 +127,7 @@ def _outcome(
         assert [n["attributes"]["status"] for n in notices] == ["ERROR"] * 3
         return "dead-lettered"
     assert scan is not None, (where, fault)
-    if where in ("S3 read", "engine"):
+    if where in ("S3 read", "engine", "faces table scan"):
         expected = "REJECTED" if (where, fault) == ("S3 read", "malformed response") else "ERROR"
         assert scan.status.value == expected, (where, fault, scan.decision.reason)
         assert [n["attributes"]["status"] for n in notices] == [expected]
@@ -128,6 +135,34 @@ def _outcome(
         assert scan.status.value == "AUTHORIZED" and scan.notification == "FAILED"
         assert notices == [] and handled.error is None  # a late AUTHORIZED is never sent
     return "recorded"
+
+
+def test_faces_table_scan_page_unreadable(enrolled: Stack, photos: Path) -> None:
+    """An unreadable gallery page: that scan is a recorded ERROR, the next one is decided
+    right by the same container (the failed load was not cached as an empty gallery)."""
+    stack = enrolled
+    faces_scan = FaultInjector(
+        "dynamodb", "Scan", "malformed response", table_is(stack.settings.faces_table), times=1
+    )
+    with injected(faces_scan):  # one container (engine, cached gallery) throughout
+        stack.upload("front-door", "first.jpg", (photos / "obama2.jpg").read_bytes())
+        [first] = stack.pump(expected=1)
+        stack.upload("front-door", "second.jpg", (photos / "obama2.jpg").read_bytes())
+        [second] = stack.pump(expected=1)
+    assert faces_scan.attempts == 1 and first.error is None and second.error is None
+    scans = {scan.object_key.rsplit("/", 1)[1]: scan for scan in all_scans(stack)}
+    failed, recovered = scans["first.jpg"], scans["second.jpg"]
+    decided = [(scan.status.value, scan.decision.reason_code) for scan in (failed, recovered)]
+    assert decided == [("ERROR", Reason.ENGINE_FAILED), ("AUTHORIZED", None)]
+    assert "MalformedResponse" in (failed.decision.reason or "")
+    assert recovered.decision.employee_id == "EMP001"
+    assert [n["attributes"]["status"] for n in stack.notifications()] == ["ERROR", "AUTHORIZED"]
+
+
+def all_scans(stack: Stack) -> list[Scan]:
+    log = DynamoScanLog(wiring.table(stack.settings.scans_table))
+    items = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
+    return [scan for item in items if (scan := log.get(item["scan_id"]["S"])) is not None]
 
 
 def test_a_failed_alert_is_published_by_the_retry(stack: Stack, photos: Path) -> None:

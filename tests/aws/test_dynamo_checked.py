@@ -1,0 +1,273 @@
+"""Every DynamoDB answer chalicelib acts on is checked: an unreadable one is an error.
+
+botocore turns a body it cannot parse into ``{"message": <body>}``, which reads as "no
+item", "written" or "last page". ``dynamo.call`` asks for ConsumedCapacity and requires it;
+these tests hold every call site to it: statically (no DynamoDB method is called any
+other way) and against moto (a genuine answer passes, a garbage one raises).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.aws.audit import DynamoAuditLog
+from chalicelib.aws.dynamo import MalformedResponse
+from chalicelib.aws.employees import DynamoEmployeeDirectory
+from chalicelib.aws.erasures import DynamoErasureJobs
+from chalicelib.aws.faces import DynamoFaceStore
+from chalicelib.aws.ledger import DynamoReportLedger
+from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.config import Settings
+from chalicelib.engines.local import StoredFace
+from chalicelib.models import AuditEntry, Employee, ErasureJob
+from sandbox.stack import Stack
+from tests.aws.test_contracts import a_scan
+from tests.faults import FaultInjector, injected, table_is
+
+CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
+# The functions that check what they call: dynamo.call, and paging's two, which check
+# every page with dynamo.call (asserted below).
+CHECKERS = {("dynamo", "call"), ("paging", "checked_page"), ("paging", "all_items")}
+
+
+def _dynamodb_methods() -> tuple[set[str], set[str]]:
+    """Every DynamoDB client method name, and those whose answer can carry ConsumedCapacity."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    every, checkable = {"batch_writer"}, set()  # batch_writer: the resource's unchecked batches
+    for operation in model.operation_names:
+        every.add(xform_name(operation))
+        if "ReturnConsumedCapacity" in model.operation_model(operation).input_shape.members:
+            checkable.add(xform_name(operation))
+    return every, checkable
+
+
+def unchecked_calls(source: str, name: str = "<source>") -> list[str]:
+    """Where ``source`` uses a DynamoDB method other than as the first argument of a checker."""
+    every, checkable = _dynamodb_methods()
+    tree = ast.parse(source)
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and (node.func.value.id, node.func.attr) in CHECKERS
+            and node.args
+            and isinstance(node.args[0], ast.Attribute)
+            and node.args[0].attr in checkable
+        ):
+            allowed.add(id(node.args[0]))
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in every and id(node) not in allowed
+    ]
+    return [f"{name}:{node.lineno}: .{node.attr}" for node in sorted(found, key=lambda node: node.lineno)]
+
+
+def test_no_dynamodb_method_is_called_unchecked_in_chalicelib() -> None:
+    found = [
+        problem
+        for path in sorted(CHALICELIB.rglob("*.py"))
+        for problem in unchecked_calls(path.read_text(), str(path.relative_to(CHALICELIB.parent)))
+    ]
+    assert found == []
+
+
+def test_the_walker_finds_a_direct_call_and_a_method_kept_for_later() -> None:
+    source = (
+        "def f(table):\n"
+        "    dynamo.call(table.get_item, Key={})\n"
+        "    table.put_item(Item={})\n"
+        "    write = table.update_item\n"
+        "    dynamo.call(table.describe_table)\n"
+    )
+    assert unchecked_calls(source) == [
+        "<source>:3: .put_item",
+        "<source>:4: .update_item",
+        "<source>:5: .describe_table",
+    ]
+
+
+def test_paging_checks_every_page_it_reads() -> None:
+    tree = ast.parse((CHALICELIB / "aws" / "paging.py").read_text())
+    functions = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    for name in ("checked_page", "all_items"):
+        calls = [node for node in ast.walk(functions[name]) if isinstance(node, ast.Call)]
+        direct = [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "call"]
+        checked = [
+            c
+            for c in calls
+            if ast.unparse(c.func) == "dynamo.call" and c.args and ast.unparse(c.args[0]) == "call"
+        ]
+        assert direct == [] and len(checked) == 1, name
+
+
+@dataclass
+class Adapters:
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.employees = DynamoEmployeeDirectory(wiring.table(settings.employees_table))
+        self.audit = DynamoAuditLog(wiring.table(settings.audit_table))
+        self.ledger = DynamoReportLedger(wiring.table(settings.audit_table))
+        self.jobs = DynamoErasureJobs(wiring.table(settings.audit_table))
+        self.scans = DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table)
+        self.report_scans = DynamoScanLog(wiring.table(settings.scans_table))  # no employee guard
+        self.faces = DynamoFaceStore(wiring.table(settings.faces_table))
+
+
+AVERY = Employee("EMP001", "Avery Stone")
+JOB = ErasureJob("job1", "EMP001", "admin", "2026-03-08T14:30:00Z")
+FACE = StoredFace("EMP001", "f1", b"\0" * 512, "2026-03-08T14:30:00")
+
+
+def _with_avery(adapters: Adapters) -> None:
+    adapters.employees.create(AVERY)
+
+
+def _with_scan(adapters: Adapters) -> None:
+    adapters.employees.create(AVERY)
+    adapters.scans.record(a_scan())
+
+
+def _with_face(adapters: Adapters) -> None:
+    adapters.faces.put(FACE)
+
+
+@dataclass(frozen=True)
+class Site:
+    operation: str
+    table: str  # the Settings field naming the table the call goes to
+    act: Callable[[Adapters], object]
+    setup: Callable[[Adapters], None] = lambda _: None
+
+
+SITES = {
+    "employees.get": Site("GetItem", "employees_table", lambda a: a.employees.get("EMP001"), _with_avery),
+    "employees.put": Site("PutItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
+    "employees.create": Site("PutItem", "employees_table", lambda a: a.employees.create(AVERY)),
+    "employees.begin_erasure": Site(
+        "UpdateItem", "employees_table", lambda a: a.employees.begin_erasure("EMP001", "job1"), _with_avery
+    ),
+    "employees.listing": Site("Scan", "employees_table", lambda a: a.employees.listing(10), _with_avery),
+    "employees.delete": Site("DeleteItem", "employees_table", lambda a: a.employees.delete("EMP001")),
+    "audit.record": Site(
+        "PutItem",
+        "audit_table",
+        lambda a: a.audit.record(
+            AuditEntry("2026-03-08T14:30:00Z", "admin", "employee.create", "EMP001", {})
+        ),
+    ),
+    "ledger.claim": Site("PutItem", "audit_table", lambda a: a.ledger.claim("2026-03-08")),
+    "ledger.sent": Site(
+        "UpdateItem", "audit_table", lambda a: a.ledger.sent("2026-03-08", {"AUTHORIZED": 1})
+    ),
+    "ledger.release": Site(
+        "UpdateItem", "audit_table", lambda a: a.ledger.release("2026-03-08", "smtp down")
+    ),
+    "ledger.totals": Site("GetItem", "audit_table", lambda a: a.ledger.totals("2026-03-08")),
+    "jobs.create": Site("PutItem", "audit_table", lambda a: a.jobs.create(JOB)),
+    "jobs.save": Site("PutItem", "audit_table", lambda a: a.jobs.save(JOB)),
+    "jobs.get": Site("GetItem", "audit_table", lambda a: a.jobs.get("job1")),
+    "scans.get": Site("GetItem", "scans_table", lambda a: a.scans.get("s1"), _with_scan),
+    "scans.record": Site("PutItem", "scans_table", lambda a: a.report_scans.record(a_scan())),
+    "scans.record naming an employee": Site(
+        "TransactWriteItems", "scans_table", lambda a: a.scans.record(a_scan()), _with_avery
+    ),
+    "scans.set_notification": Site(
+        "UpdateItem",
+        "scans_table",
+        lambda a: a.scans.set_notification("s1", "SENT", expected="PENDING"),
+        _with_scan,
+    ),
+    "scans.by_day": Site("Query", "scans_table", lambda a: a.scans.by_day("2026-03-08", 10), _with_scan),
+    "scans.by_employee": Site(
+        "Query", "scans_table", lambda a: a.scans.by_employee("EMP001", 10), _with_scan
+    ),
+    "scans.anonymise": Site("UpdateItem", "scans_table", lambda a: a.scans.anonymise("s1"), _with_scan),
+    "scans.delete": Site("DeleteItem", "scans_table", lambda a: a.scans.delete("s1"), _with_scan),
+    "faces.put": Site("TransactWriteItems", "faces_table", lambda a: a.faces.put(FACE)),
+    "faces.delete": Site(
+        "TransactWriteItems", "faces_table", lambda a: a.faces.delete("EMP001", ["f1"]), _with_face
+    ),
+    "faces.delete's query": Site("Query", "faces_table", lambda a: a.faces.delete("EMP001"), _with_face),
+    "faces.of_employee": Site("Query", "faces_table", lambda a: a.faces.of_employee("EMP001"), _with_face),
+    "faces.version": Site("GetItem", "faces_table", lambda a: a.faces.version(), _with_face),
+    "faces.load": Site("Scan", "faces_table", lambda a: a.faces.load(), _with_face),
+}
+
+
+@pytest.mark.parametrize("where", list(SITES))
+def test_a_genuine_answer_passes_and_an_unreadable_one_raises(stack: Stack, where: str) -> None:
+    site = SITES[where]
+    site.setup(Adapters(stack.settings))
+    site.act(Adapters(stack.settings))  # moto's answer carries ConsumedCapacity for this call
+    table = getattr(stack.settings, site.table)
+    fault = FaultInjector("dynamodb", site.operation, "malformed response", table_is(table))
+    with injected(fault), pytest.raises(MalformedResponse):
+        site.act(Adapters(stack.settings))
+    assert fault.attempts == 1
+
+
+def test_the_sites_cover_every_method_of_the_adapters() -> None:
+    adapters: dict[str, type] = {
+        "employees": DynamoEmployeeDirectory,
+        "audit": DynamoAuditLog,
+        "ledger": DynamoReportLedger,
+        "jobs": DynamoErasureJobs,
+        "scans": DynamoScanLog,
+        "faces": DynamoFaceStore,
+    }
+    public = {
+        f"{prefix}.{name}"
+        for prefix, cls in adapters.items()
+        for name in vars(cls)
+        if not name.startswith("_")
+    }
+    covered = {where.split(" ")[0].split("'")[0] for where in SITES}
+    assert public <= covered
+
+
+@contextmanager
+def small_pages(limit: int) -> Iterator[None]:
+    """Every Scan the app's clients send asks for ``limit`` items a page, so a listing pages."""
+
+    def add_limit(params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("Limit", limit)
+
+    events = wiring._session().events
+    events.register("provide-client-params.dynamodb.Scan", add_limit)
+    try:
+        yield
+    finally:
+        events.unregister("provide-client-params.dynamodb.Scan", add_limit)
+
+
+def test_an_unreadable_later_page_of_the_gallery_fails_the_load_not_shortens_it(stack: Stack) -> None:
+    """Unchecked, the garbage page ends the Scan: a partial gallery that reads as whole."""
+    faces = [StoredFace(f"EMP00{n}", f"f{n}", bytes([n]) * 512, "") for n in range(1, 4)]
+    for face in faces:
+        Adapters(stack.settings).faces.put(face)
+    later_page = FaultInjector(
+        "dynamodb", "Scan", "malformed response", lambda body: b"ExclusiveStartKey" in body, times=1
+    )
+    with injected(later_page), small_pages(1):
+        store = Adapters(stack.settings).faces
+        with pytest.raises(MalformedResponse):
+            store.load()
+        assert later_page.attempts == 1
+        # The fault cleared: the same store pages through all of it.
+        assert sorted(store.load(), key=lambda face: face.face_id) == faces
