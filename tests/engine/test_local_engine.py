@@ -14,7 +14,7 @@ from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.recognition import EnrollmentError, decide
 from tests.fakes import InMemoryFaceStore
-from tests.images import encoded, jpeg_with_orientation, side_by_side
+from tests.images import jpeg_with_orientation, side_by_side
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()
@@ -142,12 +142,16 @@ def test_removed_faces_are_no_longer_matched(photo: Photo) -> None:
     assert engine.search(photo("obama2.jpg")).best is None
 
 
-def test_embedding_store_holds_no_image_bytes(photo: Photo) -> None:
+def test_the_store_gets_the_faces_embedding_and_nothing_of_the_photo(photo: Photo) -> None:
     store = InMemoryFaceStore()
-    LocalEngine(store, POLICY).add_face("EMP001", photo("obama.jpg"))
+    engine = LocalEngine(store, POLICY)
+    engine.add_face("EMP001", photo("obama.jpg"))
     [stored] = store.faces.values()
-    assert len(stored.embedding) == 128 * 4
-    assert encoded(photo("obama.jpg").pixels, "JPEG")[:64] not in stored.embedding
+    # Exactly the 128 float32 of the face's embedding: no pixels, no face chip beside them.
+    assert stored.embedding == engine.embed(engine.detect(photo("obama.jpg"))[0]).astype("<f4").tobytes()
+    assert {name: len(str(value)) for name, value in vars(stored).items() if name != "embedding"} == {
+        "employee_id": 6, "face_id": 32, "created_at": 25,
+    }  # fmt: skip
 
 
 def test_erasure_finds_an_employee_who_is_not_the_largest_face(engine: LocalEngine, photos: Path) -> None:
