@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, similarity
+from chalicelib.engines.memory_store import InMemoryFaceStore
 from chalicelib.imaging import RejectedImage, normalise
-from tests.fakes import InMemoryFaceStore
 
 THRESHOLDS = [round(t * 0.5, 1) for t in range(0, 201)]
 
@@ -40,13 +40,13 @@ def embed_dataset(dataset: Path) -> tuple[list[Sample], list[str]]:
     for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
         for photo in sorted(p for p in folder.iterdir() if p.is_file()):
             try:
-                faces = engine._faces(normalise(photo.read_bytes(), ImageLimits()))
+                faces = engine.detect(normalise(photo.read_bytes(), ImageLimits()))
             except RejectedImage:
                 faces = []
             if not faces:
                 skipped.append(f"{folder.name}/{photo.name}")
                 continue
-            samples.append(Sample(folder.name, photo.name, engine._embed(faces[0])))
+            samples.append(Sample(folder.name, photo.name, engine.embed(faces[0])))
     return samples, skipped
 
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.memory_store import InMemoryFaceStore
 from chalicelib.imaging import normalise
-from tests.fakes import InMemoryFaceStore
 
 PEOPLE = {
     "person-a": ["obama.jpg", "obama2.jpg", "obama3.jpg"],
@@ -32,7 +32,7 @@ def build(photos: Path, out: Path) -> Path:
         for name in names:
             shutil.copy(photos / name, out / person / name)
     group = normalise((photos / "group.jpg").read_bytes(), ImageLimits())
-    faces = LocalEngine(InMemoryFaceStore(), Policy())._faces(group)
+    faces = LocalEngine(InMemoryFaceStore(), Policy()).detect(group)
     for number, face in enumerate(sorted(faces, key=lambda f: f.detected.box.left), start=1):
         box = face.detected.box
         margin = box.width

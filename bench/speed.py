@@ -15,11 +15,11 @@ from PIL import Image
 
 from bench.frames import SIZES, frames
 from chalicelib.config import ImageLimits, Policy
-from chalicelib.engines.local import LocalEngine, _closest_two, _load_gallery
+from chalicelib.engines.local import LocalEngine, closest_two, load_gallery
+from chalicelib.engines.memory_store import InMemoryFaceStore
 from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage
 from chalicelib.recognition import decide
-from tests.fakes import InMemoryFaceStore
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / ".cache" / "bench-site"
 PEOPLE = {"EMP001": Employee("EMP001", "A"), "EMP002": Employee("EMP002", "B")}
@@ -37,10 +37,15 @@ def median_ms(run: Callable[[], Any], repeats: int) -> tuple[float, list[float]]
 
 
 def enrolled_engine(photos: Path) -> LocalEngine:
-    engine = LocalEngine(InMemoryFaceStore(), Policy())
+    return enrolled_engine_and_store(photos)[0]
+
+
+def enrolled_engine_and_store(photos: Path) -> tuple[LocalEngine, InMemoryFaceStore]:
+    store = InMemoryFaceStore()
+    engine = LocalEngine(store, Policy())
     for employee_id, name in (("EMP001", "obama.jpg"), ("EMP002", "biden.jpg")):
         engine.add_face(employee_id, normalise((photos / name).read_bytes(), ImageLimits()))
-    return engine
+    return engine, store
 
 
 def face_recognition_module() -> Any:
@@ -130,7 +135,7 @@ def _their_decision(fr: Any, pixels: np.ndarray, known: dict[str, np.ndarray]) -
 
 def stage_timings(photos: Path, repeats: int = 20) -> dict[str, dict[str, float]]:
     """p50/p95 of each stage of a scan on a 1080p frame with one face (in process)."""
-    engine = enrolled_engine(photos)
+    engine, store = enrolled_engine_and_store(photos)
     frame = frames(photos, "1080", _locator(engine))["obama2.jpg"]
     import io
 
@@ -138,14 +143,14 @@ def stage_timings(photos: Path, repeats: int = 20) -> dict[str, dict[str, float]
     frame.save(buffer, format="JPEG", quality=90)
     upload = buffer.getvalue()
     image = normalise(upload, ImageLimits())
-    faces = engine._faces(image)
-    gallery = engine._current_gallery()
-    embedding = engine._embed(faces[0])
+    faces = engine.detect(image)
+    gallery = load_gallery(store, store.version())
+    embedding = engine.embed(faces[0])
     stages = {
         "decode+normalise": lambda: normalise(upload, ImageLimits()),
-        "detect": lambda: engine._faces(image),
-        "embed": lambda: engine._embed(faces[0]),
-        "search": lambda: _closest_two(gallery, embedding),
+        "detect": lambda: engine.detect(image),
+        "embed": lambda: engine.embed(faces[0]),
+        "search": lambda: closest_two(gallery, embedding),
     }
     return {name: _percentiles(run, repeats) for name, run in stages.items()}
 
@@ -163,9 +168,9 @@ def search_scaling(photos: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_00
     """1:N search time over synthetic galleries, as a fraction of one embedding's time."""
     engine = enrolled_engine(photos)
     image = normalise((photos / "obama2.jpg").read_bytes(), ImageLimits())
-    face = engine._faces(image)[0]
-    embed_ms, _ = median_ms(lambda: engine._embed(face), 10)
-    probe = engine._embed(face)
+    face = engine.detect(image)[0]
+    embed_ms, _ = median_ms(lambda: engine.embed(face), 10)
+    probe = engine.embed(face)
     random = np.random.default_rng(7)
     out: dict[str, float] = {"embed_ms": round(embed_ms, 2)}
     for size in sizes:
@@ -177,8 +182,8 @@ def search_scaling(photos: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_00
             store.faces[(f"E{row // 3:06d}", str(row))] = StoredFace(
                 f"E{row // 3:06d}", str(row), vectors[row].tobytes(), ""
             )
-        gallery = _load_gallery(store, "synthetic")
-        search_ms, _ = median_ms(lambda gallery=gallery: _closest_two(gallery, probe), 20)  # type: ignore[misc]
+        gallery = load_gallery(store, "synthetic")
+        search_ms, _ = median_ms(lambda gallery=gallery: closest_two(gallery, probe), 20)  # type: ignore[misc]
         out[f"search_{size // 1000}k_ms"] = round(search_ms, 3)
         out[f"search_{size // 1000}k_fraction_of_embed"] = round(search_ms / embed_ms, 4)
     return out

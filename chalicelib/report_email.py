@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chalicelib.display import display_text
 from chalicelib.models import Status
@@ -65,14 +63,12 @@ def render(summary: DailySummary) -> tuple[str, str]:
 
 def csv_rows(summary: DailySummary) -> str:
     """One row per scan, spreadsheet-safe (cells that could run as formulas are quoted)."""
-    zone = ZoneInfo(summary.timezone)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for scan in summary.scans:
         row = scan.to_dict()
-        captured = row["captured_at"].replace("Z", "+00:00")
-        row["local_time"] = datetime.fromisoformat(captured).astimezone(zone).isoformat(timespec="seconds")
+        row["local_time"] = summary.local_times[scan.scan_id].isoformat(timespec="seconds")
         writer.writerow({column: _cell(row.get(column)) for column in CSV_COLUMNS})
     return buffer.getvalue()
 

@@ -49,6 +49,7 @@ class DailySummary:
     arrivals_by_hour: list[int]  # AUTHORIZED entries per local hour, 0–23
     previous_totals: dict[str, int] | None
     scans: list[Scan] = field(repr=False)
+    local_times: dict[str, datetime] = field(repr=False)  # scan_id → captured_at in ``timezone``
 
     @property
     def total(self) -> int:
@@ -72,6 +73,8 @@ def summarise(
     photo_link: Callable[[Scan], str | None] = lambda scan: None,
 ) -> DailySummary:
     """Aggregate one local day's scans (pure: the caller fetched them).
+
+    Each scan's local time is computed here once and carried in the summary for the renderers.
 
     Every text shown to a reader (ids, names, camera ids, reasons) is one sanitised line.
     """
@@ -107,7 +110,7 @@ def summarise(
         for scan in ordered
         if scan.status in ALERT_STATUSES
     ]
-    return DailySummary(day, timezone, totals, admitted, alerts, arrivals, previous_totals, ordered)
+    return DailySummary(day, timezone, totals, admitted, alerts, arrivals, previous_totals, ordered, local)
 
 
 def _local(captured_at: str, zone: ZoneInfo) -> datetime:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
+from chalicelib.engines import memory_store
 from chalicelib.engines.local import StoredFace
 from chalicelib.errors import NotFound
 from chalicelib.models import (
@@ -315,36 +316,30 @@ class ScriptedEngine(Failing):
         self.faces[employee_id] = kept
 
 
-class InMemoryFaceStore(Failing):
+class InMemoryFaceStore(Failing, memory_store.InMemoryFaceStore):
+    """chalicelib's in-memory store, able to fail, counting gallery loads."""
+
     def __init__(self) -> None:
-        self.faces: dict[tuple[str, str], StoredFace] = {}
-        self._version = 0
+        super().__init__()
         self.loads = 0
 
     def put(self, face: StoredFace) -> None:
         self._maybe_fail()
-        self.faces[(face.employee_id, face.face_id)] = face
-        self._version += 1
+        super().put(face)
 
     def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
         self._maybe_fail()
-        doomed = [
-            key for key in self.faces if key[0] == employee_id and (face_ids is None or key[1] in face_ids)
-        ]
-        for key in doomed:
-            del self.faces[key]
-        self._version += 1
-        return [face_id for _, face_id in doomed]
+        return super().delete(employee_id, face_ids)
 
     def of_employee(self, employee_id: str) -> list[StoredFace]:
         self._maybe_fail()
-        return [face for (owner, _), face in self.faces.items() if owner == employee_id]
+        return super().of_employee(employee_id)
 
     def version(self) -> str:
         self._maybe_fail()
-        return str(self._version)
+        return super().version()
 
     def load(self) -> list[StoredFace]:
         self._maybe_fail()
         self.loads += 1
-        return list(self.faces.values())
+        return super().load()

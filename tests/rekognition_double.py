@@ -26,6 +26,8 @@ class RekognitionDouble:
         self.collections: set[str] = set()
         self.users: list[str] = []
         self.faces: dict[str, str] = {}  # face id → user id
+        # Scripted failures, answered (in order) before any real answer: (status, body).
+        self.failures: list[tuple[int, dict[str, Any]]] = []
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,7 +35,7 @@ class RekognitionDouble:
                 target = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 double.calls.append(target)
-                status, answer = double.answer(target, body)
+                status, answer = double.failures.pop(0) if double.failures else double.answer(target, body)
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")

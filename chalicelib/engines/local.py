@@ -108,13 +108,17 @@ def model_folder() -> Path:
 
 
 @dataclass
-class _Face:
+class FaceChip:
+    """One face ``LocalEngine.detect`` found: where it is, and its aligned chip for ``embed``."""
+
     detected: DetectedFace
     chip: Any  # 150x150 aligned RGB chip (numpy array)
 
 
 @dataclass(frozen=True)
-class _Gallery:
+class Gallery:
+    """The whole gallery as one matrix, for ``closest_two``."""
+
     version: str
     employee_ids: list[str]  # distinct employees
     owners: np.ndarray  # per stored face: index into employee_ids
@@ -136,12 +140,12 @@ class LocalEngine:
         self._store = store
         self._policy = policy
         self._clock = clock
-        self._gallery: _Gallery | None = None
+        self._gallery: Gallery | None = None
         self._gallery_lock = threading.Lock()
 
     def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
         """Enroll the one clear face in ``image``; refuse photos that would enroll badly."""
-        faces = self._faces(image)
+        faces = self.detect(image)
         if not faces:
             raise EnrollmentError("no face found in the photo")
         usable = [face for face in faces if quality_problem(face.detected, self._policy) is None]
@@ -150,7 +154,7 @@ class LocalEngine:
         problem = quality_problem(faces[0].detected, self._policy)
         if problem is not None:
             raise EnrollmentError(problem)
-        embedding = self._embed(faces[0])
+        embedding = self.embed(faces[0])
         stored = StoredFace(
             employee_id=employee_id,
             face_id=uuid.uuid4().hex,
@@ -163,14 +167,14 @@ class LocalEngine:
     def search(self, image: NormalisedImage) -> SearchResult:
         """Detect every face; embed the largest and find its two closest employees, unless
         the faces alone decide (several people, a blurred or small face: ~75 ms saved)."""
-        faces = self._faces(image)
+        faces = self.detect(image)
         detected = [face.detected for face in faces]
         if not worth_matching(detected, self._policy):
             return SearchResult(faces=detected)
         gallery = self._current_gallery()
         if not gallery.employee_ids:
             return SearchResult(faces=detected)
-        best, runner_up = _closest_two(gallery, self._embed(faces[0]))
+        best, runner_up = closest_two(gallery, self.embed(faces[0]))
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
@@ -181,8 +185,8 @@ class LocalEngine:
         if not enrolled:
             return False
         gallery = np.stack([np.frombuffer(face.embedding, dtype="<f4") for face in enrolled])
-        for face in self._faces(image):
-            distances = np.linalg.norm(gallery - self._embed(face), axis=1)
+        for face in self.detect(image):
+            distances = np.linalg.norm(gallery - self.embed(face), axis=1)
             if similarity(_distance(float(distances.min()) ** 2)) >= self._policy.match_threshold:
                 return True
         return False
@@ -196,7 +200,8 @@ class LocalEngine:
         """Delete the employee's embeddings; every container sees it at its next scan."""
         self._store.delete(employee_id, face_ids)
 
-    def _faces(self, image: NormalisedImage) -> list[_Face]:
+    def detect(self, image: NormalisedImage) -> list[FaceChip]:
+        """Every face in ``image``, largest first, detected at ``detection_scale`` (no embedding)."""
         import numpy as np
 
         models = _Models.get()
@@ -212,7 +217,7 @@ class LocalEngine:
 
     def _detect(
         self, image: NormalisedImage, pixels: Any, small: Any, scale: float, models: _Models
-    ) -> list[_Face]:
+    ) -> list[FaceChip]:
         import dlib
 
         faces = []
@@ -226,11 +231,12 @@ class LocalEngine:
             shape = models.landmarks(pixels, dlib.rectangle(left, top, right - 1, bottom - 1))
             chip = dlib.get_face_chip(pixels, shape, size=CHIP_PX)
             box = BoundingBox(left, top, right - left, bottom - top)
-            faces.append(_Face(DetectedFace(box=box, sharpness=_sharpness(chip)), chip))
+            faces.append(FaceChip(DetectedFace(box=box, sharpness=_sharpness(chip)), chip))
         faces.sort(key=lambda face: face.detected.box.width * face.detected.box.height, reverse=True)
         return faces
 
-    def _embed(self, face: _Face) -> np.ndarray:
+    def embed(self, face: FaceChip) -> np.ndarray:
+        """The 128-d float32 embedding of one face ``detect`` found."""
         import numpy as np
 
         models = _Models.get()
@@ -238,11 +244,11 @@ class LocalEngine:
             descriptor = models.embedder.compute_face_descriptor(face.chip)
         return np.asarray(descriptor, dtype=np.float32)
 
-    def _current_gallery(self) -> _Gallery:
+    def _current_gallery(self) -> Gallery:
         version = self._store.version()
         with self._gallery_lock:
             if self._gallery is None or self._gallery.version != version:
-                self._gallery = _load_gallery(self._store, version)
+                self._gallery = load_gallery(self._store, version)
             return self._gallery
 
 
@@ -265,7 +271,8 @@ def _bilinear() -> Any:
     return Image.Resampling.BILINEAR
 
 
-def _load_gallery(store: FaceStore, version: str) -> _Gallery:
+def load_gallery(store: FaceStore, version: str) -> Gallery:
+    """Every face in ``store`` as one matrix, labelled with ``version``."""
     import numpy as np
 
     faces = store.load()
@@ -275,10 +282,10 @@ def _load_gallery(store: FaceStore, version: str) -> _Gallery:
     for row, face in enumerate(faces):
         matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
     owners = np.array([index[face.employee_id] for face in faces], dtype=np.int32)
-    return _Gallery(version, employee_ids, owners, matrix, np.einsum("ij,ij->i", matrix, matrix))
+    return Gallery(version, employee_ids, owners, matrix, np.einsum("ij,ij->i", matrix, matrix))
 
 
-def _closest_two(gallery: _Gallery, embedding: np.ndarray) -> tuple[Match, Match | None]:
+def closest_two(gallery: Gallery, embedding: np.ndarray) -> tuple[Match, Match | None]:
     """The closest employee and the closest *other* employee (each by their nearest face).
 
     |g − e|² = |g|² − 2·g·e + |e|²: one matrix-vector product over the whole gallery, then

@@ -113,6 +113,55 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
     assert door["erased"] == {"BOOL": True}
 
 
+def embedding_traces(embedding: bytes) -> list[str]:
+    """How an embedding would show in text: base64 of its bytes, or its first floats printed
+    (six decimals, truncated: a prefix of Python's repr, numpy's print and JSON alike)."""
+    import numpy as np
+
+    floats = np.frombuffer(embedding, dtype="<f4")[:4]
+    printed = [f"{abs(float(value)):.9f}"[:8] for value in floats]
+    return [base64.b64encode(embedding[:32]).decode()[:40], *printed]
+
+
+def test_the_embedding_lives_only_in_the_faces_table_and_no_photo_there(
+    stack: Stack, photos: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = stack.token("admins")
+    enrolment_photo = (photos / "obama.jpg").read_bytes()
+    caplog.set_level(logging.WARNING, logger="botocore")  # the levels configure_logging sets in Lambda
+    caplog.set_level(logging.DEBUG)  # ours at every level
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+        call(client, token, "POST", "/employees", {"employee_id": "EMP042", "name": "Quinn Zebedee"})
+        body = {"image": base64.b64encode(enrolment_photo).decode()}
+        call(client, token, "POST", "/employees/EMP042/faces", body)
+        stack.upload("front-door", "door.jpg", (photos / "obama2.jpg").read_bytes())
+        stack.pump(expected=1)
+        assert call(client, token, "GET", "/scans")["items"][0]["status"] == "AUTHORIZED"
+    dynamodb = stack.session.client("dynamodb")
+    faces = dynamodb.scan(TableName=stack.settings.faces_table)["Items"]
+    [embedding] = [item["embedding"]["B"] for item in faces if "embedding" in item]
+    assert len(embedding) == 128 * 4
+    for item in faces:  # ids, a timestamp, the vector: no room for a photo or a face chip
+        assert len(json.dumps(item, default=str)) < 4000, sorted(item)
+        assert enrolment_photo[:2000] not in json.dumps(item, default=str).encode()
+
+    tables = tables_as_text(stack)
+    others = {name: text for name, text in tables.items() if name != stack.settings.faces_table}
+    _, objects = everything_stored(stack)
+    logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
+    printed = capsys.readouterr()
+    texts = {
+        **others,
+        "objects": "\n".join(body.decode("utf-8", "replace") for body in objects),
+        "notifications": json.dumps(stack.notifications(), default=str),
+        "logs": logged + printed.out + printed.err,
+    }
+    assert not [body for body in objects if embedding in body or embedding[:64] in body]
+    traces = embedding_traces(embedding)
+    leaks = {name: trace for name, text in texts.items() for trace in traces if trace in text}
+    assert leaks == {}
+
+
 def test_scan_records_expire_after_the_retention_period(stack: Stack, photos: Path) -> None:
     stack.upload("front-door", "hall.png", (photos / "camera.png").read_bytes())
     stack.pump(expected=1)

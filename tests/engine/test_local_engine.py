@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import ImageFilter
+from PIL import Image, ImageFilter
 
 from chalicelib.config import ImageLimits, Policy
-from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.local import LocalEngine, detection_scale
 from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.recognition import EnrollmentError, decide
 from tests.fakes import InMemoryFaceStore
-from tests.images import encoded, jpeg_with_orientation, side_by_side
+from tests.images import jpeg_with_orientation, side_by_side
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()
@@ -142,12 +143,16 @@ def test_removed_faces_are_no_longer_matched(photo: Photo) -> None:
     assert engine.search(photo("obama2.jpg")).best is None
 
 
-def test_embedding_store_holds_no_image_bytes(photo: Photo) -> None:
+def test_the_store_gets_the_faces_embedding_and_nothing_of_the_photo(photo: Photo) -> None:
     store = InMemoryFaceStore()
-    LocalEngine(store, POLICY).add_face("EMP001", photo("obama.jpg"))
+    engine = LocalEngine(store, POLICY)
+    engine.add_face("EMP001", photo("obama.jpg"))
     [stored] = store.faces.values()
-    assert len(stored.embedding) == 128 * 4
-    assert encoded(photo("obama.jpg").pixels, "JPEG")[:64] not in stored.embedding
+    # Exactly the 128 float32 of the face's embedding: no pixels, no face chip beside them.
+    assert stored.embedding == engine.embed(engine.detect(photo("obama.jpg"))[0]).astype("<f4").tobytes()
+    assert {name: len(str(value)) for name, value in vars(stored).items() if name != "embedding"} == {
+        "employee_id": 6, "face_id": 32, "created_at": 25,
+    }  # fmt: skip
 
 
 def test_erasure_finds_an_employee_who_is_not_the_largest_face(engine: LocalEngine, photos: Path) -> None:
@@ -162,3 +167,47 @@ def test_erasure_does_not_see_an_employee_in_someone_elses_photo(engine: LocalEn
     assert not engine.shows_employee(photo("biden.jpg"), "EMP001")
     assert not engine.shows_employee(photo("astronaut.png"), "EMP001")
     assert engine.shows_employee(photo("obama2.jpg"), "EMP001")
+
+
+def in_large_frame(photos: Path, face_scale: float, size: tuple[int, int] = (3840, 2160)) -> NormalisedImage:
+    """obama2.jpg resized by ``face_scale`` on a grey 4K frame, as a wide door camera sees it."""
+    portrait = Image.open(photos / "obama2.jpg").convert("RGB")
+    portrait = portrait.resize((round(portrait.width * face_scale), round(portrait.height * face_scale)))
+    frame = Image.new("RGB", size, (128, 128, 128))
+    frame.paste(portrait, ((size[0] - portrait.width) // 2, (size[1] - portrait.height) // 2))
+    return NormalisedImage(frame, "JPEG")
+
+
+@pytest.fixture(scope="module")
+def gallery(photo: Photo) -> InMemoryFaceStore:
+    """EMP001 (obama.jpg) and EMP002 (biden.jpg), for engines of different policies to share."""
+    store = InMemoryFaceStore()
+    LocalEngine(store, POLICY).add_face("EMP001", photo("obama.jpg"))
+    LocalEngine(store, POLICY).add_face("EMP002", photo("biden.jpg"))
+    return store
+
+
+def test_a_large_frame_is_detected_at_the_reduced_size_with_the_same_decision(
+    gallery: InMemoryFaceStore, photos: Path
+) -> None:
+    frame = in_large_frame(photos, 1.8)  # the face ~550 px wide: ~180 px at the 1280 px detection size
+    shrunk = LocalEngine(gallery, POLICY)
+    full = LocalEngine(gallery, replace(POLICY, detect_max_side=0))
+    assert detection_scale(frame.width, frame.height, POLICY) == pytest.approx(1 / 3)
+    [small_box] = [face.detected.box for face in shrunk.detect(frame)]
+    [full_box] = [face.detected.box for face in full.detect(frame)]
+    assert abs(small_box.width - full_box.width) < 0.15 * full_box.width  # one face, one place
+    assert abs(small_box.left - full_box.left) < 0.15 * full_box.width
+    at_small, at_full = decision_for(shrunk, frame), decision_for(full, frame)
+    assert at_small.status is at_full.status is Status.AUTHORIZED  # type: ignore[attr-defined]
+    assert at_small.employee_id == at_full.employee_id == "EMP001"  # type: ignore[attr-defined]
+
+
+def test_faces_too_small_for_the_reduced_size_are_seen_only_when_zero_never_shrinks(
+    gallery: InMemoryFaceStore, photos: Path
+) -> None:
+    frame = in_large_frame(photos, 0.5)  # the face ~150 px wide: ~50 px at 1/3, under the 80 px window
+    assert LocalEngine(gallery, POLICY).detect(frame) == []
+    never_shrinks = LocalEngine(gallery, replace(POLICY, detect_max_side=0))
+    [face] = never_shrinks.detect(frame)
+    assert face.detected.box.width >= POLICY.min_face_px

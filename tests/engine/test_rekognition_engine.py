@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +15,11 @@ from chalicelib import wiring
 from chalicelib.config import Policy, Settings
 from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
 from chalicelib.imaging import RejectedImage
-from chalicelib.models import Employee, NormalisedImage, Status, Upload
+from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
 from chalicelib.recognition import EnrollmentError
 from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
+from tests.rekognition_double import RekognitionDouble
 from tests.rekognition_shapes import (
     COLLECTION,
     SCENES,
@@ -201,23 +202,67 @@ def test_service_failures_through_the_pipeline_never_open_the_door(
     assert code in (scan.decision.reason or "")
 
 
-def test_the_client_retries_throttling_and_5xx_in_standard_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+THROTTLED = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+SERVER_ERROR = (500, {"__type": "InternalServerError", "message": "simulated"})
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[RekognitionDouble]:
+    """A Rekognition double on loopback, and wiring's clients pointed at it."""
+    double = RekognitionDouble()
+    double.collections.add(COLLECTION)
+    double.users.append("EMP001")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     wiring.reset()
-    # vars(): botocore's stubs declare Config's constructor arguments, not its attributes.
-    retries = vars(wiring.client("rekognition").meta.config)["retries"]
-    assert retries["mode"] == "standard"
-    assert retries["total_max_attempts"] == 3  # the first try and two retries
+    yield double
     wiring.reset()
+    double.stop()
 
 
-def test_search_response_shapes_match_the_service_model() -> None:
-    # Stubber validates every response against botocore's model; this one too.
-    service = StubbedRekognition()
-    response = search_users_response(SCENES["obama2.jpg"], [("EMP001", 99.0)])
-    service.expect("search_users_by_image", response, Image={"Bytes": b"\xff\xd8"})
-    answer = service.client.search_users_by_image(CollectionId=COLLECTION, Image={"Bytes": b"\xff\xd8"})
-    assert answer["UserMatches"][0]["User"]["UserId"] == "EMP001"
+def test_wiring_client_retries_throttling_then_5xx_and_the_scan_succeeds(
+    endpoint: RekognitionDouble, photo: Photo
+) -> None:
+    endpoint.failures = [THROTTLED, SERVER_ERROR]
+    engine = RekognitionEngine(wiring.client("rekognition"), COLLECTION, POLICY)
+    result = engine.search(photo("obama2.jpg"))
+    assert result.best is not None and result.best.employee_id == "EMP001"
+    assert endpoint.calls == ["SearchUsersByImage"] * 3  # the first try and two retries
+
+
+def test_wiring_client_gives_up_after_three_attempts_and_the_door_stays_shut(
+    endpoint: RekognitionDouble, photos: Path
+) -> None:
+    endpoint.failures = [THROTTLED, SERVER_ERROR, THROTTLED, SERVER_ERROR]
+    engine = RekognitionEngine(wiring.client("rekognition"), COLLECTION, POLICY)
+    images = InMemoryImageStore()
+    images.objects[("cams", "incoming/door/a.jpg")] = (photos / "obama2.jpg").read_bytes()
+    scans, notifier = InMemoryScanLog(), RecordingNotifier()
+    ports = PipelinePorts(images, engine, InMemoryEmployeeDirectory(Employee("EMP001", "A")), scans, notifier)
+    upload = Upload("cams", "incoming/door/a.jpg", "v1", None, datetime.now(UTC).isoformat())
+    process_upload(upload, ports, Settings.from_env({}))
+    assert endpoint.calls == ["SearchUsersByImage"] * 3
+    assert len(endpoint.failures) == 1  # the fourth failure was never asked for
+    [scan] = scans.scans.values()
+    assert scan.status is Status.ERROR
+    assert "ThrottlingException" in (scan.decision.reason or "")
+
+
+def test_search_maps_ratio_boxes_onto_pixels_and_ranks_matches_by_similarity(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    image = photo("group.jpg")
+    service.expect_search("group.jpg", [("EMP002", 81.0), ("EMP001", 93.456)])  # out of order
+    result = engine.search(image)
+    left, top, width, height = SCENES["group.jpg"][0]
+    w, h = image.width, image.height
+    expected = BoundingBox(round(left * w), round(top * h), round(width * w), round(height * h))
+    assert result.faces[0].box == expected  # the searched face, in pixels of the normalised photo
+    assert len(result.faces) == len(SCENES["group.jpg"])
+    assert result.best == Match("EMP001", 93.46)
+    assert result.runner_up == Match("EMP002", 81.0)
 
 
 def test_erasure_searches_every_other_face_in_a_crop_of_its_own(

@@ -243,6 +243,44 @@ def test_the_rekognition_stage_stays_within_its_policies(
         wiring.reset()
 
 
+def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
+    stack: Stack, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    double = RekognitionDouble()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
+    monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
+    double.collections.add(stack.settings.collection_id)
+    wiring.reset()
+    recording = Recorder()
+    wiring._session().events.register("provide-client-params", recording)
+    # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
+    served = LocalApi(port=0)
+    token = stack.token("admins")
+
+    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        request = urllib.request.Request(served.url + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read()
+            return response.status, json.loads(text) if text else None
+
+    try:
+        assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
+        status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
+        assert (status, face["engine"]) == (201, "rekognition")
+        assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
+    finally:
+        served.stop()
+        double.stop()
+        wiring.reset()
+    assert double.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
+    assert double.faces == {}  # the removed face is gone from the collection
+    made = recording.actions()
+    assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "rekognition:DeleteFaces"} <= made
+    assert_allowed(recording, "policy-prod-api.json")
+
+
 def _erasure_job(stack: Stack) -> str:
     audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
     [job] = [item for item in audit if item["target"]["S"] == "erasure"]

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from chalicelib.engines.local import StoredFace, _closest_two, _load_gallery, similarity
+from chalicelib.engines.local import StoredFace, closest_two, load_gallery, similarity
 from tests.fakes import InMemoryFaceStore
 
 
@@ -15,7 +15,7 @@ def gallery_of(vectors: np.ndarray, owners: list[str]) -> tuple[InMemoryFaceStor
     store = InMemoryFaceStore()
     for number, (vector, owner) in enumerate(zip(vectors, owners, strict=True)):
         store.put(StoredFace(owner, f"f{number}", struct.pack("<128f", *vector), ""))
-    return store, _load_gallery(store, "v1")
+    return store, load_gallery(store, "v1")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -32,7 +32,7 @@ def test_best_and_runner_up_match_a_brute_force_search(seed: int) -> None:
         nearest[owner] = min(distance, nearest.get(owner, np.inf))
     ranked = sorted(nearest.items(), key=lambda item: item[1])
 
-    best, runner_up = _closest_two(gallery, probe)  # type: ignore[arg-type]
+    best, runner_up = closest_two(gallery, probe)  # type: ignore[arg-type]
     assert best.employee_id == owners[17] == ranked[0][0]
     assert best.similarity == pytest.approx(similarity(ranked[0][1]), abs=0.02)
     assert runner_up is not None and runner_up.employee_id == ranked[1][0]
@@ -42,5 +42,5 @@ def test_best_and_runner_up_match_a_brute_force_search(seed: int) -> None:
 def test_one_employee_has_no_runner_up() -> None:
     vectors = np.ones((3, 128), dtype=np.float32)
     _, gallery = gallery_of(vectors, ["E1", "E1", "E1"])
-    best, runner_up = _closest_two(gallery, vectors[0])  # type: ignore[arg-type]
+    best, runner_up = closest_two(gallery, vectors[0])  # type: ignore[arg-type]
     assert best.employee_id == "E1" and best.similarity == 100.0 and runner_up is None

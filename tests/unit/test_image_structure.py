@@ -140,7 +140,8 @@ def test_twelve_bit_samples_are_refused_by_name() -> None:
 def test_thousands_of_segments_are_refused() -> None:
     # Pillow parses each segment before the first scan in Python: millions would take seconds.
     assert rejection(with_segments(photo_jpeg(), 1000)).startswith("image refused: over 1000 JPEG segments")
-    assert normalise(with_segments(photo_jpeg(), 200), LIMITS)  # e.g. a depth map in extended XMP
+    kept = normalise(with_segments(photo_jpeg(), 200), LIMITS)  # e.g. a depth map in extended XMP
+    assert (kept.pixels.size, kept.source_format) == ((320, 240), "JPEG")
     restarts = photo_jpeg()[:2] + b"\xff\xd0" * 5000 + photo_jpeg()[2:]  # markers without a length
     assert rejection(restarts).startswith("image refused: over 1000 JPEG segments")
 
@@ -178,7 +179,7 @@ def test_segments_pillow_parses_in_python_are_bounded(marker: int, body: bytes, 
     # 15 MB of quantization tables took Pillow 1.3 s, of Photoshop resources 1.0 s.
     many = with_segments(photo_jpeg(), 10, marker, body * (60_000 // len(body)))
     assert rejection(many).startswith(reason)
-    assert normalise(with_segments(photo_jpeg(), 1, marker, body * 10), LIMITS)
+    assert normalise(with_segments(photo_jpeg(), 1, marker, body * 10), LIMITS).pixels.size == (320, 240)
 
 
 def test_megabytes_of_fill_bytes_are_refused() -> None:
@@ -214,7 +215,8 @@ def test_compressed_text_and_profile_chunks_are_bounded() -> None:
     assert "compressed PNG text/profile chunks" in rejection(nine_bombs)
     itxt = (b"iTXt", b"k\x00\x01\x00\x00\x00" + zlib.compress(b"\x00" * 1024 * 1024))
     assert "compressed PNG text/profile chunks" in rejection(png_with_chunks_before_idat(png, [itxt] * 9))
-    assert normalise(png_with_chunks_before_idat(png, [ztxt_bomb(1000)] * 2), LIMITS)
+    two_small = normalise(png_with_chunks_before_idat(png, [ztxt_bomb(1000)] * 2), LIMITS)
+    assert two_small.pixels.size == (60, 40) and two_small.pixels.getpixel((0, 0)) == (255, 0, 0)
 
 
 def test_png_exif_is_held_to_a_jpeg_app1_size() -> None:
