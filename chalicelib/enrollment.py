@@ -15,8 +15,8 @@ from chalicelib.config import ImageLimits
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.imaging import RejectedImage, normalise
 from chalicelib.models import AuditEntry, Employee, FaceRecord
-from chalicelib.ports import AuditLog, EmployeeDirectory, ScanLog
-from chalicelib.recognition import EnrollmentError, FaceEngine
+from chalicelib.ports import AuditLog, EmployeeDirectory, FaceEngine, ScanLog
+from chalicelib.recognition import EnrollmentError
 
 Clock = Callable[[], datetime]
 

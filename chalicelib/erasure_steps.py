@@ -18,12 +18,12 @@ from chalicelib.ports import (
     EmployeeDirectory,
     ErasureJobs,
     ErasureQueue,
+    FaceEngine,
     ImageStore,
     ObjectGone,
     ScanLog,
     UploadTooLarge,
 )
-from chalicelib.recognition import FaceEngine
 
 TimeLeft = Callable[[], float]  # seconds this invocation may still run
 Clock = Callable[[], datetime]

@@ -9,8 +9,8 @@ from chalicelib.config import Settings
 from chalicelib.errors import NotFound
 from chalicelib.imaging import normalise
 from chalicelib.models import Scan
-from chalicelib.ports import EmployeeDirectory, Page, ScanLog
-from chalicelib.recognition import FaceEngine, decide
+from chalicelib.ports import EmployeeDirectory, FaceEngine, Page, ScanLog
+from chalicelib.recognition import decide
 
 
 def scan_by_id(scan_id: str, scans: ScanLog) -> Scan:

@@ -22,8 +22,16 @@ from chalicelib.imaging import RejectedImage, normalise
 from chalicelib.keys import NO_CAMERA, CameraKey, camera_of
 from chalicelib.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.observability import emit_scan_metrics
-from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, Recorded, ScanLog, UploadTooLarge
-from chalicelib.recognition import FaceEngine, decide
+from chalicelib.ports import (
+    EmployeeDirectory,
+    FaceEngine,
+    ImageStore,
+    Notifier,
+    Recorded,
+    ScanLog,
+    UploadTooLarge,
+)
+from chalicelib.recognition import decide
 
 log = logging.getLogger(__name__)
 # A decision reached this long after the photo was taken (a retry, a backlog) never

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from chalicelib.engines.local import StoredFace
 from chalicelib.errors import NotFound
 from chalicelib.models import (
     AuditEntry,
@@ -23,7 +22,15 @@ from chalicelib.models import (
     SearchResult,
     Upload,
 )
-from chalicelib.ports import BadPageToken, ObjectGone, Page, Recorded, StoredObject, UploadTooLarge
+from chalicelib.ports import (
+    BadPageToken,
+    ObjectGone,
+    Page,
+    Recorded,
+    StoredFace,
+    StoredObject,
+    UploadTooLarge,
+)
 
 T = TypeVar("T")
 

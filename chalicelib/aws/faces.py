@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.engines.local import StoredFace
+from chalicelib.ports import StoredFace
 
 VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
 _TRANSACTION_LIMIT = 100

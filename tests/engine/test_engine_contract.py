@@ -15,7 +15,8 @@ from chalicelib.config import Policy
 from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.rekognition import RekognitionEngine
 from chalicelib.models import Employee, NormalisedImage, Status
-from chalicelib.recognition import EnrollmentError, FaceEngine, decide
+from chalicelib.ports import FaceEngine
+from chalicelib.recognition import EnrollmentError, decide
 from tests.fakes import InMemoryFaceStore
 from tests.rekognition_shapes import COLLECTION, StubbedRekognition
 
