@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, similarity
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import RejectedImage
+from chalicelib.imaging import normalise
 from tests.fakes import InMemoryFaceStore
 
 THRESHOLDS = [round(t * 0.5, 1) for t in range(0, 201)]

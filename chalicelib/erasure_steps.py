@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import ObjectGone, RejectedImage, UploadTooLarge
+from chalicelib.imaging import normalise
 from chalicelib.models import AuditEntry, ErasureJob, NormalisedImage, Reason, Scan, Status, Upload
 from chalicelib.ports import (
     AuditLog,
@@ -20,9 +21,7 @@ from chalicelib.ports import (
     ErasureQueue,
     FaceEngine,
     ImageStore,
-    ObjectGone,
     ScanLog,
-    UploadTooLarge,
 )
 
 TimeLeft = Callable[[], float]  # seconds this invocation may still run

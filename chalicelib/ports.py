@@ -24,22 +24,6 @@ if TYPE_CHECKING:  # the email package costs a cold start every function would p
 T = TypeVar("T")
 
 
-class UploadTooLarge(ValueError):
-    """The stored object is larger than we are willing to read (``version_id``: which one)."""
-
-    def __init__(self, message: str, version_id: str | None = None) -> None:
-        super().__init__(message)
-        self.version_id = version_id
-
-
-class ObjectGone(LookupError):
-    """The object (or the version asked for) is not in the bucket (expired, erased)."""
-
-
-class BadPageToken(ValueError):
-    """A ``next_token`` that no adapter issued."""
-
-
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; ``next_token`` is opaque and None on the last page."""

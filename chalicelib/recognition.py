@@ -21,10 +21,6 @@ from chalicelib.models import (
 )
 
 
-class EnrollmentError(ValueError):
-    """A photo cannot be enrolled; ``str(error)`` says why (no face, several, too small…)."""
-
-
 def quality_problem(face: DetectedFace, policy: Policy) -> str | None:
     """Why ``face`` cannot be trusted for a decision, or None when it is usable."""
     if face.size_px < policy.min_face_px:

@@ -19,15 +19,12 @@ from __future__ import annotations
 import base64
 import json
 
+from chalicelib.errors import SigningFailed
 from chalicelib.models import Scan
 from chalicelib.ports import MessageSigner
 
 VERSION = "facegate-decision/1"
 ALGORITHM = "HMAC_SHA_256"
-
-
-class SigningFailed(RuntimeError):
-    """The decision could not be signed; an AUTHORIZED is then not published at all."""
 
 
 def claims_for(scan: Scan, key_id: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import BadPageToken, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.models import (
     AuditEntry,
     Employee,
@@ -22,15 +22,7 @@ from chalicelib.models import (
     SearchResult,
     Upload,
 )
-from chalicelib.ports import (
-    BadPageToken,
-    ObjectGone,
-    Page,
-    Recorded,
-    StoredFace,
-    StoredObject,
-    UploadTooLarge,
-)
+from chalicelib.ports import Page, Recorded, StoredFace, StoredObject
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.auth import PoolUnavailable, TokenRevoked
+from chalicelib.errors import PoolUnavailable, TokenRevoked
 
 # GetUser's answers for a token the pool no longer honours; anything else is the pool's trouble.
 REFUSALS = {

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.ports import BadPageToken
+from chalicelib.errors import BadPageToken
 
 MAX_TOKEN_CHARS = 2048  # ours encode a few key attributes: a few hundred characters
 

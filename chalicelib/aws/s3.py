@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.errors import ObjectGone, UploadTooLarge
 from chalicelib.models import Upload
-from chalicelib.ports import ObjectGone, StoredObject, UploadTooLarge
+from chalicelib.ports import StoredObject
 
 
 class S3ImageStore:

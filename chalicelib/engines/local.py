@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
+from chalicelib.errors import EnrollmentError
 from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
 from chalicelib.ports import FaceStore, StoredFace
-from chalicelib.recognition import EnrollmentError, quality_problem, worth_matching
+from chalicelib.recognition import quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np
