@@ -11,6 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
 
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
+from chalicelib.api.http import json_errors
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
@@ -22,6 +23,8 @@ app = Chalice(app_name="facegate", configure_logs=False)
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF metrics on stdout
     configure_logging(logging.INFO)
 
+# Registered on the app, not a blueprint: a blueprint's middleware would apply app-wide anyway.
+app.register_middleware(json_errors, "http")
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)

@@ -26,7 +26,8 @@ from PIL import Image
 
 from chalicelib import image_structure
 from chalicelib.config import ImageLimits
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import RejectedImage
+from chalicelib.imaging import normalise
 from tests.hostile_images import (
     CACHE,
     cached,

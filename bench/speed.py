@@ -176,7 +176,7 @@ def search_scaling(photos: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_00
     for size in sizes:
         store = InMemoryFaceStore()
         vectors = random.normal(0, 0.09, (size, 128)).astype("<f4")
-        from chalicelib.engines.local import StoredFace
+        from chalicelib.ports import StoredFace
 
         for row in range(size):
             store.faces[(f"E{row // 3:06d}", str(row))] = StoredFace(

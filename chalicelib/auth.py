@@ -20,30 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.config import AuthSettings
+from chalicelib.errors import Forbidden, KeysUnavailable, TokenRevoked, Unauthorized
 
 ADMINS = "admins"
 SECURITY = "security"
 CLOCK_SKEW_SECONDS = 30
-
-
-class Unauthorized(Exception):
-    """No usable token: 401."""
-
-
-class Forbidden(Exception):
-    """A valid token without the group the action needs: 403."""
-
-
-class KeysUnavailable(Exception):
-    """The pool's public keys could not be fetched: 503 (never a pass)."""
-
-
-class PoolUnavailable(Exception):
-    """The user pool could not be asked whether a token still holds: 503 (never a pass)."""
-
-
-class TokenRevoked(Unauthorized):
-    """The pool no longer honours the token: signed out, user disabled or deleted."""
 
 
 class UserPool(Protocol):

@@ -6,11 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chalicelib.errors import ConfigError
+
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed."""
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import ImageLimits
-from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import AlreadyExists, EnrollmentError, NotFound, RejectedImage
+from chalicelib.imaging import normalise
 from chalicelib.models import AuditEntry, Employee, FaceRecord
-from chalicelib.ports import AuditLog, EmployeeDirectory, ScanLog
-from chalicelib.recognition import EnrollmentError, FaceEngine
+from chalicelib.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, ScanLog
 
 Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
 class EnrollmentPorts:
+    """What enrollment and the read-only lookups need (``wiring.api_ports().enrollment``)."""
+
     directory: EmployeeDirectory
     engine: FaceEngine
     audit: AuditLog
@@ -34,12 +35,6 @@ class EnrollmentPorts:
         self.audit.record(AuditEntry(at, actor, action, target, details))
 
 
-def register(employee: Employee, directory: EmployeeDirectory) -> Employee:
-    """Create or replace an employee record (the sandbox's shortcut; no audit)."""
-    directory.put(employee)
-    return employee
-
-
 def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
     """Create an employee; ``AlreadyExists`` when the id is taken."""
     if not ports.directory.create(employee):
@@ -48,56 +43,52 @@ def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> E
     return employee
 
 
-def get_employee(employee_id: str, directory: EmployeeDirectory) -> Employee:
-    employee = directory.get(employee_id)
+def get_employee(employee_id: str, ports: EnrollmentPorts) -> Employee:
+    """The employee; ``NotFound`` when there is none (or they are being erased)."""
+    employee = ports.directory.get(employee_id)
     if employee is None:
         raise NotFound(f"no employee {employee_id}")
     return employee
+
+
+def list_employees(limit: int, token: str | None, ports: EnrollmentPorts) -> Page[Employee]:
+    """The employees, a page of at most ``limit`` at a time; ``BadPageToken`` for a forged token."""
+    return ports.directory.listing(limit, token)
 
 
 def update_employee(
     employee_id: str, changes: dict[str, Any], ports: EnrollmentPorts, actor: str
 ) -> Employee:
     """Change name, email, department or ``active`` (suspended employees never get in)."""
-    current = get_employee(employee_id, ports.directory)
+    current = get_employee(employee_id, ports)
     updated = replace(current, **changes)
     ports.directory.put(updated)
     ports.log(actor, "employee.update", employee_id, changes=sorted(changes))
     return updated
 
 
-def enroll_photo(
-    employee_id: str,
-    photo: bytes,
-    *,
-    engine: FaceEngine,
-    directory: EmployeeDirectory,
-    limits: ImageLimits,
+def add_face(
+    employee_id: str, photo: bytes, ports: EnrollmentPorts, limits: ImageLimits, actor: str
 ) -> FaceRecord:
-    """Enroll one photo of an existing employee; raise ``EnrollmentError`` with the reason."""
-    get_employee(employee_id, directory)
+    """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be."""
+    get_employee(employee_id, ports)
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
         raise EnrollmentError(str(error)) from None
-    return engine.add_face(employee_id, image)
-
-
-def add_face(
-    employee_id: str, photo: bytes, ports: EnrollmentPorts, limits: ImageLimits, actor: str
-) -> FaceRecord:
-    """``enroll_photo`` with an audit entry."""
-    record = enroll_photo(employee_id, photo, engine=ports.engine, directory=ports.directory, limits=limits)
+    record = ports.engine.add_face(employee_id, image)
     ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
 
 
 def faces_of(employee_id: str, ports: EnrollmentPorts) -> list[FaceRecord]:
-    get_employee(employee_id, ports.directory)
+    """The faces enrolled for an existing employee."""
+    get_employee(employee_id, ports)
     return ports.engine.list_faces(employee_id)
 
 
 def remove_face(employee_id: str, face_id: str, ports: EnrollmentPorts, actor: str) -> None:
+    """Forget one face of an employee; ``NotFound`` when they have no such face."""
     if face_id not in {face.face_id for face in faces_of(employee_id, ports)}:
         raise NotFound(f"employee {employee_id} has no face {face_id}")
     ports.engine.remove_faces(employee_id, [face_id])

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import ObjectGone, RejectedImage, UploadTooLarge
+from chalicelib.imaging import normalise
 from chalicelib.keys import processed_key
 from chalicelib.models import AuditEntry, ErasureJob, NormalisedImage, Reason, Scan, Status, Upload
 from chalicelib.ports import (
@@ -19,12 +20,10 @@ from chalicelib.ports import (
     EmployeeDirectory,
     ErasureJobs,
     ErasureQueue,
+    FaceEngine,
     ImageStore,
-    ObjectGone,
     ScanLog,
-    UploadTooLarge,
 )
-from chalicelib.recognition import FaceEngine
 
 TimeLeft = Callable[[], float]  # seconds this invocation may still run
 Clock = Callable[[], datetime]

@@ -15,6 +15,8 @@ import re
 import struct
 from dataclasses import dataclass
 
+from chalicelib.errors import UnsafeStructure
+
 JPEG_SIGNATURE = b"\xff\xd8\xff"  # what Pillow itself keys on
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -81,10 +83,6 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # CPU here. Allow 4 bytes a pixel at the pixel limit (8-bit RGBA, 1.1 s): 16-bit RGBA up to
 # half the pixel limit, anything 8-bit up to all of it.
 PNG_BYTES_PER_LIMIT_PIXEL = 4
-
-
-class UnsafeStructure(ValueError):
-    """The file is refused from its structure; ``str(error)`` is the reason."""
 
 
 @dataclass(frozen=True)

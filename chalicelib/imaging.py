@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib import image_structure
 from chalicelib.config import ImageLimits
+from chalicelib.errors import RejectedImage, UnsafeStructure
 from chalicelib.models import NormalisedImage
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
-
-
-class RejectedImage(ValueError):
-    """The upload is not a usable photo; ``str(error)`` is the reason to record."""
 
 
 def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
@@ -40,7 +37,7 @@ def _check_before_parsing(data: bytes, limits: ImageLimits) -> None:
         raise RejectedImage(f"file too large: {len(data)} bytes, limit {limits.max_bytes}")
     try:
         image_structure.check(data, limits.max_pixels)
-    except image_structure.UnsafeStructure as error:
+    except UnsafeStructure as error:
         raise RejectedImage(str(error)) from None
 
 

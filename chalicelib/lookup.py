@@ -6,15 +6,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.enrollment import EnrollmentPorts, get_employee
 from chalicelib.errors import NotFound
 from chalicelib.imaging import normalise
 from chalicelib.models import Scan
-from chalicelib.ports import EmployeeDirectory, Page, ScanLog
-from chalicelib.recognition import FaceEngine, decide
+from chalicelib.ports import Page
+from chalicelib.recognition import decide
 
 
-def scan_by_id(scan_id: str, scans: ScanLog) -> Scan:
-    scan = scans.get(scan_id)
+def scans_of_day(
+    day: str,
+    limit: int,
+    token: str | None,
+    ports: EnrollmentPorts,
+    *,
+    status: str | None = None,
+    camera_id: str | None = None,
+) -> Page[Scan]:
+    """One local day's scans in time order, optionally only one status or camera."""
+    return ports.scans.by_day(day, limit, token, status=status, camera_id=camera_id)
+
+
+def scans_of_employee(employee_id: str, limit: int, token: str | None, ports: EnrollmentPorts) -> Page[Scan]:
+    """An existing employee's scans, newest first; ``NotFound`` for an unknown employee."""
+    get_employee(employee_id, ports)
+    return ports.scans.by_employee(employee_id, limit, token)
+
+
+def scan_by_id(scan_id: str, ports: EnrollmentPorts) -> Scan:
+    """One scan; ``NotFound`` when there is none."""
+    scan = ports.scans.get(scan_id)
     if scan is None:
         raise NotFound(f"no scan {scan_id}")
     return scan
@@ -27,13 +48,11 @@ class Recognition:
     body: dict[str, Any]
 
 
-def recognize(
-    photo: bytes, engine: FaceEngine, directory: EmployeeDirectory, settings: Settings
-) -> Recognition:
+def recognize(photo: bytes, ports: EnrollmentPorts, settings: Settings) -> Recognition:
     """Normalise, search and decide as a scan would; raises ``RejectedImage`` for bad photos."""
     image = normalise(photo, settings.limits)
-    result = engine.search(image)
-    employee = directory.get(result.best.employee_id) if result.best else None
+    result = ports.engine.search(image)
+    employee = ports.directory.get(result.best.employee_id) if result.best else None
     decision = decide(result, employee, settings.policy)
     return Recognition(
         {
@@ -43,10 +62,6 @@ def recognize(
             "similarity": decision.similarity,
             "reason": decision.reason,
             "faces": [{"box": face.box.to_dict(), "sharpness": face.sharpness} for face in result.faces],
-            "engine": engine.name,
+            "engine": ports.engine.name,
         }
     )
-
-
-def page_of(page: Page[Scan]) -> dict[str, Any]:
-    return {"items": [scan.to_dict() for scan in page.items], "next_token": page.next_token}

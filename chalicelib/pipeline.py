@@ -18,25 +18,18 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.display import display_text
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
+from chalicelib.imaging import normalise
 from chalicelib.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.observability import emit_scan_metrics
-from chalicelib.ports import EmployeeDirectory, ImageStore, Notifier, Recorded, ScanLog, UploadTooLarge
-from chalicelib.recognition import FaceEngine, decide
+from chalicelib.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
+from chalicelib.recognition import decide
 
 log = logging.getLogger(__name__)
 # A decision reached this long after the photo was taken (a retry, a backlog) never
 # opens the door: the person has gone, someone else may be standing there.
 MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
-
-
-class ScanNotRecorded(RuntimeError):
-    """The scan log refused the write: raised so that Lambda retries the event."""
-
-
-class NotificationFailed(RuntimeError):
-    """The alert could not be published: raised so that a redelivery tries again."""
 
 
 @dataclass(frozen=True)

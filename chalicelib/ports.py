@@ -1,4 +1,4 @@
-"""The services' ports: what they need from storage and messaging, named for the role."""
+"""The services' ports: what they need from engines, storage and messaging, named for the role."""
 
 from __future__ import annotations
 
@@ -7,28 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from chalicelib.models import AuditEntry, Employee, ErasureJob, Scan, Upload
+from chalicelib.models import (
+    AuditEntry,
+    Employee,
+    ErasureJob,
+    FaceRecord,
+    NormalisedImage,
+    Scan,
+    SearchResult,
+    Upload,
+)
 
 if TYPE_CHECKING:  # the email package costs a cold start every function would pay
     from email.message import EmailMessage
 
 T = TypeVar("T")
-
-
-class UploadTooLarge(ValueError):
-    """The stored object is larger than we are willing to read (``version_id``: which one)."""
-
-    def __init__(self, message: str, version_id: str | None = None) -> None:
-        super().__init__(message)
-        self.version_id = version_id
-
-
-class ObjectGone(LookupError):
-    """The object (or the version asked for) is not in the bucket (expired, erased)."""
-
-
-class BadPageToken(ValueError):
-    """A ``next_token`` that no adapter issued."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +38,62 @@ class StoredObject:
 
     data: bytes
     version_id: str | None = None
+
+
+class FaceEngine(Protocol):
+    """Finds and matches faces; owns the biometric data (embeddings or a collection)."""
+
+    name: str
+
+    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+        """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``."""
+        ...
+
+    def search(self, image: NormalisedImage) -> SearchResult:
+        """Detect every face in ``image`` and match the largest against the enrolled."""
+        ...
+
+    def list_faces(self, employee_id: str) -> list[FaceRecord]:
+        """The faces enrolled for an employee."""
+        ...
+
+    def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
+        """Forget the given faces of an employee, or all of them (and the employee's user)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """One enrolled embedding as the store keeps it (float32 little-endian bytes)."""
+
+    employee_id: str
+    face_id: str
+    embedding: bytes
+    created_at: str
+
+
+class FaceStore(Protocol):
+    """Where the local engine keeps its gallery of embeddings."""
+
+    def put(self, face: StoredFace) -> None:
+        """Store one face and move the version counter, atomically."""
+        ...
+
+    def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
+        """Delete the given faces (all of the employee's when None); return the ids deleted."""
+        ...
+
+    def of_employee(self, employee_id: str) -> list[StoredFace]:
+        """The faces of one employee."""
+        ...
+
+    def version(self) -> str:
+        """A cheap token that changes whenever the gallery changes."""
+        ...
+
+    def load(self) -> list[StoredFace]:
+        """Every stored face."""
+        ...
 
 
 class ImageStore(Protocol):

@@ -1,4 +1,6 @@
-"""The shared recognition module: the ``FaceEngine`` port and ``decide()``, the door policy.
+"""The shared recognition module: ``decide()``, the door policy, and the face-quality rules.
+
+The ``FaceEngine`` port itself is in ``chalicelib.ports``.
 
 Every engine reports faces largest first, searches only the largest (the person at the
 door) and scores matches on one 0–100 similarity scale, so one policy serves them all.
@@ -6,47 +8,17 @@ door) and scores matches on one 0–100 similarity scale, so one policy serves t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from chalicelib.config import Policy
 from chalicelib.models import (
     Decision,
     DetectedFace,
     Employee,
-    FaceRecord,
-    NormalisedImage,
     Reason,
     SearchResult,
     Status,
 )
-
-
-class EnrollmentError(ValueError):
-    """A photo cannot be enrolled; ``str(error)`` says why (no face, several, too small…)."""
-
-
-class FaceEngine(Protocol):
-    """Finds and matches faces; owns the biometric data (embeddings or a collection)."""
-
-    name: str
-
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
-        """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``."""
-        ...
-
-    def search(self, image: NormalisedImage) -> SearchResult:
-        """Detect every face in ``image`` and match the largest against the enrolled."""
-        ...
-
-    def list_faces(self, employee_id: str) -> list[FaceRecord]:
-        """The faces enrolled for an employee."""
-        ...
-
-    def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
-        """Forget the given faces of an employee, or all of them (and the employee's user)."""
-        ...
 
 
 def quality_problem(face: DetectedFace, policy: Policy) -> str | None:

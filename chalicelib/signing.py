@@ -20,15 +20,12 @@ import base64
 import json
 from typing import Final
 
+from chalicelib.errors import SigningFailed
 from chalicelib.models import Scan
 from chalicelib.ports import MessageSigner
 
 VERSION = "facegate-decision/1"
 ALGORITHM: Final = "HMAC_SHA_256"  # Final: a Literal for KMS's MacAlgorithm
-
-
-class SigningFailed(RuntimeError):
-    """The decision could not be signed; an AUTHORIZED is then not published at all."""
 
 
 def claims_for(scan: Scan, key_id: str) -> dict[str, str]:

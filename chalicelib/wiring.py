@@ -7,7 +7,9 @@ The only place that creates boto3 clients. Endpoints follow the standard
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Literal, overload
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from chalicelib.config import AuthSettings, Settings
 
@@ -34,11 +36,34 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.reports import ReportPorts
 
 
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+_CACHED: list[Any] = []  # every factory ``cached`` wraps, for ``reset``
+
+
+def cached(maxsize: int | None = None) -> Callable[[Factory], Factory]:
+    """Cache a factory's results (per container and arguments) and register it for ``reset``."""
+
+    def decorate(factory: Factory) -> Factory:
+        wrapper = functools.lru_cache(maxsize=maxsize)(factory)
+        _CACHED.append(wrapper)
+        return cast(Factory, wrapper)
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class ApiPorts:
+    """Every port the HTTP API's services need: one object per container and settings."""
+
+    enrollment: EnrollmentPorts  # enrollment.* and lookup.*
+    erasure: ErasurePorts  # erasure.start_erasure and erasure.job_status
+
+
 # The services the Lambda functions call (each has its own overload of ``client``).
 Service = Literal["cognito-idp", "kms", "rekognition", "s3", "ses", "sns", "sqs"]
 
 
-@functools.cache
+@cached()
 def _session() -> boto3.session.Session:
     import boto3
 
@@ -73,13 +98,13 @@ def client(service: Service) -> BaseClient:
     return _client(service)
 
 
-@functools.cache
+@cached()
 def _client(service: Service) -> BaseClient:
     extra = {"signature_version": "s3v4"} if service == "s3" else {}
     return _session().client(service, config=_config(**extra))
 
 
-@functools.cache
+@cached()
 def _dynamodb() -> DynamoDBServiceResource:
     return _session().resource("dynamodb", config=_config())
 
@@ -88,7 +113,7 @@ def table(name: str) -> Table:
     return _dynamodb().Table(name)
 
 
-@functools.lru_cache(maxsize=8)
+@cached(maxsize=8)
 def face_engine(settings: Settings) -> LocalEngine | RekognitionEngine:
     """The engine ``FACEGATE_ENGINE`` selects; its module is imported only now."""
     if settings.engine == "local":
@@ -103,7 +128,7 @@ def face_engine(settings: Settings) -> LocalEngine | RekognitionEngine:
     )
 
 
-@functools.lru_cache(maxsize=8)
+@cached(maxsize=8)
 def pipeline_ports(settings: Settings) -> PipelinePorts:
     """Every port the camera pipeline needs."""
     from chalicelib.aws.employees import DynamoEmployeeDirectory
@@ -124,9 +149,9 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
     )
 
 
-@functools.lru_cache(maxsize=8)
+@cached(maxsize=8)
 def enrollment_ports(settings: Settings) -> EnrollmentPorts:
-    """Every port the enrollment and lookup services need."""
+    """Every port the enrollment and lookup services need (see ``api_ports``)."""
     from chalicelib.aws.audit import DynamoAuditLog
     from chalicelib.enrollment import EnrollmentPorts
 
@@ -139,7 +164,7 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
     )
 
 
-@functools.lru_cache(maxsize=8)
+@cached(maxsize=8)
 def erasure_ports(settings: Settings) -> ErasurePorts:
     """Every port erasure needs: the API starts jobs, the erasure worker runs them."""
     from chalicelib.aws.erasures import DynamoErasureJobs, SqsErasureQueue
@@ -159,7 +184,13 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
     )
 
 
-@functools.lru_cache(maxsize=8)
+@cached(maxsize=8)
+def api_ports(settings: Settings) -> ApiPorts:
+    """Every port the HTTP API's routes hand to the services."""
+    return ApiPorts(enrollment=enrollment_ports(settings), erasure=erasure_ports(settings))
+
+
+@cached(maxsize=8)
 def report_ports(settings: Settings) -> ReportPorts:
     """Every port the daily report needs."""
     from chalicelib.aws.ledger import DynamoReportLedger
@@ -177,7 +208,7 @@ def report_ports(settings: Settings) -> ReportPorts:
     )
 
 
-@functools.lru_cache(maxsize=4)
+@cached(maxsize=4)
 def token_verifier(settings: AuthSettings) -> TokenVerifier:
     """One verifier per container: it caches the user pool's keys and its answers per token."""
     from chalicelib.auth import TokenVerifier
@@ -188,14 +219,5 @@ def token_verifier(settings: AuthSettings) -> TokenVerifier:
 
 def reset() -> None:
     """Forget every cached client and adapter (tests, and the sandbox between stacks)."""
-    for cached in (
-        _session,
-        _client,
-        _dynamodb,
-        face_engine,
-        pipeline_ports,
-        enrollment_ports,
-        erasure_ports,
-        token_verifier,
-    ):
-        cached.cache_clear()
+    for wrapper in _CACHED:
+        wrapper.cache_clear()

@@ -1,26 +1,24 @@
-"""Enrollment for the sandbox, through the real service and adapters (until the HTTP API exists)."""
+"""Enrollment for the sandbox, through the real services and adapters, as the API would."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from chalicelib import wiring
-from chalicelib.enrollment import enroll_photo, register
+from chalicelib.enrollment import add_face, create_employee
+from chalicelib.errors import AlreadyExists
 from chalicelib.models import Employee, FaceRecord
 from sandbox.stack import Stack
 
+ACTOR = "sandbox"  # who the audit log says made the change
+
 
 def enroll_employee(stack: Stack, employee: Employee, photos: list[Path]) -> list[FaceRecord]:
-    """Register ``employee`` and enroll every photo; ``EnrollmentError`` says why one failed."""
-    ports = wiring.pipeline_ports(stack.settings)
-    register(employee, ports.directory)
-    return [
-        enroll_photo(
-            employee.employee_id,
-            photo.read_bytes(),
-            engine=ports.engine,
-            directory=ports.directory,
-            limits=stack.settings.limits,
-        )
-        for photo in photos
-    ]
+    """Create ``employee`` (unless they exist) and enroll every photo; ``EnrollmentError``
+    says why one failed."""
+    ports = wiring.api_ports(stack.settings).enrollment
+    with suppress(AlreadyExists):  # `sandbox evaluate` enrolls a gallery a photo at a time
+        create_employee(employee, ports, ACTOR)
+    limits = stack.settings.limits
+    return [add_face(employee.employee_id, photo.read_bytes(), ports, limits, ACTOR) for photo in photos]

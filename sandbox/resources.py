@@ -48,9 +48,7 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
                 {
                     "QueueArn": _queue_arn(sqs, uploads_url),
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}
-                    },
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}},
                 }
             ]
         },

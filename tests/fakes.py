@@ -12,8 +12,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from chalicelib.engines import memory_store
-from chalicelib.engines.local import StoredFace
-from chalicelib.errors import NotFound
+from chalicelib.errors import BadPageToken, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.models import (
     AuditEntry,
     Employee,
@@ -24,7 +23,7 @@ from chalicelib.models import (
     SearchResult,
     Upload,
 )
-from chalicelib.ports import BadPageToken, ObjectGone, Page, Recorded, StoredObject, UploadTooLarge
+from chalicelib.ports import Page, Recorded, StoredFace, StoredObject
 
 T = TypeVar("T")
 

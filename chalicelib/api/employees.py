@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import enrollment, lookup
+from chalicelib import enrollment, erasure, lookup
 from chalicelib.api import validation as valid
-from chalicelib.api.http import AUTHORIZER, json_object, query, route_guard
+from chalicelib.api.http import AUTHORIZER, json_object, page_body, query, route_guard
 from chalicelib.auth import ADMINS, SECURITY, Principal
 from chalicelib.config import Settings
 
@@ -17,7 +17,7 @@ requires = route_guard(employees_api)  # every route here needs a token of one o
 def _ports(settings: Settings) -> enrollment.EnrollmentPorts:
     from chalicelib import wiring
 
-    return wiring.enrollment_ports(settings)
+    return wiring.api_ports(settings).enrollment
 
 
 @employees_api.route("/employees", methods=["POST"], authorizer=AUTHORIZER)
@@ -34,15 +34,15 @@ def create_employee(actor: Principal) -> Response:
 def list_employees(actor: Principal) -> dict[str, object]:
     request, settings = employees_api.current_request, Settings.from_env()
     params = query(request)
-    page = _ports(settings).directory.listing(valid.limit(params), params.get("next_token"))
-    return {"items": [employee.to_dict() for employee in page.items], "next_token": page.next_token}
+    page = enrollment.list_employees(valid.limit(params), params.get("next_token"), _ports(settings))
+    return page_body(page)
 
 
 @employees_api.route("/employees/{employee_id}", methods=["GET"], authorizer=AUTHORIZER)
 @requires(ADMINS, SECURITY)
 def get_employee(actor: Principal, employee_id: str) -> dict[str, object]:
     settings = Settings.from_env()
-    return enrollment.get_employee(valid.employee_id(employee_id), _ports(settings).directory).to_dict()
+    return enrollment.get_employee(valid.employee_id(employee_id), _ports(settings)).to_dict()
 
 
 @employees_api.route("/employees/{employee_id}", methods=["PATCH"], authorizer=AUTHORIZER)
@@ -59,10 +59,9 @@ def update_employee(actor: Principal, employee_id: str) -> dict[str, object]:
 @employees_api.route("/employees/{employee_id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @requires(ADMINS)
 def erase_employee(actor: Principal, employee_id: str) -> Response:
-    from chalicelib import erasure, wiring
+    from chalicelib import wiring
 
-    settings = Settings.from_env()
-    ports = wiring.erasure_ports(settings)
+    ports = wiring.api_ports(Settings.from_env()).erasure
     job = erasure.start_erasure(valid.employee_id(employee_id), ports, actor.username)
     location: dict[str, str | list[str]] = {"Location": f"/erasures/{job.job_id}"}
     return Response(erasure.public(job), status_code=202, headers=location)
@@ -102,7 +101,7 @@ def remove_face(actor: Principal, employee_id: str, face_id: str) -> Response:
 def employee_scans(actor: Principal, employee_id: str) -> dict[str, object]:
     request, settings = employees_api.current_request, Settings.from_env()
     params = query(request)
-    ports = _ports(settings)
-    enrollment.get_employee(valid.employee_id(employee_id), ports.directory)
-    page = ports.scans.by_employee(employee_id, valid.limit(params), params.get("next_token"))
-    return lookup.page_of(page)
+    page = lookup.scans_of_employee(
+        valid.employee_id(employee_id), valid.limit(params), params.get("next_token"), _ports(settings)
+    )
+    return page_body(page)

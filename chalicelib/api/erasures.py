@@ -25,4 +25,4 @@ def get_erasure(actor: Principal, job_id: str) -> dict[str, object]:
     settings = Settings.from_env()
     if not JOB_ID.fullmatch(job_id):
         raise NotFound(f"no erasure job {job_id[:40]}")
-    return erasure.job_status(job_id, wiring.erasure_ports(settings).jobs)
+    return erasure.job_status(job_id, wiring.api_ports(settings).erasure.jobs)

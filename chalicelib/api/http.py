@@ -1,4 +1,10 @@
-"""HTTP plumbing: JSON errors ``{"message": …}`` with the right status, bodies, callers."""
+"""HTTP plumbing: JSON errors ``{"message": …}`` with the right status, bodies, callers.
+
+Errors are mapped in one place, ``json_errors``, registered once as the app's HTTP
+middleware (app.py). Chalice 1.34 turns any exception a view raises into its own 500 before
+a middleware sees it, except ``ChaliceUnhandledError`` (aws/chalice#1884), so ``route_guard``
+hands every failure on as one, chained to the original, and ``json_errors`` maps the original.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,25 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import Blueprint, Chalice, ChaliceViewError, Request, Response
+from chalice.app import Blueprint, Chalice, ChaliceUnhandledError, ChaliceViewError, Request, Response
 
-from chalicelib.auth import (
-    Forbidden,
-    KeysUnavailable,
-    PoolUnavailable,
-    Principal,
-    Unauthorized,
-    bearer_token,
-    require,
-)
+from chalicelib.auth import Principal, bearer_token, require
 from chalicelib.config import Settings
-from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib.imaging import RejectedImage
-from chalicelib.ports import BadPageToken
-from chalicelib.recognition import EnrollmentError
+from chalicelib.errors import (
+    BadRequest,
+    Conflict,
+    FacegateError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UnprocessablePhoto,
+)
+from chalicelib.ports import Page
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 7 * 1024 * 1024  # a 5 MB photo in base64 (6.7 MB) and its JSON
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def error(status: int, message: str, **headers: str) -> Response:
@@ -41,40 +41,48 @@ def error(status: int, message: str, **headers: str) -> Response:
     )
 
 
-_STATUS_OF: list[tuple[type[Exception], int]] = [
-    (ApiError, 0),
+# The bases of chalicelib.errors and their statuses. InternalFailure is deliberately absent:
+# it and anything unexpected are a logged 500 that shows nothing of the cause.
+STATUS_OF: tuple[tuple[type[FacegateError], int], ...] = (
+    (BadRequest, 400),
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
-    (AlreadyExists, 409),
-    (EnrollmentError, 422),
-    (RejectedImage, 422),
-    (BadPageToken, 400),
-    (KeysUnavailable, 503),
-    (PoolUnavailable, 503),
-]
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (UnprocessablePhoto, 422),
+    (Unavailable, 503),
+)
 
 
-def json_errors(handler: Callable[..., Any]) -> Callable[..., Response]:
-    """Run a route; turn domain errors into JSON errors and anything else into a logged 500."""
+def error_response(failure: BaseException) -> Response:
+    """The JSON error a failure answers with: its base's status, or a logged 500."""
+    if isinstance(failure, ChaliceViewError):  # e.g. Chalice's own body parsing
+        return error(failure.STATUS_CODE, str(failure))
+    for kind, status in STATUS_OF:
+        if isinstance(failure, kind):
+            extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            return error(status, str(failure), **extra)
+    log.error("unhandled error: %s", type(failure).__name__, exc_info=failure)
+    return error(500, "internal error")
 
-    @functools.wraps(handler)
-    def wrapped(*args: Any, **kwargs: Any) -> Response:
-        try:
-            result = handler(*args, **kwargs)
-        except ChaliceViewError as failure:  # e.g. Chalice's own body parsing
-            return error(failure.STATUS_CODE, str(failure))
-        except Exception as failure:
-            for kind, status in _STATUS_OF:
-                if isinstance(failure, kind):
-                    code = failure.status if isinstance(failure, ApiError) else status
-                    extra = {"WWW-Authenticate": "Bearer"} if code == 401 else {}
-                    return error(code, str(failure), **extra)
-            log.exception("unhandled error in %s", handler.__name__)
-            return error(500, "internal error")
-        return result if isinstance(result, Response) else Response(body=result, status_code=200)
 
-    return wrapped
+def json_errors(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The app's HTTP middleware: every route's failures as JSON errors (see the module doc).
+
+    Chalice's own error answers (its 500 for a view that raised, 405, 415) get the same
+    ``{"message": …}`` shape, so a client parses one kind of error body.
+    """
+    try:
+        response = get_response(request)
+    except ChaliceUnhandledError as raised:
+        return error_response(raised.__cause__ or raised)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        message = "internal error" if response.status_code >= 500 else str(body["Message"])
+        allow = {name: str(value) for name, value in response.headers.items() if name.lower() == "allow"}
+        return error(response.status_code, message, **allow)
+    return response
 
 
 GuardedView = Callable[..., Any]  # called as view(actor: Principal, **path_parameters)
@@ -85,8 +93,10 @@ def route_guard(routes: Blueprint | Chalice) -> Guard:
     """``requires = route_guard(blueprint)``, then ``@requires(ADMINS, …)`` under each route.
 
     The one place a route's token is checked, before its handler runs; the handler gets the
-    verified principal as its first argument. The groups are recorded on the view
-    (``required_groups``), so a test can walk the route table for any route without them.
+    verified principal as its first argument, and its failures reach ``json_errors``. The
+    groups are recorded on the view (``required_groups``), so a test can walk the route
+    table for any route without them. The app must register ``json_errors`` (app.py does):
+    without it a refused token is still refused, but as a 500.
     """
 
     def requires(*groups: str) -> Callable[[GuardedView], Callable[..., Response]]:
@@ -96,15 +106,17 @@ def route_guard(routes: Blueprint | Chalice) -> Guard:
         def decorate(handler: GuardedView) -> Callable[..., Response]:
             @functools.wraps(handler)
             def guarded(**path_parameters: Any) -> Any:
-                request = routes.current_request
-                if request is None:  # only outside a request; fail closed all the same
-                    raise Unauthorized("no request to check")
-                actor = caller(request, Settings.from_env(), *groups)
-                return handler(actor, **path_parameters)
+                try:
+                    request = routes.current_request
+                    if request is None:  # only outside a request; fail closed all the same
+                        raise Unauthorized("no request to check")
+                    actor = caller(request, Settings.from_env(), *groups)
+                    return handler(actor, **path_parameters)
+                except Exception as failure:  # for json_errors to map (see the module doc)
+                    raise ChaliceUnhandledError(type(failure).__name__) from failure
 
-            view = json_errors(guarded)
-            view.required_groups = groups  # type: ignore[attr-defined]
-            return view
+            guarded.required_groups = groups  # type: ignore[attr-defined]
+            return guarded
 
         return decorate
 
@@ -132,14 +144,19 @@ def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… 100,000 deep
-        raise ApiError(400, "body is not valid JSON") from None
+        raise BadRequest("body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "body must be a JSON object")
+        raise BadRequest("body must be a JSON object")
     return body
+
+
+def page_body(page: Page[Any]) -> dict[str, Any]:
+    """A page of models as the API shows it: ``{"items": […], "next_token": …}``."""
+    return {"items": [item.to_dict() for item in page.items], "next_token": page.next_token}
 
 
 def query(request: Request) -> dict[str, str]:

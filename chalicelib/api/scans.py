@@ -9,7 +9,7 @@ from chalice.app import Blueprint
 
 from chalicelib import lookup
 from chalicelib.api import validation as valid
-from chalicelib.api.http import AUTHORIZER, json_object, query, route_guard
+from chalicelib.api.http import AUTHORIZER, json_object, page_body, query, route_guard
 from chalicelib.auth import ADMINS, SECURITY, Principal
 from chalicelib.config import Settings
 
@@ -30,14 +30,15 @@ def list_scans(actor: Principal) -> dict[str, object]:
         if "day" in params
         else datetime.now(ZoneInfo(settings.timezone)).date().isoformat()
     )
-    page = wiring.pipeline_ports(settings).scans.by_day(
+    page = lookup.scans_of_day(
         day,
         valid.limit(params),
         params.get("next_token"),
+        wiring.api_ports(settings).enrollment,
         status=valid.status(params.get("status")),
         camera_id=valid.camera_id(params.get("camera_id")),
     )
-    return lookup.page_of(page)
+    return page_body(page)
 
 
 @scans_api.route("/scans/{scan_id}", methods=["GET"], authorizer=AUTHORIZER)
@@ -46,7 +47,7 @@ def get_scan(actor: Principal, scan_id: str) -> dict[str, object]:
     from chalicelib import wiring
 
     settings = Settings.from_env()
-    return lookup.scan_by_id(valid.scan_id(scan_id), wiring.pipeline_ports(settings).scans).to_dict()
+    return lookup.scan_by_id(valid.scan_id(scan_id), wiring.api_ports(settings).enrollment).to_dict()
 
 
 @scans_api.route("/recognize", methods=["POST"], authorizer=AUTHORIZER)
@@ -57,5 +58,4 @@ def recognize(actor: Principal) -> dict[str, object]:
 
     request, settings = scans_api.current_request, Settings.from_env()
     photo = valid.photo(json_object(request))
-    ports = wiring.pipeline_ports(settings)
-    return lookup.recognize(photo, ports.engine, ports.directory, settings).body
+    return lookup.recognize(photo, wiring.api_ports(settings).enrollment, settings).body

@@ -8,8 +8,8 @@ import re
 from datetime import date
 from typing import Any
 
-from chalicelib.api.http import ApiError
 from chalicelib.display import is_hidden
+from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.keys import CAMERA_ID_RULE, is_camera_id
 from chalicelib.models import Employee, Status
 
@@ -31,21 +31,21 @@ LIMIT = re.compile(r"[0-9]{1,3}")
 
 def employee_id(value: str) -> str:
     if not EMPLOYEE_ID.fullmatch(value):
-        raise ApiError(400, "employee_id must be 1–64 characters of A–Z, a–z, 0–9, _ . : -")
+        raise BadRequest("employee_id must be 1–64 characters of A–Z, a–z, 0–9, _ . : -")
     if value in RESERVED_IDS:
-        raise ApiError(400, f"employee_id {value} is reserved")
+        raise BadRequest(f"employee_id {value} is reserved")
     return value
 
 
 def scan_id(value: str) -> str:
     if not SCAN_ID.fullmatch(value):
-        raise ApiError(400, "scan_id must be 32 lowercase hex characters")
+        raise BadRequest("scan_id must be 32 lowercase hex characters")
     return value
 
 
 def face_id(value: str) -> str:
     if not FACE_ID.fullmatch(value):
-        raise ApiError(400, "face_id is malformed")
+        raise BadRequest("face_id is malformed")
     return value
 
 
@@ -53,9 +53,9 @@ def new_employee(body: dict[str, Any]) -> Employee:
     _only(body, {"employee_id", "name", "email", "department"})
     raw_id = body.get("employee_id")
     if not isinstance(raw_id, str):
-        raise ApiError(400, "employee_id is required and must be a string")
+        raise BadRequest("employee_id is required and must be a string")
     if "name" not in body:
-        raise ApiError(400, "name is required")
+        raise BadRequest("name is required")
     return Employee(
         employee_id=employee_id(raw_id),
         name=_text(body, "name", 200),
@@ -67,7 +67,7 @@ def new_employee(body: dict[str, Any]) -> Employee:
 def employee_changes(body: dict[str, Any]) -> dict[str, Any]:
     _only(body, {"name", "email", "department", "active"})
     if not body:
-        raise ApiError(400, "nothing to change: send name, email, department or active")
+        raise BadRequest("nothing to change: send name, email, department or active")
     changes: dict[str, Any] = {}
     if "name" in body:
         changes["name"] = _text(body, "name", 200)
@@ -77,7 +77,7 @@ def employee_changes(body: dict[str, Any]) -> dict[str, Any]:
         changes["department"] = _optional_text(body, "department", 100)
     if "active" in body:
         if not isinstance(body["active"], bool):
-            raise ApiError(400, "active must be true or false")
+            raise BadRequest("active must be true or false")
         changes["active"] = body["active"]
     return changes
 
@@ -87,17 +87,17 @@ def photo(body: dict[str, Any]) -> bytes:
     _only(body, {"image"})
     encoded = body.get("image")
     if not isinstance(encoded, str) or not encoded:
-        raise ApiError(400, "image is required: base64 of a JPEG or PNG")
+        raise BadRequest("image is required: base64 of a JPEG or PNG")
     if encoded.startswith("data:") and "," in encoded:
         encoded = encoded.split(",", 1)[1]
     if len(encoded) > (MAX_PHOTO_BYTES * 4) // 3 + 4:
-        raise ApiError(413, f"image over {MAX_PHOTO_BYTES} bytes")
+        raise PayloadTooLarge(f"image over {MAX_PHOTO_BYTES} bytes")
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "image is not valid base64") from None
+        raise BadRequest("image is not valid base64") from None
     if len(data) > MAX_PHOTO_BYTES:
-        raise ApiError(413, f"image over {MAX_PHOTO_BYTES} bytes")
+        raise PayloadTooLarge(f"image over {MAX_PHOTO_BYTES} bytes")
     return data
 
 
@@ -106,7 +106,7 @@ def limit(params: dict[str, str]) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     if not LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
@@ -121,7 +121,7 @@ def status(raw: str | None) -> str | None:
     if raw is None:
         return None
     if raw not in Status.__members__:
-        raise ApiError(400, f"status must be one of {', '.join(Status.__members__)}")
+        raise BadRequest(f"status must be one of {', '.join(Status.__members__)}")
     return raw
 
 
@@ -129,29 +129,29 @@ def camera_id(raw: str | None) -> str | None:
     if raw is None:
         return None
     if not is_camera_id(raw):
-        raise ApiError(400, f"camera_id must be {CAMERA_ID_RULE}")
+        raise BadRequest(f"camera_id must be {CAMERA_ID_RULE}")
     return raw
 
 
 def _bad_day() -> str:
-    raise ApiError(400, "day must be a date, YYYY-MM-DD")
+    raise BadRequest("day must be a date, YYYY-MM-DD")
 
 
 def _only(body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ApiError(400, f"unknown field: {', '.join(unknown)}")
+        raise BadRequest(f"unknown field: {', '.join(unknown)}")
 
 
 def _text(body: dict[str, Any], field: str, max_length: int) -> str:
     value = body.get(field)
     if not isinstance(value, str):
-        raise ApiError(400, f"{field} must be a string")
+        raise BadRequest(f"{field} must be a string")
     value = value.strip()
     if not 1 <= len(value) <= max_length:
-        raise ApiError(400, f"{field} must be 1–{max_length} characters")
+        raise BadRequest(f"{field} must be 1–{max_length} characters")
     if any(is_hidden(char) and char not in NAME_JOINERS for char in value):
-        raise ApiError(400, f"{field} must not contain control characters")
+        raise BadRequest(f"{field} must not contain control characters")
     return value
 
 
@@ -162,5 +162,5 @@ def _optional_text(body: dict[str, Any], field: str, max_length: int) -> str | N
 def _email(body: dict[str, Any]) -> str | None:
     value = _optional_text(body, "email", 254)
     if value is not None and not EMAIL.fullmatch(value):
-        raise ApiError(400, "email is not an email address")
+        raise BadRequest("email is not an email address")
     return value

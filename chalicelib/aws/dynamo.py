@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-class MalformedResponse(RuntimeError):
-    """DynamoDB's answer could not be read: whether the call took effect is unknown."""
+from chalicelib.errors import MalformedResponse
 
 
 def call(method: Any, **params: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.engines.local import StoredFace
+from chalicelib.ports import StoredFace
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -50,7 +50,7 @@ class DynamoFaceStore:
                     }
                 },
                 self._bump(),
-            ]
+            ],
         )
 
     def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from chalicelib.errors import ObjectGone, UploadTooLarge
 from chalicelib.models import Upload
-from chalicelib.ports import ObjectGone, StoredObject, UploadTooLarge
+from chalicelib.ports import StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

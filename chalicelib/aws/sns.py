@@ -6,10 +6,11 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from chalicelib.errors import SigningFailed
 from chalicelib.models import Scan
 from chalicelib.notifications import notification_for, sns_message
 from chalicelib.ports import MessageSigner
-from chalicelib.signing import SigningFailed, signature_for
+from chalicelib.signing import signature_for
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

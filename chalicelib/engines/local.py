@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
+from chalicelib.errors import EnrollmentError
 from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
-from chalicelib.recognition import EnrollmentError, quality_problem, worth_matching
+from chalicelib.ports import FaceStore, StoredFace
+from chalicelib.recognition import quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,40 +35,6 @@ EMBEDDING_DIMS = 128
 DISTANCE_AT_ZERO = 2.5
 # Laplacian variance of a face chip maps onto 0–100 sharpness: 100·(1 − e^(−v/50)).
 SHARPNESS_SCALE = 50.0
-
-
-@dataclass(frozen=True)
-class StoredFace:
-    """One enrolled embedding as the store keeps it (float32 little-endian bytes)."""
-
-    employee_id: str
-    face_id: str
-    embedding: bytes
-    created_at: str
-
-
-class FaceStore(Protocol):
-    """Where the local engine keeps its gallery of embeddings."""
-
-    def put(self, face: StoredFace) -> None:
-        """Store one face and move the version counter, atomically."""
-        ...
-
-    def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
-        """Delete the given faces (all of the employee's when None); return the ids deleted."""
-        ...
-
-    def of_employee(self, employee_id: str) -> list[StoredFace]:
-        """The faces of one employee."""
-        ...
-
-    def version(self) -> str:
-        """A cheap token that changes whenever the gallery changes."""
-        ...
-
-    def load(self) -> list[StoredFace]:
-        """Every stored face."""
-        ...
 
 
 class _Models:

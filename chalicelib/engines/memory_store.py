@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.engines.local import StoredFace
+from chalicelib.ports import StoredFace
 
 
 class InMemoryFaceStore:

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
-from chalicelib.imaging import RejectedImage
+from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
-from chalicelib.recognition import EnrollmentError, quality_problem
+from chalicelib.recognition import quality_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient

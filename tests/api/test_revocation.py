@@ -13,8 +13,9 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib import wiring
-from chalicelib.auth import ADMINS, Forbidden, PoolUnavailable, TokenRevoked, TokenVerifier, require
+from chalicelib.auth import ADMINS, TokenVerifier, require
 from chalicelib.aws.cognito import CognitoUserPool
+from chalicelib.errors import ConfigError, Forbidden, PoolUnavailable, TokenRevoked
 from sandbox.stack import Stack
 from tests.api.conftest import Api
 
@@ -157,7 +158,7 @@ def test_every_write_route_refuses_a_revoked_user(
 
 
 def test_the_default_window_is_30_s() -> None:
-    from chalicelib.config import ConfigError, Settings
+    from chalicelib.config import Settings
 
     assert Settings.from_env({}).auth.recheck_seconds == 30
     with pytest.raises(ConfigError):

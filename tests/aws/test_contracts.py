@@ -11,10 +11,9 @@ from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog, scan_item
-from chalicelib.engines.local import StoredFace
 from chalicelib.errors import NotFound
 from chalicelib.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
-from chalicelib.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog
+from chalicelib.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
 from sandbox.stack import Stack
 from tests.fakes import (
     InMemoryEmployeeDirectory,

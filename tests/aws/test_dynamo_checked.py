@@ -19,15 +19,15 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.audit import DynamoAuditLog
-from chalicelib.aws.dynamo import MalformedResponse
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.ledger import DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.config import Settings
-from chalicelib.engines.local import StoredFace
+from chalicelib.errors import MalformedResponse
 from chalicelib.models import AuditEntry, Employee, ErasureJob
+from chalicelib.ports import StoredFace
 from sandbox.stack import Stack
 from tests.aws.test_contracts import a_scan
 from tests.faults import FaultInjector, injected, table_is
@@ -47,7 +47,8 @@ def _dynamodb_methods() -> tuple[set[str], set[str]]:
     every, checkable = {"batch_writer"}, set()  # batch_writer: the resource's unchecked batches
     for operation in model.operation_names:
         every.add(xform_name(operation))
-        if "ReturnConsumedCapacity" in model.operation_model(operation).input_shape.members:
+        request = model.operation_model(operation).input_shape
+        if request is not None and "ReturnConsumedCapacity" in request.members:
             checkable.add(xform_name(operation))
     return every, checkable
 

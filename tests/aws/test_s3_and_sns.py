@@ -10,8 +10,8 @@ from chalicelib import wiring
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.s3 import S3ImageStore
 from chalicelib.aws.sns import SnsNotifier
+from chalicelib.errors import UploadTooLarge
 from chalicelib.models import Decision, Scan, Status, Upload
-from chalicelib.ports import UploadTooLarge
 from sandbox.stack import Stack
 
 

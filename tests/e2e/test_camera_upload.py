@@ -14,8 +14,9 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
+from chalicelib.errors import NotificationFailed, ScanNotRecorded
 from chalicelib.models import Employee, Scan, Status, Upload
-from chalicelib.pipeline import NotificationFailed, ScanNotRecorded, scan_id_for
+from chalicelib.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, Stack
 

@@ -14,8 +14,10 @@ import pytest
 from chalicelib.config import Policy
 from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.rekognition import RekognitionEngine
+from chalicelib.errors import EnrollmentError
 from chalicelib.models import Employee, NormalisedImage, Status
-from chalicelib.recognition import EnrollmentError, FaceEngine, decide
+from chalicelib.ports import FaceEngine
+from chalicelib.recognition import decide
 from tests.fakes import InMemoryFaceStore
 from tests.rekognition_shapes import COLLECTION, StubbedRekognition
 

@@ -11,9 +11,10 @@ from PIL import Image, ImageFilter
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, detection_scale
+from chalicelib.errors import EnrollmentError
 from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage, Status
-from chalicelib.recognition import EnrollmentError, decide
+from chalicelib.recognition import decide
 from tests.fakes import InMemoryFaceStore
 from tests.images import jpeg_with_orientation, side_by_side
 

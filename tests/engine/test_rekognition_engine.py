@@ -14,10 +14,9 @@ from PIL import Image
 from chalicelib import wiring
 from chalicelib.config import Policy, Settings
 from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
-from chalicelib.imaging import RejectedImage
+from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
-from chalicelib.recognition import EnrollmentError
 from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
 from tests.rekognition_double import RekognitionDouble
 from tests.rekognition_shapes import (

@@ -80,9 +80,8 @@ def layout_literals(path: Path) -> list[str]:
     """String constants in ``path`` that spell out a prefix instead of importing it."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value.startswith(LAYOUT):
-                found.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}: {node.value!r}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(LAYOUT):
+            found.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}: {node.value!r}")
     return found
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import ConfigError, Settings
+from chalicelib.config import Settings
+from chalicelib.errors import ConfigError
 from chalicelib.events import uploads_from_s3_event
 
 

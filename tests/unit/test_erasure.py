@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from chalicelib.erasure import job_status, run_job, start_erasure
 from chalicelib.erasure_steps import ErasurePorts
 from chalicelib.errors import NotFound
 from chalicelib.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
+from chalicelib.ports import Page
 from tests.fakes import (
     InMemoryAuditLog,
     InMemoryEmployeeDirectory,
@@ -305,3 +307,83 @@ def test_a_duplicate_message_for_a_finished_job_changes_nothing(world: World) ->
     assert world.jobs.saves == saves
     with pytest.raises(NotFound):
         job_status("0" * 32, world.jobs)
+
+
+class CountingImageStore(InMemoryImageStore):
+    """Counts every object deleted; the ``fail_on``-th delete call raises instead (once)."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        super().__init__()
+        self.calls, self.fail_on = 0, fail_on
+        self.deleted: Counter[tuple[str, str | None]] = Counter()
+
+    def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("SlowDown")
+        super().delete(bucket, key, version_id)
+        self.deleted[(key, version_id)] += 1
+
+
+class CountingScanLog(InMemoryScanLog):
+    """Counts what was asked of it: pages of each index, and each scan anonymised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: Counter[str] = Counter()
+        self.anonymised: Counter[str] = Counter()
+
+    def by_day(self, day: str, limit: int, token: str | None = None, **where: str | None) -> Page[Scan]:
+        self.pages["by_day"] += 1
+        return super().by_day(day, limit, token, **where)
+
+    def by_employee(self, employee_id: str, limit: int, token: str | None = None) -> Page[Scan]:
+        self.pages["by_employee"] += 1
+        return super().by_employee(employee_id, limit, token)
+
+    def anonymise(self, scan_id: str) -> None:
+        super().anonymise(scan_id)
+        self.anonymised[scan_id] += 1
+
+
+def test_an_erasure_over_many_pages_that_fails_half_way_resumes_and_does_nothing_twice(
+    world: World,
+) -> None:
+    # 2 deletes per linked scan: the 115th is the photo of the 58th, after 50 were saved.
+    images, scans = CountingImageStore(fail_on=115), CountingScanLog()
+    world.images, world.scans = images, scans
+    mine = [world.scan(f"mine{n:03}", RED, Status.AUTHORIZED, "EMP001", day=n % 2) for n in range(110)]
+    group = world.scan("group", RED, Status.MULTIPLE_FACES, day=1)
+    strangers = [world.scan(f"other{n:02}", BLUE, Status.UNKNOWN, day=n % 3) for n in range(30)]
+    job = start_erasure("EMP001", world.ports, "admin")
+
+    with pytest.raises(RuntimeError, match="SlowDown"):
+        world.run(job.job_id, receive_count=1)
+    failed = job_status(job.job_id, world.jobs)
+    assert (failed["status"], failed["step"]) == ("RUNNING", "linked")
+    assert failed["result"]["scans_anonymised"] == 57
+    assert scans.pages["by_day"] > failed["progress"]["days_total"]  # the search paged a day
+    searched = dict(scans.pages)
+
+    world.run(job.job_id, receive_count=2)  # the queue redelivers
+    done = job_status(job.job_id, world.jobs)
+    assert (done["status"], done["error"]) == ("DONE", None)
+    assert done["progress"]["photos_checked"] == failed["progress"]["photos_checked"] == 31
+    assert scans.pages["by_employee"] - searched["by_employee"] >= 2  # 53 left: a page, then the end
+    assert scans.pages["by_day"] > searched["by_day"]  # only the final sweep's days
+    assert done["result"]["scans_anonymised"] == 110 and done["result"]["scans_purged"] == 1
+
+    # Nothing done twice: each scan anonymised once, each camera photo version deleted once.
+    assert set(scans.anonymised.values()) == {1} and len(scans.anonymised) == 110
+    photos = {(s.object_key, s.object_version) for s in [*mine, group]}
+    assert {key: images.deleted[key] for key in photos} == dict.fromkeys(photos, 1)
+    assert [e.action for e in world.audit.entries].count("employee.erase") == 1
+    assert done["result"]["faces_removed"] == 2
+
+    # Nothing left behind.
+    assert all(s.decision.employee_id is None for s in world.scans.scans.values())
+    assert world.scans.get("group") is None
+    assert not any(world.photo_kept(s.scan_id) for s in [*mine, group])
+    assert not any(key[1].startswith("processed/mine") for key in world.images.json_documents)
+    assert world.engine.faces["EMP001"] == [] and "EMP001" not in world.directory.employees
+    assert all(world.photo_kept(s.scan_id) and world.scans.get(s.scan_id) == s for s in strangers)

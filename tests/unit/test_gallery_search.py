@@ -7,7 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from chalicelib.engines.local import StoredFace, closest_two, load_gallery, similarity
+from chalicelib.engines.local import closest_two, load_gallery, similarity
+from chalicelib.ports import StoredFace
 from tests.fakes import InMemoryFaceStore
 
 

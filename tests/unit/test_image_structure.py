@@ -17,7 +17,8 @@ from PIL import Image
 
 from chalicelib import image_structure
 from chalicelib.config import ImageLimits
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import RejectedImage, UnsafeStructure
+from chalicelib.imaging import normalise
 from tests.hostile_images import (
     animated_png,
     flat_progressive,
@@ -273,5 +274,5 @@ def test_other_formats_are_left_to_pillow() -> None:
 @pytest.mark.parametrize("size", [70_000, 1_000_000, 14_000_000])
 def test_a_long_run_of_fill_bytes_is_refused_within_the_junk_allowance(size: int) -> None:
     # Searched from every byte, such a run once cost seconds per 20 kB (quadratic).
-    with pytest.raises(image_structure.UnsafeStructure, match="junk bytes"):
+    with pytest.raises(UnsafeStructure, match="junk bytes"):
         image_structure.check(b"\xff\xd8" + b"\xff" * size, 40_000_000)

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from chalicelib.config import ImageLimits
-from chalicelib.imaging import RejectedImage, normalise
+from chalicelib.errors import RejectedImage
+from chalicelib.imaging import normalise
 from tests.images import encoded, jpeg_with_orientation, png_claiming, two_tone
 
 LIMITS = ImageLimits()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.config import Settings
+from chalicelib.errors import NotificationFailed, ScanNotRecorded
 from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
 from chalicelib.models import (
     BoundingBox,
@@ -19,13 +20,7 @@ from chalicelib.models import (
     Status,
     Upload,
 )
-from chalicelib.pipeline import (
-    NotificationFailed,
-    PipelinePorts,
-    ScanNotRecorded,
-    process_upload,
-    scan_id_for,
-)
+from chalicelib.pipeline import PipelinePorts, process_upload, scan_id_for
 from tests.fakes import (
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
