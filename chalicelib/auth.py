@@ -17,22 +17,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.config import AuthSettings
 from chalicelib.errors import Forbidden, KeysUnavailable, TokenRevoked, Unauthorized
+from chalicelib.ports import UserPool
 
 ADMINS = "admins"
 SECURITY = "security"
 CLOCK_SKEW_SECONDS = 30
-
-
-class UserPool(Protocol):
-    """The Cognito user pool, asked about one access token (adapter: aws/cognito.py)."""
-
-    def current_groups(self, access_token: str) -> frozenset[str]:
-        """The token's user's groups now; ``TokenRevoked`` or ``PoolUnavailable`` otherwise."""
-        ...
 
 
 MAX_CHECKED_TOKENS = 1024  # a container serves a few people; bound the memory all the same

@@ -7,34 +7,26 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.errors import ObjectGone, RejectedImage, UploadTooLarge
 from chalicelib.imaging import normalise
 from chalicelib.keys import processed_key
-from chalicelib.models import AuditEntry, ErasureJob, NormalisedImage, Reason, Scan, Status, Upload
+from chalicelib.models import AuditEntry, ErasureJob, Reason, Scan, Status, Upload
 from chalicelib.ports import (
     AuditLog,
     EmployeeDirectory,
+    ErasureEngine,
     ErasureJobs,
     ErasureQueue,
-    FaceEngine,
     ImageStore,
     ScanLog,
 )
 
 TimeLeft = Callable[[], float]  # seconds this invocation may still run
 Clock = Callable[[], datetime]
-
-
-class ErasureEngine(FaceEngine, Protocol):
-    """An engine that can also say whether an employee appears anywhere in a photo."""
-
-    def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
-        """True when any face in ``image`` matches the employee's enrolled faces."""
-        ...
 
 
 @dataclass(frozen=True)

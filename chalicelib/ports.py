@@ -62,6 +62,14 @@ class FaceEngine(Protocol):
         ...
 
 
+class ErasureEngine(FaceEngine, Protocol):
+    """An engine that can also say whether an employee appears anywhere in a photo."""
+
+    def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
+        """True when any face in ``image`` matches the employee's enrolled faces."""
+        ...
+
+
 @dataclass(frozen=True)
 class StoredFace:
     """One enrolled embedding as the store keeps it (float32 little-endian bytes)."""
@@ -283,4 +291,12 @@ class ReportLedger(Protocol):
 
     def totals(self, day: str) -> dict[str, int] | None:
         """The totals kept with a sent report, or None."""
+        ...
+
+
+class UserPool(Protocol):
+    """The Cognito user pool, asked about one access token (adapter: aws/cognito.py)."""
+
+    def current_groups(self, access_token: str) -> frozenset[str]:
+        """The token's user's groups now; ``TokenRevoked`` or ``PoolUnavailable`` otherwise."""
         ...
