@@ -28,7 +28,7 @@ from chalicelib import image_structure
 from chalicelib.config import ImageLimits
 from chalicelib.errors import RejectedImage
 from chalicelib.imaging import normalise
-from tests.hostile_images import (
+from sandbox.hostile_images import (
     CACHE,
     cached,
     flat_progressive,

@@ -121,7 +121,7 @@ def rekognition_calls() -> dict[str, float]:
     from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.imaging import normalise
     from sandbox.photos import ensure_photos
-    from tests.rekognition_shapes import COLLECTION, StubbedRekognition
+    from sandbox.rekognition_shapes import COLLECTION, StubbedRekognition
 
     photos = ensure_photos()
     service = StubbedRekognition()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.rekognition_shapes import index_faces_response, search_users_response
+from sandbox.rekognition_shapes import index_faces_response, search_users_response
 
 BOX = (0.3, 0.2, 0.4, 0.4)
 Answer = tuple[int, dict[str, Any]]  # HTTP status, JSON body

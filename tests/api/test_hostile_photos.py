@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sandbox.hostile_images import animated_png, flat_progressive, issue_11_jpeg, repeated_last_scan
 from tests.api.conftest import Api, b64
-from tests.hostile_images import animated_png, flat_progressive, issue_11_jpeg, repeated_last_scan
 
 
 def test_recognize_refuses_the_file_of_issue_11_from_its_structure(api: Api) -> None:

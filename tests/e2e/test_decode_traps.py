@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sandbox.hostile_images import animated_png, cached, issue_11_jpeg, png_of_zeros
 from sandbox.stack import Stack
-from tests.hostile_images import animated_png, cached, issue_11_jpeg, png_of_zeros
 
 
 def test_decode_time_traps_from_a_camera_are_rejected_with_their_reason(stack: Stack) -> None:

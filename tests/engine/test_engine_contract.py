@@ -18,8 +18,8 @@ from chalicelib.errors import EnrollmentError
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.ports import FaceEngine
 from chalicelib.recognition import decide
+from sandbox.rekognition_shapes import COLLECTION, StubbedRekognition
 from tests.fakes import InMemoryFaceStore
-from tests.rekognition_shapes import COLLECTION, StubbedRekognition
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()

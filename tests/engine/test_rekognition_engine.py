@@ -17,9 +17,7 @@ from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
 from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
-from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
-from tests.rekognition_double import RekognitionDouble
-from tests.rekognition_shapes import (
+from sandbox.rekognition_shapes import (
     COLLECTION,
     SCENES,
     JpegBytes,
@@ -27,6 +25,8 @@ from tests.rekognition_shapes import (
     index_faces_response,
     search_users_response,
 )
+from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
+from tests.rekognition_double import RekognitionDouble
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()

@@ -19,7 +19,7 @@ from chalicelib import image_structure
 from chalicelib.config import ImageLimits
 from chalicelib.errors import RejectedImage, UnsafeStructure
 from chalicelib.imaging import normalise
-from tests.hostile_images import (
+from sandbox.hostile_images import (
     animated_png,
     flat_progressive,
     issue_11_jpeg,

@@ -1,4 +1,8 @@
-"""Hostile JPEG and PNG files made by code (Pillow + byte surgery): decode-time traps."""
+"""Hostile JPEG and PNG files made by code (Pillow + byte surgery): decode-time traps.
+
+Beside ``photos.py``: the tests try the system with them and ``bench.decode`` times them,
+and bench never imports tests (tests/unit/test_layers.py).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Rekognition responses shaped like the service's, and a Stubber harness that expects them.
 
 Boxes are ratios of the frame, as Rekognition returns them; the scenes describe where
-the faces are in the real test photos.
+the faces are in the real test photos. In the sandbox, not tests/, because ``bench.system``
+counts the engine's calls on this harness too, and bench never imports tests.
 """
 
 from __future__ import annotations
