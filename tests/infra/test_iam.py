@@ -192,9 +192,16 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
     assert_allowed(recorder, "policy-dev-report.json")
 
 
-def test_the_rekognition_stage_stays_within_its_policies(
-    stack: Stack, photos: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclasses.dataclass
+class RekognitionStage:
+    """The sandbox on the Rekognition engine: the double it talks to, and what it asked AWS."""
+
+    double: RekognitionDouble
+    recording: Recorder
+
+
+@pytest.fixture
+def rekognition_stage(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[RekognitionStage]:
     double = RekognitionDouble()
     monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
     monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
@@ -204,55 +211,56 @@ def test_the_rekognition_stage_stays_within_its_policies(
     recording = Recorder()
     wiring._session().events.register("provide-client-params", recording)
     try:
-        # Before anyone is enrolled: UNKNOWN, never linked; the double later sees EMP001 in it.
-        stack.upload("front-door", "early.jpg", (photos / "obama3.jpg").read_bytes())
-        stack.pump(expected=1)
-        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
-        recording.calls.clear()
-        stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
-        stack.pump(expected=1)
-        assert "rekognition:SearchUsersByImage" in recording.actions()
-        assert_allowed(recording, "policy-prod-camera.json")
-        recording.calls.clear()
-        # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
-        served = LocalApi(port=0)
-        token = stack.token("admins")
-        try:
-            for method, path in (("GET", "/employees/EMP001/faces"), ("DELETE", "/employees/EMP001")):
-                request = urllib.request.Request(
-                    served.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
-                )
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    assert response.status == (202 if method == "DELETE" else 200)
-        finally:
-            served.stop()
-        assert "rekognition:ListFaces" in recording.actions()
-        assert_allowed(recording, "policy-prod-api.json")
-        recording.calls.clear()
-        handled = stack.run_erasures()
-        assert handled and all(event.error is None for event in handled)
-        assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= recording.actions()
-        assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
-        assert_allowed(recording, "policy-prod-erasure.json")
-        job = wiring.erasure_ports(stack.settings).jobs.get(_erasure_job(stack))
-        assert job is not None and (job.state, job.faces_removed, len(job.found), len(job.anonymised)) == (
-            "DONE", 1, 1, 1,
-        )  # fmt: skip
+        yield RekognitionStage(double, recording)
     finally:
         double.stop()
         wiring.reset()
 
 
-def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
-    stack: Stack, photos: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_rekognition_stage_stays_within_its_policies(
+    stack: Stack, photos: Path, rekognition_stage: RekognitionStage
 ) -> None:
-    double = RekognitionDouble()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
-    monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
-    double.collections.add(stack.settings.collection_id)
-    wiring.reset()
-    recording = Recorder()
-    wiring._session().events.register("provide-client-params", recording)
+    double, recording = rekognition_stage.double, rekognition_stage.recording
+    # Before anyone is enrolled: UNKNOWN, never linked; the double later sees EMP001 in it.
+    stack.upload("front-door", "early.jpg", (photos / "obama3.jpg").read_bytes())
+    stack.pump(expected=1)
+    enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+    recording.calls.clear()
+    stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.pump(expected=1)
+    assert "rekognition:SearchUsersByImage" in recording.actions()
+    assert_allowed(recording, "policy-prod-camera.json")
+    recording.calls.clear()
+    # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
+    served = LocalApi(port=0)
+    token = stack.token("admins")
+    try:
+        for method, path in (("GET", "/employees/EMP001/faces"), ("DELETE", "/employees/EMP001")):
+            request = urllib.request.Request(
+                served.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == (202 if method == "DELETE" else 200)
+    finally:
+        served.stop()
+    assert "rekognition:ListFaces" in recording.actions()
+    assert_allowed(recording, "policy-prod-api.json")
+    recording.calls.clear()
+    handled = stack.run_erasures()
+    assert handled and all(event.error is None for event in handled)
+    assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= recording.actions()
+    assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+    assert_allowed(recording, "policy-prod-erasure.json")
+    job = wiring.erasure_ports(stack.settings).jobs.get(_erasure_job(stack))
+    assert job is not None and (job.state, job.faces_removed, len(job.found), len(job.anonymised)) == (
+        "DONE", 1, 1, 1,
+    )  # fmt: skip
+
+
+def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
+    stack: Stack, photos: Path, rekognition_stage: RekognitionStage
+) -> None:
+    double, recording = rekognition_stage.double, rekognition_stage.recording
     # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
     served = LocalApi(port=0)
     token = stack.token("admins")
@@ -272,8 +280,6 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
         served.stop()
-        double.stop()
-        wiring.reset()
     assert double.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
     assert double.faces == {}  # the removed face is gone from the collection
     made = recording.actions()
