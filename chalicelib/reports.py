@@ -18,6 +18,7 @@ from chalicelib.config import Settings
 from chalicelib.display import display_text
 from chalicelib.models import Scan
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
+from chalicelib.report_email import compose
 from chalicelib.summary import DailySummary, summarise
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,6 @@ def run_daily_report(
         return ReportOutcome(day, False, "already sent")
     try:
         summary = build_summary(day, ports, settings)
-        from chalicelib.report_email import compose
-
         message = compose(summary, report.sender, report.recipients)
         message_id = ports.mailer.send(message)
     except Exception as error:
