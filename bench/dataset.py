@@ -14,8 +14,8 @@ from PIL import Image
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine
-from chalicelib.engines.memory_store import InMemoryFaceStore
 from chalicelib.imaging import normalise
+from sandbox.memory_faces import InMemoryFaceStore
 
 PEOPLE = {
     "person-a": ["obama.jpg", "obama2.jpg", "obama3.jpg"],

@@ -16,10 +16,10 @@ from PIL import Image
 from bench.frames import SIZES, frames
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, closest_two, load_gallery
-from chalicelib.engines.memory_store import InMemoryFaceStore
 from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage
 from chalicelib.recognition import decide
+from sandbox.memory_faces import InMemoryFaceStore
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / ".cache" / "bench-site"
 PEOPLE = {"EMP001": Employee("EMP001", "A"), "EMP002": Employee("EMP002", "B")}

@@ -53,10 +53,23 @@ def cached(maxsize: int | None = None) -> Callable[[Factory], Factory]:
 
 @dataclass(frozen=True)
 class ApiPorts:
-    """Every port the HTTP API's services need: one object per container and settings."""
+    """Every port the HTTP API's services need: one object per container and settings.
 
-    enrollment: EnrollmentPorts  # enrollment.* and lookup.*
-    erasure: ErasurePorts  # erasure.start_erasure and erasure.job_status
+    Each group is built on first use, so a container that only reads employees never
+    creates the erasure queue's client.
+    """
+
+    settings: Settings
+
+    @property
+    def enrollment(self) -> EnrollmentPorts:
+        """For ``enrollment.*`` and ``lookup.*``."""
+        return enrollment_ports(self.settings)
+
+    @property
+    def erasure(self) -> ErasurePorts:
+        """For ``erasure.start_erasure`` and ``erasure.job_status``."""
+        return erasure_ports(self.settings)
 
 
 # The services the Lambda functions call (each has its own overload of ``client``).
@@ -187,7 +200,7 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
 @cached(maxsize=8)
 def api_ports(settings: Settings) -> ApiPorts:
     """Every port the HTTP API's routes hand to the services."""
-    return ApiPorts(enrollment=enrollment_ports(settings), erasure=erasure_ports(settings))
+    return ApiPorts(settings)
 
 
 @cached(maxsize=8)

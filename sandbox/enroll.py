@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from pathlib import Path
 
 from chalicelib import wiring
-from chalicelib.enrollment import add_face, create_employee
+from chalicelib.enrollment import add_face, create_employee, get_employee, update_employee
 from chalicelib.errors import AlreadyExists
 from chalicelib.models import Employee, FaceRecord
 from sandbox.stack import Stack
@@ -15,10 +14,15 @@ ACTOR = "sandbox"  # who the audit log says made the change
 
 
 def enroll_employee(stack: Stack, employee: Employee, photos: list[Path]) -> list[FaceRecord]:
-    """Create ``employee`` (unless they exist) and enroll every photo; ``EnrollmentError``
-    says why one failed."""
+    """Create ``employee``, or bring an existing record up to it (`sandbox evaluate` enrolls
+    a gallery a photo at a time), then enroll every photo; ``EnrollmentError`` says why one
+    failed."""
     ports = wiring.api_ports(stack.settings).enrollment
-    with suppress(AlreadyExists):  # `sandbox evaluate` enrolls a gallery a photo at a time
+    try:
         create_employee(employee, ports, ACTOR)
+    except AlreadyExists:
+        if get_employee(employee.employee_id, ports) != employee:
+            changes = {field: getattr(employee, field) for field in ("name", "email", "department", "active")}
+            update_employee(employee.employee_id, changes, ports, ACTOR)
     limits = stack.settings.limits
     return [add_face(employee.employee_id, photo.read_bytes(), ports, limits, ACTOR) for photo in photos]

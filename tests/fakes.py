@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from chalicelib.engines import memory_store
 from chalicelib.errors import BadPageToken, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.models import (
     AuditEntry,
@@ -24,6 +23,7 @@ from chalicelib.models import (
     Upload,
 )
 from chalicelib.ports import Page, Recorded, StoredFace, StoredObject
+from sandbox import memory_faces
 
 T = TypeVar("T")
 
@@ -315,7 +315,7 @@ class ScriptedEngine(Failing):
         self.faces[employee_id] = kept
 
 
-class InMemoryFaceStore(Failing, memory_store.InMemoryFaceStore):
+class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):
     """chalicelib's in-memory store, able to fail, counting gallery loads."""
 
     def __init__(self) -> None:

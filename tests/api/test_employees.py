@@ -116,6 +116,13 @@ def test_patch_unknown_employee_is_404(api: Api) -> None:
     assert api.call("PATCH", "/employees/NOPE", {"name": "X"}).status == 404
 
 
+def test_a_malformed_request_is_400_before_anything_is_looked_up(api: Api) -> None:
+    assert api.call("GET", "/employees/NOPE/scans").status == 404
+    refused = api.call("GET", "/employees/NOPE/scans?limit=0")
+    assert refused.status == 400 and "limit" in refused.json["message"]
+    assert api.call("PATCH", "/employees/NOPE", {"name": 5}).status == 400
+
+
 def test_listing_pages_through_every_employee_once(api: Api) -> None:
     for number in range(7):
         api.create(f"EMP{number:03}")

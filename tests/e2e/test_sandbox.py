@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
@@ -25,6 +26,18 @@ def test_url_encoded_keys_with_spaces_and_non_ascii_reach_the_handler(stack: Sta
     assert notification["body"]["object_key"] == key == "incoming/front-door/José Ñúñez 東京 +1.jpg"
     assert notification["body"]["camera_id"] == "front-door"
     assert notification["attributes"]["status"] == "AUTHORIZED"
+
+
+def test_enrolling_an_existing_employee_again_brings_their_record_up_to_date(stack: Stack) -> None:
+    enroll_employee(stack, Employee("EMP009", "Avery Stone"), [])
+    enroll_employee(stack, Employee("EMP009", "Avery Stone"), [])  # the same: nothing to change
+    enroll_employee(stack, Employee("EMP009", "Avery Stone-Lee", active=False, email="a@example.com"), [])
+    directory = wiring.pipeline_ports(stack.settings).directory
+    assert directory.get("EMP009") == Employee(
+        "EMP009", "Avery Stone-Lee", active=False, email="a@example.com"
+    )
+    audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
+    assert sorted(item["action"]["S"] for item in audit) == ["employee.create", "employee.update"]
 
 
 def test_hostile_uploads_are_rejected_with_reasons_and_nothing_escapes(

@@ -52,6 +52,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 # Packages side by side in one layer that must not know each other.
 INDEPENDENT = [("chalicelib.aws", "chalicelib.engines")]
+# Adapters are reached through ports: only the composition root and the entry build them.
+ADAPTERS = ("chalicelib.aws", "chalicelib.engines")
+MAY_IMPORT_ADAPTERS = ("app", "chalicelib.wiring", *ADAPTERS)
 # What each top-level folder may import of ours (besides itself). Lambda code never
 # reaches the tools around it; the reference door controller is its own deployable.
 FOLDERS: dict[str, tuple[str, ...]] = {
@@ -118,6 +121,10 @@ def layer_violations(graph: dict[str, set[str]]) -> list[str]:
                 continue  # reported by test_every_module_has_a_layer
             if there < here:
                 problems.append(f"{importer} ({LAYERS[here][0]}) -> {target} ({LAYERS[there][0]})")
+            if any(_matches(target, adapter) for adapter in ADAPTERS) and not any(
+                _matches(importer, allowed) for allowed in MAY_IMPORT_ADAPTERS
+            ):
+                problems.append(f"{importer} -> {target}: adapters are built by wiring only")
             for left, right in INDEPENDENT:
                 for one, other in ((left, right), (right, left)):
                     if _matches(importer, one) and _matches(target, other):
@@ -147,6 +154,13 @@ def test_imports_go_down_the_layers() -> None:
 def test_an_upward_import_is_caught() -> None:
     graph = {"chalicelib.ports": {"chalicelib.pipeline"}, "chalicelib.pipeline": set()}
     assert layer_violations(graph) == ["chalicelib.ports (base) -> chalicelib.pipeline (services)"]
+
+
+def test_a_service_importing_an_adapter_is_caught() -> None:
+    graph = {"chalicelib.pipeline": {"chalicelib.aws.s3"}, "chalicelib.aws.s3": set()}
+    assert layer_violations(graph) == [
+        "chalicelib.pipeline -> chalicelib.aws.s3: adapters are built by wiring only"
+    ]
 
 
 def test_an_adapter_importing_an_engine_is_caught() -> None:

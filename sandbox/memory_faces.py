@@ -1,6 +1,7 @@
 """A ``FaceStore`` in process memory: for benchmarks, tests and one-process tools.
 
-Not for a Lambda: each container would hold its own gallery (use the DynamoDB store).
+Not in chalicelib: a Lambda container would hold a gallery of its own (the DynamoDB store
+is the one every container shares), so it is never deployed.
 """
 
 from __future__ import annotations
