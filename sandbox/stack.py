@@ -262,7 +262,8 @@ def running_stack(stage: str = "sandbox", overrides: Mapping[str, str] | None = 
     if env.get("FACEGATE_ENGINE") == "rekognition" and not os.environ.get("AWS_ENDPOINT_URL_REKOGNITION"):
         raise SandboxError(
             "FACEGATE_ENGINE=rekognition needs AWS_ENDPOINT_URL_REKOGNITION: moto has no face "
-            "collections, so point it at a Rekognition emulator (or at AWS itself)"
+            "collections, so point it at a Rekognition endpoint: `python -m sandbox.rekognition` "
+            "serves one on the bundled model (or at AWS itself)"
         )
     aws = LocalAws()
     try:
