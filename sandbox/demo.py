@@ -75,8 +75,8 @@ def _print_rekognition_calls(calls: list[str], rows: list[dict[str, Any]]) -> No
     searched = sum(row["status"] != "REJECTED" for row in rows)
     by_operation = ", ".join(f"{op} × {calls.count(op)}" for op in sorted(set(calls))) or "none"
     per_scan = f"{len(calls) / searched:g}" if searched else "—"
-    print(f"\nRekognition calls per scan: {per_scan} (counted by the endpoint: {len(calls)} calls")
-    print(f"  for {searched} photos with pixels to search: {by_operation})")
+    print(f"\nRekognition calls per scan: {per_scan}, counted by the local endpoint ({by_operation}")
+    print(f"  for the {searched} uploads with pixels to search; a REJECTED upload never reaches it)")
 
 
 def door_demo(stack: Stack) -> None:
