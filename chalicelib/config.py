@@ -123,7 +123,7 @@ class Settings:
         stage = reader.text("FACEGATE_STAGE", defaults.stage)
         engine = reader.text("FACEGATE_ENGINE", defaults.engine)
         if engine not in ENGINES:
-            raise ConfigError(f"FACEGATE_ENGINE must be 'local' or 'rekognition', not {engine!r}")
+            raise ConfigError(f"FACEGATE_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
         quality_filter = reader.text("FACEGATE_REKOGNITION_QUALITY_FILTER", defaults.quality_filter).upper()
         if quality_filter not in QUALITY_FILTERS:
             raise ConfigError(
