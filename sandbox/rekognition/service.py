@@ -45,10 +45,10 @@ class RekognitionService:
 
     def handle(self, operation: str, body: Any) -> dict[str, Any]:
         """Answer one request (its JSON body) or raise the ``ServiceError`` the service would."""
-        params = decode_request(operation, body)
         handler: Handler | None = getattr(self, f"_op_{operation}", None)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"{operation} is not in the sandbox endpoint")
+        params = decode_request(operation, body)
         token = params.pop("ClientRequestToken", None)
         if token is None:
             return handler(params)

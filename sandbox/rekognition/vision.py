@@ -32,13 +32,15 @@ DETECTION_CONFIDENCE = 99.9
 # in the PNG the local engine reads and 0.10 in the engine's JPEG, while the faintest real
 # face of the test photos (the back row of group.jpg) scores 0.21.
 MIN_DETECTION_SCORE = 0.15
-# QualityFilter → (smallest face side in px, lowest sharpness, lowest brightness); AUTO is
-# the service's own choice, here MEDIUM. The values are the sandbox's, not AWS's.
-QUALITY_BARS: dict[str, tuple[int, float, float]] = {
-    "LOW": (20, 5.0, 5.0),
-    "MEDIUM": (40, 10.0, 10.0),
-    "AUTO": (40, 10.0, 10.0),
-    "HIGH": (60, 25.0, 20.0),
+# QualityFilter → (smallest face side as a share of the image's shorter side, lowest
+# sharpness, lowest brightness). AUTO is the service's own choice, here MEDIUM, whose size
+# bar is the developer guide's "40 × 40 px in a 1920 × 1080 image". Otherwise the values are
+# the sandbox's, not AWS's.
+QUALITY_BARS: dict[str, tuple[float, float, float]] = {
+    "LOW": (0.02, 5.0, 5.0),
+    "MEDIUM": (40 / 1080, 10.0, 10.0),
+    "AUTO": (40 / 1080, 10.0, 10.0),
+    "HIGH": (0.08, 25.0, 20.0),
 }
 
 
@@ -48,7 +50,7 @@ class SeenFace:
 
     detail: dict[str, Any]
     chip: FaceChip
-    side_px: int  # the shorter side of its box, in pixels of the image
+    side: float  # the shorter side of its box, as a share of the image's shorter side
 
     def problems(self, quality_filter: str) -> list[str]:
         """The ``Reasons`` this face fails ``quality_filter`` with (none for NONE)."""
@@ -57,7 +59,7 @@ class SeenFace:
         smallest, sharpness, brightness = QUALITY_BARS[quality_filter]
         quality = self.detail["Quality"]
         reasons = []
-        if self.side_px < smallest:
+        if self.side < smallest:
             reasons.append("SMALL_BOUNDING_BOX")
         if quality["Sharpness"] < sharpness:
             reasons.append("LOW_SHARPNESS")
@@ -118,7 +120,7 @@ def faces(image: NormalisedImage) -> list[SeenFace]:
             "Quality": {"Brightness": round(brightness, 4), "Sharpness": chip.detected.sharpness},
             "Confidence": DETECTION_CONFIDENCE,
         }
-        seen.append(SeenFace(detail, chip, min(box.width, box.height)))
+        seen.append(SeenFace(detail, chip, min(box.width, box.height) / min(image.width, image.height)))
     return seen
 
 
