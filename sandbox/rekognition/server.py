@@ -68,6 +68,12 @@ class RekognitionEndpoint:
         with self._lock:
             self._faults.append(_Fault(count, code, status, operation))
 
+    @property
+    def pending(self) -> int:
+        """How many injected faults are still to be answered."""
+        with self._lock:
+            return sum(fault.remaining for fault in self._faults)
+
     def answer(self, operation: str, body: Any) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body for one request."""
         with self._lock:

@@ -19,6 +19,7 @@ from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
 from chalicelib.recognition import decide
+from sandbox.rekognition import RekognitionEndpoint
 from sandbox.rekognition_shapes import (
     COLLECTION,
     SCENES,
@@ -28,7 +29,6 @@ from sandbox.rekognition_shapes import (
     search_users_response,
 )
 from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
-from tests.rekognition_double import RekognitionDouble
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()
@@ -203,30 +203,34 @@ def test_service_failures_through_the_pipeline_never_open_the_door(
     assert code in (scan.decision.reason or "")
 
 
-THROTTLED = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
-SERVER_ERROR = (500, {"__type": "InternalServerError", "message": "simulated"})
-
-
 @pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[RekognitionDouble]:
-    """A Rekognition double on loopback, and wiring's clients pointed at it."""
-    double = RekognitionDouble()
-    double.collections.add(COLLECTION)
-    double.users.append("EMP001")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
+def endpoint(monkeypatch: pytest.MonkeyPatch, photos: Path) -> Iterator[RekognitionEndpoint]:
+    """The sandbox's Rekognition endpoint with EMP001 enrolled, and wiring's clients pointed at it."""
+    served = RekognitionEndpoint()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", served.url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     wiring.reset()
-    yield double
+    client = wiring.client("rekognition")
+    client.create_collection(CollectionId=COLLECTION)
+    indexed = client.index_faces(
+        CollectionId=COLLECTION, Image={"Bytes": (photos / "obama.jpg").read_bytes()}
+    )
+    client.create_user(CollectionId=COLLECTION, UserId="EMP001")
+    face_ids = [record["Face"]["FaceId"] for record in indexed["FaceRecords"]]
+    client.associate_faces(CollectionId=COLLECTION, UserId="EMP001", FaceIds=face_ids)
+    served.calls.clear()
+    yield served
     wiring.reset()
-    double.stop()
+    served.stop()
 
 
 def test_wiring_client_retries_throttling_then_5xx_and_the_scan_succeeds(
-    endpoint: RekognitionDouble, photo: Photo
+    endpoint: RekognitionEndpoint, photo: Photo
 ) -> None:
-    endpoint.failures = [THROTTLED, SERVER_ERROR]
+    endpoint.fail_next(1, "ThrottlingException", 400)
+    endpoint.fail_next(1, "InternalServerError", 500)
     engine = RekognitionEngine(wiring.client("rekognition"), COLLECTION, POLICY)
     result = engine.search(photo("obama2.jpg"))
     assert result.best is not None and result.best.employee_id == "EMP001"
@@ -234,9 +238,11 @@ def test_wiring_client_retries_throttling_then_5xx_and_the_scan_succeeds(
 
 
 def test_wiring_client_gives_up_after_three_attempts_and_the_door_stays_shut(
-    endpoint: RekognitionDouble, photos: Path
+    endpoint: RekognitionEndpoint, photos: Path
 ) -> None:
-    endpoint.failures = [THROTTLED, SERVER_ERROR, THROTTLED, SERVER_ERROR]
+    for _ in range(2):
+        endpoint.fail_next(1, "ThrottlingException", 400)
+        endpoint.fail_next(1, "InternalServerError", 500)
     engine = RekognitionEngine(wiring.client("rekognition"), COLLECTION, POLICY)
     images = InMemoryImageStore()
     images.objects[("cams", "incoming/door/a.jpg")] = (photos / "obama2.jpg").read_bytes()
@@ -245,7 +251,7 @@ def test_wiring_client_gives_up_after_three_attempts_and_the_door_stays_shut(
     upload = Upload("cams", "incoming/door/a.jpg", "v1", None, datetime.now(UTC).isoformat())
     process_upload(upload, ports, Settings.from_env({}))
     assert endpoint.calls == ["SearchUsersByImage"] * 3
-    assert len(endpoint.failures) == 1  # the fourth failure was never asked for
+    assert endpoint.pending == 1  # the fourth failure was never asked for
     [scan] = scans.scans.values()
     assert scan.status is Status.ERROR
     assert "ThrottlingException" in (scan.decision.reason or "")

@@ -24,10 +24,10 @@ from chalicelib import wiring
 from chalicelib.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
+from sandbox.rekognition import RekognitionEndpoint
 from sandbox.report import scheduled_event
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.infra.iam import ACCOUNT, REGION, Request, allowed, as_list, denied, requests_of, statements
-from tests.rekognition_double import RekognitionDouble
 
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
@@ -194,34 +194,35 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
 
 @dataclasses.dataclass
 class RekognitionStage:
-    """The sandbox on the Rekognition engine: the double it talks to, and what it asked AWS."""
+    """The sandbox on the Rekognition engine: the endpoint it talks to, and what it asked AWS."""
 
-    double: RekognitionDouble
+    endpoint: RekognitionEndpoint
     recording: Recorder
 
 
 @pytest.fixture
 def rekognition_stage(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[RekognitionStage]:
-    double = RekognitionDouble()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", double.endpoint)
+    endpoint = RekognitionEndpoint()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", endpoint.url)
     monkeypatch.setenv("FACEGATE_ENGINE", "rekognition")
-    double.collections.add(stack.settings.collection_id)
+    endpoint.service.handle("CreateCollection", {"CollectionId": stack.settings.collection_id})
     stack.settings = Settings.from_env()  # enroll into the collection, as the functions see it
     wiring.reset()
     recording = Recorder()
     wiring._session().events.register("provide-client-params", recording)
     try:
-        yield RekognitionStage(double, recording)
+        yield RekognitionStage(endpoint, recording)
     finally:
-        double.stop()
+        endpoint.stop()
         wiring.reset()
 
 
 def test_the_rekognition_stage_stays_within_its_policies(
     stack: Stack, photos: Path, rekognition_stage: RekognitionStage
 ) -> None:
-    double, recording = rekognition_stage.double, rekognition_stage.recording
-    # Before anyone is enrolled: UNKNOWN, never linked; the double later sees EMP001 in it.
+    endpoint, recording = rekognition_stage.endpoint, rekognition_stage.recording
+    collection = endpoint.service.collections[stack.settings.collection_id]
+    # Before anyone is enrolled: UNKNOWN, never linked; the endpoint later sees EMP001 in it.
     stack.upload("front-door", "early.jpg", (photos / "obama3.jpg").read_bytes())
     stack.pump(expected=1)
     enroll_employee(stack, _employee(), [photos / "obama.jpg"])
@@ -249,7 +250,7 @@ def test_the_rekognition_stage_stays_within_its_policies(
     handled = stack.run_erasures()
     assert handled and all(event.error is None for event in handled)
     assert {"rekognition:SearchUsersByImage", "rekognition:DeleteUser"} <= recording.actions()
-    assert double.faces == {} and "EMP001" not in double.users  # erased from the collection too
+    assert collection.faces == {} and "EMP001" not in collection.users  # erased from the collection too
     assert_allowed(recording, "policy-prod-erasure.json")
     job = wiring.erasure_ports(stack.settings).jobs.get(_erasure_job(stack))
     assert job is not None and (job.state, job.faces_removed, len(job.found), len(job.anonymised)) == (
@@ -260,7 +261,8 @@ def test_the_rekognition_stage_stays_within_its_policies(
 def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
     stack: Stack, photos: Path, rekognition_stage: RekognitionStage
 ) -> None:
-    double, recording = rekognition_stage.double, rekognition_stage.recording
+    endpoint, recording = rekognition_stage.endpoint, rekognition_stage.recording
+    collection = endpoint.service.collections[stack.settings.collection_id]
     # Over real HTTP: Chalice's test client would impose the sandbox stage's engine.
     served = LocalApi(port=0)
     token = stack.token("admins")
@@ -280,8 +282,8 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
         served.stop()
-    assert double.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
-    assert double.faces == {}  # the removed face is gone from the collection
+    assert endpoint.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
+    assert collection.faces == {}  # the removed face is gone from the collection
     made = recording.actions()
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "rekognition:DeleteFaces"} <= made
     assert_allowed(recording, "policy-prod-api.json")
