@@ -1,9 +1,12 @@
-"""Accuracy of the local engine on a folder of people: ``python -m bench.accuracy --dataset DIR``.
+"""Accuracy on a folder of people: ``python -m bench.accuracy --dataset DIR``.
 
-The dataset has one folder per person with one or more photos. Prints and writes:
-verification (every pair: FAR and FRR per threshold, equal error rate), identification
-with people left out of the gallery (strangers falsely let in, per threshold), a
-recommended threshold, and a PNG plot of FAR and FRR.
+The dataset has one folder per person with one or more photos. Prints and writes, for the
+local engine's embeddings: verification (every pair: FAR and FRR per threshold, equal
+error rate), identification with people left out of the gallery (strangers falsely let
+in, per threshold), a recommended threshold, and a PNG plot of FAR and FRR. Then, per
+engine (``by_engine``; the Rekognition engine through the local endpoint, so with the
+bundled model's scores, not AWS's): the same identification run through each engine's
+own ``add_face``, ``search`` and ``decide``, at its own default threshold.
 """
 
 from __future__ import annotations
@@ -11,17 +14,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.config import ENGINES, ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, similarity
-from chalicelib.errors import RejectedImage
+from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.imaging import normalise
+from chalicelib.models import Employee, NormalisedImage, SearchResult, Status
+from chalicelib.ports import FaceEngine
+from chalicelib.recognition import decide
 from sandbox.memory_faces import InMemoryFaceStore
 
 THRESHOLDS = [round(t * 0.5, 1) for t in range(0, 201)]
@@ -113,6 +121,91 @@ def identification(samples: list[Sample], policy: Policy) -> dict[str, Any]:
     return {"enrolled": sorted(enrolled), "probes": len(probes), "by_threshold": by_threshold}
 
 
+@contextmanager
+def engine_for(name: str, policy: Policy) -> Iterator[FaceEngine]:
+    """A fresh engine: the local one in memory, Rekognition's on a local endpoint."""
+    if name == "local":
+        yield LocalEngine(InMemoryFaceStore(), policy)
+        return
+    import boto3
+
+    from chalicelib.engines.rekognition import RekognitionEngine
+    from sandbox.rekognition import RekognitionEndpoint
+
+    with RekognitionEndpoint(port=0) as endpoint:
+        client = boto3.client(
+            "rekognition",
+            endpoint_url=endpoint.url,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        client.create_collection(CollectionId="facegate-accuracy")
+        yield RekognitionEngine(client, "facegate-accuracy", policy)
+
+
+def engine_identification(dataset: Path, name: str) -> dict[str, Any]:
+    """``identification`` through an engine's own calls and ``decide``: half the people
+    enrolled from their first photo, every other photo a probe, decided at each threshold."""
+    policy = Policy.for_engine(name)
+    # Searched with the threshold at the margin, so the engine reports every score (from 0)
+    # and each threshold is then applied by decide() to the same answers.
+    seeing_all = replace(policy, match_threshold=policy.match_margin)
+    photos = _photos(dataset)
+    people = sorted({person for person, _ in photos})
+    enrolled = set(people[::2])
+    answers: list[tuple[str, SearchResult]] = []
+    not_enrolled: list[str] = []
+    with engine_for(name, seeing_all) as engine:
+        gallery = {person: next(image for p, image in photos if p == person) for person in enrolled}
+        for person, image in gallery.items():
+            try:
+                engine.add_face(person, image)
+            except EnrollmentError:
+                not_enrolled.append(person)
+        for person, image in photos:
+            if image is not gallery.get(person):
+                answers.append((person, engine.search(image)))
+    by_threshold = []
+    for threshold in THRESHOLDS:
+        at = replace(policy, match_threshold=threshold)
+        false_accepts = correct = 0
+        for person, result in answers:
+            employee = Employee(result.best.employee_id, "") if result.best else None
+            if decide(result, employee, at).status is not Status.AUTHORIZED or employee is None:
+                continue
+            correct += employee.employee_id == person
+            false_accepts += employee.employee_id != person
+        by_threshold.append({"threshold": threshold, "false_accepts": false_accepts, "identified": correct})
+    default = next(row for row in by_threshold if row["threshold"] == policy.match_threshold)
+    members = sum(person in enrolled for person, _ in answers)
+    safe = [row["threshold"] for row in by_threshold if row["false_accepts"] == 0]
+    return {
+        "engine": name,
+        "threshold": policy.match_threshold,
+        "enrolled": sorted(enrolled),
+        "not_enrolled": not_enrolled,
+        "probes": len(answers),
+        "members": members,
+        "strangers": len(answers) - members,
+        "members_identified": default["identified"],
+        "strangers_let_in": default["false_accepts"],
+        "lowest_threshold_letting_no_one_wrong_in": safe[0] if safe else None,
+        "by_threshold": by_threshold,
+    }
+
+
+def _photos(dataset: Path) -> list[tuple[str, NormalisedImage]]:
+    photos = []
+    for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        for photo in sorted(p for p in folder.iterdir() if p.is_file()):
+            try:
+                photos.append((folder.name, normalise(photo.read_bytes(), ImageLimits())))
+            except RejectedImage:
+                continue
+    return photos
+
+
 def recommend(verify: dict[str, Any], identify: dict[str, Any], target_far: float = 0.001) -> dict[str, Any]:
     """Among thresholds with FAR ≤ target on pairs and no stranger let in, those with the
     lowest FRR; of that band, the middle (the edges are where a new photo tips over)."""
@@ -164,7 +257,7 @@ def plot(verify: dict[str, Any], recommended: float, out: Path) -> Path:
     return out
 
 
-def evaluate(dataset: Path, out: Path) -> dict[str, Any]:
+def evaluate(dataset: Path, out: Path, engines: Sequence[str] = ENGINES) -> dict[str, Any]:
     samples, skipped = embed_dataset(dataset)
     policy = Policy()
     verify = verification(samples)
@@ -185,6 +278,7 @@ def evaluate(dataset: Path, out: Path) -> dict[str, Any]:
         },
         "recommended": recommended,
         "plot": str(plot(verify, recommended["threshold"], out / "accuracy.png")),
+        "by_engine": {name: engine_identification(dataset, name) for name in engines},
     }
     (out / "accuracy.json").write_text(json.dumps(result, indent=2))
     return result
@@ -204,8 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__)
     parser.add_argument("--dataset", type=Path, required=True, help="one folder per person")
     parser.add_argument("--out", type=Path, default=Path("bench"), help="where accuracy.json and .png go")
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help="engines to identify with (default: all)"
+    )
     args = parser.parse_args(argv)
-    result = evaluate(args.dataset, args.out)
+    result = evaluate(args.dataset, args.out, [name for name in args.engines.split(",") if name])
     verify, default, recommended = (
         result["verification"],
         result["at_default_threshold"],
@@ -223,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         f"recommended threshold {recommended['threshold']} (FAR ≤ {recommended['target_far']}, "
         f"FRR there {recommended['frr_at_threshold']:.3f}); plot: {result['plot']}",
     ]
+    for name, figures in result["by_engine"].items():
+        lines.append(
+            f"{name} engine at its threshold {figures['threshold']}: "
+            f"{figures['members_identified']}/{figures['members']} enrolled people let in, "
+            f"{figures['strangers_let_in']} wrong people let in "
+            f"(none from {figures['lowest_threshold_letting_no_one_wrong_in']})"
+        )
     print("\n".join(lines))
     return 0
 

@@ -116,24 +116,36 @@ def first_scan_and_memory(photos: Path) -> dict[str, float]:
 
 
 def rekognition_calls() -> dict[str, float]:
-    """Calls per scan and per enrollment, counted on a stubbed client; the cost they imply."""
+    """Calls per scan and per enrollment, counted by the local Rekognition endpoint (real
+    HTTP from the unmodified engine and boto3 client); the cost they imply."""
+    import boto3
+
     from chalicelib.config import ImageLimits, Policy
     from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.imaging import normalise
     from sandbox.photos import ensure_photos
-    from sandbox.rekognition_shapes import COLLECTION, StubbedRekognition
+    from sandbox.rekognition import RekognitionEndpoint
 
     photos = ensure_photos()
-    service = StubbedRekognition()
-    engine = RekognitionEngine(service.client, COLLECTION, Policy())
-    service.expect_enrollment("EMP001", "obama.jpg")
-    engine.add_face("EMP001", normalise((photos / "obama.jpg").read_bytes(), ImageLimits()))
-    per_enrollment = len(service.calls)
-    billed_per_enrollment = sum(call in ("IndexFaces", "AssociateFaces") for call in service.calls)
-    service.calls.clear()
-    service.expect_search("obama2.jpg", [("EMP001", 99.0)])
-    engine.search(normalise((photos / "obama2.jpg").read_bytes(), ImageLimits()))
-    per_scan = len(service.calls)
+    collection = "facegate-bench-faces"
+    with RekognitionEndpoint(port=0) as endpoint:
+        client = boto3.client(
+            "rekognition",
+            endpoint_url=endpoint.url,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        client.create_collection(CollectionId=collection)
+        engine = RekognitionEngine(client, collection, Policy.for_engine("rekognition"))
+        before = len(endpoint.calls)
+        engine.add_face("EMP001", normalise((photos / "obama.jpg").read_bytes(), ImageLimits()))
+        enrollment = endpoint.calls[before:]
+        before = len(endpoint.calls)
+        engine.search(normalise((photos / "obama2.jpg").read_bytes(), ImageLimits()))
+        per_scan = len(endpoint.calls) - before
+    per_enrollment = len(enrollment)
+    billed_per_enrollment = sum(call in ("IndexFaces", "AssociateFaces") for call in enrollment)
     return {
         "rekognition_calls_per_scan": per_scan,
         "rekognition_calls_per_enrollment": per_enrollment,

@@ -10,17 +10,31 @@ from chalicelib.errors import ConfigError
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 
+# The default match threshold of each engine, used when FACEGATE_MATCH_THRESHOLD is unset.
+# The engines' similarities share the 0–100 range but not a scale: the local engine's is
+# dlib's embedding distance mapped linearly (80 is d = 0.5), Rekognition's is its own
+# confidence, for which AWS recommends 99 where a match must be right (README, "Engines").
+MATCH_THRESHOLDS: Mapping[str, float] = {"local": 80.0, "rekognition": 99.0}
+ENGINES = tuple(MATCH_THRESHOLDS)
+
 
 @dataclass(frozen=True)
 class Policy:
     """The thresholds that turn a search result into a door decision."""
 
-    match_threshold: float = 80.0  # similarity 0–100 at or above which a face matches
+    # Similarity 0–100 at or above which a face matches; the local engine's default here,
+    # ``for_engine`` gives each engine its own (MATCH_THRESHOLDS).
+    match_threshold: float = MATCH_THRESHOLDS["local"]
     match_margin: float = 5.0  # best match must beat the next-best other employee by this
     min_face_px: int = 80  # a face narrower than this (in the uploaded photo) is too small
     min_sharpness: float = 20.0  # 0–100; below this a face is too blurred to trust
     # Local engine: frames longer than this are shrunk to it for face detection (0: never).
     detect_max_side: int = 1280
+
+    @classmethod
+    def for_engine(cls, engine: str) -> Policy:
+        """The default policy for ``engine``: the defaults with that engine's match threshold."""
+        return cls(match_threshold=MATCH_THRESHOLDS[engine])
 
 
 @dataclass(frozen=True)
@@ -108,8 +122,8 @@ class Settings:
         defaults = cls()
         stage = reader.text("FACEGATE_STAGE", defaults.stage)
         engine = reader.text("FACEGATE_ENGINE", defaults.engine)
-        if engine not in ("local", "rekognition"):
-            raise ConfigError(f"FACEGATE_ENGINE must be 'local' or 'rekognition', not {engine!r}")
+        if engine not in ENGINES:
+            raise ConfigError(f"FACEGATE_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
         quality_filter = reader.text("FACEGATE_REKOGNITION_QUALITY_FILTER", defaults.quality_filter).upper()
         if quality_filter not in QUALITY_FILTERS:
             raise ConfigError(
@@ -150,7 +164,7 @@ class Settings:
                 ),
             ),
             policy=Policy(
-                match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", Policy.match_threshold, 0, 100),
+                match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", MATCH_THRESHOLDS[engine], 0, 100),
                 match_margin=reader.number("FACEGATE_MATCH_MARGIN", Policy.match_margin, 0, 100),
                 min_face_px=reader.integer("FACEGATE_MIN_FACE_PX", Policy.min_face_px, low=1),
                 min_sharpness=reader.number("FACEGATE_MIN_SHARPNESS", Policy.min_sharpness, 0, 100),

@@ -40,6 +40,11 @@ def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[di
 def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
     """The demo's day: two people enrolled, five camera uploads, printed as a table."""
     print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
+    if stack.rekognition is not None:
+        print(
+            f"Local Rekognition at {stack.rekognition.url} (the bundled dlib model behind "
+            "Rekognition's API: its similarities are that model's, not AWS's)"
+        )
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg", photos / "obama3.jpg"])
     enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
     print("Enrolled EMP001 Avery Stone (2 photos), EMP002 Jordan Lee (1 photo)\n")
@@ -51,14 +56,27 @@ def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
         "corrupt file": ("broken.jpg", corrupt_jpeg((photos / "obama2.jpg").read_bytes())),
     }
     keys = {stack.upload(CAMERA, name, data): label for label, (name, data) in uploads.items()}
+    calls_before = len(stack.rekognition.calls) if stack.rekognition is not None else 0
     handled = stack.pump(expected=len(keys))
     failures = [event for event in handled if event.error]
     rows = _rows(stack, keys)
     _print_table(rows)
     for event in failures:
         print(f"handler error for {event.keys}: {event.error}")
+    if stack.rekognition is not None:
+        _print_rekognition_calls(stack.rekognition.calls[calls_before:], rows)
     door_demo(stack)
     return rows
+
+
+def _print_rekognition_calls(calls: list[str], rows: list[dict[str, Any]]) -> None:
+    """What the scans cost, counted by the endpoint itself rather than by our client."""
+    # A REJECTED upload (the corrupt file) never reaches the engine; every other scan should.
+    searched = sum(row["status"] != "REJECTED" for row in rows)
+    by_operation = ", ".join(f"{op} × {calls.count(op)}" for op in sorted(set(calls))) or "none"
+    per_scan = f"{len(calls) / searched:g}" if searched else "—"
+    print(f"\nRekognition calls per scan: {per_scan}, counted by the local endpoint ({by_operation}")
+    print(f"  for the {searched} uploads with pixels to search; a REJECTED upload never reaches it)")
 
 
 def door_demo(stack: Stack) -> None:

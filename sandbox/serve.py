@@ -33,6 +33,8 @@ def write_state(stack: Stack, api: LocalApi, state_file: Path) -> dict[str, Any]
         "user_pool_id": stack.names["user_pool_id"],
         "user_pool_client_id": stack.names["user_pool_client_id"],
     }
+    if stack.rekognition is not None:
+        state["rekognition_endpoint"] = stack.rekognition.url
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2))
     return state
@@ -119,9 +121,15 @@ def _running(state_file: Path, service: Literal["cognito-idp", "s3"]) -> tuple[d
 
 def _instructions(state: dict[str, Any]) -> str:
     url = state["api_url"]
+    rekognition = state.get("rekognition_endpoint")
+    engine = (
+        f"\n  Rekognition: {rekognition}   (local endpoint: the bundled model's scores, not AWS's)"
+        if rekognition
+        else ""
+    )
     return f"""facegate sandbox is up.
   API:        {url}   (try: curl {url}/health)
-  local AWS:  {state["aws_endpoint"]}   (moto; bucket {state["bucket"]})
+  local AWS:  {state["aws_endpoint"]}   (moto; bucket {state["bucket"]}){engine}
   tokens:     TOKEN=$(.venv/bin/python -m sandbox token --group admins | tail -n 1)
               then: curl -H "Authorization: Bearer $TOKEN" {url}/employees
   camera:     .venv/bin/python -m sandbox upload photo.jpg --camera front-door

@@ -15,9 +15,9 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import wiring
 from chalicelib.config import Settings
@@ -25,6 +25,9 @@ from chalicelib.keys import camera_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
+
+if TYPE_CHECKING:
+    from sandbox.rekognition import RekognitionEndpoint
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_CREDENTIALS = {
@@ -91,10 +94,13 @@ class Stack:
     Building one sets the process's ``FACEGATE_*`` variables to the stack's resources.
     """
 
-    def __init__(self, aws: LocalAws, stage: str = "sandbox") -> None:
+    def __init__(
+        self, aws: LocalAws, stage: str = "sandbox", rekognition: RekognitionEndpoint | None = None
+    ) -> None:
         import boto3
 
         self.aws = aws
+        self.rekognition = rekognition  # the local Rekognition endpoint the sandbox started, if any
         self.session = boto3.session.Session()
         os.environ.update(deploy_template(self.session, stage))
         self.settings = Settings.from_env()
@@ -256,21 +262,35 @@ def _invoke(app: Any, event: dict[str, Any]) -> HandledEvent:
 
 @contextmanager
 def running_stack(stage: str = "sandbox", overrides: Mapping[str, str] | None = None) -> Iterator[Stack]:
-    """Start local AWS, set the stage's environment and create its resources."""
+    """Start local AWS, set the stage's environment and create its resources.
+
+    With the Rekognition engine and no ``AWS_ENDPOINT_URL_REKOGNITION``, the local
+    Rekognition endpoint (``sandbox.rekognition``, the bundled model behind Rekognition's
+    API) is started too, and the stack and its handlers are pointed at it.
+    """
     overrides = os.environ if overrides is None else overrides
     env = stage_environment(stage, overrides)
-    if env.get("FACEGATE_ENGINE") == "rekognition" and not os.environ.get("AWS_ENDPOINT_URL_REKOGNITION"):
-        raise SandboxError(
-            "FACEGATE_ENGINE=rekognition needs AWS_ENDPOINT_URL_REKOGNITION: moto has no face "
-            "collections, so point it at a Rekognition endpoint: `python -m sandbox.rekognition` "
-            "serves one on the bundled model (or at AWS itself)"
-        )
-    aws = LocalAws()
-    try:
+    with ExitStack() as running:
+        rekognition = None
+        if env.get("FACEGATE_ENGINE") == "rekognition" and not os.environ.get("AWS_ENDPOINT_URL_REKOGNITION"):
+            rekognition = running.enter_context(local_rekognition())
+            env["AWS_ENDPOINT_URL_REKOGNITION"] = rekognition.url
+        aws = LocalAws()
+        running.callback(aws.stop)
         env = {**aws.environment(), **env}
         with patched_environ(env):
             wiring.reset()
-            yield Stack(aws, stage)
+            yield Stack(aws, stage, rekognition)
             wiring.reset()
+
+
+@contextmanager
+def local_rekognition() -> Iterator[RekognitionEndpoint]:
+    """The local Rekognition endpoint on a free loopback port, stopped on exit."""
+    from sandbox.rekognition import RekognitionEndpoint
+
+    endpoint = RekognitionEndpoint(port=0)
+    try:
+        yield endpoint
     finally:
-        aws.stop()
+        endpoint.stop()

@@ -20,12 +20,18 @@ if TYPE_CHECKING:
     import numpy as np
 
     from chalicelib.engines.local import FaceChip, LocalEngine
-    from chalicelib.models import NormalisedImage
+    from chalicelib.models import BoundingBox, NormalisedImage
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, as the API reference limits it
 MIN_IMAGE_PX = 80  # images narrower or lower than this are refused
 MAX_FACES_SEEN = 100  # IndexFaces and the searches report at most this many faces
 DETECTION_CONFIDENCE = 99.9
+# Faces whose HOG window scores below this are not reported (dlib's own cut-off is 0), as
+# Rekognition reports only faces it is confident of. The engine sends JPEG re-encodings, and
+# re-encoding can lift a borderline window over 0: astronaut.png's suit patch scores −0.05
+# in the PNG the local engine reads and 0.10 in the engine's JPEG, while the faintest real
+# face of the test photos (the back row of group.jpg) scores 0.21.
+MIN_DETECTION_SCORE = 0.15
 # QualityFilter → (smallest face side as a share of the image's shorter side, lowest
 # sharpness, lowest brightness). AUTO is the service's own choice, here MEDIUM, whose size
 # bar is the developer guide's "40 × 40 px in a 1920 × 1080 image". Otherwise the values are
@@ -97,7 +103,10 @@ def faces(image: NormalisedImage) -> list[SeenFace]:
 
     luma = np.asarray(image.pixels.convert("L"), dtype=np.float32)
     seen = []
-    for chip in engine().detect(image)[:MAX_FACES_SEEN]:
+    chips = engine().detect(image)
+    scores = _detection_scores(image, [chip.detected.box for chip in chips])
+    confident = [chip for chip, score in zip(chips, scores, strict=True) if score >= MIN_DETECTION_SCORE]
+    for chip in confident[:MAX_FACES_SEEN]:
         box = chip.detected.box
         region = luma[box.top : box.top + box.height, box.left : box.left + box.width]
         brightness = float(region.mean()) / 255.0 * 100.0 if region.size else 0.0
@@ -113,6 +122,47 @@ def faces(image: NormalisedImage) -> list[SeenFace]:
         }
         seen.append(SeenFace(detail, chip, min(box.width, box.height) / min(image.width, image.height)))
     return seen
+
+
+@functools.cache
+def _detector() -> Any:
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+def _detection_scores(image: NormalisedImage, boxes: list[BoundingBox]) -> list[float]:
+    """The HOG detector's score of each box ``LocalEngine.detect`` found, on the same copy
+    of the image (the best-overlapping window of the detector's own run)."""
+    import numpy as np
+    from PIL import Image
+
+    from chalicelib.engines.local import detection_scale
+
+    scale = detection_scale(image.width, image.height, Policy())  # as engine() detects
+    pixels = image.pixels
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        pixels = pixels.resize(size, resample=Image.Resampling.BILINEAR)
+    rects, window_scores, _ = _detector().run(np.asarray(pixels), 0, -1.0)
+    windows = [
+        (rect.left() / scale, rect.top() / scale, (rect.right() + 1) / scale, (rect.bottom() + 1) / scale)
+        for rect in rects
+    ]
+
+    def overlap(box: BoundingBox, window: tuple[float, float, float, float]) -> float:
+        left, top, right, bottom = window
+        width = min(box.left + box.width, right) - max(box.left, left)
+        height = min(box.top + box.height, bottom) - max(box.top, top)
+        inter = max(0.0, width) * max(0.0, height)
+        union = box.width * box.height + (right - left) * (bottom - top) - inter
+        return inter / union if union else 0.0
+
+    scores = []
+    for box in boxes:
+        ranked = sorted(zip(windows, window_scores, strict=True), key=lambda w: -overlap(box, w[0]))
+        scores.append(float(ranked[0][1]) if ranked else 0.0)
+    return scores
 
 
 def embedding(face: SeenFace) -> np.ndarray:

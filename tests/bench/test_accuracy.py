@@ -38,6 +38,13 @@ def test_the_test_photos_separate_people_and_the_default_threshold_lets_no_stran
     threshold = result["recommended"]["threshold"]
     assert verify["impostor_similarity"]["max"] < threshold <= verify["genuine_similarity"]["min"]
     assert Image.open(result["plot"]).size == (720, 420)
+    # Each engine through its own calls and decide(), at its own default threshold (the
+    # Rekognition engine on the local endpoint: the bundled model's scores, not AWS's).
+    for name, threshold in [("local", 80.0), ("rekognition", 99.0)]:
+        figures = result["by_engine"][name]
+        assert figures["threshold"] == threshold and figures["not_enrolled"] == []
+        assert figures["strangers_let_in"] == 0, name
+        assert figures["members_identified"] == figures["members"] > 0, name
 
 
 def test_no_safe_threshold_recommends_the_strictest() -> None:

@@ -63,10 +63,27 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     ]
 
 
-def test_the_sandbox_refuses_rekognition_without_an_endpoint() -> None:
-    result = run_sandbox("demo", env={"FACEGATE_ENGINE": "rekognition"})
-    assert result.returncode == 2
-    assert "AWS_ENDPOINT_URL_REKOGNITION" in result.stderr
+def test_the_rekognition_demo_runs_offline_on_its_own_endpoint(tmp_path: Path) -> None:
+    # No AWS_ENDPOINT_URL_REKOGNITION: the sandbox starts the local endpoint itself, and the
+    # unmodified engine reaches the local engine's five decisions at Rekognition's threshold.
+    result = run_sandbox("demo", "--out", str(tmp_path), env={"FACEGATE_ENGINE": "rekognition"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "engine: rekognition" in lines[0]
+    for label, status in [
+        ("enrolled person, new photo", "AUTHORIZED"),
+        ("stranger", "UNKNOWN"),
+        ("no face", "NO_FACE"),
+        ("group", "MULTIPLE_FACES"),
+        ("corrupt file", "REJECTED"),
+    ]:
+        [row] = [line for line in lines if line.startswith(label + " ")]
+        assert status in row, row
+    # Counted by the endpoint, not by our client: one SearchUsersByImage per scanned photo.
+    assert "Rekognition calls per scan: 1, counted by the local endpoint (SearchUsersByImage × 4\n" in (
+        result.stdout
+    )
+    assert "door unlocks for EMP001 at front-door" in result.stdout
 
 
 COLD_SCAN = textwrap.dedent(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from botocore.stub import Stubber
 from PIL import Image
 
 from chalicelib import wiring
@@ -17,6 +18,7 @@ from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
 from chalicelib.errors import EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
+from chalicelib.recognition import decide
 from sandbox.rekognition import RekognitionEndpoint
 from sandbox.rekognition_shapes import (
     COLLECTION,
@@ -292,3 +294,34 @@ def test_erasure_of_a_photo_without_faces_is_one_call(
         "search_users_by_image", "InvalidParameterException", "There are no faces in the image"
     )
     assert not engine.shows_employee(photo("camera.png"), "EMP001")
+
+
+def test_the_rekognition_stage_searches_and_decides_at_rekognitions_own_threshold(
+    monkeypatch: pytest.MonkeyPatch, photo: Photo
+) -> None:
+    # The engine wiring builds from the settings, not one built by hand: it must ask for
+    # matches from 99 − 5 and decide at 99, the threshold AWS recommends (README).
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    settings = Settings.from_env({"FACEGATE_ENGINE": "rekognition", "FACEGATE_COLLECTION_ID": COLLECTION})
+    wiring.reset()
+    try:
+        engine = wiring.face_engine(settings)
+        stubber = Stubber(wiring.client("rekognition"))
+        params = {"Image": JpegBytes(), "UserMatchThreshold": 94.0, "MaxUsers": 2, "QualityFilter": "NONE"}
+        for similarity in (98.9, 99.0):
+            stubber.add_response(
+                "search_users_by_image",
+                search_users_response(SCENES["obama2.jpg"], [("EMP001", similarity)]),
+                {"CollectionId": COLLECTION, **params},
+            )
+        with stubber:
+            decisions = [
+                decide(engine.search(photo("obama2.jpg")), Employee("EMP001", "A"), settings.policy).status
+                for _ in range(2)
+            ]
+        stubber.assert_no_pending_responses()
+    finally:
+        wiring.reset()
+    assert decisions == [Status.UNKNOWN, Status.AUTHORIZED]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import Settings
+from chalicelib.config import Policy, Settings
 from chalicelib.errors import ConfigError
 from chalicelib.events import uploads_from_s3_event
+from infra.stage import stage_variables
 
 
 def test_defaults_without_any_variable() -> None:
@@ -17,6 +18,32 @@ def test_defaults_without_any_variable() -> None:
     assert settings.limits.max_bytes == 15 * 1024 * 1024
     assert settings.limits.max_pixels == 40_000_000
     assert settings.scans_table == "facegate-dev-scans"
+
+
+@pytest.mark.parametrize(("engine", "threshold"), [("local", 80.0), ("rekognition", 99.0)])
+def test_each_engine_has_its_own_default_match_threshold(engine: str, threshold: float) -> None:
+    settings = Settings.from_env({"FACEGATE_ENGINE": engine})
+    assert settings.policy.match_threshold == threshold
+    assert settings.policy == Policy.for_engine(engine)
+    assert settings.policy.match_margin == 5.0  # the margin is shared
+
+
+@pytest.mark.parametrize("engine", ["local", "rekognition"])
+def test_the_match_threshold_variable_overrides_either_engine_default(engine: str) -> None:
+    settings = Settings.from_env({"FACEGATE_ENGINE": engine, "FACEGATE_MATCH_THRESHOLD": "95"})
+    assert settings.policy.match_threshold == 95.0
+
+
+@pytest.mark.parametrize(("stage", "threshold"), [("dev", 80.0), ("sandbox", 80.0), ("prod", 99.0)])
+def test_each_stage_matches_at_its_engines_threshold(stage: str, threshold: float) -> None:
+    settings = Settings.from_env(stage_variables(stage))
+    assert settings.policy.match_threshold == threshold
+
+
+def test_the_sandbox_on_rekognition_gets_rekognitions_threshold() -> None:
+    # No stage-wide value may pin the local engine's threshold onto a Rekognition run.
+    settings = Settings.from_env({**stage_variables("sandbox"), "FACEGATE_ENGINE": "rekognition"})
+    assert settings.policy.match_threshold == 99.0
 
 
 def test_every_threshold_is_a_setting() -> None:
