@@ -85,7 +85,7 @@ class RekognitionEndpoint:
                     self._faults.remove(fault)
                 return fault.status, _error(fault.code, "Injected by the sandbox endpoint")
             try:
-                return 200, encode_response(None, self.service.handle(operation, body))
+                return 200, encode_response(self.service.handle(operation, body))
             except ServiceError as error:
                 return error.status, _error(error.code, error.message)
             except Exception as error:  # the service's bug, answered as the service would

@@ -27,8 +27,10 @@ DEFAULT_PAGE = 1000
 MAX_FACES_PER_USER = 100
 
 # The scale: a logistic in the dlib distance, 50 at SCALE_MIDPOINT, steepness SCALE_WIDTH.
-# Measured on .cache/photos: one person's photos at 0.33–0.44 (→ 99.9–99.0), different
-# people at 0.65–0.98 (→ 2–0); the search default 80 falls at d ≈ 0.515, near dlib's 0.6.
+# Measured on .cache/photos: one person's photos at 0.33–0.44 (→ 99.99–99.0), different
+# people at 0.65–0.98 (→ 1.9–0.0). The search default 80 falls at d ≈ 0.515 and
+# AssociateFaces' 75 at d ≈ 0.52: stricter than dlib's customary 0.6, close to the local
+# engine's own 80 (d = 0.5), so a photo matches on both engines or on neither, mostly.
 SCALE_MIDPOINT = 0.55
 SCALE_WIDTH = 0.025
 

@@ -58,14 +58,14 @@ def decode_request(operation: str, body: Any) -> dict[str, Any]:
     return params
 
 
-def encode_response(shape: Shape | None, value: Any) -> Any:
+def encode_response(value: Any) -> Any:
     """A response as JSON-ready values (datetimes as epoch seconds, as the service sends)."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, dict):
-        return {key: encode_response(None, item) for key, item in value.items()}
+        return {key: encode_response(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [encode_response(None, item) for item in value]
+        return [encode_response(item) for item in value]
     return value
 
 

@@ -527,3 +527,16 @@ def test_python_m_sandbox_rekognition_serves_in_the_foreground(checked: Checked)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_failure_inside_the_service_is_an_internal_server_error_the_sdk_retries(checked: Checked) -> None:
+    from sandbox.rekognition.service import RekognitionService
+
+    class Broken(RekognitionService):
+        def handle(self, operation: str, body: Any) -> dict[str, Any]:
+            raise RuntimeError("a bug in the sandbox")
+
+    with RekognitionEndpoint(service=Broken()) as broken:
+        code, message = error_of(client_for(broken.url, checked).list_collections)
+        assert (code, broken.calls) == ("InternalServerError", ["ListCollections"] * 3)
+        assert "a bug in the sandbox" in message
