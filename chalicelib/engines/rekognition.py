@@ -10,6 +10,7 @@ same upright pixels the local engine would, and needs no read access to the buck
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ _DISASSOCIATE_LIMIT = 100
 _DELETE_LIMIT = 4096
 MAX_USERS = 50  # erasure: the employee may rank below others and still match
 CROP_MARGIN = 0.5  # of the face box's size, on every side: Rekognition needs some context
+MIN_IMAGE_PX = 80  # Rekognition refuses images narrower or lower than this
 
 
 class RekognitionEngine:
@@ -258,12 +260,25 @@ def _names(response: SearchUsersByImageResponseTypeDef, employee_id: str) -> boo
 
 
 def _crop(image: NormalisedImage, detail: FaceDetailTypeDef) -> NormalisedImage:
-    """The face ``detail`` describes, with a margin, as an image of its own."""
+    """The face ``detail`` describes, with a margin, as an image of its own.
+
+    Never under Rekognition's minimum of 80 px a side (a crop of a small face would be
+    refused with InvalidParameterException and fail the erasure job): the window grows
+    around the face within the photo, and only a photo smaller than that is scaled up.
+    """
     box = _face(detail, image).box
-    margin_x, margin_y = round(box.width * CROP_MARGIN), round(box.height * CROP_MARGIN)
-    left, top = max(0, box.left - margin_x), max(0, box.top - margin_y)
-    right = min(image.width, box.left + box.width + margin_x)
-    bottom = min(image.height, box.top + box.height + margin_y)
-    return NormalisedImage(
-        image.pixels.crop((left, top, max(right, left + 1), max(bottom, top + 1))), image.source_format
-    )
+    width = max(round(box.width * (1 + 2 * CROP_MARGIN)), MIN_IMAGE_PX)
+    height = max(round(box.height * (1 + 2 * CROP_MARGIN)), MIN_IMAGE_PX)
+    left = _window_start(box.left + box.width / 2, width, image.width)
+    top = _window_start(box.top + box.height / 2, height, image.height)
+    right, bottom = min(image.width, left + width), min(image.height, top + height)
+    crop = image.pixels.crop((left, top, max(right, left + 1), max(bottom, top + 1)))
+    if crop.width < MIN_IMAGE_PX or crop.height < MIN_IMAGE_PX:
+        scale = MIN_IMAGE_PX / min(crop.width, crop.height)
+        crop = crop.resize((math.ceil(crop.width * scale), math.ceil(crop.height * scale)))
+    return NormalisedImage(crop, image.source_format)
+
+
+def _window_start(centre: float, length: int, limit: int) -> int:
+    """Where a window of ``length`` centred on ``centre`` starts, kept inside ``0..limit``."""
+    return max(0, min(round(centre - length / 2), limit - length))

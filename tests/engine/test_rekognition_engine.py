@@ -287,6 +287,25 @@ def test_erasure_searches_every_other_face_in_a_crop_of_its_own(
     service.stubber.assert_no_pending_responses()
 
 
+def test_erasure_crops_of_small_faces_are_never_under_rekognitions_80_px(
+    service: StubbedRekognition, engine: RekognitionEngine
+) -> None:
+    # A 640x480 frame: a large face, and a 20 px one in a corner whose own crop would be
+    # 40 px, which Rekognition refuses (InvalidParameterException) and the job would fail on.
+    frame = NormalisedImage(Image.new("RGB", (640, 480), (120, 120, 120)), "JPEG")
+    boxes = [(0.3, 0.2, 0.4, 0.5), (0.97, 0.96, 20 / 640, 20 / 480)]
+    crop = JpegBytes()
+    params = {"UserMatchThreshold": 80.0, "MaxUsers": 50, "QualityFilter": "NONE"}
+    service.expect("search_users_by_image", search_users_response(boxes, []), Image=JpegBytes(), **params)
+    service.expect(
+        "search_users_by_image", search_users_response(boxes[1:], [("EMP007", 90.0)]), Image=crop, **params
+    )
+    assert engine.shows_employee(frame, "EMP007")
+    [sent] = {data for data in crop.seen}
+    width, height = Image.open(io.BytesIO(sent)).size
+    assert width >= 80 and height >= 80
+
+
 def test_erasure_of_a_photo_without_faces_is_one_call(
     service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
 ) -> None:
