@@ -20,7 +20,7 @@ def test_a_job_that_keeps_failing_is_failed_dead_lettered_and_resumed_by_a_new_d
     job_id = api.call("DELETE", "/employees/EMP001").json["job_id"]
     faces.delete_table(TableName=stack.settings.faces_table)  # the faces step cannot succeed
 
-    handled = stack.run_erasures(timeout=60)
+    handled = stack.run_erasures(timeout=180)  # five receives, one second apart: slow under load
     assert len(handled) == stack.settings.erasure_max_receives
     assert all(event.error and "ResourceNotFoundException" in event.error for event in handled)
     failed = api.call("GET", f"/erasures/{job_id}").json
