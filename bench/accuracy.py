@@ -127,19 +127,12 @@ def engine_for(name: str, policy: Policy) -> Iterator[FaceEngine]:
     if name == "local":
         yield LocalEngine(InMemoryFaceStore(), policy)
         return
-    import boto3
 
     from chalicelib.engines.rekognition import RekognitionEngine
     from sandbox.rekognition import RekognitionEndpoint
 
     with RekognitionEndpoint(port=0) as endpoint:
-        client = boto3.client(
-            "rekognition",
-            endpoint_url=endpoint.url,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        )
+        client = endpoint.client()
         client.create_collection(CollectionId="facegate-accuracy")
         yield RekognitionEngine(client, "facegate-accuracy", policy)
 

@@ -118,7 +118,6 @@ def first_scan_and_memory(photos: Path) -> dict[str, float]:
 def rekognition_calls() -> dict[str, float]:
     """Calls per scan and per enrollment, counted by the local Rekognition endpoint (real
     HTTP from the unmodified engine and boto3 client); the cost they imply."""
-    import boto3
 
     from chalicelib.config import ImageLimits, Policy
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -129,13 +128,7 @@ def rekognition_calls() -> dict[str, float]:
     photos = ensure_photos()
     collection = "facegate-bench-faces"
     with RekognitionEndpoint(port=0) as endpoint:
-        client = boto3.client(
-            "rekognition",
-            endpoint_url=endpoint.url,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        )
+        client = endpoint.client()
         client.create_collection(CollectionId=collection)
         engine = RekognitionEngine(client, collection, Policy.for_engine("rekognition"))
         before = len(endpoint.calls)

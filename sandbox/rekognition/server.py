@@ -16,11 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.rekognition.errors import ServiceError
 from sandbox.rekognition.service import RekognitionService
 from sandbox.rekognition.wire import encode_response
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "RekognitionService."
@@ -90,6 +93,18 @@ class RekognitionEndpoint:
                 return error.status, _error(error.code, error.message)
             except Exception as error:  # the service's bug, answered as the service would
                 return 500, _error("InternalServerError", f"{type(error).__name__}: {error}")
+
+    def client(self) -> RekognitionClient:
+        """A boto3 client that talks to this endpoint (with throwaway local credentials)."""
+        import boto3
+
+        return boto3.client(
+            "rekognition",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )
 
     def stop(self) -> None:
         """Stop serving and close the socket."""

@@ -47,16 +47,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "local":
         yield Harness(LocalEngine(InMemoryFaceStore(), policy), policy)
         return
-    import boto3
 
     endpoint: RekognitionEndpoint = request.getfixturevalue("rekognition_endpoint")
-    client = boto3.client(
-        "rekognition",
-        endpoint_url=endpoint.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = endpoint.client()
     collection = f"contract-{uuid.uuid4().hex[:12]}"  # a fresh collection per test
     client.create_collection(CollectionId=collection)
     yield Harness(RekognitionEngine(client, collection, policy), policy)
