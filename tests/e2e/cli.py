@@ -19,3 +19,19 @@ def run_sandbox(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
         text=True,
         timeout=300,
     )
+
+
+DEMO_OUTCOMES = [
+    ("enrolled person, new photo", "AUTHORIZED"),
+    ("stranger", "UNKNOWN"),
+    ("no face", "NO_FACE"),
+    ("group", "MULTIPLE_FACES"),
+    ("corrupt file", "REJECTED"),
+]
+
+
+def assert_demo_outcomes(lines: list[str]) -> None:
+    """The demo's table shows each upload once, with its expected decision."""
+    for label, status in DEMO_OUTCOMES:
+        [row] = [line for line in lines if line.startswith(label + " ")]
+        assert status in row, row
