@@ -12,10 +12,11 @@ BENCH_SITE := .cache/bench-site/face_recognition
 
 .PHONY: demo test lint photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
-$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .  # the `facegate` command in .venv/bin
 	touch $@
 
 $(PHOTOS): sandbox/photos.py | $(INSTALLED)

@@ -1,0 +1,48 @@
+"""``facegate``: the admin command line for a facegate stage (``facegate --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from facegate.client import ApiError
+from facegate.context import Context
+from facegate.stages import StageNotFound, default_stage
+
+# Each module adds its sub-commands with ``register(subcommands)``; a parser's ``run``
+# default is the function the command calls with (args, Context).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="facegate", description=__doc__)
+    root.add_argument(
+        "--stage",
+        default=default_stage(),
+        help="sandbox (default: the running `sandbox up`) or a deployed stage",
+    )
+    root.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    subcommands = root.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        import_module(name).register(subcommands)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    context = Context(stage_name=args.stage, json=args.json)
+    try:
+        return int(args.run(args, context))
+    except StageNotFound as error:
+        print(f"facegate: {error}", file=sys.stderr)
+        return 2
+    except ApiError as error:
+        print(f"facegate: the API answered {error.status}: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
