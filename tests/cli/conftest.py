@@ -11,7 +11,7 @@ import io
 import secrets
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ def served_sandbox(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FACEGATE_SANDBOX_STATE", str(state_file))
     monkeypatch.setenv("FACEGATE_TOKEN_FILE", str(token_file))
     served = ServedSandbox(stack, api.url, state_file, token_file, "admin", "")
-    served = ServedSandbox(**{**served.__dict__, "password": served.add_user("admin", "admins")})
+    served = replace(served, password=served.add_user("admin", "admins"))
     try:
         yield served
     finally:
