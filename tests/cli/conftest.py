@@ -8,6 +8,7 @@ the test's ``tmp_path``, so a test never touches the developer's own login.
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +20,8 @@ import pytest
 from sandbox.stack import Stack
 
 RunCli = Callable[..., tuple[int, str, str]]
+# The sandbox API's own request log, written to this process's stderr by its server thread.
+ACCESS_LOG = re.compile(r'^127\.0\.0\.1 - - \[.*\] ".*" \d+ .*\n', re.M)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         except SystemExit as exit_:  # argparse: --help, usage errors
             code = exit_.code if isinstance(exit_.code, int) else 2
         captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return code, captured.out, ACCESS_LOG.sub("", captured.err)
 
     return run
 
