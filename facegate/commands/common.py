@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from facegate.client import ApiClient
+from facegate.context import Context
 from facegate.errors import UsageError
 
 PAGE_SIZE = 100  # the API's largest page
@@ -52,3 +53,19 @@ def pages(client: ApiClient, path: str, params: dict[str, str], limit: int | Non
         if not token or (limit is not None and seen >= limit):
             return
         params["next_token"] = token
+
+
+def show(context: Context, value: Any, columns: list[str], precise: tuple[str, ...] = ()) -> None:
+    """``context.show``, with the ``precise`` fields at three decimals in tables (JSON unchanged).
+
+    Similarities live between 0.5 and 1: a table's one decimal would make them all alike.
+    """
+    if context.json:
+        context.show(value)
+        return
+    rows = value if isinstance(value, list) else [value]
+    context.show([{**row, **_three_decimals(row, precise)} for row in rows], columns)
+
+
+def _three_decimals(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
+    return {name: f"{row[name]:.3f}" for name in fields if isinstance(row.get(name), int | float)}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from facegate.commands.common import command, pages, photo_body, segment
+from facegate.commands.common import command, pages, photo_body, segment, show
 from facegate.context import Context
 
 SCAN_COLUMNS = ["scan_id", "captured_at", "camera_id", "status", "employee_id", "similarity", "reason"]
@@ -47,7 +47,8 @@ def register(subcommands: Any) -> None:
 
 
 def list_scans(args: argparse.Namespace, context: Context) -> int:
-    context.show(list(itertools.islice(_scans(args, context), args.limit)), SCAN_COLUMNS)
+    scans = list(itertools.islice(_scans(args, context), args.limit))
+    show(context, scans, SCAN_COLUMNS, precise=("similarity",))
     return 0
 
 
@@ -85,7 +86,8 @@ def recognize_photo(args: argparse.Namespace, context: Context) -> int:
     if context.json:
         context.show(answer)
     else:
-        context.show({**answer, "faces": len(answer.get("faces", []))}, RECOGNITION_COLUMNS)
+        row = {**answer, "faces": len(answer.get("faces", []))}
+        show(context, row, RECOGNITION_COLUMNS, precise=("similarity",))
     return 0
 
 

@@ -35,11 +35,11 @@ def test_login_stores_tokens_in_a_user_only_file_and_the_api_accepts_them(
 def test_an_unknown_or_disabled_user_is_refused_clearly_and_nothing_is_stored(
     served_sandbox: ServedSandbox, run_cli: RunCli
 ) -> None:
-    code, out, err = run_cli("login", "--username", "nobody", "--password-stdin", stdin="whatever\n")
+    code, _, err = run_cli("login", "--username", "nobody", "--password-stdin", stdin="whatever\n")
     assert code == 1 and "login refused" in err, err
     pool = served_sandbox.stack.names["user_pool_id"]
     served_sandbox.stack.cognito.admin_disable_user(UserPoolId=pool, Username="admin")
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         "login", "--username", "admin", "--password-stdin", stdin=served_sandbox.password + "\n"
     )
     assert (code, err.strip()) == (1, "facegate: login refused: User is disabled."), err
@@ -88,7 +88,7 @@ def test_a_revoked_session_says_to_log_in_again(logged_in: ServedSandbox, run_cl
     stored = json.loads(path.read_text())
     stored["access_token"] = _with_exp(stored["access_token"], 0)
     path.write_text(json.dumps(stored))
-    code, out, err = run_cli("employees", "list")
+    code, _out, err = run_cli("employees", "list")
     assert code == 2
     assert "the session has expired or was revoked" in err and "run facegate login" in err
 
@@ -101,9 +101,9 @@ def test_a_first_login_with_a_temporary_password_sets_a_new_one(
         UserPoolId=pool, Username="newcomer", TemporaryPassword="Temp-Pass-123!", MessageAction="SUPPRESS"
     )
     cognito.admin_add_user_to_group(UserPoolId=pool, Username="newcomer", GroupName="admins")
-    code, out, err = run_cli("login", "--username", "newcomer", "--password-stdin", stdin="Temp-Pass-123!\n")
+    code, _, err = run_cli("login", "--username", "newcomer", "--password-stdin", stdin="Temp-Pass-123!\n")
     assert code == 1 and "--new-password-stdin" in err, err
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         "login",
         "--username",
         "newcomer",
