@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import secrets
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -35,21 +34,11 @@ class ServedSandbox:
     username: str
     password: str
 
-    def add_user(self, username: str, group: str | None = "admins", password: str | None = None) -> str:
-        """A confirmed user (in ``group``) with ``password`` (a random one if None); the password."""
-        password = password or _password()
-        cognito, pool_id = self.stack.cognito, self.stack.names["user_pool_id"]
-        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-        cognito.admin_set_user_password(
-            UserPoolId=pool_id, Username=username, Password=password, Permanent=True
-        )
-        if group:
-            cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
-        return password
+    def add_user(self, username: str, group: str = "admins") -> str:
+        """A confirmed user of ``group`` with a random password (as ``sandbox up``'s admin); the password."""
+        from sandbox.tokens import create_user
 
-
-def _password() -> str:
-    return "Cli-" + secrets.token_urlsafe(12) + "1!"
+        return create_user(self.stack.cognito, self.stack.names["user_pool_id"], username, group)
 
 
 @pytest.fixture

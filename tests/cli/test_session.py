@@ -133,3 +133,21 @@ def _with_exp(token: str, seconds_from_now: int) -> str:
     claims["exp"] = int(time.time()) + seconds_from_now
     moved = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     return f"{header}.{moved}.{signature}"
+
+
+def test_sandbox_up_prints_a_cli_login_for_its_admin(served_sandbox: ServedSandbox, run_cli: RunCli) -> None:
+    from sandbox.serve import _admin_password, _instructions
+
+    password = _admin_password(served_sandbox.stack)
+    printed = _instructions(json.loads(served_sandbox.state_file.read_text()), password)
+    [line] = [line for line in printed.splitlines() if "facegate login" in line]
+    assert line.split(":", 1)[1].split() == [
+        ".venv/bin/facegate",
+        "login",
+        "--username",
+        "admin",
+        "(password:",
+        f"{password})",
+    ]
+    code, out, err = run_cli("login", "--username", "admin", "--password-stdin", stdin=password + "\n")
+    assert code == 0 and "(groups: admins)" in out, err

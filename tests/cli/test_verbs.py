@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +19,7 @@ from facegate.tokens import StoredTokens
 from tests.cli.conftest import RunCli, ServedSandbox
 
 
-def _json(run: tuple[int, str, str]) -> object:
+def _json(run: tuple[int, str, str]) -> Any:
     code, out, err = run
     assert code == 0, err
     return json.loads(out)
@@ -57,7 +58,7 @@ def test_employees_and_faces_from_add_to_erase(
 
     code, out, err = run_cli("faces", "remove", "EMP001", faces[0]["face_id"])
     assert (code, out) == (0, f"removed face {faces[0]['face_id']} of EMP001\n"), err
-    assert len(_json(run_cli("--json", "faces", "list", "EMP001"))) == 1  # type: ignore[arg-type]
+    assert len(_json(run_cli("--json", "faces", "list", "EMP001"))) == 1
 
     code, out, err = run_cli("employees", "erase", "EMP001")  # stdin is no terminal: no confirmation
     assert code == 2 and "--yes" in err
@@ -85,7 +86,7 @@ def test_a_refused_photo_is_reported_and_the_others_still_enrolled(
     assert out.count("EMP002") == 1
     code, out, err = run_cli("faces", "add", "EMP002", str(photos / "biden.jpg"), "no-such.jpg")
     assert (code, out) == (2, "") and "cannot read no-such.jpg" in err
-    assert len(_json(run_cli("--json", "faces", "list", "EMP002"))) == 1  # type: ignore[arg-type]
+    assert len(_json(run_cli("--json", "faces", "list", "EMP002"))) == 1
 
 
 def test_usage_errors_exit_2(logged_in: ServedSandbox, run_cli: RunCli) -> None:
@@ -122,15 +123,15 @@ def test_scans_and_the_daily_report(logged_in: ServedSandbox, run_cli: RunCli, p
         ("front-door", "AUTHORIZED"),
     ]
     only = _json(run_cli("--json", "scans", "list", "--day", today, "--camera", "back-door"))
-    assert [s["status"] for s in only] == ["UNKNOWN"]  # type: ignore[union-attr]
+    assert [s["status"] for s in only] == ["UNKNOWN"]
     assert _json(run_cli("--json", "scans", "list", "--status", "AUTHORIZED", "--limit", "1")) == [
         s for s in scans if s["status"] == "AUTHORIZED"
     ]
     mine = _json(run_cli("--json", "scans", "list", "--employee", "EMP001", "--day", today))
-    assert [s["camera_id"] for s in mine] == ["front-door"]  # type: ignore[union-attr]
+    assert [s["camera_id"] for s in mine] == ["front-door"]
     assert _json(run_cli("--json", "scans", "list", "--employee", "EMP001", "--status", "UNKNOWN")) == []
     assert _json(run_cli("--json", "scans", "list", "--employee", "EMP001", "--day", "2020-01-01")) == []
-    code, out, _ = run_cli("scans", "show", mine[0]["scan_id"])  # type: ignore[index]
+    code, out, _ = run_cli("scans", "show", mine[0]["scan_id"])
     assert code == 0 and "status" in out and "AUTHORIZED" in out
 
     code, out, err = run_cli("report", "send", "--day", today)
