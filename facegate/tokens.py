@@ -114,6 +114,7 @@ def log_in(
     result = answer["AuthenticationResult"]
     stored = {
         "stage": stage.name,
+        "client_id": stage.client_id,
         "username": username,
         "access_token": result["AccessToken"],
         "id_token": result.get("IdToken"),
@@ -172,6 +173,8 @@ class StoredTokens:
             raise NotLoggedIn(self.stage.name, f"{self.path} is not a token file") from None
         if not stored.get("access_token") or not stored.get("refresh_token"):
             raise NotLoggedIn(self.stage.name, f"{self.path} holds no tokens")
+        if stored.get("client_id") != self.stage.client_id:  # a new sandbox, a rebuilt pool
+            raise NotLoggedIn(self.stage.name, "the stored tokens are for another user pool")
         return stored
 
     def _refresh(self, stored: dict[str, Any]) -> dict[str, Any]:

@@ -93,6 +93,15 @@ def test_a_revoked_session_says_to_log_in_again(logged_in: ServedSandbox, run_cl
     assert "the session has expired or was revoked" in err and "run facegate login" in err
 
 
+def test_tokens_of_another_pool_are_not_sent(logged_in: ServedSandbox, run_cli: RunCli) -> None:
+    """A restarted sandbox has a new pool: its API must not get the old pool's tokens."""
+    path = logged_in.token_file
+    path.write_text(json.dumps({**json.loads(path.read_text()), "client_id": "an-older-pool-client"}))
+    code, out, err = run_cli("employees", "list")
+    assert (code, out) == (2, "")
+    assert "the stored tokens are for another user pool" in err and "run facegate login" in err
+
+
 def test_a_first_login_with_a_temporary_password_sets_a_new_one(
     served_sandbox: ServedSandbox, run_cli: RunCli
 ) -> None:
