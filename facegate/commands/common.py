@@ -6,6 +6,7 @@ import argparse
 import base64
 import urllib.parse
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,16 @@ def command(subcommands: Any, name: str, help: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subcommands.add_parser(name, help=help, description=help)
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return parser
+
+
+def day(raw: str) -> str:
+    """An argparse type: a local day, YYYY-MM-DD."""
+    try:
+        if len(raw) == 10:  # fromisoformat also takes 20260105 and week dates
+            return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError("a day is YYYY-MM-DD")
 
 
 def segment(value: str) -> str:

@@ -101,6 +101,8 @@ def erase_employee(args: argparse.Namespace, context: Context) -> int:
     job = context.client.delete(f"/employees/{segment(args.employee_id)}")
     if args.wait:
         job = _wait(context, job, args.timeout)
+        if job.get("status") not in FINISHED:
+            print(f"facegate: the job is still {job.get('status')} after {args.timeout:g}s", file=sys.stderr)
     context.show(job, ERASURE_COLUMNS)
     return 1 if args.wait and job.get("status") != "DONE" else 0
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from facegate.commands.common import command
-from facegate.commands.scans import _day
+from facegate.commands.common import command, day
 from facegate.context import Context
 
 OUTCOME_COLUMNS = ["day", "sent", "reason", "scans", "message_id"]
@@ -17,7 +16,7 @@ def register(subcommands: Any) -> None:
         dest="action", required=True
     )
     send = command(report, "send", "send a day's report now (a day is sent once only)")
-    send.add_argument("--day", type=_day, help="YYYY-MM-DD, a local day (today by default)")
+    send.add_argument("--day", type=day, help="YYYY-MM-DD, a local day (today by default)")
     send.set_defaults(run=send_report)
 
 

@@ -5,22 +5,14 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
-from facegate.commands.common import command, pages, photo_body, segment, show
+from facegate.commands.common import command, day, pages, photo_body, segment, show
 from facegate.context import Context
 
 SCAN_COLUMNS = ["scan_id", "captured_at", "camera_id", "status", "employee_id", "similarity", "reason"]
 STATUSES = ["AUTHORIZED", "UNKNOWN", "NO_FACE", "MULTIPLE_FACES", "LOW_QUALITY", "REJECTED", "ERROR"]
 RECOGNITION_COLUMNS = ["status", "employee_id", "employee_name", "similarity", "reason", "faces", "engine"]
-
-
-def _day(raw: str) -> str:
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError("a day is YYYY-MM-DD") from None
 
 
 def _positive(raw: str) -> int:
@@ -32,7 +24,7 @@ def _positive(raw: str) -> int:
 def register(subcommands: Any) -> None:
     scans = subcommands.add_parser("scans", help="door events").add_subparsers(dest="action", required=True)
     listing = command(scans, "list", "one day's door events (today by default), or one employee's")
-    listing.add_argument("--day", type=_day, help="YYYY-MM-DD, a local day")
+    listing.add_argument("--day", type=day, help="YYYY-MM-DD, a local day")
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--camera", help="a camera id")
     listing.add_argument("--employee", metavar="ID", help="this employee's scans, newest first")

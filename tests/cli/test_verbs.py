@@ -192,3 +192,15 @@ def test_gallery_health_prints_each_section(health_api: list[str], run_cli: RunC
     assert "outlier faces (unlike the employee's others): 1" in out
     assert out.rstrip().split("\n")[-1].split() == ["EMP002", "f-1", "0.310"]
     assert _json(run_cli("--json", "gallery", "health")) == HEALTH
+
+
+def test_an_error_message_never_shows_the_token(logged_in: ServedSandbox) -> None:
+    """Chalice's local gateway echoes the Authorization header for a route it does not know."""
+    from facegate.client import ApiError
+
+    tokens = StoredTokens(resolve("sandbox"))
+    with pytest.raises(ApiError) as refused:
+        ApiClient(logged_in.url, tokens).get("/no-such-route")
+    token = tokens.access_token()
+    assert token in json.dumps(refused.value.body)  # the echo this guards against
+    assert token not in refused.value.message and "<token>" in refused.value.message
