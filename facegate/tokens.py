@@ -133,7 +133,8 @@ def log_out(stage: Stage, path: Path | None = None) -> bool:
         return False
     except ValueError:
         stored = {}
-    if stored.get("refresh_token"):
+    # moto has no RevokeToken (it would log a traceback on the sandbox's console).
+    if stored.get("refresh_token") and not stage.cognito_endpoint:
         # Best effort: offline, or a pool without revocation, must not keep the file around.
         with contextlib.suppress(Exception):
             cognito(stage).revoke_token(Token=stored["refresh_token"], ClientId=stage.client_id)
