@@ -16,7 +16,11 @@ def register(subcommands: Any) -> None:
         dest="action", required=True
     )
     send = command(report, "send", "send a day's report now (a day is sent once only)")
-    send.add_argument("--day", type=day, help="YYYY-MM-DD, a local day (today by default)")
+    send.add_argument(
+        "--day",
+        type=day,
+        help="YYYY-MM-DD, a local day (default: today once the report hour has come, else yesterday)",
+    )
     send.set_defaults(run=send_report)
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
+from chalicelib.api.reports import latest_due_day
+from chalicelib.config import Settings
 from sandbox.mailbox import sent_emails
 from tests.api.conftest import Api
 
 
-def test_a_day_is_sent_once_and_today_is_the_default(api: Api) -> None:
-    today = datetime.now(ZoneInfo(api.stack.settings.timezone)).date().isoformat()
+def test_a_day_is_sent_once_and_the_latest_due_day_is_the_default(api: Api) -> None:
+    due = latest_due_day(datetime.now(UTC), api.stack.settings)
     first = api.call("POST", "/reports", {"day": "2026-01-05"})
     assert first.status == 200, first.json
     assert first.json["day"] == "2026-01-05"
@@ -18,7 +19,7 @@ def test_a_day_is_sent_once_and_today_is_the_default(api: Api) -> None:
     again = api.call("POST", "/reports", {"day": "2026-01-05"})
     assert (again.status, again.json["sent"], again.json["reason"]) == (200, False, "already sent")
     default = api.call("POST", "/reports")
-    assert (default.status, default.json["day"], default.json["sent"]) == (200, today, True)
+    assert (default.status, default.json["day"], default.json["sent"]) == (200, due, True)
     assert len(sent_emails()) == 2
 
 
@@ -28,3 +29,10 @@ def test_a_bad_day_or_body_is_a_400_and_security_may_not_send(api: Api) -> None:
         assert reply.status == 400, (body, reply.json)
     assert api.call("POST", "/reports", {"day": "2026-01-05"}, token="security").status == 403
     assert sent_emails() == []
+
+
+def test_the_default_day_is_never_one_the_schedule_has_yet_to_send() -> None:
+    at_six = Settings.from_env({"FACEGATE_TIMEZONE": "UTC", "FACEGATE_REPORT_HOUR": "18"})
+    assert latest_due_day(datetime(2026, 1, 5, 17, 59, tzinfo=UTC), at_six) == "2026-01-04"
+    assert latest_due_day(datetime(2026, 1, 5, 18, 0, tzinfo=UTC), at_six) == "2026-01-05"
+    assert latest_due_day(datetime(2026, 1, 1, 0, 30, tzinfo=UTC), at_six) == "2025-12-31"
