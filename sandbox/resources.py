@@ -108,7 +108,12 @@ def _user_pool(cognito: CognitoIdentityProviderClient, stage: str) -> tuple[str,
     client = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName=f"facegate-{stage}-api",
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        # SRP for `facegate login`, admin password auth for `sandbox token` and the tests.
+        ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
     )
     return str(pool_id), str(client["UserPoolClient"]["ClientId"])
 

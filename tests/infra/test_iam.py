@@ -145,9 +145,11 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
+        assert api_call(client, stack, "POST", "/reports", {"day": _today(stack)}) == 200
     assert {"sqs:SendMessage", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
         recorder.actions()
     )
+    assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
     assert_allowed(recorder, "policy-dev-api.json")
 
 
@@ -354,8 +356,9 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
         sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera", "erasure")
     )
     assert allowed(api, audit_entry) and not allowed(report, audit_entry)
-    assert allowed(report, ledger_claim) and not allowed(api, ledger_claim)
-    assert not allowed(api, forged_ledger), "the API may not write the report's ledger"
+    # POST /reports runs the report in the API, so both may claim a day; only as the ledger does.
+    assert allowed(report, ledger_claim) and allowed(api, ledger_claim)
+    assert not allowed(api, forged_ledger), "an audit entry may not pose as the report's ledger"
     assert not allowed(report, foreign_ledger), "the report may write only target daily-report"
     assert allowed(camera, notification) and not allowed(camera, anonymise)
     assert allowed(worker, anonymise) and not allowed(worker, notification)  # erasure anonymises
