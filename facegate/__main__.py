@@ -12,7 +12,9 @@ from facegate.stages import StageNotFound, default_stage
 
 # Each module adds its sub-commands with ``register(subcommands)``; a parser's ``run``
 # default is the function the command calls with (args, Context).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "facegate.commands.importer",
+)
 
 
 def parser() -> argparse.ArgumentParser:
