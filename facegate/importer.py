@@ -90,7 +90,7 @@ class Importer:
         """Import every person of ``plan``; an unexpected error stops the run and is raised."""
         self.outcome.refused.extend(plan.refused)
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="import") as pool:
-            futures = [pool.submit(self._person, person) for person in plan.people]
+            futures = [pool.submit(self._guarded, person) for person in plan.people]
             try:
                 for future in as_completed(futures):
                     future.result()
@@ -100,6 +100,13 @@ class Importer:
                     future.cancel()
                 raise
         return self.outcome
+
+    def _guarded(self, person: Person) -> None:
+        try:
+            self._person(person)
+        except BaseException:
+            self._stop.set()  # before this thread takes the next person
+            raise
 
     def _person(self, person: Person) -> None:
         if self._stop.is_set():

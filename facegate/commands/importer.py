@@ -78,15 +78,19 @@ def _dry_run(plan: Plan, done: journal.JournalState, context: Context) -> int:
             for r in plan.refused
         ),
     ]
-    context.show(rows, ["result", "count"])
+    if context.json:
+        output.as_json(rows, out=sys.stdout)
+    else:
+        output.table(rows, ["result", "count"], out=sys.stdout)
     return 0 if not plan.refused else 1
 
 
 def _summary(outcome: Outcome, refused_file: Path, context: Context) -> None:
     if context.json:
-        output.as_json({row["result"]: row["count"] for row in outcome.rows()})
+        output.as_json({row["result"]: row["count"] for row in outcome.rows()}, out=sys.stdout)
         return
-    output.table(outcome.rows(), ["result", "count"])
+    # sys.stdout at call time: output's defaults were bound when it was first imported.
+    output.table(outcome.rows(), ["result", "count"], out=sys.stdout)
     if outcome.refused or outcome.failed:
         print(f"refused and failed rows: {refused_file}", file=sys.stderr)
 
