@@ -13,7 +13,7 @@ from facegate.stages import StageNotFound, default_stage
 # Each module adds its sub-commands with ``register(subcommands)``; a parser's ``run``
 # default is the function the command calls with (args, Context).
 COMMAND_MODULES: tuple[str, ...] = (
-    "facegate.commands.importer",
+    "facegate.commands.importer",  # facegate import
 )
 
 
