@@ -44,6 +44,7 @@ class Outcome:
     skipped: int = 0
     failed: int = 0
     retries: int = 0
+    retried: Counter[str] = field(default_factory=Counter)  # why requests were sent again
     refused: list[Refusal] = field(default_factory=list)
     failures: list[Refusal] = field(default_factory=list)
     enroll_seconds: list[float] = field(default_factory=list)
@@ -59,6 +60,7 @@ class Outcome:
         for reason, count in sorted(Counter(r.reason for r in self.refused).items()):
             rows.append({"result": f"refused: {reason}", "count": count})
         rows.append({"result": "failed transiently (rerun)", "count": self.failed})
+        rows.append({"result": "requests retried", "count": self.retries})
         return rows
 
     @property
@@ -111,7 +113,8 @@ class Importer:
     def _person(self, person: Person) -> None:
         if self._stop.is_set():
             return
-        if not self._employee(person):
+        created = self._employee(person)
+        if created is None:
             return
         todo = []
         for name in person.photos:
@@ -123,7 +126,8 @@ class Importer:
                 todo.append((name, sha, data))
         if not todo:
             return
-        known = self._server_faces(person.employee_id)
+        # An employee this run created has no faces yet: no need to ask.
+        known = set() if created else self._server_faces(person.employee_id)
         if known is None:
             self._fail_all(person, todo, "the employee's faces could not be listed")
             return
@@ -132,26 +136,27 @@ class Importer:
                 return
             self._photo(person, name, sha, data, known)
 
-    def _employee(self, person: Person) -> bool:
-        """Create the employee unless done; False when its photos cannot go ahead."""
+    def _employee(self, person: Person) -> bool | None:
+        """Create the employee unless done: True when this run created it, False when it
+        was there already, None when its photos cannot go ahead."""
         employee_id = person.employee_id
         if employee_id in self._done.employees:
             self._count("skipped")
-            return True
+            return False
         try:
             self._call("POST", "/employees", person.body())
             outcome = "created"
         except ApiError as error:
             if error.status != 409:
                 self._refuse(person, "", error.message, step="employee")
-                return False
+                return None
             outcome = "exists"  # left as it is: the roster does not overwrite the directory
         except Transient as error:
             self._failed(person, "", str(error), step="employee")
-            return False
+            return None
         self._journal.append(step="employee", employee_id=employee_id, outcome=outcome)
         self._count("created" if outcome == "created" else "existed")
-        return True
+        return outcome == "created"
 
     def _photo(self, person: Person, name: str, sha: str, data: bytes, known: set[str]) -> None:
         employee_id, key = person.employee_id, (person.employee_id, sha)
@@ -216,6 +221,7 @@ class Importer:
                 break
             with self._lock:
                 self.outcome.retries += 1
+                self.outcome.retried[problem] += 1
             self._sleep(BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5))
             if recheck is not None:
                 employee_id, known = recheck

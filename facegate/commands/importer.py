@@ -88,9 +88,11 @@ def _dry_run(plan: Plan, done: journal.JournalState, context: Context) -> int:
 def _summary(outcome: Outcome, refused_file: Path, context: Context) -> None:
     if context.json:
         output.as_json({row["result"]: row["count"] for row in outcome.rows()}, out=sys.stdout)
-        return
-    # sys.stdout at call time: output's defaults were bound when it was first imported.
-    output.table(outcome.rows(), ["result", "count"], out=sys.stdout)
+    else:
+        # sys.stdout at call time: output's defaults were bound when it was first imported.
+        output.table(outcome.rows(), ["result", "count"], out=sys.stdout)
+    for problem, count in outcome.retried.most_common(5):
+        print(f"retried {count}×: {problem}", file=sys.stderr)
     if outcome.refused or outcome.failed:
         print(f"refused and failed rows: {refused_file}", file=sys.stderr)
 
