@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facegate.commands.scans",
     "facegate.commands.report",
     "facegate.commands.gallery",
+    "facegate.commands.importer",
 )
 
 
