@@ -1,4 +1,4 @@
-"""``facegate``: the admin command line for a facegate stage (``facegate --help``)."""
+"""facegate: the admin command line of a facegate stage (the sandbox or a deployed one)."""
 
 from __future__ import annotations
 

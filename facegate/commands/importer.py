@@ -79,18 +79,17 @@ def _dry_run(plan: Plan, done: journal.JournalState, context: Context) -> int:
         ),
     ]
     if context.json:
-        output.as_json(rows, out=sys.stdout)
+        output.as_json(rows)
     else:
-        output.table(rows, ["result", "count"], out=sys.stdout)
+        output.table(rows, ["result", "count"])
     return 0 if not plan.refused else 1
 
 
 def _summary(outcome: Outcome, refused_file: Path, context: Context) -> None:
     if context.json:
-        output.as_json({row["result"]: row["count"] for row in outcome.rows()}, out=sys.stdout)
+        output.as_json({row["result"]: row["count"] for row in outcome.rows()})
     else:
-        # sys.stdout at call time: output's defaults were bound when it was first imported.
-        output.table(outcome.rows(), ["result", "count"], out=sys.stdout)
+        output.table(outcome.rows(), ["result", "count"])
     for problem, count in outcome.retried.most_common(5):
         print(f"retried {count}×: {problem}", file=sys.stderr)
     if outcome.refused or outcome.failed:
