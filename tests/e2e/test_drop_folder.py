@@ -3,6 +3,7 @@ pumped to ``on_enrollment_upload``, the real model, and what is left in local AW
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,16 @@ def test_a_refused_photo_is_notified_deleted_and_leaves_no_employee(
     assert employee(stack, "EMP020") is None and faces(stack, "EMP020") == 0
     assert versions_left(stack) == []
     assert audit_actions(stack, "EMP020")[-2:] == ["employee.create.undone", "enrollment.refused"]
+
+
+def test_a_non_ascii_name_is_sent_rfc_2047_encoded_and_enrolled_as_written(
+    stack: Stack, photos: Path
+) -> None:
+    # botocore (and S3's headers) take ASCII only: S3's documented form for other text.
+    encoded = "=?UTF-8?B?" + base64.b64encode("Zoë André".encode()).decode() + "?="
+    stack.drop("EMP070", "a.jpg", (photos / "obama.jpg").read_bytes(), name=encoded)
+    handled(stack)
+    assert employee(stack, "EMP070") == Employee("EMP070", "Zoë André")
 
 
 def test_a_new_employee_without_a_name_is_refused_as_the_api_would(stack: Stack, photos: Path) -> None:
