@@ -89,7 +89,7 @@ def enroll_dropped(
     """
     actor = upload.uploader or DROP_ACTOR
     parsed = enrollment_of(upload.key)
-    try:
+    try:  # a refused key is read too (bounded): the version read is the one to delete, once
         stored = ports.images.read(upload, limits.max_bytes)
     except ObjectGone:
         log.info("drop-folder photo %s is gone: handled already", display_text(upload.key))
