@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.lookup",
             "chalicelib.erasure",
             "chalicelib.erasure_steps",
+            "chalicelib.drop_folder",
             "chalicelib.reports",
             "chalicelib.auth",
         ),
