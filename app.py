@@ -11,6 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
 
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
+from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
@@ -28,6 +29,7 @@ app.register_middleware(json_errors, "http")
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)
+app.register_blueprint(gallery_api)
 
 
 @app.route("/health", methods=["GET"])

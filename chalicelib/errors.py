@@ -12,7 +12,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     ├── NotFound              404  no such employee, face, scan or job    (also LookupError)
     │   └── ObjectGone             the S3 object (version) is not there any more
     ├── Conflict              409  the request contradicts what is stored
-    │   └── AlreadyExists          an employee with this id exists         (also ValueError)
+    │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
+    │   └── DuplicateFace          the face is another employee's (close enough to confuse)
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -98,6 +99,19 @@ class ObjectGone(NotFound):
 
 class AlreadyExists(Conflict, ValueError):
     """An employee with this id exists."""
+
+
+class DuplicateFace(Conflict):
+    """The photo's face matches another employee's closely enough to make scans of either
+    ambiguous (``recognition.confusable_at``): refused, naming that employee."""
+
+    def __init__(self, other_employee_id: str, similarity: float) -> None:
+        super().__init__(
+            f"this face matches employee {other_employee_id} (similarity {similarity:.1f}): "
+            "enrolled for a second employee, it would make scans of either ambiguous"
+        )
+        self.other_employee_id = other_employee_id
+        self.similarity = similarity
 
 
 class UploadTooLarge(PayloadTooLarge, ValueError):
