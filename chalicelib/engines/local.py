@@ -319,11 +319,11 @@ def nearest_other(gallery: Gallery, embedding: np.ndarray, employee_id: str) -> 
     return Match(gallery.employee_ids[int(gallery.owners[nearest])], similarity(_distance(squared[nearest])))
 
 
-def faces_health(gallery: Gallery, policy: Policy) -> GalleryHealth:
-    """Every face against every other, a block of rows at a time (``HEALTH_BLOCK_CELLS``).
+def faces_health(gallery: Gallery, policy: Policy, block_cells: int = HEALTH_BLOCK_CELLS) -> GalleryHealth:
+    """Every face against every other, a block of rows at a time (``block_cells`` distances).
 
     n faces cost n²·128 multiply-adds and n² distances in all, never more than one block
-    of them in memory (a few times ``HEALTH_BLOCK_CELLS`` × 4 bytes with temporaries).
+    of them in memory (a few times ``block_cells`` × 4 bytes with temporaries).
     """
     import numpy as np
 
@@ -332,7 +332,7 @@ def faces_health(gallery: Gallery, policy: Policy) -> GalleryHealth:
     face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids)}
     pairs: dict[tuple[str, str], float] = {}
     outliers: list[OutlierFace] = []
-    rows = max(1, HEALTH_BLOCK_CELLS // max(1, count))
+    rows = max(1, block_cells // max(1, count))
     for start in range(0, count, rows):
         _health_of_block(gallery, policy, start, min(count, start + rows), pairs, outliers)
     return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
