@@ -40,7 +40,12 @@ from __future__ import annotations
 
 
 class FacegateError(Exception):
-    """The root of every error facegate raises on purpose; ``str(error)`` is safe to show."""
+    """The root of every error facegate raises on purpose; ``str(error)`` is safe to show,
+    and so is ``fields``: what the API's error body carries beside the message."""
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {}
 
 
 # The bases, one per meaning (and per HTTP status).
@@ -112,6 +117,10 @@ class DuplicateFace(Conflict):
         )
         self.other_employee_id = other_employee_id
         self.similarity = similarity
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"other_employee_id": self.other_employee_id, "similarity": self.similarity}
 
 
 class UploadTooLarge(PayloadTooLarge, ValueError):
