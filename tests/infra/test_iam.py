@@ -142,6 +142,10 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
             assert api_call(client, stack, "GET", path) == 200
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
+        assert api_call(client, stack, "POST", "/employees", {"employee_id": "E2", "name": "C"}) == 201
+        twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
+        assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
+        assert api_call(client, stack, "GET", "/gallery/health") == 200
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
@@ -279,13 +283,15 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
         status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
         assert (status, face["engine"]) == (201, "rekognition")
+        assert call("GET", "/gallery/health")[0] == 200
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
         served.stop()
-    assert endpoint.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
+    assert endpoint.calls[:4] == ["IndexFaces", "SearchUsers", "CreateUser", "AssociateFaces"]
     assert collection.faces == {}  # the removed face is gone from the collection
     made = recording.actions()
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "rekognition:DeleteFaces"} <= made
+    assert {"rekognition:SearchUsers", "rekognition:ListFaces", "rekognition:SearchFaces"} <= made
     assert_allowed(recording, "policy-prod-api.json")
 
 
