@@ -44,6 +44,7 @@ bench: $(INSTALLED) $(PHOTOS) $(BENCH_SITE)
 	$(PY) -m bench
 	$(PY) -c "from bench.dataset import build; from sandbox.photos import ensure_photos; from pathlib import Path; build(ensure_photos(), Path('.cache/accuracy-dataset'))"
 	$(PY) -m bench.accuracy --dataset .cache/accuracy-dataset --out bench
+	$(PY) -m bench.templates --dataset .cache/accuracy-dataset --out bench
 
 package: $(INSTALLED)
 	$(PY) -m infra.deploy package prod

@@ -13,10 +13,11 @@ from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
 from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
+from chalicelib.api.reports import reports_api
 from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
-from chalicelib.keys import INCOMING_PREFIX
+from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from chalicelib.observability import configure_logging
 from chalicelib.pipeline import process_upload
 
@@ -30,6 +31,7 @@ app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)
 app.register_blueprint(gallery_api)
+app.register_blueprint(reports_api)
 
 
 @app.route("/health", methods=["GET"])
@@ -54,6 +56,22 @@ def on_camera_upload(event: S3Event) -> None:
     ports = wiring.pipeline_ports(settings)
     for upload in uploads_from_s3_event(event.to_dict()):
         process_upload(upload, ports, settings)
+
+
+@app.on_s3_event(
+    bucket=CAMERA_BUCKET, prefix=ENROLL_PREFIX, events=["s3:ObjectCreated:*"], name="on_enrollment_upload"
+)
+def on_enrollment_upload(event: S3Event) -> None:
+    """A photo in the drop folder: enroll it as the API would, delete it, tell the admins."""
+    from chalicelib import wiring
+    from chalicelib.api.validation import new_employee
+    from chalicelib.drop_folder import enroll_dropped
+
+    settings = Settings.from_env()
+    ports = wiring.drop_ports(settings)
+    for upload in uploads_from_s3_event(event.to_dict()):
+        outcome = enroll_dropped(upload, ports, settings.limits, new_employee, policy=settings.policy)
+        app.log.info("drop folder %s", outcome.to_dict())
 
 
 # Hourly, so the local report hour needs no cron edit when daylight saving starts or ends.

@@ -101,6 +101,7 @@ class Settings:
     collection_id: str = "facegate-dev-faces"
     quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
+    admin_topic_arn: str = ""  # enrollment outcomes for administrators (not door controllers)
     signing_key: str = "alias/facegate-dev-decision-signing"  # KMS HMAC key of door decisions
     timezone: str = "UTC"
     retention_days: int = 30
@@ -140,6 +141,7 @@ class Settings:
             collection_id=reader.text("FACEGATE_COLLECTION_ID", f"facegate-{stage}-faces"),
             quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
+            admin_topic_arn=reader.text("FACEGATE_ADMIN_TOPIC_ARN", defaults.admin_topic_arn),
             signing_key=reader.text("FACEGATE_SIGNING_KEY", f"alias/facegate-{stage}-decision-signing"),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),

@@ -18,6 +18,7 @@ def uploads_from_s3_event(event: Mapping[str, Any]) -> list[Upload]:
         s3 = record["s3"]
         obj = s3["object"]
         size = obj.get("size")
+        uploader = (record.get("userIdentity") or {}).get("principalId")
         uploads.append(
             Upload(
                 bucket=s3["bucket"]["name"],
@@ -26,6 +27,7 @@ def uploads_from_s3_event(event: Mapping[str, Any]) -> list[Upload]:
                 sequencer=obj.get("sequencer") or obj.get("eTag") or None,
                 event_time=str(record.get("eventTime", "")),
                 size=None if size is None else int(size),
+                uploader=str(uploader) if uploader else None,
             )
         )
     return uploads

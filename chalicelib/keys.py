@@ -1,6 +1,6 @@
 """The camera bucket's key layout, and what a camera id may be.
 
-The one source of the layout: ``INCOMING_PREFIX`` and ``PROCESSED_PREFIX`` are constants,
+The one source of the layout: ``INCOMING_PREFIX``, ``PROCESSED_PREFIX`` and ``ENROLL_PREFIX`` are constants,
 not settings, because the S3 trigger (``app.py``), the bucket's lifecycle rules
 (``infra/template.yaml``), the IAM policies (``.chalice/policy-*.json``, the camera users of
 ``infra/cameras.py``) and the sandbox must all agree with the pipeline, and the static files
@@ -12,6 +12,8 @@ another prefix.
   that camera write under).
 - ``processed/<scan-id>.json``: the decision's copy; outside ``incoming/``, so writing it
   never triggers the handler again.
+- ``enroll/<employee-id>/<file>``: the drop folder: a photo an HR system puts there is
+  enrolled for that employee by its own handler, then deleted (never a scan).
 
 A camera id names a door in alerts, reports and IAM policies (each camera may write only
 its own prefix), so it is a defined, safe set: 1–64 letters, digits, ``-``, ``_`` and
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
+ENROLL_PREFIX = "enroll/"
 
 CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CAMERA_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, '-', '_', '.' (not only dots)"
@@ -32,6 +35,13 @@ CAMERA_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, '-', '_', '.' (not o
 # CAMERA_ID, so no real camera can carry them.
 NO_CAMERA = "(none)"
 INVALID_CAMERA = "(invalid)"
+
+# An employee id: what the API accepts in paths and bodies and the drop folder in keys.
+EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : -"
+# Audit targets that are not employees (the daily report's ledger, erasure jobs): IAM
+# refuses the API's audit writes for them, so an employee of that id could never be audited.
+RESERVED_IDS = frozenset({"daily-report", "erasure"})
 
 
 def is_camera_id(value: str) -> bool:
@@ -68,3 +78,33 @@ def camera_of(key: str) -> CameraKey:
     if not is_camera_id(camera):
         return CameraKey(INVALID_CAMERA, f"camera id is not {CAMERA_ID_RULE}")
     return CameraKey(camera)
+
+
+@dataclass(frozen=True)
+class EnrollKey:
+    """What a drop-folder key says: the employee id, or why the key is refused."""
+
+    employee_id: str | None
+    file_name: str = ""
+    problem: str | None = None
+
+
+def enroll_key(employee_id: str, file_name: str) -> str:
+    """Where an HR system drops a photo named ``file_name`` of employee ``employee_id``."""
+    return f"{ENROLL_PREFIX}{employee_id}/{file_name}"
+
+
+def enrollment_of(key: str) -> EnrollKey:
+    """The employee of ``enroll/<employee-id>/<file>`` (exactly one level), or why not."""
+    layout = f"{ENROLL_PREFIX}<employee-id>/<file>"
+    if not key.startswith(ENROLL_PREFIX):
+        return EnrollKey(None, problem=f"key is not {layout}")
+    parts = key[len(ENROLL_PREFIX) :].split("/")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return EnrollKey(None, problem=f"key is not {layout}")
+    employee_id, file_name = parts
+    if not EMPLOYEE_ID.fullmatch(employee_id):
+        return EnrollKey(None, file_name, f"employee id is not {EMPLOYEE_ID_RULE}")
+    if employee_id in RESERVED_IDS:
+        return EnrollKey(None, file_name, f"employee id {employee_id} is reserved")
+    return EnrollKey(employee_id, file_name)

@@ -266,6 +266,7 @@ class Upload:
     sequencer: str | None
     event_time: str  # UTC ISO-8601
     size: int | None = None
+    uploader: str | None = None  # the event's userIdentity.principalId: who put the object
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from chalicelib.config import Policy
@@ -36,10 +36,12 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's bytes and the version they were read from (None when unversioned)."""
+    """An object's bytes, the version they were read from (None when unversioned) and its
+    user metadata (``x-amz-meta-<name>``, names lowercase, values as S3 returns them)."""
 
     data: bytes
     version_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 class FaceEngine(Protocol):
@@ -234,6 +236,14 @@ class Notifier(Protocol):
 
     def publish(self, scan: Scan) -> None:
         """Publish one scan's outcome."""
+        ...
+
+
+class AdminNotifier(Protocol):
+    """Tells the administrators what happened (plain text, not the door-decision topic)."""
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> None:
+        """Publish one message; ``attributes`` are for subscription filter policies."""
         ...
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.auth import TokenVerifier
+    from chalicelib.drop_folder import DropPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.enrollment import EnrollmentPorts
@@ -174,6 +175,19 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
         engine=pipeline.engine,
         audit=DynamoAuditLog(table(settings.audit_table)),
         scans=pipeline.scans,
+    )
+
+
+@cached(maxsize=8)
+def drop_ports(settings: Settings) -> DropPorts:
+    """Every port drop-folder enrollment needs: the bucket, enrollment's, the admins' topic."""
+    from chalicelib.aws.sns import SnsAdminNotifier
+    from chalicelib.drop_folder import DropPorts
+
+    return DropPorts(
+        images=pipeline_ports(settings).images,
+        enrollment=enrollment_ports(settings),
+        admins=SnsAdminNotifier(client("sns"), settings.admin_topic_arn),
     )
 
 

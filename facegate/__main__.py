@@ -1,18 +1,27 @@
-"""``facegate``: the admin command line for a facegate stage (``facegate --help``)."""
+"""facegate: the admin command line of a facegate stage (the sandbox or a deployed one)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import urllib.error
 from importlib import import_module
 
 from facegate.client import ApiError
 from facegate.context import Context
+from facegate.errors import CliError
 from facegate.stages import StageNotFound, default_stage
 
 # Each module adds its sub-commands with ``register(subcommands)``; a parser's ``run``
 # default is the function the command calls with (args, Context).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "facegate.commands.session",
+    "facegate.commands.employees",
+    "facegate.commands.scans",
+    "facegate.commands.report",
+    "facegate.commands.gallery",
+    "facegate.commands.importer",
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,9 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     except StageNotFound as error:
         print(f"facegate: {error}", file=sys.stderr)
         return 2
+    except CliError as error:
+        print(f"facegate: {error}", file=sys.stderr)
+        return error.exit_code
     except ApiError as error:
         print(f"facegate: the API answered {error.status}: {error.message}", file=sys.stderr)
         return 1
+    except urllib.error.URLError as error:  # the API is not there (a stopped sandbox, say)
+        print(f"facegate: cannot reach the API: {error.reason}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -6,6 +6,7 @@ Safe to share between threads (``facegate import`` runs several workers on one c
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -82,7 +83,18 @@ class ApiClient:
         except urllib.error.HTTPError as error:
             body = _decoded(error.read())
             message = body.get("message") if isinstance(body, dict) else None
-            raise ApiError(error.code, str(message or error.reason), body) from None
+            raise ApiError(error.code, _redacted(str(message or error.reason)), body) from None
+
+
+# A JWT: three base64url parts, the first two JSON objects ("eyJ" is how '{"' starts).
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+MAX_MESSAGE = 500
+
+
+def _redacted(message: str) -> str:
+    """The message without any token in it (a gateway may echo the Authorization header)."""
+    message = JWT.sub("<token>", message)
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
 
 
 def _decoded(raw: bytes) -> Any:

@@ -25,6 +25,7 @@ OUTPUT_ENV = {
     "FacesTable": "FACEGATE_FACES_TABLE",
     "AuditTable": "FACEGATE_AUDIT_TABLE",
     "TopicArn": "FACEGATE_TOPIC_ARN",
+    "AdminTopicArn": "FACEGATE_ADMIN_TOPIC_ARN",
     "CollectionId": "FACEGATE_COLLECTION_ID",
     "UserPoolId": "FACEGATE_USER_POOL_ID",
     "UserPoolClientId": "FACEGATE_USER_POOL_CLIENT_ID",

@@ -8,7 +8,7 @@ from typing import Any
 from sandbox.stack import PROJECT_DIR
 
 
-def _handler_class() -> Any:
+def _handler_class(quiet: bool = False) -> Any:
     from chalice.local import ChaliceRequestHandler
 
     class AnyMethodHandler(ChaliceRequestHandler):
@@ -22,6 +22,10 @@ def _handler_class() -> Any:
             if name.startswith("do_"):
                 return self._generic_handle
             raise AttributeError(name)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if not quiet:  # the request log on stderr, unless the caller prints its own output
+                super().log_message(format, *args)
 
     return AnyMethodHandler
 
@@ -41,13 +45,13 @@ def _local_app() -> Any:
 class LocalApi:
     """``app.py``'s routes on http://127.0.0.1:<port>, in a background thread."""
 
-    def __init__(self, port: int = 8000, stage: str = "sandbox") -> None:
+    def __init__(self, port: int = 8000, stage: str = "sandbox", quiet: bool = False) -> None:
         from chalice.cli.factory import CLIFactory
         from chalice.local import LocalDevServer
 
         config = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage)
         self._server: Any = LocalDevServer(
-            _local_app(), config, "127.0.0.1", port, handler_cls=_handler_class()
+            _local_app(), config, "127.0.0.1", port, handler_cls=_handler_class(quiet)
         )
         self.port = int(self._server.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"

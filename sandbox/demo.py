@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.models import Employee
 from sandbox.door import publish_forgery, run_door
-from sandbox.enroll import enroll_employee
+from sandbox.onboarding import import_roster
 from sandbox.photos import ensure_photos
 from sandbox.report import run_report
 from sandbox.stack import SandboxError, Stack, running_stack
@@ -23,11 +23,11 @@ def corrupt_jpeg(photo: bytes) -> bytes:
 
 
 def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Enroll two people, push five uploads through S3 → event → handler, print the outcomes;
-    then write the day's report email to ``out``."""
+    """Import the staff with the admin CLI, push five uploads through S3 → event → handler,
+    print the outcomes; then write the day's report email to ``out``."""
     photos = ensure_photos(photos_dir) if photos_dir else ensure_photos()
     with running_stack() as stack:
-        rows = replay(stack, photos)
+        rows = replay(stack, photos, out)
         if out is not None:
             day = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
             paths = run_report(day, out)
@@ -37,17 +37,15 @@ def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[di
         return rows
 
 
-def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
-    """The demo's day: two people enrolled, five camera uploads, printed as a table."""
+def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str, Any]]:
+    """The demo's day: the roster imported (into ``out``), five camera uploads, as a table."""
     print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
     if stack.rekognition is not None:
         print(
             f"Local Rekognition at {stack.rekognition.url} (the bundled dlib model behind "
             "Rekognition's API: its similarities are that model's, not AWS's)"
         )
-    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg", photos / "obama3.jpg"])
-    enroll_employee(stack, Employee("EMP002", "Jordan Lee"), [photos / "biden.jpg"])
-    print("Enrolled EMP001 Avery Stone (2 photos), EMP002 Jordan Lee (1 photo)\n")
+    onboard(stack, photos, out)
     uploads = {
         "enrolled person, new photo": ("avery at door.jpg", (photos / "obama2.jpg").read_bytes()),
         "stranger": ("visitor.png", (photos / "astronaut.png").read_bytes()),
@@ -67,6 +65,16 @@ def replay(stack: Stack, photos: Path) -> list[dict[str, Any]]:
         _print_rekognition_calls(stack.rekognition.calls[calls_before:], rows)
     door_demo(stack)
     return rows
+
+
+def onboard(stack: Stack, photos: Path, out: Path | None) -> None:
+    """The staff roster through ``facegate import`` (files in ``out``, else a temporary folder)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = out or Path(scratch)
+        print(f"The admin imports the staff: facegate import {folder / 'roster.csv'} --photos {photos}")
+        for line in import_roster(stack, photos, folder).splitlines():
+            print(f"  {line}")
+    print()
 
 
 def _print_rekognition_calls(calls: list[str], rows: list[dict[str, Any]]) -> None:

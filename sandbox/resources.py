@@ -3,8 +3,8 @@
 moto's CloudFormation creates the bucket, tables, topic and queues from the same template
 ``make deploy`` uses; what moto's CloudFormation cannot do (Cognito, bucket versioning,
 TTL, an HMAC KMS key, subscriptions with filter policies) and what only the sandbox
-needs (the S3→SQS event queue standing in for Lambda's trigger, an observer queue on the
-topic, a verified SES sender) is added here by API.
+needs (the S3→SQS event queue standing in for Lambda's triggers, observer queues on the
+topics, a verified SES sender) is added here by API.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
-from chalicelib.keys import INCOMING_PREFIX
+from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from infra.stage import deploy_stack, environment
 
 if TYPE_CHECKING:
@@ -40,7 +40,13 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
     session.client("sns").subscribe(
         TopicArn=settings.topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, observer_url)
     )
+    admin_url = sqs.create_queue(QueueName=f"facegate-{settings.stage}-admin-observer")["QueueUrl"]
+    session.client("sns").subscribe(
+        TopicArn=settings.admin_topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, admin_url)
+    )
     door_url = _door(settings, session)
+    # One queue for both triggers (the camera's and the drop folder's): the pump hands each
+    # event to the handler whose prefix its key is under, as Lambda's two triggers would.
     s3.put_bucket_notification_configuration(
         Bucket=settings.camera_bucket,
         NotificationConfiguration={
@@ -48,8 +54,9 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
                 {
                     "QueueArn": _queue_arn(sqs, uploads_url),
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}},
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                 }
+                for prefix in (INCOMING_PREFIX, ENROLL_PREFIX)
             ]
         },
     )
@@ -59,6 +66,7 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
     return {
         "uploads_queue": uploads_url,
         "observer_queue": observer_url,
+        "admin_observer_queue": admin_url,
         "door_queue": door_url,
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,
@@ -108,7 +116,12 @@ def _user_pool(cognito: CognitoIdentityProviderClient, stage: str) -> tuple[str,
     client = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName=f"facegate-{stage}-api",
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        # SRP for `facegate login`, admin password auth for `sandbox token` and the tests.
+        ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
     )
     return str(pool_id), str(client["UserPoolClient"]["ClientId"])
 

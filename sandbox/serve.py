@@ -56,7 +56,7 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
         door = threading.Thread(target=_door_until, args=(read_door_queue, stop), daemon=True)
         door.start()
         state = write_state(stack, api, state_file)
-        print(_instructions(state), flush=True)
+        print(_instructions(state, _admin_password(stack)), flush=True)
         try:
             while not stop.wait(0.5):
                 pass
@@ -119,7 +119,17 @@ def _running(state_file: Path, service: Literal["cognito-idp", "s3"]) -> tuple[d
     return state, client
 
 
-def _instructions(state: dict[str, Any]) -> str:
+ADMIN = "admin"  # the admin CLI's user in the sandbox's throwaway pool
+
+
+def _admin_password(stack: Stack) -> str:
+    """A new random password for the sandbox's ``admin`` (group admins), to print once."""
+    from sandbox.tokens import create_user
+
+    return create_user(stack.cognito, stack.names["user_pool_id"], ADMIN, "admins")
+
+
+def _instructions(state: dict[str, Any], admin_password: str) -> str:
     url = state["api_url"]
     rekognition = state.get("rekognition_endpoint")
     engine = (
@@ -130,6 +140,8 @@ def _instructions(state: dict[str, Any]) -> str:
     return f"""facegate sandbox is up.
   API:        {url}   (try: curl {url}/health)
   local AWS:  {state["aws_endpoint"]}   (moto; bucket {state["bucket"]}){engine}
+  admin CLI:  .venv/bin/facegate login --username {ADMIN}   (password: {admin_password})
+              then: .venv/bin/facegate employees list   (see .venv/bin/facegate --help)
   tokens:     TOKEN=$(.venv/bin/python -m sandbox token --group admins | tail -n 1)
               then: curl -H "Authorization: Bearer $TOKEN" {url}/employees
   camera:     .venv/bin/python -m sandbox upload photo.jpg --camera front-door

@@ -1,7 +1,8 @@
 """The offline stack: moto's server as local AWS, the stage's resources, and an event pump.
 
 S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upload``
-handler with the real event body, as Lambda's S3 trigger would; ``run_erasures`` does
+handler (``on_enrollment_upload`` for the drop folder's keys) with the real event body, as
+Lambda's S3 triggers would; ``run_erasures`` does
 the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``).
 """
 
@@ -18,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 from chalicelib import wiring
 from chalicelib.config import Settings
-from chalicelib.keys import camera_key
+from chalicelib.keys import ENROLL_PREFIX, camera_key, enroll_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
@@ -134,6 +136,12 @@ class Stack:
         self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data)
         return key
 
+    def drop(self, employee_id: str, file_name: str, data: bytes, **metadata: str) -> str:
+        """PUT a photo into the drop folder as an HR system would (metadata: name, email…)."""
+        key = enroll_key(employee_id, file_name)
+        self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data, Metadata=metadata)
+        return key
+
     def pump(self, expected: int, timeout: float = 300.0, workers: int = 1) -> list[HandledEvent]:
         """Deliver queued S3 events to the handler until ``expected`` were handled.
 
@@ -182,7 +190,7 @@ class Stack:
             "requestContext": {
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": attempt.attempts,
-                "functionArn": f"{FUNCTION_ARN_PREFIX}facegate-{self.settings.stage}-on_camera_upload",
+                "functionArn": f"{FUNCTION_ARN_PREFIX}facegate-{self.settings.stage}-{handler_of(event)}",
             },
             "requestPayload": event,
             "responseContext": {
@@ -224,6 +232,24 @@ class Stack:
         )
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
+    def admin_notifications(self) -> list[dict[str, Any]]:
+        """Every message to the administrators' topic since the last call (plain text)."""
+        received: list[dict[str, Any]] = []
+        url = self.names["admin_observer_queue"]
+        while messages := self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = envelope.get("MessageAttributes", {})
+                received.append(
+                    {
+                        "subject": envelope.get("Subject"),
+                        "message": envelope["Message"],
+                        "attributes": {name: value["Value"] for name, value in attributes.items()},
+                    }
+                )
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published since the last call, as the observer queue got them."""
         received: list[dict[str, Any]] = []
@@ -250,10 +276,16 @@ class Stack:
                 )
 
 
+def handler_of(event: dict[str, Any]) -> str:
+    """The function whose trigger matches the event's key (S3 sends one record per event)."""
+    key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+    return "on_enrollment_upload" if key.startswith(ENROLL_PREFIX) else "on_camera_upload"
+
+
 def _invoke(app: Any, event: dict[str, Any]) -> HandledEvent:
     keys = [record["s3"]["object"]["key"] for record in event["Records"]]
     try:
-        app.on_camera_upload(event, None)  # the decorated handler, as Lambda calls it
+        getattr(app, handler_of(event))(event, None)  # the decorated handler, as Lambda calls it
     except Exception as error:  # Lambda would retry; the sandbox reports it
         log.exception("handler failed for %s", keys)
         return HandledEvent(keys, f"{type(error).__name__}: {error}")

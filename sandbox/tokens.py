@@ -23,6 +23,18 @@ def issue_token(
     return str(sign_in(cognito, pool_id, client_id, group, username)["AccessToken"])
 
 
+def create_user(cognito: CognitoIdentityProviderClient, pool_id: str, username: str, group: str) -> str:
+    """Create (or reuse) a confirmed user in ``group`` with a new random password; the password."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {', '.join(GROUPS)}")
+    password = "Sandbox-" + secrets.token_urlsafe(12) + "1!"
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):  # reuse the user
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+    return password
+
+
 def sign_in(
     cognito: CognitoIdentityProviderClient,
     pool_id: str,
@@ -31,14 +43,8 @@ def sign_in(
     username: str | None = None,
 ) -> dict[str, Any]:
     """Create (or reuse) a user in ``group``, sign in as them: access, id and refresh tokens."""
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {', '.join(GROUPS)}")
     username = username or f"sandbox-{group}"
-    password = "Sandbox-" + secrets.token_urlsafe(12) + "1!"
-    with contextlib.suppress(cognito.exceptions.UsernameExistsException):  # reuse the user
-        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+    password = create_user(cognito, pool_id, username, group)
     answer = cognito.admin_initiate_auth(
         UserPoolId=pool_id,
         ClientId=client_id,

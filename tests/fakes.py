@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -58,6 +58,8 @@ class InMemoryImageStore(Failing):
         self.puts = 0
         self.json_documents: dict[tuple[str, str], dict[str, object]] = {}
         self.write_fails_with: Exception | None = None
+        self.metadata: dict[tuple[str, str], dict[str, str]] = {}
+        self.deletions: list[tuple[str, str, str | None]] = []  # (bucket, key, version or None)
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
@@ -67,7 +69,7 @@ class InMemoryImageStore(Failing):
         version = self.version(upload)
         if len(data) > max_bytes:
             raise UploadTooLarge(f"file too large: {len(data)} bytes, limit {max_bytes}", version)
-        return StoredObject(data, version)
+        return StoredObject(data, version, dict(self.metadata.get((upload.bucket, upload.key), {})))
 
     def version(self, upload: Upload) -> str | None:
         """The event's version, else the key's current one (set by ``put``), as S3 answers."""
@@ -76,9 +78,10 @@ class InMemoryImageStore(Failing):
             raise KeyError(upload.key)
         return upload.version_id or self.versions.get((upload.bucket, upload.key))
 
-    def put(self, bucket: str, key: str, data: bytes) -> str:
-        """Store a new version of an object; return its version id."""
+    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str] | None = None) -> str:
+        """Store a new version of an object (with its user metadata); return its version id."""
         self.objects[(bucket, key)] = data
+        self.metadata[(bucket, key)] = dict(metadata or {})
         self.puts += 1
         version = f"v{self.puts}"
         self.versions[(bucket, key)] = version
@@ -94,8 +97,10 @@ class InMemoryImageStore(Failing):
 
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         self._maybe_fail()
+        self.deletions.append((bucket, key, version_id))
         self.objects.pop((bucket, key), None)
         self.json_documents.pop((bucket, key), None)
+        self.metadata.pop((bucket, key), None)
 
 
 class InMemoryEmployeeDirectory(Failing):
@@ -265,6 +270,17 @@ class RecordingNotifier(Failing):
         self.published.append(scan)
 
 
+class InMemoryAdminNotifier(Failing):
+    """Keeps what would go to the administrators' topic: (subject, message, attributes)."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, dict[str, str]]] = []
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> None:
+        self._maybe_fail()
+        self.published.append((subject, message, dict(attributes)))
+
+
 class InMemorySigner(Failing):
     """A ``MessageSigner`` (and a door's ``MacVerifier``) with a local HMAC secret."""
 
@@ -293,6 +309,7 @@ class ScriptedEngine(Failing):
         self.searches = 0
         self.shows = shows
         self.faces: dict[str, list[str]] = {}  # employee id → face ids
+        self.add_fails_with: Exception | None = None  # only add_face raises it (a refused photo)
         # What every enrolled photo scores against another employee (None: nobody close),
         # and the ``refuse_at`` each add_face was given.
         self.nearest_other: Match | None = None
@@ -306,6 +323,8 @@ class ScriptedEngine(Failing):
         self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
     ) -> FaceRecord:
         self._maybe_fail()
+        if self.add_fails_with is not None:
+            raise self.add_fails_with
         self.refuse_ats.append(refuse_at)
         other = self.nearest_other
         close = other is not None and refuse_at is not None and other.similarity >= refuse_at

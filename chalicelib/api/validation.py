@@ -10,19 +10,17 @@ from typing import Any
 
 from chalicelib.display import is_hidden
 from chalicelib.errors import BadRequest, PayloadTooLarge
-from chalicelib.keys import CAMERA_ID_RULE, is_camera_id
+from chalicelib.keys import CAMERA_ID_RULE, EMPLOYEE_ID_RULE, is_camera_id
+from chalicelib.keys import EMPLOYEE_ID as EMPLOYEE_ID  # the rules live in keys.py: the drop folder's
+from chalicelib.keys import RESERVED_IDS as RESERVED_IDS  # keys carry employee ids too
 from chalicelib.models import Employee, Status
 
-EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 SCAN_ID = re.compile(r"[0-9a-f]{32}")
 FACE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 # Zero-width (non-)joiners are part of how some scripts write names; every other character
 # display.py would escape (controls, separators, bidi, lone surrogates…) is refused.
 NAME_JOINERS = frozenset({"\u200c", "\u200d"})
-# Audit targets that are not employees (the daily report's ledger): IAM refuses the API's
-# audit writes for them, so an employee of that id could never be audited.
-RESERVED_IDS = frozenset({"daily-report", "erasure"})  # audit-table targets of their own
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 # ASCII only and short: str.isdigit() takes '²' (int() then fails) and int() refuses over 4,300 digits.
@@ -31,7 +29,7 @@ LIMIT = re.compile(r"[0-9]{1,3}")
 
 def employee_id(value: str) -> str:
     if not EMPLOYEE_ID.fullmatch(value):
-        raise BadRequest("employee_id must be 1–64 characters of A–Z, a–z, 0–9, _ . : -")
+        raise BadRequest(f"employee_id must be {EMPLOYEE_ID_RULE}")
     if value in RESERVED_IDS:
         raise BadRequest(f"employee_id {value} is reserved")
     return value

@@ -41,7 +41,7 @@ class S3ImageStore:
             data: bytes = body.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise UploadTooLarge(f"file too large: more than {max_bytes} bytes", version)
-            return StoredObject(data, version)
+            return StoredObject(data, version, dict(response.get("Metadata", {})))
         finally:
             body.close()
 

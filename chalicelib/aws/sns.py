@@ -1,8 +1,9 @@
-"""The decisions topic as a ``Notifier``."""
+"""The decisions topic as a ``Notifier``; the administrators' topic as an ``AdminNotifier``."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -46,5 +47,23 @@ class SnsNotifier:
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value}
                 for name, value in notification.attributes.items()
+            },
+        )
+
+
+class SnsAdminNotifier:
+    """The administrators' topic (never the decisions topic: door controllers subscribe there)."""
+
+    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+        self._sns = client
+        self._topic_arn = topic_arn
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> None:
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=subject,
+            Message=message,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
             },
         )

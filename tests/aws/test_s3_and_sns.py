@@ -69,3 +69,28 @@ def test_publishes_text_json_and_filterable_attributes(stack: Stack) -> None:
         "employee_id": "none",
     }
     assert received["body"]["faces_in_frame"] == 2
+
+
+def test_reads_the_objects_user_metadata_with_lowercase_names(stack: Stack) -> None:
+    key = "enroll/EMP001/a.jpg"
+    stack.s3.put_object(
+        Bucket=stack.settings.camera_bucket, Key=key, Body=b"x", Metadata={"Name": "Avery Stone"}
+    )
+    upload = Upload(stack.settings.camera_bucket, key, None, None, "")
+    read = S3ImageStore(wiring.client("s3")).read(upload, 10)
+    assert read.metadata == {"name": "Avery Stone"}
+
+
+def test_the_admin_notifier_publishes_plain_text_on_the_admin_topic(stack: Stack) -> None:
+    from chalicelib.aws.sns import SnsAdminNotifier
+
+    SnsAdminNotifier(wiring.client("sns"), stack.settings.admin_topic_arn).publish(
+        "facegate: EMP001 enrolled", "A photo was enrolled.\n", {"event": "enrollment.enrolled"}
+    )
+    [notice] = stack.admin_notifications()
+    assert notice == {
+        "subject": "facegate: EMP001 enrolled",
+        "message": "A photo was enrolled.\n",
+        "attributes": {"event": "enrollment.enrolled"},
+    }
+    assert stack.notifications() == []  # the door-decision topic heard nothing

@@ -131,6 +131,24 @@ def test_the_camera_function_stays_within_its_policy(stack: Stack, photos: Path,
     assert_allowed(recorder, "policy-dev-camera.json")
 
 
+def test_the_enrollment_function_stays_within_its_policy(
+    stack: Stack, photos: Path, recorder: Recorder
+) -> None:
+    with recorder.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+    stack.drop("EMP002", "new.jpg", (photos / "biden.jpg").read_bytes(), name="Jordan Lee")
+    stack.drop("EMP001", "second.jpg", (photos / "obama3.jpg").read_bytes())
+    stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
+    events = stack.pump(expected=3)
+    assert len(events) == 3 and all(event.error is None for event in events)
+    made = recorder.actions()
+    # s3:GetObject: moto's events carry no versionId (AWS's do: s3:GetObjectVersion, also granted)
+    assert {"s3:GetObject", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sns:Publish"} <= made
+    assert Request("sns:Publish", stack.settings.admin_topic_arn) in recorder.calls
+    assert Request("sns:Publish", stack.settings.topic_arn) not in recorder.calls  # never the doors' topic
+    assert_allowed(recorder, "policy-dev-enroll.json")
+
+
 def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "A"}) == 201
@@ -149,9 +167,11 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
+        assert api_call(client, stack, "POST", "/reports", {"day": _today(stack)}) == 200
     assert {"sqs:SendMessage", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
         recorder.actions()
     )
+    assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
     assert_allowed(recorder, "policy-dev-api.json")
 
 
@@ -262,6 +282,22 @@ def test_the_rekognition_stage_stays_within_its_policies(
     )  # fmt: skip
 
 
+def test_drop_folder_enrollment_on_the_rekognition_stage_stays_within_its_policy(
+    stack: Stack, photos: Path, rekognition_stage: RekognitionStage
+) -> None:
+    endpoint, recording = rekognition_stage.endpoint, rekognition_stage.recording
+    with recording.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+    stack.drop("EMP002", "new.jpg", (photos / "biden.jpg").read_bytes(), name="Jordan Lee")
+    stack.drop("EMP001", "second.jpg", (photos / "obama3.jpg").read_bytes())
+    stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
+    assert all(event.error is None for event in stack.pump(expected=3))
+    assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "sns:Publish"} <= recording.actions()
+    assert "rekognition:SearchUsers" in recording.actions()  # the duplicate-face guard
+    assert "EMP003" not in endpoint.service.collections[stack.settings.collection_id].users
+    assert_allowed(recording, "policy-prod-enroll.json")
+
+
 def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
     stack: Stack, photos: Path, rekognition_stage: RekognitionStage
 ) -> None:
@@ -360,8 +396,9 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
         sandbox_policy(f"policy-dev-{name}.json") for name in ("api", "report", "camera", "erasure")
     )
     assert allowed(api, audit_entry) and not allowed(report, audit_entry)
-    assert allowed(report, ledger_claim) and not allowed(api, ledger_claim)
-    assert not allowed(api, forged_ledger), "the API may not write the report's ledger"
+    # POST /reports runs the report in the API, so both may claim a day; only as the ledger does.
+    assert allowed(report, ledger_claim) and allowed(api, ledger_claim)
+    assert not allowed(api, forged_ledger), "an audit entry may not pose as the report's ledger"
     assert not allowed(report, foreign_ledger), "the report may write only target daily-report"
     assert allowed(camera, notification) and not allowed(camera, anonymise)
     assert allowed(worker, anonymise) and not allowed(worker, notification)  # erasure anonymises
@@ -382,7 +419,7 @@ def test_the_camera_bucket_is_the_accounts_own(path: Path) -> None:
                 assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == ACCOUNT
     ours = {"aws:ResourceAccount": (ACCOUNT,)}
     theirs = {"aws:ResourceAccount": ("999999999999",)}
-    for key in ("incoming/front-door/a.jpg", "processed/a.json"):
+    for key in ("incoming/front-door/a.jpg", "processed/a.json", "enroll/EMP001/a.jpg"):
         requests = [Request(action, f"arn:aws:s3:::{bucket}/{key}", ours) for action in ACTIONS_ON_OBJECTS]
         if not any(allowed(policy, request) for request in requests):
             continue
@@ -451,3 +488,35 @@ def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: 
     assert api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET, JOBS]
     assert api["ErasureJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [JOBS]
     assert {TARGET, JOBS} <= RESERVED_IDS  # the API refuses them as employee ids
+
+
+def hr_policy(bucket: str = "facegate-dev-camera-123456789012") -> list[dict[str, Any]]:
+    """The template's HR policy as IAM holds it for a stage (its !Sub resolved)."""
+    from tests.infra.test_template import resource
+
+    text = json.dumps(resource("HrEnrollmentPolicy")["PolicyDocument"]["Statement"])
+    text = text.replace("${CameraBucket.Arn}", f"arn:aws:s3:::{bucket}")
+    text = text.replace('"AWS::AccountId"', f'"{ACCOUNT}"')
+    return list(json.loads(text))
+
+
+def test_the_hr_system_may_only_put_photos_into_the_drop_folder() -> None:
+    policy, bucket = hr_policy(), "facegate-dev-camera-123456789012"
+
+    def may(action: str, key: str, on: str = bucket, account: str = ACCOUNT) -> bool:
+        bounds = {"aws:ResourceAccount": (account,), "s3:ResourceAccount": (account,)}
+        return allowed(policy, Request(action, f"arn:aws:s3:::{on}/{key}", bounds))
+
+    assert may("s3:PutObject", "enroll/EMP001/a.jpg")
+    assert may("s3:PutObject", "enroll/X/y.jpg")
+    assert not may("s3:PutObject", "incoming/front-door/a.jpg")  # it cannot pose as a camera
+    assert not may("s3:PutObject", "processed/x.json")
+    assert not may("s3:PutObject", "enrollX/a.jpg")
+    assert not may("s3:PutObject", "enroll/EMP001/a.jpg", on=f"{bucket}-lookalike")
+    assert not may("s3:PutObject", "enroll/EMP001/a.jpg", account="999999999999")
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+        for key in ("enroll/EMP001/a.jpg", "incoming/front-door/a.jpg", "processed/x.json"):
+            assert not may(action, key), (action, key)
+    listing = Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"aws:ResourceAccount": (ACCOUNT,)})
+    assert not allowed(policy, listing)
+    assert [s["Action"] for s in policy] == ["s3:PutObject"]  # one grant, nothing else

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.keys import INCOMING_PREFIX, PROCESSED_PREFIX
+from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 
-LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX)
+LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX)
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
 
@@ -59,6 +59,17 @@ def test_the_camera_function_reads_photos_and_writes_copies_where_the_pipeline_d
         assert f"{PROCESSED_PREFIX}*" in paths
 
 
+def test_the_enrollment_function_reads_and_deletes_only_the_drop_folder() -> None:
+    for stage in ("dev", "prod"):
+        paths = object_paths(json.loads((PROJECT_DIR / f".chalice/policy-{stage}-enroll.json").read_text()))
+        assert paths and set(paths) == {f"{ENROLL_PREFIX}*"}
+
+
+def test_the_hr_policy_names_only_the_drop_folder() -> None:
+    [statement] = resource("HrEnrollmentPolicy")["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == f"${{CameraBucket.Arn}}/{ENROLL_PREFIX}*"
+
+
 def test_a_policy_naming_another_prefix_is_caught() -> None:
     policy = {"Statement": [{"Resource": "arn:aws:s3:::bucket/uploads/*"}]}
     assert outside_layout(object_paths(policy)) == ["uploads/*"]
@@ -69,11 +80,14 @@ def test_the_lifecycle_rules_expire_exactly_the_layout() -> None:
     assert sorted(rule["Prefix"] for rule in rules if "Prefix" in rule) == sorted(LAYOUT)
 
 
-def test_the_s3_trigger_watches_the_incoming_prefix() -> None:
+def test_the_s3_triggers_watch_the_incoming_and_enroll_prefixes() -> None:
     import app
 
     triggers = [source for source in app.app.event_sources if hasattr(source, "prefix")]
-    assert [trigger.prefix for trigger in triggers] == [INCOMING_PREFIX]
+    assert {trigger.name: trigger.prefix for trigger in triggers} == {
+        "on_camera_upload": INCOMING_PREFIX,
+        "on_enrollment_upload": ENROLL_PREFIX,
+    }
 
 
 def layout_literals(path: Path) -> list[str]:

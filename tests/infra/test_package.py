@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from infra.deploy import package
 from sandbox.stack import PROJECT_DIR
 
@@ -25,7 +26,13 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
 
     terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]
     functions = terraform["aws_lambda_function"]
-    assert set(functions) == {"on_camera_upload", "api_handler", "daily_report", "erasure_worker"}
+    assert set(functions) == {
+        "on_camera_upload",
+        "on_enrollment_upload",
+        "api_handler",
+        "daily_report",
+        "erasure_worker",
+    }
     worker = functions["erasure_worker"]
     assert (worker["timeout"], worker["reserved_concurrent_executions"]) == (900, 1)
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]
@@ -36,6 +43,9 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     # Chalice imports app.py with the stage's variables set: the trigger is the stage's bucket.
     bucket = config["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
     assert set(terraform["aws_s3_bucket_notification"]) == {f"{bucket}_notify"}
+    [notify] = terraform["aws_s3_bucket_notification"].values()
+    triggers = {t["lambda_function_arn"].split(".")[1]: t["filter_prefix"] for t in notify["lambda_function"]}
+    assert triggers == {"on_camera_upload": INCOMING_PREFIX, "on_enrollment_upload": ENROLL_PREFIX}
     # Likewise the erasure worker's trigger is the stage's erasure queue, one message at a time.
     queue = config["environment_variables"]["FACEGATE_ERASURE_QUEUE"]
     [mapping] = terraform["aws_lambda_event_source_mapping"].values()

@@ -59,7 +59,8 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
         for rule in bucket["LifecycleConfiguration"]["Rules"]
         if "Prefix" in rule
     }
-    assert expiring == {"incoming/": "RetentionDays", "processed/": "RetentionDays"}
+    # drop-folder photos are deleted when handled: the rule is a backstop for a lost event
+    assert expiring == {"incoming/": "RetentionDays", "processed/": "RetentionDays", "enroll/": 1}
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
@@ -135,7 +136,13 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
     assert config["autogen_policy"] is False
     for stage in ("dev", "prod"):
         functions = config["stages"][stage]["lambda_functions"]
-        assert set(functions) == {"on_camera_upload", "api_handler", "daily_report", "erasure_worker"}
+        assert set(functions) == {
+            "on_camera_upload",
+            "on_enrollment_upload",
+            "api_handler",
+            "daily_report",
+            "erasure_worker",
+        }
         for settings in functions.values():
             assert (PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).exists()
 

@@ -115,3 +115,54 @@ def test_records_other_than_object_created_are_ignored() -> None:
     removed = {**s3_record("incoming/a/b.jpg"), "eventName": "ObjectRemoved:Delete"}
     assert uploads_from_s3_event({"Records": [removed]}) == []
     assert uploads_from_s3_event({"Event": "s3:TestEvent"}) == []
+
+
+def test_the_uploader_is_the_events_principal() -> None:
+    record = {**s3_record("enroll/EMP001/a.jpg"), "userIdentity": {"principalId": "AWS:AIDAHR"}}
+    [upload] = uploads_from_s3_event({"Records": [record]})
+    assert upload.uploader == "AWS:AIDAHR"
+    [anonymous] = uploads_from_s3_event({"Records": [s3_record("enroll/EMP001/a.jpg")]})
+    assert anonymous.uploader is None
+
+
+BAD_ID = "employee id is not 1–64 characters of A–Z, a–z, 0–9, _ . : -"
+
+
+@pytest.mark.parametrize(
+    ("key", "employee_id", "problem"),
+    [
+        ("enroll/EMP001/a.jpg", "EMP001", None),
+        ("enroll/a.b:c_d-e/photo one.JPG", "a.b:c_d-e", None),
+        ("enroll/" + "E" * 64 + "/a.jpg", "E" * 64, None),
+        ("enroll/" + "E" * 65 + "/a.jpg", None, BAD_ID),
+        ("enroll/EMP 1/a.jpg", None, BAD_ID),
+        ("enroll/daily-report/a.jpg", None, "employee id daily-report is reserved"),
+        ("enroll/EMP001/", None, "key is not enroll/<employee-id>/<file>"),
+        ("enroll/EMP001", None, "key is not enroll/<employee-id>/<file>"),
+        ("enroll//a.jpg", None, "key is not enroll/<employee-id>/<file>"),
+        ("enroll/EMP001/sub/a.jpg", None, "key is not enroll/<employee-id>/<file>"),
+        ("enroll/", None, "key is not enroll/<employee-id>/<file>"),
+        ("incoming/EMP001/a.jpg", None, "key is not enroll/<employee-id>/<file>"),
+    ],
+)
+def test_drop_folder_keys_name_one_valid_employee(
+    key: str, employee_id: str | None, problem: str | None
+) -> None:
+    from chalicelib.keys import enrollment_of
+
+    parsed = enrollment_of(key)
+    assert (parsed.employee_id, parsed.problem) == (employee_id, problem)
+
+
+def test_drop_folder_keys_arrive_url_encoded_too() -> None:
+    from chalicelib.keys import enrollment_of
+
+    [upload] = uploads_from_s3_event({"Records": [s3_record("enroll/EMP%3A1/Jos%C3%A9+1.jpg")]})
+    assert enrollment_of(upload.key).employee_id == "EMP:1" and upload.key.endswith("José 1.jpg")
+
+
+def test_the_api_and_the_drop_folder_share_one_employee_id_rule() -> None:
+    from chalicelib import keys
+    from chalicelib.api import validation
+
+    assert validation.EMPLOYEE_ID is keys.EMPLOYEE_ID and validation.RESERVED_IDS is keys.RESERVED_IDS

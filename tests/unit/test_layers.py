@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.lookup",
             "chalicelib.erasure",
             "chalicelib.erasure_steps",
+            "chalicelib.drop_folder",
             "chalicelib.reports",
             "chalicelib.auth",
         ),
@@ -64,8 +65,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "infra": ("chalicelib",),
     "sandbox": ("app", "chalicelib", "infra", "door"),  # it runs the app offline
     "bench": ("app", "chalicelib", "sandbox", "infra"),
+    "facegate": (),  # the admin CLI talks HTTP to the API and is installed on its own
 }
-OURS = ("app", "chalicelib", "door", "infra", "sandbox", "bench", "tests")
+OURS = ("app", "chalicelib", "door", "infra", "sandbox", "bench", "tests", "facegate")
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,231 @@
+"""``facegate import`` against a real sandbox API over HTTP, on real photos (local engine)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facegate.__main__ import parser
+from facegate.client import ApiClient
+from facegate.commands import importer as command
+from facegate.context import Context
+from sandbox.stack import Stack
+from tests.cli.conftest import ServedSandbox
+
+HEADER = "employee_id,name,email,department,photos\n"
+
+
+class StackTokens:
+    """A ``TokenSource`` from the sandbox's pool directly (the CLI's login is tested elsewhere)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._token = stack.token("admins")
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refreshed(self) -> str:
+        self._token = self._stack.token("admins")
+        return self._token
+
+
+class Killed(BaseException):
+    """The process dying mid-run, as a signal would (not an ``Exception`` the run could catch)."""
+
+
+class DyingClient(ApiClient):
+    """Sends the ``fatal``-th enrollment for real, then dies before its answer is journaled."""
+
+    def __init__(self, base: ApiClient, fatal: int) -> None:
+        super().__init__(base.base_url, base._tokens)
+        self.fatal, self.enrollments = fatal, 0
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = super().request(method, path, **kwargs)
+        if method == "POST" and path.endswith("/faces"):
+            self.enrollments += 1
+            if self.enrollments == self.fatal:
+                raise Killed
+        return answer
+
+
+class DroppingClient(ApiClient):
+    """The first enrollment reaches the server, then its connection drops (a lost answer)."""
+
+    def __init__(self, base: ApiClient) -> None:
+        super().__init__(base.base_url, base._tokens)
+        self.dropped = 0
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = super().request(method, path, **kwargs)
+        if method == "POST" and path.endswith("/faces") and not self.dropped:
+            self.dropped += 1
+            raise ConnectionResetError("connection reset by peer")
+        return answer
+
+
+@pytest.fixture
+def client(served_sandbox: ServedSandbox) -> ApiClient:
+    return ApiClient(served_sandbox.url, StackTokens(served_sandbox.stack))
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path, photos: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "group.jpg", "camera.png"):
+        shutil.copy(photos / name, folder / name)
+    return folder
+
+
+RunImport = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_import(capsys: pytest.CaptureFixture[str]) -> RunImport:
+    """``run_import(client, ROSTER, *options)``: ``facegate [--json] import ROSTER …`` in-process
+    with ``client`` (the login is not this test's) → (code, stdout, stderr)."""
+
+    def run(client: ApiClient, roster: Path, *options: str) -> tuple[int, str, str]:
+        flags = [option for option in options if option == "--json"]
+        rest = [option for option in options if option != "--json"]
+        args = parser().parse_args([*flags, "import", str(roster), *rest])
+        capsys.readouterr()
+        code = command.run(args, Context(stage_name="sandbox", json=args.json, _client=client))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def faces_of(client: ApiClient, employee_id: str) -> int:
+    return len(client.get(f"/employees/{employee_id}/faces")["items"])
+
+
+def refused_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open(newline="")))
+
+
+def journal_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_roster_is_imported_and_every_refusal_is_listed_with_its_reason(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        HEADER
+        + "e-obama,Barack Obama,barack@example.com,Office,obama.jpg\n"
+        + "e-biden,Joe Biden,,Office,biden.jpg\n"
+        + "e-group,The Group,,,group.jpg\n"
+        + "e-camera,The Camera,,,camera.png;missing.jpg\n"
+        + "bad id!,Bad Id,,,biden.jpg\n"
+        + "e-obama,Again Obama,,,obama2.jpg\n"
+    )
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+
+    assert code == 1
+    summary = json.loads(out)
+    assert summary["employees created"] == 4
+    assert summary["faces added"] == 2
+    assert summary["failed transiently (rerun)"] == 0
+    assert faces_of(client, "e-obama") == 1 and faces_of(client, "e-biden") == 1
+    assert faces_of(client, "e-group") == 0 and faces_of(client, "e-camera") == 0
+    refused = {
+        (row["employee_id"], row["photo"]): row["reason"]
+        for row in refused_rows(tmp_path / "roster.refused.csv")
+    }
+    assert set(refused) == {
+        ("e-group", "group.jpg"),
+        ("e-camera", "camera.png"),
+        ("e-camera", "missing.jpg"),
+        ("bad id!", ""),
+        ("e-obama", ""),
+    }
+    assert "faces in the photo" in refused[("e-group", "group.jpg")]
+    assert refused[("e-camera", "camera.png")] == "no face found in the photo"
+    assert refused[("e-camera", "missing.jpg")] == "photo file not found"
+    assert refused[("bad id!", "")].startswith("bad employee_id")
+    assert refused[("e-obama", "")] == "duplicate employee_id: already on line 2"
+
+    # A second full run changes nothing on the server and enrolls nothing again.
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    again = json.loads(out)
+    assert code == 1  # the same refusals, found again
+    assert again["employees created"] == 0 and again["faces added"] == 0
+    assert again["skipped as done"] == 4 + 2  # four employees, two enrolled photos
+    assert faces_of(client, "e-obama") == 1 and faces_of(client, "e-biden") == 1
+    assert client.get("/employees/e-obama")["name"] == "Barack Obama"
+
+
+def test_an_interrupted_import_resumes_without_enrolling_anything_twice(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        HEADER + "e-obama,Barack Obama,,,obama.jpg;obama2.jpg\n" + "e-biden,Joe Biden,,,biden.jpg\n"
+    )
+    dying = DyingClient(client, fatal=2)  # obama2.jpg reaches the server, its answer never the journal
+    with pytest.raises(Killed):
+        run_import(dying, roster, "--photos", str(photo_dir), "--workers", "1")
+    assert faces_of(client, "e-obama") == 2
+    assert "e-biden" not in {e["employee_id"] for e in client.get("/employees")["items"]}
+
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["employees created"] == 1  # only e-biden
+    assert summary["faces added"] == 2  # obama2 (found on the server, not sent again) and biden
+    assert summary["skipped as done"] == 2  # e-obama and obama.jpg
+    assert faces_of(client, "e-obama") == 2 and faces_of(client, "e-biden") == 1
+    recovered = [e for e in journal_lines(tmp_path / "roster.journal.jsonl") if e.get("recovered")]
+    assert [e["photo"] for e in recovered] == ["obama2.jpg"]
+
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    assert code == 0 and json.loads(out)["skipped as done"] == 2 + 3
+    assert faces_of(client, "e-obama") == 2 and faces_of(client, "e-biden") == 1
+
+
+def test_a_lost_answer_is_not_enrolled_again_by_the_retry(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    dropping = DroppingClient(client)
+
+    code, out, _ = run_import(dropping, roster, "--photos", str(photo_dir), "--json")
+
+    assert code == 0, out
+    assert dropping.dropped == 1
+    assert faces_of(client, "e-biden") == 1
+
+
+def test_a_roster_without_a_column_is_refused_whole(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("employee_id,name,photos\ne1,One,obama.jpg\n")
+    code, _, err = run_import(client, roster, "--photos", str(photo_dir))
+    assert code == 2
+    assert "no column email, department" in err
+
+
+def test_a_dry_run_sends_nothing(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--dry-run")
+    assert code == 0, out
+    assert "employees to create" in out
+    assert client.get("/employees")["items"] == []
+    assert not (tmp_path / "roster.journal.jsonl").exists()

@@ -1,0 +1,95 @@
+"""The roster's rules, the journal's reading and the progress bar: pure, no API."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from facegate.commands.importer import ProgressBar
+from facegate.journal import Journal, read
+from facegate.roster import RosterError, parse
+
+HEADER = "employee_id,name,email,department,photos\n"
+
+
+def test_valid_rows_become_people_with_their_photos() -> None:
+    plan = parse(HEADER + "E1,Ada Lovelace,ada@example.com,R&D, a.jpg ; b.jpg;;a.jpg\n", lambda _: True)
+    assert plan.refused == []
+    [person] = plan.people
+    assert person.photos == ("a.jpg", "b.jpg")  # trimmed, empty and repeated names dropped
+    assert person.body() == {
+        "employee_id": "E1",
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "department": "R&D",
+    }
+
+
+def test_each_refusal_names_its_line_and_reason() -> None:
+    text = (
+        HEADER
+        + "E1,One,,,\n"
+        + "bad id,Two,,,\n"
+        + "daily-report,Three,,,\n"
+        + "E1,Four,,,\n"
+        + ",Five,,,\n"
+        + "E6,,,,\n"
+        + "E7,Seven,,,here.jpg;gone.jpg;../etc/passwd\n"
+    )
+    plan = parse(text, lambda name: name == "here.jpg")
+    reasons = [(r.line, r.employee_id, r.photo, r.reason) for r in plan.refused]
+    assert reasons == [
+        (3, "bad id", "", "bad employee_id: must be 1–64 characters of A–Z, a–z, 0–9, _ . : -"),
+        (4, "daily-report", "", "bad employee_id: daily-report is reserved"),
+        (5, "E1", "", "duplicate employee_id: already on line 2"),
+        (6, "", "", "employee_id is empty"),
+        (7, "E6", "", "name is empty"),
+        (8, "E7", "gone.jpg", "photo file not found"),
+        (8, "E7", "../etc/passwd", "photo path leaves the photos folder"),
+    ]
+    assert [(p.employee_id, p.photos) for p in plan.people] == [("E1", ()), ("E7", ("here.jpg",))]
+
+
+def test_a_missing_column_refuses_the_whole_file() -> None:
+    with pytest.raises(RosterError, match="no column photos"):
+        parse("employee_id,name,email,department\nE1,One,,\n", lambda _: True)
+
+
+def test_excel_s_byte_order_mark_is_not_part_of_the_first_column() -> None:
+    assert [p.employee_id for p in parse("\ufeff" + HEADER + "E1,One,,,\n", lambda _: True).people] == ["E1"]
+
+
+def test_the_journal_ignores_a_torn_last_line_and_knows_unfinished_enrollments(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path)
+    journal.append(step="employee", employee_id="E1", outcome="created")
+    journal.append(step="employee", employee_id="E2", outcome="refused", reason="no")
+    photo = {"step": "photo", "employee_id": "E1", "photo": "a.jpg", "sha256": "aa"}
+    journal.append(**photo, outcome="started")
+    journal.append(**photo, outcome="enrolled", face_id="f1")
+    journal.append(**{**photo, "sha256": "bb"}, outcome="started")
+    with path.open("a") as file:
+        file.write('{"step": "photo", "employee_id": "E1", "sha')  # the crash mid-write
+    state = read(path)
+    assert state.employees == {"E1"}
+    assert state.photos == {("E1", "aa"): "f1"}
+    assert state.pending == {("E1", "bb")}
+    assert all("at" in json.loads(line) for line in path.read_text().splitlines()[:5])
+
+
+def test_the_progress_bar_draws_in_place_and_is_silent_when_disabled() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(4, enabled=True, out=out)
+    bar.advance(1)
+    bar.advance(3)
+    bar.close()
+    assert out.getvalue().startswith("\r[" + "#" * 7 + " " * 23 + "] 1/4\r[")
+    assert out.getvalue().endswith("] 4/4\n")
+    silent = io.StringIO()
+    quiet = ProgressBar(4, enabled=False, out=silent)
+    quiet.advance(2)
+    quiet.close()
+    assert silent.getvalue() == ""

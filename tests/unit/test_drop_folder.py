@@ -1,0 +1,207 @@
+"""Drop-folder enrollment with in-memory ports: the API's rules, the photo always deleted,
+every outcome audited and announced once, nothing left of a refused new employee."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.api.validation import new_employee
+from chalicelib.config import ImageLimits, Policy
+from chalicelib.drop_folder import DropOutcome, DropPorts, admin_message, enroll_dropped, metadata_text
+from chalicelib.enrollment import EnrollmentPorts
+from chalicelib.errors import Conflict, EnrollmentError, MalformedResponse, NotificationFailed
+from chalicelib.keys import enroll_key
+from chalicelib.models import Employee, SearchResult, Upload
+from tests.fakes import (
+    InMemoryAdminNotifier,
+    InMemoryAuditLog,
+    InMemoryEmployeeDirectory,
+    InMemoryImageStore,
+    InMemoryScanLog,
+    ScriptedEngine,
+)
+from tests.images import encoded, two_tone
+
+AT = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+BUCKET = "cams"
+PHOTO = encoded(two_tone(), "PNG")
+HR = "AWS:AIDAHRSYSTEM"
+LIMITS = ImageLimits()
+
+
+class Drop:
+    """The ports of one test, and helpers to drop a photo and look at what happened."""
+
+    def __init__(self) -> None:
+        self.images = InMemoryImageStore()
+        self.directory = InMemoryEmployeeDirectory(Employee("EMP001", "Quinn Zebedee"))
+        self.engine = ScriptedEngine(SearchResult(faces=[], best=None, runner_up=None))
+        self.audit = InMemoryAuditLog()
+        self.admins = InMemoryAdminNotifier()
+        enrollment = EnrollmentPorts(self.directory, self.engine, self.audit, InMemoryScanLog(), lambda: AT)
+        self.ports = DropPorts(self.images, enrollment, self.admins)
+
+    def put(self, key: str, data: bytes = PHOTO, **metadata: str) -> Upload:
+        return self.put_with(key, metadata, data)
+
+    def put_with(self, key: str, metadata: dict[str, str], data: bytes = PHOTO) -> Upload:
+        self.images.put(BUCKET, key, data, metadata)
+        return Upload(BUCKET, key, None, None, "", uploader=HR)
+
+    def run(self, upload: Upload, limits: ImageLimits = LIMITS) -> DropOutcome:
+        return enroll_dropped(upload, self.ports, limits, new_employee, policy=Policy())
+
+    def actions(self) -> list[tuple[str, str, str]]:
+        return [(e.actor, e.action, e.target) for e in self.audit.entries]
+
+    def events(self) -> list[str]:
+        return [attributes["event"] for _, _, attributes in self.admins.published]
+
+
+@pytest.fixture
+def drop() -> Drop:
+    return Drop()
+
+
+def test_a_new_employee_is_created_from_the_metadata_with_one_face(drop: Drop) -> None:
+    upload = drop.put(enroll_key("EMP002", "a.png"), name="Avery Stone", email="avery@example.com")
+    outcome = drop.run(upload)
+    assert outcome.enrolled and outcome.created
+    assert drop.directory.employees["EMP002"] == Employee("EMP002", "Avery Stone", email="avery@example.com")
+    assert len(drop.engine.faces["EMP002"]) == 1
+    assert drop.images.objects == {} and drop.images.deletions == [(BUCKET, upload.key, "v1")]
+    assert drop.actions() == [
+        (HR, "employee.create", "EMP002"),
+        (HR, "face.enroll", "EMP002"),
+        (HR, "enrollment.enrolled", "EMP002"),
+    ]
+    [(subject, message, attributes)] = drop.admins.published
+    assert attributes == {"event": "enrollment.enrolled", "employee_id": "EMP002"}
+    assert subject == "facegate: EMP002 enrolled from the drop folder" and len(subject) < 100
+    assert "Uploaded by: AWS:AIDAHRSYSTEM" in message and "Avery" not in message  # ids only
+
+
+def test_an_existing_employee_gets_another_face_and_keeps_their_record(drop: Drop) -> None:
+    drop.engine.faces["EMP001"] = ["f0"]
+    outcome = drop.run(drop.put(enroll_key("EMP001", "b.png"), name="Someone Else"))
+    assert outcome.enrolled and not outcome.created
+    assert drop.directory.employees["EMP001"].name == "Quinn Zebedee"  # metadata ignored
+    assert len(drop.engine.faces["EMP001"]) == 2
+    assert drop.events() == ["enrollment.enrolled"]
+
+
+def test_a_refused_photo_of_a_new_employee_leaves_no_employee_and_is_deleted(drop: Drop) -> None:
+    drop.engine.add_fails_with = EnrollmentError("no face found in the photo")
+    upload = drop.put(enroll_key("EMP003", "c.png"), name="Robin Vale")
+    outcome = drop.run(upload)
+    assert not outcome.enrolled and outcome.reason == "no face found in the photo"
+    assert "EMP003" not in drop.directory.employees and not drop.engine.faces.get("EMP003")
+    assert drop.images.objects == {}
+    assert [action for _, action, _ in drop.actions()] == [
+        "employee.create",
+        "employee.create.undone",
+        "enrollment.refused",
+    ]
+    [(subject, message, attributes)] = drop.admins.published
+    assert attributes["event"] == "enrollment.refused" and "refused (EMP003)" in subject
+    assert "Reason: no face found in the photo" in message
+
+
+def test_a_duplicate_face_is_a_refusal_with_its_message(drop: Drop) -> None:
+    drop.engine.add_fails_with = Conflict("this face is enrolled for EMP001 already")
+    outcome = drop.run(drop.put(enroll_key("EMP004", "d.png"), name="Sam Lee"))
+    assert outcome.reason == "this face is enrolled for EMP001 already"
+    assert "EMP004" not in drop.directory.employees
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [
+        ({}, "name is required"),
+        ({"name": "  "}, "name must be 1–200 characters"),
+        ({"name": "A\u202eB"}, "name must not contain control characters"),
+        ({"name": "Ava", "email": "not-an-address"}, "email is not an email address"),
+    ],
+)
+def test_a_new_employee_needs_metadata_the_api_would_accept(
+    drop: Drop, metadata: dict[str, str], reason: str
+) -> None:
+    outcome = drop.run(drop.put_with(enroll_key("EMP005", "e.png"), metadata))
+    assert outcome.reason == reason
+    assert "EMP005" not in drop.directory.employees and not drop.engine.faces.get("EMP005")
+    assert drop.images.objects == {} and drop.events() == ["enrollment.refused"]
+
+
+def test_a_non_ascii_name_arrives_rfc_2047_encoded_and_is_read_back() -> None:
+    assert metadata_text("=?UTF-8?B?Wm/DqyBBbmRyw6k=?=") == "Zoë André"
+    assert metadata_text("Plain Name") == "Plain Name"
+    assert metadata_text("=?bogus") == "=?bogus"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("enroll/EMP001.jpg", "key is not enroll/<employee-id>/<file>"),
+        ("enroll/EMP001/deeper/a.jpg", "key is not enroll/<employee-id>/<file>"),
+        ("enroll/bad id/a.jpg", "employee id is not 1–64 characters of A–Z, a–z, 0–9, _ . : -"),
+        ("enroll/erasure/a.jpg", "employee id erasure is reserved"),
+    ],
+)
+def test_a_bad_key_is_refused_and_deleted(drop: Drop, key: str, reason: str) -> None:
+    outcome = drop.run(drop.put(key, name="Ava"))
+    assert outcome.reason == reason and outcome.employee_id is None
+    assert drop.images.objects == {} and drop.engine.faces == {}
+    assert drop.actions() == [(HR, "enrollment.refused", "(invalid)")]
+
+
+def test_an_oversize_photo_is_refused_unread_and_deleted(drop: Drop) -> None:
+    outcome = drop.run(drop.put(enroll_key("EMP001", "big.png"), b"x" * 101), ImageLimits(max_bytes=100))
+    assert outcome.reason == "file too large: 101 bytes, limit 100"
+    assert drop.images.objects == {} and drop.events() == ["enrollment.refused"]
+
+
+def test_a_redelivered_event_does_nothing_twice(drop: Drop) -> None:
+    upload = drop.put(enroll_key("EMP002", "a.png"), name="Avery Stone")
+    drop.run(upload)
+    again = drop.run(upload)
+    assert again.gone
+    assert len(drop.engine.faces["EMP002"]) == 1 and drop.events() == ["enrollment.enrolled"]
+    assert len(drop.audit.entries) == 3
+
+
+def test_a_failure_after_the_photo_is_deleted_is_told_to_the_admins(drop: Drop) -> None:
+    drop.engine.add_fails_with = MalformedResponse("garbled")
+    outcome = drop.run(drop.put(enroll_key("EMP006", "f.png"), name="Kai"))
+    assert outcome.reason == "internal error: drop the photo again"
+    assert "EMP006" not in drop.directory.employees and drop.events() == ["enrollment.refused"]
+
+
+def test_a_read_failure_is_raised_before_anything_is_deleted(drop: Drop) -> None:
+    upload = drop.put(enroll_key("EMP001", "g.png"))
+    drop.images.fail_with = RuntimeError("S3 throttled")
+    with pytest.raises(RuntimeError):
+        drop.run(upload)
+    drop.images.fail_with = None
+    assert drop.images.objects and drop.audit.entries == [] and drop.admins.published == []
+
+
+def test_an_announcement_that_fails_is_raised_after_the_audit(drop: Drop) -> None:
+    drop.admins.fail_with = RuntimeError("SNS down")
+    with pytest.raises(NotificationFailed):
+        drop.run(drop.put(enroll_key("EMP001", "h.png")))
+    assert [action for _, action, _ in drop.actions()][-1] == "enrollment.enrolled"
+
+
+def test_the_uploader_defaults_to_the_drop_folder(drop: Drop) -> None:
+    drop.images.put(BUCKET, enroll_key("EMP001", "i.png"), PHOTO)
+    drop.run(Upload(BUCKET, enroll_key("EMP001", "i.png"), None, None, ""))
+    assert {actor for actor, _, _ in drop.actions()} == {"drop-folder"}
+
+
+def test_the_subject_stays_under_snss_limit_and_on_one_line() -> None:
+    outcome = DropOutcome("enroll/x/y", "E" * 64, reason="r\nStatus: AUTHORIZED")
+    subject, message = admin_message(outcome, "actor\nforged")
+    assert len(subject) < 100 and "\n" not in subject
+    assert "Reason: r\\x0aStatus: AUTHORIZED" in message and "actor\\x0aforged" in message
