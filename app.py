@@ -11,6 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
 
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
+from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
 from chalicelib.api.reports import reports_api
 from chalicelib.api.scans import scans_api
@@ -29,6 +30,7 @@ app.register_middleware(json_errors, "http")
 app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)
+app.register_blueprint(gallery_api)
 app.register_blueprint(reports_api)
 
 
@@ -68,7 +70,8 @@ def on_enrollment_upload(event: S3Event) -> None:
     settings = Settings.from_env()
     ports = wiring.drop_ports(settings)
     for upload in uploads_from_s3_event(event.to_dict()):
-        app.log.info("drop folder %s", enroll_dropped(upload, ports, settings.limits, new_employee).to_dict())
+        outcome = enroll_dropped(upload, ports, settings.limits, new_employee, policy=settings.policy)
+        app.log.info("drop folder %s", outcome.to_dict())
 
 
 # Hourly, so the local report hour needs no cron edit when daylight saving starts or ends.

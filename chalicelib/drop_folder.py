@@ -11,7 +11,8 @@ administrators' topic.
 At-least-once delivery: deleting the version read *before* enrolling is the claim. A
 redelivered event then finds the object gone and does nothing, so a photo is enrolled and
 announced once; two deliveries racing through the read at the same instant are the one
-case left, and the engine's duplicate-face guard refuses the second.
+case left: they enroll the same face twice for the same employee, which the duplicate-face
+guard allows (it refuses only another employee's face) and which opens no other door.
 
 A new employee is created just before their first face is added (``add_face`` wants the
 employee to exist) and removed again if that face is refused, so a refused photo leaves no
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import ImageLimits
+from chalicelib.config import ImageLimits, Policy
 from chalicelib.display import display_text
 from chalicelib.enrollment import EnrollmentPorts, add_face, create_employee
 from chalicelib.errors import (
@@ -80,7 +81,7 @@ class DropOutcome:
 
 
 def enroll_dropped(
-    upload: Upload, ports: DropPorts, limits: ImageLimits, read_employee: ReadEmployee
+    upload: Upload, ports: DropPorts, limits: ImageLimits, read_employee: ReadEmployee, *, policy: Policy
 ) -> DropOutcome:
     """Enroll one dropped photo, delete it whatever happens, audit and announce the outcome.
 
@@ -105,7 +106,7 @@ def enroll_dropped(
             outcome = DropOutcome(upload.key, None, reason=parsed.problem)
         else:
             outcome = _enroll(
-                upload.key, parsed.employee_id, stored, ports.enrollment, limits, actor, read_employee
+                upload.key, parsed.employee_id, stored, ports.enrollment, limits, actor, read_employee, policy
             )
     _report(outcome, ports, actor)
     return outcome
@@ -119,6 +120,7 @@ def _enroll(
     limits: ImageLimits,
     actor: str,
     read_employee: ReadEmployee,
+    policy: Policy,
 ) -> DropOutcome:
     created = False
     try:
@@ -129,7 +131,7 @@ def _enroll(
                 created = True
             except AlreadyExists:  # another photo of theirs, dropped at the same time, won
                 pass
-        face = add_face(employee_id, stored.data, ports, limits, actor)
+        face = add_face(employee_id, stored.data, ports, limits, actor, policy=policy)
     except Exception as error:
         if created:
             _undo_create(employee_id, ports, actor, error)

@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.config import ImageLimits
-from chalicelib.errors import AlreadyExists, EnrollmentError, NotFound, RejectedImage
+from chalicelib.config import ImageLimits, Policy
+from chalicelib.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
 from chalicelib.imaging import normalise
-from chalicelib.models import AuditEntry, Employee, FaceRecord
+from chalicelib.models import AuditEntry, Employee, FaceRecord, GalleryHealth
 from chalicelib.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, ScanLog
+from chalicelib.recognition import confusable_at
 
 Clock = Callable[[], datetime]
 
@@ -68,17 +69,41 @@ def update_employee(
 
 
 def add_face(
-    employee_id: str, photo: bytes, ports: EnrollmentPorts, limits: ImageLimits, actor: str
+    employee_id: str,
+    photo: bytes,
+    ports: EnrollmentPorts,
+    limits: ImageLimits,
+    actor: str,
+    *,
+    policy: Policy,
 ) -> FaceRecord:
-    """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be."""
+    """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be,
+    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``)."""
     get_employee(employee_id, ports)
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
         raise EnrollmentError(str(error)) from None
-    record = ports.engine.add_face(employee_id, image)
+    try:
+        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy))
+    except DuplicateFace as duplicate:
+        ports.log(
+            actor,
+            "face.refused",
+            employee_id,
+            reason="duplicate_face",
+            other_employee_id=duplicate.other_employee_id,
+            similarity=f"{duplicate.similarity:.2f}",  # a string: DynamoDB takes no float
+        )
+        raise
     ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
+
+
+def gallery_health(ports: EnrollmentPorts, policy: Policy) -> GalleryHealth:
+    """Which employees the door could confuse, who has one photo, and which photos do not
+    match their own employee's others (``FaceEngine.gallery_health``)."""
+    return ports.engine.gallery_health(policy)
 
 
 def faces_of(employee_id: str, ports: EnrollmentPorts) -> list[FaceRecord]:

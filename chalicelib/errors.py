@@ -12,7 +12,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     ├── NotFound              404  no such employee, face, scan or job    (also LookupError)
     │   └── ObjectGone             the S3 object (version) is not there any more
     ├── Conflict              409  the request contradicts what is stored
-    │   └── AlreadyExists          an employee with this id exists         (also ValueError)
+    │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
+    │   └── DuplicateFace          the face is another employee's (close enough to confuse)
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -39,7 +40,12 @@ from __future__ import annotations
 
 
 class FacegateError(Exception):
-    """The root of every error facegate raises on purpose; ``str(error)`` is safe to show."""
+    """The root of every error facegate raises on purpose; ``str(error)`` is safe to show,
+    and so is ``fields``: what the API's error body carries beside the message."""
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {}
 
 
 # The bases, one per meaning (and per HTTP status).
@@ -98,6 +104,23 @@ class ObjectGone(NotFound):
 
 class AlreadyExists(Conflict, ValueError):
     """An employee with this id exists."""
+
+
+class DuplicateFace(Conflict):
+    """The photo's face matches another employee's closely enough to make scans of either
+    ambiguous (``recognition.confusable_at``): refused, naming that employee."""
+
+    def __init__(self, other_employee_id: str, similarity: float) -> None:
+        super().__init__(
+            f"this face matches employee {other_employee_id} (similarity {similarity:.1f}): "
+            "enrolled for a second employee, it would make scans of either ambiguous"
+        )
+        self.other_employee_id = other_employee_id
+        self.similarity = similarity
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"other_employee_id": self.other_employee_id, "similarity": self.similarity}
 
 
 class UploadTooLarge(PayloadTooLarge, ValueError):

@@ -134,6 +134,75 @@ class FaceRecord:
 
 
 @dataclass(frozen=True)
+class ClosePair:
+    """Two employees whose nearest faces score at or above ``recognition.confusable_at``."""
+
+    employee_ids: tuple[str, str]  # in sorted order
+    similarity: float
+
+
+@dataclass(frozen=True)
+class OutlierFace:
+    """A face that scores below the match threshold against its employee's other faces."""
+
+    employee_id: str
+    face_id: str
+    similarity: float  # its best score against the employee's other faces
+
+
+@dataclass(frozen=True)
+class GalleryHealth:
+    """What an engine's gallery looks like to the door policy (``FaceEngine.gallery_health``)."""
+
+    employees: int  # employees with at least one enrolled face
+    faces: int
+    threshold: float
+    margin: float
+    close_pairs: list[ClosePair]  # by similarity, highest first
+    single_photo: list[str]  # employees with exactly one face, sorted
+    outlier_faces: list[OutlierFace]  # by similarity, lowest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "employees": self.employees,
+            "faces": self.faces,
+            "threshold": self.threshold,
+            "margin": self.margin,
+            "close_pairs": [
+                {"employee_ids": list(pair.employee_ids), "similarity": pair.similarity}
+                for pair in self.close_pairs
+            ],
+            "single_photo": list(self.single_photo),
+            "outlier_faces": [
+                {"employee_id": face.employee_id, "face_id": face.face_id, "similarity": face.similarity}
+                for face in self.outlier_faces
+            ],
+        }
+
+
+def gallery_health(
+    threshold: float,
+    margin: float,
+    face_counts: dict[str, int],
+    pairs: dict[tuple[str, str], float],
+    outliers: list[OutlierFace],
+) -> GalleryHealth:
+    """The report in its one order, from what an engine measured (pairs: best per pair)."""
+    return GalleryHealth(
+        employees=len(face_counts),
+        faces=sum(face_counts.values()),
+        threshold=float(threshold),
+        margin=float(margin),
+        close_pairs=[
+            ClosePair(ids, round(float(score), 2))
+            for ids, score in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        single_photo=sorted(employee for employee, count in face_counts.items() if count == 1),
+        outlier_faces=sorted(outliers, key=lambda face: (face.similarity, face.employee_id, face.face_id)),
+    )
+
+
+@dataclass(frozen=True)
 class Employee:
     """Someone who may be let in while ``active``."""
 

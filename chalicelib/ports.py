@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from chalicelib.config import Policy
 from chalicelib.models import (
     AuditEntry,
     Employee,
     ErasureJob,
     FaceRecord,
+    GalleryHealth,
     NormalisedImage,
     Scan,
     SearchResult,
@@ -47,8 +49,16 @@ class FaceEngine(Protocol):
 
     name: str
 
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
-        """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``."""
+    def add_face(
+        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+    ) -> FaceRecord:
+        """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``.
+
+        With ``refuse_at`` (the service passes ``recognition.confusable_at``), raise
+        ``DuplicateFace`` instead, storing nothing, when the face scores at or above it
+        against any face of another employee; the employee's own faces never refuse it.
+        The face is embedded (or sent) once for both. None: no check (benchmarks, tools).
+        """
         ...
 
     def search(self, image: NormalisedImage) -> SearchResult:
@@ -61,6 +71,12 @@ class FaceEngine(Protocol):
 
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         """Forget the given faces of an employee, or all of them (and the employee's user)."""
+        ...
+
+    def gallery_health(self, policy: Policy) -> GalleryHealth:
+        """Every pair of employees whose nearest faces score at or above
+        ``recognition.confusable_at(policy)``, the employees with one face, and the faces
+        that score below ``policy.match_threshold`` against their employee's other faces."""
         ...
 
 

@@ -39,6 +39,16 @@ def worth_matching(faces: list[DetectedFace], policy: Policy) -> bool:
     return all(quality_problem(face, policy) is not None for face in faces[1:])
 
 
+def confusable_at(policy: Policy) -> float:
+    """The similarity at or above which a face of another employee is refused at enrollment
+    and listed by the gallery's health check: ``match_threshold − match_margin``.
+
+    A scan of one of two people whose faces score this close matches the other within the
+    margin (UNKNOWN, "ambiguous") or, above the threshold, outright.
+    """
+    return max(0.0, policy.match_threshold - policy.match_margin)
+
+
 def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> Decision:
     """Turn what the engine saw into a door decision; anything doubtful stays closed.
 

@@ -24,5 +24,8 @@ def enroll_employee(stack: Stack, employee: Employee, photos: list[Path]) -> lis
         if get_employee(employee.employee_id, ports) != employee:
             changes = {field: getattr(employee, field) for field in ("name", "email", "department", "active")}
             update_employee(employee.employee_id, changes, ports, ACTOR)
-    limits = stack.settings.limits
-    return [add_face(employee.employee_id, photo.read_bytes(), ports, limits, ACTOR) for photo in photos]
+    limits, policy = stack.settings.limits, stack.settings.policy
+    return [
+        add_face(employee.employee_id, photo.read_bytes(), ports, limits, ACTOR, policy=policy)
+        for photo in photos
+    ]

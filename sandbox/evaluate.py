@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import EnrollmentError
+from chalicelib.errors import DuplicateFace, EnrollmentError
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import running_stack
@@ -26,7 +26,7 @@ def run_evaluation(gallery: Path, probes: Path, as_json: bool = False) -> list[d
             for photo in sorted(p for p in folder.iterdir() if p.is_file()):
                 try:
                     enroll_employee(stack, Employee(folder.name, folder.name), [photo])
-                except (EnrollmentError, LookupError) as error:
+                except (EnrollmentError, DuplicateFace, LookupError) as error:
                     print(f"not enrolled: {folder.name}/{photo.name}: {error}", file=sys.stderr)
         files = sorted(p for p in probes.iterdir() if p.is_file())
         keys = {stack.upload(CAMERA, probe.name, probe.read_bytes()): probe.name for probe in files}

@@ -11,16 +11,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from chalicelib.errors import BadPageToken, NotFound, ObjectGone, UploadTooLarge
+from chalicelib.config import Policy
+from chalicelib.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.models import (
     AuditEntry,
     Employee,
     ErasureJob,
     FaceRecord,
+    GalleryHealth,
+    Match,
     NormalisedImage,
     Scan,
     SearchResult,
     Upload,
+    gallery_health,
 )
 from chalicelib.ports import Page, Recorded, StoredFace, StoredObject
 from sandbox import memory_faces
@@ -306,15 +310,26 @@ class ScriptedEngine(Failing):
         self.shows = shows
         self.faces: dict[str, list[str]] = {}  # employee id → face ids
         self.add_fails_with: Exception | None = None  # only add_face raises it (a refused photo)
+        # What every enrolled photo scores against another employee (None: nobody close),
+        # and the ``refuse_at`` each add_face was given.
+        self.nearest_other: Match | None = None
+        self.refuse_ats: list[float | None] = []
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
         self._maybe_fail()
         return bool(self.faces.get(employee_id)) and self.shows(image, employee_id)
 
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+    def add_face(
+        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+    ) -> FaceRecord:
         self._maybe_fail()
         if self.add_fails_with is not None:
             raise self.add_fails_with
+        self.refuse_ats.append(refuse_at)
+        other = self.nearest_other
+        close = other is not None and refuse_at is not None and other.similarity >= refuse_at
+        if other is not None and close and other.employee_id != employee_id:
+            raise DuplicateFace(other.employee_id, other.similarity)
         face_id = uuid.uuid4().hex
         self.faces.setdefault(employee_id, []).append(face_id)
         return FaceRecord(employee_id, face_id, self.name, "2026-01-01T00:00:00+00:00")
@@ -332,6 +347,12 @@ class ScriptedEngine(Failing):
         self._maybe_fail()
         kept = [f for f in self.faces.get(employee_id, []) if face_ids is not None and f not in face_ids]
         self.faces[employee_id] = kept
+
+    def gallery_health(self, policy: Policy) -> GalleryHealth:
+        """Counts from the enrolled faces; the scripted engine knows no similarities."""
+        self._maybe_fail()
+        counts = {employee: len(ids) for employee, ids in self.faces.items() if ids}
+        return gallery_health(policy.match_threshold, policy.match_margin, counts, {}, [])
 
 
 class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):

@@ -73,7 +73,12 @@ def add_face(actor: Principal, employee_id: str) -> Response:
     request, settings = employees_api.current_request, Settings.from_env()
     photo = valid.photo(json_object(request))
     record = enrollment.add_face(
-        valid.employee_id(employee_id), photo, _ports(settings), settings.limits, actor.username
+        valid.employee_id(employee_id),
+        photo,
+        _ports(settings),
+        settings.limits,
+        actor.username,
+        policy=settings.policy,
     )
     return Response(record.to_dict(), status_code=201)
 

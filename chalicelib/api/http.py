@@ -36,9 +36,11 @@ MAX_BODY_BYTES = 7 * 1024 * 1024  # a 5 MB photo in base64 (6.7 MB) and its JSON
 
 
 def error(status: int, message: str, **headers: str) -> Response:
-    return Response(
-        body={"message": message}, status_code=status, headers={"Content-Type": "application/json", **headers}
-    )
+    return _json_error(status, {"message": message}, headers)
+
+
+def _json_error(status: int, body: dict[str, object], headers: dict[str, str]) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **headers})
 
 
 # The bases of chalicelib.errors and their statuses. InternalFailure is deliberately absent:
@@ -62,7 +64,7 @@ def error_response(failure: BaseException) -> Response:
     for kind, status in STATUS_OF:
         if isinstance(failure, kind):
             extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-            return error(status, str(failure), **extra)
+            return _json_error(status, {"message": str(failure), **failure.fields}, extra)
     log.error("unhandled error: %s", type(failure).__name__, exc_info=failure)
     return error(500, "internal error")
 

@@ -18,10 +18,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
-from chalicelib.errors import EnrollmentError
-from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
+from chalicelib.errors import DuplicateFace, EnrollmentError
+from chalicelib.models import (
+    BoundingBox,
+    DetectedFace,
+    FaceRecord,
+    GalleryHealth,
+    Match,
+    NormalisedImage,
+    OutlierFace,
+    SearchResult,
+    gallery_health,
+)
 from chalicelib.ports import FaceStore, StoredFace
-from chalicelib.recognition import quality_problem, worth_matching
+from chalicelib.recognition import confusable_at, quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +45,9 @@ EMBEDDING_DIMS = 128
 DISTANCE_AT_ZERO = 2.5
 # Laplacian variance of a face chip maps onto 0–100 sharpness: 100·(1 − e^(−v/50)).
 SHARPNESS_SCALE = 50.0
+# gallery_health compares faces a block of rows at a time: at most this many distances
+# (float32, 16 MB) at once, whatever the gallery's size.
+HEALTH_BLOCK_CELLS = 4_000_000
 
 
 class _Models:
@@ -92,6 +105,7 @@ class Gallery:
     owners: np.ndarray  # per stored face: index into employee_ids
     matrix: np.ndarray  # one row per stored face
     square_norms: np.ndarray  # |row|², for distances by one matrix-vector product
+    face_ids: list[str]  # per stored face, for gallery_health
 
 
 class LocalEngine:
@@ -111,8 +125,11 @@ class LocalEngine:
         self._gallery: Gallery | None = None
         self._gallery_lock = threading.Lock()
 
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
-        """Enroll the one clear face in ``image``; refuse photos that would enroll badly."""
+    def add_face(
+        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+    ) -> FaceRecord:
+        """Enroll the one clear face in ``image``; refuse photos that would enroll badly,
+        and (``refuse_at``) faces as close as that to another employee's."""
         faces = self.detect(image)
         if not faces:
             raise EnrollmentError("no face found in the photo")
@@ -123,6 +140,12 @@ class LocalEngine:
         if problem is not None:
             raise EnrollmentError(problem)
         embedding = self.embed(faces[0])
+        if refuse_at is not None:
+            # Check, then write: two enrollments of one face under two ids at the same
+            # moment can both pass (the window is the gallery read to the put, ~ms).
+            other = nearest_other(self._current_gallery(), embedding, employee_id)
+            if other is not None and other.similarity >= refuse_at:
+                raise DuplicateFace(other.employee_id, other.similarity)
         stored = StoredFace(
             employee_id=employee_id,
             face_id=uuid.uuid4().hex,
@@ -167,6 +190,10 @@ class LocalEngine:
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         """Delete the employee's embeddings; every container sees it at its next scan."""
         self._store.delete(employee_id, face_ids)
+
+    def gallery_health(self, policy: Policy) -> GalleryHealth:
+        """Close pairs, single photos and outliers from the stored embeddings (``faces_health``)."""
+        return faces_health(self._current_gallery(), policy)
 
     def detect(self, image: NormalisedImage) -> list[FaceChip]:
         """Every face in ``image``, largest first, detected at ``detection_scale`` (no embedding)."""
@@ -250,7 +277,8 @@ def load_gallery(store: FaceStore, version: str) -> Gallery:
     for row, face in enumerate(faces):
         matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
     owners = np.array([index[face.employee_id] for face in faces], dtype=np.int32)
-    return Gallery(version, employee_ids, owners, matrix, np.einsum("ij,ij->i", matrix, matrix))
+    square_norms = np.einsum("ij,ij->i", matrix, matrix)
+    return Gallery(version, employee_ids, owners, matrix, square_norms, [face.face_id for face in faces])
 
 
 def closest_two(gallery: Gallery, embedding: np.ndarray) -> tuple[Match, Match | None]:
@@ -273,6 +301,73 @@ def closest_two(gallery: Gallery, embedding: np.ndarray) -> tuple[Match, Match |
         gallery.employee_ids[int(gallery.owners[second])], similarity(_distance(others[second]))
     )
     return best, runner_up
+
+
+def nearest_other(gallery: Gallery, embedding: np.ndarray, employee_id: str) -> Match | None:
+    """The closest employee other than ``employee_id`` (by their nearest face), if any."""
+    import numpy as np
+
+    if not len(gallery.owners):
+        return None
+    squared = gallery.square_norms - 2.0 * (gallery.matrix @ embedding) + float(embedding @ embedding)
+    if employee_id in gallery.employee_ids:
+        own = gallery.employee_ids.index(employee_id)
+        squared = np.where(gallery.owners == own, np.inf, squared)
+    nearest = int(np.argmin(squared))
+    if not np.isfinite(squared[nearest]):
+        return None  # only the employee's own faces are enrolled
+    return Match(gallery.employee_ids[int(gallery.owners[nearest])], similarity(_distance(squared[nearest])))
+
+
+def faces_health(gallery: Gallery, policy: Policy, block_cells: int = HEALTH_BLOCK_CELLS) -> GalleryHealth:
+    """Every face against every other, a block of rows at a time (``block_cells`` distances).
+
+    n faces cost n²·128 multiply-adds and n² distances in all, never more than one block
+    of them in memory (a few times ``block_cells`` × 4 bytes with temporaries).
+    """
+    import numpy as np
+
+    count = len(gallery.owners)
+    counts = np.bincount(gallery.owners, minlength=len(gallery.employee_ids))
+    face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids)}
+    pairs: dict[tuple[str, str], float] = {}
+    outliers: list[OutlierFace] = []
+    rows = max(1, block_cells // max(1, count))
+    for start in range(0, count, rows):
+        _health_of_block(gallery, policy, start, min(count, start + rows), pairs, outliers)
+    return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
+
+
+def _health_of_block(
+    gallery: Gallery,
+    policy: Policy,
+    start: int,
+    stop: int,
+    pairs: dict[tuple[str, str], float],
+    outliers: list[OutlierFace],
+) -> None:
+    """Rows ``start:stop`` against the whole gallery: close pairs (few) and outliers, added."""
+    import numpy as np
+
+    floor = confusable_at(policy)
+    # A hair past the cut-off's distance, so that similarity()'s rounding decides at the edge.
+    cut = (DISTANCE_AT_ZERO * (1.0 - floor / 100.0) + 1e-3) ** 2
+    norms = gallery.square_norms
+    squared = norms[start:stop, None] - 2.0 * (gallery.matrix[start:stop] @ gallery.matrix.T) + norms[None, :]
+    squared[np.arange(stop - start), np.arange(start, stop)] = np.inf  # a face is not its own match
+    same = gallery.owners[start:stop, None] == gallery.owners[None, :]
+    for row, column in zip(*np.nonzero((squared <= cut) & ~same), strict=True):
+        score = similarity(_distance(squared[row, column]))
+        if score >= floor:
+            first, second = sorted((int(gallery.owners[start + row]), int(gallery.owners[column])))
+            ids = (gallery.employee_ids[first], gallery.employee_ids[second])
+            pairs[ids] = max(pairs.get(ids, 0.0), score)
+    own = np.where(same, squared, np.inf).min(axis=1)
+    for row in np.nonzero(np.isfinite(own))[0]:  # rows whose employee has another face
+        score = similarity(_distance(own[row]))
+        if score < policy.match_threshold:
+            employee = gallery.employee_ids[int(gallery.owners[start + row])]
+            outliers.append(OutlierFace(employee, gallery.face_ids[start + row], score))
 
 
 def _distance(squared: float) -> float:

@@ -16,9 +16,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
-from chalicelib.errors import EnrollmentError, RejectedImage
-from chalicelib.models import BoundingBox, DetectedFace, FaceRecord, Match, NormalisedImage, SearchResult
-from chalicelib.recognition import quality_problem
+from chalicelib.errors import DuplicateFace, EnrollmentError, RejectedImage
+from chalicelib.models import (
+    BoundingBox,
+    DetectedFace,
+    FaceRecord,
+    GalleryHealth,
+    Match,
+    NormalisedImage,
+    OutlierFace,
+    SearchResult,
+    gallery_health,
+)
+from chalicelib.recognition import confusable_at, quality_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -30,6 +40,7 @@ _DELETE_LIMIT = 4096
 MAX_USERS = 50  # erasure: the employee may rank below others and still match
 CROP_MARGIN = 0.5  # of the face box's size, on every side: Rekognition needs some context
 MIN_IMAGE_PX = 80  # Rekognition refuses images narrower or lower than this
+MAX_FACE_MATCHES = 4096  # SearchFaces' most: every face above the floor, in a sane gallery
 
 
 class RekognitionEngine:
@@ -51,8 +62,12 @@ class RekognitionEngine:
         self._quality_filter = quality_filter
         self._clock = clock
 
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
-        """IndexFaces, then CreateUser (safe to repeat) and AssociateFaces: three calls."""
+    def add_face(
+        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+    ) -> FaceRecord:
+        """IndexFaces, SearchUsers by the new FaceId (``refuse_at``), then CreateUser (safe
+        to repeat) and AssociateFaces: four calls, the photo sent once. A refused face is
+        deleted again (DeleteFaces)."""
         response = self._call(
             "index_faces",
             CollectionId=self._collection,
@@ -76,6 +91,11 @@ class RekognitionEngine:
         if problem is not None:
             self._delete_faces([face_id])
             raise EnrollmentError(problem)
+        if refuse_at is not None:
+            other = self._other_user(face_id, employee_id, refuse_at)
+            if other is not None:
+                self._delete_faces([face_id])
+                raise DuplicateFace(other.employee_id, other.similarity)
         self._create_user(employee_id)
         associated = self._call(
             "associate_faces", CollectionId=self._collection, UserId=employee_id, FaceIds=[face_id]
@@ -150,6 +170,72 @@ class RekognitionEngine:
         self._delete_faces(ids)
         if face_ids is None:
             self._ignoring("ResourceNotFoundException", "delete_user", UserId=employee_id)
+
+    def gallery_health(self, policy: Policy) -> GalleryHealth:
+        """ListFaces (paged), then SearchFaces by each associated face at the confusable
+        floor: one call per face, and one more for a face none of whose own faces came back
+        (to score the outlier). Faces not associated with a user are not counted."""
+        listed = self._all_faces()
+        faces = [(str(face["UserId"]), str(face["FaceId"])) for face in listed if face.get("UserId")]
+        face_counts: dict[str, int] = {}
+        for employee_id, _ in faces:
+            face_counts[employee_id] = face_counts.get(employee_id, 0) + 1
+        floor = confusable_at(policy)
+        pairs: dict[tuple[str, str], float] = {}
+        outliers: list[OutlierFace] = []
+        for employee_id, face_id in faces:
+            matches = self._matches(face_id, floor)
+            for user, score in matches:
+                if user != employee_id:
+                    ids = (min(user, employee_id), max(user, employee_id))
+                    pairs[ids] = max(pairs.get(ids, 0.0), score)
+            if face_counts[employee_id] < 2:
+                continue
+            own = [score for user, score in matches if user == employee_id]
+            if not own:  # below the floor: ask again without one, for the number
+                own = [score for user, score in self._matches(face_id, 0.0) if user == employee_id] or [0.0]
+            if max(own) < policy.match_threshold:
+                outliers.append(OutlierFace(employee_id, face_id, max(own)))
+        return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
+
+    def _other_user(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
+        """The closest user but ``employee_id`` matching the (unassociated) face, if any."""
+        response = self._call(
+            "search_users",
+            CollectionId=self._collection,
+            FaceId=face_id,
+            UserMatchThreshold=threshold,
+            MaxUsers=2,  # one user per employee: at most one of two is the employee's own
+        )
+        for match in sorted(response.get("UserMatches", []), key=lambda m: -float(m["Similarity"])):
+            if str(match["User"]["UserId"]) != employee_id:
+                return Match(str(match["User"]["UserId"]), round(float(match["Similarity"]), 2))
+        return None
+
+    def _matches(self, face_id: str, threshold: float) -> list[tuple[str, float]]:
+        """SearchFaces by one face: (user id, similarity) of each associated face matched."""
+        response = self._call(
+            "search_faces",
+            CollectionId=self._collection,
+            FaceId=face_id,
+            FaceMatchThreshold=threshold,
+            MaxFaces=MAX_FACE_MATCHES,
+        )
+        return [
+            (str(match["Face"]["UserId"]), round(float(match["Similarity"]), 2))
+            for match in response.get("FaceMatches", [])
+            if match.get("Face", {}).get("UserId")
+        ]
+
+    def _all_faces(self) -> list[dict[str, Any]]:
+        faces: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"CollectionId": self._collection}
+        while True:
+            page = self._call("list_faces", **params)
+            faces += page.get("Faces", [])
+            if not page.get("NextToken"):
+                return faces
+            params["NextToken"] = page["NextToken"]
 
     def _search_users(
         self, image: NormalisedImage, threshold: float, max_users: int

@@ -23,13 +23,14 @@ from sandbox.rekognition.state import (
     DEFAULT_PAGE,
     FACE_MODEL_VERSION,
     MAX_FACES_PER_USER,
+    MAX_SEARCH_FACES,
     SEARCH_THRESHOLD,
     Collection,
     Face,
     similarity_from_distance,
     user_status,
 )
-from sandbox.rekognition.users import associate, disassociate, search_users
+from sandbox.rekognition.users import associate, disassociate, search_users, search_users_by_id
 from sandbox.rekognition.wire import decode_request
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -187,6 +188,39 @@ class RekognitionService:
         collection = self._collection(params)
         threshold = params.get("UserMatchThreshold", SEARCH_THRESHOLD)
         return search_users(collection, params, threshold, params.get("MaxUsers", DEFAULT_MAX_USERS))
+
+    def _op_SearchUsers(self, params: dict[str, Any]) -> dict[str, Any]:
+        collection = self._collection(params)
+        threshold = params.get("UserMatchThreshold", SEARCH_THRESHOLD)
+        return search_users_by_id(collection, params, threshold, params.get("MaxUsers", DEFAULT_MAX_USERS))
+
+    def _op_SearchFaces(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The faces closest to one indexed face (itself left out), highest first."""
+        import numpy as np
+
+        collection = self._collection(params)
+        searched = collection.faces.get(params["FaceId"])
+        if searched is None:
+            raise ServiceError("InvalidParameterException", f"Face {params['FaceId']} does not exist")
+        threshold = params.get("FaceMatchThreshold", SEARCH_THRESHOLD)
+        others = [face for face in collection.faces.values() if face.face_id != searched.face_id]
+        matches: list[tuple[float, Face]] = []
+        if others:
+            distances = np.linalg.norm(
+                np.stack([face.embedding for face in others]) - searched.embedding, axis=1
+            )
+            scored = [
+                (similarity_from_distance(float(d)), face) for d, face in zip(distances, others, strict=True)
+            ]
+            matches = sorted((pair for pair in scored if pair[0] >= threshold), key=lambda pair: -pair[0])
+        return {
+            "SearchedFaceId": searched.face_id,
+            "FaceMatches": [
+                {"Similarity": round(score, 4), "Face": face.listed()}
+                for score, face in matches[: params.get("MaxFaces", MAX_SEARCH_FACES)]
+            ],
+            "FaceModelVersion": FACE_MODEL_VERSION,
+        }
 
 
 def page(items: list[Any], params: dict[str, Any], default: int) -> tuple[list[Any], dict[str, Any]]:

@@ -25,6 +25,7 @@ SEARCH_THRESHOLD = 80.0
 DEFAULT_MAX_USERS = 50
 DEFAULT_PAGE = 1000
 MAX_FACES_PER_USER = 100
+MAX_SEARCH_FACES = 4096  # SearchFaces' MaxFaces: the model's most; its default is not documented
 
 # The scale: a logistic in the dlib distance, 50 at SCALE_MIDPOINT, steepness SCALE_WIDTH.
 # Measured on .cache/photos: one person's photos at 0.33–0.44 (→ 99.99–99.0), different

@@ -116,3 +116,32 @@ def search_users(
             for similarity, user_id in ranked[:max_users]
         ]
     return answer
+
+
+def search_users_by_id(
+    collection: Collection, params: dict[str, Any], threshold: float, max_users: int
+) -> dict[str, Any]:
+    """SearchUsers: the users closest to one indexed face (``FaceId``) or to a user
+    (``UserId``, itself left out); exactly one of the two."""
+    if ("FaceId" in params) == ("UserId" in params):
+        raise invalid("Provide exactly one of FaceId and UserId")
+    answer: dict[str, Any] = {"FaceModelVersion": FACE_MODEL_VERSION}
+    if "FaceId" in params:
+        face = collection.faces.get(params["FaceId"])
+        if face is None:
+            raise invalid(f"Face {params['FaceId']} does not exist")  # the sandbox's guess at the code
+        probes = [face.embedding]
+        answer["SearchedFace"] = {"FaceId": face.face_id}
+        myself = None
+    else:
+        myself = params["UserId"]
+        probes = [collection.faces[face_id].embedding for face_id in collection.user(myself)]
+        answer["SearchedUser"] = {"UserId": myself}
+    users = [user_id for user_id, faces in collection.users.items() if faces and user_id != myself]
+    scored = [(max(collection.similarity(user_id, probe) for probe in probes), user_id) for user_id in users]
+    ranked = sorted((pair for pair in scored if pair[0] >= threshold), key=lambda pair: -pair[0])
+    answer["UserMatches"] = [
+        {"Similarity": round(similarity, 4), "User": {"UserId": user_id, "UserStatus": "ACTIVE"}}
+        for similarity, user_id in ranked[:max_users]
+    ]
+    return answer

@@ -28,7 +28,11 @@ class SyntheticFaceEngine:
     def __init__(self, store: FaceStore) -> None:
         self._store = store
 
-    def add_face(self, employee_id: str, image: NormalisedImage) -> FaceRecord:
+    def add_face(
+        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+    ) -> FaceRecord:
+        """``refuse_at`` is ignored: hashes are unlike each other by construction. (The local
+        engine's guard also reads the gallery, a Scan whenever another write moved the version.)"""
         from chalicelib.ports import StoredFace
 
         stored = StoredFace(

@@ -96,6 +96,20 @@ def test_a_refused_photo_is_notified_deleted_and_leaves_no_employee(
     assert audit_actions(stack, "EMP020")[-2:] == ["employee.create.undone", "enrollment.refused"]
 
 
+def test_an_enrolled_face_dropped_for_a_new_employee_is_refused_naming_the_other(
+    stack: Stack, photos: Path
+) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    stack.drop("EMP021", "twin.jpg", (photos / "obama2.jpg").read_bytes(), name="Robin Vale")
+    handled(stack)
+    [notice] = stack.admin_notifications()
+    assert notice["attributes"]["event"] == "enrollment.refused"
+    assert "this face matches employee EMP001" in notice["message"]
+    assert employee(stack, "EMP021") is None and faces(stack, "EMP021") == 0
+    refused = ["face.refused", "employee.create.undone", "enrollment.refused"]
+    assert audit_actions(stack, "EMP021")[-3:] == refused
+
+
 def test_a_non_ascii_name_is_sent_rfc_2047_encoded_and_enrolled_as_written(
     stack: Stack, photos: Path
 ) -> None:

@@ -56,6 +56,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     assert endpoint.calls == [
         "CreateCollection",
         "IndexFaces",
+        "SearchUsers",  # the duplicate-face guard, by the new face's id
         "CreateUser",
         "AssociateFaces",
         "SearchUsersByImage",

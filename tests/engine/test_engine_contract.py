@@ -12,16 +12,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from chalicelib.config import Policy
+from bench.dataset import build
+from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.rekognition import RekognitionEngine
-from chalicelib.errors import EnrollmentError
+from chalicelib.errors import DuplicateFace, EnrollmentError
+from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.ports import ErasureEngine
-from chalicelib.recognition import decide
+from chalicelib.recognition import confusable_at, decide
 from sandbox.rekognition import RekognitionEndpoint
 from tests.fakes import InMemoryFaceStore
 
@@ -126,3 +129,49 @@ def test_the_enrolled_person_is_found_in_a_photo_for_erasure(harness: Harness, p
     enroll_two(harness, photo)
     assert harness.engine.shows_employee(photo("obama2.jpg"), "EMP001")
     assert not harness.engine.shows_employee(photo("astronaut.png"), "EMP001")
+
+
+def test_an_enrolled_face_is_refused_for_another_employee(harness: Harness, photo: Photo) -> None:
+    guard = confusable_at(harness.policy)
+    for employee_id, name in [("EMP001", "obama.jpg"), ("EMP002", "biden.jpg")]:
+        harness.engine.add_face(employee_id, photo(name), refuse_at=guard)  # different people pass
+    with pytest.raises(DuplicateFace, match="matches employee EMP001") as refused:
+        harness.engine.add_face("EMP003", photo("obama2.jpg"), refuse_at=guard)
+    assert refused.value.other_employee_id == "EMP001" and refused.value.similarity >= guard
+    assert harness.engine.list_faces("EMP003") == []  # nothing of the refused photo is kept
+    assert status_of(harness, photo("obama2.jpg")) is Status.AUTHORIZED  # EMP001 still gets in
+    harness.engine.add_face("EMP001", photo("obama3.jpg"), refuse_at=guard)  # their own: allowed
+    assert len(harness.engine.list_faces("EMP001")) == 2
+    assert harness.engine.gallery_health(harness.policy).faces == 3  # the refused face is not counted
+
+
+def test_gallery_health_lists_close_pairs_and_single_photos(harness: Harness, photo: Photo) -> None:
+    enroll_two(harness, photo)
+    harness.engine.add_face("EMP001", photo("obama3.jpg"))
+    healthy = harness.engine.gallery_health(harness.policy)
+    assert (healthy.employees, healthy.faces, healthy.single_photo) == (2, 3, ["EMP002"])
+    assert (healthy.close_pairs, healthy.outlier_faces) == ([], [])
+    policy = harness.policy
+    assert (healthy.threshold, healthy.margin) == (policy.match_threshold, policy.match_margin)
+
+    harness.engine.add_face("EMP003", photo("obama2.jpg"))  # no guard: what a gallery from before it holds
+    health = harness.engine.gallery_health(harness.policy)
+    assert (health.employees, health.faces, health.single_photo) == (3, 4, ["EMP002", "EMP003"])
+    assert [pair.employee_ids for pair in health.close_pairs] == [("EMP001", "EMP003")]
+    assert health.close_pairs[0].similarity >= confusable_at(harness.policy)
+    assert health.outlier_faces == []
+
+
+def test_the_guard_refuses_no_one_of_the_dataset_of_different_people(
+    harness: Harness, photos: Path, tmp_path: Path
+) -> None:
+    """Nine people, eleven photos (bench/dataset.py): every photo enrolls under the guard. The
+    closest strangers there score 74.5 on the local engine, half a point under its 75."""
+    guard = confusable_at(harness.policy)
+    dataset = build(photos, tmp_path / "dataset")
+    for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        for file in sorted(folder.iterdir()):
+            image = normalise(file.read_bytes(), ImageLimits())
+            harness.engine.add_face(folder.name, image, refuse_at=guard)
+    health = harness.engine.gallery_health(harness.policy)
+    assert (health.employees, health.faces, health.close_pairs, health.outlier_faces) == (9, 11, [], [])

@@ -11,9 +11,9 @@ from PIL import Image, ImageFilter
 
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine, detection_scale
-from chalicelib.errors import EnrollmentError
+from chalicelib.errors import DuplicateFace, EnrollmentError
 from chalicelib.imaging import normalise
-from chalicelib.models import Employee, NormalisedImage, Status
+from chalicelib.models import Employee, NormalisedImage, Reason, Status
 from chalicelib.recognition import decide
 from tests.fakes import InMemoryFaceStore
 from tests.images import jpeg_with_orientation, side_by_side
@@ -212,3 +212,34 @@ def test_faces_too_small_for_the_reduced_size_are_seen_only_when_zero_never_shri
     never_shrinks = LocalEngine(gallery, replace(POLICY, detect_max_side=0))
     [face] = never_shrinks.detect(frame)
     assert face.detected.box.width >= POLICY.min_face_px
+
+
+def test_the_guard_keeps_the_first_employee_getting_in(photo: Photo) -> None:
+    """The issue's case: obama2 enrolled as a second employee made the first one's scans
+    ambiguous; refused, EMP001 is still authorized."""
+    unguarded = LocalEngine(InMemoryFaceStore(), POLICY)
+    unguarded.add_face("EMP001", photo("obama.jpg"))
+    unguarded.add_face("EMP003", photo("obama2.jpg"))
+    ambiguous = decision_for(unguarded, photo("obama3.jpg"))
+    assert ambiguous.reason_code is Reason.AMBIGUOUS  # type: ignore[attr-defined]
+
+    guarded = LocalEngine(InMemoryFaceStore(), POLICY)
+    guarded.add_face("EMP001", photo("obama.jpg"), refuse_at=75.0)
+    with pytest.raises(DuplicateFace) as refused:
+        guarded.add_face("EMP003", photo("obama2.jpg"), refuse_at=75.0)
+    assert refused.value.other_employee_id == "EMP001" and refused.value.similarity >= 75.0
+    assert decision_for(guarded, photo("obama3.jpg")).status is Status.AUTHORIZED  # type: ignore[attr-defined]
+
+
+def test_gallery_health_names_a_face_unlike_its_employees_others(photo: Photo) -> None:
+    engine = LocalEngine(InMemoryFaceStore(), POLICY)
+    engine.add_face("EMP001", photo("obama.jpg"))
+    engine.add_face("EMP001", photo("obama3.jpg"))
+    wrong = engine.add_face("EMP001", photo("biden.jpg"))  # someone else's photo, before the guard
+    engine.add_face("EMP002", photo("biden.jpg"))
+    health = engine.gallery_health(POLICY)
+    assert [(face.employee_id, face.face_id) for face in health.outlier_faces] == [("EMP001", wrong.face_id)]
+    assert health.outlier_faces[0].similarity < POLICY.match_threshold
+    assert [pair.employee_ids for pair in health.close_pairs] == [("EMP001", "EMP002")]
+    assert health.close_pairs[0].similarity > 95  # the same photo twice
+    assert (health.employees, health.faces, health.single_photo) == (2, 4, ["EMP002"])

@@ -15,7 +15,7 @@ from PIL import Image
 from chalicelib import wiring
 from chalicelib.config import Policy, Settings
 from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
-from chalicelib.errors import EnrollmentError, RejectedImage
+from chalicelib.errors import DuplicateFace, EnrollmentError, RejectedImage
 from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
 from chalicelib.recognition import decide
@@ -344,3 +344,20 @@ def test_the_rekognition_stage_searches_and_decides_at_rekognitions_own_threshol
     finally:
         wiring.reset()
     assert decisions == [Status.UNKNOWN, Status.AUTHORIZED]
+
+
+def test_a_guarded_enrollment_is_four_calls_and_a_duplicate_is_deleted_again(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect_index("EMP002", index_faces_response("EMP002", SCENES["obama2.jpg"], "f-4"))
+    matches = [
+        {"Similarity": 99.5, "User": {"UserId": "EMP002", "UserStatus": "ACTIVE"}},  # their own: fine
+        {"Similarity": 97.25, "User": {"UserId": "EMP001", "UserStatus": "ACTIVE"}},
+    ]
+    answer = {"UserMatches": matches}
+    service.expect("search_users", answer, FaceId="f-4", UserMatchThreshold=94.0, MaxUsers=2)
+    service.expect("delete_faces", {"DeletedFaces": ["f-4"]}, FaceIds=["f-4"])
+    with pytest.raises(DuplicateFace, match=r"matches employee EMP001 \(similarity 97.2"):
+        engine.add_face("EMP002", photo("obama2.jpg"), refuse_at=94.0)
+    assert service.calls == ["IndexFaces", "SearchUsers", "DeleteFaces"]  # never associated
+    service.stubber.assert_no_pending_responses()

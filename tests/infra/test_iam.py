@@ -160,6 +160,10 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
             assert api_call(client, stack, "GET", path) == 200
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
+        assert api_call(client, stack, "POST", "/employees", {"employee_id": "E2", "name": "C"}) == 201
+        twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
+        assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
+        assert api_call(client, stack, "GET", "/gallery/health") == 200
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
@@ -289,6 +293,7 @@ def test_drop_folder_enrollment_on_the_rekognition_stage_stays_within_its_policy
     stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
     assert all(event.error is None for event in stack.pump(expected=3))
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "sns:Publish"} <= recording.actions()
+    assert "rekognition:SearchUsers" in recording.actions()  # the duplicate-face guard
     assert "EMP003" not in endpoint.service.collections[stack.settings.collection_id].users
     assert_allowed(recording, "policy-prod-enroll.json")
 
@@ -314,13 +319,15 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
         status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
         assert (status, face["engine"]) == (201, "rekognition")
+        assert call("GET", "/gallery/health")[0] == 200
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
         served.stop()
-    assert endpoint.calls[:3] == ["IndexFaces", "CreateUser", "AssociateFaces"]
+    assert endpoint.calls[:4] == ["IndexFaces", "SearchUsers", "CreateUser", "AssociateFaces"]
     assert collection.faces == {}  # the removed face is gone from the collection
     made = recording.actions()
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "rekognition:DeleteFaces"} <= made
+    assert {"rekognition:SearchUsers", "rekognition:ListFaces", "rekognition:SearchFaces"} <= made
     assert_allowed(recording, "policy-prod-api.json")
 
 

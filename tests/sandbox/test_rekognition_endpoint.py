@@ -346,6 +346,51 @@ def test_search_users_with_a_quality_filter_leaves_a_poor_face_unsearched(
 # -- ListFaces, DisassociateFaces, DeleteFaces, DeleteUser --
 
 
+def test_search_users_by_face_id_or_user_id_ranks_the_users(
+    client: Any, collection: str, image_bytes: Images, checked: Checked
+) -> None:
+    enroll(client, collection, image_bytes, "obama", "obama.jpg")
+    [biden] = enroll(client, collection, image_bytes, "biden", "biden.jpg")
+    [record] = index(client, collection, image_bytes, "obama2.jpg", MaxFaces=1)["FaceRecords"]
+    loose = record["Face"]["FaceId"]  # indexed, not associated
+    answer = client.search_users(CollectionId=collection, FaceId=loose, UserMatchThreshold=0)
+    assert answer["SearchedFace"] == {"FaceId": loose}
+    assert [m["User"]["UserId"] for m in answer["UserMatches"]] == ["obama", "biden"]
+    assert answer["UserMatches"][0]["Similarity"] > 99 > 5 > answer["UserMatches"][1]["Similarity"]
+    strict = client.search_users(CollectionId=collection, FaceId=loose)  # the default threshold: 80
+    assert [m["User"]["UserId"] for m in strict["UserMatches"]] == ["obama"]
+    own = client.search_users(CollectionId=collection, FaceId=biden, MaxUsers=1)  # an associated face
+    assert [m["User"]["UserId"] for m in own["UserMatches"]] == ["biden"]
+    by_user = client.search_users(CollectionId=collection, UserId="obama", UserMatchThreshold=0)
+    assert by_user["SearchedUser"] == {"UserId": "obama"}
+    assert [m["User"]["UserId"] for m in by_user["UserMatches"]] == ["biden"]  # never itself
+    for wrong in ({}, {"FaceId": loose, "UserId": "obama"}):
+        with pytest.raises(client.exceptions.InvalidParameterException):
+            client.search_users(CollectionId=collection, **wrong)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.search_users(CollectionId=collection, UserId="nobody")
+    assert "SearchUsers" in checked
+
+
+def test_search_faces_ranks_every_other_face_above_the_threshold(
+    client: Any, collection: str, image_bytes: Images, checked: Checked
+) -> None:
+    first, second = enroll(client, collection, image_bytes, "obama", "obama.jpg", "obama2.jpg")
+    [biden] = enroll(client, collection, image_bytes, "biden", "biden.jpg")
+    answer = client.search_faces(CollectionId=collection, FaceId=first)  # default threshold 80
+    assert answer["SearchedFaceId"] == first
+    [match] = answer["FaceMatches"]  # never the face itself
+    assert (match["Face"]["FaceId"], match["Face"]["UserId"]) == (second, "obama")
+    assert match["Similarity"] > 99
+    everyone = client.search_faces(CollectionId=collection, FaceId=first, FaceMatchThreshold=0)
+    assert [m["Face"]["FaceId"] for m in everyone["FaceMatches"]] == [second, biden]
+    one = client.search_faces(CollectionId=collection, FaceId=first, FaceMatchThreshold=0, MaxFaces=1)
+    assert [m["Face"]["FaceId"] for m in one["FaceMatches"]] == [second]
+    with pytest.raises(client.exceptions.InvalidParameterException):
+        client.search_faces(CollectionId=collection, FaceId="00000000-0000-0000-0000-000000000000")
+    assert "SearchFaces" in checked
+
+
 def test_list_faces_by_user_pages_and_filters(client: Any, collection: str, image_bytes: Images) -> None:
     ids = enroll(client, collection, image_bytes, "obama", "obama.jpg", "obama2.jpg", "obama3.jpg")
     index(client, collection, image_bytes, "biden.jpg")  # in the collection, nobody's

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.api.validation import new_employee
-from chalicelib.config import ImageLimits
+from chalicelib.config import ImageLimits, Policy
 from chalicelib.drop_folder import DropOutcome, DropPorts, admin_message, enroll_dropped, metadata_text
 from chalicelib.enrollment import EnrollmentPorts
 from chalicelib.errors import Conflict, EnrollmentError, MalformedResponse, NotificationFailed
@@ -51,7 +51,7 @@ class Drop:
         return Upload(BUCKET, key, None, None, "", uploader=HR)
 
     def run(self, upload: Upload, limits: ImageLimits = LIMITS) -> DropOutcome:
-        return enroll_dropped(upload, self.ports, limits, new_employee)
+        return enroll_dropped(upload, self.ports, limits, new_employee, policy=Policy())
 
     def actions(self) -> list[tuple[str, str, str]]:
         return [(e.actor, e.action, e.target) for e in self.audit.entries]

@@ -7,7 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from chalicelib.engines.local import closest_two, load_gallery, similarity
+from chalicelib.config import Policy
+from chalicelib.engines.local import closest_two, faces_health, load_gallery, nearest_other, similarity
 from chalicelib.ports import StoredFace
 from tests.fakes import InMemoryFaceStore
 
@@ -45,3 +46,68 @@ def test_one_employee_has_no_runner_up() -> None:
     _, gallery = gallery_of(vectors, ["E1", "E1", "E1"])
     best, runner_up = closest_two(gallery, vectors[0])  # type: ignore[arg-type]
     assert best.employee_id == "E1" and best.similarity == 100.0 and runner_up is None
+
+
+def brute_force_health(
+    vectors: np.ndarray, owners: list[str], policy: Policy
+) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+    """Close pairs and outliers (by face id) from one distance at a time."""
+    floor = policy.match_threshold - policy.match_margin
+    pairs: dict[tuple[str, str], float] = {}
+    own: dict[str, float] = {}
+    for i, (vector, owner) in enumerate(zip(vectors, owners, strict=True)):
+        for j, (other, other_owner) in enumerate(zip(vectors, owners, strict=True)):
+            if i == j:
+                continue
+            score = similarity(float(np.linalg.norm(vector.astype(np.float64) - other)))
+            if owner == other_owner:
+                own[f"f{i}"] = max(score, own.get(f"f{i}", 0.0))
+            elif score >= floor:
+                ids = (min(owner, other_owner), max(owner, other_owner))
+                pairs[ids] = max(score, pairs.get(ids, 0.0))
+    return pairs, {face: score for face, score in own.items() if score < policy.match_threshold}
+
+
+@pytest.mark.parametrize("block_cells", [1, 1000, 16_000_000])
+def test_gallery_health_matches_a_brute_force_comparison_block_by_block(block_cells: int) -> None:
+    random = np.random.default_rng(7)
+    people = random.normal(0, 0.1, (40, 128)).astype(np.float32)  # d ≈ 1.6 apart: strangers
+    vectors, owners = [], []
+    for n in range(120):
+        person = n % 40
+        employee = f"E{person:02d}" if n < 100 else f"X{person:02d}"  # X: someone enrolled twice
+        vectors.append(people[person] + random.normal(0, 0.02, 128).astype(np.float32))
+        owners.append(employee)
+    vectors.append(people[3] + random.normal(0, 0.1, 128).astype(np.float32))  # E99's second face
+    owners.append("E99")
+    vectors.append(people[5])
+    owners.append("E99")
+    matrix = np.stack(vectors)
+    policy = Policy(match_threshold=80.0, match_margin=5.0)
+    _, gallery = gallery_of(matrix, owners)
+
+    health = faces_health(gallery, policy, block_cells)  # type: ignore[arg-type]
+    pairs, outliers = brute_force_health(matrix, owners, policy)
+    assert pairs and outliers  # the data has both
+    assert [pair.employee_ids for pair in health.close_pairs] == sorted(pairs, key=lambda ids: -pairs[ids])
+    for pair in health.close_pairs:
+        assert pair.similarity == pytest.approx(pairs[pair.employee_ids], abs=0.02)
+    assert {face.face_id: face.similarity for face in health.outlier_faces} == pytest.approx(
+        outliers, abs=0.02
+    )
+    assert (health.employees, health.faces) == (len(set(owners)), len(owners))
+    assert health.single_photo == sorted(o for o in set(owners) if owners.count(o) == 1)
+
+
+def test_nearest_other_leaves_out_the_employees_own_faces() -> None:
+    random = np.random.default_rng(3)
+    vectors = random.normal(0, 0.1, (3, 128)).astype(np.float32)
+    _, gallery = gallery_of(vectors, ["E1", "E1", "E2"])
+    other = nearest_other(gallery, vectors[0], "E1")  # type: ignore[arg-type]
+    assert other is not None and other.employee_id == "E2"
+    assert other.similarity == pytest.approx(
+        similarity(float(np.linalg.norm(vectors[0] - vectors[2]))), abs=0.02
+    )
+    _, alone = gallery_of(vectors[:2], ["E1", "E1"])
+    assert nearest_other(alone, vectors[0], "E1") is None  # type: ignore[arg-type]
+    assert nearest_other(alone, vectors[0], "E2") is not None  # type: ignore[arg-type]

@@ -1,0 +1,23 @@
+"""Routes under /gallery: what the enrolled faces look like to the door policy."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib import enrollment
+from chalicelib.api.http import AUTHORIZER, route_guard
+from chalicelib.auth import ADMINS, Principal
+from chalicelib.config import Settings
+
+gallery_api = Blueprint(__name__)
+requires = route_guard(gallery_api)
+
+
+@gallery_api.route("/gallery/health", methods=["GET"], authorizer=AUTHORIZER)
+@requires(ADMINS)
+def gallery_health(actor: Principal) -> dict[str, object]:
+    from chalicelib import wiring
+
+    settings = Settings.from_env()
+    ports = wiring.api_ports(settings).enrollment
+    return enrollment.gallery_health(ports, settings.policy).to_dict()

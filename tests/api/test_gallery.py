@@ -1,0 +1,81 @@
+"""The duplicate-face guard through POST /employees/{id}/faces, and GET /gallery/health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from chalicelib import wiring
+from chalicelib.imaging import normalise
+from tests.api.conftest import Api
+
+
+def audit_entries(api: Api, action: str) -> list[dict[str, object]]:
+    items = api.stack.session.client("dynamodb").scan(TableName=api.stack.settings.audit_table)["Items"]
+    entries = [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
+    return [entry for entry in entries if entry["action"] == action]
+
+
+def test_a_face_of_another_employee_is_409_naming_them_and_audited(api: Api, photos: Path) -> None:
+    for employee_id, name in [("EMP001", "obama.jpg"), ("EMP002", "biden.jpg")]:
+        api.create(employee_id)
+        assert api.enroll(employee_id, photos / name).status == 201  # different people: enrolled
+    api.create("EMP003")
+    refused = api.enroll("EMP003", photos / "obama2.jpg")
+    assert refused.status == 409
+    assert set(refused.json) == {"message", "other_employee_id", "similarity"}
+    assert refused.json["other_employee_id"] == "EMP001" and refused.json["similarity"] >= 75.0
+    assert refused.json["message"].startswith(
+        f"this face matches employee EMP001 (similarity {refused.json['similarity']:.1f}): "
+    )
+    assert api.call("GET", "/employees/EMP003/faces").json["items"] == []
+    assert api.enroll("EMP001", photos / "obama3.jpg").status == 201  # more of the same person: fine
+    [entry] = audit_entries(api, "face.refused")
+    assert (entry["target"], entry["actor"]) == ("EMP003", "sandbox-admins")
+    assert entry["details"] == {
+        "reason": "duplicate_face",
+        "other_employee_id": "EMP001",
+        "similarity": f"{refused.json['similarity']:.2f}",
+    }
+    wiring.reset()
+
+
+def test_gallery_health_is_for_admins_and_lists_what_confuses_the_door(api: Api, photos: Path) -> None:
+    empty = api.call("GET", "/gallery/health")
+    assert (empty.status, empty.json) == (
+        200,
+        {
+            "employees": 0,
+            "faces": 0,
+            "threshold": 80.0,
+            "margin": 5.0,
+            "close_pairs": [],
+            "single_photo": [],
+            "outlier_faces": [],
+        },
+    )
+    assert api.call("GET", "/gallery/health", token="security").status == 403
+    assert api.call("GET", "/gallery/health", token=None).status == 401
+
+    for employee_id, names in [("EMP001", ["obama.jpg", "obama3.jpg"]), ("EMP002", ["biden.jpg"])]:
+        api.create(employee_id)
+        for name in names:
+            assert api.enroll(employee_id, photos / name).status == 201
+    # A gallery from before the guard: EMP003 enrolled with EMP001's face, EMP002's on EMP001.
+    engine = wiring.api_ports(api.stack.settings).enrollment.engine
+    limits = api.stack.settings.limits
+    engine.add_face("EMP003", normalise((photos / "obama2.jpg").read_bytes(), limits))
+    stray = engine.add_face("EMP001", normalise((photos / "biden.jpg").read_bytes(), limits))
+
+    health = api.call("GET", "/gallery/health").json
+    assert (health["employees"], health["faces"]) == (3, 5)
+    assert [pair["employee_ids"] for pair in health["close_pairs"]] == [
+        ["EMP001", "EMP002"],
+        ["EMP001", "EMP003"],
+    ]
+    assert all(pair["similarity"] >= 75.0 for pair in health["close_pairs"])
+    assert health["single_photo"] == ["EMP002", "EMP003"]
+    assert [(f["employee_id"], f["face_id"]) for f in health["outlier_faces"]] == [("EMP001", stray.face_id)]
+    assert health["outlier_faces"][0]["similarity"] < 80.0
+    wiring.reset()
