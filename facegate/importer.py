@@ -12,6 +12,7 @@ import base64
 import hashlib
 import http.client
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -57,8 +58,8 @@ class Outcome:
             {"result": "faces added", "count": self.faces},
             {"result": "skipped as done", "count": self.skipped},
         ]
-        for reason, count in sorted(Counter(r.reason for r in self.refused).items()):
-            rows.append({"result": f"refused: {reason}", "count": count})
+        for kind, count in sorted(Counter(refusal_kind(r.reason) for r in self.refused).items()):
+            rows.append({"result": f"refused: {kind}", "count": count})
         rows.append({"result": "failed transiently (rerun)", "count": self.failed})
         rows.append({"result": "requests retried", "count": self.retries})
         return rows
@@ -66,6 +67,13 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.refused and not self.failed
+
+
+def refusal_kind(reason: str) -> str:
+    """A refusal's reason without its particulars (counts, sizes, ids: they are in the CSV),
+    so the summary has one row per kind: "N faces in the photo", "face too small"."""
+    head = reason.split(":", 1)[0].split("(", 1)[0]
+    return re.sub(r"\S*\d\S*", "N", head).strip()
 
 
 class Importer:

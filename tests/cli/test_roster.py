@@ -93,3 +93,14 @@ def test_the_progress_bar_draws_in_place_and_is_silent_when_disabled() -> None:
     quiet.advance(2)
     quiet.close()
     assert silent.getvalue() == ""
+
+
+def test_the_summary_groups_refusals_by_kind_without_their_particulars() -> None:
+    from facegate.importer import refusal_kind
+
+    assert refusal_kind("6 faces in the photo: enroll a photo of one person") == "N faces in the photo"
+    assert refusal_kind("3 faces in the photo: enroll a photo of one person") == "N faces in the photo"
+    duplicate = "this face matches employee EMP001 (similarity 85.8): enrolled for a second employee"
+    assert refusal_kind(duplicate) == "this face matches employee N"
+    assert refusal_kind("face too small: 62px across, minimum 80px") == "face too small"
+    assert refusal_kind("no face found in the photo") == "no face found in the photo"

@@ -35,3 +35,21 @@ def assert_demo_outcomes(lines: list[str]) -> None:
     for label, status in DEMO_OUTCOMES:
         [row] = [line for line in lines if line.startswith(label + " ")]
         assert status in row, row
+
+
+# The demo's roster through `facegate import`: four employees, three photos enrolled, the
+# group photo and a second id for EMP001's face refused (the duplicate guard).
+DEMO_IMPORT = {
+    "employees created": "4",
+    "faces added": "3",
+    "refused: N faces in the photo": "1",
+    "refused: this face matches employee N": "1",
+    "failed transiently (rerun)": "0",
+}
+
+
+def assert_demo_import(lines: list[str]) -> None:
+    """The demo's import summary, as `facegate import` printed it."""
+    for result, count in DEMO_IMPORT.items():
+        [row] = [line for line in lines if line.strip().startswith(result + " ")]
+        assert row.split()[-1] == count, row

@@ -20,7 +20,7 @@ from chalicelib.models import Status, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.rekognition import RekognitionEndpoint
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
-from tests.e2e.cli import assert_demo_outcomes, run_sandbox
+from tests.e2e.cli import assert_demo_import, assert_demo_outcomes, run_sandbox
 
 
 @pytest.fixture
@@ -72,6 +72,7 @@ def test_the_rekognition_demo_runs_offline_on_its_own_endpoint(tmp_path: Path) -
     lines = result.stdout.splitlines()
     assert "engine: rekognition" in lines[0]
     assert_demo_outcomes(lines)
+    assert_demo_import(lines)
     # Counted by the endpoint, not by our client: one SearchUsersByImage per scanned photo.
     assert "Rekognition calls per scan: 1, counted by the local endpoint (SearchUsersByImage × 4\n" in (
         result.stdout

@@ -13,7 +13,7 @@ from chalicelib import wiring
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
-from tests.e2e.cli import assert_demo_outcomes, run_sandbox
+from tests.e2e.cli import assert_demo_import, assert_demo_outcomes, run_sandbox
 from tests.images import encoded, png_claiming, two_tone
 
 
@@ -80,9 +80,15 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
         "  (a forged AUTHORIZED for EMP002, published straight to the topic)",
         "  door stays shut: invalid signature",
     ]
-    written = sorted(path.name for path in tmp_path.iterdir())
-    assert [name.rsplit(".", 1)[1] for name in written] == ["csv", "html", "txt"]
-    for name in written:
+    assert_demo_import(lines)
+    refused = (tmp_path / "roster.refused.csv").read_text().splitlines()
+    assert [line.split(",")[:3] for line in refused[1:]] == [
+        ["4", "EMP003", "group.jpg"],
+        ["5", "EMP004", "obama2.jpg"],
+    ]
+    report = sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith("roster."))
+    assert [name.rsplit(".", 1)[1] for name in report] == ["csv", "html", "txt"]
+    for name in report:
         assert str(tmp_path / name) in result.stdout
 
 
