@@ -94,6 +94,11 @@ class BadPageToken(BadRequest, ValueError):
     """A ``next_token`` that no adapter issued."""
 
 
+class ReportDayRefused(BadRequest, ValueError):
+    """A report day an admin may not send now: in the future, today before the report hour
+    (the ledger would then stop the scheduled run), or older than the scans kept."""
+
+
 class TokenRevoked(Unauthorized):
     """The pool no longer honours the token: signed out, user disabled or deleted."""
 

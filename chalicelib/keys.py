@@ -38,10 +38,20 @@ INVALID_CAMERA = "(invalid)"
 
 # An employee id: what the API accepts in paths and bodies and the drop folder in keys.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : -"
+EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 # Audit targets that are not employees (the daily report's ledger, erasure jobs): IAM
 # refuses the API's audit writes for them, so an employee of that id could never be audited.
 RESERVED_IDS = frozenset({"daily-report", "erasure"})
+
+
+def employee_id_problem(value: str) -> str | None:
+    """Why ``value`` is no employee id, or None. Not only dots: ``.`` and ``..`` are path
+    segments that URLs, S3 keys and the CLI's request paths would resolve away."""
+    if not EMPLOYEE_ID.fullmatch(value) or value.strip(".") == "":
+        return f"employee id must be {EMPLOYEE_ID_RULE}"
+    if value in RESERVED_IDS:
+        return f"employee id {value} is reserved"
+    return None
 
 
 def is_camera_id(value: str) -> bool:
@@ -103,8 +113,7 @@ def enrollment_of(key: str) -> EnrollKey:
     if len(parts) != 2 or not parts[0] or not parts[1]:
         return EnrollKey(None, problem=f"key is not {layout}")
     employee_id, file_name = parts
-    if not EMPLOYEE_ID.fullmatch(employee_id):
-        return EnrollKey(None, file_name, f"employee id is not {EMPLOYEE_ID_RULE}")
-    if employee_id in RESERVED_IDS:
-        return EnrollKey(None, file_name, f"employee id {employee_id} is reserved")
+    problem = employee_id_problem(employee_id)
+    if problem is not None:
+        return EnrollKey(None, file_name, problem)
     return EnrollKey(employee_id, file_name)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.display import display_text
+from chalicelib.errors import ReportDayRefused
 from chalicelib.models import Scan
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
 from chalicelib.report_email import compose
@@ -81,6 +82,33 @@ def run_daily_report(
         raise
     ports.ledger.sent(day, summary.totals)
     return ReportOutcome(day, True, "sent", message_id, len(summary.scans))
+
+
+def latest_due_day(now: datetime, settings: Settings) -> str:
+    """Today once the report hour has come, else yesterday: never a day the schedule has yet
+    to send (sending today at noon would make the 18:00 run find it "already sent")."""
+    local_now = now.astimezone(ZoneInfo(settings.timezone))
+    today = local_now.date()
+    return (today if local_now.hour >= settings.report.hour else today - timedelta(days=1)).isoformat()
+
+
+def send_now(ports: ReportPorts, settings: Settings, now: datetime, day: str | None = None) -> ReportOutcome:
+    """An admin's "send it now": ``day`` (by default the latest one due), once per day as ever.
+
+    Only days the schedule has had its turn at and whose scans are still kept:
+    ``ReportDayRefused`` for a later day (claiming it would stop the scheduled run from
+    sending it) or one older than ``retention_days`` (its scans are gone).
+    """
+    latest = date.fromisoformat(latest_due_day(now, settings))
+    wanted = latest if day is None else date.fromisoformat(day)
+    earliest = latest - timedelta(days=settings.retention_days)
+    if wanted > latest:
+        raise ReportDayRefused(f"{wanted} is not due yet: the latest day that may be sent now is {latest}")
+    if wanted < earliest:
+        raise ReportDayRefused(
+            f"{wanted} is older than the {settings.retention_days} days of scans kept (from {earliest})"
+        )
+    return run_daily_report(ports, settings, now, wanted.isoformat())
 
 
 def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySummary:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from chalice.app import Blueprint
 
@@ -22,24 +21,14 @@ requires = route_guard(reports_api)
 def send_report(actor: Principal) -> dict[str, object]:
     """Send one local day's report (by default the latest one due); the ledger sends a day once."""
     from chalicelib import wiring
-    from chalicelib.reports import run_daily_report  # here: the other routes never need it
+    from chalicelib.reports import send_now  # here: the other routes never need it
 
     request, settings = reports_api.current_request, Settings.from_env()
     body = json_object(request) if request.raw_body else {}
     if set(body) - {"day"}:
         raise BadRequest("the body may only name a day")
-    now = datetime.now(UTC)
     raw_day = body.get("day")
     if raw_day is not None and not isinstance(raw_day, str):
         raise BadRequest("day must be a date, YYYY-MM-DD")
-    # Given a day, run_daily_report sends whatever the hour: a manual send means now.
-    day = valid.day(raw_day) if raw_day else latest_due_day(now, settings)
-    return run_daily_report(wiring.report_ports(settings), settings, now, day).to_dict()
-
-
-def latest_due_day(now: datetime, settings: Settings) -> str:
-    """Today once the report hour has come, else yesterday: never a day the schedule has yet
-    to send (sending today at noon would make the 18:00 run find it "already sent")."""
-    local_now = now.astimezone(ZoneInfo(settings.timezone))
-    due = local_now.date() if local_now.hour >= settings.report.hour else local_now.date() - timedelta(days=1)
-    return due.isoformat()
+    day = None if raw_day is None else valid.day(raw_day)
+    return send_now(wiring.report_ports(settings), settings, datetime.now(UTC), day).to_dict()

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.display import is_hidden
 from chalicelib.errors import BadRequest, PayloadTooLarge
-from chalicelib.keys import CAMERA_ID_RULE, EMPLOYEE_ID_RULE, is_camera_id
+from chalicelib.keys import CAMERA_ID_RULE, employee_id_problem, is_camera_id
 from chalicelib.keys import EMPLOYEE_ID as EMPLOYEE_ID  # the rules live in keys.py: the drop folder's
 from chalicelib.keys import RESERVED_IDS as RESERVED_IDS  # keys carry employee ids too
 from chalicelib.models import Employee, Status
@@ -28,10 +28,9 @@ LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def employee_id(value: str) -> str:
-    if not EMPLOYEE_ID.fullmatch(value):
-        raise BadRequest(f"employee_id must be {EMPLOYEE_ID_RULE}")
-    if value in RESERVED_IDS:
-        raise BadRequest(f"employee_id {value} is reserved")
+    problem = employee_id_problem(value)
+    if problem is not None:
+        raise BadRequest(problem.replace("employee id", "employee_id", 1))
     return value
 
 

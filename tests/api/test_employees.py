@@ -52,6 +52,8 @@ def test_html_and_non_ascii_names_are_kept_exactly(api: Api) -> None:
         ({"employee_id": "E 1", "name": "A"}, "employee_id must be"),
         ({"employee_id": "E" * 65, "name": "A"}, "employee_id must be"),
         ({"employee_id": "E/1", "name": "A"}, "employee_id must be"),
+        ({"employee_id": "..", "name": "A"}, "employee_id must be"),  # a path segment, not an id
+        ({"employee_id": ".", "name": "A"}, "employee_id must be"),
         ({"employee_id": "daily-report", "name": "A"}, "is reserved"),  # the report's audit target
         ({"employee_id": "E1", "name": "A", "email": "not-an-email"}, "email is not an email address"),
         ({"employee_id": "E1", "name": "A", "role": "admin"}, "unknown field: role"),

@@ -125,7 +125,7 @@ def test_the_uploader_is_the_events_principal() -> None:
     assert anonymous.uploader is None
 
 
-BAD_ID = "employee id is not 1–64 characters of A–Z, a–z, 0–9, _ . : -"
+BAD_ID = "employee id must be 1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 
 
 @pytest.mark.parametrize(
@@ -136,6 +136,10 @@ BAD_ID = "employee id is not 1–64 characters of A–Z, a–z, 0–9, _ . : -"
         ("enroll/" + "E" * 64 + "/a.jpg", "E" * 64, None),
         ("enroll/" + "E" * 65 + "/a.jpg", None, BAD_ID),
         ("enroll/EMP 1/a.jpg", None, BAD_ID),
+        ("enroll/../a.jpg", None, BAD_ID),
+        ("enroll/./a.jpg", None, BAD_ID),
+        ("enroll/...../a.jpg", None, BAD_ID),
+        ("enroll/.a./a.jpg", ".a.", None),
         ("enroll/daily-report/a.jpg", None, "employee id daily-report is reserved"),
         ("enroll/EMP001/", None, "key is not enroll/<employee-id>/<file>"),
         ("enroll/EMP001", None, "key is not enroll/<employee-id>/<file>"),

@@ -145,7 +145,10 @@ def test_a_non_ascii_name_arrives_rfc_2047_encoded_and_is_read_back() -> None:
     [
         ("enroll/EMP001.jpg", "key is not enroll/<employee-id>/<file>"),
         ("enroll/EMP001/deeper/a.jpg", "key is not enroll/<employee-id>/<file>"),
-        ("enroll/bad id/a.jpg", "employee id is not 1–64 characters of A–Z, a–z, 0–9, _ . : -"),
+        (
+            "enroll/bad id/a.jpg",
+            "employee id must be 1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)",
+        ),
         ("enroll/erasure/a.jpg", "employee id erasure is reserved"),
     ],
 )
