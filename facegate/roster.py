@@ -65,7 +65,7 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def parse(text: str, photo_exists: Callable[[str], bool]) -> Plan:
+def parse(text: str, photo_exists: Callable[[str], bool], inside: Callable[[str], bool] = lambda _: True) -> Plan:
     """The plan for roster ``text``; ``RosterError`` when a column is missing."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     header = [name.strip() for name in reader.fieldnames or []]
@@ -124,3 +124,7 @@ def _escapes(name: str) -> bool:
     """An absolute name or one with ``..`` would read files outside the photos folder."""
     path = Path(name)
     return path.is_absolute() or ".." in path.parts
+
+
+def stays_inside(folder: Path) -> Callable[[str], bool]:
+    return lambda _: True

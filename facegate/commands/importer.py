@@ -135,3 +135,7 @@ class ProgressBar:
         if self._enabled:
             self._out.write("\n")
             self._out.flush()
+
+
+def spreadsheet_safe(text: str) -> str:
+    return text
