@@ -12,7 +12,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -91,7 +91,9 @@ def test_a_deployed_stage_over_plain_http_is_refused(tmp_path: Path) -> None:
         resolve("prod", environ, project=tmp_path)
     assert resolve("prod", {**environ, "FACEGATE_API_URL": "https://api.example.com"}, project=tmp_path)
     for loopback in ("http://127.0.0.1:8000", "http://localhost:8000/api", "http://[::1]:8000"):
-        assert resolve("prod", {**environ, "FACEGATE_API_URL": loopback}, project=tmp_path).api_url == loopback
+        assert (
+            resolve("prod", {**environ, "FACEGATE_API_URL": loopback}, project=tmp_path).api_url == loopback
+        )
 
 
 def test_the_cli_exits_2_on_a_plain_http_stage(
@@ -141,7 +143,10 @@ def photos_folder(tmp_path: Path) -> Path:
 
 def run_importer(api: FakeApi, folder: Path, path: Path, employee_id: str = "EMP1") -> Any:
     plan = parse(HEADER + f"{employee_id},Avery,,,a.jpg\n", lambda name: (folder / name).is_file())
-    importer = Importer(api, folder, journal.Journal(path), journal.read(path), workers=1, sleep=lambda _: None)  # type: ignore[arg-type]
+    client = cast(ApiClient, api)
+    importer = Importer(
+        client, folder, journal.Journal(path), journal.read(path), workers=1, sleep=lambda _: None
+    )
     return importer.run(plan)
 
 
@@ -191,7 +196,10 @@ def test_the_retry_does_not_take_a_face_enrolled_meanwhile_elsewhere_as_its_own(
     api = Meanwhile(["F0"])
     plan = parse(HEADER + "EMP1,Avery,,,a.jpg;b.jpg\n", lambda name: (folder / name).is_file())
     path = tmp_path / "r.journal.jsonl"
-    importer = Importer(api, folder, journal.Journal(path), journal.read(path), workers=1, sleep=lambda _: None)  # type: ignore[arg-type]
+    client = cast(ApiClient, api)
+    importer = Importer(
+        client, folder, journal.Journal(path), journal.read(path), workers=1, sleep=lambda _: None
+    )
     outcome = importer.run(plan)
     assert api.posted == 2, "the retry took the face enrolled elsewhere as b.jpg's"
     assert outcome.faces == 2
@@ -219,7 +227,11 @@ def test_a_journal_of_another_stage_is_refused(tmp_path: Path, capsys: pytest.Ca
     sandbox = Context(stage_name="sandbox", _stage=STAGE, _client=FakeApi([]))  # type: ignore[arg-type]
     assert command.run(import_args(tmp_path), sandbox) == 0
     first = json.loads((tmp_path / "roster.journal.jsonl").read_text().splitlines()[0])
-    assert (first["stage"], first["api_url"], first["user_pool_id"]) == ("sandbox", STAGE.api_url, "us-east-1_pool")
+    assert (first["stage"], first["api_url"], first["user_pool_id"]) == (
+        "sandbox",
+        STAGE.api_url,
+        "us-east-1_pool",
+    )
 
     prod_stage = Stage("prod", "https://api.example.com", "us-east-1", "us-east-1_prod", "c2")
     prod_api = FakeApi([])
@@ -236,11 +248,12 @@ def test_a_journal_of_another_stage_is_refused(tmp_path: Path, capsys: pytest.Ca
 
 def test_refused_cells_never_start_a_formula(tmp_path: Path) -> None:
     from chalicelib.report_email import _cell
-
     from facegate.commands.importer import spreadsheet_safe
 
-    samples = ["=1+2|calc.jpg", "+1", "-E1", "@SUM(A1)", "\tx", "\rx", "plain.jpg", "", "a=b", "'quoted"]
-    assert [spreadsheet_safe(text) for text in samples] == [_cell(text) for text in samples]
+    printable = ["=1+2|calc.jpg", "+1", "-E1", "@SUM(A1)", "plain.jpg", "", "a=b", "'quoted", " =x"]
+    assert [spreadsheet_safe(text) for text in printable] == [_cell(text) for text in printable]
+    for control in ("\tx", "\rx"):  # the e-mail also shows control characters as escapes
+        assert spreadsheet_safe(control).startswith("'") and _cell(control).startswith("'")
     roster = tmp_path / "roster.csv"
     roster.write_text(HEADER + "E1,One,,,=1+2|calc.jpg;@evil.jpg\n")
     context = Context(stage_name="sandbox", _stage=STAGE, _client=FakeApi([]))  # type: ignore[arg-type]
@@ -316,7 +329,9 @@ def test_the_token_file_is_written_without_following_a_planted_link(tmp_path: Pa
     assert sorted(p.name for p in folder.iterdir()) == sorted([planted.name, "tokens.json"])
 
 
-def test_an_open_token_folder_of_someone_else_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_open_token_folder_of_someone_else_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from facegate.errors import CliError
     from facegate.tokens import write_private
 
