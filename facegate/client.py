@@ -78,13 +78,26 @@ class ApiClient:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
+            with OPENER.open(request, timeout=self._timeout) as answer:
                 return _decoded(answer.read())
         except urllib.error.HTTPError as error:
             body = _decoded(error.read())
             message = body.get("message") if isinstance(body, dict) else None
             raise ApiError(error.code, _redacted(str(message or error.reason)), body) from None
 
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """The API never redirects: following one would hand the bearer token to another host."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise ApiError(
+            code,
+            f"the API answered with a redirect to {_redacted(newurl)}: refused, not followed "
+            "(check the stage's API URL)",
+        )
+
+
+OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 # A JWT: three base64url parts, the first two JSON objects ("eyJ" is how '{"' starts).
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")

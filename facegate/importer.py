@@ -1,7 +1,8 @@
 """Runs an import plan against the API: employees, then their photos, several at a time.
 
 One task per employee (create, then its photos one after another), so an employee has at
-most one enrollment in flight: a face the journal does not know is then that enrollment's.
+most one enrollment of ours in flight: a face that appeared since the employee's faces were
+listed, just before the photo was sent, is then taken for that enrollment's.
 Transient failures (5xx, 429, connection errors) are retried with backoff; what still
 fails is counted and tried again by the next run.
 """
@@ -15,6 +16,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -132,17 +134,17 @@ class Importer:
                 self._count("skipped")
             else:
                 todo.append((name, sha, data))
-        if not todo:
-            return
-        # An employee this run created has no faces yet: no need to ask.
-        known = set() if created else self._server_faces(person.employee_id)
-        if known is None:
-            self._fail_all(person, todo, "the employee's faces could not be listed")
-            return
+        mine: set[str] = set()  # the faces this run enrolled for the employee
         for name, sha, data in todo:
             if self._stop.is_set():
                 return
-            self._photo(person, name, sha, data, known)
+            # An employee this run created has only our faces: no need to ask.
+            before = set(mine) if created else self._server_faces(person.employee_id)
+            if before is None:
+                entry = {"step": "photo", "employee_id": person.employee_id, "photo": name, "sha256": sha}
+                self._failed(person, name, "the employee's faces could not be listed", entry=entry)
+                continue
+            self._photo(person, name, sha, data, before, mine)
 
     def _employee(self, person: Person) -> bool | None:
         """Create the employee unless done: True when this run created it, False when it
@@ -166,18 +168,22 @@ class Importer:
         self._count("created" if outcome == "created" else "existed")
         return outcome == "created"
 
-    def _photo(self, person: Person, name: str, sha: str, data: bytes, known: set[str]) -> None:
+    def _photo(
+        self, person: Person, name: str, sha: str, data: bytes, before: set[str], mine: set[str]
+    ) -> None:
+        """Enroll one photo; ``before``: the employee's faces on the server now."""
         employee_id, key = person.employee_id, (person.employee_id, sha)
         entry = {"step": "photo", "employee_id": employee_id, "photo": name, "sha256": sha}
-        orphan = self._orphan(employee_id, known) if key in self._done.pending else None
+        orphan = self._orphan(employee_id, key, before) if key in self._done.pending else None
         if orphan is not None:  # an earlier run's request landed; the journal never heard
-            self._enrolled(entry, orphan, known, recovered=True)
+            self._enrolled(entry, orphan, mine, recovered=True)
             return
-        self._journal.append(**entry, outcome="started")
+        self._journal.append(**entry, outcome="started", before=sorted(before))
         body = {"image": base64.b64encode(data).decode()}
         started = time.monotonic()
         try:
-            record = self._call("POST", f"/employees/{employee_id}/faces", body, recheck=(employee_id, known))
+            path = f"/employees/{_segment(employee_id)}/faces"
+            record = self._call("POST", path, body, recheck=(employee_id, before))
         except ApiError as error:
             self._refuse(person, name, error.message, entry=entry)
             return
@@ -186,24 +192,28 @@ class Importer:
             return
         with self._lock:
             self.outcome.enroll_seconds.append(time.monotonic() - started)
-        self._enrolled(entry, str(record["face_id"]), known, recovered="recovered" in record)
+        self._enrolled(entry, str(record["face_id"]), mine, recovered="recovered" in record)
 
-    def _enrolled(self, entry: dict[str, str], face_id: str, known: set[str], recovered: bool) -> None:
-        known.add(face_id)
+    def _enrolled(self, entry: dict[str, str], face_id: str, mine: set[str], recovered: bool) -> None:
+        mine.add(face_id)
         with self._lock:
             self._done.photos[(entry["employee_id"], entry["sha256"])] = face_id
         extra = {"recovered": True} if recovered else {}
         self._journal.append(**entry, outcome="enrolled", face_id=face_id, **extra)
         self._count("faces")
 
-    def _orphan(self, employee_id: str, known: set[str]) -> str | None:
-        """A face of the employee on the server that no journal line accounts for."""
-        unknown = sorted(known - self._done.face_ids(employee_id))
+    def _orphan(self, employee_id: str, key: tuple[str, str], now: set[str]) -> str | None:
+        """A face that appeared since the unfinished enrollment ``key`` was sent and that no
+        journal line accounts for; None when its ``started`` line recorded no ``before``."""
+        before = self._done.pending.get(key)
+        if before is None:
+            return None
+        unknown = sorted(now - before - self._done.face_ids(employee_id))
         return unknown[0] if unknown else None
 
     def _server_faces(self, employee_id: str) -> set[str] | None:
         try:
-            answer = self._call("GET", f"/employees/{employee_id}/faces")
+            answer = self._call("GET", f"/employees/{_segment(employee_id)}/faces")
         except (ApiError, Transient):
             return None
         return {str(face["face_id"]) for face in answer.get("items", [])}
@@ -258,12 +268,12 @@ class Importer:
             self.outcome.failures.append(Refusal(person.line, person.employee_id, photo, f"failed: {reason}"))
         self._progress(1 + (len(person.photos) if step == "employee" else 0))
 
-    def _fail_all(self, person: Person, todo: list[tuple[str, str, bytes]], reason: str) -> None:
-        for name, sha, _ in todo:
-            entry = {"step": "photo", "employee_id": person.employee_id, "photo": name, "sha256": sha}
-            self._failed(person, name, reason, entry=entry)
-
     def _count(self, what: str) -> None:
         with self._lock:
             setattr(self.outcome, what, getattr(self.outcome, what) + 1)
         self._progress(1)
+
+
+def _segment(value: str) -> str:
+    """``value`` as one URL path segment (an id's ``:`` or ``.`` must not bend the path)."""
+    return urllib.parse.quote(value, safe="")

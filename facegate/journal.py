@@ -3,13 +3,17 @@
 Appended and fsynced as each step ends, so a run killed at any moment leaves a journal
 that a rerun trusts: done steps are skipped, everything else is tried again. Lines:
 
+    {"step": "journal", "stage": …, "api_url": …, "user_pool_id": …}   (the first line)
     {"step": "employee", "employee_id": …, "outcome": "created" | "exists" | "refused" | "failed", "reason"?}
     {"step": "photo", "employee_id": …, "photo": …, "sha256": …,
-     "outcome": "started" | "enrolled" | "refused" | "failed", "face_id"?, "reason"?}
+     "outcome": "started" | "enrolled" | "refused" | "failed", "face_id"?, "reason"?, "before"?}
 
-``started`` is written before a photo is sent: a ``started`` with no outcome after it is an
-enrollment the server may have made without the journal hearing of it (the run died
-mid-request); the rerun looks for a face it does not know before sending it again.
+The first line names the stage the journal is of: its steps are done on that stage only, so
+``facegate import`` refuses the journal for another. ``started`` is written before a photo is
+sent, with ``before``: the employee's face ids on the server just then. A ``started`` with no
+outcome after it is an enrollment the server may have made without the journal hearing of
+it (the run died mid-request); the rerun takes a face that appeared since ``before`` for it,
+and sends the photo again when there is none.
 Each line also carries ``at`` (UTC, ISO 8601). A torn last line (a crash mid-write) is ignored.
 """
 
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 DONE_EMPLOYEE = frozenset({"created", "exists"})
+STAGE_KEYS = ("stage", "api_url", "user_pool_id")
 
 
 @dataclass
@@ -32,7 +37,10 @@ class JournalState:
 
     employees: set[str] = field(default_factory=set)  # created or found existing
     photos: dict[tuple[str, str], str] = field(default_factory=dict)  # (employee, sha256) → face id
-    pending: set[tuple[str, str]] = field(default_factory=set)  # started, never finished
+    # started, never finished → the employee's faces before it was sent (None: not recorded)
+    pending: dict[tuple[str, str], frozenset[str] | None] = field(default_factory=dict)
+    stage: dict[str, str] | None = None  # the first line: which stage the steps were done on
+    lines: int = 0
 
     def face_ids(self, employee_id: str) -> set[str]:
         return {face for (owner, _), face in self.photos.items() if owner == employee_id}
@@ -50,6 +58,9 @@ def read(path: Path) -> JournalState:
             continue
         if not isinstance(entry, dict):
             continue
+        state.lines += 1
+        if entry.get("step") == "journal" and state.lines == 1:
+            state.stage = {key: str(entry.get(key)) for key in STAGE_KEYS}
         _apply(state, entry)
     return state
 
@@ -61,18 +72,21 @@ def _apply(state: JournalState, entry: dict[str, Any]) -> None:
     elif entry.get("step") == "photo":
         key = (employee, str(entry.get("sha256", "")))
         if outcome == "started":
-            state.pending.add(key)
+            before = entry.get("before")
+            state.pending[key] = frozenset(map(str, before)) if isinstance(before, list) else None
             return
-        state.pending.discard(key)
+        state.pending.pop(key, None)
         if outcome == "enrolled":
             state.photos[key] = str(entry.get("face_id", ""))
 
 
 class Journal:
-    """Appends lines to the journal file, durably, from any thread."""
+    """Appends lines to the journal file, durably, from any thread; a new file starts with
+    the ``stage`` line (``{"stage", "api_url", "user_pool_id"}``) when one is given."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, stage: dict[str, str] | None = None) -> None:
         self.path = path
+        self._stage = stage
         self._lock = threading.Lock()
 
     def append(self, **entry: Any) -> None:
@@ -80,6 +94,8 @@ class Journal:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as file:
+                if self._stage is not None and file.tell() == 0:
+                    file.write(json.dumps({"step": "journal", **self._stage}) + "\n")
                 file.write(line)
                 file.flush()
                 os.fsync(file.fileno())

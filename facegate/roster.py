@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 COLUMNS = ("employee_id", "name", "email", "department", "photos")
-# The API's rule (chalicelib/api/validation.py); the CLI imports nothing from chalicelib.
+# The API's rule (chalicelib/keys.py), not only dots either; the CLI imports nothing from
+# chalicelib: tests/cli/test_roster.py holds the two to the same answers.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 RESERVED_IDS = frozenset({"daily-report", "erasure"})
 ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : -"
@@ -65,9 +66,21 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def parse(text: str, photo_exists: Callable[[str], bool]) -> Plan:
-    """The plan for roster ``text``; ``RosterError`` when a column is missing."""
+def parse(
+    text: str, photo_exists: Callable[[str], bool], inside: Callable[[str], bool] = lambda _: True
+) -> Plan:
+    """The plan for roster ``text``; ``RosterError`` when a column is missing or the CSV is
+    broken. ``inside(name)``: the photo, links followed, is in the photos folder."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
+    try:
+        return _parse(reader, photo_exists, inside)
+    except csv.Error as error:  # a field over csv's 128 KiB limit, say
+        raise RosterError(f"line {reader.line_num + 1}: not a readable CSV row: {error}") from None
+
+
+def _parse(
+    reader: csv.DictReader[str], photo_exists: Callable[[str], bool], inside: Callable[[str], bool]
+) -> Plan:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
@@ -86,7 +99,7 @@ def parse(text: str, photo_exists: Callable[[str], bool]) -> Plan:
         photos = tuple(dict.fromkeys(name.strip() for name in values["photos"].split(";") if name.strip()))
         kept = []
         for name in photos:
-            if _escapes(name):
+            if _escapes(name) or not inside(name):
                 plan.refused.append(Refusal(line, employee_id, name, "photo path leaves the photos folder"))
             elif not photo_exists(name):
                 plan.refused.append(Refusal(line, employee_id, name, "photo file not found"))
@@ -111,6 +124,8 @@ def _row_problem(values: dict[str, str], seen: dict[str, int]) -> str | None:
         return "employee_id is empty"
     if not EMPLOYEE_ID.fullmatch(employee_id):
         return f"bad employee_id: must be {ID_RULE}"
+    if employee_id.strip(".") == "":  # "." and ".." would bend the API's URL paths
+        return "employee_id cannot be only dots"
     if employee_id in RESERVED_IDS:
         return f"bad employee_id: {employee_id} is reserved"
     if employee_id in seen:
@@ -124,3 +139,13 @@ def _escapes(name: str) -> bool:
     """An absolute name or one with ``..`` would read files outside the photos folder."""
     path = Path(name)
     return path.is_absolute() or ".." in path.parts
+
+
+def stays_inside(folder: Path) -> Callable[[str], bool]:
+    """Whether a photo name, links followed, stays in ``folder`` (a link may point anywhere)."""
+    root = folder.resolve()
+
+    def inside(name: str) -> bool:
+        return (root / name).resolve().is_relative_to(root)
+
+    return inside

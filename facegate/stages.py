@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +59,29 @@ def resolve(name: str, environ: Mapping[str, str] = os.environ, project: Path = 
     missing = [key for key in ("api_url", "user_pool_id", "client_id") if not values.get(key)]
     if missing:
         raise StageNotFound(f"stage {name!r}: {', '.join(missing)} unknown ({_hint(name)})")
+    api_url = str(values["api_url"]).rstrip("/")
+    if not _safe_url(api_url):
+        raise StageNotFound(
+            f"stage {name!r}: the API URL {api_url} is not https: the token would travel in clear "
+            "(only a loopback address, as the sandbox's, may use http)"
+        )
     return Stage(
         name=name,
-        api_url=str(values["api_url"]).rstrip("/"),
+        api_url=api_url,
         region=str(values.get("region") or "us-east-1"),
         user_pool_id=str(values["user_pool_id"]),
         client_id=str(values["client_id"]),
         cognito_endpoint=values.get("cognito_endpoint"),
     )
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _safe_url(url: str) -> bool:
+    """https, or http to this machine (the sandbox): a bearer token must not cross a network in clear."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
 
 
 def _sandbox(environ: Mapping[str, str]) -> dict[str, str | None]:

@@ -12,6 +12,8 @@ import binascii
 import contextlib
 import json
 import os
+import stat
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -179,7 +181,7 @@ class StoredTokens:
         return stored
 
     def _refresh(self, stored: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             answer = cognito(self.stage).initiate_auth(
@@ -190,7 +192,11 @@ class StoredTokens:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in REFUSALS:
                 raise NotLoggedIn(self.stage.name, "the session has expired or was revoked") from None
-            raise
+            why = _refusal(error)
+            raise CliError(f"the stage's user pool refused to refresh the session: {why}") from None
+        except BotoCoreError as error:  # no network, no such endpoint: no traceback for that
+            pool = self.stage.user_pool_id
+            raise CliError(f"cannot reach the stage's user pool ({pool}): {error}") from None
         result = answer["AuthenticationResult"]
         stored = {
             **stored,
@@ -204,16 +210,31 @@ class StoredTokens:
 
 
 def write_private(path: Path, value: object) -> None:
-    """``value`` as JSON at ``path``, readable by this user only, replaced in one step."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """``value`` as JSON at ``path``, readable by this user only, replaced in one step.
+
+    The folder is made 0700 (tightened if it is ours and open, refused if it is someone
+    else's): whoever can write in it could swap the file. The partial file gets a fresh
+    name, 0600 from its creation (``mkstemp``), so a link planted in advance is not followed.
+    """
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _private_folder(folder)
+    descriptor, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(descriptor, "w") as out:
             json.dump(value, out, indent=2)
         os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)
+
+
+def _private_folder(folder: Path) -> None:
+    mode = folder.stat()
+    if stat.S_IMODE(mode.st_mode) & 0o077 == 0:
+        return
+    if mode.st_uid != os.getuid():
+        raise CliError(f"{folder} is open to other users and not yours: the token file needs a 0700 folder")
+    folder.chmod(0o700)
 
 
 def claims_of(token: str) -> dict[str, Any]:

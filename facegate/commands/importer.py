@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from facegate import journal, output
 from facegate.context import Context
 from facegate.importer import Importer, Outcome
-from facegate.roster import Plan, Refusal, RosterError, parse
+from facegate.roster import Plan, Refusal, RosterError, parse, stays_inside
 
 REFUSED_COLUMNS = ("line", "employee_id", "photo", "reason")
 
@@ -41,11 +41,17 @@ def run(args: argparse.Namespace, context: Context) -> int:
     journal_file = args.journal or roster.with_name(roster.stem + ".journal.jsonl")
     photos: Path = args.photos
     try:
-        plan = parse(roster.read_text(encoding="utf-8-sig"), lambda name: (photos / name).is_file())
+        text = roster.read_text(encoding="utf-8-sig")
+        plan = parse(text, lambda name: (photos / name).is_file(), inside=stays_inside(photos))
     except (OSError, RosterError, UnicodeDecodeError) as error:
         print(f"facegate import: {error}", file=sys.stderr)
         return 2
+    stage = context.stage
+    this_stage = {"stage": stage.name, "api_url": stage.api_url, "user_pool_id": stage.user_pool_id}
     done = journal.read(journal_file)
+    if done.lines and done.stage != this_stage:
+        print(f"facegate import: {_other_stage(journal_file, done.stage, this_stage)}", file=sys.stderr)
+        return 2
     if args.dry_run:
         return _dry_run(plan, done, context)
     steps = sum(1 + len(person.photos) for person in plan.people)
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     importer = Importer(
         context.client,
         photos,
-        journal.Journal(journal_file),
+        journal.Journal(journal_file, this_stage),
         done,
         workers=args.workers,
         progress=bar.advance,
@@ -65,6 +71,18 @@ def run(args: argparse.Namespace, context: Context) -> int:
         _write_refused(refused_file, importer.outcome)
     _summary(outcome, refused_file, context)
     return 0 if outcome.ok else 1
+
+
+def _other_stage(path: Path, theirs: dict[str, str] | None, ours: dict[str, str]) -> str:
+    """Why the journal at ``path`` cannot be resumed here: its steps were done elsewhere."""
+    where = "names no stage" if theirs is None else (
+        f"is of stage {theirs['stage']} ({theirs['api_url']}, pool {theirs['user_pool_id']})"
+    )
+    return (
+        f"the journal {path} {where}, not of {ours['stage']} ({ours['api_url']}, pool "
+        f"{ours['user_pool_id']}): its steps are not done here; pass --journal FILE to start "
+        "a journal for this stage"
+    )
 
 
 def _dry_run(plan: Plan, done: journal.JournalState, context: Context) -> int:
@@ -101,7 +119,20 @@ def _write_refused(path: Path, outcome: Outcome) -> None:
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(REFUSED_COLUMNS)
-        writer.writerows((r.line, r.employee_id, r.photo, r.reason) for r in entries)
+        writer.writerows(
+            (r.line, spreadsheet_safe(r.employee_id), spreadsheet_safe(r.photo), spreadsheet_safe(r.reason))
+            for r in entries
+        )
+
+
+# What a spreadsheet would run as a formula (chalicelib/report_email.py's rule: the CLI imports
+# nothing from chalicelib; tests/cli/test_hardening.py holds the two to the same answers).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows and never runs: quoted when it could start a formula."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def _positive(raw: str) -> int:

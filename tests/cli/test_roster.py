@@ -53,6 +53,40 @@ def test_each_refusal_names_its_line_and_reason() -> None:
     assert [(p.employee_id, p.photos) for p in plan.people] == [("E1", ()), ("E7", ("here.jpg",))]
 
 
+def test_the_id_rule_is_the_api_s() -> None:
+    from chalicelib import keys
+    from chalicelib.api import validation
+    from chalicelib.errors import BadRequest
+    from facegate import roster
+
+    assert roster.EMPLOYEE_ID.pattern == keys.EMPLOYEE_ID.pattern
+    assert roster.RESERVED_IDS == keys.RESERVED_IDS
+    assert roster.ID_RULE == keys.EMPLOYEE_ID_RULE
+
+    def api_accepts(employee_id: str) -> bool:
+        try:
+            validation.employee_id(employee_id)
+        except BadRequest:
+            return False
+        return True
+
+    samples = ["E1", "e-1.a:b_c", "x" * 64, "x" * 65, "bad id", "a/b", "é", "daily-report", "erasure"]
+    samples += [".a", "a.", ":", "-"]
+    plans = {s: parse(HEADER + f"{s},Name,,,\n", lambda _: True) for s in samples}
+    assert {s: bool(plan.people) for s, plan in plans.items()} == {s: api_accepts(s) for s in samples}
+
+
+def test_an_id_of_only_dots_is_refused() -> None:
+    # The API's rule refuses these too (chalicelib/keys.py): in a URL path they mean "here" and "up".
+    plan = parse(HEADER + ".,One,,,\n..,Two,,,\n...,Three,,,\n.a.,Four,,,\n", lambda _: True)
+    assert [(r.employee_id, r.reason) for r in plan.refused] == [
+        (".", "employee_id cannot be only dots"),
+        ("..", "employee_id cannot be only dots"),
+        ("...", "employee_id cannot be only dots"),
+    ]
+    assert [p.employee_id for p in plan.people] == [".a."]
+
+
 def test_a_missing_column_refuses_the_whole_file() -> None:
     with pytest.raises(RosterError, match="no column photos"):
         parse("employee_id,name,email,department\nE1,One,,\n", lambda _: True)
@@ -70,14 +104,15 @@ def test_the_journal_ignores_a_torn_last_line_and_knows_unfinished_enrollments(t
     photo = {"step": "photo", "employee_id": "E1", "photo": "a.jpg", "sha256": "aa"}
     journal.append(**photo, outcome="started")
     journal.append(**photo, outcome="enrolled", face_id="f1")
-    journal.append(**{**photo, "sha256": "bb"}, outcome="started")
+    journal.append(**{**photo, "sha256": "bb"}, outcome="started", before=["f0", "f1"])
+    journal.append(**{**photo, "sha256": "cc"}, outcome="started")  # an older journal: no before
     with path.open("a") as file:
         file.write('{"step": "photo", "employee_id": "E1", "sha')  # the crash mid-write
     state = read(path)
     assert state.employees == {"E1"}
     assert state.photos == {("E1", "aa"): "f1"}
-    assert state.pending == {("E1", "bb")}
-    assert all("at" in json.loads(line) for line in path.read_text().splitlines()[:5])
+    assert state.pending == {("E1", "bb"): frozenset({"f0", "f1"}), ("E1", "cc"): None}
+    assert all("at" in json.loads(line) for line in path.read_text().splitlines()[:6])
 
 
 def test_the_progress_bar_draws_in_place_and_is_silent_when_disabled() -> None:
