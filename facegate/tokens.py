@@ -212,13 +212,19 @@ class StoredTokens:
 def write_private(path: Path, value: object) -> None:
     """``value`` as JSON at ``path``, readable by this user only, replaced in one step.
 
-    The folder is made 0700 (tightened if it is ours and open, refused if it is someone
-    else's): whoever can write in it could swap the file. The partial file gets a fresh
-    name, 0600 from its creation (``mkstemp``), so a link planted in advance is not followed.
+    A new folder is made 0700; a folder others may write in is refused unless it is sticky
+    (as ``/tmp``): whoever can write there could swap the file. Nothing is ever chmod'ed,
+    so pointing ``FACEGATE_TOKEN_FILE`` at the home folder leaves the home folder alone.
+    The partial file gets a fresh name, 0600 from its creation (``mkstemp``), so a link
+    planted in advance is not followed.
     """
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _private_folder(folder)
+    mode = folder.stat().st_mode
+    if stat.S_IMODE(mode) & 0o022 and not mode & stat.S_ISVTX:
+        raise CliError(
+            f"{folder} can be written by other users: keep the token file in a folder only you can write"
+        )
     descriptor, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(descriptor, "w") as out:
@@ -226,15 +232,6 @@ def write_private(path: Path, value: object) -> None:
         os.replace(partial, path)
     finally:
         Path(partial).unlink(missing_ok=True)
-
-
-def _private_folder(folder: Path) -> None:
-    mode = folder.stat()
-    if stat.S_IMODE(mode.st_mode) & 0o077 == 0:
-        return
-    if mode.st_uid != os.getuid():
-        raise CliError(f"{folder} is open to other users and not yours: the token file needs a 0700 folder")
-    folder.chmod(0o700)
 
 
 def claims_of(token: str) -> dict[str, Any]:

@@ -325,20 +325,20 @@ def test_the_token_file_is_written_without_following_a_planted_link(tmp_path: Pa
     assert victim.read_text() == "untouched"
     assert json.loads(path.read_text()) == {"a": 1}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # a folder of the user's is left as it is
     assert sorted(p.name for p in folder.iterdir()) == sorted([planted.name, "tokens.json"])
 
 
-def test_an_open_token_folder_of_someone_else_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_token_folder_others_may_write_in_is_refused_unless_sticky(tmp_path: Path) -> None:
     from facegate.errors import CliError
     from facegate.tokens import write_private
 
     folder = tmp_path / "shared"
     folder.mkdir()
     folder.chmod(0o777)
-    monkeypatch.setattr(os, "getuid", lambda: folder.stat().st_uid + 1)
-    with pytest.raises(CliError, match="0700"):
+    with pytest.raises(CliError, match="other users"):
         write_private(folder / "tokens.json", {})
     assert not (folder / "tokens.json").exists()
+    folder.chmod(0o1777)  # as /tmp: only the owner may replace or remove their file
+    write_private(folder / "tokens.json", {"a": 1})
+    assert stat.S_IMODE((folder / "tokens.json").stat().st_mode) == 0o600

@@ -42,7 +42,12 @@ def test_each_refusal_names_its_line_and_reason() -> None:
     plan = parse(text, lambda name: name == "here.jpg")
     reasons = [(r.line, r.employee_id, r.photo, r.reason) for r in plan.refused]
     assert reasons == [
-        (3, "bad id", "", "bad employee_id: must be 1–64 characters of A–Z, a–z, 0–9, _ . : -"),
+        (
+            3,
+            "bad id",
+            "",
+            "bad employee_id: must be 1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)",
+        ),
         (4, "daily-report", "", "bad employee_id: daily-report is reserved"),
         (5, "E1", "", "duplicate employee_id: already on line 2"),
         (6, "", "", "employee_id is empty"),
@@ -71,7 +76,7 @@ def test_the_id_rule_is_the_api_s() -> None:
         return True
 
     samples = ["E1", "e-1.a:b_c", "x" * 64, "x" * 65, "bad id", "a/b", "é", "daily-report", "erasure"]
-    samples += [".a", "a.", ":", "-"]
+    samples += [".a", "a.", ":", "-", ".", "..", "..."]
     plans = {s: parse(HEADER + f"{s},Name,,,\n", lambda _: True) for s in samples}
     assert {s: bool(plan.people) for s, plan in plans.items()} == {s: api_accepts(s) for s in samples}
 
@@ -79,11 +84,8 @@ def test_the_id_rule_is_the_api_s() -> None:
 def test_an_id_of_only_dots_is_refused() -> None:
     # The API's rule refuses these too (chalicelib/keys.py): in a URL path they mean "here" and "up".
     plan = parse(HEADER + ".,One,,,\n..,Two,,,\n...,Three,,,\n.a.,Four,,,\n", lambda _: True)
-    assert [(r.employee_id, r.reason) for r in plan.refused] == [
-        (".", "employee_id cannot be only dots"),
-        ("..", "employee_id cannot be only dots"),
-        ("...", "employee_id cannot be only dots"),
-    ]
+    assert [r.employee_id for r in plan.refused] == [".", "..", "..."]
+    assert all(r.reason.endswith("(not only dots)") for r in plan.refused)
     assert [p.employee_id for p in plan.people] == [".a."]
 
 
