@@ -14,10 +14,22 @@ announced once; two deliveries racing through the read at the same instant are t
 case left: they enroll the same face twice for the same employee, which the duplicate-face
 guard allows (it refuses only another employee's face) and which opens no other door.
 
+Who may be enrolled: a new employee is created by HR, active, from the metadata (the drop
+folder trusts HR as an admin of enrollment for new ids). An employee who has faces already
+gets a dropped photo only if it shows them (``ErasureEngine.shows_employee``): a typo'd id
+or a compromised HR system cannot add a stranger's face to someone who gets in; an admin
+can still add any photo of theirs through the API.
+
 A new employee is created just before their first face is added (``add_face`` wants the
-employee to exist) and removed again if that face is refused, so a refused photo leaves no
-half-created employee behind. Only a function killed between the two steps can leave an
+employee to exist) and removed again if that face is refused, unless another photo of
+theirs, dropped at the same time, enrolled a face meanwhile (see ``_undo_create``): a
+refused photo leaves no half-created employee behind. A removal that fails is a refusal
+saying the employee may remain. Only a function killed between the steps can leave an
 employee without faces: such an employee opens no door, and the next photo completes them.
+
+Read failures a retry may mend (throttling, 5xx) are raised, the photo still there, for
+Lambda's retries and then the failed-events queue; a photo that may not be read (access
+denied, an encryption key we may not use) is refused and deleted if we may delete it.
 """
 
 from __future__ import annotations
@@ -32,8 +44,8 @@ from chalicelib.display import display_text
 from chalicelib.enrollment import EnrollmentPorts, add_face, create_employee
 from chalicelib.errors import (
     AlreadyExists,
-    FacegateError,
     EnrollmentError,
+    FacegateError,
     InternalFailure,
     InvalidMetadata,
     NotificationFailed,
@@ -116,7 +128,9 @@ def enroll_dropped(
         if parsed.employee_id is None:
             outcome = DropOutcome(upload.key, None, reason=parsed.problem)
         else:
-            outcome = _enroll(upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, policy)
+            outcome = _enroll(
+                upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, policy
+            )
     _report(outcome, ports, actor)
     return outcome
 

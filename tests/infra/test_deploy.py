@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from infra.deploy import configure_async_invocations, empty_bucket, stage_config, write_outputs, write_policies
+from infra.deploy import (
+    configure_async_invocations,
+    empty_bucket,
+    stage_config,
+    write_outputs,
+    write_policies,
+)
 from infra.stage import deploy_stack
 from sandbox.stack import PROJECT_DIR, Stack
 
@@ -88,7 +94,10 @@ def test_every_s3_triggered_function_is_retried_then_dead_lettered(stage: str) -
     assert set(recorder.configs) == {f"facegate-{stage}-{function}" for function in policies}
     for function, policy in policies.items():
         config = recorder.configs[f"facegate-{stage}-{function}"]
-        assert config == {"MaximumRetryAttempts": 2, "DestinationConfig": {"OnFailure": {"Destination": queue}}}
+        assert config == {
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": queue}},
+        }
         # the destination is sent to with the function's own role
         statements = json.loads((PROJECT_DIR / ".chalice" / f"policy-{stage}-{policy}.json").read_text())
         assert any(
