@@ -55,6 +55,10 @@ class BadRequest(FacegateError):
     """The request is malformed: a field, a parameter, the body."""
 
 
+class InvalidMetadata(BadRequest, ValueError):
+    """An object's user metadata cannot be read (a malformed RFC 2047 encoded word)."""
+
+
 class Unauthorized(FacegateError):
     """No usable token."""
 
@@ -105,6 +109,11 @@ class TokenRevoked(Unauthorized):
 
 class ObjectGone(NotFound):
     """The object (or the version asked for) is not in the bucket (expired, erased)."""
+
+
+class ObjectUnreadable(Forbidden):
+    """The object is there but may not be read (access denied, an encryption key we may not
+    use): a retry cannot help."""
 
 
 class AlreadyExists(Conflict, ValueError):

@@ -188,6 +188,7 @@ def drop_ports(settings: Settings) -> DropPorts:
         images=pipeline_ports(settings).images,
         enrollment=enrollment_ports(settings),
         admins=SnsAdminNotifier(client("sns"), settings.admin_topic_arn),
+        engine=face_engine(settings),
     )
 
 

@@ -21,13 +21,16 @@ from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stac
 
 if TYPE_CHECKING:
     import boto3.session
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG = CHALICE_CONFIG
 OUT = PROJECT_DIR / "out"
-CAMERA_FUNCTION = "on_camera_upload"
+# The S3-triggered functions: a failure that may pass (throttling, a 5xx) is retried, then
+# the event goes to the failed-events queue (the photo stays until then: it is unread).
+ASYNC_FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")
 ASYNC_RETRIES = 2
 
 
@@ -115,12 +118,20 @@ def deploy(stage: str) -> None:
     # Chalice imports app.py with the stage's variables, so the trigger's bucket and the
     # authorizer's pool come from what was just written.
     subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
-    session.client("lambda").put_function_event_invoke_config(
-        FunctionName=f"facegate-{stage}-{CAMERA_FUNCTION}",
-        MaximumRetryAttempts=ASYNC_RETRIES,
-        DestinationConfig={"OnFailure": {"Destination": stack_outputs["FailedScansQueueArn"]}},
-    )
-    print(f"{stage} deployed; failed scans go to {stack_outputs['FailedScansQueueArn']}")
+    configure_async_invocations(session.client("lambda"), stage, stack_outputs["FailedScansQueueArn"])
+    print(f"{stage} deployed; failed S3 events go to {stack_outputs['FailedScansQueueArn']}")
+
+
+def configure_async_invocations(lambda_client: LambdaClient, stage: str, queue_arn: str) -> list[str]:
+    """Give every S3-triggered function its retries and on-failure destination."""
+    names = [f"facegate-{stage}-{function}" for function in ASYNC_FUNCTIONS]
+    for name in names:
+        lambda_client.put_function_event_invoke_config(
+            FunctionName=name,
+            MaximumRetryAttempts=ASYNC_RETRIES,
+            DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        )
+    return names
 
 
 def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> str:

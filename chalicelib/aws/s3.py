@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ObjectGone, UploadTooLarge
+from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
 from chalicelib.models import Upload
 from chalicelib.ports import StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
+
+# GetObject errors a retry cannot mend: no permission (a KMS key the role may not use
+# surfaces as AccessDenied too), an SSE-C object read without its key (InvalidRequest), an
+# archived object, a disabled or deleted KMS key. Throttling and 5xx stay retryable.
+UNREADABLE = frozenset(
+    {
+        "AccessDenied",
+        "InvalidRequest",
+        "InvalidObjectState",
+        "KMS.DisabledException",
+        "KMS.KMSInvalidStateException",
+        "KMS.NotFoundException",
+        "KMS.InvalidKeyUsageException",
+    }
+)
 
 
 class S3ImageStore:
@@ -29,8 +44,11 @@ class S3ImageStore:
         try:
             response = self._s3.get_object(**params)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "NoSuchVersion"):
                 raise ObjectGone(f"{upload.key} is not in the bucket") from None
+            if code in UNREADABLE:
+                raise ObjectUnreadable(f"the photo may not be read ({code})") from None
             raise
         body = response["Body"]
         version = response.get("VersionId") or upload.version_id

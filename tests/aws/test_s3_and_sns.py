@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.stub import Stubber
 
 from chalicelib import wiring
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.s3 import S3ImageStore
 from chalicelib.aws.sns import SnsNotifier
-from chalicelib.errors import UploadTooLarge
+from chalicelib.errors import ObjectUnreadable, UploadTooLarge
 from chalicelib.models import Decision, Scan, Status, Upload
 from sandbox.stack import Stack
 
@@ -94,3 +95,35 @@ def test_the_admin_notifier_publishes_plain_text_on_the_admin_topic(stack: Stack
         "attributes": {"event": "enrollment.enrolled"},
     }
     assert stack.notifications() == []  # the door-decision topic heard nothing
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "InvalidRequest", "KMS.DisabledException"])
+def test_a_photo_that_may_not_be_read_is_unreadable_not_retried(code: str) -> None:
+    store, stubber = stubbed_store()
+    stubber.add_client_error("get_object", code, http_status_code=403)
+    with stubber, pytest.raises(ObjectUnreadable, match=code):
+        store.read(Upload("cams", "enroll/EMP001/a.jpg", "v1", None, ""), max_bytes=100)
+
+
+@pytest.mark.parametrize(("code", "status"), [("SlowDown", 503), ("InternalError", 500)])
+def test_a_passing_read_failure_is_raised_for_a_retry(code: str, status: int) -> None:
+    from botocore.exceptions import ClientError
+
+    store, stubber = stubbed_store()
+    stubber.add_client_error("get_object", code, http_status_code=status)
+    with stubber, pytest.raises(ClientError):
+        store.read(Upload("cams", "enroll/EMP001/a.jpg", "v1", None, ""), max_bytes=100)
+
+
+def stubbed_store() -> tuple[S3ImageStore, Stubber]:
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    return S3ImageStore(s3), Stubber(s3)

@@ -110,6 +110,29 @@ def test_an_enrolled_face_dropped_for_a_new_employee_is_refused_naming_the_other
     assert audit_actions(stack, "EMP021")[-3:] == refused
 
 
+def test_a_photo_of_someone_else_is_refused_for_an_employee_with_faces(stack: Stack, photos: Path) -> None:
+    """A typo'd id or a compromised HR system must not add a stranger's face to an employee."""
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    stack.drop("EMP001", "stranger.jpg", (photos / "biden.jpg").read_bytes())
+    handled(stack)
+    [notice] = stack.admin_notifications()
+    assert notice["attributes"]["event"] == "enrollment.refused"
+    assert "does not match EMP001's enrolled faces: an admin can add it through the API" in notice["message"]
+    assert faces(stack, "EMP001") == 1 and versions_left(stack) == []
+    stack.drop("EMP001", "same.jpg", (photos / "obama2.jpg").read_bytes())
+    handled(stack)
+    assert faces(stack, "EMP001") == 2
+    assert audit_actions(stack, "EMP001")[-3:] == ["enrollment.refused", "face.enroll", "enrollment.enrolled"]
+
+
+def test_a_malformed_encoded_name_is_refused_as_such(stack: Stack, photos: Path) -> None:
+    stack.drop("EMP071", "a.jpg", (photos / "obama.jpg").read_bytes(), name="=?UTF-8?B?A?=")
+    handled(stack)
+    [notice] = stack.admin_notifications()
+    assert "Reason: name metadata is not valid RFC 2047" in notice["message"]
+    assert employee(stack, "EMP071") is None and versions_left(stack) == []
+
+
 def test_a_non_ascii_name_is_sent_rfc_2047_encoded_and_enrolled_as_written(
     stack: Stack, photos: Path
 ) -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.deploy import empty_bucket, stage_config, write_outputs, write_policies
+from infra.deploy import (
+    configure_async_invocations,
+    empty_bucket,
+    stage_config,
+    write_outputs,
+    write_policies,
+)
 from infra.stage import deploy_stack
 from sandbox.stack import PROJECT_DIR, Stack
 
@@ -66,3 +73,34 @@ def test_deploy_ties_the_stages_policies_to_its_bucket_and_account(tmp_path: Pat
     assert tables and all("888888888888" not in str(r) for r in tables)  # only S3 grants change
     for name in ("policy-dev-camera.json", "policy-dev-api.json"):
         assert (tmp_path / name).read_text() == before[name]  # other stages untouched
+
+
+class RecordingLambda:
+    """Records the event-invoke configs deploy asks Lambda for."""
+
+    def __init__(self) -> None:
+        self.configs: dict[str, dict[str, Any]] = {}
+
+    def put_function_event_invoke_config(self, **params: Any) -> None:
+        self.configs[params.pop("FunctionName")] = params
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_s3_triggered_function_is_retried_then_dead_lettered(stage: str) -> None:
+    recorder = RecordingLambda()
+    queue = f"arn:aws:sqs:us-east-1:123456789012:facegate-{stage}-failed-scans"
+    configure_async_invocations(recorder, stage, queue)  # type: ignore[arg-type]
+    policies = {"on_camera_upload": "camera", "on_enrollment_upload": "enroll"}
+    assert set(recorder.configs) == {f"facegate-{stage}-{function}" for function in policies}
+    for function, policy in policies.items():
+        config = recorder.configs[f"facegate-{stage}-{function}"]
+        assert config == {
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": queue}},
+        }
+        # the destination is sent to with the function's own role
+        statements = json.loads((PROJECT_DIR / ".chalice" / f"policy-{stage}-{policy}.json").read_text())
+        assert any(
+            "sqs:SendMessage" in s["Action"] and str(s["Resource"]).endswith(f"facegate-{stage}-failed-scans")
+            for s in statements["Statement"]
+        )

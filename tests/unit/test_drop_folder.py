@@ -3,6 +3,7 @@ every outcome audited and announced once, nothing left of a refused new employee
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +12,15 @@ from chalicelib.api.validation import new_employee
 from chalicelib.config import ImageLimits, Policy
 from chalicelib.drop_folder import DropOutcome, DropPorts, admin_message, enroll_dropped, metadata_text
 from chalicelib.enrollment import EnrollmentPorts
-from chalicelib.errors import Conflict, EnrollmentError, MalformedResponse, NotificationFailed
+from chalicelib.errors import (
+    Conflict,
+    EnrollmentError,
+    MalformedResponse,
+    NotificationFailed,
+    ObjectUnreadable,
+)
 from chalicelib.keys import enroll_key
-from chalicelib.models import Employee, SearchResult, Upload
+from chalicelib.models import Employee, FaceRecord, NormalisedImage, SearchResult, Upload
 from tests.fakes import (
     InMemoryAdminNotifier,
     InMemoryAuditLog,
@@ -41,7 +48,7 @@ class Drop:
         self.audit = InMemoryAuditLog()
         self.admins = InMemoryAdminNotifier()
         enrollment = EnrollmentPorts(self.directory, self.engine, self.audit, InMemoryScanLog(), lambda: AT)
-        self.ports = DropPorts(self.images, enrollment, self.admins)
+        self.ports = DropPorts(self.images, enrollment, self.admins, self.engine)
 
     def put(self, key: str, data: bytes = PHOTO, **metadata: str) -> Upload:
         return self.put_with(key, metadata, data)
@@ -85,6 +92,7 @@ def test_a_new_employee_is_created_from_the_metadata_with_one_face(drop: Drop) -
 
 def test_an_existing_employee_gets_another_face_and_keeps_their_record(drop: Drop) -> None:
     drop.engine.faces["EMP001"] = ["f0"]
+    drop.engine.shows = lambda *_: True  # the photo shows them
     outcome = drop.run(drop.put(enroll_key("EMP001", "b.png"), name="Someone Else"))
     assert outcome.enrolled and not outcome.created
     assert drop.directory.employees["EMP001"].name == "Quinn Zebedee"  # metadata ignored
@@ -208,3 +216,161 @@ def test_the_subject_stays_under_snss_limit_and_on_one_line() -> None:
     subject, message = admin_message(outcome, "actor\nforged")
     assert len(subject) < 100 and "\n" not in subject
     assert "Reason: r\\x0aStatus: AUTHORIZED" in message and "actor\\x0aforged" in message
+
+
+def test_a_refused_photo_leaves_the_employee_a_concurrent_photo_enrolled(drop: Drop) -> None:
+    """Two photos of a new hire at once: the blurred one created them, the good one enrolled
+    a face meanwhile; the blurred one's refusal must not wipe the employee or the face."""
+    good = drop.put(enroll_key("EMP009", "good.png"), name="New Hire")
+    bad = drop.put(enroll_key("EMP009", "blurred.png"), name="New Hire")
+    engine, real_add = drop.engine, drop.engine.add_face
+    results: dict[str, DropOutcome] = {}
+
+    def add_face(employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None) -> FaceRecord:
+        if "good" not in results:  # the blurred photo's call: the good photo runs meanwhile
+            engine.add_face = real_add  # type: ignore[method-assign]
+            results["good"] = drop.run(good)
+            raise EnrollmentError("face too blurred")
+        return real_add(employee_id, image, refuse_at=refuse_at)
+
+    drop.engine.shows = lambda *_: True
+    engine.add_face = add_face  # type: ignore[method-assign]
+    outcome = drop.run(bad)
+    assert results["good"].enrolled and not outcome.enrolled and outcome.remains
+    assert "EMP009" in drop.directory.employees and len(engine.faces["EMP009"]) == 1
+    [kept] = [entry for entry in drop.audit.entries if entry.action == "employee.create.kept"]
+    assert "restored" not in kept.details  # seen before the delete: never removed at all
+    assert "employee.create.undone" not in [action for _, action, _ in drop.actions()]
+    assert drop.events() == ["enrollment.enrolled", "enrollment.refused"]
+    assert "EMP009 was kept: another photo enrolled a face" in drop.admins.published[1][1]
+
+
+def test_a_face_landing_while_the_employee_is_removed_puts_them_back(drop: Drop) -> None:
+    """The other photo's face is stored between the undo's check and its delete."""
+    drop.engine.add_fails_with = EnrollmentError("face too blurred")
+    real_delete = drop.directory.delete
+
+    def delete(employee_id: str) -> None:
+        real_delete(employee_id)
+        drop.engine.faces.setdefault(employee_id, []).append("concurrent")
+
+    drop.directory.delete = delete  # type: ignore[method-assign]
+    outcome = drop.run(drop.put(enroll_key("EMP009", "blurred.png"), name="New Hire"))
+    assert outcome.remains and "EMP009" in drop.directory.employees
+    assert drop.engine.faces["EMP009"] == ["concurrent"]
+
+
+def test_the_photo_that_lost_the_race_puts_back_an_employee_removed_under_it(drop: Drop) -> None:
+    """Its face landed after the creator's undo had looked: it recreates the employee."""
+    upload = drop.put(enroll_key("EMP009", "good.png"), name="New Hire")
+    real_create = drop.directory.create
+    calls = {"n": 0}
+
+    def create(employee: Employee) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:  # another photo created them, then undid it while we embedded
+            return False
+        return real_create(employee)
+
+    drop.directory.create = create  # type: ignore[method-assign]
+    real_add = drop.engine.add_face
+
+    def add_face(employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None) -> FaceRecord:
+        drop.directory.employees.pop(employee_id, None)  # the creator's undo, between our steps
+        return real_add(employee_id, image, refuse_at=refuse_at)
+
+    drop.directory.employees["EMP009"] = Employee("EMP009", "New Hire")  # as created by the other
+    real_get, gets = drop.directory.get, {"n": 0}
+
+    def get(employee_id: str) -> Employee | None:
+        gets["n"] += 1
+        return None if gets["n"] == 1 else real_get(employee_id)  # not there yet when we looked
+
+    drop.directory.get = get  # type: ignore[method-assign]
+    drop.engine.add_face = add_face  # type: ignore[method-assign]
+    outcome = drop.run(upload)
+    assert outcome.enrolled and drop.directory.employees["EMP009"] == Employee("EMP009", "New Hire")
+
+
+def test_a_failing_undo_is_a_refusal_saying_the_employee_may_remain(drop: Drop) -> None:
+    drop.engine.add_fails_with = EnrollmentError("face too blurred")
+
+    def broken_delete(employee_id: str) -> None:
+        raise RuntimeError("DynamoDB throttled")
+
+    drop.directory.delete = broken_delete  # type: ignore[method-assign]
+    outcome = drop.run(drop.put(enroll_key("EMP009", "blurred.png"), name="New Hire"))
+    assert not outcome.enrolled and outcome.remains
+    assert outcome.reason is not None and outcome.reason.startswith("face too blurred")
+    assert "EMP009 may remain" in outcome.reason
+    assert [action for _, action, _ in drop.actions()] == [
+        "employee.create",
+        "employee.create.undo_failed",
+        "enrollment.refused",
+    ]
+    [(_, message, attributes)] = drop.admins.published
+    assert attributes["event"] == "enrollment.refused" and "No employee was created" not in message
+    assert drop.images.objects == {}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?UTF-8?B?A?=",  # bad base64
+        "=?x-bogus?Q?abc?=",  # an unknown charset
+        "=?UTF-8?B?/w==?=",  # not UTF-8
+    ],
+)
+def test_a_malformed_encoded_word_is_a_clear_refusal(drop: Drop, value: str) -> None:
+    outcome = drop.run(drop.put(enroll_key("EMP009", "a.png"), name=value))
+    assert outcome.reason == "name metadata is not valid RFC 2047"
+    assert "EMP009" not in drop.directory.employees and drop.events() == ["enrollment.refused"]
+
+
+def test_a_huge_encoded_name_is_judged_by_the_name_rule(drop: Drop) -> None:
+    encoded_name = "=?UTF-8?B?" + base64.b64encode(("ë" * 600).encode()).decode() + "?="
+    outcome = drop.run(drop.put(enroll_key("EMP009", "a.png"), name=encoded_name))
+    assert outcome.reason == "name must be 1–200 characters"
+
+
+def test_an_unreadable_photo_is_refused_deleted_audited_and_told(drop: Drop) -> None:
+    upload = drop.put(enroll_key("EMP001", "kms.png"))
+    drop.images.fail_with = ObjectUnreadable("enroll/EMP001/kms.png may not be read (AccessDenied)")
+    real_delete = drop.images.delete
+
+    def delete(bucket: str, key: str, version_id: str | None = None) -> None:
+        drop.images.fail_with = None
+        real_delete(bucket, key, version_id)
+
+    drop.images.delete = delete  # type: ignore[method-assign]
+    outcome = drop.run(upload)
+    assert outcome.reason == "enroll/EMP001/kms.png may not be read (AccessDenied)"
+    assert drop.images.objects == {} and not outcome.photo_kept
+    assert drop.actions() == [(HR, "enrollment.refused", "EMP001")]
+    assert drop.events() == ["enrollment.refused"]
+
+
+def test_an_unreadable_photo_that_cannot_be_deleted_is_told_to_stay(drop: Drop) -> None:
+    upload = drop.put(enroll_key("EMP001", "kms.png"))
+    drop.images.fail_with = ObjectUnreadable("enroll/EMP001/kms.png may not be read (AccessDenied)")
+    outcome = drop.run(upload)
+    assert outcome.photo_kept and drop.images.objects
+    [(_, message, _)] = drop.admins.published
+    assert "could not be deleted" in message and "has been deleted" not in message
+
+
+def test_a_photo_of_someone_else_is_refused_for_an_employee_with_faces(drop: Drop) -> None:
+    drop.engine.faces["EMP001"] = ["f0"]
+    drop.engine.shows = lambda *_: False
+    outcome = drop.run(drop.put(enroll_key("EMP001", "stranger.png")))
+    assert outcome.reason == (
+        "this photo does not match EMP001's enrolled faces: an admin can add it through the API"
+    )
+    assert drop.engine.faces["EMP001"] == ["f0"] and drop.events() == ["enrollment.refused"]
+
+
+def test_a_matching_photo_is_added_and_a_first_face_needs_no_match(drop: Drop) -> None:
+    drop.engine.shows = lambda image, employee_id: employee_id == "EMP001"
+    assert drop.run(drop.put(enroll_key("EMP001", "first.png"))).enrolled  # no faces yet: no check
+    assert drop.run(drop.put(enroll_key("EMP001", "second.png"))).enrolled
+    assert len(drop.engine.faces["EMP001"]) == 2
