@@ -75,8 +75,10 @@ def run(args: argparse.Namespace, context: Context) -> int:
 
 def _other_stage(path: Path, theirs: dict[str, str] | None, ours: dict[str, str]) -> str:
     """Why the journal at ``path`` cannot be resumed here: its steps were done elsewhere."""
-    where = "names no stage" if theirs is None else (
-        f"is of stage {theirs['stage']} ({theirs['api_url']}, pool {theirs['user_pool_id']})"
+    where = (
+        "names no stage"
+        if theirs is None
+        else (f"is of stage {theirs['stage']} ({theirs['api_url']}, pool {theirs['user_pool_id']})")
     )
     return (
         f"the journal {path} {where}, not of {ours['stage']} ({ours['api_url']}, pool "
