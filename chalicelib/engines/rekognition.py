@@ -65,9 +65,10 @@ class RekognitionEngine:
     def add_face(
         self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
     ) -> FaceRecord:
-        """IndexFaces, SearchUsers by the new FaceId (``refuse_at``), then CreateUser (safe
-        to repeat) and AssociateFaces: four calls, the photo sent once. A refused face is
-        deleted again (DeleteFaces)."""
+        """IndexFaces, SearchUsers by the new FaceId (``refuse_at``), CreateUser (safe to
+        repeat), AssociateFaces, and SearchUsers again (``refuse_at``): five calls, the photo
+        sent once. A face refused before association is deleted (DeleteFaces), after it
+        disassociated and deleted (``_recheck``)."""
         response = self._call(
             "index_faces",
             CollectionId=self._collection,
@@ -105,6 +106,8 @@ class RekognitionEngine:
             self._delete_faces([face_id])
             reasons = sorted({reason for failure in failures for reason in failure.get("Reasons", [])})
             raise EnrollmentError("face not added to the employee: " + ", ".join(reasons))
+        if refuse_at is not None:
+            self._recheck(face_id, employee_id, refuse_at)
         return FaceRecord(employee_id, face_id, self.name, self._clock().isoformat(timespec="seconds"))
 
     def search(self, image: NormalisedImage) -> SearchResult:
@@ -198,8 +201,27 @@ class RekognitionEngine:
                 outliers.append(OutlierFace(employee_id, face_id, max(own)))
         return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
 
+    def _recheck(self, face_id: str, employee_id: str, refuse_at: float) -> None:
+        """The duplicate guard again, once the face is associated: another user scoring
+        ``refuse_at`` or more now gets the face disassociated and deleted, and DuplicateFace.
+
+        The first SearchUsers and AssociateFaces are not atomic: two enrollments of one face
+        under two ids can both pass the first. Whichever associates second searches after
+        the other's association and finds that user (unless it is already gone), so both
+        never stay; both may be refused, which is fail-safe. That needs Rekognition to
+        answer SearchUsers with every association that has returned: AWS documents no
+        consistency model for collections (the sandbox endpoint is linearizable), so
+        ``gallery_health`` stays the net for what a lagging read could let through.
+        """
+        other = self._other_user(face_id, employee_id, refuse_at)
+        if other is not None:
+            self.remove_faces(employee_id, [face_id])
+            raise DuplicateFace(other.employee_id, other.similarity)
+
     def _other_user(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
-        """The closest user but ``employee_id`` matching the (unassociated) face, if any."""
+        """The closest user but ``employee_id`` matching the face, if any (the face may be
+        associated with the employee's user already: of the two users asked for, one is
+        then the employee's own)."""
         response = self._call(
             "search_users",
             CollectionId=self._collection,
