@@ -65,10 +65,9 @@ class RekognitionEngine:
     def add_face(
         self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
     ) -> FaceRecord:
-        """IndexFaces, SearchUsers by the new FaceId (``refuse_at``), CreateUser (safe to
-        repeat), AssociateFaces, and SearchUsers again (``refuse_at``): five calls, the photo
-        sent once. A face refused before association is deleted (DeleteFaces), after it
-        disassociated and deleted (``_recheck``)."""
+        """IndexFaces, SearchUsers and SearchFaces by the new FaceId (``refuse_at``), then
+        CreateUser (safe to repeat) and AssociateFaces: five calls, the photo sent once. A
+        refused face is deleted again (DeleteFaces), never having been associated."""
         response = self._call(
             "index_faces",
             CollectionId=self._collection,
@@ -94,6 +93,8 @@ class RekognitionEngine:
             raise EnrollmentError(problem)
         if refuse_at is not None:
             other = self._other_user(face_id, employee_id, refuse_at)
+            if other is None:
+                other = self._other_face(face_id, employee_id, refuse_at)
             if other is not None:
                 self._delete_faces([face_id])
                 raise DuplicateFace(other.employee_id, other.similarity)
@@ -106,8 +107,6 @@ class RekognitionEngine:
             self._delete_faces([face_id])
             reasons = sorted({reason for failure in failures for reason in failure.get("Reasons", [])})
             raise EnrollmentError("face not added to the employee: " + ", ".join(reasons))
-        if refuse_at is not None:
-            self._recheck(face_id, employee_id, refuse_at)
         return FaceRecord(employee_id, face_id, self.name, self._clock().isoformat(timespec="seconds"))
 
     def search(self, image: NormalisedImage) -> SearchResult:
@@ -201,27 +200,38 @@ class RekognitionEngine:
                 outliers.append(OutlierFace(employee_id, face_id, max(own)))
         return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
 
-    def _recheck(self, face_id: str, employee_id: str, refuse_at: float) -> None:
-        """The duplicate guard again, once the face is associated: another user scoring
-        ``refuse_at`` or more now gets the face disassociated and deleted, and DuplicateFace.
+    def _other_face(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
+        """The best face of another employee matching the new face, associated or not yet:
+        its owner is its UserId or, before association, its ExternalImageId (IndexFaces
+        sets it to the employee id). The guard's re-check, after our own IndexFaces.
 
-        The first SearchUsers and AssociateFaces are not atomic: two enrollments of one face
-        under two ids can both pass the first. Whichever associates second searches after
-        the other's association and finds that user (unless it is already gone), so both
-        never stay; both may be refused, which is fail-safe. That needs Rekognition to
-        answer SearchUsers with every association that has returned: AWS documents no
-        consistency model for collections (the sandbox endpoint is linearizable), so
-        ``gallery_health`` stays the net for what a lagging read could let through.
+        SearchUsers alone leaves a race: it compares with user vectors, which hold only
+        associated faces (and AssociateFaces answers UserStatus UPDATING: the vector
+        follows later), so two enrollments of one face under two ids that overlap both
+        find nobody and both stay. Faces are searchable once IndexFaces has returned, and
+        this search starts after ours returned: of two such enrollments the later-indexed
+        one sees the other's face (unless it was deleted already), so both never stay;
+        both may be refused, which is fail-safe (a second attempt enrolls one). Doing it
+        before AssociateFaces means a refused duplicate never matches anyone at a door.
+        That Rekognition's searches see every face whose IndexFaces returned is observed
+        practice, not documented; ``gallery_health`` stays the net behind it.
         """
-        other = self._other_user(face_id, employee_id, refuse_at)
-        if other is not None:
-            self.remove_faces(employee_id, [face_id])
-            raise DuplicateFace(other.employee_id, other.similarity)
+        response = self._call(
+            "search_faces",
+            CollectionId=self._collection,
+            FaceId=face_id,
+            FaceMatchThreshold=threshold,
+            MaxFaces=MAX_FACE_MATCHES,  # the employee's own faces (up to 100) may come first
+        )
+        for match in sorted(response.get("FaceMatches", []), key=lambda m: -float(m["Similarity"])):
+            face = match.get("Face", {})
+            owner = face.get("UserId") or face.get("ExternalImageId")
+            if owner and owner != employee_id:
+                return Match(str(owner), round(float(match["Similarity"]), 2))
+        return None
 
     def _other_user(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
-        """The closest user but ``employee_id`` matching the face, if any (the face may be
-        associated with the employee's user already: of the two users asked for, one is
-        then the employee's own)."""
+        """The closest user but ``employee_id`` matching the (unassociated) face, if any."""
         response = self._call(
             "search_users",
             CollectionId=self._collection,

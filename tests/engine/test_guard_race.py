@@ -134,9 +134,13 @@ def test_the_gallery_read_after_the_put_serves_the_next_check(photo: Photo) -> N
     assert store.loads == loads + 1  # scans too use it
 
 
-def test_rekognition_a_twin_associated_before_the_face_is_refused_after_association(photo: Photo) -> None:
-    # The same window on Rekognition: B's whole enrollment runs right before A's
-    # AssociateFaces (A's SearchUsers by FaceId found nobody). On the local endpoint.
+@pytest.mark.parametrize("before", ["search_faces", "create_user"])
+def test_rekognition_a_twin_enrolled_inside_the_window_is_refused(photo: Photo, before: str) -> None:
+    # A (obama.jpg as EMP001) is indexed and its SearchUsers found nobody; then, right
+    # before A's SearchFaces or A's CreateUser, B (obama2.jpg as EMP004) enrolls completely
+    # on another container. A's face is not associated yet, so B's SearchUsers finds nobody
+    # either: only the face-level search sees A's face (by its ExternalImageId). On the
+    # local endpoint; the engine under test is unmodified, only its client is wrapped.
     from sandbox.rekognition import RekognitionEndpoint
 
     endpoint = RekognitionEndpoint()
@@ -144,31 +148,32 @@ def test_rekognition_a_twin_associated_before_the_face_is_refused_after_associat
         client = endpoint.client()
         client.create_collection(CollectionId="faces")
         other_container = RekognitionEngine(endpoint.client(), "faces", POLICY)
+        refusals: list[DuplicateFace] = []
 
-        class TwinBeforeAssociate:
-            """The client, but B enrolls completely just before A's first AssociateFaces."""
+        class TwinBefore:
+            """The client, but B enrolls completely just before A's first ``before`` call."""
 
-            def __init__(self) -> None:
-                self.pending = True
+            pending = True
 
             def __getattr__(self, name: str) -> object:
-                if name == "associate_faces" and self.pending:
+                if name == before and self.pending:
                     self.pending = False
-                    other_container.add_face("EMP004", photo("obama2.jpg"), refuse_at=GUARD)
+                    try:
+                        other_container.add_face("EMP004", photo("obama2.jpg"), refuse_at=GUARD)
+                    except DuplicateFace as error:
+                        refusals.append(error)
                 return getattr(client, name)
 
-        engine = RekognitionEngine(TwinBeforeAssociate(), "faces", POLICY)  # type: ignore[arg-type]
+        engine = RekognitionEngine(TwinBefore(), "faces", POLICY)  # type: ignore[arg-type]
         calls = len(endpoint.calls)
-        with pytest.raises(DuplicateFace) as refused:
-            engine.add_face("EMP001", photo("obama.jpg"), refuse_at=GUARD)
-        assert refused.value.other_employee_id == "EMP004" and refused.value.similarity >= GUARD
+        engine.add_face("EMP001", photo("obama.jpg"), refuse_at=GUARD)
+        [refused] = refusals
+        assert refused.other_employee_id == "EMP001" and refused.similarity >= GUARD
         collection = endpoint.service.collections["faces"]
-        assert {face.user_id for face in collection.faces.values()} == {"EMP004"}
-        twin_enrollment = ["IndexFaces", "SearchUsers", "CreateUser", "AssociateFaces", "SearchUsers"]
-        assert endpoint.calls[calls:] == [
-            *["IndexFaces", "SearchUsers", "CreateUser"],  # A's check found nobody
-            *twin_enrollment,
-            *["AssociateFaces", "SearchUsers", "DisassociateFaces", "DeleteFaces"],  # A's re-check
-        ]
+        assert [face.user_id for face in collection.faces.values()] == ["EMP001"]
+        twin = ["IndexFaces", "SearchUsers", "SearchFaces", "DeleteFaces"]  # found A's face
+        a_before = ["IndexFaces", "SearchUsers"] + (["SearchFaces"] if before == "create_user" else [])
+        a_after = ([] if before == "create_user" else ["SearchFaces"]) + ["CreateUser", "AssociateFaces"]
+        assert endpoint.calls[calls:] == [*a_before, *twin, *a_after]
     finally:
         endpoint.stop()
