@@ -29,9 +29,9 @@ GUARD = confusable_at(POLICY)
 class BeforePut:
     """A ``FaceStore`` that runs ``hook`` once, right before its first put reaches ``store``."""
 
-    def __init__(self, store: FaceStore, hook: Callable[[], None]) -> None:
+    def __init__(self, store: FaceStore, hook: Callable[[], object]) -> None:
         self._store = store
-        self._hook: Callable[[], None] | None = hook
+        self._hook: Callable[[], object] | None = hook
 
     def put(self, face: StoredFace) -> None:
         hook, self._hook = self._hook, None
@@ -116,7 +116,9 @@ def test_a_different_person_enrolled_in_the_window_is_no_reason_to_refuse(photo:
     other_container = LocalEngine(store, POLICY)
     stranger = other_container.add_face
 
-    engine = LocalEngine(BeforePut(store, lambda: stranger("EMP002", photo("biden.jpg"), refuse_at=GUARD)), POLICY)
+    engine = LocalEngine(
+        BeforePut(store, lambda: stranger("EMP002", photo("biden.jpg"), refuse_at=GUARD)), POLICY
+    )
     engine.add_face("EMP001", photo("obama.jpg"), refuse_at=GUARD)
     assert owners(store) == ["EMP001", "EMP002"]
 
