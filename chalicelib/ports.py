@@ -57,7 +57,9 @@ class FaceEngine(Protocol):
         With ``refuse_at`` (the service passes ``recognition.confusable_at``), raise
         ``DuplicateFace`` instead, storing nothing, when the face scores at or above it
         against any face of another employee; the employee's own faces never refuse it.
-        The face is embedded (or sent) once for both. None: no check (benchmarks, tools).
+        The check is repeated after the write and a face refused then is removed again,
+        so of two enrollments of one face under two ids at once at most one stays (both
+        may be refused). The face is embedded (or sent) once. None: no check (tools).
         """
         ...
 
@@ -117,8 +119,9 @@ class FaceStore(Protocol):
         """A cheap token that changes whenever the gallery changes."""
         ...
 
-    def load(self) -> list[StoredFace]:
-        """Every stored face."""
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        """Every stored face; ``consistent``: including every face whose put has returned
+        (a strongly consistent read; the duplicate guard's re-check needs it)."""
         ...
 
 

@@ -41,6 +41,6 @@ class InMemoryFaceStore:
         """The version counter, as a string token."""
         return str(self._version)
 
-    def load(self) -> list[StoredFace]:
-        """Every stored face."""
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        """Every stored face (always consistent: one process, one dict)."""
         return list(self.faces.values())

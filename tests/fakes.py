@@ -361,6 +361,7 @@ class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):
     def __init__(self) -> None:
         super().__init__()
         self.loads = 0
+        self.consistent_loads = 0
 
     def put(self, face: StoredFace) -> None:
         self._maybe_fail()
@@ -378,7 +379,8 @@ class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):
         self._maybe_fail()
         return super().version()
 
-    def load(self) -> list[StoredFace]:
+    def load(self, consistent: bool = False) -> list[StoredFace]:
         self._maybe_fail()
         self.loads += 1
-        return super().load()
+        self.consistent_loads += consistent
+        return super().load(consistent)

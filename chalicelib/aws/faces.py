@@ -81,8 +81,8 @@ class DynamoFaceStore:
         item = dynamo.call(self._table.get_item, Key=VERSION_KEY, ConsistentRead=True).get("Item")
         return "empty" if item is None else str(item.get("version", "empty"))
 
-    def load(self) -> list[StoredFace]:
-        items = paging.all_items(self._table.scan)
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        items = paging.all_items(self._table.scan, ConsistentRead=consistent)
         return [_stored(item) for item in items if item["employee_id"] != VERSION_KEY["employee_id"]]
 
     def _face_ids(self, employee_id: str) -> list[str]:

@@ -141,11 +141,9 @@ class LocalEngine:
             raise EnrollmentError(problem)
         embedding = self.embed(faces[0])
         if refuse_at is not None:
-            # Check, then write: two enrollments of one face under two ids at the same
-            # moment can both pass (the window is the gallery read to the put, ~ms).
-            other = nearest_other(self._current_gallery(), embedding, employee_id)
-            if other is not None and other.similarity >= refuse_at:
-                raise DuplicateFace(other.employee_id, other.similarity)
+            # Before writing, on the cached gallery: refuses the common case without ever
+            # storing the face. Not enough alone: see _recheck.
+            _refuse_duplicate(self._current_gallery(), embedding, employee_id, refuse_at)
         stored = StoredFace(
             employee_id=employee_id,
             face_id=uuid.uuid4().hex,
@@ -153,7 +151,34 @@ class LocalEngine:
             created_at=self._clock().isoformat(timespec="seconds"),
         )
         self._store.put(stored)
+        if refuse_at is not None:
+            self._recheck(stored, embedding, refuse_at)
         return FaceRecord(employee_id, stored.face_id, self.name, stored.created_at)
+
+    def _recheck(self, stored: StoredFace, embedding: np.ndarray, refuse_at: float) -> None:
+        """The duplicate guard again, after the put, on a strongly consistent read of the
+        gallery; a face refused now is deleted again (that face only) and DuplicateFace raised.
+
+        Why it closes the race: the check before the put and the put are not atomic, so two
+        enrollments A and B of one face under two ids can both pass it. Each re-check starts
+        after its own put returned and reads every face committed before it (ConsistentRead;
+        DynamoDB's item reads are linearizable). Say A's put committed first: B's re-check
+        begins after B's put, so after A's, and sees A's face unless A already deleted it;
+        so both cannot stay. Both may be refused (each sees the other before either deletes):
+        fail-safe, and a second attempt enrolls one. This read also becomes the cached
+        gallery, labelled with the version read before it: the next enrollment's check (and
+        scans) in this container reuse it unless the gallery moved again, so the re-check
+        replaces the reload the next call would have made rather than adding one.
+        """
+        version = self._store.version()  # before the scan: the label can only be too old
+        gallery = load_gallery(self._store, version, consistent=True)
+        with self._gallery_lock:
+            self._gallery = gallery
+        try:
+            _refuse_duplicate(gallery, embedding, stored.employee_id, refuse_at)
+        except DuplicateFace:
+            self._store.delete(stored.employee_id, [stored.face_id])
+            raise
 
     def search(self, image: NormalisedImage) -> SearchResult:
         """Detect every face; embed the largest and find its two closest employees, unless
@@ -266,11 +291,11 @@ def _bilinear() -> Any:
     return Image.Resampling.BILINEAR
 
 
-def load_gallery(store: FaceStore, version: str) -> Gallery:
+def load_gallery(store: FaceStore, version: str, consistent: bool = False) -> Gallery:
     """Every face in ``store`` as one matrix, labelled with ``version``."""
     import numpy as np
 
-    faces = store.load()
+    faces = store.load(consistent)
     employee_ids = sorted({face.employee_id for face in faces})
     index = {employee_id: number for number, employee_id in enumerate(employee_ids)}
     matrix = np.zeros((len(faces), EMBEDDING_DIMS), dtype=np.float32)
@@ -317,6 +342,13 @@ def nearest_other(gallery: Gallery, embedding: np.ndarray, employee_id: str) -> 
     if not np.isfinite(squared[nearest]):
         return None  # only the employee's own faces are enrolled
     return Match(gallery.employee_ids[int(gallery.owners[nearest])], similarity(_distance(squared[nearest])))
+
+
+def _refuse_duplicate(gallery: Gallery, embedding: np.ndarray, employee_id: str, refuse_at: float) -> None:
+    """DuplicateFace when another employee's face in ``gallery`` scores ``refuse_at`` or more."""
+    other = nearest_other(gallery, embedding, employee_id)
+    if other is not None and other.similarity >= refuse_at:
+        raise DuplicateFace(other.employee_id, other.similarity)
 
 
 def faces_health(gallery: Gallery, policy: Policy, block_cells: int = HEALTH_BLOCK_CELLS) -> GalleryHealth:

@@ -65,9 +65,9 @@ class RekognitionEngine:
     def add_face(
         self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
     ) -> FaceRecord:
-        """IndexFaces, SearchUsers by the new FaceId (``refuse_at``), then CreateUser (safe
-        to repeat) and AssociateFaces: four calls, the photo sent once. A refused face is
-        deleted again (DeleteFaces)."""
+        """IndexFaces, SearchUsers and SearchFaces by the new FaceId (``refuse_at``), then
+        CreateUser (safe to repeat) and AssociateFaces: five calls, the photo sent once. A
+        refused face is deleted again (DeleteFaces), never having been associated."""
         response = self._call(
             "index_faces",
             CollectionId=self._collection,
@@ -93,6 +93,8 @@ class RekognitionEngine:
             raise EnrollmentError(problem)
         if refuse_at is not None:
             other = self._other_user(face_id, employee_id, refuse_at)
+            if other is None:
+                other = self._other_face(face_id, employee_id, refuse_at)
             if other is not None:
                 self._delete_faces([face_id])
                 raise DuplicateFace(other.employee_id, other.similarity)
@@ -197,6 +199,36 @@ class RekognitionEngine:
             if max(own) < policy.match_threshold:
                 outliers.append(OutlierFace(employee_id, face_id, max(own)))
         return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
+
+    def _other_face(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
+        """The best face of another employee matching the new face, associated or not yet:
+        its owner is its UserId or, before association, its ExternalImageId (IndexFaces
+        sets it to the employee id). The guard's re-check, after our own IndexFaces.
+
+        SearchUsers alone leaves a race: it compares with user vectors, which hold only
+        associated faces (and AssociateFaces answers UserStatus UPDATING: the vector
+        follows later), so two enrollments of one face under two ids that overlap both
+        find nobody and both stay. Faces are searchable once IndexFaces has returned, and
+        this search starts after ours returned: of two such enrollments the later-indexed
+        one sees the other's face (unless it was deleted already), so both never stay;
+        both may be refused, which is fail-safe (a second attempt enrolls one). Doing it
+        before AssociateFaces means a refused duplicate never matches anyone at a door.
+        That Rekognition's searches see every face whose IndexFaces returned is observed
+        practice, not documented; ``gallery_health`` stays the net behind it.
+        """
+        response = self._call(
+            "search_faces",
+            CollectionId=self._collection,
+            FaceId=face_id,
+            FaceMatchThreshold=threshold,
+            MaxFaces=MAX_FACE_MATCHES,  # the employee's own faces (up to 100) may come first
+        )
+        for match in sorted(response.get("FaceMatches", []), key=lambda m: -float(m["Similarity"])):
+            face = match.get("Face", {})
+            owner = face.get("UserId") or face.get("ExternalImageId")
+            if owner and owner != employee_id:
+                return Match(str(owner), round(float(match["Similarity"]), 2))
+        return None
 
     def _other_user(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
         """The closest user but ``employee_id`` matching the (unassociated) face, if any."""

@@ -100,3 +100,23 @@ def test_moto_s_own_condition_failure_is_not_retried(stack: Stack) -> None:
         faces.put(FACE)  # same face id: the Put's attribute_not_exists fails
     assert raised.value.response["CancellationReasons"][0]["Code"] == "ConditionalCheckFailed"
     assert faces.conflicts == 0
+
+
+def test_a_consistent_load_asks_dynamodb_for_a_consistent_scan(stack: Stack) -> None:
+    # The duplicate guard's re-check relies on it: an eventually consistent scan may miss
+    # a face whose put has already returned.
+    faces = store(stack)
+    faces.put(FACE)
+    sent: list[object] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params.get("ConsistentRead"))
+
+    events = wiring.table(stack.settings.faces_table).meta.client.meta.events
+    events.register("provide-client-params.dynamodb.Scan", record)
+    try:
+        assert faces.load(consistent=True) == [FACE]
+        assert faces.load() == [FACE]
+    finally:
+        events.unregister("provide-client-params.dynamodb.Scan", record)
+    assert sent == [True, False]

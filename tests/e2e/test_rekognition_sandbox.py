@@ -57,6 +57,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
         "CreateCollection",
         "IndexFaces",
         "SearchUsers",  # the duplicate-face guard, by the new face's id
+        "SearchFaces",  # and against faces not associated yet (enrollments in flight)
         "CreateUser",
         "AssociateFaces",
         "SearchUsersByImage",

@@ -361,3 +361,43 @@ def test_a_guarded_enrollment_is_four_calls_and_a_duplicate_is_deleted_again(
         engine.add_face("EMP002", photo("obama2.jpg"), refuse_at=94.0)
     assert service.calls == ["IndexFaces", "SearchUsers", "DeleteFaces"]  # never associated
     service.stubber.assert_no_pending_responses()
+
+
+def test_the_guard_also_searches_faces_not_yet_associated(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    # SearchUsers sees only associated faces: an enrollment of the same face still in
+    # flight (indexed, not associated) is found by SearchFaces, owned by its ExternalImageId.
+    service.expect_index("EMP002", index_faces_response("EMP002", SCENES["obama2.jpg"], "f-4"))
+    service.expect("search_users", {"UserMatches": []}, FaceId="f-4", UserMatchThreshold=94.0, MaxUsers=2)
+    faces = [
+        {"Similarity": 99.1, "Face": {"FaceId": "f-1", "ExternalImageId": "EMP002", "UserId": "EMP002"}},
+        {"Similarity": 96.5, "Face": {"FaceId": "f-3", "ExternalImageId": "EMP001"}},  # in flight
+    ]
+    service.expect(
+        "search_faces", {"FaceMatches": faces}, FaceId="f-4", FaceMatchThreshold=94.0, MaxFaces=4096
+    )
+    service.expect("delete_faces", {"DeletedFaces": ["f-4"]}, FaceIds=["f-4"])
+    with pytest.raises(DuplicateFace, match=r"matches employee EMP001 \(similarity 96.5"):
+        engine.add_face("EMP002", photo("obama2.jpg"), refuse_at=94.0)
+    assert service.calls == ["IndexFaces", "SearchUsers", "SearchFaces", "DeleteFaces"]
+    service.stubber.assert_no_pending_responses()
+
+
+def test_a_guarded_enrollment_is_five_calls(
+    service: StubbedRekognition, engine: RekognitionEngine, photo: Photo
+) -> None:
+    service.expect_index("EMP002", index_faces_response("EMP002", SCENES["obama2.jpg"], "f-4"))
+    service.expect("search_users", {"UserMatches": []}, FaceId="f-4", UserMatchThreshold=94.0, MaxUsers=2)
+    own = [{"Similarity": 99.1, "Face": {"FaceId": "f-1", "ExternalImageId": "EMP002", "UserId": "EMP002"}}]
+    service.expect("search_faces", {"FaceMatches": own}, FaceId="f-4", FaceMatchThreshold=94.0, MaxFaces=4096)
+    service.expect("create_user", {}, UserId="EMP002")
+    service.expect(
+        "associate_faces",
+        {"AssociatedFaces": [{"FaceId": "f-4"}], "UnsuccessfulFaceAssociations": []},
+        UserId="EMP002",
+        FaceIds=["f-4"],
+    )
+    assert engine.add_face("EMP002", photo("obama2.jpg"), refuse_at=94.0).face_id == "f-4"
+    assert service.calls == ["IndexFaces", "SearchUsers", "SearchFaces", "CreateUser", "AssociateFaces"]
+    service.stubber.assert_no_pending_responses()

@@ -293,7 +293,7 @@ def test_drop_folder_enrollment_on_the_rekognition_stage_stays_within_its_policy
     stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
     assert all(event.error is None for event in stack.pump(expected=3))
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "sns:Publish"} <= recording.actions()
-    assert "rekognition:SearchUsers" in recording.actions()  # the duplicate-face guard
+    assert {"rekognition:SearchUsers", "rekognition:SearchFaces"} <= recording.actions()  # the guard
     assert "EMP003" not in endpoint.service.collections[stack.settings.collection_id].users
     assert_allowed(recording, "policy-prod-enroll.json")
 
@@ -323,7 +323,7 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
         served.stop()
-    assert endpoint.calls[:4] == ["IndexFaces", "SearchUsers", "CreateUser", "AssociateFaces"]
+    assert endpoint.calls[:5] == ["IndexFaces", "SearchUsers", "SearchFaces", "CreateUser", "AssociateFaces"]
     assert collection.faces == {}  # the removed face is gone from the collection
     made = recording.actions()
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "rekognition:DeleteFaces"} <= made
