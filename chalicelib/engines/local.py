@@ -268,7 +268,10 @@ class LocalEngine:
         version = self._store.version()
         with self._gallery_lock:
             if self._gallery is None or self._gallery.version != version:
-                self._gallery = load_gallery(self._store, version)
+                # Consistent: the version was read consistently, and a lagging scan cached
+                # under it would miss a new face until the next change (twice the read units,
+                # on a reload only).
+                self._gallery = load_gallery(self._store, version, consistent=True)
             return self._gallery
 
 
