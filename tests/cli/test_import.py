@@ -229,3 +229,35 @@ def test_a_dry_run_sends_nothing(
     assert "employees to create" in out
     assert client.get("/employees")["items"] == []
     assert not (tmp_path / "roster.journal.jsonl").exists()
+
+
+def test_the_same_face_under_a_second_id_is_refused_through_the_logged_in_cli(
+    logged_in: ServedSandbox, run_cli: Any, photo_dir: Path, tmp_path: Path
+) -> None:
+    # The whole path an admin takes: `facegate login`, then `facegate import`; obama2.jpg is
+    # the man of obama.jpg, so enrolling him again as EMP009 is refused naming EMP001.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "EMP001,Avery Stone,,,obama.jpg\nEMP002,Jordan Lee,,,biden.jpg\n")
+    assert run_cli("import", str(roster), "--photos", str(photo_dir), "--workers", "1")[0] == 0
+    again = tmp_path / "again.csv"
+    again.write_text(HEADER + "EMP009,Avery Again,,,obama2.jpg\n")
+    code, out, _ = run_cli("import", str(again), "--photos", str(photo_dir))
+    assert code == 1
+    assert "refused: this face matches employee N" in out
+    [refusal] = list(csv.DictReader((tmp_path / "again.refused.csv").open()))
+    assert (refusal["employee_id"], refusal["photo"]) == ("EMP009", "obama2.jpg")
+    assert "matches employee EMP001" in refusal["reason"]
+    code, out, _ = run_cli("--json", "faces", "list", "EMP009")
+    assert (code, json.loads(out)) == (0, [])
+
+
+def test_one_face_under_two_ids_in_one_parallel_import_is_never_enrolled_twice(
+    logged_in: ServedSandbox, run_cli: Any, photo_dir: Path, tmp_path: Path
+) -> None:
+    # Both rows are sent at once: the guard's re-check after writing keeps at most one.
+    roster = tmp_path / "twins.csv"
+    roster.write_text(HEADER + "EMP001,Avery Stone,,,obama.jpg\nEMP009,Avery Again,,,obama2.jpg\n")
+    code, _, _ = run_cli("import", str(roster), "--photos", str(photo_dir), "--workers", "2")
+    assert code == 1  # at least one of them refused
+    counts = [len(json.loads(run_cli("--json", "faces", "list", e)[1])) for e in ("EMP001", "EMP009")]
+    assert sum(counts) <= 1, counts
