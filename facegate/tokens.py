@@ -89,12 +89,18 @@ def log_in(
     username: str,
     password: str,
     new_password: Callable[[], str] | None = None,
+    mfa_code: Callable[[], str] | None = None,
     path: Path | None = None,
 ) -> dict[str, Any]:
-    """Sign in with SRP (choosing ``new_password()`` if Cognito asks) and store the tokens."""
+    """Sign in with SRP (choosing ``new_password()`` if Cognito asks, answering a TOTP
+    challenge with ``mfa_code()``) and store the tokens."""
     from botocore.exceptions import BotoCoreError, ClientError
     from pycognito.aws_srp import AWSSRP
-    from pycognito.exceptions import ForceChangePasswordException
+    from pycognito.exceptions import (
+        ForceChangePasswordException,
+        SoftwareTokenMFAChallengeException,
+        WarrantException,
+    )
 
     client = cognito(stage)
     srp = AWSSRP(username, password, stage.user_pool_id, stage.client_id, client=client)
@@ -107,10 +113,23 @@ def log_in(
                     f"{username} has a temporary password: choose a new one (--new-password-stdin)"
                 ) from None
             answer = srp.set_new_password_challenge(new_password())
+        except SoftwareTokenMFAChallengeException as challenge:  # MFA on, as admins should have
+            if mfa_code is None:
+                raise LoginFailed(
+                    f"{username} has MFA: give the authenticator's code (--mfa-code-stdin)"
+                ) from None
+            answer = client.respond_to_auth_challenge(
+                ClientId=stage.client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                Session=challenge.get_tokens()["Session"],
+                ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": mfa_code()},
+            )
     except ClientError as error:
         raise LoginFailed(_refusal(error)) from None
     except BotoCoreError as error:  # no network, no such endpoint
         raise LoginFailed(f"cannot reach Cognito: {error}") from None
+    except (WarrantException, NotImplementedError) as error:  # SMS MFA, device challenges
+        raise LoginFailed(f"Cognito asks for a step facegate cannot answer: {error}") from None
     if "AuthenticationResult" not in answer:  # MFA and the like: not for this CLI
         raise LoginFailed(f"Cognito asks for {answer.get('ChallengeName')}, which facegate cannot answer")
     result = answer["AuthenticationResult"]

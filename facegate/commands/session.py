@@ -21,6 +21,11 @@ def register(subcommands: Any) -> None:
         action="store_true",
         help="a first login with a temporary password: read the new one from stdin (after the password)",
     )
+    login.add_argument(
+        "--mfa-code-stdin",
+        action="store_true",
+        help="with MFA on: read the authenticator's code from stdin (after the passwords)",
+    )
     login.set_defaults(run=run_login)
     logout = subcommands.add_parser("logout", help="forget (and revoke) the stored tokens")
     logout.set_defaults(run=run_logout)
@@ -39,7 +44,8 @@ def run_login(args: argparse.Namespace, context: Context) -> int:
     new_password = (
         _stdin_line if args.new_password_stdin else None if args.password_stdin else _ask_new_password
     )
-    stored = tokens.log_in(stage, username, password, new_password)
+    mfa_code = _stdin_line if args.mfa_code_stdin else None if args.password_stdin else _ask_mfa_code
+    stored = tokens.log_in(stage, username, password, new_password, mfa_code)
     claims = tokens.claims_of(stored["access_token"])
     groups = ", ".join(claims.get("cognito:groups") or []) or "none"
     print(f"logged in to {stage.name} as {username} (groups: {groups})")
@@ -70,6 +76,10 @@ def run_whoami(args: argparse.Namespace, context: Context) -> int:
 
 def _stdin_line() -> str:
     return sys.stdin.readline().rstrip("\r\n")
+
+
+def _ask_mfa_code() -> str:
+    return input("MFA code from your authenticator: ").strip()
 
 
 def _ask_new_password() -> str:

@@ -126,6 +126,40 @@ def test_a_first_login_with_a_temporary_password_sets_a_new_one(
     assert run_cli("whoami")[1].split("\n")[1].split()[:3] == ["sandbox", "newcomer", "admins"]
 
 
+def test_an_admin_with_mfa_logs_in_with_the_authenticator_s_code(
+    served_sandbox: ServedSandbox, run_cli: RunCli
+) -> None:
+    # The threat model asks sites to turn MFA on for admins: the CLI must answer its challenge.
+    # (moto takes any code unless told to check TOTP; real Cognito checks it.)
+    cognito, pool = served_sandbox.stack.cognito, served_sandbox.stack.names["user_pool_id"]
+    password = served_sandbox.add_user("guarded")
+    signed_in = cognito.admin_initiate_auth(
+        UserPoolId=pool,
+        ClientId=served_sandbox.stack.names["user_pool_client_id"],
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "guarded", "PASSWORD": password},
+    )
+    access = signed_in["AuthenticationResult"]["AccessToken"]
+    cognito.associate_software_token(AccessToken=access)
+    cognito.verify_software_token(AccessToken=access, UserCode="123456")
+    cognito.admin_set_user_mfa_preference(
+        UserPoolId=pool, Username="guarded", SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    code, _, err = run_cli("login", "--username", "guarded", "--password-stdin", stdin=password + "\n")
+    assert code == 1 and "--mfa-code-stdin" in err and "Traceback" not in err, err
+    code, out, err = run_cli(
+        "login",
+        "--username",
+        "guarded",
+        "--password-stdin",
+        "--mfa-code-stdin",
+        stdin=f"{password}\n123456\n",
+    )
+    assert code == 0, err
+    assert "logged in to sandbox as guarded" in out
+    assert run_cli("whoami")[1].split("\n")[1].split()[:2] == ["sandbox", "guarded"]
+
+
 def test_logout_deletes_the_file_and_says_so_twice_over(logged_in: ServedSandbox, run_cli: RunCli) -> None:
     assert run_cli("logout") == (0, "logged out of sandbox\n", "")
     assert not logged_in.token_file.exists()
