@@ -156,7 +156,7 @@ HEALTH = {
 
 @pytest.fixture
 def health_api(logged_in: ServedSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """A stand-in for GET /gallery/health (another branch adds the route): canned answer, paths seen."""
+    """A stand-in for GET /gallery/health with every section filled: canned answer, paths seen."""
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -192,6 +192,20 @@ def test_gallery_health_prints_each_section(health_api: list[str], run_cli: RunC
     assert "outlier faces (unlike the employee's others): 1" in out
     assert out.rstrip().split("\n")[-1].split() == ["EMP002", "f-1", "0.310"]
     assert _json(run_cli("--json", "gallery", "health")) == HEALTH
+
+
+def test_gallery_health_from_the_real_route_names_the_single_photo_employee(
+    logged_in: ServedSandbox, run_cli: RunCli, photos: Path
+) -> None:
+    for employee_id, name in (("EMP001", "Avery Stone"), ("EMP002", "Jordan Lee")):
+        assert run_cli("employees", "add", employee_id, "--name", name)[0] == 0
+    assert run_cli("faces", "add", "EMP001", str(photos / "obama.jpg"), str(photos / "obama3.jpg"))[0] == 0
+    assert run_cli("faces", "add", "EMP002", str(photos / "biden.jpg"))[0] == 0
+    report = _json(run_cli("--json", "gallery", "health"))
+    assert (report["employees"], report["faces"]) == (2, 3)
+    assert (report["close_pairs"], report["single_photo"], report["outlier_faces"]) == ([], ["EMP002"], [])
+    code, out, _ = run_cli("gallery", "health")
+    assert code == 0 and "one photo only (enroll another): 1\nEMPLOYEE_ID\nEMP002" in out
 
 
 def test_an_error_message_never_shows_the_token(logged_in: ServedSandbox) -> None:
