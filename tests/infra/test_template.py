@@ -175,6 +175,24 @@ def test_only_the_camera_function_may_publish_decisions() -> None:
     assert "sns:Publish" not in allowed and "sns:Subscribe" in allowed
 
 
+def test_only_the_enrollment_function_may_announce_enrollments_to_admins() -> None:
+    policy = resource("AdminTopicPolicy")
+    assert policy["Topics"] == ["AdminTopic"]
+    statements = policy["PolicyDocument"]["Statement"]
+    enroll_role = CAMERA_ROLE.replace("on_camera_upload", "on_enrollment_upload")
+    denies = [
+        s["Sid"]
+        for s in statements
+        if s["Effect"] == "Deny"
+        and s["Principal"] == "*"
+        and s["Action"] == "sns:Publish"
+        and s["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": enroll_role}}
+    ]
+    assert denies == ["OnlyTheEnrollmentFunctionPublishes"]
+    allowed = [a for s in statements if s["Effect"] == "Allow" for a in s["Action"]]
+    assert "sns:Publish" not in allowed and "sns:Subscribe" in allowed
+
+
 def test_chalice_names_the_camera_functions_role_as_the_policies_expect() -> None:
     from chalice.config import Config
     from chalice.deploy.appgraph import ApplicationGraphBuilder
@@ -188,6 +206,8 @@ def test_chalice_names_the_camera_functions_role_as_the_policies_expect() -> Non
     role: Any = ApplicationGraphBuilder()._create_role_reference(config, "prod", "on_camera_upload")
     assert role.role_name == "facegate-prod-on_camera_upload"
     assert CAMERA_ROLE.replace("${Stage}", "prod").endswith(f":role/{role.role_name}")
+    enroll: Any = ApplicationGraphBuilder()._create_role_reference(config, "prod", "on_enrollment_upload")
+    assert enroll.role_name == "facegate-prod-on_enrollment_upload"  # the admin topic's policy names it
 
 
 def test_decisions_are_signed_with_an_hmac_key_only_the_camera_function_can_use() -> None:
