@@ -44,13 +44,13 @@ EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only 
 RESERVED_IDS = frozenset({"daily-report", "erasure"})
 
 
-def employee_id_problem(value: str) -> str | None:
-    """Why ``value`` is no employee id, or None. Not only dots: ``.`` and ``..`` are path
-    segments that URLs, S3 keys and the CLI's request paths would resolve away."""
+def employee_id_problem(value: str, called: str = "employee id") -> str | None:
+    """Why ``value`` is no employee id (naming it ``called``), or None. Not only dots: ``.``
+    and ``..`` are path segments that URLs, S3 keys and the CLI's request paths resolve away."""
     if not EMPLOYEE_ID.fullmatch(value) or value.strip(".") == "":
-        return f"employee id must be {EMPLOYEE_ID_RULE}"
+        return f"{called} must be {EMPLOYEE_ID_RULE}"
     if value in RESERVED_IDS:
-        return f"employee id {value} is reserved"
+        return f"{called} {value} is reserved"
     return None
 
 

@@ -110,6 +110,12 @@ def _redacted(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
 
 
+def segment(value: str) -> str:
+    """``value`` as one URL path segment: the API validates ids, the URL must not be bent by
+    them (an id's ``:``, ``.`` or ``/``)."""
+    return urllib.parse.quote(value, safe="")
+
+
 def _decoded(raw: bytes) -> Any:
     if not raw:
         return None

@@ -16,7 +16,6 @@ import random
 import re
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facegate.client import ApiClient, ApiError
+from facegate.client import ApiClient, ApiError, segment
 from facegate.journal import Journal, JournalState
 from facegate.roster import Person, Plan, Refusal
 
@@ -182,7 +181,7 @@ class Importer:
         body = {"image": base64.b64encode(data).decode()}
         started = time.monotonic()
         try:
-            path = f"/employees/{_segment(employee_id)}/faces"
+            path = f"/employees/{segment(employee_id)}/faces"
             record = self._call("POST", path, body, recheck=(employee_id, before))
         except ApiError as error:
             self._refuse(person, name, error.message, entry=entry)
@@ -213,7 +212,7 @@ class Importer:
 
     def _server_faces(self, employee_id: str) -> set[str] | None:
         try:
-            answer = self._call("GET", f"/employees/{_segment(employee_id)}/faces")
+            answer = self._call("GET", f"/employees/{segment(employee_id)}/faces")
         except (ApiError, Transient):
             return None
         return {str(face["face_id"]) for face in answer.get("items", [])}
@@ -272,8 +271,3 @@ class Importer:
         with self._lock:
             setattr(self.outcome, what, getattr(self.outcome, what) + 1)
         self._progress(1)
-
-
-def _segment(value: str) -> str:
-    """``value`` as one URL path segment (an id's ``:`` or ``.`` must not bend the path)."""
-    return urllib.parse.quote(value, safe="")

@@ -28,9 +28,9 @@ LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def employee_id(value: str) -> str:
-    problem = employee_id_problem(value)
+    problem = employee_id_problem(value, called="employee_id")  # the field's name in bodies
     if problem is not None:
-        raise BadRequest(problem.replace("employee id", "employee_id", 1))
+        raise BadRequest(problem)
     return value
 
 

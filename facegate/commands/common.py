@@ -1,10 +1,9 @@
-"""What the command modules share: leaf parsers, path segments, photos, pages."""
+"""What the command modules share: leaf parsers, photos, pages, tables."""
 
 from __future__ import annotations
 
 import argparse
 import base64
-import urllib.parse
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -32,11 +31,6 @@ def day(raw: str) -> str:
     except ValueError:
         pass
     raise argparse.ArgumentTypeError("a day is YYYY-MM-DD")
-
-
-def segment(value: str) -> str:
-    """``value`` as one path segment: the API validates it, the URL must not be bent by it."""
-    return urllib.parse.quote(value, safe="")
 
 
 def photo_body(path: str | Path) -> dict[str, str]:
@@ -78,5 +72,10 @@ def show(context: Context, value: Any, columns: list[str], precise: tuple[str, .
     context.show([{**row, **_three_decimals(row, precise)} for row in rows], columns)
 
 
-def _three_decimals(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
-    return {name: f"{row[name]:.3f}" for name in fields if isinstance(row.get(name), int | float)}
+def _three_decimals(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, object]:
+    return {name: three_decimals(row.get(name)) for name in fields if name in row}
+
+
+def three_decimals(value: object) -> object:
+    """A similarity as a table shows it; anything else as it is."""
+    return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else value

@@ -7,7 +7,8 @@ import sys
 import time
 from typing import Any
 
-from facegate.commands.common import command, pages, photo_body, segment
+from facegate.client import segment
+from facegate.commands.common import command, pages, photo_body
 from facegate.context import Context
 from facegate.errors import UsageError
 

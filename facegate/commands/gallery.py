@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from facegate import output
-from facegate.commands.common import command, show
+from facegate.commands.common import command, show, three_decimals
 from facegate.context import Context
 
 
@@ -24,7 +24,7 @@ def health(args: argparse.Namespace, context: Context) -> int:
         return 0
     show(context, report, ["employees", "faces", "threshold", "margin"], precise=("threshold", "margin"))
     pairs = [
-        {"employee_a": a, "employee_b": b, "similarity": _three(pair.get("similarity"))}
+        {"employee_a": a, "employee_b": b, "similarity": three_decimals(pair.get("similarity"))}
         for pair in report.get("close_pairs", [])
         for a, b in [pair.get("employee_ids", [None, None])]
     ]
@@ -32,16 +32,13 @@ def health(args: argparse.Namespace, context: Context) -> int:
     singles = [{"employee_id": employee} for employee in report.get("single_photo", [])]
     _section("one photo only (enroll another)", singles, ["employee_id"])
     outliers = [
-        {**face, "similarity": _three(face.get("similarity"))} for face in report.get("outlier_faces", [])
+        {**face, "similarity": three_decimals(face.get("similarity"))}
+        for face in report.get("outlier_faces", [])
     ]
     _section(
         "outlier faces (unlike the employee's others)", outliers, ["employee_id", "face_id", "similarity"]
     )
     return 0
-
-
-def _three(value: object) -> object:
-    return f"{value:.3f}" if isinstance(value, int | float) else value
 
 
 def _section(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from facegate.commands.common import command, day, pages, photo_body, segment, show
+from facegate.client import segment
+from facegate.commands.common import command, day, pages, photo_body, show
 from facegate.context import Context
 
 SCAN_COLUMNS = ["scan_id", "captured_at", "camera_id", "status", "employee_id", "similarity", "reason"]
