@@ -135,6 +135,7 @@ def log_in(
     result = answer["AuthenticationResult"]
     stored = {
         "stage": stage.name,
+        "api_url": stage.api_url,  # the one API these tokens are ever sent to
         "client_id": stage.client_id,
         "username": username,
         "access_token": result["AccessToken"],
@@ -197,6 +198,11 @@ class StoredTokens:
             raise NotLoggedIn(self.stage.name, f"{self.path} holds no tokens")
         if stored.get("client_id") != self.stage.client_id:  # a new sandbox, a rebuilt pool
             raise NotLoggedIn(self.stage.name, "the stored tokens are for another user pool")
+        if stored.get("api_url") != self.stage.api_url:  # FACEGATE_API_URL pointing elsewhere
+            raise NotLoggedIn(
+                self.stage.name,
+                f"the stored tokens were issued for {stored.get('api_url')}, not {self.stage.api_url}",
+            )
         return stored
 
     def _refresh(self, stored: dict[str, Any]) -> dict[str, Any]:

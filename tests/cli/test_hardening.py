@@ -302,7 +302,13 @@ def test_an_unreachable_user_pool_during_a_refresh_exits_2(
         )
     )
     tokens = tmp_path / "config" / "tokens.json"
-    write_private(tokens, {"client_id": "c", "access_token": "expired", "refresh_token": "r"})
+    stored = {
+        "api_url": "http://127.0.0.1:9",
+        "client_id": "c",
+        "access_token": "expired",
+        "refresh_token": "r",
+    }
+    write_private(tokens, stored)
     monkeypatch.setenv("FACEGATE_SANDBOX_STATE", str(state))
     monkeypatch.setenv("FACEGATE_TOKEN_FILE", str(tokens))
     assert main(["employees", "list"]) == 2

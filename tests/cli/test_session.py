@@ -10,6 +10,8 @@ import base64
 import json
 import stat
 
+import pytest
+
 from facegate.stages import resolve
 from facegate.tokens import REFRESH_MARGIN_SECONDS, StoredTokens, expires_within
 from tests.cli.conftest import RunCli, ServedSandbox
@@ -91,6 +93,37 @@ def test_a_revoked_session_says_to_log_in_again(logged_in: ServedSandbox, run_cl
     code, _out, err = run_cli("employees", "list")
     assert code == 2
     assert "the session has expired or was revoked" in err and "run facegate login" in err
+
+
+def test_tokens_are_sent_only_to_the_api_they_were_issued_for(
+    logged_in: ServedSandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stray FACEGATE_API_URL (an .envrc, a CI variable) must not receive the admin's token."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"items": []}')
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("FACEGATE_API_URL", f"http://127.0.0.1:{server.server_port}")
+        code, out, err = run_cli("employees", "list")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (code, out, seen) == (2, "", [])
+    assert "the stored tokens were issued for http://127.0.0.1:" in err and "run facegate login" in err
 
 
 def test_tokens_of_another_pool_are_not_sent(logged_in: ServedSandbox, run_cli: RunCli) -> None:

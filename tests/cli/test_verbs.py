@@ -174,7 +174,11 @@ def health_api(logged_in: ServedSandbox, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("FACEGATE_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("FACEGATE_API_URL", url)
+    # As if the admin had logged in to this API: tokens go only to the API they were issued for.
+    stored = json.loads(logged_in.token_file.read_text())
+    logged_in.token_file.write_text(json.dumps({**stored, "api_url": url}))
     yield seen
     server.shutdown()
     server.server_close()
