@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
 
+from chalicelib.api.access import access_api
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
 from chalicelib.api.gallery import gallery_api
@@ -32,6 +33,7 @@ app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)
 app.register_blueprint(gallery_api)
 app.register_blueprint(reports_api)
+app.register_blueprint(access_api)
 
 
 @app.route("/health", methods=["GET"])

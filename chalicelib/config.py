@@ -98,6 +98,7 @@ class Settings:
     employees_table: str = "facegate-dev-employees"
     faces_table: str = "facegate-dev-faces"
     audit_table: str = "facegate-dev-audit"
+    access_table: str = "facegate-dev-access"  # doors, groups, rules, holidays (aws/access)
     collection_id: str = "facegate-dev-faces"
     quality_filter: str = "AUTO"  # Rekognition's filter for enrollment photos
     topic_arn: str = ""
@@ -138,6 +139,7 @@ class Settings:
             employees_table=reader.text("FACEGATE_EMPLOYEES_TABLE", f"facegate-{stage}-employees"),
             faces_table=reader.text("FACEGATE_FACES_TABLE", f"facegate-{stage}-faces"),
             audit_table=reader.text("FACEGATE_AUDIT_TABLE", f"facegate-{stage}-audit"),
+            access_table=reader.text("FACEGATE_ACCESS_TABLE", f"facegate-{stage}-access"),
             collection_id=reader.text("FACEGATE_COLLECTION_ID", f"facegate-{stage}-faces"),
             quality_filter=quality_filter,
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),

@@ -10,10 +10,12 @@ search    photos of the retention window never linked to them (MULTIPLE_FACES, U
 faces     their faces leave the engine
 linked    their scans: photo version and processed copies deleted, identity stripped
 unlinked  the photos found by ``search``: photo, processed copies and record deleted
-employee  the employee record
+employee  the employee record (their access group memberships are on it)
+access    their id out of every access rule (a rule left naming no one is deleted)
 settle    wait for scans in flight during the erasure to be recorded (the queue's delay)
 final     ``linked`` again, and the scans the pipeline's guard recorded as EMPLOYEE_ERASED
-          since the job started are deleted with their photos
+          since the job started are deleted with their photos; ``access`` again (a rule
+          written meanwhile may name them)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from chalicelib.errors import NotFound
 from chalicelib.models import ErasureJob
 from chalicelib.ports import ErasureJobs
 
-STEPS = ("search", "faces", "linked", "unlinked", "employee", "settle", "final", "done")
+STEPS = ("search", "faces", "linked", "unlinked", "employee", "access", "settle", "final", "done")
 
 
 def start_erasure(employee_id: str, ports: ErasurePorts, actor: str) -> ErasureJob:
@@ -126,9 +128,12 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         "linked": lambda: steps.linked(job, ports, time_left),
         "unlinked": lambda: steps.unlinked(job, ports, time_left),
         "employee": lambda: steps.delete_employee(job, ports),
+        "access": lambda: steps.remove_from_access_rules(job, ports),
         "settle": lambda: steps.settled(job, ports, settings),
         "final": lambda: (
-            steps.linked(job, ports, time_left) and steps.in_flight(job, ports, settings, time_left)
+            steps.linked(job, ports, time_left)
+            and steps.in_flight(job, ports, settings, time_left)
+            and steps.remove_from_access_rules(job, ports)
         ),
     }
     while job.step != "done":

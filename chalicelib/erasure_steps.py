@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.access import AccessKey, Rule, entry_key
 from chalicelib.config import Settings
-from chalicelib.errors import ObjectGone, RejectedImage, UploadTooLarge
+from chalicelib.errors import AccessPolicyUnsettled, ObjectGone, RejectedImage, UploadTooLarge
 from chalicelib.imaging import normalise
 from chalicelib.keys import processed_key
 from chalicelib.models import AuditEntry, ErasureJob, Reason, Scan, Status, Upload
 from chalicelib.ports import (
+    MAX_ACCESS_CHANGES,
+    AccessStore,
     AuditLog,
     EmployeeDirectory,
     ErasureEngine,
@@ -39,6 +42,7 @@ class ErasurePorts:
     jobs: ErasureJobs
     queue: ErasureQueue
     camera_bucket: str
+    access: AccessStore
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -53,6 +57,9 @@ class ErasurePorts:
 UNLINKED = frozenset({Status.MULTIPLE_FACES, Status.UNKNOWN, Status.LOW_QUALITY, Status.ERROR})
 # The pipeline's reason_code for a scan that named an employee being erased (its guard).
 EMPLOYEE_ERASED = Reason.EMPLOYEE_ERASED.value
+# Commits the access step may lose in a row before it gives up for this delivery: each lost
+# one means an admin's edit landed between its read and its write (milliseconds apart).
+ACCESS_ATTEMPTS = 5
 PAGE = 25  # scans per page: a page of photo checks stays well inside the safety margin
 SAFETY_SECONDS = 90.0  # stop and continue in a new invocation with this much time left
 
@@ -146,6 +153,39 @@ def _delete_photo(scan: Scan, ports: ErasurePorts) -> None:
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:
     ports.directory.delete(job.employee_id)
     return True
+
+
+def remove_from_access_rules(job: ErasureJob, ports: ErasurePorts) -> bool:
+    """Their id out of every access rule's ``employees`` (a rule that then names no group and
+    no employee is deleted), committed at the version read: read again when it moved.
+
+    Their group memberships live on the employee item and went with it. A pristine store
+    names no one and stays pristine (a commit would drop the built-in rule)."""
+    lost = 0
+    while True:  # each commit that lands names them in fewer rules
+        snapshot = ports.access.load()
+        put, delete = _rules_without(job.employee_id, snapshot.rules)
+        if not put and not delete:
+            return True
+        put = put[:MAX_ACCESS_CHANGES]  # more than one commit holds: the rest next time round
+        delete = delete[: MAX_ACCESS_CHANGES - len(put)]
+        if not ports.access.commit(snapshot.version, put=put, delete=delete):
+            lost += 1
+            if lost == ACCESS_ATTEMPTS:  # the queue delivers the job again
+                raise AccessPolicyUnsettled(f"the access rules changed under {lost} of its commits")
+
+
+def _rules_without(employee_id: str, rules: tuple[Rule, ...]) -> tuple[list[Rule], list[AccessKey]]:
+    put: list[Rule] = []
+    delete: list[AccessKey] = []
+    for rule in rules:
+        if employee_id in rule.employees:
+            kept = replace(rule, employees=rule.employees - {employee_id})
+            if kept.groups or kept.employees:
+                put.append(kept)
+            else:
+                delete.append(entry_key(rule))
+    return put, delete
 
 
 def settled(job: ErasureJob, ports: ErasurePorts, settings: Settings) -> bool:

@@ -5,7 +5,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
 
     FacegateError
     ├── BadRequest            400  the request itself is malformed
-    │   └── BadPageToken           a next_token no adapter issued          (also ValueError)
+    │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
+    │   └── InvalidAccessDocument  a door, group, rule or holiday it cannot hold (ValueError)
     ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
     │   └── TokenRevoked           signed out, disabled or deleted since it was issued
     ├── Forbidden             403  a valid token without the group the action needs
@@ -13,7 +14,9 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   └── ObjectGone             the S3 object (version) is not there any more
     ├── Conflict              409  the request contradicts what is stored
     │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
-    │   └── DuplicateFace          the face is another employee's (close enough to confuse)
+    │   ├── DuplicateFace          the face is another employee's (close enough to confuse)
+    │   ├── AccessInUse            a camera on another door, a group still in use
+    │   └── AccessChangedMeanwhile the access policy kept changing under the change: retry
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -22,7 +25,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   └── EnrollmentError        a photo, but not one face fit to enroll (also ValueError)
     ├── Unavailable           503  a dependency did not answer; never a pass
     │   ├── KeysUnavailable        the user pool's signing keys
-    │   └── PoolUnavailable        the user pool, asked whether a token still holds
+    │   ├── PoolUnavailable        the user pool, asked whether a token still holds
+    │   └── AccessPolicyUnsettled  the access policy changed during every read of it
     └── InternalFailure       500  must surface (logged, "internal error"), so the caller
         │                          retries: Lambda redelivers the event, the queue the job
         ├── ConfigError            a setting is missing or malformed      (also ValueError)
@@ -98,6 +102,10 @@ class BadPageToken(BadRequest, ValueError):
     """A ``next_token`` that no adapter issued."""
 
 
+class InvalidAccessDocument(BadRequest, ValueError):
+    """A door, group, rule or holiday document the access policy cannot hold."""
+
+
 class ReportDayRefused(BadRequest, ValueError):
     """A report day an admin may not send now: in the future, today before the report hour
     (the ledger would then stop the scheduled run), or older than the scans kept."""
@@ -118,6 +126,16 @@ class ObjectUnreadable(Forbidden):
 
 class AlreadyExists(Conflict, ValueError):
     """An employee with this id exists."""
+
+
+class AccessInUse(Conflict):
+    """An access change that would break what is stored: a camera already on another
+    door, a group that members or rules still name."""
+
+
+class AccessChangedMeanwhile(Conflict):
+    """Other admins changed the access policy between every read and write of this change
+    (``access_admin.COMMIT_ATTEMPTS`` times): nothing was written; sending it again is safe."""
 
 
 class DuplicateFace(Conflict):
@@ -163,6 +181,10 @@ class KeysUnavailable(Unavailable):
 
 class PoolUnavailable(Unavailable):
     """The user pool could not be asked whether a token still holds (never a pass)."""
+
+
+class AccessPolicyUnsettled(Unavailable):
+    """The access policy changed while it was read, every time it was read (never a pass)."""
 
 
 class ConfigError(InternalFailure, ValueError):

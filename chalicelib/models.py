@@ -11,9 +11,10 @@ if TYPE_CHECKING:  # Pillow is imported only where pixels are touched
 
 
 class Status(enum.StrEnum):
-    """A door decision. Only AUTHORIZED opens the door."""
+    """A door decision. Only AUTHORIZED (recognised *and* permitted at this door now) opens it."""
 
     AUTHORIZED = "AUTHORIZED"
+    DENIED = "DENIED"  # an active employee, recognised, whom no access rule lets through now
     UNKNOWN = "UNKNOWN"
     NO_FACE = "NO_FACE"
     MULTIPLE_FACES = "MULTIPLE_FACES"
@@ -50,6 +51,14 @@ class Reason(enum.StrEnum):
     EMPLOYEE_ERASED = "EMPLOYEE_ERASED"  # the employee was being erased when the scan was recorded
     TOO_LATE = "TOO_LATE"
     NOT_RECORDED = "NOT_RECORDED"
+    # DENIED: the access policy's verdicts (``chalicelib.access.Verdict`` has the same values)
+    DENY_RULE = "DENY_RULE"
+    HOLIDAY_CLOSED = "HOLIDAY_CLOSED"
+    OUTSIDE_SCHEDULE = "OUTSIDE_SCHEDULE"
+    PASS_EXPIRED = "PASS_EXPIRED"
+    PASS_NOT_YET_VALID = "PASS_NOT_YET_VALID"
+    NO_ACCESS_RULE = "NO_ACCESS_RULE"
+    ACCESS_FAILED = "ACCESS_FAILED"  # ERROR: the access policy could not be read
 
 
 @dataclass(frozen=True)
@@ -211,6 +220,7 @@ class Employee:
     active: bool = True
     email: str | None = None
     department: str | None = None
+    groups: frozenset[str] = frozenset()  # access groups (``chalicelib.access``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -219,6 +229,7 @@ class Employee:
             "active": self.active,
             "email": self.email,
             "department": self.department,
+            "groups": sorted(self.groups),
         }
 
 
@@ -254,6 +265,11 @@ class Decision:
     similarity: float | None = None
     faces_in_frame: int = 0
     face_box: BoundingBox | None = None
+    # Where the access policy was asked (a recognised active employee): the door, the rule
+    # that granted or refused (or came nearest), the holiday that closed or opened it.
+    door_id: str | None = None
+    access_rule: str | None = None
+    holiday: str | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +324,9 @@ class Scan:
             "face_box": d.face_box.to_dict() if d.face_box else None,
             "reason": d.reason,
             "reason_code": None if d.reason_code is None else d.reason_code.value,
+            "door_id": d.door_id,
+            "access_rule": d.access_rule,
+            "holiday": d.holiday,
             "engine": self.engine,
         }
 
@@ -325,6 +344,9 @@ class Scan:
             similarity=None if similarity is None else float(similarity),
             faces_in_frame=int(item.get("faces_in_frame", 0)),
             face_box=BoundingBox(**{k: int(v) for k, v in box.items()}) if box else None,
+            door_id=item.get("door_id"),
+            access_rule=item.get("access_rule"),
+            holiday=item.get("holiday"),
         )
         return cls(
             scan_id=item["scan_id"],
@@ -354,7 +376,7 @@ class ErasureJob:
     actor: str
     started_at: str  # UTC ISO-8601
     state: str = "QUEUED"  # QUEUED → RUNNING → SETTLING → DONE, or FAILED
-    step: str = "search"  # search → faces → linked → unlinked → employee → settle → final → done
+    step: str = "search"  # search → faces → linked → unlinked → employee → access → settle → final → done
     updated_at: str = ""
     finished_at: str | None = None
     days_total: int = 0

@@ -30,6 +30,7 @@ def notification_for(scan: Scan) -> Notification:
     who = display_text(f"{d.employee_id or ''} {d.employee_name or ''}".strip(), 120)
     headline = {
         Status.AUTHORIZED: lambda: f"✅ Authorized: {who} at {camera} ({(d.similarity or 0):.1f}%)",
+        Status.DENIED: lambda: f"🔒 Denied: {who} at {camera}: {display_text(d.reason or 'no access', 120)}",
         Status.UNKNOWN: lambda: f"🚫 Unknown person at {camera}",
         Status.NO_FACE: lambda: f"👤 No face seen at {camera}",
         Status.MULTIPLE_FACES: lambda: f"⚠️ Several faces at {camera}: possible tailgating",
@@ -48,6 +49,10 @@ def notification_for(scan: Scan) -> Notification:
         lines.append(f"Employee: {who}")
     if d.similarity is not None:
         lines.append(f"Similarity: {d.similarity:.1f}")
+    # Where the access policy was asked: which door, and which rule or holiday decided.
+    for label, value in (("Door", d.door_id), ("Rule", d.access_rule), ("Holiday", d.holiday)):
+        if value:
+            lines.append(f"{label}: {display_text(value, 120)}")
     if d.faces_in_frame:
         lines.append(f"Faces in frame: {d.faces_in_frame}")
     if d.reason:

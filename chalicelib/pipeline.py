@@ -1,7 +1,8 @@
 """``process_upload``: one camera photo in, one recorded and announced door decision out.
 
 Fail closed: every failure becomes a recorded REJECTED or ERROR scan; nothing but a clean
-match of one clear face to an active employee, decided promptly, is AUTHORIZED.
+match of one clear face to an active employee whom the access policy lets through this door
+at the photo's instant, decided promptly, is AUTHORIZED (a refusal by the policy is DENIED).
 S3 delivers events at least once, so the scan id derives from the object version and the
 record is a conditional write: only the invocation that wrote it announces it.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from chalicelib.access_control import CurrentPolicy, admit
 from chalicelib.config import Settings
 from chalicelib.display import display_text
 from chalicelib.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
@@ -39,6 +41,7 @@ class PipelinePorts:
     directory: EmployeeDirectory
     scans: ScanLog
     notifier: Notifier
+    access: CurrentPolicy
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ def process_upload(
     if existing is not None:
         return _redelivered(existing, ports)
     captured = _parse_time(upload.event_time, clock)
-    decision = fetched.refusal or _recognise(upload.key, fetched.data or b"", ports, settings)
+    decision = fetched.refusal or _recognise(
+        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
+    )
     if decision.status.opens_door and clock() - captured > MAX_AUTHORIZE_DELAY:
         decision = replace(
             decision,
@@ -154,7 +159,11 @@ def _version_of(upload: Upload, images: ImageStore) -> str | None:
         return None
 
 
-def _recognise(key: str, data: bytes, ports: PipelinePorts, settings: Settings) -> Decision:
+def _recognise(
+    key: str, data: bytes, ports: PipelinePorts, settings: Settings, *, camera_id: str, at: datetime
+) -> Decision:
+    """Recognise the face and ask the access policy about this door at ``at``, the photo's
+    instant (the same one the 60 s rule measures from)."""
     try:
         image = normalise(data, settings.limits)
     except RejectedImage as error:
@@ -175,7 +184,7 @@ def _recognise(key: str, data: bytes, ports: PipelinePorts, settings: Settings) 
             log.exception("employee lookup failed for %s", display_text(key))
             reason = f"employee lookup failed: {_describe(error)}"
             return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
-    return decide(result, employee, settings.policy)
+    return admit(decide(result, employee, settings.policy), employee, camera_id, at, ports.access)
 
 
 def _without_employee(decision: Decision) -> Decision:

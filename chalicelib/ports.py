@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from chalicelib.access import AccessEntry, AccessKey, AccessSnapshot
 from chalicelib.config import Policy
 from chalicelib.models import (
     AuditEntry,
@@ -172,10 +173,46 @@ class EmployeeDirectory(Protocol):
         """Forget an employee record."""
         ...
 
+    def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
+        """Add the employee to access group ``group_id`` (or remove them), in one update that
+        touches nothing else; False when there is no such employee (or one being erased)."""
+        ...
+
+    def members(self, group_id: str) -> list[str]:
+        """The ids of every employee in access group ``group_id``, sorted."""
+        ...
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         """Mark the employee as being erased by ``job_id`` and suspend them, unless a job is
         marked already: return the job marked on the record (this one or the running one),
         None when there is no such employee. A marked employee reads as absent (``get``)."""
+        ...
+
+
+# The most entries one ``AccessStore.commit`` writes or removes: DynamoDB's transactions hold
+# 100 items, and one of them is the version.
+MAX_ACCESS_CHANGES = 99
+
+
+class AccessStore(Protocol):
+    """The access policy's doors, groups, rules and holidays, under one version token."""
+
+    def version(self) -> str:
+        """The current version token (a consistent read); "" while nothing was ever stored."""
+        ...
+
+    def load(self) -> AccessSnapshot:
+        """Everything, read consistently, with the version it was read at."""
+        ...
+
+    def commit(
+        self, expected_version: str, put: Sequence[AccessEntry] = (), delete: Sequence[AccessKey] = ()
+    ) -> bool:
+        """Write ``put`` and remove ``delete`` in one step with a new version, only if the
+        version is still ``expected_version``; False (nothing written) when it moved.
+
+        A key both put and deleted is put. More than ``MAX_ACCESS_CHANGES`` keys: ValueError;
+        an entry whose document the parsers refuse: ``InvalidAccessDocument``; nothing written."""
         ...
 
 

@@ -23,6 +23,7 @@ BAR_MAX_PX = 240
 CSV_COLUMNS = [
     "scan_id", "captured_at", "local_time", "camera_id", "status", "employee_id",
     "employee_name", "similarity", "faces_in_frame", "reason", "reason_code", "object_key",
+    "door_id", "access_rule", "holiday",
 ]  # fmt: skip
 
 
@@ -43,10 +44,9 @@ def subject(summary: DailySummary) -> str:
     if not summary.scans:
         return f"facegate daily summary {summary.day}: no activity"
     entries = sum(person.count for person in summary.admitted)
-    return (
-        f"facegate daily summary {summary.day}: {_count(entries, 'entry', 'entries')}, "
-        f"{_count(len(summary.alerts), 'alert', 'alerts')}"
-    )
+    alerts = _count(len(summary.alerts) + len(summary.denied), "alert", "alerts")
+    denied = f" ({len(summary.denied)} denied)" if summary.denied else ""
+    return f"facegate daily summary {summary.day}: {_count(entries, 'entry', 'entries')}, {alerts}{denied}"
 
 
 def _count(number: int, one: str, many: str) -> str:

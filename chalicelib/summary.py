@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from chalicelib.display import display_text
 from chalicelib.models import Scan, Status
 
-ALERT_STATUSES = (Status.UNKNOWN, Status.MULTIPLE_FACES, Status.LOW_QUALITY, Status.ERROR)
+# What alerts security. A DENIED names an employee, a door and a rule, so the report lists
+# denials in a section of their own; the others are the "events to review".
+ALERT_STATUSES = (Status.DENIED, Status.UNKNOWN, Status.MULTIPLE_FACES, Status.LOW_QUALITY, Status.ERROR)
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,28 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Denial:
+    """One recognised employee the access policy kept out: who, which door, when, why."""
+
+    time: str  # local HH:MM:SS
+    employee_id: str
+    name: str
+    door_id: str
+    camera_id: str
+    reason: str
+    reason_code: str
+    decided_by: str  # the rule that refused (or came nearest), or "holiday YYYY-MM-DD", or ""
+    photo_link: str | None
+
+
+@dataclass(frozen=True)
 class DailySummary:
     day: str
     timezone: str
     totals: dict[str, int]
     admitted: list[Admitted]
-    alerts: list[Alert]
+    alerts: list[Alert]  # every alert but the denials
+    denied: list[Denial]
     arrivals_by_hour: list[int]  # AUTHORIZED entries per local hour, 0–23
     previous_totals: dict[str, int] | None
     scans: list[Scan] = field(repr=False)
@@ -108,9 +126,32 @@ def summarise(
             photo_link=photo_link(scan),
         )
         for scan in ordered
-        if scan.status in ALERT_STATUSES
+        if scan.status in ALERT_STATUSES and scan.status is not Status.DENIED
     ]
-    return DailySummary(day, timezone, totals, admitted, alerts, arrivals, previous_totals, ordered, local)
+    denied = [
+        _denial(scan, local[scan.scan_id], photo_link(scan))
+        for scan in ordered
+        if scan.status is Status.DENIED
+    ]
+    return DailySummary(
+        day, timezone, totals, admitted, alerts, denied, arrivals, previous_totals, ordered, local
+    )
+
+
+def _denial(scan: Scan, local: datetime, photo_link: str | None) -> Denial:
+    d = scan.decision
+    decided_by = d.access_rule or (f"holiday {d.holiday}" if d.holiday else "")
+    return Denial(
+        time=local.strftime("%H:%M:%S"),
+        employee_id=display_text(d.employee_id or "", 64),  # "" once erased
+        name=display_text(d.employee_name or "", 200),
+        door_id=display_text(d.door_id or scan.camera_id, 64),
+        camera_id=display_text(scan.camera_id, 64),
+        reason=display_text(d.reason, 300),
+        reason_code=display_text(d.reason_code.value if d.reason_code else "", 64),
+        decided_by=display_text(decided_by, 80),
+        photo_link=photo_link,
+    )
 
 
 def _local(captured_at: str, zone: ZoneInfo) -> datetime:

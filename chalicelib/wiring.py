@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.access_admin import AccessPorts
     from chalicelib.auth import TokenVerifier
+    from chalicelib.aws.access import DynamoAccessStore
     from chalicelib.drop_folder import DropPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -71,6 +73,11 @@ class ApiPorts:
     def erasure(self) -> ErasurePorts:
         """For ``erasure.start_erasure`` and ``erasure.job_status``."""
         return erasure_ports(self.settings)
+
+    @property
+    def access(self) -> AccessPorts:
+        """For ``access_admin.*``: doors, groups, rules, holidays and ``check_access``."""
+        return access_ports(self.settings)
 
 
 # The services the Lambda functions call (each has its own overload of ``client``).
@@ -143,8 +150,17 @@ def face_engine(settings: Settings) -> LocalEngine | RekognitionEngine:
 
 
 @cached(maxsize=8)
+def access_store(settings: Settings) -> DynamoAccessStore:
+    """The access policy's store: one per container, shared by the camera pipeline and the API."""
+    from chalicelib.aws.access import DynamoAccessStore
+
+    return DynamoAccessStore(table(settings.access_table))
+
+
+@cached(maxsize=8)
 def pipeline_ports(settings: Settings) -> PipelinePorts:
     """Every port the camera pipeline needs."""
+    from chalicelib.access_control import CurrentPolicy
     from chalicelib.aws.employees import DynamoEmployeeDirectory
     from chalicelib.aws.kms import KmsMessageSigner
     from chalicelib.aws.s3 import S3ImageStore
@@ -160,6 +176,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
         notifier=SnsNotifier(
             client("sns"), settings.topic_arn, KmsMessageSigner(client("kms"), settings.signing_key)
         ),
+        access=CurrentPolicy(access_store(settings), settings.timezone),
     )
 
 
@@ -209,6 +226,23 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         jobs=DynamoErasureJobs(table(settings.audit_table)),
         queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
         camera_bucket=settings.camera_bucket,
+        access=access_store(settings),
+    )
+
+
+@cached(maxsize=8)
+def access_ports(settings: Settings) -> AccessPorts:
+    """Every port access management needs: the policy's store, the directory (memberships
+    live on the employee) and the audit log; no face engine."""
+    from chalicelib.access_admin import AccessPorts
+    from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.employees import DynamoEmployeeDirectory
+
+    return AccessPorts(
+        store=access_store(settings),
+        directory=DynamoEmployeeDirectory(table(settings.employees_table)),
+        audit=DynamoAuditLog(table(settings.audit_table)),
+        timezone=settings.timezone,
     )
 
 

@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facegate.commands.report",
     "facegate.commands.gallery",
     "facegate.commands.importer",
+    "facegate.commands.access",
+    "facegate.commands.rules",
 )
 
 

@@ -38,7 +38,7 @@ class ApiError(Exception):
 
 
 class ApiClient:
-    """``get``/``post``/``patch``/``delete`` on one stage's API with the admin's token."""
+    """``get``/``post``/``put``/``patch``/``delete`` on one stage's API with the admin's token."""
 
     def __init__(self, base_url: str, tokens: TokenSource, timeout: float = TIMEOUT_SECONDS) -> None:
         self.base_url = base_url.rstrip("/")
@@ -50,6 +50,9 @@ class ApiClient:
 
     def post(self, path: str, body: object = None) -> Any:
         return self.request("POST", path, body=body)
+
+    def put(self, path: str, body: object) -> Any:
+        return self.request("PUT", path, body=body)
 
     def patch(self, path: str, body: object) -> Any:
         return self.request("PATCH", path, body=body)

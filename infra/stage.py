@@ -24,6 +24,7 @@ OUTPUT_ENV = {
     "EmployeesTable": "FACEGATE_EMPLOYEES_TABLE",
     "FacesTable": "FACEGATE_FACES_TABLE",
     "AuditTable": "FACEGATE_AUDIT_TABLE",
+    "AccessTable": "FACEGATE_ACCESS_TABLE",
     "TopicArn": "FACEGATE_TOPIC_ARN",
     "AdminTopicArn": "FACEGATE_ADMIN_TOPIC_ARN",
     "CollectionId": "FACEGATE_COLLECTION_ID",

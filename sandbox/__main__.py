@@ -11,7 +11,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="enroll two people, scan five uploads, write the day's report")
+    demo = commands.add_parser(
+        "demo", help="import the staff, set the doors' rules, scan six uploads, write the day's report"
+    )
     demo.add_argument(
         "--out", type=Path, default=Path("out"), help="where the report files go (default out/)"
     )

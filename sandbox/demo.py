@@ -9,12 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.door import publish_forgery, run_door
-from sandbox.onboarding import import_roster
+from sandbox.onboarding import admin_cli, configure_access, import_roster
 from sandbox.photos import ensure_photos
 from sandbox.report import run_report
 from sandbox.stack import SandboxError, Stack, running_stack
 
 CAMERA = "front-door"
+SERVER_ROOM_CAMERA = "server-room-cam"  # the server room's door (sandbox.onboarding.DEMO_ACCESS)
 
 
 def corrupt_jpeg(photo: bytes) -> bytes:
@@ -23,8 +24,8 @@ def corrupt_jpeg(photo: bytes) -> bytes:
 
 
 def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Import the staff with the admin CLI, push five uploads through S3 → event → handler,
-    print the outcomes; then write the day's report email to ``out``."""
+    """Import the staff and set the doors' rules with the admin CLI, push six uploads through
+    S3 → event → handler, print the outcomes; then write the day's report email to ``out``."""
     photos = ensure_photos(photos_dir) if photos_dir else ensure_photos()
     with running_stack() as stack:
         rows = replay(stack, photos, out)
@@ -38,7 +39,8 @@ def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[di
 
 
 def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str, Any]]:
-    """The demo's day: the roster imported (into ``out``), five camera uploads, as a table."""
+    """The demo's day: the roster imported (into ``out``), the access rules, six camera uploads,
+    as a table."""
     print(f"Local AWS (moto) at {stack.aws.endpoint}; engine: {stack.settings.engine}")
     if stack.rekognition is not None:
         print(
@@ -46,14 +48,16 @@ def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str
             "Rekognition's API: its similarities are that model's, not AWS's)"
         )
     onboard(stack, photos, out)
+    avery = (photos / "obama2.jpg").read_bytes()  # not enrolled: her new photo at the door
     uploads = {
-        "enrolled person, new photo": ("avery at door.jpg", (photos / "obama2.jpg").read_bytes()),
-        "stranger": ("visitor.png", (photos / "astronaut.png").read_bytes()),
-        "no face": ("empty-hall.png", (photos / "camera.png").read_bytes()),
-        "group": ("group.jpg", (photos / "group.jpg").read_bytes()),
-        "corrupt file": ("broken.jpg", corrupt_jpeg((photos / "obama2.jpg").read_bytes())),
+        "enrolled person, new photo": (CAMERA, "avery at door.jpg", avery),
+        "stranger": (CAMERA, "visitor.png", (photos / "astronaut.png").read_bytes()),
+        "no face": (CAMERA, "empty-hall.png", (photos / "camera.png").read_bytes()),
+        "group": (CAMERA, "group.jpg", (photos / "group.jpg").read_bytes()),
+        "corrupt file": (CAMERA, "broken.jpg", corrupt_jpeg(avery)),
+        "not in IT, server room": (SERVER_ROOM_CAMERA, "avery at server room.jpg", avery),
     }
-    keys = {stack.upload(CAMERA, name, data): label for label, (name, data) in uploads.items()}
+    keys = {stack.upload(camera, name, data): label for label, (camera, name, data) in uploads.items()}
     calls_before = len(stack.rekognition.calls) if stack.rekognition is not None else 0
     handled = stack.pump(expected=len(keys))
     failures = [event for event in handled if event.error]
@@ -68,11 +72,15 @@ def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str
 
 
 def onboard(stack: Stack, photos: Path, out: Path | None) -> None:
-    """The staff roster through ``facegate import`` (files in ``out``, else a temporary folder)."""
-    with tempfile.TemporaryDirectory() as scratch:
+    """The staff roster through ``facegate import`` (files in ``out``, else a temporary folder),
+    then who may go where through ``facegate doors|groups|rules``."""
+    with tempfile.TemporaryDirectory() as scratch, admin_cli(stack, out or Path(scratch)) as cli:
         folder = out or Path(scratch)
         print(f"The admin imports the staff: facegate import {folder / 'roster.csv'} --photos {photos}")
-        for line in import_roster(stack, photos, folder).splitlines():
+        for line in import_roster(cli, photos, folder).splitlines():
+            print(f"  {line}")
+        print("\nThe admin sets who may go where (the server room for IT only):")
+        for line in configure_access(cli):
             print(f"  {line}")
     print()
 
@@ -134,9 +142,9 @@ def _rows(stack: Stack, keys: dict[str, str]) -> list[dict[str, Any]]:
 def _print_table(rows: list[dict[str, Any]]) -> None:
     columns = ["upload", "status", "employee", "similarity", "notification"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for row in rows:
-        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
         details = [f"attributes: {row['attributes']}"]
         if row["reason"]:
             details.append(f"reason: {row['reason']}")

@@ -1,16 +1,20 @@
-"""The demo's first step: the staff roster imported with the admin CLI, as an admin types it.
+"""The demo's first steps: the staff roster imported and the doors' rules set with the admin
+CLI, as an admin types them.
 
 The sandbox's API is served on a free loopback port, an ``admin`` user gets a throwaway
-password, and ``python -m facegate login`` then ``facegate import`` run as separate
-processes against it: the same commands the README gives for a deployed stage.
+password, and ``python -m facegate login``, ``facegate import``, ``facegate doors|groups|rules``
+run as separate processes against it: the same commands the README gives for a deployed stage.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sandbox.stack import PROJECT_DIR, SandboxError, Stack
@@ -24,6 +28,17 @@ DEMO_ROSTER = (
     ("EMP003", "Sam Rivera", "", "Sales", "group.jpg"),
     ("EMP004", "Avery Stone (again)", "", "Facilities", "obama2.jpg"),
 )
+BUILT_IN_RULE = "everyone-everywhere-always"
+# Everyone through the front door, only IT (Jordan) into the server room; always, so the demo
+# reads the same at any hour. The built-in rule goes last: nobody is shut out meanwhile.
+DEMO_ACCESS = (
+    ("doors", "set", "server-room", "--name", "Server room", "--camera", "server-room-cam"),
+    ("groups", "set", "it", "--name", "IT"),
+    ("groups", "add-member", "it", "EMP002"),
+    ("rules", "set", "everyone-front-door", "--grant", "--door", "front-door", "--group", "*"),
+    ("rules", "set", "it-server-room", "--grant", "--door", "server-room", "--group", "it"),
+    ("rules", "remove", BUILT_IN_RULE),
+)
 
 
 def write_roster(path: Path, rows: tuple[tuple[str, ...], ...] = DEMO_ROSTER) -> Path:
@@ -35,8 +50,30 @@ def write_roster(path: Path, rows: tuple[tuple[str, ...], ...] = DEMO_ROSTER) ->
     return path
 
 
-def import_roster(stack: Stack, photos: Path, folder: Path) -> str:
-    """Log in with the CLI and import the demo roster; the import's printed summary."""
+class AdminCli:
+    """``python -m facegate …`` as separate processes, logged in to the sandbox's API."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+
+    def __call__(self, *args: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess[str]:
+        answer = subprocess.run(
+            [sys.executable, "-m", "facegate", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self._env,
+            cwd=PROJECT_DIR,
+            timeout=300,
+        )
+        if check and answer.returncode != 0:
+            raise SandboxError(f"facegate {args[0]} failed: {answer.stderr.strip() or answer.stdout.strip()}")
+        return answer
+
+
+@contextmanager
+def admin_cli(stack: Stack, folder: Path) -> Iterator[AdminCli]:
+    """The sandbox's API served on a free port and ``facegate login`` done as a new admin."""
     from sandbox.api_server import LocalApi
     from sandbox.serve import write_state
     from sandbox.tokens import create_user
@@ -45,37 +82,32 @@ def import_roster(stack: Stack, photos: Path, folder: Path) -> str:
     state_file, token_file = folder / "sandbox.json", folder / "tokens.json"
     try:
         write_state(stack, api, state_file)
-        env = {
-            **os.environ,
-            "FACEGATE_SANDBOX_STATE": str(state_file),
-            "FACEGATE_TOKEN_FILE": str(token_file),
-        }
+        cli = AdminCli(
+            {**os.environ, "FACEGATE_SANDBOX_STATE": str(state_file), "FACEGATE_TOKEN_FILE": str(token_file)}
+        )
         password = create_user(stack.cognito, stack.names["user_pool_id"], ADMIN, "admins")
-        _facegate(env, "login", "--username", ADMIN, "--password-stdin", stdin=password + "\n")
-        roster = write_roster(folder / "roster.csv")
-        # A fresh stack each time: an old journal would say everything is already done.
-        (folder / "roster.journal.jsonl").unlink(missing_ok=True)
-        # One worker: the rows' order decides which of two ids for one face is refused.
-        answer = _facegate(env, "import", str(roster), "--photos", str(photos), "--workers", "1", check=False)
-        return answer.stdout + answer.stderr
+        cli("login", "--username", ADMIN, "--password-stdin", stdin=password + "\n")
+        yield cli
     finally:
         token_file.unlink(missing_ok=True)
         state_file.unlink(missing_ok=True)
         api.stop()
 
 
-def _facegate(
-    env: dict[str, str], *args: str, stdin: str = "", check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    answer = subprocess.run(
-        [sys.executable, "-m", "facegate", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_DIR,
-        timeout=300,
-    )
-    if check and answer.returncode != 0:
-        raise SandboxError(f"facegate {args[0]} failed: {answer.stderr.strip() or answer.stdout.strip()}")
-    return answer
+def import_roster(cli: AdminCli, photos: Path, folder: Path) -> str:
+    """Import the demo roster (written into ``folder``); the import's printed summary."""
+    roster = write_roster(folder / "roster.csv")
+    # A fresh stack each time: an old journal would say everything is already done.
+    (folder / "roster.journal.jsonl").unlink(missing_ok=True)
+    # One worker: the rows' order decides which of two ids for one face is refused.
+    answer = cli("import", str(roster), "--photos", str(photos), "--workers", "1", check=False)
+    return answer.stdout + answer.stderr
+
+
+def configure_access(cli: AdminCli) -> list[str]:
+    """The demo's access policy through the CLI: each command as typed, then the rules."""
+    typed = []
+    for command in DEMO_ACCESS:
+        cli(*command)
+        typed.append(shlex.join(["facegate", *command]))
+    return [*typed, *cli("rules", "list").stdout.splitlines()]

@@ -11,6 +11,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
+from chalicelib.access import (
+    AccessEntry,
+    AccessGroup,
+    AccessKey,
+    AccessSnapshot,
+    Door,
+    Holiday,
+    Rule,
+    entry_key,
+)
+from chalicelib.access_control import CurrentPolicy
+from chalicelib.access_documents import document, entry_from
 from chalicelib.config import Policy
 from chalicelib.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.models import (
@@ -26,7 +38,7 @@ from chalicelib.models import (
     Upload,
     gallery_health,
 )
-from chalicelib.ports import Page, Recorded, StoredFace, StoredObject
+from chalicelib.ports import MAX_ACCESS_CHANGES, Page, Recorded, StoredFace, StoredObject
 from sandbox import memory_faces
 
 T = TypeVar("T")
@@ -122,6 +134,23 @@ class InMemoryEmployeeDirectory(Failing):
             raise NotFound(f"no employee {employee.employee_id}")
         self.employees[employee.employee_id] = employee
 
+    def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
+        self._maybe_fail()
+        employee = self.employees.get(employee_id)
+        if employee is None or employee_id in self.erasing:
+            return False
+        groups = employee.groups | {group_id} if member else employee.groups - {group_id}
+        self.employees[employee_id] = replace(employee, groups=frozenset(groups))
+        return True
+
+    def members(self, group_id: str) -> list[str]:
+        self._maybe_fail()
+        return sorted(
+            e.employee_id
+            for e in self.employees.values()
+            if group_id in e.groups and e.employee_id not in self.erasing
+        )
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         self._maybe_fail()
         if employee_id not in self.employees:
@@ -147,6 +176,57 @@ class InMemoryEmployeeDirectory(Failing):
         self._maybe_fail()
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
+
+
+class InMemoryAccessStore(Failing):
+    """The access store's contract in a dict: a version token that every commit replaces."""
+
+    def __init__(self) -> None:
+        self.entries: dict[AccessKey, AccessEntry] = {}
+        self.current = ""
+        self.loads = 0  # how often a container read everything (the cache's cost)
+        self.version_reads = 0
+
+    def version(self) -> str:
+        self._maybe_fail()
+        self.version_reads += 1
+        return self.current
+
+    def load(self) -> AccessSnapshot:
+        self._maybe_fail()
+        self.loads += 1
+        by_kind: dict[str, list[AccessEntry]] = {"door": [], "group": [], "rule": [], "holiday": []}
+        for (kind, _), entry in sorted(self.entries.items()):
+            by_kind[kind].append(entry)
+        return AccessSnapshot(
+            self.current,
+            doors=tuple(entry for entry in by_kind["door"] if isinstance(entry, Door)),
+            groups=tuple(entry for entry in by_kind["group"] if isinstance(entry, AccessGroup)),
+            rules=tuple(entry for entry in by_kind["rule"] if isinstance(entry, Rule)),
+            holidays=tuple(entry for entry in by_kind["holiday"] if isinstance(entry, Holiday)),
+        )
+
+    def commit(
+        self, expected_version: str, put: Sequence[AccessEntry] = (), delete: Sequence[AccessKey] = ()
+    ) -> bool:
+        self._maybe_fail()
+        if len(set(delete) | {entry_key(entry) for entry in put}) > MAX_ACCESS_CHANGES:
+            raise ValueError(f"more than {MAX_ACCESS_CHANGES} access entries in one commit")
+        for entry in put:  # stored only if it reads back, as the real store checks
+            entry_from(*entry_key(entry), document(entry))
+        if expected_version != self.current:
+            return False
+        for key in delete:
+            self.entries.pop(key, None)
+        for entry in put:
+            self.entries[entry_key(entry)] = entry
+        self.current = uuid.uuid4().hex
+        return True
+
+
+def unconfigured_access(timezone: str = "UTC") -> CurrentPolicy:
+    """The access policy of a site that never stored one: every employee, every door, always."""
+    return CurrentPolicy(InMemoryAccessStore(), timezone)
 
 
 class InMemoryScanLog(Failing):

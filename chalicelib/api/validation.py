@@ -1,13 +1,17 @@
-"""What the API accepts: ids, names, emails, photos, pages; a clear 4xx for anything else."""
+"""What the API accepts: ids, names, emails, photos, pages, access ids and instants; a clear 4xx
+for anything else."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib import access_documents
+from chalicelib.access import local_instant
 from chalicelib.display import is_hidden
 from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.keys import CAMERA_ID_RULE, employee_id_problem, is_camera_id
@@ -108,8 +112,12 @@ def limit(params: dict[str, str]) -> int:
 
 
 def day(raw: str) -> str:
+    """Exactly YYYY-MM-DD (``date.fromisoformat`` also reads ``2026-W52-5``, which would name
+    another day than the one in the path)."""
+    if not access_documents.DATE.fullmatch(raw):
+        return _bad_day()
     try:
-        return date.fromisoformat(raw).isoformat() if len(raw) == 10 else _bad_day()
+        return date.fromisoformat(raw).isoformat()
     except ValueError:
         return _bad_day()
 
@@ -128,6 +136,66 @@ def camera_id(raw: str | None) -> str | None:
     if not is_camera_id(raw):
         raise BadRequest(f"camera_id must be {CAMERA_ID_RULE}")
     return raw
+
+
+def door_id(value: str) -> str:
+    return _access_id(value, access_documents.door_problem, "door_id")
+
+
+def group_id(value: str) -> str:
+    return _access_id(value, access_documents.group_problem, "group_id")
+
+
+def rule_id(value: str) -> str:
+    return _access_id(value, access_documents.rule_problem, "rule_id")
+
+
+def door_param(params: dict[str, str]) -> str:
+    """The ``door`` query parameter: a door id or a camera id (both follow the camera id rule)."""
+    raw = params.get("door")
+    if raw is None:
+        raise BadRequest("door is required: a door id or a camera id")
+    return _access_id(raw, access_documents.door_problem, "door")
+
+
+# YYYY-MM-DDTHH:MM[:SS[.ffffff]] and an optional Z or ±HH:MM (a "+" sent unencoded in a
+# query string arrives as a space: read as "+").
+INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[-+ ]([01][0-9]|2[0-3]):[0-5][0-9])?"  # fromisoformat takes +00:60 and -05:99 as offsets
+)
+INSTANT_RULE = "an ISO-8601 time, YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM, or without: the site's local time"
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # far from datetime's ends, where a zone shift overflows
+
+
+def instant(raw: str | None, timezone: str) -> datetime | None:
+    """The ``at`` query parameter as an aware instant (None when absent). Without an offset it
+    is the site's wall time; a wall time the spring change skips is refused, the repeated
+    autumn hour is its first occurrence."""
+    if raw is None:
+        return None
+    if not INSTANT.fullmatch(raw):
+        raise BadRequest(f"at must be {INSTANT_RULE}")
+    text = raw[:-6] + "+" + raw[-5:] if raw[-6] == " " else raw
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"at must be {INSTANT_RULE}") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise BadRequest(f"at must be in the years {FIRST_YEAR}–{LAST_YEAR}")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    try:
+        return local_instant(parsed.date(), parsed.time(), timezone).astimezone(UTC)
+    except ValueError as gap:
+        raise BadRequest(f"at: {gap}") from None
+
+
+def _access_id(value: str, problem: Callable[[str], str | None], called: str) -> str:
+    found = problem(value)
+    if found is not None:
+        raise BadRequest(f"{called}: {found}")
+    return value
 
 
 def _bad_day() -> str:

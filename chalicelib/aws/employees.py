@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _KEY = frozenset({"employee_id"})
 ERASING = "erasure_job"  # set while an erasure job runs: the employee reads as absent
+GROUPS = "access_groups"  # a string set, absent while the employee is in no group
 
 
 class DynamoEmployeeDirectory:
@@ -32,11 +33,20 @@ class DynamoEmployeeDirectory:
         from botocore.exceptions import ClientError
 
         # Never over an employee being erased: that would drop the mark (and the
-        # pipeline's guard with it) and let them in again.
+        # pipeline's guard with it) and let them in again. An update of the details only:
+        # the access groups are ``set_membership``'s, so a concurrent change keeps both.
+        details = {key: value for key, value in _item(employee).items() if key not in (*_KEY, GROUPS)}
+        cleared = [name for name in ("email", "department") if name not in details]
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in details)
+        if cleared:
+            expression += " REMOVE " + ", ".join(f"#{name}" for name in cleared)
         try:
             dynamo.call(
-                self._table.put_item,
-                Item=_item(employee),
+                self._table.update_item,
+                Key={"employee_id": employee.employee_id},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={f"#{name}": name for name in [*details, *cleared]},
+                ExpressionAttributeValues={f":{name}": value for name, value in details.items()},
                 ConditionExpression=f"attribute_not_exists({ERASING})",
             )
         except ClientError as error:
@@ -58,6 +68,33 @@ class DynamoEmployeeDirectory:
                 return False
             raise
         return True
+
+    def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.update_item,
+                Key={"employee_id": employee_id},
+                UpdateExpression=f"{'ADD' if member else 'DELETE'} {GROUPS} :group",
+                ExpressionAttributeValues={":group": {group_id}},
+                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def members(self, group_id: str) -> list[str]:
+        from boto3.dynamodb.conditions import Attr
+
+        items = paging.all_items(
+            self._table.scan,
+            FilterExpression=Attr(GROUPS).contains(group_id) & Attr(ERASING).not_exists(),
+            ProjectionExpression="employee_id",
+        )
+        return sorted(str(item["employee_id"]) for item in items)
 
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         from botocore.exceptions import ClientError
@@ -90,7 +127,10 @@ class DynamoEmployeeDirectory:
 
 
 def _item(employee: Employee) -> dict[str, Any]:
-    return {key: value for key, value in employee.to_dict().items() if value is not None}
+    item = {key: value for key, value in employee.to_dict().items() if value is not None and key != "groups"}
+    if employee.groups:  # DynamoDB has no empty sets
+        item[GROUPS] = set(employee.groups)
+    return item
 
 
 def _employee(item: dict[str, Any]) -> Employee:
@@ -100,4 +140,5 @@ def _employee(item: dict[str, Any]) -> Employee:
         active=bool(item.get("active", True)),
         email=item.get("email"),
         department=item.get("department"),
+        groups=frozenset(str(group) for group in item.get(GROUPS, ())),
     )

@@ -7,14 +7,12 @@ counter: a counter that restarts (a restored table) could repeat a version a cac
 
 That item is one hot key: DynamoDB cancels a transaction that meets another one on it
 (``TransactionCanceledException``, reason ``TransactionConflict``) and the SDK does not
-retry that, so ``_transact`` does, a few times with jittered backoff. A cancellation for
-any other reason (a failed condition) is an answer, never retried.
+retry that, so ``dynamo.transact`` does, a few times with jittered backoff. A cancellation
+for any other reason (a failed condition) is an answer, never retried.
 """
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,11 +24,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 VERSION_KEY = {"employee_id": "#gallery", "face_id": "#version"}
-_TRANSACTION_LIMIT = 100
-# Conflicts last as long as the other transaction (milliseconds): 6 tries with full jitter
-# under 20, 40 … 320 ms spread 8 concurrent writers; after ~0.6 s the caller gets the error.
-CONFLICT_ATTEMPTS = 6
-CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class DynamoFaceStore:
@@ -62,7 +55,7 @@ class DynamoFaceStore:
 
     def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
         ids = list(face_ids) if face_ids is not None else self._face_ids(employee_id)
-        chunk = _TRANSACTION_LIMIT - 1
+        chunk = dynamo.TRANSACTION_LIMIT - 1
         for start in range(0, len(ids), chunk):
             deletes = [
                 {"Delete": {"TableName": self._name, "Key": {"employee_id": employee_id, "face_id": face_id}}}
@@ -96,21 +89,10 @@ class DynamoFaceStore:
         return [item["face_id"] for item in items]
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
-        """One transaction, sent again while DynamoDB cancels it only for a conflict.
+        dynamo.transact(self._client.transact_write_items, items, on_conflict=self._conflicted)
 
-        A cancelled transaction wrote nothing, so sending the same items again is safe.
-        """
-        from botocore.exceptions import ClientError
-
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                dynamo.call(self._client.transact_write_items, TransactItems=items)
-                return
-            except ClientError as error:
-                if attempt == CONFLICT_ATTEMPTS - 1 or not _conflict_only(error):
-                    raise
-            self.conflicts += 1
-            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
+    def _conflicted(self) -> None:
+        self.conflicts += 1
 
     def _bump(self) -> dict[str, Any]:
         return {
@@ -121,15 +103,6 @@ class DynamoFaceStore:
                 "ExpressionAttributeValues": {":token": uuid.uuid4().hex},
             }
         }
-
-
-def _conflict_only(error: Any) -> bool:
-    """A transaction cancelled for conflicts and nothing else (the other items say "None")."""
-    response = error.response
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    codes = {reason.get("Code") for reason in response.get("CancellationReasons", [])}
-    return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
 
 
 def _stored(item: dict[str, Any]) -> StoredFace:

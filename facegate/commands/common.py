@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from facegate import output
 from facegate.client import ApiClient
 from facegate.context import Context
 from facegate.errors import UsageError
@@ -79,3 +80,24 @@ def _three_decimals(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, o
 def three_decimals(value: object) -> object:
     """A similarity as a table shows it; anything else as it is."""
     return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def section(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A titled table after the main one: ``title: N`` (or ``none``), then the rows."""
+    print(f"\n{title}: {len(rows) or 'none'}")
+    if rows:
+        output.table(rows, columns)
+
+
+def joined(values: object) -> str:
+    """A list of ids as one table cell (``a,b``); ``*`` (every door, every employee) stays ``*``."""
+    return ",".join(str(value) for value in values) if isinstance(values, list) else str(values or "")
+
+
+def removed(context: Context, kind: str, field: str, value: str) -> int:
+    """What a ``remove`` verb prints once the API answered 204."""
+    if context.json:
+        context.show({field: value, "removed": True})
+    else:
+        print(f"removed {kind} {value}")
+    return 0

@@ -8,11 +8,11 @@ import time
 from typing import Any
 
 from facegate.client import segment
-from facegate.commands.common import command, pages, photo_body
+from facegate.commands.common import command, joined, pages, photo_body
 from facegate.context import Context
 from facegate.errors import UsageError
 
-EMPLOYEE_COLUMNS = ["employee_id", "name", "email", "department", "active"]
+EMPLOYEE_COLUMNS = ["employee_id", "name", "email", "department", "active", "groups"]
 FACE_COLUMNS = ["employee_id", "face_id", "engine", "created_at"]
 ERASURE_COLUMNS = ["job_id", "employee_id", "status", "step", "started_at", "finished_at"]
 FINISHED = {"DONE", "FAILED"}
@@ -71,17 +71,17 @@ def register(subcommands: Any) -> None:
 def add_employee(args: argparse.Namespace, context: Context) -> int:
     body = {"employee_id": args.employee_id, "name": args.name}
     body |= _given(args, "email", "department")
-    context.show(context.client.post("/employees", body), EMPLOYEE_COLUMNS)
+    _show_employees(context, context.client.post("/employees", body))
     return 0
 
 
 def list_employees(args: argparse.Namespace, context: Context) -> int:
-    context.show(list(pages(context.client, "/employees", {})), EMPLOYEE_COLUMNS)
+    _show_employees(context, list(pages(context.client, "/employees", {})))
     return 0
 
 
 def show_employee(args: argparse.Namespace, context: Context) -> int:
-    context.show(context.client.get(f"/employees/{segment(args.employee_id)}"), EMPLOYEE_COLUMNS)
+    _show_employees(context, context.client.get(f"/employees/{segment(args.employee_id)}"))
     return 0
 
 
@@ -144,8 +144,17 @@ def remove_face(args: argparse.Namespace, context: Context) -> int:
 
 
 def _patch(context: Context, employee_id: str, changes: dict[str, Any]) -> int:
-    context.show(context.client.patch(f"/employees/{segment(employee_id)}", changes), EMPLOYEE_COLUMNS)
+    _show_employees(context, context.client.patch(f"/employees/{segment(employee_id)}", changes))
     return 0
+
+
+def _show_employees(context: Context, employees: Any) -> None:
+    """Employees as rows, their access groups in one cell (``it,staff``)."""
+    if context.json:
+        context.show(employees)
+        return
+    rows = employees if isinstance(employees, list) else [employees]
+    context.show([{**row, "groups": joined(row.get("groups", []))} for row in rows], EMPLOYEE_COLUMNS)
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:

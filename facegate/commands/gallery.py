@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from facegate import output
-from facegate.commands.common import command, show, three_decimals
+from facegate.commands.common import command, section, show, three_decimals
 from facegate.context import Context
 
 
@@ -28,20 +27,14 @@ def health(args: argparse.Namespace, context: Context) -> int:
         for pair in report.get("close_pairs", [])
         for a, b in [pair.get("employee_ids", [None, None])]
     ]
-    _section("close pairs (may be taken for each other)", pairs, ["employee_a", "employee_b", "similarity"])
+    section("close pairs (may be taken for each other)", pairs, ["employee_a", "employee_b", "similarity"])
     singles = [{"employee_id": employee} for employee in report.get("single_photo", [])]
-    _section("one photo only (enroll another)", singles, ["employee_id"])
+    section("one photo only (enroll another)", singles, ["employee_id"])
     outliers = [
         {**face, "similarity": three_decimals(face.get("similarity"))}
         for face in report.get("outlier_faces", [])
     ]
-    _section(
+    section(
         "outlier faces (unlike the employee's others)", outliers, ["employee_id", "face_id", "similarity"]
     )
     return 0
-
-
-def _section(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    print(f"\n{title}: {len(rows) or 'none'}")
-    if rows:
-        output.table(rows, columns)

@@ -12,7 +12,10 @@ from facegate.commands.common import command, day, pages, photo_body, show
 from facegate.context import Context
 
 SCAN_COLUMNS = ["scan_id", "captured_at", "camera_id", "status", "employee_id", "similarity", "reason"]
-STATUSES = ["AUTHORIZED", "UNKNOWN", "NO_FACE", "MULTIPLE_FACES", "LOW_QUALITY", "REJECTED", "ERROR"]
+# The API's statuses (the CLI imports nothing of the stage's code: tests/unit/test_status_lists.py).
+STATUSES = [
+    "AUTHORIZED", "DENIED", "UNKNOWN", "NO_FACE", "MULTIPLE_FACES", "LOW_QUALITY", "REJECTED", "ERROR",
+]  # fmt: skip
 RECOGNITION_COLUMNS = ["status", "employee_id", "employee_name", "similarity", "reason", "faces", "engine"]
 
 

@@ -22,6 +22,7 @@ def test_create_get_and_conflict(api: Api) -> None:
         "active": True,
         "email": "avery@example.com",
         "department": "R&D",
+        "groups": [],  # access groups: PUT /access-groups/{group_id}/members/{employee_id}
     }
     assert api.call("GET", "/employees/EMP001", token="security").json == created.json
     duplicate = api.create("EMP001", "Someone Else")

@@ -52,6 +52,8 @@ def test_any_limit_is_a_page_or_a_400(api: Api, limit: str, path: str) -> None:
             ("PATCH", "/employees/E1"),
             ("POST", "/employees/E1/faces"),
             ("POST", "/recognize"),
+            ("PUT", "/doors/front"),
+            ("PUT", "/access-rules/r1"),
         ]
     ),
 )
@@ -60,3 +62,21 @@ def test_any_nested_body_is_a_4xx(api: Api, body: bytes, route: tuple[str, str])
     reply = api.call(*route, raw=body)
     assert 400 <= reply.status < 500, (body[:20], reply.json)
     assert isinstance(reply.json["message"], str)
+
+
+instants = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+ -][0-9]{2}:[0-9]{2})?", fullmatch=True
+    ),
+    st.datetimes().map(lambda moment: moment.isoformat()),
+)
+
+
+@EXAMPLES
+@given(at=instants)
+def test_any_at_is_an_answer_or_a_400(api: Api, at: str) -> None:
+    api.create("E1")
+    reply = api.call("GET", f"/employees/E1/access?door=front&at={urllib.parse.quote(at)}", token="security")
+    assert reply.status in (200, 400), (at, reply.json)
+    assert isinstance(reply.json["at" if reply.status == 200 else "message"], str)

@@ -33,6 +33,10 @@ def test_a_limit_that_is_not_plain_ascii_digits_is_400(api: Api, path: str) -> N
         ("PATCH", "/employees/E1"),
         ("POST", "/employees/E1/faces"),
         ("POST", "/recognize"),
+        ("PUT", "/doors/front"),
+        ("PUT", "/access-groups/staff"),
+        ("PUT", "/access-rules/staff"),
+        ("PUT", "/holidays/2026-12-25"),
     ],
 )
 def test_a_deeply_nested_body_is_400(api: Api, method: str, path: str) -> None:
@@ -58,3 +62,109 @@ def test_a_hostile_next_token_is_400(api: Api, path: str) -> None:
         reply = api.call("GET", f"{path}?next_token={token}")
         assert reply.status == 400, (token[:20], reply.json)
         assert "next_token" in reply.json["message"]
+
+
+# --- the access policy's routes --------------------------------------------------------------
+
+RULE = {"effect": "GRANT", "doors": ["front"], "groups": ["staff"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/doors/front", {"name": "Front", "cameras": [f"cam-{n}" for n in range(10_000)]}, "at most 32"),
+        ("/access-rules/r1", {**RULE, "employees": [f"E{n}" for n in range(100_000)]}, "at most 500"),
+        ("/access-rules/r1", {**RULE, "doors": ["front"] * 201}, "at most 200"),
+        (
+            "/access-rules/r1",
+            {**RULE, "schedule": [{"days": ["mon"], "start": "07:00", "end": "08:00"}] * 29},
+            "1–28",
+        ),
+        ("/holidays/2026-12-25", {"name": "X", "groups": ["g"] * 101}, "at most 100"),
+        ("/doors/front", {"name": "Front", "cameras": "front-door-in"}, "cameras must be a list"),
+        ("/doors/front", {"name": 7}, "name must be"),
+        ("/doors/front", {"name": "x" * 121}, "name must be"),
+        ("/access-rules/r1", {**RULE, "effect": "ALLOW"}, "effect must be one of GRANT, DENY"),
+        ("/access-rules/r1", {**RULE, "effect": ["GRANT"]}, "effect must be one of"),
+        ("/access-rules/r1", {**RULE, "groups": [1, 2]}, "groups must be a list"),
+        ("/access-rules/r1", {**RULE, "groups": ["../staff"]}, "groups: group id must be"),
+        ("/access-rules/r1", {**RULE, "doors": ["../etc"]}, "doors: door id must be"),
+        ("/access-rules/r1", {**RULE, "valid_from": 20260101}, "valid_from must be a date"),
+        ("/access-rules/r1", {**RULE, "valid_from": "2026-05-01", "valid_until": "2026-04-01"}, "before"),
+        (
+            "/access-rules/r1",
+            {**RULE, "schedule": [{"days": ["mon"], "start": "25:00", "end": "08:00"}]},
+            "HH:MM",
+        ),
+        (
+            "/access-rules/r1",
+            {**RULE, "schedule": [{"days": ["monday"], "start": "07:00", "end": "08:00"}]},
+            "days",
+        ),
+        ("/access-rules/r1", {"effect": "GRANT", "doors": ["*"]}, "at least one of groups or employees"),
+        ("/access-rules/r1", {**RULE, "priority": 1}, "unknown field(s): priority"),
+        ("/doors/front", {"name": "Front", "owner": "me"}, "unknown field(s): owner"),
+        ("/access-groups/staff", {"name": "Staff", "members": ["E1"]}, "unknown field(s): members"),
+        ("/holidays/2026-12-25", {"name": "X", "effect": "SHUT"}, "effect must be one of CLOSE, OPEN"),
+        ("/doors/front", {"door_id": "back", "name": "Front"}, "door_id in the body differs from the path"),
+        ("/access-groups/staff", {"group_id": "it", "name": "IT"}, "group_id in the body differs"),
+        ("/access-rules/r1", {**RULE, "rule_id": "r2"}, "rule_id in the body differs"),
+        ("/holidays/2026-12-25", {"day": "2026-12-24", "name": "X"}, "day in the body differs"),
+    ],
+)
+def test_a_hostile_access_document_is_400_and_stores_nothing(
+    api: Api, path: str, body: dict[str, object], message: str
+) -> None:
+    reply = api.call("PUT", path, body)
+    assert reply.status == 400, reply.json
+    assert message in reply.json["message"], reply.json
+    assert api.call("GET", "/access-rules").json["version"] == ""  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/doors/..",
+        "/doors/.",
+        "/doors/%2E%2E",
+        "/doors/a%20b",
+        "/doors/" + "d" * 65,
+        "/doors/*",
+        "/access-groups/..",
+        "/access-groups/a%2Fb",
+        "/access-rules/%2E",
+        "/access-rules/erasure",  # a reserved id
+        "/holidays/25-12-2026",
+        "/holidays/2026-12-25T00:00",
+        "/access-groups/staff/members/..",
+        "/access-groups/../members/E1",
+        "/employees/../access?door=front",
+    ],
+)
+def test_an_id_that_is_no_id_is_refused_and_never_stored(api: Api, path: str) -> None:
+    statuses = set()
+    for method in ("GET", "PUT", "DELETE"):
+        reply = api.call(method, path, {"name": "X"})
+        statuses.add(reply.status)
+        assert reply.status in (400, 405), (method, path, reply.status, reply.json)  # 405: no such route
+    assert 400 in statuses
+    assert api.call("GET", "/access-rules").json["version"] == ""  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["2026-03-08T02:00", "2026-03-08T02:59:59", "2026-03-08T02:30:00.5"],  # Chicago skips 02:00–03:00
+)
+def test_an_instant_the_clocks_skip_is_400(api: Api, at: str) -> None:
+    api.create("E1")
+    reply = api.call("GET", f"/employees/E1/access?door=front&at={at}")
+    assert reply.status == 400 and "does not exist" in reply.json["message"], reply.json
+
+
+@pytest.mark.parametrize(
+    "at", ["", "x" * 100_000, "２０２６-03-10T08:00", "2026-03-10T08:00:00.1234567Z", "2026-03-10T08:00Z "]
+)
+def test_a_hostile_instant_is_400(api: Api, at: str) -> None:
+    api.create("E1")
+    reply = api.call("GET", f"/employees/E1/access?door=front&at={urllib.parse.quote(at)}")
+    assert reply.status == 400 and "at must be" in reply.json["message"], (at[:20], reply.json)

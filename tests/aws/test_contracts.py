@@ -7,15 +7,27 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib import wiring
+from chalicelib.access import DEFAULT_RULE, AccessEntry, AccessGroup, AccessKey, Door, Effect, Rule, entry_key
+from chalicelib.access_documents import door_from, group_from, holiday_from, rule_from
+from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog, scan_item
-from chalicelib.errors import NotFound
+from chalicelib.errors import InvalidAccessDocument, NotFound
 from chalicelib.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
-from chalicelib.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
+from chalicelib.ports import (
+    MAX_ACCESS_CHANGES,
+    AccessStore,
+    EmployeeDirectory,
+    ErasureJobs,
+    Recorded,
+    ScanLog,
+    StoredFace,
+)
 from sandbox.stack import Stack
 from tests.fakes import (
+    InMemoryAccessStore,
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
     InMemoryFaceStore,
@@ -32,6 +44,7 @@ def _dynamo(kind: str) -> Callable[[Stack], object]:
             "scans": lambda: DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table),
             "faces": lambda: DynamoFaceStore(wiring.table(settings.faces_table)),
             "employees": lambda: DynamoEmployeeDirectory(wiring.table(settings.employees_table)),
+            "access": lambda: DynamoAccessStore(wiring.table(settings.access_table)),
         }
         return factories[kind]()
 
@@ -69,6 +82,11 @@ def face_store(request: pytest.FixtureRequest) -> InMemoryFaceStore:
 @pytest.fixture(params=["in-memory", "dynamodb"])
 def directory(request: pytest.FixtureRequest) -> EmployeeDirectory:
     return adapter(request, InMemoryEmployeeDirectory, "employees")  # type: ignore[return-value]
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def access_store(request: pytest.FixtureRequest) -> AccessStore:
+    return adapter(request, InMemoryAccessStore, "access")  # type: ignore[return-value]
 
 
 def a_scan(scan_id: str = "s1", **decision: object) -> Scan:
@@ -232,6 +250,99 @@ class TestEmployeeDirectoryContract:
         assert directory.begin_erasure("EMP001", "job-4") == "job-1"
         directory.delete("EMP001")
         assert directory.begin_erasure("EMP001", "job-5") is None
+
+
+FRONT = door_from("front", {"name": "Front door", "cameras": ["front-door", "lobby-2"]})
+STAFF = group_from("staff", {"name": "Staff", "description": "Everyone on the payroll"})
+NIGHT_SHIFT = rule_from(
+    "night-shift",
+    {
+        "effect": "GRANT",
+        "doors": ["front"],
+        "schedule": [{"days": ["mon", "tue"], "start": "22:00", "end": "06:00"}],
+        "groups": ["staff"],
+        "employees": ["EMP007"],
+        "valid_from": "2026-03-01",
+        "valid_until": "2026-03-31",
+        "description": "Zoë's temporary pass <b>",
+    },
+)
+CLOSED = holiday_from("2026-12-25", {"name": "Christmas", "doors": ["front"], "groups": ["security"]})
+EVERY_KIND: tuple[AccessEntry, ...] = (FRONT, STAFF, NIGHT_SHIFT, DEFAULT_RULE, CLOSED)
+
+
+class TestAccessStoreContract:
+    def test_a_store_never_written_has_the_empty_version_and_loads_pristine(
+        self, access_store: AccessStore
+    ) -> None:
+        assert access_store.version() == ""
+        snapshot = access_store.load()
+        assert snapshot.version == "" and snapshot.pristine
+        assert (snapshot.doors, snapshot.groups, snapshot.rules, snapshot.holidays) == ((), (), (), ())
+
+    def test_the_first_commit_expects_the_empty_version(self, access_store: AccessStore) -> None:
+        assert access_store.commit("a-version-nobody-wrote", put=[FRONT]) is False
+        assert access_store.version() == "" and access_store.load().doors == ()
+        assert access_store.commit("", put=[FRONT]) is True
+        assert access_store.version() != ""
+        assert access_store.commit("", put=[STAFF]) is False  # written since: "" is stale now
+        assert access_store.load().groups == ()
+
+    def test_every_kind_loads_back_as_put_with_the_version_it_was_read_at(
+        self, access_store: AccessStore
+    ) -> None:
+        assert access_store.commit("", put=EVERY_KIND)
+        snapshot = access_store.load()
+        assert snapshot.version == access_store.version()
+        assert snapshot.doors == (FRONT,) and snapshot.groups == (STAFF,)
+        assert snapshot.rules == (DEFAULT_RULE, NIGHT_SHIFT)  # by id, as every load lists them
+        assert snapshot.holidays == (CLOSED,)
+        assert not snapshot.pristine
+
+    def test_a_commit_with_the_version_read_replaces_deletes_and_moves_the_version(
+        self, access_store: AccessStore
+    ) -> None:
+        assert access_store.commit("", put=EVERY_KIND)
+        first = access_store.version()
+        renamed = Door("front", "Main entrance", frozenset({"front-door"}))
+        assert access_store.commit(first, put=[renamed], delete=[entry_key(NIGHT_SHIFT), ("door", "absent")])
+        second = access_store.version()
+        assert second not in ("", first)
+        snapshot = access_store.load()
+        assert snapshot.version == second
+        assert snapshot.doors == (renamed,) and snapshot.rules == (DEFAULT_RULE,)
+        assert access_store.version() == second  # reading does not move it
+
+    def test_a_stale_commit_writes_nothing(self, access_store: AccessStore) -> None:
+        assert access_store.commit("", put=[FRONT, STAFF])
+        read = access_store.version()
+        assert access_store.commit(read, delete=[entry_key(STAFF)])  # another writer, first
+        moved = access_store.version()
+        assert access_store.commit(read, put=[NIGHT_SHIFT], delete=[entry_key(FRONT)]) is False
+        snapshot = access_store.load()
+        assert snapshot.version == moved
+        assert (snapshot.doors, snapshot.groups, snapshot.rules) == ((FRONT,), (), ())
+
+    def test_a_key_both_put_and_deleted_is_put(self, access_store: AccessStore) -> None:
+        assert access_store.commit("", put=[STAFF], delete=[entry_key(STAFF)])
+        assert access_store.load().groups == (STAFF,)
+
+    def test_more_changes_than_one_atomic_write_holds_are_refused_whole(
+        self, access_store: AccessStore
+    ) -> None:
+        groups = [AccessGroup(f"group-{n:03}", f"Group {n}") for n in range(MAX_ACCESS_CHANGES)]
+        extra: list[AccessKey] = [("door", "one-too-many")]
+        with pytest.raises(ValueError, match=str(MAX_ACCESS_CHANGES)):
+            access_store.commit("", put=groups, delete=extra)
+        assert access_store.version() == ""
+        assert access_store.commit("", put=groups)
+        assert len(access_store.load().groups) == MAX_ACCESS_CHANGES
+
+    def test_an_entry_that_would_not_read_back_is_refused_whole(self, access_store: AccessStore) -> None:
+        naming_no_one = Rule("nobody", Effect.GRANT, frozenset({"front"}))  # no groups, no employees
+        with pytest.raises(InvalidAccessDocument, match="groups or employees"):
+            access_store.commit("", put=[FRONT, naming_no_one])
+        assert access_store.version() == "" and access_store.load().doors == ()
 
 
 class TestScanLogErasureContract:

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
+from chalicelib.access import Door
+from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.audit import DynamoAuditLog
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
@@ -33,9 +35,9 @@ from tests.aws.test_contracts import a_scan
 from tests.faults import FaultInjector, injected, table_is
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
-# The functions that check what they call: dynamo.call, and paging's two, which check
-# every page with dynamo.call (asserted below).
-CHECKERS = {("dynamo", "call"), ("paging", "checked_page"), ("paging", "all_items")}
+# The functions that check what they call: dynamo.call, paging's two, which check every
+# page with dynamo.call, and dynamo.transact, which sends each attempt through it (asserted below).
+CHECKERS = {("dynamo", "call"), ("dynamo", "transact"), ("paging", "checked_page"), ("paging", "all_items")}
 
 
 def _dynamodb_methods() -> tuple[set[str], set[str]]:
@@ -115,6 +117,18 @@ def test_paging_checks_every_page_it_reads() -> None:
         assert direct == [] and len(checked) == 1, name
 
 
+def test_transact_checks_every_attempt_it_sends() -> None:
+    tree = ast.parse((CHALICELIB / "aws" / "dynamo.py").read_text())
+    [transact] = [
+        node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "transact"
+    ]
+    calls = [node for node in ast.walk(transact) if isinstance(node, ast.Call)]
+    sends = [
+        c for c in calls if ast.unparse(c.func) == "call" and c.args and ast.unparse(c.args[0]) == "write"
+    ]
+    assert len(sends) == 1 and not any(ast.unparse(c.func).startswith("write") for c in calls)
+
+
 @dataclass
 class Adapters:
     settings: Settings
@@ -128,11 +142,13 @@ class Adapters:
         self.scans = DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table)
         self.report_scans = DynamoScanLog(wiring.table(settings.scans_table))  # no employee guard
         self.faces = DynamoFaceStore(wiring.table(settings.faces_table))
+        self.access = DynamoAccessStore(wiring.table(settings.access_table))
 
 
 AVERY = Employee("EMP001", "Avery Stone")
 JOB = ErasureJob("job1", "EMP001", "admin", "2026-03-08T14:30:00Z")
 FACE = StoredFace("EMP001", "f1", b"\0" * 512, "2026-03-08T14:30:00")
+DOOR = Door("front", "Front door", frozenset({"front-door"}))
 
 
 def _with_avery(adapters: Adapters) -> None:
@@ -148,6 +164,10 @@ def _with_face(adapters: Adapters) -> None:
     adapters.faces.put(FACE)
 
 
+def _with_door(adapters: Adapters) -> None:
+    adapters.access.commit("", put=[DOOR])
+
+
 @dataclass(frozen=True)
 class Site:
     operation: str
@@ -158,7 +178,14 @@ class Site:
 
 SITES = {
     "employees.get": Site("GetItem", "employees_table", lambda a: a.employees.get("EMP001"), _with_avery),
-    "employees.put": Site("PutItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
+    "employees.put": Site("UpdateItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
+    "employees.set_membership": Site(
+        "UpdateItem",
+        "employees_table",
+        lambda a: a.employees.set_membership("EMP001", "staff", True),
+        _with_avery,
+    ),
+    "employees.members": Site("Scan", "employees_table", lambda a: a.employees.members("staff"), _with_avery),
     "employees.create": Site("PutItem", "employees_table", lambda a: a.employees.create(AVERY)),
     "employees.begin_erasure": Site(
         "UpdateItem", "employees_table", lambda a: a.employees.begin_erasure("EMP001", "job1"), _with_avery
@@ -208,6 +235,15 @@ SITES = {
     "faces.of_employee": Site("Query", "faces_table", lambda a: a.faces.of_employee("EMP001"), _with_face),
     "faces.version": Site("GetItem", "faces_table", lambda a: a.faces.version(), _with_face),
     "faces.load": Site("Scan", "faces_table", lambda a: a.faces.load(), _with_face),
+    "access.version": Site("GetItem", "access_table", lambda a: a.access.version(), _with_door),
+    "access.load": Site("Scan", "access_table", lambda a: a.access.load(), _with_door),
+    "access.load's version reads": Site("GetItem", "access_table", lambda a: a.access.load(), _with_door),
+    "access.commit": Site(
+        "TransactWriteItems",
+        "access_table",
+        lambda a: a.access.commit(a.access.version(), put=[DOOR]),
+        _with_door,
+    ),
 }
 
 
@@ -231,6 +267,7 @@ def test_the_sites_cover_every_method_of_the_adapters() -> None:
         "jobs": DynamoErasureJobs,
         "scans": DynamoScanLog,
         "faces": DynamoFaceStore,
+        "access": DynamoAccessStore,
     }
     public = {
         f"{prefix}.{name}"

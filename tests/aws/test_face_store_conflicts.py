@@ -18,7 +18,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from chalicelib import wiring
-from chalicelib.aws.faces import CONFLICT_ATTEMPTS, DynamoFaceStore
+from chalicelib.aws.dynamo import CONFLICT_ATTEMPTS
+from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.ports import StoredFace
 from sandbox.stack import Stack
 from tests.faults import FaultInjector, _headers, _Raw, injected

@@ -31,7 +31,7 @@ def test_login_stores_tokens_in_a_user_only_file_and_the_api_accepts_them(
     stored = json.loads(path.read_text())
     assert {"access_token", "refresh_token", "id_token"} <= set(stored)
     assert served_sandbox.password not in path.read_text()
-    assert run_cli("employees", "list") == (0, "EMPLOYEE_ID  NAME  EMAIL  DEPARTMENT  ACTIVE\n", "")
+    assert run_cli("employees", "list") == (0, "EMPLOYEE_ID  NAME  EMAIL  DEPARTMENT  ACTIVE  GROUPS\n", "")
 
 
 def test_an_unknown_or_disabled_user_is_refused_clearly_and_nothing_is_stored(

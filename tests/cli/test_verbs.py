@@ -33,13 +33,14 @@ def test_employees_and_faces_from_add_to_erase(
         "employees", "add", "EMP001", "--name", "Barack Obama", "--email", "b@example.com"
     )
     assert code == 0, err
-    assert out.split("\n")[1].split() == ["EMP001", "Barack", "Obama", "b@example.com", "-", "yes"]
+    assert out.split("\n")[1].split() == ["EMP001", "Barack", "Obama", "b@example.com", "-", "yes", "-"]
     assert _json(run_cli("--json", "employees", "update", "EMP001", "--department", "Ops")) == {
         "employee_id": "EMP001",
         "name": "Barack Obama",
         "email": "b@example.com",
         "department": "Ops",
         "active": True,
+        "groups": [],
     }
     code, out, err = run_cli("faces", "add", "EMP001", str(photos / "obama.jpg"), str(photos / "obama2.jpg"))
     assert code == 0, err

@@ -4,11 +4,12 @@ cameras unlocks; everything else is refused with a reason."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.models import Status
+from chalicelib.models import Reason, Status
 from door.controller import DoorController, Unlock
 from tests.door.messages import NOW, message, scan, tampered
 from tests.fakes import InMemorySigner
@@ -100,6 +101,29 @@ def test_a_signed_decision_other_than_authorized_is_refused(key: InMemorySigner,
     for employee in ("EMP001", None):
         verdict = door.controller.handle(message(scan(status=status, employee=employee), key))
         assert not verdict.unlocked and "not AUTHORIZED" in verdict.reason
+    assert door.unlocks == []
+
+
+def test_a_signed_denial_of_a_known_employee_at_this_door_stays_shut(key: InMemorySigner) -> None:
+    # Everything a denial carries looks like an authorization but its status: recognised,
+    # active, this door's camera, fresh, signed.
+    denied = scan(status=Status.DENIED)
+    denied = replace(
+        denied,
+        decision=replace(
+            denied.decision,
+            reason="outside the schedule of the rule for this door",
+            reason_code=Reason.OUTSIDE_SCHEDULE,
+            similarity=97.0,
+            door_id="front-door",
+            access_rule="staff-front-door",
+        ),
+    )
+    door = Door(key)
+    verdict = door.controller.handle(message(denied, key))
+    assert (verdict.unlocked, verdict.reason) == (False, f"scan {'a' * 32} is DENIED, not AUTHORIZED")
+    forged = tampered(message(denied, key), status="AUTHORIZED")
+    assert door.controller.handle(forged).reason == "invalid signature"
     assert door.unlocks == []
 
 

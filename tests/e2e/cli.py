@@ -27,6 +27,7 @@ DEMO_OUTCOMES = [
     ("no face", "NO_FACE"),
     ("group", "MULTIPLE_FACES"),
     ("corrupt file", "REJECTED"),
+    ("not in IT, server room", "DENIED"),  # EMP001 at server-room-cam: only IT may enter
 ]
 
 

@@ -13,9 +13,10 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
+from chalicelib.access import ANY, DEFAULT_RULE, DEFAULT_RULE_ID, Door, Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.errors import NotificationFailed, ScanNotRecorded
-from chalicelib.models import Employee, Scan, Status, Upload
+from chalicelib.models import Employee, Reason, Scan, Status, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, Stack
@@ -150,3 +151,56 @@ def test_when_sns_fails_an_alert_is_retried_and_a_match_stays_shut(
     camera.invoke(event)  # no retry: a late AUTHORIZED must never open the door
     recorded = camera.scan(match)
     assert recorded is not None and recorded.notification == "FAILED"
+
+
+def test_an_employee_no_rule_lets_through_is_denied_and_security_hears_of_it(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    store = wiring.access_store(enrolled.settings)
+    lobby = Door("front-door", "Front door", frozenset({"front-door-in"}))
+    jordan_only = Rule(
+        "jordan-front-door", Effect.GRANT, frozenset({"front-door"}), employees=frozenset({"EMP002"})
+    )
+    assert store.commit(store.version(), put=[lobby, jordan_only])
+
+    upload, event = camera.put("incoming/front-door-in/avery.jpg", (photos / "obama2.jpg").read_bytes())
+    camera.invoke(event)
+    scan = camera.scan(upload)
+    assert scan is not None and scan.status is Status.DENIED
+    decision = scan.decision
+    assert (decision.employee_id, decision.employee_name) == ("EMP001", "Avery Stone")
+    assert (decision.door_id, decision.access_rule, decision.reason_code) == (
+        "front-door",
+        None,
+        Reason.NO_ACCESS_RULE,
+    )
+    assert scan.notification == "SENT"
+    [notice] = enrolled.notifications()
+    assert notice["attributes"]["status"] == "DENIED"
+    assert notice["subject"].startswith("🔒 Denied: EMP001 Avery Stone at front-door-in")
+    assert (notice["body"]["door_id"], notice["body"]["reason_code"]) == ("front-door", "NO_ACCESS_RULE")
+
+
+def test_a_rule_change_applies_from_the_next_scan_of_the_same_container(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    first, event = camera.put("incoming/front-door/avery-1.jpg", (photos / "obama2.jpg").read_bytes())
+    camera.invoke(event)  # never configured: the built-in rule lets her in
+    scan = camera.scan(first)
+    assert scan is not None and (scan.status, scan.decision.access_rule) == (
+        Status.AUTHORIZED,
+        DEFAULT_RULE_ID,
+    )
+
+    store = wiring.access_store(enrolled.settings)
+    deny = Rule("no-avery", Effect.DENY, frozenset({ANY}), employees=frozenset({"EMP001"}))
+    assert store.commit(store.version(), put=[DEFAULT_RULE, deny])
+    second, event = camera.put("incoming/front-door/avery-2.jpg", (photos / "obama2.jpg").read_bytes())
+    camera.invoke(event)
+    scan = camera.scan(second)
+    assert scan is not None
+    assert (scan.status, scan.decision.reason_code, scan.decision.access_rule) == (
+        Status.DENIED,
+        Reason.DENY_RULE,
+        "no-avery",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
+from chalicelib.access import Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.models import Decision, Employee, Scan, Status
 from sandbox.enroll import enroll_employee
@@ -52,6 +53,38 @@ def test_the_email_reads_back_from_ses_with_both_parts_and_the_csv(stack: Stack,
     assert sorted(row["status"] for row in rows) == ["AUTHORIZED", "UNKNOWN"]
     assert invoke(scan.day)["reason"] == "already sent"
     assert len(sent_emails()) == 1
+
+
+def test_a_denied_attempt_reaches_the_email_in_its_own_section(stack: Stack, photos: Path) -> None:
+    enroll_employee(stack, Employee("EMP001", "Avery <Stone>"), [photos / "obama.jpg"])
+    store = wiring.access_store(stack.settings)
+    ended = Rule(
+        "avery-2020-pass",
+        Effect.GRANT,
+        frozenset({"front-door"}),
+        employees=frozenset({"EMP001"}),
+        valid_from=date(2020, 1, 1),
+        valid_until=date(2020, 1, 31),
+    )
+    assert store.commit(store.version(), put=[ended])
+    stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+    stack.pump(expected=1)
+    [scan] = DynamoScanLog(wiring.table(stack.settings.scans_table)).by_day(_today(stack), 10).items
+    assert (scan.status, scan.decision.access_rule) == (Status.DENIED, "avery-2020-pass")
+
+    assert invoke(scan.day)["sent"] is True
+    [message] = sent_emails()
+    assert message["Subject"] == f"facegate daily summary {scan.day}: 0 entries, 1 alert (1 denied)"
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    denied = html[html.index("Denied attempts") : html.index("Events to review")]
+    assert "Avery &lt;Stone&gt;" in denied and "avery-2020-pass" in denied and "X-Amz-Signature" in denied
+    assert (
+        "Avery <Stone> at front-door: the temporary pass for this door has expired [avery-2020-pass]" in text
+    )
+    [attachment] = list(message.iter_attachments())
+    [row] = list(csv.DictReader(io.StringIO(attachment.get_content())))
+    assert (row["status"], row["door_id"], row["access_rule"]) == ("DENIED", "front-door", "avery-2020-pass")
 
 
 def test_the_report_reads_only_its_days_items_among_ten_days(stack: Stack) -> None:

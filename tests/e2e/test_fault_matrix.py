@@ -48,6 +48,20 @@ def _gallery_load(stack: Stack, fault: str) -> FaultInjector:
     return FaultInjector("dynamodb", "Scan", fault, table_is(stack.settings.faces_table))
 
 
+@step("access version read")
+def _access_version(stack: Stack, fault: str) -> FaultInjector:
+    # Every scan of a recognised employee reads the policy's version token: a failed read is
+    # this scan's ERROR (ACCESS_FAILED), never the built-in rule or a cached policy.
+    return FaultInjector("dynamodb", "GetItem", fault, table_is(stack.settings.access_table))
+
+
+@step("access policy load")
+def _access_load(stack: Stack, fault: str) -> FaultInjector:
+    # A container's first scan loads the whole policy: a failed load is not cached as an
+    # empty (or the never-configured) policy.
+    return FaultInjector("dynamodb", "Scan", fault, table_is(stack.settings.access_table))
+
+
 @step("scan log write")
 def _record(stack: Stack, fault: str) -> FaultInjector:
     # The matrix's photo is a match: its record is written in one transaction with the
@@ -68,6 +82,9 @@ def _sign(stack: Stack, fault: str) -> FaultInjector:
 @step("processed copy")
 def _processed(stack: Stack, fault: str) -> FaultInjector:
     return FaultInjector("s3", "PutObject", fault)
+
+
+ACCESS_STEPS = ("access version read", "access policy load")
 
 
 def scan_of(stack: Stack) -> Scan | None:
@@ -127,10 +144,13 @@ def _outcome(
         assert [n["attributes"]["status"] for n in notices] == ["ERROR"] * 3
         return "dead-lettered"
     assert scan is not None, (where, fault)
-    if where in ("S3 read", "engine", "faces table scan"):
+    if where in ("S3 read", "engine", "faces table scan", *ACCESS_STEPS):
         expected = "REJECTED" if (where, fault) == ("S3 read", "malformed response") else "ERROR"
         assert scan.status.value == expected, (where, fault, scan.decision.reason)
         assert [n["attributes"]["status"] for n in notices] == [expected]
+    if where in ACCESS_STEPS:
+        assert scan.decision.reason_code is Reason.ACCESS_FAILED, (where, fault)
+        assert scan.decision.employee_id == "EMP001"  # recognised, then kept out
     if where in ("SNS publish", "KMS sign"):  # an AUTHORIZED that cannot be signed is not sent
         assert scan.status.value == "AUTHORIZED" and scan.notification == "FAILED"
         assert notices == [] and handled.error is None  # a late AUTHORIZED is never sent

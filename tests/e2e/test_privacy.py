@@ -13,6 +13,8 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib import wiring
+from chalicelib.access_documents import rule_from
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.images import side_by_side
 
@@ -78,6 +80,12 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
         text, objects = everything_stored(stack)
         assert "Quinn Zebedee" in text and door_photo in objects  # there was something to erase
         assert '"embedding"' in text and group_photo in objects
+        # In an access group, on a temporary pass of their own and on a shared rule.
+        assert wiring.pipeline_ports(stack.settings).directory.set_membership("EMP042", "staff", True)
+        own_pass = rule_from("quinn-pass", {"effect": "GRANT", "doors": ["*"], "employees": ["EMP042"]})
+        shared = rule_from("night", {"effect": "GRANT", "doors": ["*"], "employees": ["EMP042", "EMP007"]})
+        assert wiring.access_store(stack.settings).commit("", put=[own_pass, shared])
+        assert "EMP042" in tables_as_text(stack)[stack.settings.access_table]
 
         job = call(client, token, "DELETE", "/employees/EMP042")
         assert job["status"] == "QUEUED"
@@ -106,6 +114,8 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
     assert [body for body in objects if stranger.encode() in body]  # nor was its copy touched
     naming = [table for table, items in tables_as_text(stack).items() if "EMP042" in items]
     assert naming == [stack.settings.audit_table]  # ids only: who erased whom, and the job
+    rules = wiring.access_store(stack.settings).load().rules  # their pass gone, the shared one kept
+    assert [(rule.rule_id, sorted(rule.employees)) for rule in rules] == [("night", ["EMP007"])]
     scans = stack.session.client("dynamodb").scan(TableName=stack.settings.scans_table)["Items"]
     assert sorted(item["status"]["S"] for item in scans) == ["AUTHORIZED", "UNKNOWN"]
     assert [item.get("employee_id") for item in scans] == [None, None]

@@ -67,7 +67,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
 
 def test_the_rekognition_demo_runs_offline_on_its_own_endpoint(tmp_path: Path) -> None:
     # No AWS_ENDPOINT_URL_REKOGNITION: the sandbox starts the local endpoint itself, and the
-    # unmodified engine reaches the local engine's five decisions at Rekognition's threshold.
+    # unmodified engine reaches the local engine's six decisions at Rekognition's threshold.
     result = run_sandbox("demo", "--out", str(tmp_path), env={"FACEGATE_ENGINE": "rekognition"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -75,7 +75,7 @@ def test_the_rekognition_demo_runs_offline_on_its_own_endpoint(tmp_path: Path) -
     assert_demo_outcomes(lines)
     assert_demo_import(lines)
     # Counted by the endpoint, not by our client: one SearchUsersByImage per scanned photo.
-    assert "Rekognition calls per scan: 1, counted by the local endpoint (SearchUsersByImage × 4\n" in (
+    assert "Rekognition calls per scan: 1, counted by the local endpoint (SearchUsersByImage × 5\n" in (
         result.stdout
     )
     assert "door unlocks for EMP001 at front-door" in result.stdout

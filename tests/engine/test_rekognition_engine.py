@@ -28,7 +28,13 @@ from sandbox.rekognition_shapes import (
     index_faces_response,
     search_users_response,
 )
-from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore, InMemoryScanLog, RecordingNotifier
+from tests.fakes import (
+    InMemoryEmployeeDirectory,
+    InMemoryImageStore,
+    InMemoryScanLog,
+    RecordingNotifier,
+    unconfigured_access,
+)
 
 Photo = Callable[[str], NormalisedImage]
 POLICY = Policy()
@@ -193,7 +199,8 @@ def test_service_failures_through_the_pipeline_never_open_the_door(
     images = InMemoryImageStore()
     images.objects[("cams", "incoming/door/a.jpg")] = (photos / "obama2.jpg").read_bytes()
     scans, notifier = InMemoryScanLog(), RecordingNotifier()
-    ports = PipelinePorts(images, engine, InMemoryEmployeeDirectory(Employee("EMP001", "A")), scans, notifier)
+    directory = InMemoryEmployeeDirectory(Employee("EMP001", "A"))
+    ports = PipelinePorts(images, engine, directory, scans, notifier, unconfigured_access())
     service.expect_error("search_users_by_image", code, "simulated", status)
     upload = Upload("cams", "incoming/door/a.jpg", "v1", None, datetime.now(UTC).isoformat())
     process_upload(upload, ports, Settings.from_env({}))
@@ -247,7 +254,8 @@ def test_wiring_client_gives_up_after_three_attempts_and_the_door_stays_shut(
     images = InMemoryImageStore()
     images.objects[("cams", "incoming/door/a.jpg")] = (photos / "obama2.jpg").read_bytes()
     scans, notifier = InMemoryScanLog(), RecordingNotifier()
-    ports = PipelinePorts(images, engine, InMemoryEmployeeDirectory(Employee("EMP001", "A")), scans, notifier)
+    directory = InMemoryEmployeeDirectory(Employee("EMP001", "A"))
+    ports = PipelinePorts(images, engine, directory, scans, notifier, unconfigured_access())
     upload = Upload("cams", "incoming/door/a.jpg", "v1", None, datetime.now(UTC).isoformat())
     process_upload(upload, ports, Settings.from_env({}))
     assert endpoint.calls == ["SearchUsersByImage"] * 3

@@ -21,6 +21,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
+from chalicelib.access_documents import rule_from
 from chalicelib.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
@@ -164,6 +165,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "GET", "/gallery/health") == 200
+        _manage_access(client, stack)
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
@@ -174,6 +176,35 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
     )
     assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def _manage_access(client: Client, stack: Stack) -> None:
+    """Every access route once: reads, commits (the first one also stores the built-in rule),
+    a refused commit, memberships and the question (E1 exists, C1 does not)."""
+    rule = {"effect": "GRANT", "doors": ["front"], "groups": ["staff"]}
+    for method, path, body, status in (
+        ("PUT", "/doors/front", {"name": "Front", "cameras": ["front-door"]}, 200),
+        ("PUT", "/doors/side", {"name": "Side", "cameras": ["front-door"]}, 409),
+        ("PUT", "/access-groups/staff", {"name": "Staff"}, 200),
+        ("PUT", "/access-groups/staff/members/E1", None, 200),
+        ("PUT", "/access-rules/staff", rule, 200),
+        ("PUT", "/holidays/2026-12-25", {"name": "Christmas"}, 200),
+        ("GET", "/doors", None, 200),
+        ("GET", "/doors/front", None, 200),
+        ("GET", "/access-groups", None, 200),
+        ("GET", "/access-groups/staff", None, 200),
+        ("GET", "/access-rules", None, 200),
+        ("GET", "/access-rules/staff", None, 200),
+        ("GET", "/holidays", None, 200),
+        ("GET", "/employees/E1/access?door=front-door&at=2026-03-10T08:00", None, 200),
+        ("DELETE", "/access-groups/staff", None, 409),
+        ("DELETE", "/access-groups/staff/members/E1", None, 204),
+        ("DELETE", "/access-rules/staff", None, 204),
+        ("DELETE", "/holidays/2026-12-25", None, 204),
+        ("DELETE", "/access-groups/staff", None, 204),
+        ("DELETE", "/doors/front", None, 204),
+    ):
+        assert api_call(client, stack, method, path, body) == status, (method, path)
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -198,12 +229,16 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
         stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
         stack.upload("front-door", "b.jpg", side_by_side(photos / "obama3.jpg", photos / "biden.jpg"))
         stack.pump(expected=2)
+        shared = rule_from("night", {"effect": "GRANT", "doors": ["*"], "employees": ["EMP001", "EMP007"]})
+        assert wiring.access_store(stack.settings).commit("", put=[shared])  # the worker edits it
         with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
             assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
     handled = stack.run_erasures()
     assert handled and all(event.error is None for event in handled)
     made = recorder.actions()
     assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
+    access = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.access_table}"
+    assert {"dynamodb:Scan", "dynamodb:PutItem"} <= {r.action for r in recorder.calls if r.resource == access}
     assert_allowed(recorder, "policy-dev-erasure.json")
 
 
@@ -351,6 +386,64 @@ def _today(stack: Stack) -> str:
     return datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
 
 
+# --- the access policy's table: the camera reads it, the API and the erasure worker write it --
+
+ACCESS_READERS = {"camera", "api", "erasure"}
+ACCESS_WRITERS = {"api", "erasure"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_only_the_camera_reads_the_access_table_and_only_the_api_and_the_erasure_worker_write_it(
+    stage: str, stack: Stack, recorder: Recorder
+) -> None:
+    from chalicelib.access import AccessGroup
+    from tests.aws.test_contracts import FRONT, NIGHT_SHIFT
+
+    store = wiring.access_store(stack.settings)
+    assert store.commit("", put=[FRONT, NIGHT_SHIFT])
+    assert store.commit(
+        store.version(), put=[AccessGroup("staff", "Staff")], delete=[("rule", "night-shift")]
+    )
+    assert not store.commit("stale", put=[FRONT])  # refused by its condition: still a request made
+    writes = [request for request in recorder.calls if request.action != "dynamodb:GetItem"]
+    recorder.calls.clear()
+    store.version()
+    store.load()
+    reads = list(recorder.calls)
+    assert {r.action for r in writes} == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert {r.action for r in reads} == {"dynamodb:GetItem", "dynamodb:Scan"}
+    for function in ("camera", "enroll", "api", "report", "erasure"):
+        policy = sandbox_policy(f"policy-{stage}-{function}.json")
+        assert [allowed(policy, r) for r in reads] == [function in ACCESS_READERS] * len(reads), function
+        assert [allowed(policy, r) for r in writes] == [function in ACCESS_WRITERS] * len(writes), function
+    table = wiring.table(stack.settings.access_table)
+    item: dict[str, Any] = {"kind": "rule", "entry_id": "x", "document": {}}
+    smuggled = _written(recorder, lambda: table.put_item(Item={**item, "note": "not an entry's"}))
+    returns_old = _written(recorder, lambda: table.put_item(Item=item, ReturnValues="ALL_OLD"))
+    for function in ACCESS_WRITERS:
+        policy = sandbox_policy(f"policy-{stage}-{function}.json")
+        assert not allowed(policy, smuggled) and not allowed(policy, returns_old), function
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_api_may_change_and_list_access_group_members(
+    stage: str, stack: Stack, recorder: Recorder
+) -> None:
+    from chalicelib.models import Employee
+
+    directory = wiring.pipeline_ports(stack.settings).directory
+    directory.create(_employee())
+    recorder.calls.clear()
+    assert directory.set_membership("EMP001", "staff", True)
+    assert directory.members("staff") == ["EMP001"]
+    directory.put(Employee("EMP001", "Avery Stone-Lee"))  # the details only: an update too
+    assert directory.set_membership("EMP001", "staff", False)
+    assert recorder.actions() == {"dynamodb:UpdateItem", "dynamodb:Scan"}
+    assert_allowed(recorder, f"policy-{stage}-api.json")
+    camera = sandbox_policy(f"policy-{stage}-camera.json")
+    assert not any(allowed(camera, request) for request in recorder.calls)
+
+
 # --- what IAM itself refuses: conditions, the account, the other engine ----------------------
 
 
@@ -464,7 +557,11 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
         similarity=93.5,
         faces_in_frame=1,
         face_box=BoundingBox(1, 2, 3, 4),
+        door_id="front-door",  # a DENIED's or AUTHORIZED's: where the access policy was asked
+        access_rule="staff-front-door",
+        holiday="2026-12-25",
     )
+    assert all(getattr(decision, name) is not None for name in Decision.__dataclass_fields__)
     scan = Scan("s", "front-door", "incoming/front-door/a.jpg", "v1", "t", "t", "d", decision, "local", 1)
     [record] = [
         s

@@ -68,7 +68,11 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable() -> None:
-    for name in ("ScansTable", "EmployeesTable", "FacesTable", "AuditTable"):
+    tables = [
+        name for name, value in template()["Resources"].items() if value["Type"] == "AWS::DynamoDB::Table"
+    ]
+    assert sorted(tables) == ["AccessTable", "AuditTable", "EmployeesTable", "FacesTable", "ScansTable"]
+    for name in tables:
         table = resource(name)
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         assert table["SSESpecification"] == {"SSEEnabled": True}

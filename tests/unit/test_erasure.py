@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
 
+from chalicelib.access import ANY, DEFAULT_RULE, AccessEntry, AccessGroup, AccessKey, Door, Effect, Rule
 from chalicelib.config import Settings
 from chalicelib.erasure import job_status, run_job, start_erasure
-from chalicelib.erasure_steps import ErasurePorts
-from chalicelib.errors import NotFound
+from chalicelib.erasure_steps import ACCESS_ATTEMPTS, ErasurePorts
+from chalicelib.errors import AccessPolicyUnsettled, NotFound
 from chalicelib.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
-from chalicelib.ports import Page
+from chalicelib.ports import MAX_ACCESS_CHANGES, Page
 from tests.fakes import (
+    InMemoryAccessStore,
     InMemoryAuditLog,
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
@@ -56,6 +59,7 @@ class World:
     images: InMemoryImageStore = field(default_factory=InMemoryImageStore)
     jobs: InMemoryErasureJobs = field(default_factory=InMemoryErasureJobs)
     queue: InMemoryErasureQueue = field(default_factory=InMemoryErasureQueue)
+    access: InMemoryAccessStore = field(default_factory=InMemoryAccessStore)
 
     @property
     def ports(self) -> ErasurePorts:
@@ -68,6 +72,7 @@ class World:
             self.jobs,
             self.queue,
             BUCKET,
+            self.access,
             clock=lambda: self.clock[0],
         )
 
@@ -387,3 +392,120 @@ def test_an_erasure_over_many_pages_that_fails_half_way_resumes_and_does_nothing
     assert not any(key[1].startswith("processed/mine") for key in world.images.json_documents)
     assert world.engine.faces["EMP001"] == [] and "EMP001" not in world.directory.employees
     assert all(world.photo_kept(s.scan_id) and world.scans.get(s.scan_id) == s for s in strangers)
+
+
+# --- the access policy: memberships go with the employee item, rules lose their id -----------
+
+
+def a_rule(rule_id: str, groups: tuple[str, ...] = (), employees: tuple[str, ...] = ()) -> Rule:
+    return Rule(
+        rule_id, Effect.GRANT, frozenset({"front"}), groups=frozenset(groups), employees=frozenset(employees)
+    )
+
+
+def test_erasure_takes_them_out_of_every_access_rule_and_every_group(world: World) -> None:
+    world.directory.employees["EMP001"] = Employee("EMP001", "Quinn Zebedee", groups=frozenset({"staff"}))
+    world.directory.employees["EMP002"] = Employee("EMP002", "Other Person", groups=frozenset({"staff"}))
+    night = a_rule("night", groups=("staff",), employees=("EMP001",))
+    pair = a_rule("pair", employees=("EMP001", "EMP002"))
+    theirs_alone = Rule("their-pass", Effect.DENY, frozenset({ANY}), employees=frozenset({"EMP001"}))
+    other = a_rule("other", employees=("EMP002",))
+    door = Door("front", "Front door", frozenset({"front-door"}))
+    assert world.access.commit(
+        "", put=[DEFAULT_RULE, night, pair, theirs_alone, other, door, AccessGroup("staff", "Staff")]
+    )
+
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    left = world.access.load()
+    assert {rule.rule_id: rule for rule in left.rules} == {
+        DEFAULT_RULE.rule_id: DEFAULT_RULE,
+        "night": replace(night, employees=frozenset()),  # still granted to the group
+        "pair": replace(pair, employees=frozenset({"EMP002"})),
+        "other": other,  # a rule left naming no one ("their-pass") is gone
+    }
+    assert left.doors == (door,) and "EMP001" not in repr(left)
+    assert world.directory.members("staff") == ["EMP002"]  # the membership went with the item
+    assert "EMP001" not in world.directory.employees
+
+
+def test_a_site_on_the_built_in_rule_stays_pristine(world: World) -> None:
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert world.access.current == "" and world.access.load().pristine  # nothing committed
+
+
+class EditedMeanwhile(InMemoryAccessStore):
+    """An admin's commit lands between the step's read and its write, ``times`` times."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times = 0
+        self.lost = 0
+
+    def commit(
+        self, expected_version: str, put: Sequence[AccessEntry] = (), delete: Sequence[AccessKey] = ()
+    ) -> bool:
+        if self.times and expected_version == self.current:
+            self.times -= 1
+            edit = a_rule(f"added-{self.times}", employees=("EMP001", "EMP002"))
+            assert super().commit(self.current, put=[edit])
+        landed = super().commit(expected_version, put, delete)
+        self.lost += not landed
+        return landed
+
+
+def test_a_rule_commit_that_loses_to_an_edit_reads_the_rules_again(world: World) -> None:
+    world.access = EditedMeanwhile()
+    assert world.access.commit("", put=[a_rule("solo", employees=("EMP001",))])
+    world.access.times = 2  # from now on
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert world.access.lost == 2
+    rules = world.access.load().rules
+    assert [rule.rule_id for rule in rules] == ["added-0", "added-1"]  # the edits kept, without them
+    assert all(rule.employees == {"EMP002"} for rule in rules)
+
+
+def test_rules_that_keep_changing_fail_the_delivery_and_the_job_resumes_at_the_access_step(
+    world: World,
+) -> None:
+    world.access = EditedMeanwhile()
+    assert world.access.commit("", put=[a_rule("solo", employees=("EMP001",))])
+    world.access.times = ACCESS_ATTEMPTS  # from now on
+    job = start_erasure("EMP001", world.ports, "admin")
+    with pytest.raises(AccessPolicyUnsettled):
+        world.run(job.job_id, receive_count=1)
+    failed = job_status(job.job_id, world.jobs)
+    assert (failed["status"], failed["step"]) == ("RUNNING", "access")
+    world.run(job.job_id, receive_count=2)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert "EMP001" not in repr(world.access.load())
+
+
+def test_more_rules_than_one_commit_holds_are_all_cleared(world: World) -> None:
+    rules = [a_rule(f"pass-{n:03}", employees=("EMP001", "EMP002")) for n in range(MAX_ACCESS_CHANGES + 30)]
+    assert world.access.commit("", put=rules[:MAX_ACCESS_CHANGES])
+    assert world.access.commit(world.access.current, put=rules[MAX_ACCESS_CHANGES:])
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+    left = world.access.load().rules
+    assert len(left) == len(rules) and all(rule.employees == {"EMP002"} for rule in left)
+
+
+def test_the_final_sweep_takes_them_out_of_a_rule_written_while_settling(world: World) -> None:
+    settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id, settings=settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"
+    assert world.access.commit(
+        world.access.current, put=[a_rule("late", groups=("staff",), employees=("EMP001",))]
+    )
+    world.clock[0] = START + timedelta(seconds=95)
+    world.run(job.job_id, settings=settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert world.access.load().rules == (a_rule("late", groups=("staff",)),)

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "services",
         (
             "chalicelib.pipeline",
+            "chalicelib.access_control",
             "chalicelib.enrollment",
             "chalicelib.lookup",
             "chalicelib.erasure",
@@ -30,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.drop_folder",
             "chalicelib.reports",
             "chalicelib.auth",
+            "chalicelib.access_admin",
         ),
     ),
     ("adapters", ("chalicelib.aws", "chalicelib.engines")),
@@ -37,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "domain",
         (
             "chalicelib.recognition",
+            "chalicelib.access_documents",
             "chalicelib.imaging",
             "chalicelib.image_structure",
             "chalicelib.signing",
@@ -49,7 +52,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.observability",
         ),
     ),
-    ("base", ("chalicelib.ports", "chalicelib.models", "chalicelib.errors", "chalicelib.config")),
+    (
+        "base",
+        (
+            "chalicelib.ports",
+            "chalicelib.models",
+            "chalicelib.errors",
+            "chalicelib.config",
+            "chalicelib.access",
+        ),
+    ),
 ]
 # Packages side by side in one layer that must not know each other.
 INDEPENDENT = [("chalicelib.aws", "chalicelib.engines")]

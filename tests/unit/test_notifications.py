@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from chalicelib.display import display_text
-from chalicelib.models import Decision, Scan, Status
+from chalicelib.models import Decision, Reason, Scan, Status
 from chalicelib.notifications import notification_for, sns_message
 
 
@@ -124,3 +125,63 @@ def test_the_display_sanitiser_shows_every_invisible_character_as_its_escape(
 
 def test_the_display_sanitiser_cuts_to_a_limit() -> None:
     assert display_text("x" * 10, 5) == "xxxx…"
+
+
+DENIAL = Decision(
+    Status.DENIED,
+    reason="outside the schedule of the rule for this door",
+    reason_code=Reason.OUTSIDE_SCHEDULE,
+    employee_id="EMP001",
+    employee_name="Jane Doe",
+    similarity=93.2,
+    door_id="front-door",
+    access_rule="staff-front-door",
+)
+
+
+def test_a_denial_names_who_where_and_why_and_is_filtered_as_denied() -> None:
+    note = notification_for(scan(DENIAL, camera="front-door-in"))
+    assert (
+        note.subject
+        == "🔒 Denied: EMP001 Jane Doe at front-door-in: outside the schedule of the rule for this door"
+    )
+    assert note.attributes == {"status": "DENIED", "camera_id": "front-door-in", "employee_id": "EMP001"}
+    lines = note.text.splitlines()
+    assert "Door: front-door" in lines and "Rule: staff-front-door" in lines
+    assert "Reason: outside the schedule of the rule for this door" in lines
+    assert not any(line.startswith("Holiday:") for line in lines)
+    body = json.loads(json.loads(sns_message(note))["sqs"])
+    assert (body["status"], body["door_id"], body["access_rule"], body["reason_code"]) == (
+        "DENIED",
+        "front-door",
+        "staff-front-door",
+        "OUTSIDE_SCHEDULE",
+    )
+
+
+def test_a_denial_on_a_holiday_names_the_holiday() -> None:
+    closed = replace(DENIAL, reason_code=Reason.HOLIDAY_CLOSED, access_rule=None, holiday="2026-12-25")
+    lines = notification_for(scan(closed)).text.splitlines()
+    assert "Holiday: 2026-12-25" in lines and not any(line.startswith("Rule:") for line in lines)
+
+
+def test_every_status_has_a_headline() -> None:
+    for status in Status:
+        assert notification_for(scan(Decision(status, employee_id="EMP001"))).subject
+
+
+@pytest.mark.parametrize("forged", FORGERIES)
+def test_no_stored_rule_door_or_name_can_add_a_line_to_a_denial(forged: str) -> None:
+    decision = replace(
+        DENIAL,
+        employee_name=f"Jane{forged}",
+        door_id=f"door{forged}",
+        access_rule=f"rule{forged}",
+        reason=f"why{forged}",
+    )
+    note = notification_for(scan(decision))
+    lines = note.text.splitlines()
+    assert [line for line in lines if line.startswith("Status:")] == ["Status: DENIED"]
+    assert f"Door: {display_text('door' + forged)}" in lines
+    assert f"Rule: {display_text('rule' + forged)}" in lines
+    assert len(note.subject.splitlines()) == 1 and len(note.subject) < 100

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.access_control import CurrentPolicy
 from chalicelib.config import Settings
 from chalicelib.errors import NotificationFailed, ScanNotRecorded
 from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
@@ -22,6 +23,7 @@ from chalicelib.models import (
 )
 from chalicelib.pipeline import PipelinePorts, process_upload, scan_id_for
 from tests.fakes import (
+    InMemoryAccessStore,
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
     InMemoryScanLog,
@@ -46,13 +48,16 @@ class World:
     )
     scans: InMemoryScanLog = field(init=False)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    access_store: InMemoryAccessStore = field(default_factory=InMemoryAccessStore)  # never configured
+    access: CurrentPolicy = field(init=False)  # one per container: its cache outlives a scan
 
     def __post_init__(self) -> None:
         self.scans = InMemoryScanLog(self.directory)
+        self.access = CurrentPolicy(self.access_store, SETTINGS.timezone)
 
     @property
     def ports(self) -> PipelinePorts:
-        return PipelinePorts(self.images, self.engine, self.directory, self.scans, self.notifier)
+        return PipelinePorts(self.images, self.engine, self.directory, self.scans, self.notifier, self.access)
 
     def upload(
         self, key: str = "incoming/front-door/a.jpg", data: bytes | None = None, **kw: object

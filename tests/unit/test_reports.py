@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
 
+from chalicelib.access_control import CurrentPolicy
 from chalicelib.config import Settings
 from chalicelib.models import Employee, SearchResult, Status, Upload
 from chalicelib.pipeline import PipelinePorts, process_upload
 from chalicelib.report_email import compose, csv_rows, render
 from chalicelib.reports import ReportPorts, build_summary, run_daily_report
 from chalicelib.summary import summarise
+from tests.access_site import entries
 from tests.fakes import (
+    InMemoryAccessStore,
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
     InMemoryScanLog,
@@ -78,12 +83,16 @@ class Site:
         self.ledger = Ledger()
         self.engine = ScriptedEngine(MATCH)
         self.directory = InMemoryEmployeeDirectory(Employee("EMP001", "Jane <b>Doe</b>"))
+        self.access_store = InMemoryAccessStore()
+        self.access = CurrentPolicy(self.access_store, CHICAGO.timezone)
 
     def scan_at(self, utc: str, result: SearchResult = MATCH, camera: str = "front-door") -> None:
         self.engine.result = result
         key = f"incoming/{camera}/{utc}.jpg"
         self.images.objects[("cams", key)] = encoded(two_tone(), "JPEG")
-        ports = PipelinePorts(self.images, self.engine, self.directory, self.scans, RecordingNotifier())
+        ports = PipelinePorts(
+            self.images, self.engine, self.directory, self.scans, RecordingNotifier(), self.access
+        )
         taken = datetime.fromisoformat(utc.replace("Z", "+00:00"))
         process_upload(Upload("cams", key, "v1", None, utc), ports, CHICAGO, clock=lambda: taken)
 
@@ -233,3 +242,84 @@ def test_a_manual_day_must_be_a_date() -> None:
 def test_summarise_of_nothing() -> None:
     summary = summarise("2026-03-04", [], "America/Chicago")
     assert summary.total == 0 and summary.admitted == [] and summary.change() is None
+
+
+def denying_site() -> Site:
+    """The issue's access policy; Jane is staff (front door, weekdays 07:00–19:00)."""
+    site = Site()
+    jane = site.directory.employees["EMP001"]
+    site.directory.employees["EMP001"] = replace(jane, groups=frozenset({"staff"}))
+    assert site.access_store.commit("", put=entries())
+    return site
+
+
+def test_denied_attempts_are_listed_in_their_own_section_with_who_where_when_and_why() -> None:
+    site = denying_site()
+    site.scan_at("2026-03-04T15:00:00Z", camera="front-door-in")  # 09:00 CST, a Wednesday
+    site.scan_at("2026-03-05T02:00:00Z", camera="front-door-in")  # 20:00 CST, after hours
+    summary = build_summary("2026-03-04", site.ports, CHICAGO)
+    assert summary.totals["DENIED"] == 1 and summary.totals["AUTHORIZED"] == 1
+    [denial] = summary.denied
+    assert (denial.time, denial.employee_id, denial.name) == ("20:00:00", "EMP001", "Jane <b>Doe</b>")
+    assert (denial.door_id, denial.camera_id, denial.reason_code) == (
+        "front-door",
+        "front-door-in",
+        "OUTSIDE_SCHEDULE",
+    )
+    assert (denial.reason, denial.decided_by) == (
+        "outside the schedule of the rule for this door",
+        "staff-front-door",
+    )
+    assert denial.photo_link is not None
+    assert summary.alerts == []  # not listed twice
+    html, text = render(summary)
+    section = html[html.index("Denied attempts") : html.index("Events to review")]
+    assert "Jane &lt;b&gt;Doe&lt;/b&gt;" in section and "<b>Doe" not in html
+    assert "front-door (front-door-in)" in section and "staff-front-door" in section
+    assert (
+        "  20:00:00 EMP001 Jane <b>Doe</b> at front-door (front-door-in): "
+        "outside the schedule of the rule for this door [staff-front-door]"
+    ) in text.splitlines()
+    assert "Nothing to review." in html
+    message = compose(summary, "a@example.com", ("b@example.com",))
+    assert message["Subject"] == "facegate daily summary 2026-03-04: 1 entry, 1 alert (1 denied)"
+    [row] = [row for row in csv.DictReader(io.StringIO(csv_rows(summary))) if row["status"] == "DENIED"]
+    assert (row["door_id"], row["access_rule"], row["holiday"], row["reason_code"]) == (
+        "front-door",
+        "staff-front-door",
+        "",
+        "OUTSIDE_SCHEDULE",
+    )
+
+
+def test_a_holiday_denial_names_the_holiday_and_an_erased_one_no_one() -> None:
+    site = denying_site()
+    site.scan_at("2026-11-26T16:00:00Z")  # Thanksgiving, 10:00 CST
+    summary = build_summary("2026-11-26", site.ports, CHICAGO)
+    [denial] = summary.denied
+    assert (denial.reason_code, denial.decided_by) == ("HOLIDAY_CLOSED", "holiday 2026-11-26")
+    erased = replace(
+        summary.scans[0], decision=replace(summary.scans[0].decision, employee_id=None, employee_name=None)
+    )
+    summary = summarise(summary.day, [erased], CHICAGO.timezone)
+    html, text = render(summary)
+    assert "EMP001" not in html and "Jane" not in text and "(erased)" in text
+
+
+def test_no_stored_text_can_forge_a_line_of_the_denied_section() -> None:
+    site = denying_site()
+    site.directory.employees["EMP001"] = replace(
+        site.directory.employees["EMP001"], name="Jane\u2028  16:00:00 EMP002 Mallory at vault: fine"
+    )
+    site.scan_at("2026-03-05T02:00:00Z")
+    _, text = render(build_summary("2026-03-04", site.ports, CHICAGO))
+    assert not any(line.lstrip().startswith("16:00:00") for line in text.splitlines())
+    assert "Jane\\u2028  16:00:00" in text
+
+
+def test_nobody_denied_says_so() -> None:
+    site = Site()
+    site.scan_at("2026-03-04T15:00:00Z")
+    html, text = render(build_summary("2026-03-04", site.ports, CHICAGO))
+    assert "Nobody was denied." in html
+    assert "Denied attempts:\n  nobody" in text

@@ -1,0 +1,29 @@
+"""Every list of statuses outside ``models.Status`` names them all: a new status (DENIED)
+cannot be forgotten by the API's schema, the CLI's ``--status`` or the README's table."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from chalicelib.models import Status
+from facegate.commands.scans import STATUSES
+from sandbox.stack import PROJECT_DIR
+
+ALL = [status.value for status in Status]
+
+
+def test_the_openapi_status_enum_is_every_status() -> None:
+    spec = yaml.safe_load((PROJECT_DIR / "openapi.yaml").read_text())
+    assert spec["components"]["schemas"]["Status"]["enum"] == ALL
+
+
+def test_the_clis_status_choices_are_every_status() -> None:
+    assert STATUSES == ALL
+
+
+def test_the_readme_status_table_has_a_row_per_status() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    rows = re.findall(r"^\| `([A-Z_]+)` \|", readme[readme.index("**Decisions**") :], re.MULTILINE)
+    assert rows[: len(ALL)] == ALL
