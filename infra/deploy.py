@@ -106,6 +106,7 @@ def deploy(stage: str) -> None:
         stage,
         retention_days=int(env.get("FACEGATE_RETENTION_DAYS", "30")),
         report_sender=env.get("FACEGATE_REPORT_FROM", ""),
+        ops_email=os.environ.get("FACEGATE_OPS_EMAIL"),  # None: keep the stack's address
     )
     layers = None
     if env.get("FACEGATE_ENGINE", "local") == "local":

@@ -36,6 +36,9 @@ OUTPUT_ENV = {
     "DoorQueueUrl": "FACEGATE_DOOR_QUEUE_URL",
     "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
 }
+# Outputs for operators, not settings of the app: where the alarms go.
+OPERATOR_OUTPUTS = ("OpsTopicArn",)
+CHALICE_DEFAULT_TIMEOUT = 60  # chalice.constants.DEFAULT_LAMBDA_TIMEOUT, when config.json names none
 
 
 def stage_variables(stage: str, config_path: Path = CHALICE_CONFIG) -> dict[str, str]:
@@ -52,6 +55,23 @@ def stack_name(stage: str) -> str:
     return f"facegate-{stage}"
 
 
+def lambda_function_name(stage: str, function: str) -> str:
+    """The deployed name of a function of ``.chalice/config.json``, as Chalice names it: the
+    API's handler is ``<app>-<stage>`` (chalice/deploy/appgraph.py), the others get their name."""
+    return f"facegate-{stage}" if function == "api_handler" else f"facegate-{stage}-{function}"
+
+
+def function_timeout(stage: str, function: str, config_path: Path = CHALICE_CONFIG) -> int:
+    """A function's timeout in seconds, looked up as Chalice does (function, stage, global)."""
+    from chalice.config import Config
+
+    config = Config(
+        chalice_stage=stage, function_name=function, config_from_disk=_chalice_config(config_path)
+    )
+    timeout = config.lambda_timeout
+    return CHALICE_DEFAULT_TIMEOUT if timeout is None else int(timeout)
+
+
 def deploy_stack(
     cloudformation: CloudFormationClient,
     stage: str,
@@ -59,8 +79,14 @@ def deploy_stack(
     sandbox: bool = False,
     retention_days: int = 30,
     report_sender: str = "",
+    engine: str | None = None,
+    ops_email: str | None = None,
 ) -> dict[str, str]:
-    """Create the stage's stack, or update it when it exists; wait; return its outputs."""
+    """Create the stage's stack, or update it when it exists; wait; return its outputs.
+
+    ``engine`` defaults to the stage's ``FACEGATE_ENGINE``; the camera function's timeout
+    comes from ``.chalice/config.json``. ``ops_email`` None keeps the address the stack has.
+    """
     from botocore.exceptions import ClientError
 
     name = stack_name(stage)
@@ -70,7 +96,16 @@ def deploy_stack(
         {"ParameterKey": "RetentionDays", "ParameterValue": str(retention_days)},
         {"ParameterKey": "ReportSender", "ParameterValue": report_sender},
         {"ParameterKey": "Sandbox", "ParameterValue": "true" if sandbox else "false"},
+        {
+            "ParameterKey": "Engine",
+            "ParameterValue": engine or stage_variables(stage).get("FACEGATE_ENGINE", "local"),
+        },
+        {
+            "ParameterKey": "CameraTimeoutSeconds",
+            "ParameterValue": str(function_timeout(stage, "on_camera_upload")),
+        },
     ]
+    parameters.append(_ops_email(cloudformation, name, ops_email))
     tags: list[TagTypeDef] = [{"Key": "app", "Value": "facegate"}, {"Key": "stage", "Value": stage}]
     if _exists(cloudformation, name):
         try:
@@ -94,6 +129,25 @@ def outputs(cloudformation: CloudFormationClient, name: str) -> dict[str, str]:
 def environment(stack_outputs: dict[str, str]) -> dict[str, str]:
     """The ``FACEGATE_*`` variables the outputs set."""
     return {OUTPUT_ENV[key]: value for key, value in stack_outputs.items() if key in OUTPUT_ENV}
+
+
+def _ops_email(cloudformation: CloudFormationClient, name: str, ops_email: str | None) -> ParameterTypeDef:
+    """The alarm address given, else the one the stack has (an update must not unsubscribe)."""
+    if ops_email is None and "OpsEmail" in _parameters(cloudformation, name):
+        return {"ParameterKey": "OpsEmail", "UsePreviousValue": True}
+    return {"ParameterKey": "OpsEmail", "ParameterValue": ops_email or ""}
+
+
+def _parameters(cloudformation: CloudFormationClient, name: str) -> set[str]:
+    if not _exists(cloudformation, name):
+        return set()
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return {parameter["ParameterKey"] for parameter in stack.get("Parameters", [])}
+
+
+def _chalice_config(config_path: Path) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(config_path.read_text())
+    return loaded
 
 
 def _exists(cloudformation: CloudFormationClient, name: str) -> bool:

@@ -2,7 +2,8 @@
 
 moto's CloudFormation creates the bucket, tables, topic and queues from the same template
 ``make deploy`` uses; what moto's CloudFormation cannot do (Cognito, bucket versioning,
-TTL, an HMAC KMS key, subscriptions with filter policies) and what only the sandbox
+TTL, an HMAC KMS key, subscriptions with filter policies, CloudWatch alarms: put from the
+template's own definitions by ``sandbox/alarms.py``) and what only the sandbox
 needs (the S3→SQS event queue standing in for Lambda's triggers, observer queues on the
 topics, a verified SES sender) is added here by API.
 """
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
-from infra.stage import deploy_stack, environment
+from infra.stage import deploy_stack, environment, stack_name
+from sandbox.alarms import put_alarms
 
 if TYPE_CHECKING:
     import boto3.session
@@ -22,8 +24,11 @@ if TYPE_CHECKING:
 
 
 def deploy_template(session: boto3.session.Session, stage: str) -> dict[str, str]:
-    """The template deployed into local AWS; returns the ``FACEGATE_*`` it defines."""
-    return environment(deploy_stack(session.client("cloudformation"), stage, sandbox=True))
+    """The template deployed into local AWS; returns the ``FACEGATE_*`` it defines.
+
+    The engine is the environment's (a sandbox may run the stage with Rekognition)."""
+    engine = Settings.from_env().engine
+    return environment(deploy_stack(session.client("cloudformation"), stage, sandbox=True, engine=engine))
 
 
 def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict[str, str]:
@@ -63,6 +68,7 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
     if settings.report.sender:  # SES sends only from verified identities
         session.client("ses").verify_email_identity(EmailAddress=settings.report.sender)
     pool_id, client_id = _user_pool(session.client("cognito-idp"), settings.stage)
+    put_alarms(session, stack_name(settings.stage))
     return {
         "uploads_queue": uploads_url,
         "observer_queue": observer_url,
