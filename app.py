@@ -19,7 +19,7 @@ from chalicelib.api.scans import scans_api
 from chalicelib.config import Settings
 from chalicelib.events import uploads_from_s3_event
 from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
-from chalicelib.observability import configure_logging
+from chalicelib.observability import configure_logging, emit_report_overdue
 from chalicelib.pipeline import process_upload
 
 app = Chalice(app_name="facegate", configure_logs=False)
@@ -84,12 +84,16 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
     A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
     """
     from chalicelib import wiring
-    from chalicelib.reports import run_daily_report  # here: the other functions never need it
+    from chalicelib.reports import report_overdue, run_daily_report  # only this function needs them
 
     settings = Settings.from_env()
     detail = event.to_dict().get("detail") or {}
     day = detail.get("day") if isinstance(detail, dict) else None
-    outcome = run_daily_report(wiring.report_ports(settings), settings, datetime.now(UTC), day)
+    ports = wiring.report_ports(settings)
+    try:
+        outcome = run_daily_report(ports, settings, datetime.now(UTC), day)
+    finally:  # every run, sent or failed: no gauge at all (the schedule stopped) alarms too
+        emit_report_overdue(settings.stage, report_overdue(ports.ledger, settings, datetime.now(UTC)))
     app.log.info("daily report %s", outcome.to_dict())
     return outcome.to_dict()
 

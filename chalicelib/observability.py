@@ -72,24 +72,30 @@ def emit_scan_metrics(
     stage: str, status: str, camera_id: str, duration_ms: float, out: TextIO | None = None
 ) -> None:
     """One EMF record: CloudWatch turns it into the metrics Scans and ScanDuration by status."""
+    metrics = [{"Name": "Scans", "Unit": "Count"}, {"Name": "ScanDuration", "Unit": "Milliseconds"}]
+    values = {"Stage": stage, "Status": status, "Camera": camera_id, "Scans": 1}
+    _emit([["Stage", "Status"], ["Stage"]], metrics, {**values, "ScanDuration": round(duration_ms, 1)})
+
+
+def emit_report_overdue(stage: str, overdue: bool) -> None:
+    """One EMF record: the gauge ReportOverdue (1 while the latest day due went unsent), by stage.
+
+    The report function emits it on every hourly run; its alarm treats missing data as
+    breaching, so a schedule that stopped alarms like a report that was not sent.
+    """
+    _emit(
+        [["Stage"]],
+        [{"Name": "ReportOverdue", "Unit": "None"}],
+        {"Stage": stage, "ReportOverdue": int(overdue)},
+    )
+
+
+def _emit(dimensions: list[list[str]], metrics: list[dict[str, str]], values: dict[str, object]) -> None:
     record = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["Stage", "Status"], ["Stage"]],
-                    "Metrics": [
-                        {"Name": "Scans", "Unit": "Count"},
-                        {"Name": "ScanDuration", "Unit": "Milliseconds"},
-                    ],
-                }
-            ],
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": metrics}],
         },
-        "Stage": stage,
-        "Status": status,
-        "Camera": camera_id,
-        "Scans": 1,
-        "ScanDuration": round(duration_ms, 1),
+        **values,
     }
     METRICS.info(json.dumps(record))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
@@ -90,6 +90,25 @@ def latest_due_day(now: datetime, settings: Settings) -> str:
     local_now = now.astimezone(ZoneInfo(settings.timezone))
     today = local_now.date()
     return (today if local_now.hour >= settings.report.hour else today - timedelta(days=1)).isoformat()
+
+
+def report_overdue(ledger: ReportLedger, settings: Settings, now: datetime) -> bool:
+    """Whether the latest day whose report was due an hour ago or more went unsent.
+
+    A day's deadline is an hour after its report hour begins, site time: until today's
+    deadline the day judged is yesterday (a failure stays visible until a later report
+    goes out), from it on, today. The report function emits this as a gauge every hour.
+    """
+    zone = ZoneInfo(settings.timezone)
+    day = now.astimezone(zone).date()
+    if now.astimezone(UTC) < _deadline(day, settings.report.hour, zone):
+        day -= timedelta(days=1)
+    return ledger.totals(day.isoformat()) is None  # the ledger keeps totals only for a sent day
+
+
+def _deadline(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """An hour of real time after ``hour`` begins on ``day`` (a skipped hour counts from its end)."""
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC) + timedelta(hours=1)
 
 
 def send_now(ports: ReportPorts, settings: Settings, now: datetime, day: str | None = None) -> ReportOutcome:
