@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -306,3 +307,30 @@ def test_the_dashboard_is_json_naming_emitted_metrics_every_status_and_the_stage
     query = per_camera["properties"]["query"]
     assert query.startswith(f"SOURCE '/aws/lambda/{lambda_function_name(stage, 'on_camera_upload')}' |")
     assert "by Camera" in query
+
+
+def test_every_alarm_has_its_row_in_the_readme() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("## Alarms and the dashboard", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        cell
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for cell in re.findall(r"`([^`]+)`", line.split(" | ")[0])
+    }
+    functions = CONFIG["stages"]["prod"]["lambda_functions"]
+    for definition in alarms("prod"):
+        suffix = definition["AlarmName"].removeprefix("facegate-prod-")
+        generic = re.sub(rf"^({'|'.join(functions)})-(errors|throttles)$", r"<function>-\2", suffix)
+        assert suffix in rows or generic in rows, suffix
+
+
+def test_the_sandbox_refuses_what_it_cannot_resolve_rather_than_put_another_alarm() -> None:
+    context = in_aws("dev")
+    with pytest.raises(NotImplementedError, match="Fn::Join"):
+        context.resolve({"Fn::Join": ["-", ["facegate", {"Ref": "Stage"}]]})
+    with pytest.raises(NotImplementedError, match="StreamArn"):
+        context.resolve({"Fn::Sub": "${ScansTable.StreamArn}"})
+    assert context.resolve({"Fn::Sub": "facegate-${Stage}-${FailedScansQueue.QueueName}"}) == (
+        "facegate-dev-facegate-dev-failed-scans"
+    )
