@@ -18,7 +18,7 @@ from chalice.test import Client
 from app import app, daily_report
 from chalicelib import wiring
 from chalicelib.observability import METRICS
-from infra.stage import lambda_function_name, stack_name
+from infra.stage import deploy_stack, lambda_function_name, stack_name
 from sandbox.alarms import put_alarms
 from sandbox.report import scheduled_event
 from sandbox.resources import deploy_template
@@ -177,3 +177,20 @@ def test_a_run_that_fails_reports_overdue_before_it_raises(
     with gauges() as values, pytest.raises(ValueError, match="FACEGATE_REPORT_FROM"):
         daily_report(scheduled_event(), None)  # as Lambda calls it
     assert values == [1]
+
+
+# moto's stack update ignores conditions and warns that it cannot make the (InAws) subscription
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS::SNS::Subscription")
+def test_a_deploy_without_an_ops_address_keeps_the_one_the_stack_has(stack: Stack) -> None:
+    cloudformation = stack.session.client("cloudformation")
+
+    def ops_email() -> str:
+        parameters = stack_of(stack.session, "sandbox")["Parameters"]
+        return str({p["ParameterKey"]: p["ParameterValue"] for p in parameters}["OpsEmail"])
+
+    deploy_stack(cloudformation, "sandbox", sandbox=True, ops_email="ops@example.com")
+    assert ops_email() == "ops@example.com"
+    deploy_stack(cloudformation, "sandbox", sandbox=True)  # FACEGATE_OPS_EMAIL not set
+    assert ops_email() == "ops@example.com"
+    deploy_stack(cloudformation, "sandbox", sandbox=True, ops_email="")  # an explicit "no one"
+    assert ops_email() == ""
