@@ -113,3 +113,14 @@ def test_the_budget_caps_the_number_and_the_bytes_of_faces_in_one_email() -> Non
     by_bytes = ThumbnailBudget(count=10, total_bytes=2500)
     assert [by_bytes.admit(thumbnail_of(1000)) for _ in range(3)] == [True, True, False]
     assert by_bytes.admit(thumbnail_of(500)) and by_bytes.spent
+
+
+def test_the_budget_stops_reading_photos_once_its_time_is_up() -> None:
+    now = [100.0]
+    budget = ThumbnailBudget(seconds=10.0, clock=lambda: now[0])
+    assert not budget.spent  # the first look starts the clock
+    assert budget.admit(thumbnail_of(100))
+    now[0] = 109.0
+    assert not budget.spent
+    now[0] = 110.0
+    assert budget.spent
