@@ -89,7 +89,7 @@ def notification_for(scan: Scan, site: AlertSite = ANYWHERE) -> Notification:
         attributes={
             "status": d.status.value,
             "camera_id": camera,
-            "employee_id": d.employee_id or "none",
+            "employee_id": display_text(d.employee_id) or "none",  # an id as it is; a stored oddity escaped
         },
     )
 

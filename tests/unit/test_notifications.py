@@ -265,6 +265,7 @@ def test_every_subject_is_one_sns_accepts_whatever_the_names_hold(hostile: str, 
     assert len(note.subject) <= SUBJECT_LIMIT
     assert note.subject.startswith(("Door unlocks: ", "Door stays locked: "))
     sns_message(note).encode("utf-8")  # the whole Publish request is UTF-8: nothing here may fail
+    assert all(value and value.encode("utf-8") for value in note.attributes.values())
     assert len(note.text.splitlines()[0]) == len(note.text.split("\n")[0])  # one first line
 
 
