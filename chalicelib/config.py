@@ -53,6 +53,7 @@ class ReportSettings:
     recipients: tuple[str, ...] = ()
     hour: int = 18  # local hour of the site's day at which the day's email goes out
     link_days: int = 3  # photo links stay valid this long (SigV4 allows 7 at most)
+    thumbnails: bool = True  # events to review show the face, cropped (off: no face is mailed)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Settings:
                 link_days=reader.integer(
                     "FACEGATE_REPORT_LINK_DAYS", ReportSettings.link_days, low=1, high=7
                 ),
+                thumbnails=reader.switch("FACEGATE_REPORT_THUMBNAILS", ReportSettings.thumbnails),
             ),
             policy=Policy(
                 match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", MATCH_THRESHOLDS[engine], 0, 100),
@@ -188,6 +190,14 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         value = self._env.get(name, "").strip()
         return value or default
+
+    def switch(self, name: str, default: bool) -> bool:
+        raw = self._env.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw not in ("on", "off"):
+            raise ConfigError(f"{name} must be on or off, not {raw!r}")
+        return raw == "on"
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         raw = self._env.get(name, "").strip()

@@ -1,7 +1,9 @@
 """The daily summary as an email: HTML with a plain-text alternative and the day as CSV.
 
 All user text passes through Jinja2 with autoescaping; the chart is table cells with
-background colours (no images, no scripts), which common email clients render.
+background colours (no scripts), which common email clients render. The only images are
+the faces of events to review (``thumbnails``), inline parts the HTML names by Content-ID,
+so no client has to fetch anything to show them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from chalicelib.display import display_text
 from chalicelib.models import Status
 from chalicelib.summary import DailySummary
+from chalicelib.thumbnails import Thumbnail
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BAR_MAX_PX = 240
@@ -74,7 +77,10 @@ def csv_rows(summary: DailySummary) -> str:
 
 
 def compose(summary: DailySummary, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
-    """The complete MIME message: multipart/mixed(alternative(text, html), CSV)."""
+    """The complete MIME message: multipart/mixed(alternative(text, related(html, faces…)), CSV).
+
+    Each face is one ``image/jpeg`` part whose Content-ID the HTML's ``<img src="cid:…">``
+    names; without faces the HTML part stands alone."""
     html, text = render(summary)
     message = EmailMessage()
     message["Subject"] = subject(summary)
@@ -84,10 +90,27 @@ def compose(summary: DailySummary, sender: str, recipients: tuple[str, ...]) -> 
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    html_part = message.get_body(("html",))
+    if not isinstance(html_part, EmailMessage):  # set just above: cannot happen
+        raise TypeError("the HTML part is missing")
+    for thumbnail in _thumbnails(summary):
+        html_part.add_related(
+            thumbnail.jpeg,
+            maintype="image",
+            subtype="jpeg",
+            cid=f"<{thumbnail.content_id}>",
+            disposition="inline",
+        )
     message.add_attachment(
         csv_rows(summary).encode(), maintype="text", subtype="csv", filename=f"facegate-{summary.day}.csv"
     )
     return message
+
+
+def _thumbnails(summary: DailySummary) -> list[Thumbnail]:
+    """Every face the HTML shows, once each (two identical crops share one part)."""
+    unique = {alert.thumbnail.content_id: alert.thumbnail for alert in summary.alerts if alert.thumbnail}
+    return list(unique.values())
 
 
 def _context(summary: DailySummary) -> dict[str, Any]:
@@ -101,6 +124,7 @@ def _context(summary: DailySummary) -> dict[str, Any]:
         "statuses": [status.value for status in Status],
         "change": change,
         "total_change": None if change is None else change["TOTAL"],
+        "faces": any(alert.thumbnail for alert in summary.alerts),
         "bars": [
             {
                 "hour": f"{hour:02d}:00",

@@ -10,17 +10,19 @@ scans from the ``by_day`` index and nothing else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.display import display_text
-from chalicelib.errors import ReportDayRefused
-from chalicelib.models import Scan
+from chalicelib.errors import ObjectGone, RejectedImage, ReportDayRefused, UploadTooLarge
+from chalicelib.models import Scan, Upload
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
 from chalicelib.report_email import compose
 from chalicelib.summary import DailySummary, summarise
+from chalicelib.thumbnails import Thumbnail, ThumbnailBudget, face_thumbnail
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
@@ -150,4 +152,30 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
             log.exception("no link for %s", display_text(scan.object_key))
             return None
 
-    return summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link)
+    thumbnail = face_thumbnails(ports, settings)
+    return summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link, thumbnail)
+
+
+def face_thumbnails(ports: ReportPorts, settings: Settings) -> Callable[[Scan], Thumbnail | None]:
+    """The face of a scan to review, within one email's budget; None when thumbnails are off,
+    the scan has no face box, the budget is spent, or its photo is gone, unreadable or refused
+    (the report goes out without it)."""
+    budget = ThumbnailBudget()
+
+    def thumbnail(scan: Scan) -> Thumbnail | None:
+        box = scan.decision.face_box
+        if not settings.report.thumbnails or box is None or budget.spent:
+            return None
+        photo = Upload(ports.camera_bucket, scan.object_key, scan.object_version, None, scan.captured_at)
+        try:
+            stored = ports.images.read(photo, settings.limits.max_bytes)
+            made = face_thumbnail(stored.data, box, settings.limits)
+        except (ObjectGone, UploadTooLarge, RejectedImage) as error:  # erased, expired, or not to show
+            log.info("no thumbnail for %s: %s", display_text(scan.object_key), display_text(error))
+            return None
+        except Exception:
+            log.exception("no thumbnail for %s", display_text(scan.object_key))
+            return None
+        return made if budget.admit(made) else None
+
+    return thumbnail

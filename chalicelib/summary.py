@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.display import display_text
 from chalicelib.models import Scan, Status
+from chalicelib.thumbnails import Thumbnail
 
 # What alerts security. A DENIED names an employee, a door and a rule, so the report lists
 # denials in a section of their own; the others are the "events to review".
@@ -39,6 +40,7 @@ class Alert:
     status: str
     reason: str
     photo_link: str | None
+    thumbnail: Thumbnail | None = None  # the face, when the photo is there and thumbnails are on
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def summarise(
     timezone: str,
     previous_totals: dict[str, int] | None = None,
     photo_link: Callable[[Scan], str | None] = lambda scan: None,
+    thumbnail: Callable[[Scan], Thumbnail | None] = lambda scan: None,
 ) -> DailySummary:
     """Aggregate one local day's scans (pure: the caller fetched them).
 
@@ -124,6 +127,7 @@ def summarise(
             status=scan.status.value,
             reason=display_text(scan.decision.reason, 300),
             photo_link=photo_link(scan),
+            thumbnail=thumbnail(scan),  # asked in time order: the day's first events get the faces
         )
         for scan in ordered
         if scan.status in ALERT_STATUSES and scan.status is not Status.DENIED

@@ -166,6 +166,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.sns import SnsNotifier
+    from chalicelib.notifications import AlertSite
     from chalicelib.pipeline import PipelinePorts
 
     return PipelinePorts(
@@ -174,7 +175,10 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
         directory=DynamoEmployeeDirectory(table(settings.employees_table)),
         scans=DynamoScanLog(table(settings.scans_table), settings.employees_table),
         notifier=SnsNotifier(
-            client("sns"), settings.topic_arn, KmsMessageSigner(client("kms"), settings.signing_key)
+            client("sns"),
+            settings.topic_arn,
+            KmsMessageSigner(client("kms"), settings.signing_key),
+            AlertSite(settings.timezone, settings.camera_bucket),
         ),
         access=CurrentPolicy(access_store(settings), settings.timezone),
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.errors import SigningFailed
 from chalicelib.models import Scan
-from chalicelib.notifications import notification_for, sns_message
+from chalicelib.notifications import ANYWHERE, AlertSite, notification_for, sns_message
 from chalicelib.ports import MessageSigner
 from chalicelib.signing import signature_for
 
@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 class SnsNotifier:
     """Publishes one signed message per scan, with attributes for subscription filter policies."""
 
-    def __init__(self, client: SNSClient, topic_arn: str, signer: MessageSigner) -> None:
+    def __init__(
+        self, client: SNSClient, topic_arn: str, signer: MessageSigner, site: AlertSite = ANYWHERE
+    ) -> None:
         self._sns = client
         self._topic_arn = topic_arn
         self._signer = signer
+        self._site = site  # the zone and bucket the alert texts name
 
     def publish(self, scan: Scan) -> None:
         """Publish ``scan``; raise ``SigningFailed`` rather than publish an unsigned AUTHORIZED."""
-        notification = notification_for(scan)
+        notification = notification_for(scan, self._site)
         try:
             signature = signature_for(scan, self._signer)
         except SigningFailed:

@@ -63,7 +63,7 @@ def test_publishes_text_json_and_filterable_attributes(stack: Stack) -> None:
     signer = KmsMessageSigner(wiring.client("kms"), stack.settings.signing_key)
     SnsNotifier(wiring.client("sns"), stack.settings.topic_arn, signer).publish(scan)
     [received] = stack.notifications()
-    assert received["subject"] == "⚠️ Several faces at front-door: possible tailgating"
+    assert received["subject"] == "Door stays locked: several faces at front-door, possible tailgating"
     assert received["attributes"] == {
         "status": "MULTIPLE_FACES",
         "camera_id": "front-door",

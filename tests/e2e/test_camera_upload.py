@@ -86,12 +86,42 @@ def test_an_enrolled_person_is_recorded_announced_and_published(
         "camera_id": "front-door",
         "employee_id": "EMP001",
     }
-    assert notification["subject"].startswith("✅ Authorized: EMP001 Avery Stone at front-door (")
+    assert notification["subject"].startswith("Door unlocks: EMP001 Avery Stone at front-door (")
     assert notification["body"]["scan_id"] == scan.scan_id
 
     processed = enrolled.s3.get_object(Bucket=upload.bucket, Key=f"processed/{scan.scan_id}.json")
     assert b'"status": "AUTHORIZED"' in processed["Body"].read()
     assert enrolled.pending_events() == pending_before  # processed/ did not trigger the handler
+
+
+def published_texts(topic_arn: str) -> list[tuple[str, str]]:
+    """(subject, text for people) of every message local SNS took on ``topic_arn``."""
+    import json
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics[topic_arn]
+    return [(str(sent[2]), json.loads(sent[1])["default"]) for sent in topic.sent_notifications]
+
+
+def test_the_alert_a_person_reads_says_what_the_door_did_when_on_the_sites_clock_and_where_the_photo_is(
+    enrolled: Stack, camera: Camera, photos: Path
+) -> None:
+    upload, event = camera.put("incoming/front-door/stranger.png", (photos / "astronaut.png").read_bytes())
+    camera.invoke(event)
+    scan = camera.scan(upload)
+    assert scan is not None and scan.status is Status.UNKNOWN
+    [(subject, text)] = published_texts(enrolled.settings.topic_arn)
+    assert subject == "Door stays locked: unknown person at front-door"
+    lines = text.splitlines()
+    assert lines[0] == subject and "Camera: front-door" in lines
+    local = datetime.fromisoformat(scan.captured_at).astimezone(ZoneInfo(enrolled.settings.timezone))
+    offset = f"{local:%z}"
+    assert f"Captured: {local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})" in lines
+    assert local.tzname() in ("CST", "CDT")  # the sandbox's site is in Chicago
+    bucket = enrolled.settings.camera_bucket
+    assert f"Photo: s3://{bucket}/incoming/front-door/stranger.png (version {upload.version_id})" in lines
 
 
 def test_a_duplicate_event_gives_one_record_and_one_notification(
@@ -177,7 +207,7 @@ def test_an_employee_no_rule_lets_through_is_denied_and_security_hears_of_it(
     assert scan.notification == "SENT"
     [notice] = enrolled.notifications()
     assert notice["attributes"]["status"] == "DENIED"
-    assert notice["subject"].startswith("🔒 Denied: EMP001 Avery Stone at front-door-in")
+    assert notice["subject"].startswith("Door stays locked: EMP001 Avery Stone denied at front-door-in")
     assert (notice["body"]["door_id"], notice["body"]["reason_code"]) == ("front-door", "NO_ACCESS_RULE")
 
 

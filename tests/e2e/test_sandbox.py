@@ -70,7 +70,7 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert_demo_outcomes(lines)
-    assert "✅ Authorized: EMP001 Avery Stone at front-door" in result.stdout
+    assert "Door unlocks: EMP001 Avery Stone at front-door" in result.stdout
     [denied] = [line for line in lines if line.startswith("not in IT, server room ")]
     assert "EMP001" in denied
     assert "  facegate rules remove everyone-everywhere-always" in lines  # the access policy, by the CLI

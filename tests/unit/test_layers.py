@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.notifications",
             "chalicelib.summary",
             "chalicelib.report_email",
+            "chalicelib.thumbnails",
             "chalicelib.display",
             "chalicelib.keys",
             "chalicelib.events",

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.display import display_text
 from chalicelib.models import Decision, Reason, Scan, Status
-from chalicelib.notifications import notification_for, sns_message
+from chalicelib.notifications import SUBJECT_LIMIT, AlertSite, notification_for, sns_message
 
 
 def scan(decision: Decision, camera: str = "front-door") -> Scan:
@@ -30,7 +30,7 @@ def scan(decision: Decision, camera: str = "front-door") -> Scan:
 def test_authorized_subject_names_the_employee_camera_and_similarity() -> None:
     decision = Decision(Status.AUTHORIZED, employee_id="EMP001", employee_name="Jane Doe", similarity=95.5)
     note = notification_for(scan(decision))
-    assert note.subject == "✅ Authorized: EMP001 Jane Doe at front-door (95.5%)"
+    assert note.subject == "Door unlocks: EMP001 Jane Doe at front-door (95.5%)"
     assert note.attributes == {"status": "AUTHORIZED", "camera_id": "front-door", "employee_id": "EMP001"}
     assert note.body["similarity"] == 95.5
 
@@ -38,12 +38,12 @@ def test_authorized_subject_names_the_employee_camera_and_similarity() -> None:
 @pytest.mark.parametrize(
     ("status", "subject"),
     [
-        (Status.UNKNOWN, "🚫 Unknown person at front-door"),
-        (Status.MULTIPLE_FACES, "⚠️ Several faces at front-door: possible tailgating"),
-        (Status.ERROR, "❌ Processing error at front-door"),
-        (Status.NO_FACE, "👤 No face seen at front-door"),
-        (Status.LOW_QUALITY, "🌫️ Face not clear enough at front-door"),
-        (Status.REJECTED, "⛔ Unusable upload from front-door"),
+        (Status.UNKNOWN, "Door stays locked: unknown person at front-door"),
+        (Status.MULTIPLE_FACES, "Door stays locked: several faces at front-door, possible tailgating"),
+        (Status.ERROR, "Door stays locked: processing error at front-door"),
+        (Status.NO_FACE, "Door stays locked: no face seen at front-door"),
+        (Status.LOW_QUALITY, "Door stays locked: face not clear enough at front-door"),
+        (Status.REJECTED, "Door stays locked: unusable upload from front-door"),
     ],
 )
 def test_every_status_has_a_readable_subject(status: Status, subject: str) -> None:
@@ -63,7 +63,7 @@ def test_subject_stays_under_the_sns_limit_on_one_line() -> None:
 def test_sns_message_has_text_for_people_and_json_for_machines() -> None:
     note = notification_for(scan(Decision(Status.UNKNOWN, similarity=50.0)))
     message = json.loads(sns_message(note))
-    assert message["default"].startswith("🚫 Unknown person")
+    assert message["default"].startswith("Door stays locked: unknown person")
     assert json.loads(message["sqs"])["status"] == "UNKNOWN"
     assert json.loads(message["lambda"])["scan_id"] == "abc123"
 
@@ -143,7 +143,7 @@ def test_a_denial_names_who_where_and_why_and_is_filtered_as_denied() -> None:
     note = notification_for(scan(DENIAL, camera="front-door-in"))
     assert (
         note.subject
-        == "🔒 Denied: EMP001 Jane Doe at front-door-in: outside the schedule of the rule for this door"
+        == "Door stays locked: EMP001 Jane Doe denied at front-door-in: outside the schedule of the rule..."
     )
     assert note.attributes == {"status": "DENIED", "camera_id": "front-door-in", "employee_id": "EMP001"}
     lines = note.text.splitlines()
@@ -185,3 +185,101 @@ def test_no_stored_rule_door_or_name_can_add_a_line_to_a_denial(forged: str) -> 
     assert f"Door: {display_text('door' + forged)}" in lines
     assert f"Rule: {display_text('rule' + forged)}" in lines
     assert len(note.subject.splitlines()) == 1 and len(note.subject) < 100
+
+
+CHICAGO = AlertSite("America/Chicago", "facegate-dev-camera-123456789012")
+
+
+def at(captured_at: str, decision: Decision, camera: str = "front-door") -> Scan:
+    return replace(scan(decision, camera), captured_at=captured_at)
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_the_first_line_says_what_the_door_did(status: Status) -> None:
+    text = notification_for(scan(Decision(status, employee_id="EMP001")), CHICAGO).text
+    first = text.splitlines()[0]
+    assert first.startswith("Door unlocks: " if status is Status.AUTHORIZED else "Door stays locked: ")
+
+
+def test_the_text_gives_camera_door_local_time_and_where_the_photo_is() -> None:
+    note = notification_for(at("2026-12-02T16:41:07.250Z", DENIAL, camera="front-door-in"), CHICAGO)
+    lines = note.text.splitlines()
+    assert lines[0].startswith("Door stays locked: EMP001 Jane Doe denied at front-door-in")
+    assert "Camera: front-door-in" in lines and "Door: front-door" in lines
+    assert "Captured: 2026-12-02 10:41:07 CST (UTC-06:00)" in lines
+    assert "Photo: s3://facegate-dev-camera-123456789012/incoming/front-door-in/x.jpg (version v1)" in lines
+
+
+def test_summer_time_shows_the_summer_abbreviation_and_offset() -> None:
+    note = notification_for(at("2026-07-01T13:00:00.000Z", Decision(Status.UNKNOWN)), CHICAGO)
+    assert "Captured: 2026-07-01 08:00:00 CDT (UTC-05:00)" in note.text.splitlines()
+
+
+def test_an_unversioned_photo_and_an_unknown_zone_still_give_a_readable_text() -> None:
+    unversioned = replace(scan(Decision(Status.NO_FACE)), object_version=None)
+    lines = notification_for(unversioned, AlertSite("Mars/Olympus_Mons", "cams")).text.splitlines()
+    assert "Photo: s3://cams/incoming/front-door/x.jpg" in lines
+    assert "Captured: 2026-03-08 08:30:00 UTC (UTC+00:00)" in lines
+
+
+def test_the_machine_body_and_attributes_stay_the_scan_as_stored() -> None:
+    stored = scan(DENIAL)
+    note = notification_for(stored, CHICAGO)
+    assert note.body == stored.to_dict()
+    assert json.loads(json.loads(sns_message(note))["sqs"]) == stored.to_dict()
+    assert note.attributes == {"status": "DENIED", "camera_id": "front-door", "employee_id": "EMP001"}
+
+
+HOSTILE = [
+    "x" * 5000,
+    "e" + "\u0301" * 500,  # combining accents stacked on one letter
+    "\u202eroob-tnorf",  # a right-to-left override
+    "\u200f\u200e\u2066rtl\u2069",
+    "😀🚪🔓" * 40,
+    "José Ñúñez 山田 Ωμέγα",
+    "\ud800lone\udfffsurrogates",
+    "\x00nul\x07bell\x1b[31m",
+    "line\nbreak\r\n\u2028\u2029\x85",
+    "\u3000\u3000ideographic space first",
+    "ﬁ ｆｕｌｌ ｗｉｄｔｈ",
+    "",
+]
+
+
+def sns_accepts(subject: str) -> bool:
+    """SNS's subject rule at its strictest (its API reference, old and new): printable ASCII,
+    no line breaks or control characters, not starting with a space, under 100 characters."""
+    return 0 < len(subject) < 100 and all(" " <= char <= "~" for char in subject) and subject[0] != " "
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+@pytest.mark.parametrize("status", list(Status))
+def test_every_subject_is_one_sns_accepts_whatever_the_names_hold(hostile: str, status: Status) -> None:
+    decision = Decision(
+        status, reason=hostile, employee_id=f"EMP{hostile[:8]}", employee_name=hostile, similarity=90.0
+    )
+    note = notification_for(
+        replace(scan(decision), camera_id=hostile or "x", object_key=f"incoming/{hostile}/a.jpg"), CHICAGO
+    )
+    assert sns_accepts(note.subject), note.subject
+    assert len(note.subject) <= SUBJECT_LIMIT
+    assert note.subject.startswith(("Door unlocks: ", "Door stays locked: "))
+    sns_message(note).encode("utf-8")  # the whole Publish request is UTF-8: nothing here may fail
+    assert all(value and value.encode("utf-8") for value in note.attributes.values())
+    assert len(note.text.splitlines()[0]) == len(note.text.split("\n")[0])  # one first line
+
+
+def test_accents_are_dropped_not_lost_in_the_subject() -> None:
+    decision = Decision(Status.AUTHORIZED, employee_id="EMP7", employee_name="José Ñúñez", similarity=91.0)
+    note = notification_for(scan(decision), CHICAGO)
+    assert note.subject == "Door unlocks: EMP7 Jose Nunez at front-door (91.0%)"
+    assert "Employee: EMP7 José Ñúñez" in note.text.splitlines()  # the text keeps the name as it is
+
+
+def test_a_lone_surrogate_stored_in_a_name_still_publishes_and_reads_back_the_same() -> None:
+    decision = Decision(Status.UNKNOWN, employee_id="EMP1", employee_name="bad\ud800name")
+    note = notification_for(scan(decision), CHICAGO)
+    message = sns_message(note)
+    message.encode("utf-8")
+    assert json.loads(json.loads(message)["sqs"])["employee_name"] == "bad\ud800name"
+    assert "Employee: EMP1 bad\\ud800name" in note.text.splitlines()
