@@ -4,7 +4,8 @@ deploy: create or update the stage's CloudFormation stack, write its outputs int
 stage's environment in .chalice/config.json and its bucket and account into the stage's
 policies (.chalice/policy-STAGE-*.json), build and publish the local engine's layer
 when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
-to the dead-letter queue. destroy: the reverse, bucket emptied first.
+to the dead-letter queue. destroy: the reverse, bucket emptied first and the local engine's
+layer versions deleted.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
 
@@ -149,7 +152,7 @@ def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> st
     key = f"artifacts/{zipped.name}"
     session.client("s3").upload_file(str(zipped), bucket, key)
     layer = session.client("lambda").publish_layer_version(
-        LayerName=f"facegate-{stage}-local-engine",
+        LayerName=layer_name(stage),
         Content={"S3Bucket": bucket, "S3Key": key},
         CompatibleRuntimes=[f"python{sys.version_info.major}.{sys.version_info.minor}"],
         CompatibleArchitectures=["x86_64"],
@@ -163,12 +166,29 @@ def destroy(stage: str) -> None:
     session = boto3.session.Session()
     cloudformation = session.client("cloudformation")
     subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
+    for version in delete_layer_versions(session.client("lambda"), stage):
+        print(f"deleted layer version {version}")
     bucket = outputs(cloudformation, stack_name(stage)).get("CameraBucket")
     if bucket:
         empty_bucket(session.client("s3"), bucket)
     cloudformation.delete_stack(StackName=stack_name(stage))
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
     print(f"{stage} destroyed")
+
+
+def layer_name(stage: str) -> str:
+    return f"facegate-{stage}-local-engine"
+
+
+def delete_layer_versions(lambda_client: LambdaClient, stage: str) -> list[str]:
+    """Delete every version of the stage's local-engine layer (``chalice delete`` leaves them,
+    and each is a ~47 MB zip stored, and billed, until deleted)."""
+    deleted = []
+    for page in lambda_client.get_paginator("list_layer_versions").paginate(LayerName=layer_name(stage)):
+        for version in page["LayerVersions"]:
+            lambda_client.delete_layer_version(LayerName=layer_name(stage), VersionNumber=version["Version"])
+            deleted.append(version["LayerVersionArn"])
+    return deleted
 
 
 def empty_bucket(s3: S3Client, bucket: str) -> int:
@@ -186,21 +206,82 @@ def empty_bucket(s3: S3Client, bucket: str) -> int:
 
 
 def package(stage: str, out: Path | None = None) -> Path:
-    """``chalice package --pkg-format terraform``; report the deployment zip's size."""
+    """``chalice package --pkg-format terraform``; report the deployment zip's size.
+
+    Chalice cannot package its own ``log_retention_in_days`` (aws/chalice#2079: its template
+    generators raise ``UnsupportedFeatureError`` on the log groups), and ``chalice deploy``
+    needs it: so a copy of the project without the setting is packaged, and the log groups,
+    named as Lambda names them, are added to the Terraform configuration.
+    """
     target = out or OUT / f"package-{stage}"
-    subprocess.run(
-        ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target)],
-        cwd=PROJECT_DIR,
-        check=True,
-        env={
-            "AWS_DEFAULT_REGION": "us-east-1",  # packaging needs a region, not an account
-            **os.environ,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        },
-    )
+    with tempfile.TemporaryDirectory(prefix="facegate-package-") as scratch:
+        project, retention = _project_without_log_retention(Path(scratch), stage)
+        subprocess.run(
+            ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target.resolve())],
+            cwd=project,
+            check=True,
+            env={
+                "AWS_DEFAULT_REGION": "us-east-1",  # packaging needs a region, not an account
+                **os.environ,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            },
+        )
+    _add_log_groups(target / "chalice.tf.json", stage, retention)
     zipped = target / "deployment.zip"
     print(f"{zipped}: {zipped.stat().st_size / 1e6:.2f} MB")
     return zipped
+
+
+PACKAGED = ("app.py", "chalicelib", "requirements.txt", ".chalice")
+
+
+def log_retention(stage: str, config_path: Path = CONFIG) -> dict[str, int]:
+    """Each function's ``log_retention_in_days`` as ``chalice deploy`` resolves it."""
+    from chalice.config import Config
+
+    on_disk = json.loads(config_path.read_text())
+    days = {}
+    for function in on_disk["stages"][stage].get("lambda_functions", {}):
+        config = Config(chalice_stage=stage, function_name=function, config_from_disk=on_disk)
+        if config.log_retention_in_days:
+            days[function] = int(config.log_retention_in_days)
+    return days
+
+
+def _project_without_log_retention(scratch: Path, stage: str) -> tuple[Path, dict[str, int]]:
+    retention = log_retention(stage)
+    project = scratch / "facegate"
+    for name in PACKAGED:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            ignored = shutil.ignore_patterns("__pycache__", "deployed", "deployments")
+            shutil.copytree(source, project / name, ignore=ignored)
+        else:
+            project.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / name)
+    # Chalice's cache of built dependencies stays the project's, so a second package is quick.
+    cache = PROJECT_DIR / ".chalice" / "deployments"
+    cache.mkdir(exist_ok=True)
+    (project / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
+    config_path = project / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps(_without_key(config, "log_retention_in_days")))
+    return project, retention
+
+
+def _without_key(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_key(v, key) for k, v in value.items() if k != key}
+    return value
+
+
+def _add_log_groups(terraform_path: Path, stage: str, retention: dict[str, int]) -> None:
+    terraform = json.loads(terraform_path.read_text())
+    groups = terraform["resource"].setdefault("aws_cloudwatch_log_group", {})
+    for function, days in retention.items():
+        name = f"/aws/lambda/facegate-{stage}-{function}"  # where Lambda writes the function's logs
+        groups[f"{function}_logs"] = {"name": name, "retention_in_days": days}
+    terraform_path.write_text(json.dumps(terraform, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

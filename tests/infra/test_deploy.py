@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from infra.deploy import (
     configure_async_invocations,
+    delete_layer_versions,
     empty_bucket,
     stage_config,
     write_outputs,
@@ -18,6 +21,9 @@ from infra.deploy import (
 )
 from infra.stage import deploy_stack
 from sandbox.stack import PROJECT_DIR, Stack
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.type_defs import LayerVersionContentInputTypeDef
 
 
 def test_outputs_are_written_into_the_stages_environment(tmp_path: Path) -> None:
@@ -104,3 +110,23 @@ def test_every_s3_triggered_function_is_retried_then_dead_lettered(stage: str) -
             "sqs:SendMessage" in s["Action"] and str(s["Resource"]).endswith(f"facegate-{stage}-failed-scans")
             for s in statements["Statement"]
         )
+
+
+def test_destroy_deletes_every_published_layer_version_of_its_stage_only(stack: Stack) -> None:
+    lambda_client = stack.session.client("lambda")
+    zipped: LayerVersionContentInputTypeDef = {"ZipFile": _zip_with("python/marker.py", b"")}
+    for name in ("facegate-gone-local-engine", "facegate-gone-local-engine", "facegate-kept-local-engine"):
+        lambda_client.publish_layer_version(LayerName=name, Content=zipped)
+    deleted = delete_layer_versions(lambda_client, "gone")
+    assert len(deleted) == 2 and all(":layer:facegate-gone-local-engine:" in arn for arn in deleted)
+    assert lambda_client.list_layer_versions(LayerName="facegate-gone-local-engine")["LayerVersions"] == []
+    [kept] = lambda_client.list_layer_versions(LayerName="facegate-kept-local-engine")["LayerVersions"]
+    assert kept["Version"] == 1
+    assert delete_layer_versions(lambda_client, "gone") == []  # a second destroy finds nothing
+
+
+def _zip_with(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
