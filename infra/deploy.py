@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from infra.logs import add_log_groups_to_terraform, log_retention_days, set_log_retention
 from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
 
 if TYPE_CHECKING:
@@ -123,6 +122,9 @@ def deploy(stage: str) -> None:
     # authorizer's pool come from what was just written.
     subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
     configure_async_invocations(session.client("lambda"), stage, stack_outputs["FailedScansQueueArn"])
+    days = log_retention_days(stage)
+    for group in set_log_retention(session.client("logs"), stage, days):
+        print(f"{group}: logs expire after {days} days")
     print(f"{stage} deployed; failed S3 events go to {stack_outputs['FailedScansQueueArn']}")
 
 
@@ -206,82 +208,23 @@ def empty_bucket(s3: S3Client, bucket: str) -> int:
 
 
 def package(stage: str, out: Path | None = None) -> Path:
-    """``chalice package --pkg-format terraform``; report the deployment zip's size.
-
-    Chalice cannot package its own ``log_retention_in_days`` (aws/chalice#2079: its template
-    generators raise ``UnsupportedFeatureError`` on the log groups), and ``chalice deploy``
-    needs it: so a copy of the project without the setting is packaged, and the log groups,
-    named as Lambda names them, are added to the Terraform configuration.
-    """
+    """``chalice package --pkg-format terraform``, plus the functions' log groups with their
+    retention (which ``make deploy`` sets by API); report the deployment zip's size."""
     target = out or OUT / f"package-{stage}"
-    with tempfile.TemporaryDirectory(prefix="facegate-package-") as scratch:
-        project, retention = _project_without_log_retention(Path(scratch), stage)
-        subprocess.run(
-            ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target.resolve())],
-            cwd=project,
-            check=True,
-            env={
-                "AWS_DEFAULT_REGION": "us-east-1",  # packaging needs a region, not an account
-                **os.environ,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            },
-        )
-    _add_log_groups(target / "chalice.tf.json", stage, retention)
+    subprocess.run(
+        ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target)],
+        cwd=PROJECT_DIR,
+        check=True,
+        env={
+            "AWS_DEFAULT_REGION": "us-east-1",  # packaging needs a region, not an account
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+    )
+    add_log_groups_to_terraform(target / "chalice.tf.json", stage, log_retention_days(stage))
     zipped = target / "deployment.zip"
     print(f"{zipped}: {zipped.stat().st_size / 1e6:.2f} MB")
     return zipped
-
-
-PACKAGED = ("app.py", "chalicelib", "requirements.txt", ".chalice")
-
-
-def log_retention(stage: str, config_path: Path = CONFIG) -> dict[str, int]:
-    """Each function's ``log_retention_in_days`` as ``chalice deploy`` resolves it."""
-    from chalice.config import Config
-
-    on_disk = json.loads(config_path.read_text())
-    days = {}
-    for function in on_disk["stages"][stage].get("lambda_functions", {}):
-        config = Config(chalice_stage=stage, function_name=function, config_from_disk=on_disk)
-        if config.log_retention_in_days:
-            days[function] = int(config.log_retention_in_days)
-    return days
-
-
-def _project_without_log_retention(scratch: Path, stage: str) -> tuple[Path, dict[str, int]]:
-    retention = log_retention(stage)
-    project = scratch / "facegate"
-    for name in PACKAGED:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            ignored = shutil.ignore_patterns("__pycache__", "deployed", "deployments")
-            shutil.copytree(source, project / name, ignore=ignored)
-        else:
-            project.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, project / name)
-    # Chalice's cache of built dependencies stays the project's, so a second package is quick.
-    cache = PROJECT_DIR / ".chalice" / "deployments"
-    cache.mkdir(exist_ok=True)
-    (project / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
-    config_path = project / ".chalice" / "config.json"
-    config = json.loads(config_path.read_text())
-    config_path.write_text(json.dumps(_without_key(config, "log_retention_in_days")))
-    return project, retention
-
-
-def _without_key(value: Any, key: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_key(v, key) for k, v in value.items() if k != key}
-    return value
-
-
-def _add_log_groups(terraform_path: Path, stage: str, retention: dict[str, int]) -> None:
-    terraform = json.loads(terraform_path.read_text())
-    groups = terraform["resource"].setdefault("aws_cloudwatch_log_group", {})
-    for function, days in retention.items():
-        name = f"/aws/lambda/facegate-{stage}-{function}"  # where Lambda writes the function's logs
-        groups[f"{function}_logs"] = {"name": name, "retention_in_days": days}
-    terraform_path.write_text(json.dumps(terraform, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
