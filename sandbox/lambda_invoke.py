@@ -131,13 +131,13 @@ def _handler_for(endpoint: LambdaEndpoint) -> type[BaseHTTPRequestHandler]:
             try:
                 length = _content_length(self.headers.get("Content-Length"))
                 if length > MAX_PAYLOAD_BYTES:
-                    self.close_connection = True
                     raise _ServiceError(
                         413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes"
                     )
                 kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
                 self._send(*_answer(endpoint, self.path, kind, self.rfile.read(length)))
             except _ServiceError as error:
+                self.close_connection = True  # the body may be unread: the next request cannot start here
                 body = json.dumps({"Type": "User", "message": error.message}).encode()
                 self._send(error.status, body, {"x-amzn-ErrorType": error.code})
 
