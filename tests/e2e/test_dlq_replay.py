@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import app
+from chalicelib import wiring
 from chalicelib.keys import PROCESSED_PREFIX
 from chalicelib.models import Employee
 from sandbox.enroll import enroll_employee
@@ -144,3 +145,26 @@ def _stored(stack: Stack) -> list[tuple[str, str, str]]:
     """Every object version under processed/ (key, version, ETag)."""
     found = stack.s3.list_object_versions(Bucket=stack.settings.camera_bucket, Prefix=PROCESSED_PREFIX)
     return sorted((v["Key"], v["VersionId"], v["ETag"]) for v in found.get("Versions", []))
+
+
+def test_a_dead_lettered_drop_folder_photo_is_enrolled_by_the_replay(
+    stack: Stack, functions: LambdaEndpoint, photos: Path
+) -> None:
+    stack.drop("EMP010", "avery.jpg", (photos / "obama.jpg").read_bytes(), name="Avery Stone")
+    with injected(
+        FaultInjector("s3", "GetObject", "server error")
+    ):  # S3 down: raised, retried, then the queue
+        [handled] = stack.pump(expected=1)
+    assert handled.dead_lettered
+    [record] = peek(stack)
+    assert record["requestContext"]["functionArn"].endswith(":function:facegate-sandbox-on_enrollment_upload")
+
+    code, out, err = facegate("dlq", "replay")
+
+    assert code == 0, out + err
+    assert functions.invocations == ["on_enrollment_upload"] and queue_depth(stack) == (0, 0)
+    ports = wiring.enrollment_ports(stack.settings)
+    assert ports.directory.get("EMP010") == Employee("EMP010", "Avery Stone")
+    assert len(ports.engine.list_faces("EMP010")) == 1
+    [notice] = stack.admin_notifications()
+    assert notice["attributes"] == {"event": "enrollment.enrolled", "employee_id": "EMP010"}
