@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,13 +71,16 @@ def register(subcommands: Any) -> None:
 
 
 def replay_dead_letters(args: argparse.Namespace, context: Context) -> int:
-    """Exit 0 when every message was replayed (or would be); 1 when any is kept."""
+    """Exit 0 when every message was replayed (or would be); 1 when any is kept or SQS failed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     target = aws_target(context.stage_name)
     sqs, lambda_client = _clients(target)
     queue = _queue_url(sqs, target)
     visibility = LIST_VISIBILITY if args.dry_run else REPLAY_VISIBILITY
     kept: list[str] = []  # receipt handles to make visible again when done
     rows: list[dict[str, str]] = []
+    trouble: list[str] = []
     try:
         for message in _receive(sqs, queue, visibility, args.limit, batch=10 if args.dry_run else 1):
             letter = read_letter(message, target)
@@ -86,9 +90,18 @@ def replay_dead_letters(args: argparse.Namespace, context: Context) -> int:
             if args.dry_run or outcome != "replayed":
                 kept.append(letter.receipt_handle)
             rows.append({**letter.row, "outcome": outcome})
-    finally:
+    except (BotoCoreError, ClientError) as error:  # the queue itself failed: report what was done
+        trouble.append(f"stopped reading {_queue_name(target)}: {printable(str(error))}")
+    try:
         _release(sqs, queue, kept)
-    return _report(context, rows, target, args.dry_run)
+    except (BotoCoreError, ClientError) as error:
+        trouble.append(
+            f"{len(kept)} kept messages reappear only after {visibility} s: {printable(str(error))}"
+        )
+    code = _report(context, rows, target, args.dry_run) if rows or not trouble else 1
+    for line in trouble:
+        print(f"facegate: {line}", file=sys.stderr)
+    return 1 if trouble else code
 
 
 def read_letter(message: MessageTypeDef, target: AwsTarget) -> DeadLetter:
@@ -118,7 +131,7 @@ def read_letter(message: MessageTypeDef, target: AwsTarget) -> DeadLetter:
         "function": printable(arn.rsplit(":function:", 1)[-1]),
     }
     try:
-        function = _our_function(arn, s3, event, message, target)
+        function = _our_function(arn, event, message, target)
     except _Refused as refusal:
         return DeadLetter(message_id, receipt, None, None, row, f"refused: {refusal}")
     return DeadLetter(message_id, receipt, function, event, {**row, "function": function})
@@ -128,9 +141,7 @@ class _Refused(Exception):
     """Why a well-formed record is not replayed."""
 
 
-def _our_function(
-    arn: str, s3: dict[str, Any], event: dict[str, Any], message: MessageTypeDef, target: AwsTarget
-) -> str:
+def _our_function(arn: str, event: dict[str, Any], message: MessageTypeDef, target: AwsTarget) -> str:
     """The stage's function the record names (our name for it, not the record's ARN)."""
     ours = {f"facegate-{target.stage}-{function}" for function in FUNCTIONS}
     match = FUNCTION_ARN.match(arn)
@@ -138,8 +149,10 @@ def _our_function(
         raise _Refused("not one of this stage's S3-triggered functions")
     if target.region and match["region"] != target.region:
         raise _Refused(f"a function in {printable(match['region'])}, the stage is in {target.region}")
-    if target.bucket and s3["bucket"]["name"] != target.bucket:
-        raise _Refused(f"names bucket {printable(str(s3['bucket']['name']))}, not the stage's")
+    for record in event["Records"]:
+        bucket = str(record["s3"]["bucket"]["name"])  # _s3_of checked every record's shape
+        if target.bucket and bucket != target.bucket:
+            raise _Refused(f"names bucket {printable(bucket)}, not the stage's")
     if match["name"].endswith("on_camera_upload"):
         _check_camera_time(event, message)
     return str(match["name"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,11 +60,15 @@ def test_a_camera_event_with_a_forged_time_is_refused_and_kept(
     assert functions.invocations == [] and queue_depth(stack) == (1, 0)
 
 
+@pytest.mark.parametrize("which", ["the only record", "a second record"])
 def test_an_event_for_another_bucket_is_refused(
-    stack: Stack, functions: LambdaEndpoint, event: dict[str, object], run_cli: RunCli
+    stack: Stack, functions: LambdaEndpoint, event: dict[str, object], run_cli: RunCli, which: str
 ) -> None:
     record = destination_record(event)
-    record["requestPayload"]["Records"][0]["s3"]["bucket"]["name"] = "someone-elses-bucket"
+    records = record["requestPayload"]["Records"]
+    if which == "a second record":
+        records.append(json.loads(json.dumps(records[0])))
+    records[-1]["s3"]["bucket"]["name"] = "someone-elses-bucket"
     send(stack, record)
 
     code, out, _ = run_cli("--json", "dlq", "replay")
@@ -144,3 +149,40 @@ def test_a_deployed_stage_is_found_from_the_project(tmp_path: Path) -> None:
     assert target.lambda_endpoint is None and target.sqs_endpoint is None  # AWS itself
     with pytest.raises(StageNotFound, match="no sandbox is running"):
         aws_target("sandbox", environ={"FACEGATE_SANDBOX_STATE": str(tmp_path / "none.json")})
+
+
+@pytest.fixture
+def cli_fault() -> Iterator[Callable[[FaultInjector], None]]:
+    """Attach a fault to the clients the CLI builds (boto3's default session, not the app's)."""
+    import boto3
+
+    session = boto3._get_default_session()
+    attached: list[tuple[str, Callable[..., Any]]] = []
+
+    def attach(injector: FaultInjector) -> None:
+        event = f"before-send.{injector.service}.{injector.operation}"
+        handler: Callable[..., Any] = injector  # a before-send handler answers; the stubs say -> None
+        session.events.register(event, handler)
+        attached.append((event, handler))
+
+    yield attach
+    for event, handler in attached:
+        session.events.unregister(event, handler)
+
+
+def test_a_queue_that_stops_answering_is_reported_without_a_traceback(
+    stack: Stack,
+    functions: LambdaEndpoint,
+    event: dict[str, object],
+    run_cli: RunCli,
+    cli_fault: Callable[[FaultInjector], None],
+) -> None:
+    send(stack, destination_record(event))
+    cli_fault(FaultInjector("sqs", "ReceiveMessage", "timeout"))
+
+    code, out, err = run_cli("dlq", "replay")
+
+    assert code == 1 and "Traceback" not in err
+    assert "facegate: stopped reading facegate-sandbox-failed-scans: Read timeout" in err
+    assert out == ""  # nothing was read, nothing done
+    assert functions.invocations == [] and queue_depth(stack) == (1, 0)
