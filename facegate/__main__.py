@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facegate.commands.importer",
     "facegate.commands.access",
     "facegate.commands.rules",
+    "facegate.commands.dlq",
 )
 
 

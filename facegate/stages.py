@@ -120,3 +120,43 @@ def _hint(name: str) -> str:
     if name == SANDBOX:
         return "start one with `.venv/bin/python -m sandbox up`"
     return f"deploy it with `make deploy STAGE={name}`, or set FACEGATE_API_URL and the pool's ids"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """What ``facegate dlq`` reaches with AWS credentials rather than the API: the stage's
+    failed-scans queue and its S3-triggered functions, in its region."""
+
+    stage: str  # the stage's resources are named facegate-<stage>-…
+    region: str | None  # None: boto3's own (AWS_REGION, the profile)
+    bucket: str | None  # the stage's camera bucket, when known: replayed events must name it
+    sqs_endpoint: str | None = None  # the sandbox's local AWS; None for AWS
+    lambda_endpoint: str | None = None  # the sandbox's local Lambda Invoke endpoint
+    local: bool = False  # the sandbox: its throwaway credentials, not the admin's
+
+
+def aws_target(name: str, environ: Mapping[str, str] = os.environ, project: Path = PROJECT_DIR) -> AwsTarget:
+    """The stage ``name`` as the admin's AWS credentials reach it; ``StageNotFound`` for a
+    sandbox that is not running. ``AWS_ENDPOINT_URL_LAMBDA`` (boto3's own) wins everywhere."""
+    region = environ.get("FACEGATE_REGION")
+    if name != SANDBOX:
+        deployed = _deployed(name, project)
+        config = project / ".chalice" / "config.json"
+        stages = json.loads(config.read_text()).get("stages", {}) if config.exists() else {}
+        bucket = stages.get(name, {}).get("environment_variables", {}).get("FACEGATE_CAMERA_BUCKET")
+        return AwsTarget(name, region or deployed.get("region"), bucket)
+    state_file = sandbox_state_file(environ)
+    if not state_file.exists():
+        raise StageNotFound(f"stage {name!r}: no sandbox is running ({_hint(name)})")
+    state = json.loads(state_file.read_text())
+    lambda_endpoint = environ.get("AWS_ENDPOINT_URL_LAMBDA") or state.get("lambda_endpoint")
+    if not lambda_endpoint or not state.get("aws_endpoint"):
+        raise StageNotFound(f"stage {name!r}: the sandbox has no Lambda endpoint (restart `sandbox up`)")
+    return AwsTarget(
+        stage=str(state.get("stage") or SANDBOX),
+        region=region or "us-east-1",
+        bucket=state.get("bucket"),
+        sqs_endpoint=str(state["aws_endpoint"]),
+        lambda_endpoint=str(lambda_endpoint),
+        local=True,
+    )

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 STATE_FILE = Path(os.environ.get("FACEGATE_SANDBOX_STATE", PROJECT_DIR / ".cache" / "sandbox.json"))
 
 
-def write_state(stack: Stack, api: LocalApi, state_file: Path) -> dict[str, Any]:
-    """Where the running sandbox is, for ``sandbox token`` in another process."""
+def write_state(
+    stack: Stack, api: LocalApi, state_file: Path, lambda_endpoint: str | None = None
+) -> dict[str, Any]:
+    """Where the running sandbox is, for ``sandbox token`` and the CLI in another process."""
     state = {
+        "stage": stack.settings.stage,
         "api_url": api.url,
         "aws_endpoint": stack.aws.endpoint,
         "bucket": stack.settings.camera_bucket,
@@ -35,6 +38,8 @@ def write_state(stack: Stack, api: LocalApi, state_file: Path) -> dict[str, Any]
     }
     if stack.rekognition is not None:
         state["rekognition_endpoint"] = stack.rekognition.url
+    if lambda_endpoint is not None:  # Lambda's Invoke for `facegate dlq replay`
+        state["lambda_endpoint"] = lambda_endpoint
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2))
     return state
@@ -44,18 +49,20 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
     """Run local AWS, the event pump, the front door's controller and the API until interrupted."""
     from sandbox.api_server import LocalApi
     from sandbox.door import run_door
+    from sandbox.lambda_invoke import LambdaEndpoint
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_stack() as stack:
         api = LocalApi(port)
+        functions = LambdaEndpoint(stack.settings.stage)
         pump = threading.Thread(target=stack.pump_until, args=(stop,), daemon=True)
         pump.start()
         # Its clients are made here: threads must not create clients from one session at once.
         _, read_door_queue = run_door(stack, {"front-door"}, _print_unlock)
         door = threading.Thread(target=_door_until, args=(read_door_queue, stop), daemon=True)
         door.start()
-        state = write_state(stack, api, state_file)
+        state = write_state(stack, api, state_file, functions.url)
         print(_instructions(state, _admin_password(stack)), flush=True)
         try:
             while not stop.wait(0.5):
@@ -66,6 +73,7 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
             state_file.unlink(missing_ok=True)
             pump.join(timeout=5)
             door.join(timeout=5)
+            functions.stop()
             api.stop()
     print("sandbox stopped")
 
@@ -146,4 +154,5 @@ def _instructions(state: dict[str, Any], admin_password: str) -> str:
               then: curl -H "Authorization: Bearer $TOKEN" {url}/employees
   camera:     .venv/bin/python -m sandbox upload photo.jpg --camera front-door
   door:       the front-door controller runs here and prints what it does
+  failed:     .venv/bin/facegate dlq replay --dry-run   (events that failed every attempt; then without it)
 Stop with Ctrl-C."""

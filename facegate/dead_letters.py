@@ -1,0 +1,131 @@
+"""Lambda's destination records on the failed-scans queue, read as untrusted input.
+
+``read_letter`` parses one SQS message and says what a replay would invoke, or why it must
+not: a record is replayed only into one of *this* stage's S3-triggered functions (by our name
+for it, never the record's ARN), in the stage's region, for the stage's bucket, and a camera
+event only with a readable event time that is not after SQS received the record (the 60 s
+rule judges that time: a forged later one could open a door). Nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from facegate.stages import AwsTarget
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")  # the S3-triggered ones (infra/deploy.py)
+FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})"
+    r"(?::\$LATEST)?$"
+)
+SHOWN_CHARS = 160
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message of the queue as read: what it would replay, or why it is not replayed."""
+
+    message_id: str
+    receipt_handle: str
+    function: str | None  # the stage's function to invoke; None when refused or malformed
+    event: dict[str, Any] | None
+    row: dict[str, str]  # the table's cells (printable, bounded)
+    problem: str | None = None  # "malformed: …" or "refused: …"
+
+
+def read_letter(message: MessageTypeDef, target: AwsTarget) -> DeadLetter:
+    """Parse and check one message; never raises for what the body holds."""
+    message_id, receipt = message.get("MessageId", "?"), message.get("ReceiptHandle", "")
+    row = {"message_id": message_id, "function": "-", "key": "-", "error": "-", "failed_at": "-"}
+    try:
+        record = json.loads(message.get("Body", ""))
+    except (ValueError, RecursionError):
+        return DeadLetter(message_id, receipt, None, None, row, "malformed: the body is not JSON")
+    if not isinstance(record, dict):
+        return DeadLetter(message_id, receipt, None, None, row, "malformed: not a destination record")
+    context, event, response = (
+        record.get(part) for part in ("requestContext", "requestPayload", "responsePayload")
+    )
+    arn = context.get("functionArn") if isinstance(context, dict) else None
+    s3 = _s3_of(event)
+    if not isinstance(arn, str) or s3 is None or not isinstance(event, dict):
+        return DeadLetter(message_id, receipt, None, None, row, "malformed: no function ARN or S3 event")
+    error = response if isinstance(response, dict) else {}
+    row |= {
+        "key": printable(unquote_plus(str(s3["object"]["key"]))),
+        "error": printable(
+            ": ".join(str(error[part]) for part in ("errorType", "errorMessage") if part in error)
+        ),
+        "failed_at": printable(str(record.get("timestamp", "-"))),
+        "function": printable(arn.rsplit(":function:", 1)[-1]),
+    }
+    try:
+        function = _our_function(arn, event, message, target)
+    except _Refused as refusal:
+        return DeadLetter(message_id, receipt, None, None, row, f"refused: {refusal}")
+    return DeadLetter(message_id, receipt, function, event, {**row, "function": function})
+
+
+class _Refused(Exception):
+    """Why a well-formed record is not replayed."""
+
+
+def _our_function(arn: str, event: dict[str, Any], message: MessageTypeDef, target: AwsTarget) -> str:
+    """The stage's function the record names (our name for it, not the record's ARN)."""
+    ours = {f"facegate-{target.stage}-{function}" for function in FUNCTIONS}
+    match = FUNCTION_ARN.match(arn)
+    if match is None or match["name"] not in ours:
+        raise _Refused("not one of this stage's S3-triggered functions")
+    if target.region and match["region"] != target.region:
+        raise _Refused(f"a function in {printable(match['region'])}, the stage is in {target.region}")
+    for record in event["Records"]:
+        bucket = str(record["s3"]["bucket"]["name"])  # _s3_of checked every record's shape
+        if target.bucket and bucket != target.bucket:
+            raise _Refused(f"names bucket {printable(bucket)}, not the stage's")
+    if match["name"].endswith("on_camera_upload"):
+        _check_camera_time(event, message)
+    return str(match["name"])
+
+
+def _check_camera_time(event: dict[str, Any], message: MessageTypeDef) -> None:
+    """A camera event's time is when the photo was taken for the 60 s rule: it must be one,
+    and not after SQS received the record (Lambda sends it minutes after the event)."""
+    sent_ms = (message.get("Attributes") or {}).get("SentTimestamp")
+    for record in event["Records"]:
+        try:
+            taken = datetime.fromisoformat(str(record.get("eventTime")).replace("Z", "+00:00"))
+            taken = taken if taken.tzinfo else taken.replace(tzinfo=UTC)
+        except ValueError:
+            raise _Refused("the event has no readable eventTime") from None
+        if sent_ms is None or taken.timestamp() * 1000 > int(sent_ms) + 1000:
+            raise _Refused("its eventTime is after the record was sent (forged?)")
+
+
+def _s3_of(event: Any) -> dict[str, Any] | None:
+    """The first record's ``s3`` part, when every record is an S3 record with a bucket and key."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return None
+    parts = [record.get("s3") if isinstance(record, dict) else None for record in records]
+    for s3 in parts:
+        bucket = s3.get("bucket") if isinstance(s3, dict) else None
+        obj = s3.get("object") if isinstance(s3, dict) else None
+        if not (isinstance(bucket, dict) and isinstance(obj, dict) and isinstance(bucket.get("name"), str)):
+            return None
+        if not isinstance(obj.get("key"), str):
+            return None
+    return parts[0]
+
+
+def printable(text: str) -> str:
+    """A record's text as a terminal may show it: no control characters (escapes), bounded."""
+    cleaned = "".join(char if char.isprintable() else "?" for char in text)
+    return cleaned if len(cleaned) <= SHOWN_CHARS else cleaned[: SHOWN_CHARS - 1] + "…"
