@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # A decision reached this long after the photo was taken (a retry, a backlog) never
 # opens the door: the person has gone, someone else may be standing there.
 MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
+MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,13 @@ def process_upload(
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
         return _redelivered(existing, ports)
-    captured = _parse_time(upload.event_time, clock)
+    stated = _parse_time(upload.event_time)
+    captured = stated or clock()
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
     )
-    if decision.status.opens_door and clock() - captured > MAX_AUTHORIZE_DELAY:
-        decision = replace(
-            decision,
-            status=Status.ERROR,
-            reason=f"decided too late to open the door (photo taken at {_iso(captured)})",
-            reason_code=Reason.TOO_LATE,
-        )
+    if decision.status.opens_door:
+        decision = _in_time(decision, stated, clock())
     scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, clock())
     try:
         outcome = ports.scans.record(scan)
@@ -287,11 +284,26 @@ def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str
         log.exception("could not mark scan %s as %s", scan_id, state)
 
 
-def _parse_time(text: str, clock: Callable[[], datetime]) -> datetime:
+def _in_time(decision: Decision, taken: datetime | None, now: datetime) -> Decision:
+    """An opening decision stands only for a photo whose time is known and recent: an event
+    without a readable time, or one from the future (S3 stamps it; only a forged or replayed
+    event can be later than our clock by more than the skew), fails closed."""
+    if taken is None:
+        reason = "the photo's time cannot be read, so the door is not opened"
+    elif now - taken > MAX_AUTHORIZE_DELAY:
+        reason = f"decided too late to open the door (photo taken at {_iso(taken)})"
+    elif taken - now > MAX_CLOCK_SKEW:
+        reason = f"the photo's time is in the future ({_iso(taken)}), so the door is not opened"
+    else:
+        return decision
+    return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
+
+
+def _parse_time(text: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return clock()
+    except (ValueError, AttributeError, TypeError):
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

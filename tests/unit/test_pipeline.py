@@ -220,6 +220,27 @@ def test_a_photo_decided_too_late_never_opens_the_door(world: World) -> None:
     assert "too late" in (recorded.decision.reason or "")
 
 
+@pytest.mark.parametrize(
+    "event_time",
+    ["", "yesterday", "2026-13-40T99:00:00Z", (NOW + timedelta(seconds=6)).isoformat(), "2099-01-01T00:00Z"],
+)
+def test_a_photo_whose_time_is_unreadable_or_in_the_future_never_opens_the_door(
+    world: World, event_time: str
+) -> None:
+    """A forged or replayed event cannot stay "fresh" forever: the 60 s rule fails closed."""
+    world.process(world.upload(event_time=event_time))
+    [recorded] = world.scans.scans.values()
+    assert (recorded.status, recorded.decision.reason_code) == (Status.ERROR, Reason.TOO_LATE)
+    assert recorded.decision.employee_id == "EMP001"  # who it was stays on the record
+    assert [scan.status for scan in world.notifier.published] == [Status.ERROR]
+
+
+def test_a_photo_a_few_seconds_ahead_of_our_clock_is_s3s_clock_skew(world: World) -> None:
+    world.process(world.upload(event_time=(NOW + timedelta(seconds=4)).isoformat()))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.AUTHORIZED
+
+
 @pytest.mark.parametrize("failing", ["images", "engine", "directory"])
 def test_a_failing_dependency_is_recorded_as_error(world: World, failing: str) -> None:
     getattr(world, failing).fail_with = ConnectionError("boom")
