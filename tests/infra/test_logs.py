@@ -53,3 +53,20 @@ def test_deploy_sets_retention_on_groups_there_and_creates_the_missing_ones(stac
     assert set_log_retention(logs, "prod", 14) == groups  # a second deploy changes it in place
     described = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/facegate-prod")["logGroups"]
     assert {group.get("retentionInDays") for group in described} == {14}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_may_write_its_own_log_group_and_no_other(stage: str) -> None:
+    """The API's function is `facegate-<stage>`: a grant on `…-api_handler` would leave it mute."""
+    on_disk = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    functions = on_disk["stages"][stage]["lambda_functions"]
+    for function, group in function_log_groups(stage).items():
+        policy = json.loads((PROJECT_DIR / ".chalice" / functions[function]["iam_policy_file"]).read_text())
+        granted = {
+            resource
+            for statement in policy["Statement"]
+            if any(str(action).startswith("logs:") for action in statement["Action"])
+            for resource in statement["Resource"]
+        }
+        arn = f"arn:aws:logs:*:*:log-group:{group}"
+        assert granted == {arn, f"{arn}:*"}, function
