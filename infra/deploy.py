@@ -4,7 +4,7 @@ deploy: create or update the stage's CloudFormation stack, write its outputs int
 stage's environment in .chalice/config.json and its bucket and account into the stage's
 policies (.chalice/policy-STAGE-*.json), build and publish the local engine's layer
 when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
-to the dead-letter queue. destroy: the reverse, bucket emptied first.
+to the dead-letter queue. destroy: the reverse, buckets emptied first.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
+from infra.stage import CHALICE_CONFIG, deploy_stack, environment, stack_name, stage_variables
 
 if TYPE_CHECKING:
     import boto3.session
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
@@ -162,12 +163,18 @@ def destroy(stage: str) -> None:
     session = boto3.session.Session()
     cloudformation = session.client("cloudformation")
     subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
-    bucket = outputs(cloudformation, stack_name(stage)).get("CameraBucket")
-    if bucket:
+    for bucket in stack_buckets(cloudformation, stack_name(stage)):  # the camera's, the query results'
         empty_bucket(session.client("s3"), bucket)
     cloudformation.delete_stack(StackName=stack_name(stage))
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
     print(f"{stage} destroyed")
+
+
+def stack_buckets(cloudformation: CloudFormationClient, name: str) -> list[str]:
+    """The name of every bucket the stack created."""
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+    resources = [resource for page in pages for resource in page["StackResourceSummaries"]]
+    return [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"]
 
 
 def empty_bucket(s3: S3Client, bucket: str) -> int:

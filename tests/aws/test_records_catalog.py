@@ -4,12 +4,14 @@ Athena's APIs accept: each resource's properties, resolved for a stage, sent thr
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 import yaml
 
+from infra.deploy import stack_buckets
 from infra.stage import TEMPLATE
 from sandbox.stack import Stack
 from tests.records import columns, named_query
@@ -120,3 +122,21 @@ def test_the_catalog_and_the_named_query_are_what_glue_and_athena_accept(
     saved = athena.get_named_query(NamedQueryId=query_id)["NamedQuery"]
     assert (saved["Database"], saved["WorkGroup"]) == (database, group["Name"])
     assert saved["QueryString"] == named_query()
+
+
+def test_destroy_empties_every_bucket_of_the_stack_not_only_the_cameras(stack: Stack) -> None:
+    # The query results bucket must be empty too, or deleting the stack fails.
+    cloudformation = stack.session.client("cloudformation")
+    two_buckets = {
+        "Resources": {
+            "CameraBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "records-camera"}},
+            "QueryResultsBucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"BucketName": "records-results"},
+            },
+            "Topic": {"Type": "AWS::SNS::Topic"},
+        }
+    }
+    cloudformation.create_stack(StackName="records-buckets", TemplateBody=json.dumps(two_buckets))
+    assert sorted(stack_buckets(cloudformation, "records-buckets")) == ["records-camera", "records-results"]
+    assert stack_buckets(cloudformation, "facegate-sandbox") == [stack.settings.camera_bucket]
