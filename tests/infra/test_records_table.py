@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.keys import PARTITION_COLUMN, PROCESSED_PREFIX, processed_key
 from chalicelib.models import BoundingBox, Decision, Reason, Scan, Status
+from sandbox.stack import PROJECT_DIR
 from tests.infra.test_key_layout import object_paths
 from tests.infra.test_template import resource, template
 from tests.records import columns, duckdb_type, hive_type_of, named_query, partition_keys, table_input
@@ -144,3 +145,10 @@ def test_the_records_resources_exist_only_in_aws() -> None:
 
 def _texts(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
+
+
+def test_the_readme_shows_the_named_query_as_deployed() -> None:
+    section = (PROJECT_DIR / "README.md").read_text().split("## Querying the records", 1)[1]
+    shown = section.split("```sql\n", 1)[1].split("```", 1)[0]
+    deployed = "".join(line for line in named_query().splitlines(keepends=True) if not line.startswith("--"))
+    assert shown == deployed
