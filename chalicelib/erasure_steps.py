@@ -14,7 +14,7 @@ from chalicelib.access import AccessKey, Rule, entry_key
 from chalicelib.config import Settings
 from chalicelib.errors import AccessPolicyUnsettled, ObjectGone, RejectedImage, UploadTooLarge
 from chalicelib.imaging import normalise
-from chalicelib.keys import processed_key
+from chalicelib.keys import legacy_processed_key, processed_key
 from chalicelib.models import AuditEntry, ErasureJob, Reason, Scan, Status, Upload
 from chalicelib.ports import (
     MAX_ACCESS_CHANGES,
@@ -111,11 +111,11 @@ def linked(job: ErasureJob, ports: ErasurePorts, time_left: TimeLeft) -> bool:
     if job.step == "final":
         # A camera invocation that recorded a scan before the erasure began may write its
         # processed copy (their id and name) after the first sweep deleted it: once settled,
-        # every copy of a scan this job touched goes again.
-        for scan_id in job.anonymised + job.purged:
-            ports.images.delete(ports.camera_bucket, processed_key(scan_id))
+        # every copy of a scan this job touched goes again, in both layouts.
+        for key in job.copies + [legacy_processed_key(scan_id) for scan_id in job.anonymised + job.purged]:
+            ports.images.delete(ports.camera_bucket, key)
     for count, scan in enumerate(linked):
-        _delete_photo(scan, ports)
+        _delete_photo(scan, job, ports)
         ports.scans.anonymise(scan.scan_id)
         if scan.scan_id not in job.anonymised:
             job.anonymised.append(scan.scan_id)
@@ -138,16 +138,23 @@ def unlinked(job: ErasureJob, ports: ErasurePorts, time_left: TimeLeft) -> bool:
 def _purge(scan_id: str, job: ErasureJob, ports: ErasurePorts) -> None:
     scan = ports.scans.get(scan_id)
     if scan is not None:
-        _delete_photo(scan, ports)
+        _delete_photo(scan, job, ports)
         ports.scans.delete(scan_id)
     if scan_id not in job.purged:
         job.purged.append(scan_id)
 
 
-def _delete_photo(scan: Scan, ports: ErasurePorts) -> None:
-    """The camera photo's version and every version of the processed copy."""
+def _delete_photo(scan: Scan, job: ErasureJob, ports: ErasurePorts) -> None:
+    """The camera photo's version and every version of the processed copy, in its day's
+    partition and where versions before the partitions wrote it. The partitioned key is kept
+    on the job: the final sweep deletes it again after a purged scan's record (and with it
+    the day) is gone."""
     ports.images.delete(ports.camera_bucket, scan.object_key, scan.object_version)
-    ports.images.delete(ports.camera_bucket, processed_key(scan.scan_id))
+    copy = processed_key(scan.scan_id, scan.day)
+    if copy not in job.copies:
+        job.copies.append(copy)
+    for key in (copy, legacy_processed_key(scan.scan_id)):
+        ports.images.delete(ports.camera_bucket, key)
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:

@@ -10,8 +10,12 @@ another prefix.
 - ``incoming/<camera-id>/<file>``: a camera's photo, the only keys that trigger a scan;
   ``<file>`` may hold further ``/`` (the camera is the first segment, which is all IAM lets
   that camera write under).
-- ``processed/<scan-id>.json``: the decision's copy; outside ``incoming/``, so writing it
-  never triggers the handler again.
+- ``processed/dt=<day>/<scan-id>.json``: the decision's copy, one JSON object on one line
+  (JSON lines), partitioned Hive-style by the scan's site-local day (its ``day``, the day
+  the scans table, the report and an analyst's "in March" mean), which the record itself
+  carries, so erasure finds the copy from the record. Outside ``incoming/``, so writing it
+  never triggers the handler again. Versions before the partitions wrote
+  ``processed/<scan-id>.json`` (``legacy_processed_key``), which erasure still deletes.
 - ``enroll/<employee-id>/<file>``: the drop folder: a photo an HR system puts there is
   enrolled for that employee by its own handler, then deleted (never a scan).
 
@@ -24,10 +28,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
 ENROLL_PREFIX = "enroll/"
+# The processed copies' partition column (``processed/dt=YYYY-MM-DD/``), as the Glue table
+# in ``infra/template.yaml`` declares it.
+PARTITION_COLUMN = "dt"
+# What a scan id and a day may be in a key: nothing that could name another folder.
+SCAN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CAMERA_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, '-', '_', '.' (not only dots)"
@@ -72,9 +83,32 @@ def camera_key(camera_id: str, file_name: str) -> str:
     return f"{INCOMING_PREFIX}{camera_id}/{file_name}"
 
 
-def processed_key(scan_id: str) -> str:
-    """Where the decision copy of scan ``scan_id`` is written."""
-    return f"{PROCESSED_PREFIX}{scan_id}.json"
+def processed_key(scan_id: str, day: str) -> str:
+    """Where the decision copy of scan ``scan_id``, of site-local ``day`` (YYYY-MM-DD), is
+    written: ``processed/dt=<day>/<scan-id>.json``. ``ValueError`` for a scan id or a day
+    that is not one (a ``/``, ``..`` or a newline would put the copy in another partition)."""
+    return f"{PROCESSED_PREFIX}{PARTITION_COLUMN}={_checked_day(day)}/{_checked_scan_id(scan_id)}.json"
+
+
+def legacy_processed_key(scan_id: str) -> str:
+    """Where versions before the partitioned layout wrote the copy of scan ``scan_id``."""
+    return f"{PROCESSED_PREFIX}{_checked_scan_id(scan_id)}.json"
+
+
+def _checked_scan_id(scan_id: str) -> str:
+    if not SCAN_ID.fullmatch(scan_id):
+        raise ValueError(f"not a scan id: {scan_id!r}")
+    return scan_id
+
+
+def _checked_day(day: str) -> str:
+    if not DAY.fullmatch(day):
+        raise ValueError(f"not a day (YYYY-MM-DD): {day!r}")
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"not a calendar day: {day!r}") from None
+    return day
 
 
 def camera_of(key: str) -> CameraKey:

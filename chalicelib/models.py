@@ -388,6 +388,8 @@ class ErasureJob:
     anonymised: list[str] = field(default_factory=list)  # linked scans, identity stripped
     purged: list[str] = field(default_factory=list)  # scans deleted with photo and copies
     in_flight: list[str] = field(default_factory=list)  # of ``purged``: scans the guard stopped
+    # the processed copies' keys: a purged record, and with it the day they are filed under, is gone
+    copies: list[str] = field(default_factory=list)
     settle_until: str | None = None
     attempts: int = 0
     error: str | None = None
@@ -411,6 +413,7 @@ class ErasureJob:
             "anonymised": list(self.anonymised),
             "purged": list(self.purged),
             "in_flight": list(self.in_flight),
+            "copies": list(self.copies),
             "settle_until": self.settle_until,
             "attempts": self.attempts,
             "error": self.error,
@@ -423,6 +426,6 @@ class ErasureJob:
             known[name] = int(known.get(name, 0))
         if known.get("faces_removed") is not None:
             known["faces_removed"] = int(known["faces_removed"])
-        for name in ("found", "anonymised", "purged", "in_flight"):
+        for name in ("found", "anonymised", "purged", "in_flight", "copies"):
             known[name] = [str(value) for value in known.get(name) or []]
         return cls(**known)

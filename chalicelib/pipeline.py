@@ -262,11 +262,10 @@ def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
 
 
 def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
-    key = processed_key(scan.scan_id)
-    try:
-        images.write_json(bucket, key, scan.to_dict())
+    try:  # under its site-local day's partition, where erasure finds it from the record
+        images.write_json(bucket, processed_key(scan.scan_id, scan.day), scan.to_dict())
     except Exception:  # the scan log is the record; this copy is a convenience
-        log.exception("could not write %s", key)
+        log.exception("could not write the processed copy of scan %s", scan.scan_id)
 
 
 def _recorded(scans: ScanLog, scan_id: str) -> Scan | None:

@@ -4,7 +4,7 @@ deploy: create or update the stage's CloudFormation stack, write its outputs int
 stage's environment in .chalice/config.json and its bucket and account into the stage's
 policies (.chalice/policy-STAGE-*.json), build and publish the local engine's layer
 when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
-to the dead-letter queue. destroy: the reverse, bucket emptied first and the local engine's
+to the dead-letter queue. destroy: the reverse, buckets emptied first and the local engine's
 layer versions deleted.
 """
 
@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.logs import add_log_groups_to_terraform, log_retention_days, set_log_retention
-from infra.stage import CHALICE_CONFIG, deploy_stack, environment, outputs, stack_name, stage_variables
+from infra.stage import CHALICE_CONFIG, deploy_stack, environment, stack_name, stage_variables
 
 if TYPE_CHECKING:
     import boto3.session
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
@@ -170,8 +171,7 @@ def destroy(stage: str) -> None:
     subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
     for version in delete_layer_versions(session.client("lambda"), stage):
         print(f"deleted layer version {version}")
-    bucket = outputs(cloudformation, stack_name(stage)).get("CameraBucket")
-    if bucket:
+    for bucket in stack_buckets(cloudformation, stack_name(stage)):  # the camera's, the query results'
         empty_bucket(session.client("s3"), bucket)
     cloudformation.delete_stack(StackName=stack_name(stage))
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name(stage))
@@ -191,6 +191,13 @@ def delete_layer_versions(lambda_client: LambdaClient, stage: str) -> list[str]:
             lambda_client.delete_layer_version(LayerName=layer_name(stage), VersionNumber=version["Version"])
             deleted.append(version["LayerVersionArn"])
     return deleted
+
+
+def stack_buckets(cloudformation: CloudFormationClient, name: str) -> list[str]:
+    """The name of every bucket the stack created."""
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+    resources = [resource for page in pages for resource in page["StackResourceSummaries"]]
+    return [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"]
 
 
 def empty_bucket(s3: S3Client, bucket: str) -> int:

@@ -91,9 +91,24 @@ class S3ImageStore:
         return url
 
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
-        self._s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(document, ensure_ascii=False, indent=2).encode(),
-            ContentType="application/json",
-        )
+        """One compact object and a newline: a JSON document and a JSON-lines file at once,
+        which Athena's JSON SerDe reads as one record (see ``json_line``)."""
+        self._s3.put_object(Bucket=bucket, Key=key, Body=json_line(document), ContentType="application/json")
+
+
+# Line boundaries to ``str.splitlines`` that ``json.dumps(ensure_ascii=False)`` leaves raw
+# (every other one is a control character, which it escapes).
+UNICODE_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def json_line(document: dict[str, object]) -> bytes:
+    r"""``document`` as one line of UTF-8 JSON ending in ``\n``.
+
+    ``json.dumps`` escapes control characters (``\n``, ``\r``…) inside strings, so an
+    uploaded file name or a name from HR holding a line break cannot split the record; the
+    Unicode line breaks it leaves raw are escaped too, since readers that split on every line
+    boundary (``str.splitlines``) would break the line there."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    for char in UNICODE_LINE_BREAKS:
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return (text + "\n").encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from chalicelib import wiring
 from chalicelib.access import ANY, DEFAULT_RULE, DEFAULT_RULE_ID, Door, Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.errors import NotificationFailed, ScanNotRecorded
+from chalicelib.keys import processed_key
 from chalicelib.models import Employee, Reason, Scan, Status, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
@@ -89,8 +91,8 @@ def test_an_enrolled_person_is_recorded_announced_and_published(
     assert notification["subject"].startswith("Door unlocks: EMP001 Avery Stone at front-door (")
     assert notification["body"]["scan_id"] == scan.scan_id
 
-    processed = enrolled.s3.get_object(Bucket=upload.bucket, Key=f"processed/{scan.scan_id}.json")
-    assert b'"status": "AUTHORIZED"' in processed["Body"].read()
+    processed = enrolled.s3.get_object(Bucket=upload.bucket, Key=processed_key(scan.scan_id, scan.day))
+    assert json.loads(processed["Body"].read())["status"] == "AUTHORIZED"
     assert enrolled.pending_events() == pending_before  # processed/ did not trigger the handler
 
 

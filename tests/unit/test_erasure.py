@@ -15,6 +15,7 @@ from chalicelib.config import Settings
 from chalicelib.erasure import job_status, run_job, start_erasure
 from chalicelib.erasure_steps import ACCESS_ATTEMPTS, ErasurePorts
 from chalicelib.errors import AccessPolicyUnsettled, NotFound
+from chalicelib.keys import legacy_processed_key, processed_key
 from chalicelib.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
 from chalicelib.ports import MAX_ACCESS_CHANGES, Page
 from tests.fakes import (
@@ -83,7 +84,9 @@ class World:
         captured = START - timedelta(days=day, minutes=1)
         key = f"incoming/door/{scan_id}.png"
         self.images.objects[(BUCKET, key)] = photo(colour)
-        self.images.json_documents[(BUCKET, f"processed/{scan_id}.json")] = {"scan_id": scan_id}
+        self.images.json_documents[(BUCKET, processed_key(scan_id, captured.date().isoformat()))] = {
+            "scan_id": scan_id
+        }
         name = "Quinn Zebedee" if employee_id == "EMP001" else None
         scan = Scan(
             scan_id=scan_id,
@@ -111,6 +114,15 @@ class World:
 
     def photo_kept(self, scan_id: str) -> bool:
         return (BUCKET, f"incoming/door/{scan_id}.png") in self.images.objects
+
+    def copies_kept(self, scan: Scan) -> list[str]:
+        """The scan's processed copies still stored, in either layout."""
+        keys = (processed_key(scan.scan_id, scan.day), legacy_processed_key(scan.scan_id))
+        return [key for key in keys if (BUCKET, key) in self.images.json_documents]
+
+    def legacy_copy(self, scan: Scan) -> None:
+        """A copy where versions before the partitioned layout wrote it."""
+        self.images.json_documents[(BUCKET, legacy_processed_key(scan.scan_id))] = scan.to_dict()
 
 
 @pytest.fixture
@@ -157,7 +169,7 @@ def test_erasure_finds_unlinked_photos_first_and_leaves_nothing_of_the_employee(
             and record.decision.employee_name is None
         )
         assert not world.photo_kept(scan.scan_id)
-        assert (BUCKET, f"processed/{scan.scan_id}.json") not in world.images.json_documents
+        assert world.copies_kept(scan) == []
     for gone in (group, blurred, failed):
         assert world.scans.get(gone.scan_id) is None and not world.photo_kept(gone.scan_id)
     for kept in (*strangers, colleague, too_old):
@@ -267,23 +279,45 @@ def test_the_final_sweep_waits_then_purges_scans_stopped_by_the_guard(world: Wor
 
 def test_the_final_sweep_removes_late_copies_and_late_errors_that_named_them(world: World) -> None:
     settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
-    world.scan("at-the-door", RED, Status.AUTHORIZED, "EMP001")
+    at_the_door = world.scan("at-the-door", RED, Status.AUTHORIZED, "EMP001")
+    group = world.scan("group", RED, Status.MULTIPLE_FACES)  # shows them unnamed: purged, record and all
     job = start_erasure("EMP001", world.ports, "admin")
-    world.run(job.job_id, settings=settings)  # anonymised, its copy deleted; now settling
-    copy_key = (BUCKET, "processed/at-the-door.json")
-    assert copy_key not in world.images.json_documents
+    world.run(job.job_id, settings=settings)  # anonymised and purged, their copies deleted; now settling
+    assert world.copies_kept(at_the_door) == world.copies_kept(group) == []
+    assert world.scans.get("group") is None  # and with the record, the day its copy is filed under
 
-    # The camera invocation that recorded it writes its processed copy only now, and a match
-    # decided too late (an ERROR that named them) is stopped by the guard.
-    world.images.json_documents[copy_key] = {"employee_id": "EMP001", "employee_name": "Quinn Zebedee"}
+    # The camera invocations that recorded them write their processed copies only now (one
+    # still running the version before the partitioned layout), and a match decided too late
+    # (an ERROR that named them) is stopped by the guard.
+    for scan in (at_the_door, group):
+        world.images.json_documents[(BUCKET, processed_key(scan.scan_id, scan.day))] = scan.to_dict()
+        world.legacy_copy(scan)
     later = (START + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
     world.scan("too-late", RED, Status.ERROR, reason_code=Reason.EMPLOYEE_ERASED, processed_at=later)
 
     world.clock[0] = START + timedelta(seconds=95)
     world.run(job.job_id, settings=settings)
     assert job_status(job.job_id, world.jobs)["status"] == "DONE"
-    assert copy_key not in world.images.json_documents
+    assert world.copies_kept(at_the_door) == world.copies_kept(group) == []
     assert world.scans.get("too-late") is None and not world.photo_kept("too-late")
+
+
+def test_erasure_deletes_copies_in_the_partitioned_and_the_older_layout(world: World) -> None:
+    # Copies written before the upgrade sit at processed/<scan-id>.json, newer ones under
+    # processed/dt=<day>/: an employee's records from before the upgrade stay erasable.
+    linked = world.scan("mine", RED, Status.AUTHORIZED, "EMP001", day=1)
+    unlinked = world.scan("group", RED, Status.MULTIPLE_FACES, day=2)
+    stranger = world.scan("stranger", BLUE, Status.UNKNOWN, day=1)
+    for scan in (linked, unlinked, stranger):
+        world.legacy_copy(scan)
+        assert len(world.copies_kept(scan)) == 2
+
+    settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id, settings=settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"  # gone before the final sweep
+    assert world.copies_kept(linked) == world.copies_kept(unlinked) == []
+    assert len(world.copies_kept(stranger)) == 2  # nothing of theirs
 
 
 def test_a_job_out_of_time_saves_its_place_and_queues_itself_again(world: World) -> None:
@@ -354,8 +388,9 @@ class CountingScanLog(InMemoryScanLog):
 def test_an_erasure_over_many_pages_that_fails_half_way_resumes_and_does_nothing_twice(
     world: World,
 ) -> None:
-    # 2 deletes per linked scan: the 115th is the photo of the 58th, after 50 were saved.
-    images, scans = CountingImageStore(fail_on=115), CountingScanLog()
+    # 3 deletes per linked scan (photo, copy, older layout's copy): the 172nd is the photo of
+    # the 58th, after 50 were saved.
+    images, scans = CountingImageStore(fail_on=172), CountingScanLog()
     world.images, world.scans = images, scans
     mine = [world.scan(f"mine{n:03}", RED, Status.AUTHORIZED, "EMP001", day=n % 2) for n in range(110)]
     group = world.scan("group", RED, Status.MULTIPLE_FACES, day=1)
@@ -389,7 +424,7 @@ def test_an_erasure_over_many_pages_that_fails_half_way_resumes_and_does_nothing
     assert all(s.decision.employee_id is None for s in world.scans.scans.values())
     assert world.scans.get("group") is None
     assert not any(world.photo_kept(s.scan_id) for s in [*mine, group])
-    assert not any(key[1].startswith("processed/mine") for key in world.images.json_documents)
+    assert not any(world.copies_kept(s) for s in [*mine, group])
     assert world.engine.faces["EMP001"] == [] and "EMP001" not in world.directory.employees
     assert all(world.photo_kept(s.scan_id) and world.scans.get(s.scan_id) == s for s in strangers)
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.access_control import CurrentPolicy
 from chalicelib.config import Settings
 from chalicelib.errors import NotificationFailed, ScanNotRecorded
-from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
+from chalicelib.keys import INVALID_CAMERA, NO_CAMERA, processed_key
 from chalicelib.models import (
     BoundingBox,
     DetectedFace,
@@ -92,7 +92,7 @@ def test_a_match_is_recorded_announced_and_written_to_processed(world: World) ->
     assert recorded.day == "2026-03-08"
     assert recorded.notification == "SENT"
     assert [s.scan_id for s in world.notifier.published] == [recorded.scan_id]
-    document = world.images.json_documents[("cams", f"processed/{recorded.scan_id}.json")]
+    document = world.images.json_documents[("cams", processed_key(recorded.scan_id, "2026-03-08"))]
     assert document["status"] == "AUTHORIZED" and document["similarity"] == 93.2
     assert scan is not None
 

@@ -14,6 +14,7 @@ import pytest
 from chalicelib.access_control import CurrentPolicy, admit
 from chalicelib.access_documents import rule_from
 from chalicelib.errors import NotificationFailed
+from chalicelib.keys import processed_key
 from chalicelib.models import Decision, Employee, Reason, Scan, SearchResult, Status, Upload
 from chalicelib.notifications import notification_for
 from chalicelib.pipeline import process_upload
@@ -67,7 +68,7 @@ def test_outside_her_hours_jane_is_denied_by_name_door_and_rule(site: World) -> 
     assert decision.similarity == 93.2
     for named in ("EMP001", "Jane", "front-door", "staff"):
         assert named not in (decision.reason or "")
-    document = site.images.json_documents[("cams", f"processed/{recorded.scan_id}.json")]
+    document = site.images.json_documents[("cams", processed_key(recorded.scan_id, recorded.day))]
     assert (document["status"], document["door_id"], document["access_rule"]) == (
         "DENIED",
         "front-door",
