@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,7 +22,7 @@ from chalicelib.engines.local import LocalEngine
 from chalicelib.models import Employee, NormalisedImage, Status
 from chalicelib.thumbnails import MAX_THUMBNAIL_BYTES, MAX_THUMBNAILS, THUMBNAIL_PX
 from sandbox.enroll import enroll_employee
-from sandbox.mailbox import sent_emails
+from sandbox.mailbox import sent_emails, write_report_files
 from sandbox.report import scheduled_event
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.fakes import InMemoryFaceStore
@@ -85,6 +86,20 @@ def test_each_face_to_review_is_an_inline_jpeg_the_html_shows_and_it_holds_a_fac
         assert len(found) == 1, f"{cid}: the crop should hold the one face it was cut around"
     text = message.get_body(("plain",))
     assert text is not None and "cid:" not in text.get_content()
+
+
+def test_the_saved_report_page_shows_the_same_faces_from_files_beside_it(
+    stack: Stack, photos: Path, tmp_path: Path
+) -> None:
+    """What `make demo` writes to out/: a page a browser opens, its images files next to it."""
+    message = the_email(a_day_at_the_door(stack, photos))
+    images = inline_images(message)
+    saved = write_report_files(message, tmp_path, "report")
+    page = (tmp_path / "report.html").read_text()
+    sources = re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', page)
+    assert len(sources) == len(images) == 3 and "cid:" not in page
+    assert sorted((tmp_path / source).read_bytes() for source in sources) == sorted(images.values())
+    assert {path.name for path in saved} >= {"report.html", "report.txt", *sources}
 
 
 def test_a_site_that_must_not_email_faces_gets_none(
