@@ -16,9 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from infra.stage import TEMPLATE
+from infra.template import load_template
 
 if TYPE_CHECKING:
     import boto3.session
@@ -31,32 +29,6 @@ _ATTRIBUTES: dict[tuple[str, str], Callable[[str], str]] = {
     ("AWS::SNS::Topic", "TopicName"): lambda arn: arn.rsplit(":", 1)[-1],
     ("AWS::SNS::Topic", "TopicArn"): lambda arn: arn,
 }
-
-
-class TemplateLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags kept as the long form (``!Ref x`` → ``{"Ref": x}``)."""
-
-
-def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    key = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-    return {key: value}
-
-
-TemplateLoader.add_multi_constructor("!", _long_form)
-
-
-def load_template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=TemplateLoader)
-    return loaded
 
 
 class StackContext:

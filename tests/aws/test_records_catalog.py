@@ -9,39 +9,20 @@ import re
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.deploy import stack_buckets
-from infra.stage import TEMPLATE
+from infra.template import load_template
 from sandbox.stack import Stack
 from tests.records import columns, named_query
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-class TaggedLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags kept as their long forms (``!Sub x`` → ``{"Fn::Sub": x}``)."""
-
-
-def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-TaggedLoader.add_multi_constructor("!", _tagged)
-
-
 class Resolved:
     """The template's values for one stage: the intrinsic functions these resources use."""
 
     def __init__(self, stage: str) -> None:
-        self.template: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=TaggedLoader)
+        self.template: dict[str, Any] = load_template()  # short tags in their long forms
         self.values = {
             "Stage": stage,
             "RetentionDays": "30",

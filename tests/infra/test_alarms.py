@@ -21,7 +21,8 @@ import pytest
 from chalicelib.models import Status
 from chalicelib.observability import METRICS, NAMESPACE, emit_report_overdue, emit_scan_metrics
 from infra.stage import function_timeout, lambda_function_name, stage_variables
-from sandbox.alarms import StackContext, alarm_definitions, load_template
+from infra.template import load_template
+from sandbox.alarms import StackContext, alarm_definitions
 from sandbox.stack import PROJECT_DIR
 
 CONFIG = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
