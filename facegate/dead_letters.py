@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")  # the S3-triggered ones (infra/deploy.py)
+FUNCTION_PREFIXES = {"on_camera_upload": "incoming/", "on_enrollment_upload": "enroll/"}  # chalicelib.keys
+# The queue keeps messages 14 days and Lambda keeps retrying an event at most 6 hours: an
+# event older than that when its record was sent was not dead-lettered by Lambda.
+MAX_DEAD_LETTER_AGE_S = 15 * 24 * 3600
 FUNCTION_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})"
     r"(?::\$LATEST)?$"
@@ -86,10 +90,16 @@ def _our_function(arn: str, event: dict[str, Any], message: MessageTypeDef, targ
         raise _Refused("not one of this stage's S3-triggered functions")
     if target.region and match["region"] != target.region:
         raise _Refused(f"a function in {printable(match['region'])}, the stage is in {target.region}")
+    if not target.bucket:  # fail closed: a record could name any bucket the function may read
+        raise _Refused("the stage's camera bucket is unknown (set FACEGATE_CAMERA_BUCKET)")
+    prefix = FUNCTION_PREFIXES[match["name"].removeprefix(f"facegate-{target.stage}-")]
     for record in event["Records"]:
         bucket = str(record["s3"]["bucket"]["name"])  # _s3_of checked every record's shape
-        if target.bucket and bucket != target.bucket:
+        if bucket != target.bucket:
             raise _Refused(f"names bucket {printable(bucket)}, not the stage's")
+        key = unquote_plus(str(record["s3"]["object"]["key"]))
+        if not key.startswith(prefix):
+            raise _Refused(f"names key {printable(key)}, outside {prefix} that this function reads")
     if match["name"].endswith("on_camera_upload"):
         _check_camera_time(event, message)
     return str(match["name"])
@@ -105,8 +115,13 @@ def _check_camera_time(event: dict[str, Any], message: MessageTypeDef) -> None:
             taken = taken if taken.tzinfo else taken.replace(tzinfo=UTC)
         except ValueError:
             raise _Refused("the event has no readable eventTime") from None
-        if sent_ms is None or taken.timestamp() * 1000 > int(sent_ms) + 1000:
+        if sent_ms is None:
+            raise _Refused("SQS gives no time the record was sent")
+        waited = int(sent_ms) / 1000 - taken.timestamp()
+        if waited < -1:
             raise _Refused("its eventTime is after the record was sent (forged?)")
+        if waited > MAX_DEAD_LETTER_AGE_S:
+            raise _Refused("its eventTime is older than any dead letter can be (forged?)")
 
 
 def _s3_of(event: Any) -> dict[str, Any] | None:

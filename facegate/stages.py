@@ -143,7 +143,9 @@ def aws_target(name: str, environ: Mapping[str, str] = os.environ, project: Path
         deployed = _deployed(name, project)
         config = project / ".chalice" / "config.json"
         stages = json.loads(config.read_text()).get("stages", {}) if config.exists() else {}
-        bucket = stages.get(name, {}).get("environment_variables", {}).get("FACEGATE_CAMERA_BUCKET")
+        bucket = environ.get("FACEGATE_CAMERA_BUCKET") or stages.get(name, {}).get(
+            "environment_variables", {}
+        ).get("FACEGATE_CAMERA_BUCKET")
         return AwsTarget(name, region or deployed.get("region"), bucket)
     state_file = sandbox_state_file(environ)
     if not state_file.exists():

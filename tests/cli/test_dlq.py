@@ -42,8 +42,10 @@ def _outcomes(out: str) -> list[str]:
     [
         time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 3600)),  # the 60 s rule would pass
         "not a time",  # the pipeline would take "now"
+        "0001-01-02T00:00:00Z",  # a record that would never expire, on a day no report reads
+        time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 16 * 86400)),  # past the queue
     ],
-    ids=["future", "unreadable"],
+    ids=["future", "unreadable", "ancient", "older-than-a-dead-letter"],
 )
 def test_a_camera_event_with_a_forged_time_is_refused_and_kept(
     stack: Stack, functions: LambdaEndpoint, event: dict[str, object], run_cli: RunCli, event_time: str
@@ -57,6 +59,23 @@ def test_a_camera_event_with_a_forged_time_is_refused_and_kept(
     assert code == 1, err
     [outcome] = _outcomes(out)
     assert outcome.startswith("refused: ") and "eventTime" in outcome
+    assert functions.invocations == [] and queue_depth(stack) == (1, 0)
+
+
+def test_a_camera_photo_handed_to_the_enrollment_function_is_refused(
+    stack: Stack, functions: LambdaEndpoint, event: dict[str, object], run_cli: RunCli
+) -> None:
+    """The drop folder deletes what it reads: a forged record must not make it take a camera photo."""
+    record = destination_record(event)
+    arn = str(record["requestContext"]["functionArn"])
+    record["requestContext"]["functionArn"] = arn.replace("on_camera_upload", "on_enrollment_upload")
+    send(stack, record)
+
+    code, out, _ = run_cli("--json", "dlq", "replay")
+
+    assert code == 1
+    [outcome] = _outcomes(out)
+    assert outcome.startswith("refused: ") and "outside enroll/" in outcome
     assert functions.invocations == [] and queue_depth(stack) == (1, 0)
 
 
@@ -186,3 +205,13 @@ def test_a_queue_that_stops_answering_is_reported_without_a_traceback(
     assert "facegate: stopped reading facegate-sandbox-failed-scans: Read timeout" in err
     assert out == ""  # nothing was read, nothing done
     assert functions.invocations == [] and queue_depth(stack) == (1, 0)
+
+
+def test_the_replayable_functions_are_the_ones_deploy_gives_the_dead_letter_queue() -> None:
+    """The CLI imports nothing of ours, so its copy of the list is held to infra's here."""
+    from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
+    from facegate.dead_letters import FUNCTION_PREFIXES, FUNCTIONS
+    from infra.deploy import ASYNC_FUNCTIONS
+
+    assert FUNCTIONS == ASYNC_FUNCTIONS == tuple(FUNCTION_PREFIXES)
+    assert FUNCTION_PREFIXES == {"on_camera_upload": INCOMING_PREFIX, "on_enrollment_upload": ENROLL_PREFIX}
