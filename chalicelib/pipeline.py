@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # opens the door: the person has gone, someone else may be standing there.
 MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
 MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
+MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ def process_upload(
     if existing is not None:
         return _redelivered(existing, ports)
     stated = _parse_time(upload.event_time)
-    captured = stated or clock()
+    # The record keeps the stated time only when an event could carry it (S3's stamp, retried
+    # by Lambda for hours, replayed from the 14-day dead-letter queue): a forged year 0001
+    # would give a record that never expires, on a day no report or query reads.
+    captured = stated if stated is not None and _plausible(stated, clock()) else clock()
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
     )
@@ -298,12 +302,18 @@ def _in_time(decision: Decision, taken: datetime | None, now: datetime) -> Decis
     return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
 
 
+def _plausible(taken: datetime, now: datetime) -> bool:
+    return now - MAX_EVENT_AGE <= taken <= now + MAX_CLOCK_SKEW
+
+
 def _parse_time(text: str) -> datetime | None:
+    """The event's time in UTC, or None when it is not one (``9999-12-31T23:59:59-01:00``
+    is past what a datetime holds once in UTC)."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError, TypeError):
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, AttributeError, TypeError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -235,6 +235,20 @@ def test_a_photo_whose_time_is_unreadable_or_in_the_future_never_opens_the_door(
     assert [scan.status for scan in world.notifier.published] == [Status.ERROR]
 
 
+@pytest.mark.parametrize(
+    "event_time",
+    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-01:00", "2099-01-01T00:00Z"],
+)
+def test_an_impossible_event_time_is_recorded_at_the_time_it_was_processed(
+    world: World, event_time: str
+) -> None:
+    """Recorded, not crashed; and on today's day, expiring with the rest, not kept forever."""
+    world.process(world.upload(event_time=event_time))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.ERROR and recorded.captured_at.startswith(NOW.date().isoformat())
+    assert recorded.expires_at == int((NOW + timedelta(days=SETTINGS.retention_days)).timestamp())
+
+
 def test_a_photo_a_few_seconds_ahead_of_our_clock_is_s3s_clock_skew(world: World) -> None:
     world.process(world.upload(event_time=(NOW + timedelta(seconds=4)).isoformat()))
     [recorded] = world.scans.scans.values()
