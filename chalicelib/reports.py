@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.config import Settings
 from chalicelib.display import display_text
 from chalicelib.errors import ObjectGone, RejectedImage, ReportDayRefused, UploadTooLarge
-from chalicelib.models import Scan, Upload
+from chalicelib.models import Reason, Scan, Upload
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
 from chalicelib.report_email import compose
 from chalicelib.summary import DailySummary, summarise
@@ -156,6 +156,13 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
     return summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link, thumbnail)
 
 
+def _names_someone(scan: Scan) -> bool:
+    """A face the record ties to an employee (an ERROR after a match, a scan of someone being
+    erased) is never mailed: the email cannot be recalled, and the record says who it was."""
+    d = scan.decision
+    return d.employee_id is not None or d.reason_code is Reason.EMPLOYEE_ERASED
+
+
 def face_thumbnails(ports: ReportPorts, settings: Settings) -> Callable[[Scan], Thumbnail | None]:
     """The face of a scan to review, within one email's budget; None when thumbnails are off,
     the scan has no face box, the budget is spent, or its photo is gone, unreadable or refused
@@ -164,7 +171,7 @@ def face_thumbnails(ports: ReportPorts, settings: Settings) -> Callable[[Scan], 
 
     def thumbnail(scan: Scan) -> Thumbnail | None:
         box = scan.decision.face_box
-        if not settings.report.thumbnails or box is None or budget.spent:
+        if not settings.report.thumbnails or box is None or budget.spent or _names_someone(scan):
             return None
         photo = Upload(ports.camera_bucket, scan.object_key, scan.object_version, None, scan.captured_at)
         try:

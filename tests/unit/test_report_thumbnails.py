@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from chalicelib.config import Settings
-from chalicelib.models import BoundingBox, DetectedFace, SearchResult, Upload
+from chalicelib.models import BoundingBox, DetectedFace, Reason, SearchResult, Status, Upload
 from chalicelib.ports import StoredObject
 from chalicelib.reports import run_daily_report
 from chalicelib.thumbnails import MAX_THUMBNAILS, THUMBNAIL_PX
@@ -131,3 +132,18 @@ def test_the_setting_is_on_or_off_and_nothing_else(value: str) -> None:
 
     with pytest.raises(ConfigError, match="FACEGATE_REPORT_THUMBNAILS must be on or off"):
         Settings.from_env({"FACEGATE_REPORT_THUMBNAILS": value})
+
+
+def test_a_face_the_record_ties_to_an_employee_is_never_mailed(photos: Path) -> None:
+    """An ERROR after a match keeps who it was; a scan of someone being erased keeps their face box."""
+    site = site_with_strangers(photos, 3)
+    late, erased, _ = sorted(
+        (scan for scan in site.scans.scans.values() if scan.status is Status.UNKNOWN), key=lambda s: s.scan_id
+    )
+    matched = replace(late.decision, status=Status.ERROR, employee_id="EMP001", reason_code=Reason.TOO_LATE)
+    site.scans.scans[late.scan_id] = replace(late, decision=matched)
+    site.scans.scans[erased.scan_id] = replace(
+        erased, decision=replace(erased.decision, reason_code=Reason.EMPLOYEE_ERASED)
+    )
+    message = sent(site)
+    assert len(shown_cids(html_of(message))) == 1 == len(inline_images(message))
