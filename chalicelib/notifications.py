@@ -8,13 +8,13 @@ keep the data as it is.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.display import display_text
+from chalicelib.json_text import utf8_json
 from chalicelib.models import Scan, Status
 
 # SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and
@@ -110,7 +110,10 @@ def local_time(captured_at: str, timezone: str) -> str:
         zone = ZoneInfo("UTC")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    local = moment.astimezone(zone)
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:  # year 9999 east of UTC: past what a datetime holds
+        return display_text(captured_at, 64)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
 
@@ -163,12 +166,4 @@ def sns_message(notification: Notification) -> str:
 
 
 def _json(document: dict[str, object], sort_keys: bool = False) -> str:
-    """JSON keeping non-ASCII text as it is, unless a lone surrogate (which UTF-8 cannot
-    carry, so the Publish would fail) is stored somewhere: then every such character is
-    escaped, which is the same JSON to every reader."""
-    text = json.dumps(document, ensure_ascii=False, sort_keys=sort_keys)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(document, ensure_ascii=True, sort_keys=sort_keys)
-    return text
+    return utf8_json(document, sort_keys=sort_keys)

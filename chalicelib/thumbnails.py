@@ -66,8 +66,9 @@ def face_thumbnail(data: bytes, box: BoundingBox, limits: ImageLimits) -> Thumbn
 def crop_box(box: BoundingBox, width: int, height: int) -> tuple[int, int, int, int]:
     """A square around ``box`` (its longer side plus ``MARGIN`` each way), cut to the photo.
 
-    Raises ``RejectedImage`` when the box is empty or lies outside a ``width`` × ``height``
-    photo (a record from another photo, or a tampered one).
+    Raises ``RejectedImage`` when the box is empty or less than a quarter of it (or of the
+    photo, for a box larger than the photo) lies inside a ``width`` × ``height`` photo: a
+    record from another photo, or a tampered one.
     """
     if box.width <= 0 or box.height <= 0:
         raise RejectedImage(f"the face box is empty: {box.to_dict()}")
@@ -75,7 +76,10 @@ def crop_box(box: BoundingBox, width: int, height: int) -> tuple[int, int, int, 
     centre_x, centre_y = box.left + box.width / 2, box.top + box.height / 2
     left, top = max(0, round(centre_x - side / 2)), max(0, round(centre_y - side / 2))
     right, bottom = min(width, round(centre_x + side / 2)), min(height, round(centre_y + side / 2))
-    if right - left < 1 or bottom - top < 1:
+    inside_x = max(0, min(width, box.left + box.width) - max(0, box.left))
+    inside_y = max(0, min(height, box.top + box.height) - max(0, box.top))
+    shown = inside_x * inside_y  # of the face itself, not of its margin
+    if shown * 4 < min(box.width * box.height, width * height) or right - left < 1 or bottom - top < 1:
         raise RejectedImage(f"the face box {box.to_dict()} lies outside the {width}x{height} photo")
     return left, top, right, bottom
 

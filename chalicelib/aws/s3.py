@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
+from chalicelib.json_text import utf8_json
 from chalicelib.models import Upload
 from chalicelib.ports import StoredObject
 
@@ -108,7 +108,7 @@ def json_line(document: dict[str, object]) -> bytes:
     uploaded file name or a name from HR holding a line break cannot split the record; the
     Unicode line breaks it leaves raw are escaped too, since readers that split on every line
     boundary (``str.splitlines``) would break the line there."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = utf8_json(document, compact=True)  # a lone surrogate escaped, not a failed put
     for char in UNICODE_LINE_BREAKS:
         text = text.replace(char, f"\\u{ord(char):04x}")
     return (text + "\n").encode()

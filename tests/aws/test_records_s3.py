@@ -51,3 +51,14 @@ def test_a_copy_with_line_breaks_in_its_strings_is_one_line_and_one_record(
         scans_table(connection, tmp_path / PROCESSED_PREFIX)
         rows = connection.execute("SELECT object_key, employee_name, dt FROM scans").fetchall()
     assert rows == [(hostile, f"Avery{BREAKS}Stone", "2026-03-08")]
+
+
+def test_a_lone_surrogate_in_a_name_is_escaped_not_a_lost_copy(stack: Stack) -> None:
+    """A name can hold one (the directory stores what the API took); UTF-8 cannot carry it."""
+    name = "Avery \ud800 Stone"
+    document: dict[str, object] = {"scan_id": "s1", "decision": {"employee_name": name}, "note": "José"}
+    bucket = stack.settings.camera_bucket
+    S3ImageStore(wiring.client("s3")).write_json(bucket, "processed/dt=2026-03-08/s1.json", document)
+    body = stack.s3.get_object(Bucket=bucket, Key="processed/dt=2026-03-08/s1.json")["Body"].read()
+    [line] = body.decode("ascii").splitlines()
+    assert json.loads(line) == document

@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chalicelib.report_email",
             "chalicelib.thumbnails",
             "chalicelib.display",
+            "chalicelib.json_text",
             "chalicelib.keys",
             "chalicelib.events",
             "chalicelib.observability",

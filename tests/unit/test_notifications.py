@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.display import display_text
 from chalicelib.models import Decision, Reason, Scan, Status
-from chalicelib.notifications import SUBJECT_LIMIT, AlertSite, notification_for, sns_message
+from chalicelib.notifications import SUBJECT_LIMIT, AlertSite, local_time, notification_for, sns_message
 
 
 def scan(decision: Decision, camera: str = "front-door") -> Scan:
@@ -283,3 +283,11 @@ def test_a_lone_surrogate_stored_in_a_name_still_publishes_and_reads_back_the_sa
     message.encode("utf-8")
     assert json.loads(json.loads(message)["sqs"])["employee_name"] == "bad\ud800name"
     assert "Employee: EMP1 bad\\ud800name" in note.text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("captured_at", "zone"),
+    [("9999-12-31T23:59:59Z", "Pacific/Kiritimati"), ("0001-01-01T00:00:00Z", "America/Chicago")],
+)
+def test_a_time_at_the_end_of_the_calendar_is_shown_as_stored(captured_at: str, zone: str) -> None:
+    assert local_time(captured_at, zone) == captured_at

@@ -70,6 +70,8 @@ def test_the_crop_is_a_square_with_a_margin_cut_to_the_photo(
     "box",
     [
         BoundingBox(500, 500, 20, 20),  # beyond the photo (a record of another photo, or tampered)
+        BoundingBox(95, 75, 100, 100),  # its margin reaches in, the face does not: a 5x5 sliver
+        BoundingBox(-95, 10, 100, 20),
         BoundingBox(-500, 10, 20, 20),
         BoundingBox(10, 10, 0, 20),
         BoundingBox(10, 10, 20, -5),

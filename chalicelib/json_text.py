@@ -1,0 +1,18 @@
+"""JSON text that UTF-8 can always carry, for what leaves the function (SNS, S3 copies)."""
+
+from __future__ import annotations
+
+import json
+
+
+def utf8_json(document: object, *, sort_keys: bool = False, compact: bool = False) -> str:
+    """JSON keeping non-ASCII text as it is, unless a lone surrogate (which UTF-8 cannot
+    carry, so a Publish or a put would fail) is stored somewhere: then every non-ASCII
+    character is escaped, which is the same JSON to every reader."""
+    separators = (",", ":") if compact else None
+    text = json.dumps(document, ensure_ascii=False, sort_keys=sort_keys, separators=separators)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, ensure_ascii=True, sort_keys=sort_keys, separators=separators)
+    return text
