@@ -148,6 +148,7 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
             counts = {name: value for name, value in result.items() if not name.endswith("_ids")}
             ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **counts)
             job.state, job.finished_at = "DONE", ports.now()
+            job.copies = []  # their keys name every day the employee was seen: not kept past the sweep
         job.step, job.error = following, None
         steps.save(job, ports)
 

@@ -300,6 +300,10 @@ def test_the_final_sweep_removes_late_copies_and_late_errors_that_named_them(wor
     assert job_status(job.job_id, world.jobs)["status"] == "DONE"
     assert world.copies_kept(at_the_door) == world.copies_kept(group) == []
     assert world.scans.get("too-late") is None and not world.photo_kept("too-late")
+    # The job stays in the audit table: the copies' keys, which hold every day they were
+    # seen, go once the sweep is done.
+    done = world.jobs.get(job.job_id)
+    assert done is not None and done.copies == []
 
 
 def test_erasure_deletes_copies_in_the_partitioned_and_the_older_layout(world: World) -> None:
