@@ -96,6 +96,10 @@ def test_the_named_query_runs_in_the_workgroup_on_the_table_with_parameters() ->
     assert "dt BETWEEN ? AND ?" in sql  # on the partition column: Athena reads only those days
 
 
+def test_the_workgroup_goes_with_the_stack_even_after_queries_ran() -> None:
+    assert resource("RecordsWorkGroup")["RecursiveDeleteOption"] is True
+
+
 def test_query_results_are_encrypted_private_and_short_lived() -> None:
     configuration = resource("RecordsWorkGroup")["WorkGroupConfiguration"]
     assert configuration["EnforceWorkGroupConfiguration"] is True  # a client cannot send them elsewhere
