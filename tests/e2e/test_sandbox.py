@@ -90,7 +90,8 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
         ["5", "EMP004", "obama2.jpg"],
     ]
     report = sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith("roster."))
-    assert [name.rsplit(".", 1)[1] for name in report] == ["csv", "html", "txt"]
+    # The email's parts, and the two faces to review (the stranger, the group) beside its page.
+    assert sorted(name.rsplit(".", 1)[1] for name in report) == ["csv", "html", "jpeg", "jpeg", "txt"]
     for name in report:
         assert str(tmp_path / name) in result.stdout
 
