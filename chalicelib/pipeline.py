@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # opens the door: the person has gone, someone else may be standing there.
 MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
 MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
-MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days
+MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days, Lambda retries 6 h
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,9 @@ def process_upload(
     if existing is not None:
         return _redelivered(existing, ports)
     stated = _parse_time(upload.event_time)
-    # The record keeps the stated time only when an event could carry it (S3's stamp, retried
-    # by Lambda for hours, replayed from the 14-day dead-letter queue): a forged year 0001
-    # would give a record that never expires, on a day no report or query reads.
-    captured = stated if stated is not None and _plausible(stated, clock()) else clock()
+    # The record keeps the stated time unless no event can carry it: one from the future
+    # (S3 stamps it), or one the site's calendar cannot show.
+    captured = stated if stated is not None and _plausible(stated, clock(), settings.timezone) else clock()
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
     )
@@ -211,6 +210,9 @@ def _scan(
     now: datetime,
 ) -> Scan:
     local_day = captured.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    # A photo older than any event can be (a forged year 1) expires as if 15 days old:
+    # DynamoDB's TTL ignores items whose time passed more than five years ago.
+    kept_from = max(captured, now - MAX_EVENT_AGE)
     return Scan(
         scan_id=scan_id,
         camera_id=camera.camera_id,
@@ -221,7 +223,7 @@ def _scan(
         day=local_day,
         decision=decision,
         engine=engine,
-        expires_at=int((captured + timedelta(days=settings.retention_days)).timestamp()),
+        expires_at=int((kept_from + timedelta(days=settings.retention_days)).timestamp()),
     )
 
 
@@ -302,8 +304,12 @@ def _in_time(decision: Decision, taken: datetime | None, now: datetime) -> Decis
     return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
 
 
-def _plausible(taken: datetime, now: datetime) -> bool:
-    return now - MAX_EVENT_AGE <= taken <= now + MAX_CLOCK_SKEW
+def _plausible(taken: datetime, now: datetime, timezone: str) -> bool:
+    try:
+        taken.astimezone(ZoneInfo(timezone))  # the record's day is on the site's calendar
+    except OverflowError:
+        return False
+    return taken <= now + MAX_CLOCK_SKEW
 
 
 def _parse_time(text: str) -> datetime | None:

@@ -123,6 +123,15 @@ def _content_length(header: str | None) -> int:
     return int(header)
 
 
+def _discard(stream: Any, length: int) -> None:
+    """Read and drop ``length`` bytes of a request body, a chunk at a time."""
+    while length > 0:
+        chunk = stream.read(min(length, 65536))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
 def _handler_for(endpoint: LambdaEndpoint) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
@@ -131,6 +140,7 @@ def _handler_for(endpoint: LambdaEndpoint) -> type[BaseHTTPRequestHandler]:
             try:
                 length = _content_length(self.headers.get("Content-Length"))
                 if length > MAX_PAYLOAD_BYTES:
+                    _discard(self.rfile, min(length, 4 * MAX_PAYLOAD_BYTES))  # else the sender sees a reset
                     raise _ServiceError(
                         413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes"
                     )
@@ -139,7 +149,8 @@ def _handler_for(endpoint: LambdaEndpoint) -> type[BaseHTTPRequestHandler]:
             except _ServiceError as error:
                 self.close_connection = True  # the body may be unread: the next request cannot start here
                 body = json.dumps({"Type": "User", "message": error.message}).encode()
-                self._send(error.status, body, {"x-amzn-ErrorType": error.code})
+                # Said, so the client's pool opens a new connection for its next request.
+                self._send(error.status, body, {"x-amzn-ErrorType": error.code, "Connection": "close"})
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)

@@ -249,6 +249,14 @@ def test_an_impossible_event_time_is_recorded_at_the_time_it_was_processed(
     assert recorded.expires_at == int((NOW + timedelta(days=SETTINGS.retention_days)).timestamp())
 
 
+def test_a_forged_ancient_photo_expires_as_if_it_were_as_old_as_any_event_can_be(world: World) -> None:
+    world.process(world.upload(event_time="0001-01-02T00:00:00Z"))
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.ERROR and recorded.captured_at.startswith("0001-01-02")
+    kept_until = NOW - timedelta(days=15) + timedelta(days=SETTINGS.retention_days)
+    assert recorded.expires_at == int(kept_until.timestamp())  # never a TTL DynamoDB ignores
+
+
 def test_a_photo_a_few_seconds_ahead_of_our_clock_is_s3s_clock_skew(world: World) -> None:
     world.process(world.upload(event_time=(NOW + timedelta(seconds=4)).isoformat()))
     [recorded] = world.scans.scans.values()
