@@ -97,13 +97,15 @@ def process_upload(
     stated = _parse_time(upload.event_time)
     # The record keeps the stated time unless no event can carry it: one from the future
     # (S3 stamps it), or one the site's calendar cannot show.
-    captured = stated if stated is not None and _plausible(stated, clock(), settings.timezone) else clock()
+    received = clock()
+    captured = stated if stated is not None and _plausible(stated, received, settings.timezone) else received
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
     )
+    decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
     if decision.status.opens_door:
-        decision = _in_time(decision, stated, clock())
-    scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, clock())
+        decision = _in_time(decision, stated, decided)
+    scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, decided)
     try:
         outcome = ports.scans.record(scan)
         if outcome is Recorded.EMPLOYEE_GONE:  # erased meanwhile: keep the event, not the person
