@@ -1,10 +1,10 @@
 """One IAM user per camera: ``python -m infra.cameras add|list|rotate|remove --stage STAGE [ID]``.
 
 A camera's only right is ``s3:PutObject`` on ``incoming/<its id>/*`` of its stage's bucket,
-in this account: a scan's camera id is then the id of the credentials that wrote the photo,
-not a claim anyone with upload rights could make. Users live under the IAM path
-``/facegate/<stage>/cameras/`` and carry the camera id as a tag, so ``list`` needs no
-naming convention to be reversible. Access keys are printed once, never stored here.
+in this account, in S3 Standard and without SSE-C: a scan's camera id is then the id of the
+credentials that wrote the photo, not a claim anyone with upload rights could make. Users
+live under the IAM path ``/facegate/<stage>/cameras/`` and carry the camera id as a tag, so
+``list`` needs no naming convention to be reversible. Access keys are printed once, never stored here.
 """
 
 from __future__ import annotations
@@ -64,7 +64,11 @@ def user_name(stage: str, camera_id: str) -> str:
 
 
 def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
-    """PutObject under the camera's own prefix, in the bucket of this account, and nothing else."""
+    """PutObject under the camera's own prefix, in the bucket of this account, and nothing else.
+
+    Only photos the functions can read back: in S3 Standard (an archived one refuses GetObject)
+    and without a key of the camera's own (SSE-C: only the uploader could read it). Either
+    would be a photo erasure cannot look into, and the pipeline an ERROR it cannot decide."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -73,7 +77,11 @@ def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
                 "Resource": f"arn:aws:s3:::{bucket}/{camera_key(valid_id(camera_id), '*')}",
-                "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+                "Condition": {
+                    "StringEquals": {"aws:ResourceAccount": account},
+                    "StringEqualsIfExists": {"s3:x-amz-storage-class": "STANDARD"},
+                    "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"},
+                },
             }
         ],
     }

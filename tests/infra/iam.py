@@ -79,6 +79,8 @@ def _holds(operator: str, policy_values: list[str], values: tuple[str, ...] | No
     quantifier, _, name = operator.rpartition(":")
     if_exists = name.endswith("IfExists")
     name = name.removesuffix("IfExists")
+    if name == "Null" and not quantifier:  # "true": the key must be absent; "false": present
+        return all((values is None) == (str(wanted).lower() == "true") for wanted in policy_values)
     negated = name in _NEGATED
     matcher = _MATCHERS.get(_NEGATED.get(name, name))
     if matcher is None or quantifier not in ("", "ForAllValues", "ForAnyValue"):

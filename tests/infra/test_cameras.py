@@ -56,9 +56,12 @@ def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> N
     document = iam.get_user_policy(UserName=name, PolicyName=cameras.POLICY_NAME)["PolicyDocument"]
     policy = (json.loads(document) if isinstance(document, str) else document)["Statement"]
 
-    def may(action: str, key: str, on: str = bucket, account: str = ACCOUNT) -> bool:
+    def may(
+        action: str, key: str, on: str = bucket, account: str = ACCOUNT, **headers: tuple[str, ...]
+    ) -> bool:
         bounds = {"aws:ResourceAccount": (account,), "s3:ResourceAccount": (account,)}
-        return allowed(policy, Request(action, f"arn:aws:s3:::{on}/{key}", bounds))
+        context = bounds | {f"s3:x-amz-{name.replace('_', '-')}": value for name, value in headers.items()}
+        return allowed(policy, Request(action, f"arn:aws:s3:::{on}/{key}", context))
 
     assert may("s3:PutObject", "incoming/front-door/a.jpg")
     assert not may("s3:PutObject", "incoming/back-door/a.jpg")
@@ -68,6 +71,14 @@ def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> N
     assert not may("s3:PutObject", "incoming/front-door/a.jpg", account="999999999999")
     for action in ("s3:GetObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:ListBucket"):
         assert not may(action, "incoming/front-door/a.jpg")
+    # Only photos the functions can read back: S3 Standard, no key of the camera's own.
+    assert may("s3:PutObject", "incoming/front-door/a.jpg", storage_class=("STANDARD",))
+    for archived in ("GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "STANDARD_IA"):
+        assert not may("s3:PutObject", "incoming/front-door/a.jpg", storage_class=(archived,))
+    own_key = ("AES256",)  # SSE-C: only whoever holds the key may read the photo back
+    assert not may(
+        "s3:PutObject", "incoming/front-door/a.jpg", server_side_encryption_customer_algorithm=own_key
+    )
 
     old_key = keys["access_key_id"]
     rotated = cameras.rotate(iam, "sandbox", bucket, "front-door")

@@ -29,6 +29,9 @@ ONLY_OURS = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["daily-repor
         ({"StringLike": {"s3:prefix": ["processed/*"]}}, {"s3:prefix": ("processed/x",)}, True),
         ({"StringLike": {"s3:prefix": ["processed/*"]}}, {"s3:prefix": ("incoming/x",)}, False),
         ({"StringEquals": {"a": "1"}, "StringLike": {"b": "2*"}}, {"a": ("1",), "b": ("3",)}, False),
+        ({"Null": {"k": "true"}}, {}, True),  # "true": the request carries no such key
+        ({"Null": {"k": "true"}}, {"k": ("AES256",)}, False),
+        ({"Null": {"k": "false"}}, {"k": ("AES256",)}, True),
     ],
 )
 def test_conditions_read_as_iam_reads_them(
