@@ -63,7 +63,8 @@ def job_status(job_id: str, jobs: ErasureJobs) -> dict[str, Any]:
 
 
 def public(job: ErasureJob) -> dict[str, Any]:
-    """The job as the API shows it: progress, then what was found and removed (ids only)."""
+    """The job as the API shows it: progress, then how much was found and removed (counts
+    only: the scan ids would say where and when the employee was seen)."""
     return {
         "job_id": job.job_id,
         "employee_id": job.employee_id,
@@ -76,19 +77,23 @@ def public(job: ErasureJob) -> dict[str, Any]:
             "days_total": job.days_total,
             "days_searched": job.days_searched,
             "photos_checked": job.photos_checked,
+            "photos_unreadable": job.photos_unreadable,
         },
-        "result": {
-            "faces_removed": job.faces_removed or 0,
-            "unlinked_photos_found": len(job.found),
-            "scans_anonymised": len(job.anonymised),
-            "scans_purged": len(job.purged),
-            "in_flight_purged": len(job.in_flight),
-            "photos_deleted": len(set(job.anonymised) | set(job.purged)),
-            "anonymised_scan_ids": list(job.anonymised),
-            "purged_scan_ids": list(job.purged),
-        },
+        "result": dict(job.result) if job.result is not None else counts(job),
         "attempts": job.attempts,
         "error": job.error,
+    }
+
+
+def counts(job: ErasureJob) -> dict[str, int]:
+    """What the job found and removed so far, counted from the ids it keeps while it runs."""
+    return {
+        "faces_removed": job.faces_removed or 0,
+        "unlinked_photos_found": len(job.found),
+        "scans_anonymised": len(job.anonymised),
+        "scans_purged": len(job.purged),
+        "in_flight_purged": len(job.in_flight),
+        "photos_deleted": len(set(job.anonymised) | set(job.purged)),
     }
 
 
@@ -144,11 +149,12 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
             return
         following = STEPS[STEPS.index(job.step) + 1]
         if following == "done":  # audited first: a failed audit write is retried, not lost
-            result = public(job)["result"]
-            counts = {name: value for name, value in result.items() if not name.endswith("_ids")}
-            ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **counts)
-            job.state, job.finished_at = "DONE", ports.now()
-            job.copies = []  # their keys name every day the employee was seen: not kept past the sweep
+            result = counts(job)
+            ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **result)
+            job.state, job.finished_at, job.result = "DONE", ports.now(), result
+            # Scan ids and copy keys say where and when the employee was seen (the anonymised
+            # records stay for the retention window): a finished job keeps the counts only.
+            job.found, job.anonymised, job.purged, job.in_flight, job.copies = [], [], [], [], []
         job.step, job.error = following, None
         steps.save(job, ports)
 

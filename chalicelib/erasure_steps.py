@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.access import AccessKey, Rule, entry_key
 from chalicelib.config import Settings
-from chalicelib.errors import AccessPolicyUnsettled, ObjectGone, RejectedImage, UploadTooLarge
+from chalicelib.errors import (
+    AccessPolicyUnsettled,
+    ObjectGone,
+    ObjectUnreadable,
+    RejectedImage,
+    UploadTooLarge,
+)
 from chalicelib.imaging import normalise
 from chalicelib.keys import legacy_processed_key, processed_key
 from chalicelib.models import AuditEntry, ErasureJob, Reason, Scan, Status, Upload
@@ -76,7 +82,7 @@ def search(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: 
         for scan in page.items:
             if scan.status in UNLINKED and scan.decision.employee_id != job.employee_id:
                 job.photos_checked += 1
-                if scan.scan_id not in job.found and _shows(scan, job.employee_id, ports, settings):
+                if scan.scan_id not in job.found and _shows(scan, job, ports, settings):
                     job.found.append(scan.scan_id)
         if page.next_token:
             job.search_token = page.next_token
@@ -88,13 +94,21 @@ def search(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: 
     return True
 
 
-def _shows(scan: Scan, employee_id: str, ports: ErasurePorts, settings: Settings) -> bool:
+def _shows(scan: Scan, job: ErasureJob, ports: ErasurePorts, settings: Settings) -> bool:
+    """Does the engine see the employee in the scan's photo? A photo that is gone has nothing
+    to erase; one that may not be read for good (archived, SSE-C, a KMS key or a permission we
+    lack, a key S3 refuses) or is not an image is one the engine could not see them in either:
+    counted on the job, never a failure, or one such upload would block every erasure for the
+    retention window. Throttling and 5xx are raised: the queue delivers the job again."""
     upload = Upload(ports.camera_bucket, scan.object_key, scan.object_version, None, scan.captured_at)
     try:
         image = normalise(ports.images.read(upload, settings.limits.max_bytes).data, settings.limits)
-    except (ObjectGone, UploadTooLarge, RejectedImage):
-        return False  # nothing left to erase, or nothing an engine could have seen
-    return ports.engine.shows_employee(image, employee_id)
+    except ObjectGone:
+        return False
+    except (ObjectUnreadable, UploadTooLarge, RejectedImage):
+        job.photos_unreadable += 1
+        return False
+    return ports.engine.shows_employee(image, job.employee_id)
 
 
 def remove_faces(job: ErasureJob, ports: ErasurePorts) -> bool:

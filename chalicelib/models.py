@@ -383,6 +383,7 @@ class ErasureJob:
     days_searched: int = 0
     search_token: str | None = None  # the page of the day being searched
     photos_checked: int = 0
+    photos_unreadable: int = 0  # of ``photos_checked``: could not be read for good (archived, SSE-C …)
     faces_removed: int | None = None
     found: list[str] = field(default_factory=list)  # unlinked scans that show the employee
     anonymised: list[str] = field(default_factory=list)  # linked scans, identity stripped
@@ -390,6 +391,8 @@ class ErasureJob:
     in_flight: list[str] = field(default_factory=list)  # of ``purged``: scans the guard stopped
     # the processed copies' keys: a purged record, and with it the day they are filed under, is gone
     copies: list[str] = field(default_factory=list)
+    # once DONE: the counts (``erasure.counts``), and the ids and keys above are emptied
+    result: dict[str, int] | None = None
     settle_until: str | None = None
     attempts: int = 0
     error: str | None = None
@@ -408,12 +411,14 @@ class ErasureJob:
             "days_searched": self.days_searched,
             "search_token": self.search_token,
             "photos_checked": self.photos_checked,
+            "photos_unreadable": self.photos_unreadable,
             "faces_removed": self.faces_removed,
             "found": list(self.found),
             "anonymised": list(self.anonymised),
             "purged": list(self.purged),
             "in_flight": list(self.in_flight),
             "copies": list(self.copies),
+            "result": None if self.result is None else dict(self.result),
             "settle_until": self.settle_until,
             "attempts": self.attempts,
             "error": self.error,
@@ -422,10 +427,12 @@ class ErasureJob:
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> ErasureJob:
         known = {name: item[name] for name in cls.__dataclass_fields__ if name in item}
-        for name in ("days_total", "days_searched", "photos_checked", "attempts"):
+        for name in ("days_total", "days_searched", "photos_checked", "photos_unreadable", "attempts"):
             known[name] = int(known.get(name, 0))
         if known.get("faces_removed") is not None:
             known["faces_removed"] = int(known["faces_removed"])
         for name in ("found", "anonymised", "purged", "in_flight", "copies"):
             known[name] = [str(value) for value in known.get(name) or []]
+        if known.get("result") is not None:
+            known["result"] = {str(name): int(value) for name, value in known["result"].items()}
         return cls(**known)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings
 from chalicelib.display import display_text
-from chalicelib.errors import ObjectGone, RejectedImage, ReportDayRefused, UploadTooLarge
+from chalicelib.errors import ObjectGone, ObjectUnreadable, RejectedImage, ReportDayRefused, UploadTooLarge
 from chalicelib.models import Reason, Scan, Upload
 from chalicelib.ports import ImageStore, Mailer, ReportLedger, ScanLog
 from chalicelib.report_email import compose
@@ -177,7 +177,7 @@ def face_thumbnails(ports: ReportPorts, settings: Settings) -> Callable[[Scan], 
         try:
             stored = ports.images.read(photo, settings.limits.max_bytes)
             made = face_thumbnail(stored.data, box, settings.limits)
-        except (ObjectGone, UploadTooLarge, RejectedImage) as error:  # erased, expired, or not to show
+        except (ObjectGone, ObjectUnreadable, UploadTooLarge, RejectedImage) as error:  # not to show
             log.info("no thumbnail for %s: %s", display_text(scan.object_key), display_text(error))
             return None
         except Exception:

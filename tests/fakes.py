@@ -72,9 +72,12 @@ class InMemoryImageStore(Failing):
         self.write_fails_with: Exception | None = None
         self.metadata: dict[tuple[str, str], dict[str, str]] = {}
         self.deletions: list[tuple[str, str, str | None]] = []  # (bucket, key, version or None)
+        self.refusals: dict[str, Exception] = {}  # key → what reading it raises (archived, SSE-C …)
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
+        if upload.key in self.refusals:
+            raise self.refusals[upload.key]
         if (upload.bucket, upload.key) not in self.objects:
             raise ObjectGone(upload.key)
         data = self.objects[(upload.bucket, upload.key)]

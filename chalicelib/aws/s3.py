@@ -10,23 +10,58 @@ from chalicelib.models import Upload
 from chalicelib.ports import StoredObject
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
 
-# GetObject errors a retry cannot mend: no permission (a KMS key the role may not use
-# surfaces as AccessDenied too), an SSE-C object read without its key (InvalidRequest), an
-# archived object, a disabled or deleted KMS key. Throttling and 5xx stay retryable.
-UNREADABLE = frozenset(
+# GetObject answers that a retry can mend though their status may be a 4xx: botocore's
+# throttling and transient codes (tests/aws/test_s3_and_sns.py holds the list to botocore's),
+# and a clock or a session that the next attempt or invocation corrects.
+PASSING = frozenset(
     {
-        "AccessDenied",
-        "InvalidRequest",
-        "InvalidObjectState",
-        "KMS.DisabledException",
-        "KMS.KMSInvalidStateException",
-        "KMS.NotFoundException",
-        "KMS.InvalidKeyUsageException",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "RequestTimeTooSkewed",
+        "RequestExpired",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "TokenRefreshRequired",
+        "InternalError",
+        "ServiceUnavailable",
     }
 )
+PASSING_STATUSES = frozenset({408, 429})
+
+
+def refusal(error: ClientError, key: str) -> ObjectGone | ObjectUnreadable | None:
+    """What a failed GetObject means for good, or None when a retry may mend it.
+
+    Every other 4xx answer is for good: no permission (a KMS key the role may not use
+    surfaces as AccessDenied too), an SSE-C object read without its key (InvalidRequest), an
+    archived object (InvalidObjectState), a disabled or deleted KMS key, a key S3 cannot hold
+    (KeyTooLongError, InvalidArgument). A 404 is gone whatever its code says: moto and S3
+    answer a HEAD-like miss with a bare ``404``. 5xx and the codes in ``PASSING`` stay raised."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if code in ("NoSuchKey", "NoSuchVersion") or status == 404 or code == "404":
+        return ObjectGone(f"{key} is not in the bucket")
+    if code in PASSING or status in PASSING_STATUSES or not 400 <= status < 500:
+        return None
+    return ObjectUnreadable(f"the photo may not be read ({code or status})")
 
 
 class S3ImageStore:
@@ -44,12 +79,10 @@ class S3ImageStore:
         try:
             response = self._s3.get_object(**params)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "NoSuchVersion"):
-                raise ObjectGone(f"{upload.key} is not in the bucket") from None
-            if code in UNREADABLE:
-                raise ObjectUnreadable(f"the photo may not be read ({code})") from None
-            raise
+            refused = refusal(error, upload.key)
+            if refused is None:
+                raise
+            raise refused from None
         body = response["Body"]
         version = response.get("VersionId") or upload.version_id
         try:

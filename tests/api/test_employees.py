@@ -235,7 +235,7 @@ def test_erase_removes_faces_photos_and_identity_and_is_audited(api: Api, photos
     assert handled and all(event.error is None for event in handled)
     job = api.call("GET", f"/erasures/{job_id}").json
     assert job["status"] == "DONE" and job["finished_at"]
-    assert {k: v for k, v in job["result"].items() if not k.endswith("_ids")} == {
+    assert job["result"] == {
         "faces_removed": 1,
         "unlinked_photos_found": 0,
         "scans_anonymised": 1,
@@ -243,7 +243,7 @@ def test_erase_removes_faces_photos_and_identity_and_is_audited(api: Api, photos
         "in_flight_purged": 0,
         "photos_deleted": 1,
     }
-    assert job["result"]["anonymised_scan_ids"] == [scan["scan_id"]]
+    assert scan["scan_id"] not in str(job)  # counts only: the id would say where they were seen
 
     assert api.call("GET", "/employees/EMP001").status == 404
     anonymised = api.call("GET", f"/scans/{scan['scan_id']}").json

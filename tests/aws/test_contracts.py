@@ -379,7 +379,10 @@ def test_erasure_jobs_keep_their_progress(erasure_jobs: ErasureJobs) -> None:
     assert erasure_jobs.create(job) is True
     assert erasure_jobs.create(job) is False
     job.state, job.days_total, job.found, job.faces_removed = "RUNNING", 33, ["s1", "s2"], 0
-    job.search_token = "o25"
+    job.search_token, job.photos_unreadable = "o25", 1
+    erasure_jobs.save(job)
+    assert erasure_jobs.get("a" * 32) == job
+    job.state, job.found, job.result = "DONE", [], {"unlinked_photos_found": 2, "faces_removed": 0}
     erasure_jobs.save(job)
     assert erasure_jobs.get("a" * 32) == job
     assert erasure_jobs.get("b" * 32) is None

@@ -11,7 +11,7 @@ from chalicelib import wiring
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.s3 import S3ImageStore
 from chalicelib.aws.sns import SnsNotifier
-from chalicelib.errors import ObjectUnreadable, UploadTooLarge
+from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
 from chalicelib.models import Decision, Scan, Status, Upload
 from sandbox.stack import Stack
 
@@ -97,15 +97,59 @@ def test_the_admin_notifier_publishes_plain_text_on_the_admin_topic(stack: Stack
     assert stack.notifications() == []  # the door-decision topic heard nothing
 
 
-@pytest.mark.parametrize("code", ["AccessDenied", "InvalidRequest", "KMS.DisabledException"])
-def test_a_photo_that_may_not_be_read_is_unreadable_not_retried(code: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("AccessDenied", 403),
+        ("InvalidRequest", 400),  # SSE-C, read without its key
+        ("InvalidObjectState", 403),  # archived (a camera may upload as GLACIER)
+        ("KMS.DisabledException", 400),
+        ("KeyTooLongError", 400),
+        ("InvalidArgument", 400),
+        ("SomethingS3SaysOneDay", 400),  # an answer for good we have never seen
+    ],
+)
+def test_a_photo_that_may_not_be_read_is_unreadable_not_retried(code: str, status: int) -> None:
     store, stubber = stubbed_store()
-    stubber.add_client_error("get_object", code, http_status_code=403)
+    stubber.add_client_error("get_object", code, http_status_code=status)
     with stubber, pytest.raises(ObjectUnreadable, match=code):
         store.read(Upload("cams", "enroll/EMP001/a.jpg", "v1", None, ""), max_bytes=100)
 
 
-@pytest.mark.parametrize(("code", "status"), [("SlowDown", 503), ("InternalError", 500)])
+@pytest.mark.parametrize("code", ["NoSuchKey", "NoSuchVersion", "404", ""])
+def test_a_photo_that_is_not_there_is_gone_whatever_the_404_says(code: str) -> None:
+    store, stubber = stubbed_store()
+    stubber.add_client_error("get_object", code, http_status_code=404)
+    with stubber, pytest.raises(ObjectGone):
+        store.read(Upload("cams", "incoming/door/\x1b.jpg", "v1", None, ""), max_bytes=100)
+
+
+def _botocore_passing_codes() -> list[str]:
+    """botocore's own lists of throttling and transient codes (private, so read loosely)."""
+    from botocore.retries import standard
+
+    lists = (
+        getattr(standard.ThrottledRetryableChecker, "_THROTTLED_ERROR_CODES", []),
+        getattr(standard.TransientRetryableChecker, "_TRANSIENT_ERROR_CODES", []),
+    )
+    codes = sorted({str(code) for found in lists for code in found})
+    assert "SlowDown" in codes  # botocore still keeps them where this looks
+    return codes
+
+
+@pytest.mark.parametrize("code", [*_botocore_passing_codes(), "RequestTimeTooSkewed", "ExpiredToken"])
+def test_a_throttled_or_timed_out_4xx_read_is_raised_for_a_retry(code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    store, stubber = stubbed_store()
+    stubber.add_client_error("get_object", code, http_status_code=400)
+    with stubber, pytest.raises(ClientError):
+        store.read(Upload("cams", "incoming/door/a.jpg", "v1", None, ""), max_bytes=100)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("SlowDown", 503), ("InternalError", 500), ("", 429), ("", 408)]
+)
 def test_a_passing_read_failure_is_raised_for_a_retry(code: str, status: int) -> None:
     from botocore.exceptions import ClientError
 

@@ -93,7 +93,7 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
         done = call(client, token, "GET", f"/erasures/{job['job_id']}")
 
     assert done["status"] == "DONE"
-    assert {k: v for k, v in done["result"].items() if not k.endswith("_ids")} == {
+    assert done["result"] == {
         "faces_removed": 1,
         "unlinked_photos_found": 1,
         "scans_anonymised": 1,
@@ -101,8 +101,8 @@ def test_erasure_leaves_no_photo_embedding_or_name_in_any_store(stack: Stack, ph
         "in_flight_purged": 0,
         "photos_deleted": 2,
     }
-    assert done["result"]["purged_scan_ids"] == [by_status["MULTIPLE_FACES"]["scan_id"]]
-    assert done["result"]["anonymised_scan_ids"] == [by_status["AUTHORIZED"]["scan_id"]]
+    for scan in by_status.values():  # counts only: the ids would say where they were seen
+        assert scan["scan_id"] not in str(done)
     text, objects = everything_stored(stack)
     assert "Quinn Zebedee" not in text
     assert '"embedding"' not in text  # the only embeddings were theirs
