@@ -2,15 +2,19 @@
 
 ``read_letter`` parses one SQS message and says what a replay would invoke, or why it must
 not: a record is replayed only into one of *this* stage's S3-triggered functions (by our name
-for it, never the record's ARN), in the stage's region, for the stage's bucket, and a camera
-event only with a readable event time that is not after SQS received the record (the 60 s
-rule judges that time: a forged later one could open a door). Nothing here calls AWS.
+for it, never the record's ARN), in the stage's partition, region and account, for the
+stage's bucket, an object-created event only, for a key S3 could hold, and a camera event only
+with a readable event time that is not after SQS received the record (the 60 s rule judges
+that time: a forged later one could open a door). A record the function could not even parse
+(a size that is no byte count, a key that is not URL-encoded UTF-8) is malformed. Nothing
+here calls AWS.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,11 +30,32 @@ FUNCTION_PREFIXES = {"on_camera_upload": "incoming/", "on_enrollment_upload": "e
 # The queue keeps messages 14 days and Lambda keeps retrying an event at most 6 hours: an
 # event older than that when its record was sent was not dead-lettered by Lambda.
 MAX_DEAD_LETTER_AGE_S = 15 * 24 * 3600
-FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})"
-    r"(?::\$LATEST)?$"
+# AWS's partitions but the first by the start of their regions' names (botocore's
+# data/partitions.json; tests/cli/test_dead_letters.py holds the table to it).
+PARTITION_REGIONS = {
+    "aws-cn": "cn-",
+    "aws-us-gov": "us-gov-",
+    "aws-iso": "us-iso-",
+    "aws-iso-b": "us-isob-",
+    "aws-iso-e": "eu-isoe-",
+    "aws-iso-f": "us-isof-",
+    "aws-eusc": "eusc-",
+}
+FUNCTION_ARN = re.compile(  # matched whole (fullmatch): no trailing newline, no suffix
+    r"arn:(?P<partition>aws(?:-[a-z]+)*):lambda:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12})"
+    r":function:(?P<name>[A-Za-z0-9_-]{1,64})(?::\$LATEST)?",
+    re.ASCII,
 )
+MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8
 SHOWN_CHARS = 160
+
+
+def partition_of(region: str) -> str:
+    """The partition whose ARNs name ``region``."""
+    for partition, start in PARTITION_REGIONS.items():
+        if region.startswith(start):
+            return partition
+    return "aws"
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,9 @@ def read_letter(message: MessageTypeDef, target: AwsTarget) -> DeadLetter:
     s3 = _s3_of(event)
     if not isinstance(arn, str) or s3 is None or not isinstance(event, dict):
         return DeadLetter(message_id, receipt, None, None, row, "malformed: no function ARN or S3 event")
+    unparsable = _unparsable(event)
+    if unparsable is not None:
+        return DeadLetter(message_id, receipt, None, None, row, f"malformed: {unparsable}")
     error = response if isinstance(response, dict) else {}
     row |= {
         "key": printable(unquote_plus(str(s3["object"]["key"]))),
@@ -78,6 +106,29 @@ def read_letter(message: MessageTypeDef, target: AwsTarget) -> DeadLetter:
     return DeadLetter(message_id, receipt, function, event, {**row, "function": function})
 
 
+def decoded_key(raw: str) -> str | None:
+    """An S3 event's key as the function reads it (``unquote_plus``), or None when it is not
+    URL-encoded UTF-8 (chalicelib.events.decoded_key says the same)."""
+    try:
+        key = unquote_plus(raw, errors="strict")
+        key.encode("utf-8")  # a lone surrogate from a JSON escape
+    except UnicodeError:
+        return None
+    return key
+
+
+def _unparsable(event: dict[str, Any]) -> str | None:
+    """Why the function could not read a record of the event, if it could not."""
+    for record in event["Records"]:
+        obj = record["s3"]["object"]  # _s3_of checked every record's shape
+        size = obj.get("size")
+        if size is not None and (type(size) is not int or size < 0):
+            return "the object's size is not a byte count"
+        if decoded_key(obj["key"]) is None:
+            return "the key is not URL-encoded UTF-8"
+    return None
+
+
 class _Refused(Exception):
     """Why a well-formed record is not replayed."""
 
@@ -85,24 +136,46 @@ class _Refused(Exception):
 def _our_function(arn: str, event: dict[str, Any], message: MessageTypeDef, target: AwsTarget) -> str:
     """The stage's function the record names (our name for it, not the record's ARN)."""
     ours = {f"facegate-{target.stage}-{function}" for function in FUNCTIONS}
-    match = FUNCTION_ARN.match(arn)
+    match = FUNCTION_ARN.fullmatch(arn)
     if match is None or match["name"] not in ours:
         raise _Refused("not one of this stage's S3-triggered functions")
-    if target.region and match["region"] != target.region:
+    # Fail closed: a check that cannot be made refuses, it is never skipped.
+    if not target.region:
+        raise _Refused("the stage's region is unknown (set FACEGATE_REGION)")
+    if match["region"] != target.region:
         raise _Refused(f"a function in {printable(match['region'])}, the stage is in {target.region}")
+    if match["partition"] != partition_of(target.region):
+        raise _Refused(f"a function in partition {printable(match['partition'])}, not the stage's")
+    if not target.account:
+        raise _Refused("the stage's account is unknown (its queue's URL names none)")
+    if match["account"] != target.account:
+        raise _Refused(f"a function in account {match['account']}, not the stage's")
     if not target.bucket:  # fail closed: a record could name any bucket the function may read
         raise _Refused("the stage's camera bucket is unknown (set FACEGATE_CAMERA_BUCKET)")
     prefix = FUNCTION_PREFIXES[match["name"].removeprefix(f"facegate-{target.stage}-")]
     for record in event["Records"]:
-        bucket = str(record["s3"]["bucket"]["name"])  # _s3_of checked every record's shape
-        if bucket != target.bucket:
-            raise _Refused(f"names bucket {printable(bucket)}, not the stage's")
-        key = unquote_plus(str(record["s3"]["object"]["key"]))
-        if not key.startswith(prefix):
-            raise _Refused(f"names key {printable(key)}, outside {prefix} that this function reads")
+        _check_record(record, target.bucket, prefix)
     if match["name"].endswith("on_camera_upload"):
         _check_camera_time(event, message)
     return str(match["name"])
+
+
+def _check_record(record: dict[str, Any], bucket: str, prefix: str) -> None:
+    """One S3 record: an object created in the stage's bucket, under a key S3 could hold that
+    the function reads (``_unparsable`` checked that it decodes)."""
+    name = record.get("eventName")
+    if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
+        raise _Refused(f"a {printable(str(name))} event, not ObjectCreated (the function ignores it)")
+    named = str(record["s3"]["bucket"]["name"])  # _s3_of checked every record's shape
+    if named != bucket:
+        raise _Refused(f"names bucket {printable(named)}, not the stage's")
+    key = str(decoded_key(record["s3"]["object"]["key"]))
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise _Refused(f"names a key longer than S3's {MAX_KEY_BYTES} bytes")
+    if any(unicodedata.category(char) == "Cc" for char in key):
+        raise _Refused(f"names key {printable(key)}, with control characters no camera writes")
+    if not key.startswith(prefix):
+        raise _Refused(f"names key {printable(key)}, outside {prefix} that this function reads")
 
 
 def _check_camera_time(event: dict[str, Any], message: MessageTypeDef) -> None:

@@ -128,11 +128,21 @@ class AwsTarget:
     failed-scans queue and its S3-triggered functions, in its region."""
 
     stage: str  # the stage's resources are named facegate-<stage>-…
-    region: str | None  # None: boto3's own (AWS_REGION, the profile)
+    region: str | None  # None: boto3's own (AWS_REGION, the profile), filled in once resolved
     bucket: str | None  # the stage's camera bucket, when known: replayed events must name it
     sqs_endpoint: str | None = None  # the sandbox's local AWS; None for AWS
     lambda_endpoint: str | None = None  # the sandbox's local Lambda Invoke endpoint
     local: bool = False  # the sandbox: its throwaway credentials, not the admin's
+    account: str | None = None  # the account of the stage's queue, once its URL is known
+
+
+def account_in(queue_url: str) -> str | None:
+    """The account an SQS queue URL names (``https://sqs.<region>.amazonaws.com/<account>/<name>``,
+    or the local AWS's ``http://host:port/<account>/<name>``), or None when it names none."""
+    parts = urllib.parse.urlsplit(queue_url).path.strip("/").split("/")
+    if len(parts) != 2 or not (len(parts[0]) == 12 and parts[0].isascii() and parts[0].isdigit()):
+        return None
+    return parts[0]
 
 
 def aws_target(name: str, environ: Mapping[str, str] = os.environ, project: Path = PROJECT_DIR) -> AwsTarget:

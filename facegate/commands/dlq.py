@@ -18,13 +18,14 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from facegate.commands.common import command
 from facegate.context import Context
 from facegate.dead_letters import DeadLetter, printable, read_letter
 from facegate.errors import CliError
-from facegate.stages import AwsTarget, aws_target
+from facegate.stages import AwsTarget, account_in, aws_target
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -53,6 +54,8 @@ def replay_dead_letters(args: argparse.Namespace, context: Context) -> int:
     target = aws_target(context.stage_name)
     sqs, lambda_client = _clients(target)
     queue = _queue_url(sqs, target)
+    # The stage is where its queue is: the region the client resolved, the account its URL names.
+    target = replace(target, region=target.region or sqs.meta.region_name, account=account_in(queue))
     visibility = LIST_VISIBILITY if args.dry_run else REPLAY_VISIBILITY
     kept: list[str] = []  # receipt handles to make visible again when done
     rows: list[dict[str, str]] = []
