@@ -53,6 +53,7 @@ class Fetched:
     data: bytes | None
     version_id: str | None
     refusal: Decision | None = None
+    last_modified: datetime | None = None  # when S3 stored it: the 60 s rule's second clock
 
 
 def scan_id_for(upload: Upload) -> str:
@@ -104,7 +105,7 @@ def process_upload(
     )
     decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
     if decision.status.opens_door:
-        decision = _in_time(decision, stated, decided)
+        decision = _in_time(decision, stated, fetched.last_modified, decided)
     scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, decided)
     try:
         outcome = ports.scans.record(scan)
@@ -150,7 +151,7 @@ def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Sett
         log.exception("could not read %s", display_text(upload.key))
         reason = f"could not read the upload: {_describe(error)}"
         return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
-    return Fetched(stored.data, stored.version_id)
+    return Fetched(stored.data, stored.version_id, last_modified=stored.last_modified)
 
 
 def _version_of(upload: Upload, images: ImageStore) -> str | None:
@@ -291,16 +292,19 @@ def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str
         log.exception("could not mark scan %s as %s", scan_id, state)
 
 
-def _in_time(decision: Decision, taken: datetime | None, now: datetime) -> Decision:
-    """An opening decision stands only for a photo whose time is known and recent: an event
-    without a readable time, or one from the future (S3 stamps it; only a forged or replayed
-    event can be later than our clock by more than the skew), fails closed."""
-    if taken is None:
+def _in_time(decision: Decision, taken: datetime | None, stored: datetime | None, now: datetime) -> Decision:
+    """An opening decision stands only for a photo whose time is known and recent, by both of
+    S3's clocks: the event's time and the object's ``LastModified`` (a replayed event can carry
+    a forged fresh time, never a fresh ``LastModified``), measured from the older of the two.
+    Either unreadable, or either from the future (only a forged or replayed event, or a clock
+    gone wrong, can be later than ours by more than the skew), fails closed."""
+    if taken is None or stored is None:
         reason = "the photo's time cannot be read, so the door is not opened"
-    elif now - taken > MAX_AUTHORIZE_DELAY:
-        reason = f"decided too late to open the door (photo taken at {_iso(taken)})"
-    elif taken - now > MAX_CLOCK_SKEW:
-        reason = f"the photo's time is in the future ({_iso(taken)}), so the door is not opened"
+    elif max(taken, stored) - now > MAX_CLOCK_SKEW:
+        later = max(taken, stored)
+        reason = f"the photo's time is in the future ({_iso(later)}), so the door is not opened"
+    elif now - min(taken, stored) > MAX_AUTHORIZE_DELAY:
+        reason = f"decided too late to open the door (photo taken at {_iso(min(taken, stored))})"
     else:
         return decision
     return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)

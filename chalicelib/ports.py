@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from chalicelib.access import AccessEntry, AccessKey, AccessSnapshot
@@ -37,12 +38,14 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's bytes, the version they were read from (None when unversioned) and its
-    user metadata (``x-amz-meta-<name>``, names lowercase, values as S3 returns them)."""
+    """An object's bytes, the version they were read from (None when unversioned), its user
+    metadata (``x-amz-meta-<name>``, names lowercase, values as S3 returns them) and when S3
+    stored it (``LastModified``, S3's clock; None when the answer carried none)."""
 
     data: bytes
     version_id: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    last_modified: datetime | None = None
 
 
 class FaceEngine(Protocol):

@@ -15,6 +15,8 @@ from urllib.parse import unquote_plus
 from sandbox.lambda_invoke import LambdaEndpoint
 from sandbox.stack import FUNCTION_ARN_PREFIX, Stack
 
+MOTO_ACCOUNT = "123456789012"  # the local AWS's one account (FUNCTION_ARN_PREFIX names it)
+
 
 @contextmanager
 def replayable(stack: Stack, state_file: Path) -> Iterator[LambdaEndpoint]:
@@ -108,3 +110,16 @@ def send(stack: Stack, body: object) -> str:
     """Put a message on the failed-scans queue (a dict as JSON, a string as it is); its id."""
     text = body if isinstance(body, str) else json.dumps(body)
     return str(stack.sqs.send_message(QueueUrl=queue_url(stack), MessageBody=text)["MessageId"])
+
+
+def stored_seconds_ago(stack: Stack, key: str, seconds: float) -> None:
+    """Back-date the ``LastModified`` the local S3 answers for every version of ``key`` (moto
+    runs in this process); the clock a forged event time cannot move."""
+    from datetime import UTC, datetime, timedelta
+
+    from moto.s3.models import s3_backends
+
+    bucket = s3_backends[MOTO_ACCOUNT]["aws"].buckets[stack.settings.camera_bucket]
+    moment = (datetime.now(UTC) - timedelta(seconds=seconds)).replace(tzinfo=None)  # moto's naive UTC
+    for version in bucket.keys.getlist(key):
+        version.last_modified = moment

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.access import (
@@ -73,6 +74,7 @@ class InMemoryImageStore(Failing):
         self.metadata: dict[tuple[str, str], dict[str, str]] = {}
         self.deletions: list[tuple[str, str, str | None]] = []  # (bucket, key, version or None)
         self.refusals: dict[str, Exception] = {}  # key → what reading it raises (archived, SSE-C …)
+        self.modified: dict[tuple[str, str], datetime] = {}  # S3's LastModified; none unless set
 
     def read(self, upload: Upload, max_bytes: int) -> StoredObject:
         self._maybe_fail()
@@ -84,7 +86,8 @@ class InMemoryImageStore(Failing):
         version = self.version(upload)
         if len(data) > max_bytes:
             raise UploadTooLarge(f"file too large: {len(data)} bytes, limit {max_bytes}", version)
-        return StoredObject(data, version, dict(self.metadata.get((upload.bucket, upload.key), {})))
+        metadata = dict(self.metadata.get((upload.bucket, upload.key), {}))
+        return StoredObject(data, version, metadata, self.modified.get((upload.bucket, upload.key)))
 
     def version(self, upload: Upload) -> str | None:
         """The event's version, else the key's current one (set by ``put``), as S3 answers."""

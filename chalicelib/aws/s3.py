@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
@@ -92,7 +93,13 @@ class S3ImageStore:
             data: bytes = body.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise UploadTooLarge(f"file too large: more than {max_bytes} bytes", version)
-            return StoredObject(data, version, dict(response.get("Metadata", {})))
+            modified = response.get("LastModified")  # the pipeline's 60 s rule reads it too
+            return StoredObject(
+                data,
+                version,
+                dict(response.get("Metadata", {})),
+                modified if isinstance(modified, datetime) and modified.tzinfo else None,
+            )
         finally:
             body.close()
 

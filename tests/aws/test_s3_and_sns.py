@@ -82,6 +82,17 @@ def test_reads_the_objects_user_metadata_with_lowercase_names(stack: Stack) -> N
     assert read.metadata == {"name": "Avery Stone"}
 
 
+def test_a_read_carries_when_s3_stored_the_object(stack: Stack) -> None:
+    """The pipeline's 60 s rule judges LastModified beside the event's time."""
+    from datetime import UTC, datetime, timedelta
+
+    key = stack.upload("front-door", "fresh.jpg", b"jpeg")
+    upload = Upload(stack.settings.camera_bucket, key, None, None, "")
+    read = S3ImageStore(wiring.client("s3")).read(upload, 10)
+    assert read.last_modified is not None and read.last_modified.tzinfo is not None
+    assert abs(datetime.now(UTC) - read.last_modified) < timedelta(seconds=30)
+
+
 def test_the_admin_notifier_publishes_plain_text_on_the_admin_topic(stack: Stack) -> None:
     from chalicelib.aws.sns import SnsAdminNotifier
 

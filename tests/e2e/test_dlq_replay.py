@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,20 @@ import pytest
 import app
 from chalicelib import wiring
 from chalicelib.keys import PROCESSED_PREFIX
-from chalicelib.models import Employee
+from chalicelib.models import Employee, Reason
 from sandbox.enroll import enroll_employee
 from sandbox.lambda_invoke import LambdaEndpoint
 from sandbox.stack import Stack
-from tests.dead_letters import destination_record, facegate, peek, queue_depth, replayable, send
+from tests.dead_letters import (
+    destination_record,
+    facegate,
+    peek,
+    queue_depth,
+    replayable,
+    s3_event,
+    send,
+    stored_seconds_ago,
+)
 from tests.e2e.test_fault_matrix import all_scans
 from tests.faults import FaultInjector, injected, table_is
 
@@ -77,6 +87,28 @@ def test_a_dead_lettered_scan_is_replayed_once_the_fault_is_gone(
 
     code, out, _ = facegate("dlq", "replay")
     assert (code, out.strip()) == (0, "facegate-sandbox-failed-scans is empty")
+
+
+def test_a_dead_letter_with_a_forged_fresh_time_for_an_old_photo_never_opens_the_door(
+    stack: Stack, functions: LambdaEndpoint, photos: Path
+) -> None:
+    """Whoever may write to the queue can rewrite eventTime to "just now", not the time S3
+    stored the photo: the 60 s rule measures from the older, so the replay is an ERROR."""
+    enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    event = s3_event(stack, "front-door", "stale.jpg", (photos / "obama2.jpg").read_bytes())
+    record = destination_record(event)
+    fresh = datetime.now(UTC) - timedelta(seconds=3)
+    record["requestPayload"]["Records"][0]["eventTime"] = fresh.isoformat(timespec="milliseconds")
+    send(stack, record)
+    stored_seconds_ago(stack, "incoming/front-door/stale.jpg", 65)
+
+    code, out, err = facegate("dlq", "replay")
+
+    assert code == 0, out + err  # replayed: the function ran and recorded it
+    [scan] = all_scans(stack)
+    assert (scan.status.value, scan.decision.reason_code) == ("ERROR", Reason.TOO_LATE)
+    assert scan.decision.employee_id == "EMP001"  # recognised all the same, on the record
+    assert [n["attributes"]["status"] for n in stack.notifications()] == ["ERROR"]
 
 
 def test_replaying_an_event_that_was_recorded_meanwhile_changes_nothing(

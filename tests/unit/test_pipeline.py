@@ -60,8 +60,15 @@ class World:
         return PipelinePorts(self.images, self.engine, self.directory, self.scans, self.notifier, self.access)
 
     def upload(
-        self, key: str = "incoming/front-door/a.jpg", data: bytes | None = None, **kw: object
+        self,
+        key: str = "incoming/front-door/a.jpg",
+        data: bytes | None = None,
+        *,
+        stored_at: datetime | None = None,
+        **kw: object,
     ) -> Upload:
+        """The photo in the bucket, stored (S3's ``LastModified``) at ``stored_at``, by default
+        when its event says it was, and its event."""
         payload = encoded(two_tone(), "JPEG") if data is None else data
         self.images.objects[("cams", key)] = payload
         fields: dict[str, object] = {
@@ -71,6 +78,12 @@ class World:
             "size": len(payload),
             **kw,
         }
+        try:
+            stated = datetime.fromisoformat(str(fields["event_time"]).replace("Z", "+00:00"))
+            stated = stated if stated.tzinfo else stated.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            stated = NOW - timedelta(seconds=0.5)
+        self.images.modified[("cams", key)] = stored_at or stated
         return Upload(bucket="cams", key=key, **fields)  # type: ignore[arg-type]
 
     def process(self, upload: Upload) -> object:
@@ -255,6 +268,42 @@ def test_a_forged_ancient_photo_expires_as_if_it_were_as_old_as_any_event_can_be
     assert recorded.status is Status.ERROR and recorded.captured_at.startswith("0001-01-02")
     kept_until = NOW - timedelta(days=15) + timedelta(days=SETTINGS.retention_days)
     assert recorded.expires_at == int(kept_until.timestamp())  # never a TTL DynamoDB ignores
+
+
+def test_a_replayed_event_with_a_forged_fresh_time_never_opens_the_door_for_an_old_photo(
+    world: World,
+) -> None:
+    """Whoever may write to the failed-scans queue can rewrite an event's time, not the time
+    S3 stored the photo: the 60 s rule measures from the older of the two."""
+    forged = world.upload(
+        event_time=(NOW - timedelta(seconds=3)).isoformat(), stored_at=NOW - timedelta(seconds=65)
+    )
+    world.process(forged)
+    [recorded] = world.scans.scans.values()
+    assert (recorded.status, recorded.decision.reason_code) == (Status.ERROR, Reason.TOO_LATE)
+    assert "photo taken at 2026-03-08T14:28:55.000Z" in (recorded.decision.reason or "")
+    assert [scan.status for scan in world.notifier.published] == [Status.ERROR]
+
+
+@pytest.mark.parametrize(
+    "stored_at", [None, NOW + timedelta(seconds=10)], ids=["no-last-modified", "last-modified-ahead"]
+)
+def test_a_photo_whose_stored_time_is_unknown_or_in_the_future_never_opens_the_door(
+    world: World, stored_at: datetime | None
+) -> None:
+    upload = world.upload(stored_at=stored_at)
+    if stored_at is None:
+        del world.images.modified[("cams", upload.key)]
+    world.process(upload)
+    [recorded] = world.scans.scans.values()
+    assert (recorded.status, recorded.decision.reason_code) == (Status.ERROR, Reason.TOO_LATE)
+
+
+def test_a_photo_stored_a_moment_after_its_event_time_opens_the_door(world: World) -> None:
+    world.process(world.upload(stored_at=NOW - timedelta(seconds=0.2)))  # the event says 0.5 s ago
+    [recorded] = world.scans.scans.values()
+    assert recorded.status is Status.AUTHORIZED
+    assert recorded.captured_at == "2026-03-08T14:29:59.500Z"  # the record keeps the event's time
 
 
 def test_a_photo_a_few_seconds_ahead_of_our_clock_is_s3s_clock_skew(world: World) -> None:
