@@ -300,10 +300,17 @@ class Scan:
     engine: str
     expires_at: int  # epoch seconds, DynamoDB TTL
     notification: str = "PENDING"  # PENDING → SENT, or FAILED (to retry on redelivery)
+    erased: bool = False  # anonymised by an erasure: its photo and copies are deleted
 
     @property
     def status(self) -> Status:
         return self.decision.status
+
+    @property
+    def photo_erased(self) -> bool:
+        """The photo is (or is about to be) deleted by an erasure: anonymised by one, or
+        recorded by the guard while its employee was being erased (the final sweep purges it)."""
+        return self.erased or self.decision.reason_code is Reason.EMPLOYEE_ERASED
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, the shape of ``processed/<scan-id>.json`` and notifications."""
@@ -360,6 +367,7 @@ class Scan:
             engine=item["engine"],
             expires_at=int(item.get("expires_at", 0)),
             notification=item.get("notification", "PENDING"),
+            erased=bool(item.get("erased", False)),
         )
 
 

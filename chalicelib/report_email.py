@@ -71,6 +71,8 @@ def csv_rows(summary: DailySummary) -> str:
     writer.writeheader()
     for scan in summary.scans:
         row = scan.to_dict()
+        if scan.photo_erased:  # the record stays; the name of its deleted photo does not
+            row["object_key"] = ""
         row["local_time"] = summary.local_times[scan.scan_id].isoformat(timespec="seconds")
         writer.writerow({column: _cell(row.get(column)) for column in CSV_COLUMNS})
     return buffer.getvalue()

@@ -146,6 +146,8 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
     expires = settings.report.link_days * 86400
 
     def photo_link(scan: Scan) -> str | None:
+        if scan.photo_erased:  # a link to a deleted version, naming the photo: none at all
+            return None
         try:
             return ports.images.link(ports.camera_bucket, scan.object_key, scan.object_version, expires)
         except Exception:  # a missing link must not cost the whole report

@@ -298,7 +298,7 @@ class InMemoryScanLog(Failing):
         self._maybe_fail()
         scan = self.scans[scan_id]
         self.scans[scan_id] = replace(
-            scan, decision=replace(scan.decision, employee_id=None, employee_name=None)
+            scan, decision=replace(scan.decision, employee_id=None, employee_name=None), erased=True
         )
 
     def delete(self, scan_id: str) -> None:

@@ -354,6 +354,14 @@ class TestScanLogErasureContract:
         assert scan_log.get("s1") is None and scan_log.get("s2") is not None
         assert [s.scan_id for s in scan_log.by_employee("EMP001", 10).items] == ["s2"]
 
+    def test_an_anonymised_scan_reads_back_erased_and_without_its_employee(self, scan_log: ScanLog) -> None:
+        scan_log.record(a_scan("s1"))
+        assert scan_log.get("s1").erased is False  # type: ignore[union-attr]
+        scan_log.anonymise("s1")
+        anonymised = scan_log.get("s1")
+        assert anonymised is not None and anonymised.erased and anonymised.photo_erased
+        assert (anonymised.decision.employee_id, anonymised.decision.employee_name) == (None, None)
+
 
 def test_the_scans_adapter_filters_on_the_pipelines_reason_code(stack: Stack) -> None:
     # Written as the lead's pipeline records a scan its erasure guard stopped.

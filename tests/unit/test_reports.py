@@ -94,6 +94,7 @@ class Site:
             self.images, self.engine, self.directory, self.scans, RecordingNotifier(), self.access
         )
         taken = datetime.fromisoformat(utc.replace("Z", "+00:00"))
+        self.images.modified[("cams", key)] = taken  # S3 stored it when its event says
         process_upload(Upload("cams", key, "v1", None, utc), ports, CHICAGO, clock=lambda: taken)
 
     @property
@@ -304,6 +305,28 @@ def test_a_holiday_denial_names_the_holiday_and_an_erased_one_no_one() -> None:
     summary = summarise(summary.day, [erased], CHICAGO.timezone)
     html, text = render(summary)
     assert "EMP001" not in html and "Jane" not in text and "(erased)" in text
+
+
+def test_an_erased_scan_is_listed_without_a_link_to_its_photo_or_the_photos_key() -> None:
+    """Erasure deleted the photo: a link would be dead, and the key still names the camera
+    and the file (which may carry the time). The record itself stays, without its employee."""
+    site = denying_site()
+    site.scan_at("2026-03-05T02:00:00Z", camera="front-door-in")  # DENIED, after hours
+    site.directory.fail_with = ConnectionError("down")
+    site.scan_at("2026-03-05T03:00:00Z")  # an ERROR after the match: to review
+    site.directory.fail_with = None
+    for scan_id in list(site.scans.scans):
+        site.scans.anonymise(scan_id)
+
+    summary = build_summary("2026-03-04", site.ports, CHICAGO)
+
+    [denial], [alert] = summary.denied, summary.alerts
+    assert denial.photo_link is None and alert.photo_link is None
+    html, text = render(summary)
+    rows = csv_rows(summary)
+    for shown in (html, text, rows):
+        assert "incoming/" not in shown and "memory://" not in shown
+    assert "(erased)" in text
 
 
 def test_no_stored_text_can_forge_a_line_of_the_denied_section() -> None:
