@@ -57,22 +57,25 @@ def replay_dead_letters(args: argparse.Namespace, context: Context) -> int:
     # The stage is where its queue is: the region the client resolved, the account its URL names.
     target = replace(target, region=target.region or sqs.meta.region_name, account=account_in(queue))
     visibility = LIST_VISIBILITY if args.dry_run else REPLAY_VISIBILITY
-    kept: list[str] = []  # receipt handles to make visible again when done
+    reader = QueueReader(sqs, queue, visibility, args.limit, batch=10 if args.dry_run else 1)
+    kept: list[str] = []  # message ids to make visible again when done
     rows: list[dict[str, str]] = []
     trouble: list[str] = []
     try:
-        for message in _receive(sqs, queue, visibility, args.limit, batch=10 if args.dry_run else 1):
+        for message in reader.messages():
             letter = read_letter(message, target)
             outcome = letter.problem or ("would replay" if args.dry_run else None)
             if outcome is None:
                 outcome = _replay(letter, lambda_client, sqs, queue)
             if args.dry_run or outcome != "replayed":
-                kept.append(letter.receipt_handle)
+                kept.append(letter.message_id)
             rows.append({**letter.row, "outcome": outcome})
     except (BotoCoreError, ClientError) as error:  # the queue itself failed: report what was done
         trouble.append(f"stopped reading {_queue_name(target)}: {printable(str(error))}")
+    if reader.stopped_early:
+        trouble.append(reader.stopped_early)
     try:
-        _release(sqs, queue, kept)
+        reader.release(kept)
     except (BotoCoreError, ClientError) as error:
         trouble.append(
             f"{len(kept)} kept messages reappear only after {visibility} s: {printable(str(error))}"
@@ -113,36 +116,67 @@ def _function_error(body: bytes) -> str:
         return "the function failed (its answer is not JSON)"
 
 
-def _receive(
-    sqs: SQSClient, queue: str, visibility: int, limit: int | None, batch: int
-) -> Iterator[MessageTypeDef]:
-    """Each message once (by MessageId), until the queue answers nothing new or ``limit`` is reached."""
-    seen: set[str] = set()
-    while limit is None or len(seen) < limit:
-        wanted = batch if limit is None else min(batch, limit - len(seen))
-        messages = sqs.receive_message(
-            QueueUrl=queue,
-            MaxNumberOfMessages=wanted,
-            VisibilityTimeout=visibility,
-            WaitTimeSeconds=1,  # a long poll asks every server: a short one may miss messages
-            MessageSystemAttributeNames=["SentTimestamp"],
-        ).get("Messages", [])
-        fresh = [message for message in messages if message.get("MessageId") not in seen]
-        if not fresh:  # empty, or only messages seen already (their visibility ran out)
-            return
-        for message in fresh:
-            seen.add(message.get("MessageId", ""))
-            yield message
+class QueueReader:
+    """Each message of the queue once (by MessageId), until a receive answers nothing, and the
+    newest receipt handle of every message read.
 
+    A message kept earlier in the run comes back once its visibility timeout ends (a long
+    run: several 60 s invocations, SDK retries); it is skipped, not taken for the end of the
+    queue, and its new receipt handle replaces the old one, which SQS no longer honours for
+    making it visible again. So where the run ends depends on what the queue holds, not on how
+    long the run took; ``limit`` and ``MAX_MESSAGES`` bound it, and so does a run of receives
+    that bring back only messages already read (each such receive hides what it returned, so
+    more of them than messages read means something is wrong): ``stopped_early`` says so.
+    """
 
-def _release(sqs: SQSClient, queue: str, receipts: list[str]) -> None:
-    """Make the messages kept visible again now, not when their visibility timeout ends."""
-    for start in range(0, len(receipts), 10):
-        entries = [
-            {"Id": str(number), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-            for number, receipt in enumerate(receipts[start : start + 10])
-        ]
-        sqs.change_message_visibility_batch(QueueUrl=queue, Entries=entries)  # type: ignore[arg-type]
+    MAX_MESSAGES = 10_000  # one run's most; the rest waits for the next run
+
+    def __init__(self, sqs: SQSClient, queue: str, visibility: int, limit: int | None, batch: int) -> None:
+        self._sqs, self._queue, self._visibility = sqs, queue, visibility
+        self._limit = min(limit or self.MAX_MESSAGES, self.MAX_MESSAGES)
+        self._batch = batch
+        self.receipts: dict[str, str] = {}  # message id → the newest receipt handle
+        self.stopped_early: str | None = None
+
+    def messages(self) -> Iterator[MessageTypeDef]:
+        repeats = 0  # receives in a row that brought back only messages read already
+        while len(self.receipts) < self._limit:
+            answer = self._sqs.receive_message(
+                QueueUrl=self._queue,
+                MaxNumberOfMessages=min(self._batch, self._limit - len(self.receipts)),
+                VisibilityTimeout=self._visibility,
+                WaitTimeSeconds=1,  # a long poll asks every server: a short one may miss messages
+                MessageSystemAttributeNames=["SentTimestamp"],
+            )
+            messages = answer.get("Messages", [])
+            if not messages:
+                return
+            fresh = []
+            for message in messages:
+                message_id = message.get("MessageId", "")
+                if message_id not in self.receipts:
+                    fresh.append(message)
+                self.receipts[message_id] = message.get("ReceiptHandle", "")
+            if not fresh:
+                repeats += 1
+                if repeats > len(self.receipts) + 10:
+                    self.stopped_early = "stopped: the queue keeps returning messages already read"
+                    return
+                continue
+            repeats = 0
+            yield from fresh
+        if len(self.receipts) >= self.MAX_MESSAGES:
+            self.stopped_early = f"stopped after {self.MAX_MESSAGES} messages: run it again for the rest"
+
+    def release(self, message_ids: list[str]) -> None:
+        """Make the messages visible again now, not when their visibility timeout ends."""
+        receipts = [self.receipts[message_id] for message_id in message_ids if message_id in self.receipts]
+        for start in range(0, len(receipts), 10):
+            entries = [
+                {"Id": str(number), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+                for number, receipt in enumerate(receipts[start : start + 10])
+            ]
+            self._sqs.change_message_visibility_batch(QueueUrl=self._queue, Entries=entries)  # type: ignore[arg-type]
 
 
 def _report(context: Context, rows: list[dict[str, str]], target: AwsTarget, dry_run: bool) -> int:
