@@ -43,6 +43,9 @@ class ErasurePorts:
     queue: ErasureQueue
     camera_bucket: str
     access: AccessStore
+    # The local engine's packed snapshot, published again without the faces just removed
+    # (their embeddings must not wait for the schedule); nothing for Rekognition.
+    publish_gallery: Callable[[], object] = lambda: None
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -102,6 +105,7 @@ def remove_faces(job: ErasureJob, ports: ErasurePorts) -> bool:
         job.faces_removed = len(ports.engine.list_faces(job.employee_id))
         save(job, ports)
     ports.engine.remove_faces(job.employee_id)
+    ports.publish_gallery()  # skipped when the latest snapshot is already current
     return True
 
 

@@ -146,6 +146,7 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
             "api_handler",
             "daily_report",
             "erasure_worker",
+            "gallery_snapshot",
         }
         for settings in functions.values():
             assert (PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).exists()
