@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo
 from chalicelib.aws.faces import GALLERY
+from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.ports import Heads, PackedSnapshot
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
 
-SNAPSHOT_PREFIX = "gallery/"
 MANIFEST_KEY = {"employee_id": GALLERY, "face_id": "#snapshot"}
 # 100,000 faces pack into about 30 MB; a manifest naming more than this is not ours.
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
@@ -69,7 +69,7 @@ class S3GallerySnapshots:
         return None if manifest is None else tuple(int(seq) for seq in manifest["heads"])
 
     def publish(self, snapshot: PackedSnapshot) -> None:
-        key = f"{SNAPSHOT_PREFIX}{uuid.uuid4().hex}.snapshot"
+        key = f"{GALLERY_PREFIX}{uuid.uuid4().hex}.snapshot"
         written = self._s3.put_object(
             Bucket=self._bucket, Key=key, Body=snapshot.data, ContentType="application/octet-stream"
         )
@@ -93,7 +93,7 @@ class S3GallerySnapshots:
 
     def _delete_all_but(self, key: str, version: str) -> None:
         paginator = self._s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=SNAPSHOT_PREFIX):
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=GALLERY_PREFIX):
             for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 if (entry["Key"], entry.get("VersionId")) != (key, version):
                     self._s3.delete_object(

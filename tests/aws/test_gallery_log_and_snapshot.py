@@ -16,7 +16,8 @@ import numpy as np
 
 from chalicelib import wiring
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
-from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, SNAPSHOT_PREFIX, S3GallerySnapshots
+from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, S3GallerySnapshots
+from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
 from chalicelib.ports import PackedSnapshot, StoredFace
 from sandbox.stack import Stack
@@ -35,7 +36,7 @@ def ports(stack: Stack) -> tuple[DynamoFaceStore, S3GallerySnapshots]:
 
 def snapshot_versions(stack: Stack) -> list[tuple[str, str]]:
     listing = wiring.client("s3").list_object_versions(
-        Bucket=stack.settings.camera_bucket, Prefix=SNAPSHOT_PREFIX
+        Bucket=stack.settings.camera_bucket, Prefix=GALLERY_PREFIX
     )
     return [
         (v["Key"], v["VersionId"]) for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
