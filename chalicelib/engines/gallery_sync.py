@@ -39,8 +39,10 @@ class GallerySync:
 
     def _cold(self) -> Gallery:
         packed = self._snapshots.latest() if self._snapshots is not None else None
-        heads = self._store.heads()  # after the snapshot: never behind it, unless the table was restored
-        if packed is not None and _not_after(packed.heads, heads):
+        # After the snapshot: never behind it, unless the table was restored (then the log
+        # cannot go back to it, and the whole table is read).
+        heads = self._store.heads()
+        if packed is not None:
             try:
                 gallery = unpack(packed)
             except SnapshotUnreadable as error:
@@ -72,9 +74,6 @@ class GallerySync:
         self.changes_applied += len(changes)
         return True
 
-
-def _not_after(snapshot: Heads, heads: Heads) -> bool:
-    return len(snapshot) == len(heads) and all(mine <= now for mine, now in zip(snapshot, heads, strict=True))
 
 
 def publish_snapshot(store: FaceStore, snapshots: GallerySnapshots) -> int | None:

@@ -17,8 +17,8 @@ import numpy as np
 from chalicelib import wiring
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, S3GallerySnapshots
-from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
+from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.ports import PackedSnapshot, StoredFace
 from sandbox.stack import Stack
 

@@ -97,6 +97,26 @@ def test_random_changes_applied_one_refresh_at_a_time_agree_with_the_store() -> 
     assert store.loads == 1
 
 
+class ChangedDuringTheRead(InMemoryFaceStore):
+    """A store in which another container enrolls a face while this one reads it whole."""
+
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        if self.loads == 0:
+            self.put(face("E-meanwhile", "f-meanwhile"))
+        return super().load(consistent)
+
+
+def test_a_change_the_full_read_already_holds_is_not_applied_twice() -> None:
+    # The heads are read before the read, so the log replays a face the read returned.
+    store = ChangedDuringTheRead()
+    store.put(face("E1", "f1"))
+    sync = GallerySync(store)
+    sync.current()
+    assert sorted(sync.current().face_ids) == ["f-meanwhile", "f1"]
+    store.delete("E-meanwhile")
+    assert sync.current().face_ids == ["f1"]
+
+
 def test_a_cold_container_starts_from_the_snapshot_and_the_changes_after_it() -> None:
     store = InMemoryFaceStore()
     for n in range(40):
