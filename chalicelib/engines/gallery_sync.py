@@ -75,7 +75,6 @@ class GallerySync:
         return True
 
 
-
 def publish_snapshot(store: FaceStore, snapshots: GallerySnapshots) -> int | None:
     """Publish a packed snapshot of ``store`` unless the latest is current: the number of
     faces in it, or None when skipped.

@@ -126,7 +126,14 @@ def test_only_the_snapshot_function_and_erasure_write_the_gallery_and_the_report
     # The snapshot holds every embedding: whoever may write it chooses who the door knows.
     read = {"s3:GetObject", "s3:GetObjectVersion"}
     write = {"s3:PutObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions"}
-    expected = {"camera": read, "api": read, "enroll": read, "erasure": write, "gallery": write, "report": set()}
+    expected = {
+        "camera": read,
+        "api": read,
+        "enroll": read,
+        "erasure": write,
+        "gallery": write,
+        "report": set(),
+    }
     for function, actions in expected.items():
         policy = json.loads((PROJECT_DIR / f".chalice/policy-{stage}-{function}.json").read_text())
         assert _gallery_actions(policy) == (actions if stage == "dev" else set()), function

@@ -61,7 +61,12 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
     }
     # drop-folder photos are deleted when handled: the rule is a backstop for a lost event;
     # the latest gallery snapshot never expires (only versions a publish left behind do)
-    assert expiring == {"incoming/": "RetentionDays", "processed/": "RetentionDays", "enroll/": 1, "gallery/": None}
+    assert expiring == {
+        "incoming/": "RetentionDays",
+        "processed/": "RetentionDays",
+        "enroll/": 1,
+        "gallery/": None,
+    }
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
