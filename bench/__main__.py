@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import decode, speed, system
+from bench import decode, latency, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -57,6 +57,7 @@ def run() -> dict[str, Any]:
     results.update(system.rekognition_calls())
     results.update(system.report_reads())
     results.update(decode.run())
+    results.update(latency.run(photos))
     return results
 
 
