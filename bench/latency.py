@@ -24,6 +24,7 @@ from chalicelib.models import Employee, Upload
 from chalicelib.pipeline import scan_id_for
 from sandbox.door import run_door
 from sandbox.enroll import enroll_employee
+from sandbox.handled import HandledEvent
 from sandbox.photos import ensure_photos
 from sandbox.stack import Stack, running_stack
 
@@ -117,7 +118,7 @@ def _round(
     bucket = stack.settings.camera_bucket
     traces = [expect(camera_key(CAMERA, name)) for name in names]
     bodies = [(photos / PROBES[n % len(PROBES)]).read_bytes() for n in range(len(names))]
-    handled: list[Any] = []
+    handled: list[HandledEvent] = []
     workers = len(names)
     pump = threading.Thread(target=lambda: handled.extend(stack.pump(workers, 120.0, workers)))
     pump.start()
