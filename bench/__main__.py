@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import decode, gallery, speed, system
+from bench import decode, gallery, latency, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -60,6 +60,7 @@ def run() -> dict[str, Any]:
     results.update(system.report_reads())
     results.update(decode.run())
     results.update(gallery.run())
+    results.update(latency.run(photos))
     return results
 
 

@@ -11,7 +11,8 @@ import importlib.util
 import math
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from chalicelib.models import (
     SearchResult,
     gallery_health,
 )
+from chalicelib.observability import timed
 from chalicelib.ports import FaceStore, GallerySnapshots, StoredFace
 from chalicelib.recognition import confusable_at, quality_problem, worth_matching
 
@@ -76,6 +78,17 @@ class _Models:
             if cls._loaded is None:
                 cls._loaded = cls()
             return cls._loaded
+
+
+@contextmanager
+def _inference(models: _Models) -> Iterator[None]:
+    """Hold the process's one inference lock; how long a scan waits for it is a stage."""
+    with timed("inference lock wait"):
+        models.inference.acquire()
+    try:
+        yield
+    finally:
+        models.inference.release()
 
 
 def model_folder() -> Path:
@@ -181,7 +194,8 @@ class LocalEngine:
             gallery = self.gallery.current()
             if not len(gallery):
                 return SearchResult(faces=detected)
-            best, runner_up = closest_two(gallery, embedding)
+            with timed("search"):
+                best, runner_up = closest_two(gallery, embedding)
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
@@ -224,7 +238,7 @@ class LocalEngine:
         if scale < 1.0:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             small = np.asarray(image.pixels.resize(size, resample=_bilinear()))
-        with models.inference:
+        with _inference(models), timed("detect"):
             return self._detect(image, pixels, small, scale, models)
 
     def _detect(
@@ -252,7 +266,7 @@ class LocalEngine:
         import numpy as np
 
         models = _Models.get()
-        with models.inference:
+        with _inference(models), timed("embed"):
             descriptor = models.embedder.compute_face_descriptor(face.chip)
         return np.asarray(descriptor, dtype=np.float32)
 
