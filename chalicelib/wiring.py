@@ -243,14 +243,20 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
         camera_bucket=settings.camera_bucket,
         access=access_store(settings),
-        publish_gallery=(lambda: _publish_gallery(settings)) if settings.engine == "local" else lambda: None,
+        erase_from_gallery=(
+            (lambda employee_id: _erase_from_gallery(settings, employee_id))
+            if settings.engine == "local"
+            else lambda employee_id: None
+        ),
     )
 
 
-def _publish_gallery(settings: Settings) -> None:
+def _erase_from_gallery(settings: Settings, employee_id: str) -> None:
     from chalicelib.engines.gallery_sync import publish_snapshot
 
-    publish_snapshot(*gallery_ports(settings))
+    store, snapshots = gallery_ports(settings)
+    store.strip_from_log(employee_id)
+    publish_snapshot(store, snapshots)
 
 
 @cached(maxsize=8)

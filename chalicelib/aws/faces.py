@@ -41,6 +41,8 @@ LOG_PREFIX = "#log#"
 LOG_DAYS = 3
 # A head taken by another change is read again this many times (jittered backoff).
 HEAD_ATTEMPTS = 8
+# What an erased employee's id becomes in the log (no employee id starts with "#").
+ERASED_OWNER = "#erased"
 HEAD_BACKOFF_SECONDS = 0.01
 BATCH_GET_LIMIT = 100
 
@@ -157,6 +159,38 @@ class DynamoFaceStore:
             else:
                 raise RuntimeError("DynamoDB left items unread after every retry")
         return found
+
+    def strip_from_log(self, employee_id: str) -> int:
+        """Replace the employee's id in their shard's log entries (erasure): a container
+        that replays them still removes the faces (by face id), and finds nothing to add."""
+        from boto3.dynamodb.conditions import Attr, Key
+
+        items = paging.all_items(
+            self._table.query,
+            KeyConditionExpression=Key("employee_id").eq(log_partition(shard_of(employee_id))),
+            FilterExpression=Attr("owner").eq(employee_id),
+            ProjectionExpression="employee_id, face_id",
+            ConsistentRead=True,
+        )
+        from botocore.exceptions import ClientError
+
+        stripped = 0
+        for item in list(items):
+            try:
+                dynamo.call(
+                    self._table.update_item,
+                    Key={"employee_id": item["employee_id"], "face_id": item["face_id"]},
+                    UpdateExpression="SET #owner = :erased",
+                    ConditionExpression="attribute_exists(face_id)",  # never recreate an expired one
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":erased": ERASED_OWNER},
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue  # expired meanwhile: nothing left to strip
+            stripped += 1
+        return stripped
 
     def _face_ids(self, employee_id: str) -> list[str]:
         from boto3.dynamodb.conditions import Key

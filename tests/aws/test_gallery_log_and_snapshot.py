@@ -192,3 +192,19 @@ def test_a_packed_snapshot_is_half_the_bytes_of_its_float32_rows(stack: Stack) -
     assert isinstance(latest, PackedSnapshot)
     rows = 200 * 128 * 4
     assert rows / 2 < len(latest.data) < rows * 0.75
+
+
+def test_erasure_strips_the_employee_s_id_from_the_log_and_a_container_behind_still_removes_them(
+    stack: Stack,
+) -> None:
+    store, _ = ports(stack)
+    behind = GallerySync(store)
+    behind.current()  # a warm container that has seen none of what follows
+    store.put(face("EMP001", "f1"))
+    store.put(face("EMP001", "f2"))
+    store.put(face("EMP002", "f3"))
+    store.delete("EMP001")
+    assert store.strip_from_log("EMP001") == 3
+    items = stack.session.client("dynamodb").scan(TableName=stack.settings.faces_table)["Items"]
+    assert "EMP001" not in str(items)
+    assert behind.current().face_ids == ["f3"] and behind.full_loads == 1  # its first look only
