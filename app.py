@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Cron, S3Event, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, S3Event, SQSEvent
 
 from chalicelib.api.access import access_api
 from chalicelib.api.employees import employees_api
@@ -96,6 +96,20 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
         emit_report_overdue(settings.stage, report_overdue(ports.ledger, settings, datetime.now(UTC)))
     app.log.info("daily report %s", outcome.to_dict())
     return outcome.to_dict()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="gallery_snapshot")
+def gallery_snapshot(event: CloudWatchEvent) -> dict[str, object]:
+    """Pack the local engine's gallery for cold containers, when it changed (local stages only)."""
+    from chalicelib import wiring
+    from chalicelib.engines.gallery_sync import publish_snapshot
+
+    settings = Settings.from_env()
+    if settings.engine != "local":
+        return {"published": False, "reason": "the stage's engine keeps no gallery of its own"}
+    faces = publish_snapshot(*wiring.gallery_ports(settings))
+    app.log.info("gallery snapshot %s", "unchanged" if faces is None else f"of {faces} faces")
+    return {"published": faces is not None, "faces": faces}
 
 
 # Read at import, like CAMERA_BUCKET: the stage's FACEGATE_ERASURE_QUEUE in .chalice/config.json.

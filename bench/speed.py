@@ -15,7 +15,8 @@ from PIL import Image
 
 from bench.frames import SIZES, frames
 from chalicelib.config import ImageLimits, Policy
-from chalicelib.engines.local import LocalEngine, closest_two, load_gallery
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.local import LocalEngine, closest_two
 from chalicelib.imaging import normalise
 from chalicelib.models import Employee, NormalisedImage
 from chalicelib.recognition import decide
@@ -144,7 +145,7 @@ def stage_timings(photos: Path, repeats: int = 20) -> dict[str, dict[str, float]
     upload = buffer.getvalue()
     image = normalise(upload, ImageLimits())
     faces = engine.detect(image)
-    gallery = load_gallery(store, store.version())
+    gallery = Gallery.of_faces(store.heads(), store.load())
     embedding = engine.embed(faces[0])
     stages = {
         "decode+normalise": lambda: normalise(upload, ImageLimits()),
@@ -182,7 +183,7 @@ def search_scaling(photos: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_00
             store.faces[(f"E{row // 3:06d}", str(row))] = StoredFace(
                 f"E{row // 3:06d}", str(row), vectors[row].tobytes(), ""
             )
-        gallery = load_gallery(store, "synthetic")
+        gallery = Gallery.of_faces(store.heads(), store.load())
         search_ms, _ = median_ms(lambda gallery=gallery: closest_two(gallery, probe), 20)  # type: ignore[misc]
         out[f"search_{size // 1000}k_ms"] = round(search_ms, 3)
         out[f"search_{size // 1000}k_fraction_of_embed"] = round(search_ms / embed_ms, 4)

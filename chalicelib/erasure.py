@@ -7,7 +7,7 @@ resumes where the last attempt stopped:
 
 search    photos of the retention window never linked to them (MULTIPLE_FACES, UNKNOWN,
           LOW_QUALITY) in which the engine still sees their face: before the faces go
-faces     their faces leave the engine
+faces     their faces leave the engine (and the gallery snapshot, published again)
 linked    their scans: photo version and processed copies deleted, identity stripped
 unlinked  the photos found by ``search``: photo, processed copies and record deleted
 employee  the employee record (their access group memberships are on it)

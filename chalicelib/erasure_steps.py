@@ -49,6 +49,10 @@ class ErasurePorts:
     queue: ErasureQueue
     camera_bucket: str
     access: AccessStore
+    # The local engine's gallery bookkeeping, given the employee id: their id stripped from
+    # the change log and the packed snapshot published again without the faces just removed
+    # (their embeddings must not wait for the schedule); nothing for Rekognition.
+    erase_from_gallery: Callable[[str], object] = lambda employee_id: None
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -116,6 +120,7 @@ def remove_faces(job: ErasureJob, ports: ErasurePorts) -> bool:
         job.faces_removed = len(ports.engine.list_faces(job.employee_id))
         save(job, ports)
     ports.engine.remove_faces(job.employee_id)
+    ports.erase_from_gallery(job.employee_id)  # idempotent: a resumed job strips and publishes again
     return True
 
 

@@ -1,6 +1,7 @@
 """The camera bucket's key layout, and what a camera id may be.
 
-The one source of the layout: ``INCOMING_PREFIX``, ``PROCESSED_PREFIX`` and ``ENROLL_PREFIX`` are constants,
+The one source of the layout: ``INCOMING_PREFIX``, ``PROCESSED_PREFIX``, ``ENROLL_PREFIX`` and
+``GALLERY_PREFIX`` are constants,
 not settings, because the S3 trigger (``app.py``), the bucket's lifecycle rules
 (``infra/template.yaml``), the IAM policies (``.chalice/policy-*.json``, the camera users of
 ``infra/cameras.py``) and the sandbox must all agree with the pipeline, and the static files
@@ -18,6 +19,8 @@ another prefix.
   ``processed/<scan-id>.json`` (``legacy_processed_key``), which erasure still deletes.
 - ``enroll/<employee-id>/<file>``: the drop folder: a photo an HR system puts there is
   enrolled for that employee by its own handler, then deleted (never a scan).
+- ``gallery/<id>.snapshot``: the local engine's packed gallery (embeddings, never photos)
+  that cold containers start from; one at a time, named by the faces table's manifest item.
 
 A camera id names a door in alerts, reports and IAM policies (each camera may write only
 its own prefix), so it is a defined, safe set: 1–64 letters, digits, ``-``, ``_`` and
@@ -33,6 +36,7 @@ from datetime import date
 INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
 ENROLL_PREFIX = "enroll/"
+GALLERY_PREFIX = "gallery/"
 # The processed copies' partition column (``processed/dt=YYYY-MM-DD/``), as the Glue table
 # in ``infra/template.yaml`` declares it.
 PARTITION_COLUMN = "dt"

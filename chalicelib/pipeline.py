@@ -24,7 +24,7 @@ from chalicelib.errors import NotificationFailed, RejectedImage, ScanNotRecorded
 from chalicelib.imaging import normalise
 from chalicelib.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.models import Decision, Reason, Scan, Status, Upload
-from chalicelib.observability import emit_scan_metrics
+from chalicelib.observability import emit_scan_metrics, timed
 from chalicelib.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
 from chalicelib.recognition import decide
 
@@ -143,7 +143,8 @@ def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Sett
     if refusal is not None:
         return Fetched(None, _version_of(upload, images), refusal)
     try:
-        stored = images.read(upload, limits.max_bytes)
+        with timed("read image"):
+            stored = images.read(upload, limits.max_bytes)
     except UploadTooLarge as error:
         refusal = Decision(Status.REJECTED, reason=str(error), reason_code=Reason.TOO_LARGE)
         return Fetched(None, error.version_id, refusal)
@@ -168,7 +169,8 @@ def _recognise(
     """Recognise the face and ask the access policy about this door at ``at``, the photo's
     instant (the same one the 60 s rule measures from)."""
     try:
-        image = normalise(data, settings.limits)
+        with timed("decode+normalise"):
+            image = normalise(data, settings.limits)
     except RejectedImage as error:
         return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
     try:
@@ -187,7 +189,9 @@ def _recognise(
             log.exception("employee lookup failed for %s", display_text(key))
             reason = f"employee lookup failed: {_describe(error)}"
             return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
-    return admit(decide(result, employee, settings.policy), employee, camera_id, at, ports.access)
+    decision = decide(result, employee, settings.policy)
+    with timed("access policy"):
+        return admit(decision, employee, camera_id, at, ports.access)
 
 
 def _without_employee(decision: Decision) -> Decision:

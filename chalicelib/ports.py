@@ -104,28 +104,78 @@ class StoredFace:
     created_at: str
 
 
+# How far the gallery's change log has come: one sequence number per shard of employees.
+Heads = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FaceChange:
+    """One entry of the gallery's change log: faces of one employee added or removed."""
+
+    shard: int
+    seq: int
+    employee_id: str
+    face_ids: tuple[str, ...]
+    added: bool
+
+
 class FaceStore(Protocol):
-    """Where the local engine keeps its gallery of embeddings."""
+    """Where the local engine keeps its gallery of embeddings, with a log of every change."""
 
     def put(self, face: StoredFace) -> None:
-        """Store one face and move the version counter, atomically."""
+        """Store one face and log the change, atomically."""
         ...
 
     def delete(self, employee_id: str, face_ids: Sequence[str] | None = None) -> list[str]:
-        """Delete the given faces (all of the employee's when None); return the ids deleted."""
+        """Delete the given faces (all of the employee's when None), logging the change;
+        return the ids deleted."""
         ...
 
     def of_employee(self, employee_id: str) -> list[StoredFace]:
         """The faces of one employee."""
         ...
 
-    def version(self) -> str:
-        """A cheap token that changes whenever the gallery changes."""
+    def heads(self) -> Heads:
+        """How far the change log has come (a strongly consistent read, one call)."""
+        ...
+
+    def changes(self, after: Heads, upto: Heads) -> list[FaceChange] | None:
+        """Every change after ``after`` up to ``upto``, in order within each shard; None when
+        the log cannot say (its entries expired, or ``upto`` is behind ``after``)."""
+        ...
+
+    def faces_of(self, keys: Sequence[tuple[str, str]]) -> list[StoredFace]:
+        """The stored faces of these (employee_id, face_id) keys that still exist (consistent)."""
         ...
 
     def load(self, consistent: bool = False) -> list[StoredFace]:
         """Every stored face; ``consistent``: including every face whose put has returned
-        (a strongly consistent read; the duplicate guard's re-check needs it)."""
+        (a strongly consistent read)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PackedSnapshot:
+    """The whole gallery as one object (``engines.snapshot_format``), as of ``heads``."""
+
+    heads: Heads
+    data: bytes
+
+
+class GallerySnapshots(Protocol):
+    """Where the packed gallery is kept for cold containers."""
+
+    def latest(self) -> PackedSnapshot | None:
+        """The latest snapshot, its bytes checked against the digest it was published with;
+        None when there is none, or it cannot be read whole."""
+        ...
+
+    def latest_heads(self) -> Heads | None:
+        """The heads the latest snapshot was built at (without reading it)."""
+        ...
+
+    def publish(self, snapshot: PackedSnapshot) -> None:
+        """Make ``snapshot`` the latest and delete every older one, every version of it."""
         ...
 
 

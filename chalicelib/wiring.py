@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.access_admin import AccessPorts
     from chalicelib.auth import TokenVerifier
     from chalicelib.aws.access import DynamoAccessStore
+    from chalicelib.aws.faces import DynamoFaceStore
+    from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
     from chalicelib.drop_folder import DropPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -138,15 +140,25 @@ def table(name: str) -> Table:
 def face_engine(settings: Settings) -> LocalEngine | RekognitionEngine:
     """The engine ``FACEGATE_ENGINE`` selects; its module is imported only now."""
     if settings.engine == "local":
-        from chalicelib.aws.faces import DynamoFaceStore
         from chalicelib.engines.local import LocalEngine
 
-        return LocalEngine(DynamoFaceStore(table(settings.faces_table)), settings.policy)
+        store, snapshots = gallery_ports(settings)
+        return LocalEngine(store, settings.policy, snapshots=snapshots)
     from chalicelib.engines.rekognition import RekognitionEngine
 
     return RekognitionEngine(
         client("rekognition"), settings.collection_id, settings.policy, settings.quality_filter
     )
+
+
+@cached(maxsize=8)
+def gallery_ports(settings: Settings) -> tuple[DynamoFaceStore, S3GallerySnapshots]:
+    """The local engine's faces table and its packed snapshot in the camera bucket."""
+    from chalicelib.aws.faces import DynamoFaceStore
+    from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
+
+    faces = table(settings.faces_table)
+    return DynamoFaceStore(faces), S3GallerySnapshots(client("s3"), settings.camera_bucket, faces)
 
 
 @cached(maxsize=8)
@@ -231,7 +243,20 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
         camera_bucket=settings.camera_bucket,
         access=access_store(settings),
+        erase_from_gallery=(
+            (lambda employee_id: _erase_from_gallery(settings, employee_id))
+            if settings.engine == "local"
+            else lambda employee_id: None
+        ),
     )
+
+
+def _erase_from_gallery(settings: Settings, employee_id: str) -> None:
+    from chalicelib.engines.gallery_sync import publish_snapshot
+
+    store, snapshots = gallery_ports(settings)
+    store.strip_from_log(employee_id)
+    publish_snapshot(store, snapshots)
 
 
 @cached(maxsize=8)

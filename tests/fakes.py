@@ -39,7 +39,7 @@ from chalicelib.models import (
     Upload,
     gallery_health,
 )
-from chalicelib.ports import MAX_ACCESS_CHANGES, Page, Recorded, StoredFace, StoredObject
+from chalicelib.ports import MAX_ACCESS_CHANGES, FaceChange, Heads, Page, Recorded, StoredFace, StoredObject
 from sandbox import memory_faces
 
 T = TypeVar("T")
@@ -448,6 +448,7 @@ class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):
         super().__init__()
         self.loads = 0
         self.consistent_loads = 0
+        self.head_reads = 0
 
     def put(self, face: StoredFace) -> None:
         self._maybe_fail()
@@ -461,9 +462,18 @@ class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):
         self._maybe_fail()
         return super().of_employee(employee_id)
 
-    def version(self) -> str:
+    def heads(self) -> Heads:
         self._maybe_fail()
-        return super().version()
+        self.head_reads += 1
+        return super().heads()
+
+    def changes(self, after: Heads, upto: Heads) -> list[FaceChange] | None:
+        self._maybe_fail()
+        return super().changes(after, upto)
+
+    def faces_of(self, keys: Sequence[tuple[str, str]]) -> list[StoredFace]:
+        self._maybe_fail()
+        return super().faces_of(keys)
 
     def load(self, consistent: bool = False) -> list[StoredFace]:
         self._maybe_fail()

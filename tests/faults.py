@@ -124,4 +124,10 @@ def injected(injector: FaultInjector) -> Iterator[FaultInjector]:
 
 
 def table_is(name: str) -> Callable[[bytes], bool]:
-    return lambda body: f'"TableName": "{name}"'.encode() in body or f'"TableName":"{name}"'.encode() in body
+    """A request naming table ``name`` (``TableName``, or the first table of a batch's ``RequestItems``)."""
+    marks = [
+        f'"{field}":{space}{opening}"{name}"'.encode()
+        for field, opening in (("TableName", ""), ("RequestItems", "{"))
+        for space in ("", " ")
+    ]
+    return lambda body: any(mark in body for mark in marks)

@@ -58,9 +58,14 @@ def transact(
 
     if len(items) > TRANSACTION_LIMIT:
         raise ValueError(f"{len(items)} items in one transaction; DynamoDB takes {TRANSACTION_LIMIT}")
+    import uuid
+
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
-            call(write, TransactItems=items)
+            # A token per attempt of ours: the SDK's own retries of it (after a timeout, when
+            # the first try may have committed) are then idempotent, not a second write that
+            # fails its conditions on what the first one wrote.
+            call(write, TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
             return
         except ClientError as error:
             if attempt == CONFLICT_ATTEMPTS - 1 or not conflict_only(error):

@@ -1,8 +1,8 @@
 """The bundled engine: dlib's HOG detector, 5-point landmarks and 128-d ResNet embeddings.
 
 No face leaves the account: embeddings live in our own DynamoDB table (``FaceStore``) so
-every Lambda container sees one gallery, cached per container and reloaded only when the
-store's version counter moved. dlib and numpy are imported on first use, never at import.
+every Lambda container sees one gallery, held per container and kept current by the
+store's change log (``gallery_sync``). dlib and numpy are imported on first use, never at import.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import importlib.util
 import math
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Policy
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.errors import DuplicateFace, EnrollmentError
 from chalicelib.models import (
     BoundingBox,
@@ -30,7 +33,8 @@ from chalicelib.models import (
     SearchResult,
     gallery_health,
 )
-from chalicelib.ports import FaceStore, StoredFace
+from chalicelib.observability import timed
+from chalicelib.ports import FaceStore, GallerySnapshots, StoredFace
 from chalicelib.recognition import confusable_at, quality_problem, worth_matching
 
 if TYPE_CHECKING:
@@ -39,7 +43,6 @@ if TYPE_CHECKING:
 # dlib's HOG window is 80x80: faces much smaller than this are not found at a given scale.
 HOG_WINDOW_PX = 80
 CHIP_PX = 150
-EMBEDDING_DIMS = 128
 # Euclidean distance of dlib embeddings maps onto 0–100: 100·(1 − d/2.5), so the default
 # threshold 80 is d = 0.5 (stricter than dlib's customary 0.6, as a door should be).
 DISTANCE_AT_ZERO = 2.5
@@ -77,6 +80,17 @@ class _Models:
             return cls._loaded
 
 
+@contextmanager
+def _inference(models: _Models) -> Iterator[None]:
+    """Hold the process's one inference lock; how long a scan waits for it is a stage."""
+    with timed("inference lock wait"):
+        models.inference.acquire()
+    try:
+        yield
+    finally:
+        models.inference.release()
+
+
 def model_folder() -> Path:
     """Where face-recognition-models put its weights, found without importing it.
 
@@ -96,18 +110,6 @@ class FaceChip:
     chip: Any  # 150x150 aligned RGB chip (numpy array)
 
 
-@dataclass(frozen=True)
-class Gallery:
-    """The whole gallery as one matrix, for ``closest_two``."""
-
-    version: str
-    employee_ids: list[str]  # distinct employees
-    owners: np.ndarray  # per stored face: index into employee_ids
-    matrix: np.ndarray  # one row per stored face
-    square_norms: np.ndarray  # |row|², for distances by one matrix-vector product
-    face_ids: list[str]  # per stored face, for gallery_health
-
-
 class LocalEngine:
     """``FaceEngine`` on the bundled dlib models."""
 
@@ -118,11 +120,14 @@ class LocalEngine:
         store: FaceStore,
         policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        snapshots: GallerySnapshots | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
-        self._gallery: Gallery | None = None
+        self.gallery = GallerySync(store, snapshots)
+        # Held while the gallery is brought up to date and searched: a change applied in
+        # place must never meet a search reading the same rows.
         self._gallery_lock = threading.Lock()
 
     def add_face(
@@ -141,9 +146,10 @@ class LocalEngine:
             raise EnrollmentError(problem)
         embedding = self.embed(faces[0])
         if refuse_at is not None:
-            # Before writing, on the cached gallery: refuses the common case without ever
+            # Before writing, on the gallery as of now: refuses the common case without ever
             # storing the face. Not enough alone: see _recheck.
-            _refuse_duplicate(self._current_gallery(), embedding, employee_id, refuse_at)
+            with self._gallery_lock:
+                _refuse_duplicate(self.gallery.current(), embedding, employee_id, refuse_at)
         stored = StoredFace(
             employee_id=employee_id,
             face_id=uuid.uuid4().hex,
@@ -156,26 +162,22 @@ class LocalEngine:
         return FaceRecord(employee_id, stored.face_id, self.name, stored.created_at)
 
     def _recheck(self, stored: StoredFace, embedding: np.ndarray, refuse_at: float) -> None:
-        """The duplicate guard again, after the put, on a strongly consistent read of the
-        gallery; a face refused now is deleted again (that face only) and DuplicateFace raised.
+        """The duplicate guard again, after the put, on the gallery brought up to date by
+        strongly consistent reads; a face refused now is deleted again (that face only) and
+        DuplicateFace raised.
 
         Why it closes the race: the check before the put and the put are not atomic, so two
         enrollments A and B of one face under two ids can both pass it. Each re-check starts
-        after its own put returned and reads every face committed before it (ConsistentRead;
-        DynamoDB's item reads are linearizable). Say A's put committed first: B's re-check
-        begins after B's put, so after A's, and sees A's face unless A already deleted it;
-        so both cannot stay. Both may be refused (each sees the other before either deletes):
-        fail-safe, and a second attempt enrolls one. This read also becomes the cached
-        gallery, labelled with the version read before it: the next enrollment's check (and
-        scans) in this container reuse it unless the gallery moved again, so the re-check
-        replaces the reload the next call would have made rather than adding one.
+        after its own put returned and reads the log's heads, then every change up to them
+        and every face they add, all consistently (DynamoDB's item reads are linearizable,
+        and each change is logged in the transaction that makes it). Say A's put committed
+        first: B's re-check begins after B's put, so after A's, and sees A's face unless A
+        already deleted it; so both cannot stay. Both may be refused (each sees the other
+        before either deletes): fail-safe, and a second attempt enrolls one.
         """
-        version = self._store.version()  # before the scan: the label can only be too old
-        gallery = load_gallery(self._store, version, consistent=True)
-        with self._gallery_lock:
-            self._gallery = gallery
         try:
-            _refuse_duplicate(gallery, embedding, stored.employee_id, refuse_at)
+            with self._gallery_lock:
+                _refuse_duplicate(self.gallery.current(), embedding, stored.employee_id, refuse_at)
         except DuplicateFace:
             self._store.delete(stored.employee_id, [stored.face_id])
             raise
@@ -187,10 +189,13 @@ class LocalEngine:
         detected = [face.detected for face in faces]
         if not worth_matching(detected, self._policy):
             return SearchResult(faces=detected)
-        gallery = self._current_gallery()
-        if not gallery.employee_ids:
-            return SearchResult(faces=detected)
-        best, runner_up = closest_two(gallery, self.embed(faces[0]))
+        embedding = self.embed(faces[0])
+        with self._gallery_lock:
+            gallery = self.gallery.current()
+            if not len(gallery):
+                return SearchResult(faces=detected)
+            with timed("search"):
+                best, runner_up = closest_two(gallery, embedding)
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
@@ -218,7 +223,8 @@ class LocalEngine:
 
     def gallery_health(self, policy: Policy) -> GalleryHealth:
         """Close pairs, single photos and outliers from the stored embeddings (``faces_health``)."""
-        return faces_health(self._current_gallery(), policy)
+        with self._gallery_lock:
+            return faces_health(self.gallery.current(), policy)
 
     def detect(self, image: NormalisedImage) -> list[FaceChip]:
         """Every face in ``image``, largest first, detected at ``detection_scale`` (no embedding)."""
@@ -232,7 +238,7 @@ class LocalEngine:
         if scale < 1.0:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             small = np.asarray(image.pixels.resize(size, resample=_bilinear()))
-        with models.inference:
+        with _inference(models), timed("detect"):
             return self._detect(image, pixels, small, scale, models)
 
     def _detect(
@@ -260,19 +266,9 @@ class LocalEngine:
         import numpy as np
 
         models = _Models.get()
-        with models.inference:
+        with _inference(models), timed("embed"):
             descriptor = models.embedder.compute_face_descriptor(face.chip)
         return np.asarray(descriptor, dtype=np.float32)
-
-    def _current_gallery(self) -> Gallery:
-        version = self._store.version()
-        with self._gallery_lock:
-            if self._gallery is None or self._gallery.version != version:
-                # Consistent: the version was read consistently, and a lagging scan cached
-                # under it would miss a new face until the next change (twice the read units,
-                # on a reload only).
-                self._gallery = load_gallery(self._store, version, consistent=True)
-            return self._gallery
 
 
 def detection_scale(width: int, height: int, policy: Policy) -> float:
@@ -294,21 +290,6 @@ def _bilinear() -> Any:
     return Image.Resampling.BILINEAR
 
 
-def load_gallery(store: FaceStore, version: str, consistent: bool = False) -> Gallery:
-    """Every face in ``store`` as one matrix, labelled with ``version``."""
-    import numpy as np
-
-    faces = store.load(consistent)
-    employee_ids = sorted({face.employee_id for face in faces})
-    index = {employee_id: number for number, employee_id in enumerate(employee_ids)}
-    matrix = np.zeros((len(faces), EMBEDDING_DIMS), dtype=np.float32)
-    for row, face in enumerate(faces):
-        matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
-    owners = np.array([index[face.employee_id] for face in faces], dtype=np.int32)
-    square_norms = np.einsum("ij,ij->i", matrix, matrix)
-    return Gallery(version, employee_ids, owners, matrix, square_norms, [face.face_id for face in faces])
-
-
 def closest_two(gallery: Gallery, embedding: np.ndarray) -> tuple[Match, Match | None]:
     """The closest employee and the closest *other* employee (each by their nearest face).
 
@@ -321,10 +302,10 @@ def closest_two(gallery: Gallery, embedding: np.ndarray) -> tuple[Match, Match |
     first = int(np.argmin(squared))
     best_owner = int(gallery.owners[first])
     best = Match(gallery.employee_ids[best_owner], similarity(_distance(squared[first])))
-    if len(gallery.employee_ids) < 2:
-        return best, None
     others = np.where(gallery.owners == best_owner, np.inf, squared)
     second = int(np.argmin(others))
+    if not np.isfinite(others[second]):
+        return best, None  # every face is the best match's
     runner_up = Match(
         gallery.employee_ids[int(gallery.owners[second])], similarity(_distance(others[second]))
     )
@@ -338,8 +319,8 @@ def nearest_other(gallery: Gallery, embedding: np.ndarray, employee_id: str) -> 
     if not len(gallery.owners):
         return None
     squared = gallery.square_norms - 2.0 * (gallery.matrix @ embedding) + float(embedding @ embedding)
-    if employee_id in gallery.employee_ids:
-        own = gallery.employee_ids.index(employee_id)
+    own = gallery.owner_index(employee_id)
+    if own is not None:
         squared = np.where(gallery.owners == own, np.inf, squared)
     nearest = int(np.argmin(squared))
     if not np.isfinite(squared[nearest]):
@@ -364,7 +345,7 @@ def faces_health(gallery: Gallery, policy: Policy, block_cells: int = HEALTH_BLO
 
     count = len(gallery.owners)
     counts = np.bincount(gallery.owners, minlength=len(gallery.employee_ids))
-    face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids)}
+    face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids) if counts[n]}
     pairs: dict[tuple[str, str], float] = {}
     outliers: list[OutlierFace] = []
     rows = max(1, block_cells // max(1, count))

@@ -197,14 +197,39 @@ class TestFaceStoreContract:
         ]
         assert loaded[0] == stored("EMP001", "f1", 0.25)
 
-    def test_every_change_moves_the_version(self, face_store: InMemoryFaceStore) -> None:
-        versions = [face_store.version()]
+    def test_every_change_is_logged_in_order_and_moves_the_heads(self, face_store: InMemoryFaceStore) -> None:
+        start = face_store.heads()
         face_store.put(stored("EMP001", "f1"))
-        versions.append(face_store.version())
-        assert face_store.version() == versions[-1]  # reading does not move it
+        face_store.put(stored("EMP002", "f2"))
+        face_store.put(stored("EMP001", "f3"))
         face_store.delete("EMP001", ["f1"])
-        versions.append(face_store.version())
-        assert len(set(versions)) == 3
+        heads = face_store.heads()
+        assert face_store.heads() == heads != start  # reading does not move them
+        assert sum(heads) - sum(start) == 4
+        changes = face_store.changes(start, heads)
+        assert changes is not None
+        mine = [(c.face_ids, c.added) for c in changes if c.employee_id == "EMP001"]
+        assert mine == [(("f1",), True), (("f3",), True), (("f1",), False)]  # in order
+        assert [(c.face_ids, c.added) for c in changes if c.employee_id == "EMP002"] == [(("f2",), True)]
+        assert face_store.changes(heads, heads) == []
+
+    def test_the_log_cannot_go_back(self, face_store: InMemoryFaceStore) -> None:
+        start = face_store.heads()
+        face_store.put(stored("EMP001", "f1"))
+        assert face_store.changes(face_store.heads(), start) is None
+
+    def test_faces_of_returns_the_faces_that_still_exist(self, face_store: InMemoryFaceStore) -> None:
+        face_store.put(stored("EMP001", "f1", 0.25))
+        face_store.put(stored("EMP001", "f2"))
+        face_store.delete("EMP001", ["f2"])
+        assert face_store.faces_of([("EMP001", "f1"), ("EMP001", "f2"), ("EMP009", "f1")]) == [
+            stored("EMP001", "f1", 0.25)
+        ]
+
+    def test_a_delete_of_nothing_logs_nothing(self, face_store: InMemoryFaceStore) -> None:
+        heads = face_store.heads()
+        assert face_store.delete("EMP404") == []
+        assert face_store.heads() == heads
 
     def test_delete_all_faces_of_one_employee(self, face_store: InMemoryFaceStore) -> None:
         for face_id in ("f1", "f2"):

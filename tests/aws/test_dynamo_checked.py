@@ -23,7 +23,7 @@ from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.audit import DynamoAuditLog
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
-from chalicelib.aws.faces import DynamoFaceStore
+from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.ledger import DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.config import Settings
@@ -176,6 +176,8 @@ class Site:
     setup: Callable[[Adapters], None] = lambda _: None
 
 
+NO_CHANGES = (0,) * SHARDS
+ONE_CHANGE = tuple(int(shard == shard_of("EMP001")) for shard in range(SHARDS))  # _with_face's put
 SITES = {
     "employees.get": Site("GetItem", "employees_table", lambda a: a.employees.get("EMP001"), _with_avery),
     "employees.put": Site("UpdateItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
@@ -233,7 +235,14 @@ SITES = {
     ),
     "faces.delete's query": Site("Query", "faces_table", lambda a: a.faces.delete("EMP001"), _with_face),
     "faces.of_employee": Site("Query", "faces_table", lambda a: a.faces.of_employee("EMP001"), _with_face),
-    "faces.version": Site("GetItem", "faces_table", lambda a: a.faces.version(), _with_face),
+    "faces.heads": Site("BatchGetItem", "faces_table", lambda a: a.faces.heads(), _with_face),
+    "faces.changes": Site(
+        "BatchGetItem", "faces_table", lambda a: a.faces.changes(NO_CHANGES, ONE_CHANGE), _with_face
+    ),
+    "faces.faces_of": Site(
+        "BatchGetItem", "faces_table", lambda a: a.faces.faces_of([("EMP001", "f1")]), _with_face
+    ),
+    "faces.put's head": Site("GetItem", "faces_table", lambda a: a.faces.put(FACE)),
     "faces.load": Site("Scan", "faces_table", lambda a: a.faces.load(), _with_face),
     "access.version": Site("GetItem", "access_table", lambda a: a.access.version(), _with_door),
     "access.load": Site("Scan", "access_table", lambda a: a.access.load(), _with_door),

@@ -1,7 +1,7 @@
 """DynamoFaceStore against moto with DynamoDB's transaction conflicts injected.
 
-Every face write also replaces the gallery's version item, one hot key: real DynamoDB
-cancels a transaction that meets another on it (``TransactionCanceledException`` with a
+Every face write also moves its shard's head item: real DynamoDB cancels a transaction
+that meets another on it (``TransactionCanceledException`` with a
 ``TransactionConflict`` reason). moto never does (no ``TransactionConflict`` anywhere in
 moto/dynamodb), so the cancellation is injected into the real botocore client, in the
 shape botocore's service model gives the exception (``Message``, ``CancellationReasons``
@@ -56,14 +56,14 @@ def store(stack: Stack) -> DynamoFaceStore:
 
 
 def test_a_put_that_meets_another_transaction_is_sent_again(stack: Stack) -> None:
-    before = store(stack).version()
+    before = store(stack).heads()
     with injected(Cancelled([NONE, CONFLICT], times=2)) as fault:
         faces = store(stack)
         faces.put(FACE)
     assert fault.attempts == 2
     assert faces.conflicts == 2
     assert store(stack).of_employee("EMP001") == [FACE]
-    assert store(stack).version() != before
+    assert store(stack).heads() != before
 
 
 def test_a_delete_that_meets_another_transaction_is_sent_again(stack: Stack) -> None:
@@ -84,7 +84,9 @@ def test_conflicts_are_retried_a_bounded_number_of_times(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    "reasons", [[CONDITION, NONE], [CONDITION, CONFLICT]], ids=["condition", "condition+conflict"]
+    "reasons",
+    [[NONE, NONE, CONDITION], [NONE, CONFLICT, CONDITION], [CONDITION, NONE, CONDITION]],
+    ids=["face exists", "face exists+conflict", "face exists+head taken"],
 )
 def test_a_transaction_cancelled_for_another_reason_is_not_retried(
     stack: Stack, reasons: list[dict[str, str]]
@@ -94,12 +96,28 @@ def test_a_transaction_cancelled_for_another_reason_is_not_retried(
     assert fault.attempts == 1
 
 
+def test_a_change_whose_head_was_taken_reads_it_again_and_is_logged_once(stack: Stack) -> None:
+    # The head item's condition (seq = the value read) failed: another change of the same
+    # shard committed in between. Sent again with the next sequence number, not lost.
+    with injected(Cancelled([CONDITION, NONE, NONE], times=2)) as fault:
+        faces = store(stack)
+        faces.put(FACE)
+    assert fault.attempts == 2 and faces.conflicts == 2
+    heads = faces.heads()
+    assert sum(heads) == 1
+    changes = faces.changes((0,) * len(heads), heads)
+    assert changes is not None and [(c.employee_id, c.face_ids, c.added) for c in changes] == [
+        ("EMP001", ("f1",), True)
+    ]
+
+
 def test_moto_s_own_condition_failure_is_not_retried(stack: Stack) -> None:
     faces = store(stack)
     faces.put(FACE)
     with pytest.raises(ClientError) as raised:
         faces.put(FACE)  # same face id: the Put's attribute_not_exists fails
-    assert raised.value.response["CancellationReasons"][0]["Code"] == "ConditionalCheckFailed"
+    codes = [reason["Code"] for reason in raised.value.response["CancellationReasons"]]
+    assert codes == ["None", "None", "ConditionalCheckFailed"]  # head, log entry, face
     assert faces.conflicts == 0
 
 

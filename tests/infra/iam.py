@@ -119,6 +119,12 @@ def _dynamodb_requests(operation: str, params: Mapping[str, Any], account: Conte
             for item in params["TransactItems"]
             for kind, body in item.items()
         ]
+    if operation == "BatchGetItem":  # authorised as a GetItem-like read of each key, per table
+        return [
+            _dynamodb(operation, {"TableName": table, "Key": key}, account)
+            for table, request in params["RequestItems"].items()
+            for key in request["Keys"]
+        ]
     return [_dynamodb(operation, params, account)]
 
 

@@ -252,6 +252,20 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
     assert_allowed(recorder, "policy-dev-report.json")
 
 
+def test_the_gallery_snapshot_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
+    from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
+
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+        assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "E One"}) == 201
+        assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 201
+        recorder.calls.clear()
+        client.lambda_.invoke("gallery_snapshot", scheduled_event(_today(stack)))
+    assert "s3:PutObject" in recorder.actions()
+    assert_allowed(recorder, "policy-dev-gallery.json")
+    manifest = wiring.table(stack.settings.faces_table).get_item(Key=MANIFEST_KEY).get("Item")
+    assert manifest is not None and int(str(manifest["size"])) > 0
+
+
 @dataclasses.dataclass
 class RekognitionStage:
     """The sandbox on the Rekognition engine: the endpoint it talks to, and what it asked AWS."""

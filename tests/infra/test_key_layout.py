@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
+from chalicelib.keys import ENROLL_PREFIX, GALLERY_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 
-LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX)
+LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX)
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
 
@@ -62,7 +62,8 @@ def test_the_camera_function_reads_photos_and_writes_copies_where_the_pipeline_d
 def test_the_enrollment_function_reads_and_deletes_only_the_drop_folder() -> None:
     for stage in ("dev", "prod"):
         paths = object_paths(json.loads((PROJECT_DIR / f".chalice/policy-{stage}-enroll.json").read_text()))
-        assert paths and set(paths) == {f"{ENROLL_PREFIX}*"}
+        snapshot = {f"{GALLERY_PREFIX}*"} if stage == "dev" else set()  # the local engine's, read only
+        assert paths and set(paths) == {f"{ENROLL_PREFIX}*"} | snapshot
 
 
 def test_the_hr_policy_names_only_the_drop_folder() -> None:
@@ -107,3 +108,32 @@ def test_no_code_outside_keys_spells_the_prefixes() -> None:
         if path != PROJECT_DIR / "chalicelib" / "keys.py"
     ]
     assert [literal for path in sources for literal in layout_literals(path)] == []
+
+
+def _gallery_actions(policy: dict[str, Any]) -> set[str]:
+    return {
+        action
+        for statement in policy["Statement"]
+        if any(path.startswith(GALLERY_PREFIX) for path in object_paths({"Statement": [statement]}))
+        for action in _strings(statement["Action"])
+    }
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_only_the_snapshot_function_and_erasure_write_the_gallery_and_the_report_never_reads_it(
+    stage: str,
+) -> None:
+    # The snapshot holds every embedding: whoever may write it chooses who the door knows.
+    read = {"s3:GetObject", "s3:GetObjectVersion"}
+    write = {"s3:PutObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions"}
+    expected = {
+        "camera": read,
+        "api": read,
+        "enroll": read,
+        "erasure": write,
+        "gallery": write,
+        "report": set(),
+    }
+    for function, actions in expected.items():
+        policy = json.loads((PROJECT_DIR / f".chalice/policy-{stage}-{function}.json").read_text())
+        assert _gallery_actions(policy) == (actions if stage == "dev" else set()), function

@@ -32,6 +32,7 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
         "api_handler",
         "daily_report",
         "erasure_worker",
+        "gallery_snapshot",
     }
     # Every function's logs expire, in the group Lambda writes to (the API's is facegate-<stage>).
     log_groups = terraform["aws_cloudwatch_log_group"]

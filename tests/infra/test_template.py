@@ -55,12 +55,18 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     expiring = {
-        rule["Prefix"]: rule["ExpirationInDays"]
+        rule["Prefix"]: rule.get("ExpirationInDays")
         for rule in bucket["LifecycleConfiguration"]["Rules"]
         if "Prefix" in rule
     }
-    # drop-folder photos are deleted when handled: the rule is a backstop for a lost event
-    assert expiring == {"incoming/": "RetentionDays", "processed/": "RetentionDays", "enroll/": 1}
+    # drop-folder photos are deleted when handled: the rule is a backstop for a lost event;
+    # the latest gallery snapshot never expires (only versions a publish left behind do)
+    assert expiring == {
+        "incoming/": "RetentionDays",
+        "processed/": "RetentionDays",
+        "enroll/": 1,
+        "gallery/": None,
+    }
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
@@ -146,6 +152,7 @@ def test_config_declares_every_deployable_stage_with_per_function_policies() -> 
             "api_handler",
             "daily_report",
             "erasure_worker",
+            "gallery_snapshot",
         }
         for settings in functions.values():
             assert (PROJECT_DIR / ".chalice" / settings["iam_policy_file"]).exists()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from chalicelib.config import Policy
-from chalicelib.engines.local import closest_two, faces_health, load_gallery, nearest_other, similarity
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.local import closest_two, faces_health, nearest_other, similarity
 from chalicelib.ports import StoredFace
 from tests.fakes import InMemoryFaceStore
 
@@ -17,7 +18,7 @@ def gallery_of(vectors: np.ndarray, owners: list[str]) -> tuple[InMemoryFaceStor
     store = InMemoryFaceStore()
     for number, (vector, owner) in enumerate(zip(vectors, owners, strict=True)):
         store.put(StoredFace(owner, f"f{number}", struct.pack("<128f", *vector), ""))
-    return store, load_gallery(store, "v1")
+    return store, Gallery.of_faces(store.heads(), store.load())
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

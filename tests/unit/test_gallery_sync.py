@@ -1,0 +1,211 @@
+"""A container's gallery: cold from a snapshot and the log since, then current by the log
+alone; every doubt (an expired log, heads gone back, a snapshot that does not add up) reads
+the whole store again, and a search always agrees with one over the store as it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.gallery_sync import GallerySync
+from chalicelib.engines.local import closest_two
+from chalicelib.engines.snapshot_format import SnapshotUnreadable, pack, unpack
+from chalicelib.ports import Heads, PackedSnapshot, StoredFace
+from tests.fakes import InMemoryFaceStore
+
+RANDOM = np.random.default_rng(11)
+
+
+def face(employee_id: str, face_id: str) -> StoredFace:
+    vector = RANDOM.normal(0, 0.09, 128).astype("<f4")
+    return StoredFace(employee_id, face_id, vector.tobytes(), "")
+
+
+class MemorySnapshots:
+    """``GallerySnapshots`` in memory."""
+
+    def __init__(self) -> None:
+        self.snapshot: PackedSnapshot | None = None
+        self.reads = 0
+
+    def latest(self) -> PackedSnapshot | None:
+        self.reads += 1
+        return self.snapshot
+
+    def latest_heads(self) -> Heads | None:
+        return None if self.snapshot is None else self.snapshot.heads
+
+    def publish(self, snapshot: PackedSnapshot) -> None:
+        self.snapshot = snapshot
+
+
+def contents(gallery: Gallery) -> dict[str, tuple[str, bytes]]:
+    owners = [gallery.employee_ids[int(owner)] for owner in gallery.owners]
+    rows = gallery.matrix.astype("<f4")
+    return {face_id: (owners[n], rows[n].tobytes()) for n, face_id in enumerate(gallery.face_ids)}
+
+
+def stored(store: InMemoryFaceStore) -> dict[str, tuple[str, bytes]]:
+    return {f.face_id: (f.employee_id, f.embedding) for f in store.faces.values()}  # not a load
+
+
+def snapshot_of(store: InMemoryFaceStore) -> MemorySnapshots:
+    snapshots = MemorySnapshots()
+    snapshots.publish(pack(Gallery.of_faces(store.heads(), list(store.faces.values()))))
+    return snapshots
+
+
+def test_one_enrollment_reaches_a_warm_container_as_one_change_not_a_reload() -> None:
+    store = InMemoryFaceStore()
+    for n in range(50):
+        store.put(face(f"E{n % 10}", f"f{n}"))
+    sync = GallerySync(store)
+    sync.current()
+    store.put(newcomer := face("E-new", "f-new"))
+    gallery = sync.current()
+    assert (store.loads, sync.changes_applied) == (1, 1)
+    best, _ = closest_two(gallery, np.frombuffer(newcomer.embedding, dtype="<f4"))
+    assert best.employee_id == "E-new"
+
+
+def test_a_removed_face_leaves_the_warm_gallery_and_the_moved_row_keeps_its_owner() -> None:
+    store = InMemoryFaceStore()
+    for n in range(6):
+        store.put(face(f"E{n}", f"f{n}"))
+    sync = GallerySync(store)
+    sync.current()
+    store.delete("E1")  # a row in the middle: the last row moves into its place
+    store.put(face("E1", "f-again"))
+    assert contents(sync.current()) == stored(store)
+
+
+def test_random_changes_applied_one_refresh_at_a_time_agree_with_the_store() -> None:
+    store = InMemoryFaceStore()
+    sync = GallerySync(store)
+    live: list[tuple[str, str]] = []
+    for step in range(400):
+        if live and RANDOM.random() < 0.4:
+            employee_id, face_id = live.pop(int(RANDOM.integers(len(live))))
+            store.delete(employee_id, [face_id])
+        else:
+            live.append((f"E{int(RANDOM.integers(30))}", f"f{step}"))
+            store.put(face(*live[-1]))
+        if step % 7 == 0:
+            assert contents(sync.current()) == stored(store)
+    assert contents(sync.current()) == stored(store)
+    assert store.loads == 1
+
+
+class ChangedDuringTheRead(InMemoryFaceStore):
+    """A store in which another container enrolls a face while this one reads it whole."""
+
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        if self.loads == 0:
+            self.put(face("E-meanwhile", "f-meanwhile"))
+        return super().load(consistent)
+
+
+def test_a_change_the_full_read_already_holds_is_not_applied_twice() -> None:
+    # The heads are read before the read, so the log replays a face the read returned.
+    store = ChangedDuringTheRead()
+    store.put(face("E1", "f1"))
+    sync = GallerySync(store)
+    sync.current()
+    assert sorted(sync.current().face_ids) == ["f-meanwhile", "f1"]
+    store.delete("E-meanwhile")
+    assert sync.current().face_ids == ["f1"]
+
+
+def test_a_cold_container_starts_from_the_snapshot_and_the_changes_after_it() -> None:
+    store = InMemoryFaceStore()
+    for n in range(40):
+        store.put(face(f"E{n % 8}", f"f{n}"))
+    snapshots = snapshot_of(store)
+    store.delete("E3")
+    store.put(face("E9", "f-late"))
+    sync = GallerySync(store, snapshots)
+    gallery = sync.current()
+    assert (store.loads, sync.snapshot_loads, sync.changes_applied) == (0, 1, 2)
+    assert set(contents(gallery)) == set(stored(store))
+    for face_id, (owner, embedding) in stored(store).items():  # float16 rows: close, not equal
+        row = np.frombuffer(contents(gallery)[face_id][1], dtype="<f4")
+        assert contents(gallery)[face_id][0] == owner
+        assert np.abs(row - np.frombuffer(embedding, dtype="<f4")).max() < 1e-3
+
+
+def test_a_log_expired_past_the_snapshot_reads_the_whole_store() -> None:
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    snapshots = snapshot_of(store)
+    store.put(face("E2", "f2"))
+    store.forget(2)  # the entries after the snapshot expired
+    sync = GallerySync(store, snapshots)
+    assert set(contents(sync.current())) == {"f1", "f2"}
+    assert (sync.snapshot_loads, store.loads) == (0, 1)
+
+
+def test_a_warm_container_whose_log_expired_reads_the_whole_store() -> None:
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    sync = GallerySync(store)
+    sync.current()
+    store.put(face("E2", "f2"))
+    store.forget(2)
+    assert set(contents(sync.current())) == {"f1", "f2"} and store.loads == 2
+
+
+def test_a_snapshot_ahead_of_the_table_is_not_trusted() -> None:
+    # A table restored from a backup has heads behind the snapshot's: the snapshot holds
+    # faces the table no longer has.
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    snapshots = snapshot_of(store)
+    restored = InMemoryFaceStore()
+    restored.put(face("E1", "f1"))
+    sync = GallerySync(restored, snapshots)
+    assert set(contents(sync.current())) == {"f1"} and restored.loads == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-1],
+        lambda data: data + b"\0\0",
+        lambda data: b"XXXX" + data[4:],
+        lambda data: data[:8] + b"[" + data[9:],
+        lambda data: data[:-256] + np.full(128, np.inf, dtype="<f2").tobytes(),
+    ],
+    ids=["truncated", "longer", "not ours", "header broken", "not finite"],
+)
+def test_a_snapshot_that_does_not_add_up_is_refused_and_the_store_read(damage: object) -> None:
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    snapshots = snapshot_of(store)
+    assert snapshots.snapshot is not None
+    snapshots.snapshot = PackedSnapshot(snapshots.snapshot.heads, damage(snapshots.snapshot.data))  # type: ignore[operator]
+    with pytest.raises(SnapshotUnreadable):
+        unpack(snapshots.snapshot)
+    sync = GallerySync(store, snapshots)
+    assert contents(sync.current()) == stored(store) and store.loads == 1
+
+
+def test_a_snapshot_labelled_with_other_heads_than_its_own_is_refused() -> None:
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    packed = pack(Gallery.of_faces((0,), []))  # an empty gallery's bytes
+    with pytest.raises(SnapshotUnreadable):
+        unpack(PackedSnapshot(store.heads(), packed.data))
+
+
+def test_the_runner_up_is_none_when_every_face_left_is_the_best_match_s() -> None:
+    store = InMemoryFaceStore()
+    store.put(only := face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    sync = GallerySync(store)
+    sync.current()
+    store.delete("E2")  # E2 stays in the gallery's employee list, with no face
+    best, runner_up = closest_two(sync.current(), np.frombuffer(only.embedding, dtype="<f4"))
+    assert best.employee_id == "E1" and runner_up is None
