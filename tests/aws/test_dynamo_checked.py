@@ -24,9 +24,12 @@ from chalicelib.aws.audit import DynamoAuditLog
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
+from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
 from chalicelib.aws.ledger import DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.config import Settings
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.snapshot_format import pack
 from chalicelib.errors import MalformedResponse
 from chalicelib.models import AuditEntry, Employee, ErasureJob
 from chalicelib.ports import StoredFace
@@ -142,6 +145,9 @@ class Adapters:
         self.scans = DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table)
         self.report_scans = DynamoScanLog(wiring.table(settings.scans_table))  # no employee guard
         self.faces = DynamoFaceStore(wiring.table(settings.faces_table))
+        self.snapshots = S3GallerySnapshots(
+            wiring.client("s3"), settings.camera_bucket, wiring.table(settings.faces_table)
+        )
         self.access = DynamoAccessStore(wiring.table(settings.access_table))
 
 
@@ -162,6 +168,19 @@ def _with_scan(adapters: Adapters) -> None:
 
 def _with_face(adapters: Adapters) -> None:
     adapters.faces.put(FACE)
+
+
+def _enrolled_then_stripped(adapters: Adapters) -> None:
+    """A fresh log entry naming EMP001 each time, then the erasure's strip of it."""
+    import uuid
+
+    adapters.faces.put(StoredFace("EMP001", uuid.uuid4().hex, FACE.embedding, FACE.created_at))
+    adapters.faces.strip_from_log("EMP001")
+
+
+def _with_snapshot(adapters: Adapters) -> None:
+    adapters.faces.put(FACE)
+    adapters.snapshots.publish(pack(Gallery.of_faces(adapters.faces.heads(), [FACE])))
 
 
 def _with_door(adapters: Adapters) -> None:
@@ -244,6 +263,17 @@ SITES = {
     ),
     "faces.put's head": Site("GetItem", "faces_table", lambda a: a.faces.put(FACE)),
     "faces.load": Site("Scan", "faces_table", lambda a: a.faces.load(), _with_face),
+    "faces.strip_from_log": Site(
+        "Query", "faces_table", lambda a: a.faces.strip_from_log("EMP001"), _with_face
+    ),
+    "faces.strip_from_log's update": Site("UpdateItem", "faces_table", lambda a: _enrolled_then_stripped(a)),
+    "snapshots.latest": Site("GetItem", "faces_table", lambda a: a.snapshots.latest(), _with_snapshot),
+    "snapshots.latest_heads": Site(
+        "GetItem", "faces_table", lambda a: a.snapshots.latest_heads(), _with_snapshot
+    ),
+    "snapshots.publish": Site(
+        "PutItem", "faces_table", lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, [])))
+    ),
     "access.version": Site("GetItem", "access_table", lambda a: a.access.version(), _with_door),
     "access.load": Site("Scan", "access_table", lambda a: a.access.load(), _with_door),
     "access.load's version reads": Site("GetItem", "access_table", lambda a: a.access.load(), _with_door),
@@ -276,6 +306,7 @@ def test_the_sites_cover_every_method_of_the_adapters() -> None:
         "jobs": DynamoErasureJobs,
         "scans": DynamoScanLog,
         "faces": DynamoFaceStore,
+        "snapshots": S3GallerySnapshots,
         "access": DynamoAccessStore,
     }
     public = {
