@@ -2,7 +2,8 @@
 
 No face leaves the account: embeddings live in our own DynamoDB table (``FaceStore``) so
 every Lambda container sees one gallery, cached per container and reloaded only when the
-store's version counter moved. dlib and numpy are imported on first use, never at import.
+store's version counter moved. dlib and numpy are imported on first use, never at import
+(``load_models`` is that first use when the camera function warms up in Lambda's init).
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ class _Models:
             if cls._loaded is None:
                 cls._loaded = cls()
             return cls._loaded
+
+
+def load_models() -> None:
+    """Import numpy and dlib and load the three models now rather than at the first scan
+    (once per process; ``wiring.warm_up`` calls it in the camera function's Lambda init)."""
+    import numpy  # noqa: F401  (the first scan's other heavy import)
+
+    _Models.get()
 
 
 def model_folder() -> Path:
