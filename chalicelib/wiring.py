@@ -305,8 +305,8 @@ def warms_at_init(settings: Settings, function_name: str | None) -> bool:
 
 def warm_up(env: Mapping[str, str] | None = None) -> bool:
     """In the camera function of a local-engine stage, do now, in Lambda's init, what the
-    first scan would do before deciding: import numpy and dlib, load the three models and
-    build the pipeline's adapters (clients only: no AWS call is made). True if it warmed.
+    first scan would do before deciding: import Pillow, numpy and dlib, load the three models
+    and build the pipeline's adapters (clients only: no AWS call is made). True if it warmed.
 
     Never raises: a failure is logged and the first scan loads everything again, as it
     did before this warm-up existed; if that fails too the scan is an ERROR (fail closed).
@@ -320,7 +320,9 @@ def warm_up(env: Mapping[str, str] | None = None) -> bool:
         if not warms_at_init(settings, function_name):
             return False
         from chalicelib.engines.local import load_models
+        from chalicelib.imaging import load_decoders
 
+        load_decoders()
         load_models()
         pipeline_ports(settings)
     except Exception:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import wiring
+from chalicelib import imaging, wiring
 from chalicelib.access_control import CurrentPolicy
 from chalicelib.config import Policy, Settings
 from chalicelib.engines import local
@@ -59,6 +59,7 @@ def test_only_the_camera_function_of_a_local_stage_warms(
 def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """What warm_up did, with the model load and the adapters replaced by a record."""
     done: list[str] = []
+    monkeypatch.setattr(imaging, "load_decoders", lambda: done.append("decoders"))
     monkeypatch.setattr(local, "load_models", lambda: done.append("models"))
     monkeypatch.setattr(wiring, "pipeline_ports", lambda settings: done.append(f"ports:{settings.stage}"))
     yield done
@@ -66,7 +67,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_the_camera_function_loads_the_models_and_builds_its_ports(recorded: list[str]) -> None:
     assert wiring.warm_up({**LOCAL, "AWS_LAMBDA_FUNCTION_NAME": CAMERA}) is True
-    assert recorded == ["models", "ports:dev"]
+    assert recorded == ["decoders", "models", "ports:dev"]
 
 
 @pytest.mark.parametrize(
@@ -144,10 +145,8 @@ def test_a_failed_warm_up_is_logged_and_the_scans_still_fail_closed_then_decide(
     assert [scan.decision.status for scan in notifier.published] == [Status.ERROR, Status.AUTHORIZED]
 
 
-IMPORT_APP = (
-    "import json, sys, app; "
-    "print(json.dumps(sorted(m for m in ('numpy', 'dlib', 'chalicelib.engines.local') if m in sys.modules)))"
-)
+HEAVY = ["PIL.Image", "chalicelib.engines.local", "dlib", "numpy"]
+IMPORT_APP = f"import json, sys, app; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
 
 
 @pytest.mark.parametrize(
@@ -156,7 +155,7 @@ IMPORT_APP = (
         (LOCAL, []),
         ({**LOCAL, "AWS_LAMBDA_FUNCTION_NAME": "facegate-dev"}, []),
         ({**REKOGNITION, "AWS_LAMBDA_FUNCTION_NAME": "facegate-prod-on_camera_upload"}, []),
-        ({**LOCAL, "AWS_LAMBDA_FUNCTION_NAME": CAMERA}, ["chalicelib.engines.local", "dlib", "numpy"]),
+        ({**LOCAL, "AWS_LAMBDA_FUNCTION_NAME": CAMERA}, HEAVY),
     ],
 )
 def test_import_app_in_a_fresh_process(env: dict[str, str], loaded: list[str]) -> None:
