@@ -36,6 +36,7 @@ STAGE = "sandbox"
 CAMERA_FUNCTION = wiring.camera_function_name(STAGE)
 OTHER_FUNCTION = f"facegate-{STAGE}-on_enrollment_upload"  # same init, nothing warmed
 SIZES = ("640", "1080")
+RESULTS = Path(__file__).resolve().parent / "results.json"  # what `python -m bench` writes
 
 _HANDLER = textwrap.dedent(
     """
@@ -171,7 +172,6 @@ def _jpeg(frame: Any) -> bytes:
 
 def main() -> int:
     """``python -m bench.coldstart``: measure, and merge the figures into bench/results.json."""
-    from bench.__main__ import RESULTS
     from sandbox.photos import ensure_photos
 
     figures = run(ensure_photos())
