@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, S3Event, SQSEvent
 
+from chalicelib import wiring
 from chalicelib.api.access import access_api
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
@@ -25,6 +26,9 @@ from chalicelib.pipeline import process_upload
 app = Chalice(app_name="facegate", configure_logs=False)
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF metrics on stdout
     configure_logging(logging.INFO)
+# The camera function of a local-engine stage loads its models now, in Lambda's init phase,
+# not at the first scan; wiring decides, and every other function stays lazy.
+wiring.warm_up()
 
 # Registered on the app, not a blueprint: a blueprint's middleware would apply app-wide anyway.
 app.register_middleware(json_errors, "http")
@@ -52,7 +56,6 @@ CAMERA_BUCKET = os.environ.get("FACEGATE_CAMERA_BUCKET", "facegate-sandbox-camer
 @app.on_s3_event(bucket=CAMERA_BUCKET, prefix=INCOMING_PREFIX, events=["s3:ObjectCreated:*"])
 def on_camera_upload(event: S3Event) -> None:
     """A camera photo arrived: decide, record, announce."""
-    from chalicelib import wiring
 
     settings = Settings.from_env()
     ports = wiring.pipeline_ports(settings)
@@ -65,7 +68,6 @@ def on_camera_upload(event: S3Event) -> None:
 )
 def on_enrollment_upload(event: S3Event) -> None:
     """A photo in the drop folder: enroll it as the API would, delete it, tell the admins."""
-    from chalicelib import wiring
     from chalicelib.api.validation import new_employee
     from chalicelib.drop_folder import enroll_dropped
 
@@ -83,7 +85,6 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
 
     A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
     """
-    from chalicelib import wiring
     from chalicelib.reports import report_overdue, run_daily_report  # only this function needs them
 
     settings = Settings.from_env()
@@ -101,7 +102,6 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="gallery_snapshot")
 def gallery_snapshot(event: CloudWatchEvent) -> dict[str, object]:
     """Pack the local engine's gallery for cold containers, when it changed (local stages only)."""
-    from chalicelib import wiring
     from chalicelib.engines.gallery_sync import publish_snapshot
 
     settings = Settings.from_env()
@@ -119,7 +119,6 @@ ERASURE_QUEUE = os.environ.get("FACEGATE_ERASURE_QUEUE", "facegate-sandbox-erasu
 @app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1, name="erasure_worker")
 def erasure_worker(event: SQSEvent) -> None:
     """Run an employee's erasure job as far as this invocation allows (it re-queues the rest)."""
-    from chalicelib import wiring
     from chalicelib.aws.erasures import job_id_of
     from chalicelib.erasure import run_job
 

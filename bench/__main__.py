@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import decode, gallery, latency, speed, system
+from bench import coldstart, decode, gallery, latency, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -56,6 +56,7 @@ def run() -> dict[str, Any]:
     results.update(system.throughput(photos))
     results.update(system.cold_import())
     results.update(system.first_scan_and_memory(photos))
+    results.update(coldstart.run(photos))  # init vs first invoke; memory_cost_curve
     results.update(system.rekognition_calls())
     results.update(system.report_reads())
     results.update(decode.run())

@@ -29,6 +29,15 @@ def normalise(data: bytes, limits: ImageLimits) -> NormalisedImage:
     return NormalisedImage(pixels=_decode(image), source_format=str(image.format))
 
 
+def load_decoders() -> None:
+    """Import Pillow and its JPEG and PNG readers now rather than at the first photo (the
+    camera function's warm-up in Lambda's init calls it)."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps, TiffImagePlugin  # noqa: F401  (normalise turns photos by their EXIF)
+
+    PILImage.preinit()
+
+
 def _check_before_parsing(data: bytes, limits: ImageLimits) -> None:
     """The byte size, then the file's structure: nothing has parsed it yet."""
     if not data:

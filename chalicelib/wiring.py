@@ -7,7 +7,9 @@ The only place that creates boto3 clients. Endpoints follow the standard
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -40,6 +42,8 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.pipeline import PipelinePorts
     from chalicelib.reports import ReportPorts
 
+
+log = logging.getLogger(__name__)
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
 _CACHED: list[Any] = []  # every factory ``cached`` wraps, for ``reset``
@@ -306,6 +310,50 @@ def token_verifier(settings: AuthSettings) -> TokenVerifier:
     from chalicelib.aws.cognito import CognitoUserPool
 
     return TokenVerifier(settings, CognitoUserPool(client("cognito-idp"), settings.user_pool_id))
+
+
+# The camera function as Chalice names it when it deploys a stage (infra/stage.lambda_function_name).
+CAMERA_FUNCTION = "on_camera_upload"
+
+
+def camera_function_name(stage: str) -> str:
+    return f"facegate-{stage}-{CAMERA_FUNCTION}"
+
+
+def warms_at_init(settings: Settings, function_name: str | None) -> bool:
+    """Whether this process loads the local engine while Lambda initialises it: only the
+    camera function (``AWS_LAMBDA_FUNCTION_NAME``) of a stage on the local engine. The API,
+    the report, erasure and enrollment functions, a Rekognition stage and a plain
+    ``import app`` (tests, ``chalice deploy``) stay lazy."""
+    return settings.engine == "local" and function_name == camera_function_name(settings.stage)
+
+
+def warm_up(env: Mapping[str, str] | None = None) -> bool:
+    """In the camera function of a local-engine stage, do now, in Lambda's init, what the
+    first scan would do before deciding: import Pillow, numpy and dlib, load the three models
+    and build the pipeline's adapters (clients only: no AWS call is made). True if it warmed.
+
+    Never raises: a failure is logged and the first scan loads everything again, as it
+    did before this warm-up existed; if that fails too the scan is an ERROR (fail closed).
+    """
+    env = os.environ if env is None else env
+    function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not function_name:
+        return False
+    try:
+        settings = Settings.from_env(env)
+        if not warms_at_init(settings, function_name):
+            return False
+        from chalicelib.engines.local import load_models
+        from chalicelib.imaging import load_decoders
+
+        load_decoders()
+        load_models()
+        pipeline_ports(settings)
+    except Exception:
+        log.exception("warming the local engine at init failed; the first scan loads it instead")
+        return False
+    return True
 
 
 def reset() -> None:

@@ -2,7 +2,8 @@
 
 No face leaves the account: embeddings live in our own DynamoDB table (``FaceStore``) so
 every Lambda container sees one gallery, held per container and kept current by the
-store's change log (``gallery_sync``). dlib and numpy are imported on first use, never at import.
+store's change log (``gallery_sync``). dlib and numpy are imported on first use, never at import
+(``load_models`` is that first use when the camera function warms up in Lambda's init).
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def _inference(models: _Models) -> Iterator[None]:
         yield
     finally:
         models.inference.release()
+
+
+def load_models() -> None:
+    """Import numpy and dlib and load the three models now rather than at the first scan
+    (once per process; ``wiring.warm_up`` calls it in the camera function's Lambda init)."""
+    import numpy  # noqa: F401  (the first scan's other heavy import)
+
+    _Models.get()
 
 
 def model_folder() -> Path:
