@@ -31,6 +31,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
         │                          retries: Lambda redelivers the event, the queue the job
         ├── ConfigError            a setting is missing or malformed      (also ValueError)
         ├── MalformedResponse      DynamoDB's answer could not be read    (also RuntimeError)
+        ├── SnapshotUnreadable     a gallery snapshot does not add up     (also ValueError)
         ├── SigningFailed          a decision could not be signed         (also RuntimeError)
         ├── ScanNotRecorded        the scan log refused the write         (also RuntimeError)
         └── NotificationFailed     an alert could not be published        (also RuntimeError)
@@ -193,6 +194,10 @@ class ConfigError(InternalFailure, ValueError):
 
 class MalformedResponse(InternalFailure, RuntimeError):
     """DynamoDB's answer could not be read: whether the call took effect is unknown."""
+
+
+class SnapshotUnreadable(InternalFailure, ValueError):
+    """A gallery snapshot's bytes are not one this code wrote (the caller reads the table)."""
 
 
 class SigningFailed(InternalFailure, RuntimeError):

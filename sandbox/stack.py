@@ -48,12 +48,42 @@ def stage_environment(stage: str, overrides: Mapping[str, str]) -> dict[str, str
     return env
 
 
+def _serialise_moto_dynamodb_writes() -> None:
+    """Run moto's DynamoDB writes one at a time (once per process).
+
+    moto's ``transact_write_items`` deep-copies each table it touches and, when a condition
+    fails, puts that copy back: every write that landed meanwhile from another thread is
+    undone, and the copy itself races other writes ("dictionary changed size"). DynamoDB
+    does neither. The gallery's change log makes failed conditions an everyday event (two
+    enrollments in one shard), so unserialised, a parallel import in the sandbox lost faces.
+    """
+    import functools
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_facegate_serialised", False):
+        return
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item"):
+        method = getattr(DynamoDBBackend, name, None)
+        if method is None:
+            continue
+
+        def serialised(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with lock:
+                return _method(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(method)(serialised))
+    DynamoDBBackend._facegate_serialised = True  # type: ignore[attr-defined]
+
+
 class LocalAws:
     """moto's server on a free loopback port, shared by everything in this process."""
 
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        _serialise_moto_dynamodb_writes()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()

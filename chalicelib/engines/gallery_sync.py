@@ -10,7 +10,8 @@ unpack) falls back to the full read: slower, never wrong.
 from __future__ import annotations
 
 from chalicelib.engines.gallery import Gallery
-from chalicelib.engines.snapshot_format import SnapshotUnreadable, pack, unpack
+from chalicelib.engines.snapshot_format import pack, unpack
+from chalicelib.errors import SnapshotUnreadable
 from chalicelib.ports import FaceStore, GallerySnapshots, Heads
 
 

@@ -14,14 +14,11 @@ import json
 import struct
 
 from chalicelib.engines.gallery import EMBEDDING_DIMS, Gallery
+from chalicelib.errors import SnapshotUnreadable
 from chalicelib.ports import PackedSnapshot
 
 MAGIC = b"FGS1"
 ROW_DTYPE = "<f2"
-
-
-class SnapshotUnreadable(ValueError):
-    """The bytes are not a snapshot this code wrote."""
 
 
 def pack(gallery: Gallery) -> PackedSnapshot:

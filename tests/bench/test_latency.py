@@ -8,9 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import latency
+from sandbox.stack import LocalAws
 
 
-def test_each_upload_of_an_enrolled_employee_reaches_the_door_queue_and_is_traced(photos: Path) -> None:
+def test_each_upload_of_an_enrolled_employee_reaches_the_door_queue_and_is_traced(
+    photos: Path, local_aws: LocalAws
+) -> None:
+    # moto's backends are one per process: the suite's stack would be in the bench's too.
+    local_aws.reset()
     results = latency.run(photos, rounds={1: 2})
     detail = results["door_latency_detail"]
     assert set(results["door_latency_p50_ms"]) == set(results["door_latency_p95_ms"]) == {"1"}

@@ -100,6 +100,7 @@ def _upload(images: InMemoryImageStore, photos: Path, version: str) -> Upload:
     images.objects[("cams", key)] = (photos / "obama2.jpg").read_bytes()
     at = (NOW - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     size = len(images.objects[("cams", key)])
+    images.modified[("cams", key)] = NOW - timedelta(seconds=1)  # S3's LastModified, as fresh
     return Upload(bucket="cams", key=key, version_id=version, sequencer=version, event_time=at, size=size)
 
 

@@ -10,7 +10,8 @@ import pytest
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.engines.local import closest_two
-from chalicelib.engines.snapshot_format import SnapshotUnreadable, pack, unpack
+from chalicelib.engines.snapshot_format import pack, unpack
+from chalicelib.errors import SnapshotUnreadable
 from chalicelib.ports import Heads, PackedSnapshot, StoredFace
 from tests.fakes import InMemoryFaceStore
 
