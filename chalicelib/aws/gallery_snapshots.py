@@ -12,6 +12,7 @@ Publishing writes a new object, then the manifest, then deletes every other vers
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from chalicelib.aws import dynamo
 from chalicelib.aws.faces import GALLERY
 from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.ports import Heads, PackedSnapshot
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -57,10 +60,10 @@ class S3GallerySnapshots:
                 body.close()
             heads = tuple(int(seq) for seq in manifest["heads"])
         except (ClientError, BotoCoreError, KeyError, ValueError, TypeError) as error:
-            print(f"gallery snapshot not read: {type(error).__name__}: {error}")
+            log.warning("gallery snapshot not read: %s: %s", type(error).__name__, error)
             return None
         if len(data) != size or hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
-            print("gallery snapshot refused: its bytes are not the ones the manifest names")
+            log.warning("gallery snapshot refused: its bytes are not the ones the manifest names")
             return None
         return PackedSnapshot(heads, data)
 

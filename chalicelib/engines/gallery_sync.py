@@ -9,10 +9,14 @@ unpack) falls back to the full read: slower, never wrong.
 
 from __future__ import annotations
 
+import logging
+
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.snapshot_format import pack, unpack
 from chalicelib.errors import SnapshotUnreadable
 from chalicelib.ports import FaceStore, GallerySnapshots, Heads
+
+log = logging.getLogger(__name__)
 
 
 class GallerySync:
@@ -47,7 +51,7 @@ class GallerySync:
             try:
                 gallery = unpack(packed)
             except SnapshotUnreadable as error:
-                print(f"gallery snapshot unreadable, reading the whole gallery: {error}")
+                log.warning("gallery snapshot unreadable, reading the whole gallery: %s", error)
             else:
                 if self._catch_up(gallery, heads):
                     self.snapshot_loads += 1

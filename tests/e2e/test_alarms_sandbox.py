@@ -23,15 +23,8 @@ from sandbox.alarms import put_alarms
 from sandbox.report import scheduled_event
 from sandbox.resources import deploy_template
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
+from tests.infra.test_template import FUNCTIONS
 
-FUNCTIONS = (
-    "on_camera_upload",
-    "on_enrollment_upload",
-    "api_handler",
-    "daily_report",
-    "erasure_worker",
-    "gallery_snapshot",
-)
 WITHOUT_REKOGNITION = {
     "error-scans",
     "failed-scans-queue",

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from infra.deploy import package
 from sandbox.stack import PROJECT_DIR
+from tests.infra.test_template import FUNCTIONS
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -26,14 +27,7 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
 
     terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]
     functions = terraform["aws_lambda_function"]
-    assert set(functions) == {
-        "on_camera_upload",
-        "on_enrollment_upload",
-        "api_handler",
-        "daily_report",
-        "erasure_worker",
-        "gallery_snapshot",
-    }
+    assert set(functions) == set(FUNCTIONS)
     # Every function's logs expire, in the group Lambda writes to (the API's is facegate-<stage>).
     log_groups = terraform["aws_cloudwatch_log_group"]
     named = {f"/aws/lambda/{functions[function]['function_name']}" for function in functions}
