@@ -328,10 +328,17 @@ def warms_at_init(settings: Settings, function_name: str | None) -> bool:
     return settings.engine == "local" and function_name == camera_function_name(settings.stage)
 
 
+SNAPSHOT_INIT = "snap-start"  # AWS_LAMBDA_INITIALIZATION_TYPE of an init that SnapStart snapshots
+
+
 def warm_up(env: Mapping[str, str] | None = None) -> bool:
     """In the camera function of a local-engine stage, do now, in Lambda's init, what the
     first scan would do before deciding: import Pillow, numpy and dlib, load the three models
     and build the pipeline's adapters (clients only: no AWS call is made). True if it warmed.
+
+    An init that Lambda snapshots (SnapStart) builds no client: a client resolves its
+    credentials when it is built, and every environment restored from the snapshot would
+    share them; the first scan of each environment builds its own (about 50 ms).
 
     Never raises: a failure is logged and the first scan loads everything again, as it
     did before this warm-up existed; if that fails too the scan is an ERROR (fail closed).
@@ -349,7 +356,8 @@ def warm_up(env: Mapping[str, str] | None = None) -> bool:
 
         load_decoders()
         load_models()
-        pipeline_ports(settings)
+        if env.get("AWS_LAMBDA_INITIALIZATION_TYPE") != SNAPSHOT_INIT:
+            pipeline_ports(settings)
     except Exception:
         log.exception("warming the local engine at init failed; the first scan loads it instead")
         return False

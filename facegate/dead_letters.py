@@ -43,7 +43,7 @@ PARTITION_REGIONS = {
 }
 FUNCTION_ARN = re.compile(  # matched whole (fullmatch): no trailing newline, no suffix
     r"arn:(?P<partition>aws(?:-[a-z]+)*):lambda:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12})"
-    r":function:(?P<name>[A-Za-z0-9_-]{1,64})(?::\$LATEST)?",
+    r":function:(?P<name>[A-Za-z0-9_-]{1,64})(?::(?:\$LATEST|live))?",  # live: infra/warm_start.ALIAS
     re.ASCII,
 )
 MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8

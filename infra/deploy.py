@@ -4,13 +4,16 @@ deploy: create or update the stage's CloudFormation stack, write its outputs int
 stage's environment in .chalice/config.json and its bucket and account into the stage's
 policies (.chalice/policy-STAGE-*.json), build and publish the local engine's layer
 when the stage uses it, run ``chalice deploy``, then send scans that failed all retries
-to the dead-letter queue. destroy: the reverse, buckets emptied first and the local engine's
-layer versions deleted.
+to the dead-letter queue and apply the camera function's start setting (infra/warm_start.py:
+on demand, SnapStart or provisioned concurrency behind the alias ``live``). destroy: the
+reverse, the photos pointed back at the function, buckets emptied first and the local
+engine's layer versions deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -18,8 +21,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
+from infra.invocations import configure_async_invocations
 from infra.logs import add_log_groups_to_terraform, log_retention_days, set_log_retention
 from infra.stage import CHALICE_CONFIG, deploy_stack, environment, stack_name, stage_variables
+from infra.warm_start import apply as apply_warm_start
+from infra.warm_start import check_runtime, point_notifications_at_function, warm_start_of
 
 if TYPE_CHECKING:
     import boto3.session
@@ -31,10 +39,6 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG = CHALICE_CONFIG
 OUT = PROJECT_DIR / "out"
-# The S3-triggered functions: a failure that may pass (throttling, a 5xx) is retried, then
-# the event goes to the failed-events queue (the photo stays until then: it is unread).
-ASYNC_FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")
-ASYNC_RETRIES = 2
 
 
 def stage_config(stage: str, config_path: Path = CONFIG) -> dict[str, str]:
@@ -102,6 +106,8 @@ def deploy(stage: str) -> None:
     import boto3
 
     env = stage_config(stage)
+    warm = warm_start_of(stage)
+    check_runtime(warm)
     session = boto3.session.Session()
     print(f"stack {stack_name(stage)}: creating or updating …", flush=True)
     stack_outputs = deploy_stack(
@@ -119,26 +125,19 @@ def deploy(stage: str) -> None:
     account = session.client("sts").get_caller_identity()["Account"]
     for path in write_policies(stage, stack_outputs["CameraBucket"], account):
         print(f"tied {path.relative_to(PROJECT_DIR)} to s3://{stack_outputs['CameraBucket']} in {account}")
+    bucket, queue = stack_outputs["CameraBucket"], stack_outputs["FailedScansQueueArn"]
+    point_notifications_at_function(session.client("s3"), bucket, stage)  # Chalice replaces, not adds
     # Chalice imports app.py with the stage's variables, so the trigger's bucket and the
     # authorizer's pool come from what was just written.
     subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
-    configure_async_invocations(session.client("lambda"), stage, stack_outputs["FailedScansQueueArn"])
+    lambda_client = session.client("lambda")
+    configure_async_invocations(lambda_client, stage, queue)
+    camera = apply_warm_start(lambda_client, session.client("s3"), stage, bucket, account, queue, warm)
+    print(f"photos in s3://{bucket}/incoming/ call {camera}: {warm.describe()}")
     days = log_retention_days(stage)
     for group in set_log_retention(session.client("logs"), stage, days):
         print(f"{group}: logs expire after {days} days")
     print(f"{stage} deployed; failed S3 events go to {stack_outputs['FailedScansQueueArn']}")
-
-
-def configure_async_invocations(lambda_client: LambdaClient, stage: str, queue_arn: str) -> list[str]:
-    """Give every S3-triggered function its retries and on-failure destination."""
-    names = [f"facegate-{stage}-{function}" for function in ASYNC_FUNCTIONS]
-    for name in names:
-        lambda_client.put_function_event_invoke_config(
-            FunctionName=name,
-            MaximumRetryAttempts=ASYNC_RETRIES,
-            DestinationConfig={"OnFailure": {"Destination": queue_arn}},
-        )
-    return names
 
 
 def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> str:
@@ -168,6 +167,9 @@ def destroy(stage: str) -> None:
 
     session = boto3.session.Session()
     cloudformation = session.client("cloudformation")
+    camera_bucket = stage_config(stage).get("FACEGATE_CAMERA_BUCKET")
+    with contextlib.suppress(ClientError):  # no bucket, or no stack any more: nothing calls the alias
+        point_notifications_at_function(session.client("s3"), str(camera_bucket), stage)
     subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
     for version in delete_layer_versions(session.client("lambda"), stage):
         print(f"deleted layer version {version}")

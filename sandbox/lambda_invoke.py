@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from infra.deploy import ASYNC_FUNCTIONS
+from infra.invocations import ASYNC_FUNCTIONS
 
 PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # Lambda's FunctionName pattern: [arn:aws:lambda:region:]account:function:]name[:qualifier]

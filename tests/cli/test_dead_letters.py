@@ -17,6 +17,7 @@ import pytest
 from chalicelib.events import uploads_from_s3_event
 from facegate.dead_letters import PARTITION_REGIONS, DeadLetter, partition_of, read_letter
 from facegate.stages import AwsTarget, account_in
+from infra.warm_start import ALIAS
 
 OURS = "arn:aws:lambda:us-east-1:123456789012:function:facegate-prod-on_camera_upload"
 STAGE = AwsTarget("prod", "us-east-1", "cams", account="123456789012")
@@ -49,6 +50,8 @@ def letter(
 def test_a_record_of_the_stages_own_function_is_replayed() -> None:
     assert letter().function == "facegate-prod-on_camera_upload"
     assert letter(OURS + ":$LATEST").function == "facegate-prod-on_camera_upload"
+    # a stage with SnapStart or provisioned concurrency calls the camera function through its alias
+    assert letter(f"{OURS}:{ALIAS}").function == "facegate-prod-on_camera_upload"
 
 
 @pytest.mark.parametrize(
@@ -59,10 +62,24 @@ def test_a_record_of_the_stages_own_function_is_replayed() -> None:
         (OURS.replace("arn:aws:", "arn:aws-cn:"), "partition aws-cn"),
         (OURS + "\n", "not one of this stage's"),  # `$` would have matched before the newline
         (OURS + ":7", "not one of this stage's"),
+        (OURS + ":LIVE", "not one of this stage's"),
+        (OURS + ":live\n", "not one of this stage's"),
+        (OURS + ":live:$LATEST", "not one of this stage's"),
         (OURS.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢"), "not one of this stage's"),  # Unicode digits
         (OURS.replace("us-east-1", "ap-south-1"), "a function in ap-south-1"),
     ],
-    ids=["other-account", "made-up-partition", "other-partition", "newline", "qualifier", "digits", "region"],
+    ids=[
+        "other-account",
+        "made-up-partition",
+        "other-partition",
+        "newline",
+        "qualifier",
+        "other-alias",
+        "alias-newline",
+        "two-qualifiers",
+        "digits",
+        "region",
+    ],
 )
 def test_a_function_that_is_not_the_stages_own_is_refused(arn: str, why: str) -> None:
     refused = letter(arn)

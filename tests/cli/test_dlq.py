@@ -211,7 +211,7 @@ def test_the_replayable_functions_are_the_ones_deploy_gives_the_dead_letter_queu
     """The CLI imports nothing of ours, so its copy of the list is held to infra's here."""
     from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
     from facegate.dead_letters import FUNCTION_PREFIXES, FUNCTIONS
-    from infra.deploy import ASYNC_FUNCTIONS
+    from infra.invocations import ASYNC_FUNCTIONS
 
     assert FUNCTIONS == ASYNC_FUNCTIONS == tuple(FUNCTION_PREFIXES)
     assert FUNCTION_PREFIXES == {"on_camera_upload": INCOMING_PREFIX, "on_enrollment_upload": ENROLL_PREFIX}

@@ -70,6 +70,16 @@ def test_the_camera_function_loads_the_models_and_builds_its_ports(recorded: lis
     assert recorded == ["decoders", "models", "ports:dev"]
 
 
+def test_an_init_that_snapstart_snapshots_loads_the_models_but_builds_no_client(recorded: list[str]) -> None:
+    # a client would hold the credentials it resolved in every environment restored from the snapshot
+    env = {**LOCAL, "AWS_LAMBDA_FUNCTION_NAME": CAMERA, "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    assert wiring.warm_up(env) is True
+    assert recorded == ["decoders", "models"]
+    provisioned = {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"}
+    assert wiring.warm_up(provisioned) is True
+    assert recorded == ["decoders", "models", "decoders", "models", "ports:dev"]
+
+
 @pytest.mark.parametrize(
     "env",
     [

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.deploy import (
-    configure_async_invocations,
     delete_layer_versions,
     empty_bucket,
     stage_config,
     write_outputs,
     write_policies,
 )
+from infra.invocations import configure_async_invocations
 from infra.stage import deploy_stack
 from sandbox.stack import PROJECT_DIR, Stack
 
