@@ -203,12 +203,15 @@ def remove_alias(lambda_client: LambdaClient, stage: str) -> bool:
 
 
 def delete_other_versions(lambda_client: LambdaClient, stage: str, keep: str | None) -> list[str]:
-    """Delete every published version of the camera function but ``keep`` (each one is code
-    stored, and with SnapStart a snapshot cached and billed, until deleted)."""
+    """Delete every published version of the camera function but ``keep`` and those another
+    alias (one of the site's own) names: each one is code stored, and with SnapStart a
+    snapshot cached and billed, until deleted."""
     name = lambda_function_name(stage, CAMERA_FUNCTION)
     pages = lambda_client.get_paginator("list_versions_by_function").paginate(FunctionName=name)
     versions = [version["Version"] for page in pages for version in page["Versions"]]
-    doomed = [version for version in versions if version not in ("$LATEST", keep)]
+    aliases = lambda_client.get_paginator("list_aliases").paginate(FunctionName=name)
+    named = {alias["FunctionVersion"] for page in aliases for alias in page["Aliases"]}
+    doomed = [version for version in versions if version not in {"$LATEST", keep, *named}]
     for version in doomed:
         lambda_client.delete_function(FunctionName=name, Qualifier=version)
     return doomed

@@ -233,6 +233,20 @@ def test_snapstart_is_on_when_the_version_is_published_and_off_again_when_the_se
     assert lambda_client.snapstart[CAMERA] == "None" and versions(lambda_client) == ["$LATEST"]
 
 
+def test_a_version_the_sites_own_alias_names_is_not_deleted(
+    deployed: tuple[LambdaWithoutMotoGaps, S3Client],
+) -> None:
+    lambda_client, s3 = deployed
+    make_deploy(lambda_client, s3, WarmStart(provisioned=1), release=1)
+    pinned = lambda_client.get_alias(FunctionName=CAMERA, Name=ALIAS)["FunctionVersion"]
+    lambda_client.create_alias(FunctionName=CAMERA, Name="rollback", FunctionVersion=pinned)
+    make_deploy(lambda_client, s3, WarmStart(provisioned=1), release=2)
+    current = lambda_client.get_alias(FunctionName=CAMERA, Name=ALIAS)["FunctionVersion"]
+    assert versions(lambda_client) == ["$LATEST", pinned, current]
+    make_deploy(lambda_client, s3, WarmStart())
+    assert versions(lambda_client) == ["$LATEST", pinned]
+
+
 def test_destroy_points_the_photos_back_at_the_function_so_chalice_delete_removes_the_route(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:
