@@ -88,6 +88,9 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # moto's resources live in the process, not the server: a second local AWS in one
+        # process (make bench runs several stacks) would find the first one's and fail.
+        self.reset()
 
     def reset(self) -> None:
         """Forget every resource (between tests)."""
