@@ -231,6 +231,13 @@ def package(stage: str, out: Path | None = None) -> Path:
         },
     )
     add_log_groups_to_terraform(target / "chalice.tf.json", stage, log_retention_days(stage))
+    warm = warm_start_of(stage)
+    if warm.through_alias:
+        print(
+            f"note: the Terraform output has no alias, so the camera function starts on demand, "
+            f"not with {warm.describe()} (only make deploy applies it)",
+            file=sys.stderr,
+        )
     zipped = target / "deployment.zip"
     print(f"{zipped}: {zipped.stat().st_size / 1e6:.2f} MB")
     return zipped
