@@ -37,8 +37,12 @@ class MemorySnapshots:
     def latest_heads(self) -> Heads | None:
         return None if self.snapshot is None else self.snapshot.heads
 
-    def publish(self, snapshot: PackedSnapshot) -> None:
+    def publish(self, snapshot: PackedSnapshot) -> bool:
         self.snapshot = snapshot
+        return True
+
+    def sweep(self) -> None:
+        pass
 
 
 def contents(gallery: Gallery) -> dict[str, tuple[str, bytes]]:
