@@ -283,3 +283,18 @@ def test_a_table_that_moves_during_every_read_gets_no_snapshot_and_leaves_no_obj
     with pytest.raises(SnapshotRaced):
         publish_snapshot(store, snapshots)
     assert snapshots.latest() is None and snapshot_versions(stack) == []
+
+
+def test_the_reads_that_decide_which_faces_to_delete_are_strongly_consistent(stack: Stack) -> None:
+    # An eventually consistent Query may miss a face enrolled a moment before: erasure would
+    # then leave it (and its embedding) in the table and in every container.
+    queries: list[dict[str, Any]] = []
+    wiring.reset()
+    wiring._session().events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    store, _ = wiring.gallery_ports(stack.settings)
+    store.put(face("EMP001", "f1"))
+    store.of_employee("EMP001")
+    store.delete("EMP001")
+    assert len(queries) == 2 and all(query.get("ConsistentRead") is True for query in queries)
