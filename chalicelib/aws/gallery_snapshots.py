@@ -84,6 +84,7 @@ class S3GallerySnapshots:
     def publish(self, snapshot: PackedSnapshot) -> bool:
         from botocore.exceptions import ClientError
 
+        replacing = self._manifest()
         key = f"{GALLERY_PREFIX}{uuid.uuid4().hex}.snapshot"
         written = self._s3.put_object(
             Bucket=self._bucket, Key=key, Body=snapshot.data, ContentType="application/octet-stream"
@@ -97,14 +98,20 @@ class S3GallerySnapshots:
             "sha256": hashlib.sha256(snapshot.data).hexdigest(),
             "heads": list(snapshot.heads),
         }
-        put = {"Put": {"TableName": self._faces.name, "Item": manifest}}
+        put = {
+            "Put": {
+                "TableName": self._faces.name,
+                "Item": manifest,
+                **self._replaceable(replacing, snapshot.heads),
+            }
+        }
         try:
             dynamo.transact(self._client.transact_write_items, [*self._heads_still(snapshot.heads), put])
         except ClientError as error:
             if "ConditionalCheckFailed" not in dynamo.cancellation_codes(error):
                 raise
             self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=version)
-            return False  # the table moved on since the snapshot's read: it may hold erased faces
+            return False  # the table moved on (it may hold erased faces) or these heads are out
         self.sweep(also_keep=(key, version))
         return True
 
@@ -121,6 +128,23 @@ class S3GallerySnapshots:
                     self._s3.delete_object(
                         Bucket=self._bucket, Key=entry["Key"], VersionId=entry["VersionId"]
                     )
+
+    def _replaceable(self, current: dict[str, Any] | None, heads: Heads) -> dict[str, Any]:
+        """The manifest's condition: never over one at the same heads (the same gallery, whose
+        publisher's sweep may already have deleted this object, no manifest's yet) unless
+        that one, as read before, names an object gone."""
+        condition = "attribute_not_exists(heads) OR heads <> :heads"
+        values: dict[str, Any] = {":heads": list(heads)}
+        names: dict[str, str] = {}
+        if current is not None and not self._exists(str(current["key"]), str(current["version_id"])):
+            condition += " OR #key = :gone"
+            values[":gone"] = str(current["key"])
+            names["#key"] = "key"
+        condition_part: dict[str, Any] = {
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        return {**condition_part, "ExpressionAttributeNames": names} if names else condition_part
 
     def _heads_still(self, heads: Heads) -> list[dict[str, Any]]:
         """A check per shard that its head is still ``heads``' (0: no head yet)."""

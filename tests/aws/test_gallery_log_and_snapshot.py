@@ -298,3 +298,28 @@ def test_the_reads_that_decide_which_faces_to_delete_are_strongly_consistent(sta
     store.of_employee("EMP001")
     store.delete("EMP001")
     assert len(queries) == 2 and all(query.get("ConsistentRead") is True for query in queries)
+
+
+class PublishesThen(S3GallerySnapshots):
+    """Snapshots whose publish runs ``between`` once, after writing its object and before its
+    manifest: another publisher (the schedule and erasure run side by side) lands there."""
+
+    def __init__(self, stack: Stack, between: Any) -> None:
+        super().__init__(
+            wiring.client("s3"), stack.settings.camera_bucket, wiring.table(stack.settings.faces_table)
+        )
+        self._between = between
+
+    def _heads_still(self, heads: Any) -> list[dict[str, Any]]:
+        between, self._between = self._between, None
+        if between is not None:
+            between()
+        return super()._heads_still(heads)
+
+
+def test_two_publishers_at_the_same_heads_leave_one_snapshot_that_the_manifest_names(stack: Stack) -> None:
+    store, snapshots = ports(stack)
+    store.put(face("EMP001", "f1"))
+    racing = PublishesThen(stack, lambda: publish_snapshot(store, snapshots))
+    assert publish_snapshot(store, racing) is None  # the other one published these heads first
+    assert snapshots.latest() is not None and len(snapshot_versions(stack)) == 1
