@@ -672,3 +672,25 @@ def test_the_gallery_snapshot_writes_the_manifest_and_nothing_else_of_the_faces_
         ),
     ]
     assert [str(r) for requests in forged for r in requests if allowed(policy, r)] == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_may_do_exactly_what_its_code_does_on_the_faces_table(stage: str) -> None:
+    # Only erasure rewrites log entries (UpdateItem: strip_from_log) and publishes (the heads'
+    # ConditionCheck); the recorded runs above show each set is enough.
+    writes = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+    reads = {"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:BatchGetItem"}
+    publish = {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
+    expected = {
+        "camera": reads,
+        "api": reads | writes,
+        "enroll": reads | writes,
+        "erasure": reads | writes | publish | {"dynamodb:UpdateItem"},
+        "gallery": reads | publish,
+        "report": set(),
+    }
+    table = f"arn:aws:dynamodb:*:*:table/facegate-{stage}-faces"
+    for function, actions in expected.items():
+        policy = statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-{function}.json")
+        granted = {a for s in policy if table in as_list(s["Resource"]) for a in as_list(s["Action"])}
+        assert granted == (actions if stage == "dev" else set()), function
