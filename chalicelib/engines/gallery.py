@@ -64,6 +64,8 @@ class Gallery:
 
         if len(face_ids) != len(set(face_ids)):
             raise ValueError("a face id appears twice")
+        if len(employee_ids) != len(set(employee_ids)):
+            raise ValueError("an employee id appears twice")
         gallery = cls(heads, capacity=0)
         gallery._matrix = _writable(matrix, np.float32)
         gallery._norms = np.einsum("ij,ij->i", gallery._matrix, gallery._matrix)

@@ -231,3 +231,15 @@ def test_a_removed_employee_leaves_no_embedding_and_no_id_in_a_warm_container_s_
     store.put(again := face("E-erased", "f-again"))  # enrolled again: a new row, found by id
     best, _ = closest_two(sync.current(), np.frombuffer(again.embedding, dtype="<f4"))
     assert best.employee_id == "E-erased"
+
+
+def test_a_snapshot_naming_one_employee_twice_is_refused() -> None:
+    # Two indexes for one id: removing one's faces would forget the other's index.
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    packed = pack(Gallery.of_faces(store.heads(), list(store.faces.values())))
+    data = packed.data.replace(b'"employee_ids":["E1","E2"]', b'"employee_ids":["E1","E1"]')
+    assert data != packed.data
+    with pytest.raises(SnapshotUnreadable):
+        unpack(PackedSnapshot(packed.heads, data))
