@@ -271,6 +271,10 @@ SITES = {
     "snapshots.latest_heads": Site(
         "GetItem", "faces_table", lambda a: a.snapshots.latest_heads(), _with_snapshot
     ),
+    "snapshots.sweep": Site("GetItem", "faces_table", lambda a: a.snapshots.sweep(), _with_snapshot),
+    "snapshots.publish's manifest read": Site(
+        "GetItem", "faces_table", lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, [])))
+    ),
     "snapshots.publish": Site(
         "TransactWriteItems",
         "faces_table",
