@@ -103,11 +103,16 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
 def gallery_snapshot(event: CloudWatchEvent) -> dict[str, object]:
     """Pack the local engine's gallery for cold containers, when it changed (local stages only)."""
     from chalicelib.engines.gallery_sync import publish_snapshot
+    from chalicelib.errors import SnapshotRaced
 
     settings = Settings.from_env()
     if settings.engine != "local":
         return {"published": False, "reason": "the stage's engine keeps no gallery of its own"}
-    faces = publish_snapshot(*wiring.gallery_ports(settings))
+    try:
+        faces = publish_snapshot(*wiring.gallery_ports(settings))
+    except SnapshotRaced as error:  # an import in progress: the next run publishes
+        app.log.warning("gallery snapshot not published: %s", error)
+        return {"published": False, "reason": str(error)}
     app.log.info("gallery snapshot %s", "unchanged" if faces is None else f"of {faces} faces")
     return {"published": faces is not None, "faces": faces}
 

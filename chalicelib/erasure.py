@@ -13,9 +13,10 @@ unlinked  the photos found by ``search``: photo, processed copies and record del
 employee  the employee record (their access group memberships are on it)
 access    their id out of every access rule (a rule left naming no one is deleted)
 settle    wait for scans in flight during the erasure to be recorded (the queue's delay)
-final     ``linked`` again, and the scans the pipeline's guard recorded as EMPLOYEE_ERASED
-          since the job started are deleted with their photos; ``access`` again (a rule
-          written meanwhile may name them)
+final     ``faces`` again (an enrollment that read the employee before the erasure may write
+          a face after the faces step), ``linked`` again, and the scans the pipeline's guard
+          recorded as EMPLOYEE_ERASED since the job started are deleted with their photos;
+          ``access`` again (a rule written meanwhile may name them)
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         "access": lambda: steps.remove_from_access_rules(job, ports),
         "settle": lambda: steps.settled(job, ports, settings),
         "final": lambda: (
-            steps.linked(job, ports, time_left)
+            steps.remove_faces(job, ports)  # an enrollment in flight (≤ 60 s) wrote one after "faces"
+            and steps.linked(job, ports, time_left)
             and steps.in_flight(job, ports, settings, time_left)
             and steps.remove_from_access_rules(job, ports)
         ),

@@ -200,6 +200,11 @@ class SnapshotUnreadable(InternalFailure, ValueError):
     """A gallery snapshot's bytes are not one this code wrote (the caller reads the table)."""
 
 
+class SnapshotRaced(InternalFailure, RuntimeError):
+    """The gallery kept changing while a snapshot of it was built: none was published (a
+    snapshot is published only while the store's heads are still the ones it was built at)."""
+
+
 class SigningFailed(InternalFailure, RuntimeError):
     """The decision could not be signed; an AUTHORIZED is then not published at all."""
 

@@ -171,11 +171,17 @@ class GallerySnapshots(Protocol):
         ...
 
     def latest_heads(self) -> Heads | None:
-        """The heads the latest snapshot was built at (without reading it)."""
+        """The heads the latest snapshot was built at (without reading it); None when there is
+        none or its object is gone."""
         ...
 
-    def publish(self, snapshot: PackedSnapshot) -> None:
-        """Make ``snapshot`` the latest and delete every older one, every version of it."""
+    def publish(self, snapshot: PackedSnapshot) -> bool:
+        """Make ``snapshot`` the latest and delete every older one, every version of it; False
+        (and nothing published) when the store's heads are no longer ``snapshot.heads``."""
+        ...
+
+    def sweep(self) -> None:
+        """Delete every version but the latest snapshot's."""
         ...
 
 

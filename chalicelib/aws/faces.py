@@ -108,7 +108,11 @@ class DynamoFaceStore:
     def of_employee(self, employee_id: str) -> list[StoredFace]:
         from boto3.dynamodb.conditions import Key
 
-        items = paging.all_items(self._table.query, KeyConditionExpression=Key("employee_id").eq(employee_id))
+        # Strongly consistent, like every read that decides what to delete: an eventual one may
+        # miss a face enrolled a moment ago, which an erasure would then leave behind.
+        items = paging.all_items(
+            self._table.query, KeyConditionExpression=Key("employee_id").eq(employee_id), ConsistentRead=True
+        )
         return [_stored(item) for item in items]
 
     def heads(self) -> Heads:
@@ -199,6 +203,7 @@ class DynamoFaceStore:
             self._table.query,
             KeyConditionExpression=Key("employee_id").eq(employee_id),
             ProjectionExpression="face_id",
+            ConsistentRead=True,
         )
         return [item["face_id"] for item in items]
 

@@ -18,7 +18,9 @@ class Gallery:
     """Every enrolled face as one matrix row, labelled with the heads it is current at.
 
     Rows are kept in arrays with room to grow; removing a face moves the last row into its
-    place, so one change costs one row, whatever the gallery's size.
+    place, so one change costs one row, whatever the gallery's size. The row left free is
+    zeroed and an employee whose last face goes loses their id here (erasure reaches a warm
+    container's memory too); enrolled again, they get a new index.
     """
 
     def __init__(self, heads: Heads, capacity: int = 0) -> None:
@@ -29,8 +31,9 @@ class Gallery:
         self._norms = np.zeros(capacity, dtype=np.float32)
         self._owners = np.zeros(capacity, dtype=np.int32)
         self._count = 0
-        self.employee_ids: list[str] = []  # everyone who had a face here; index = owner
+        self.employee_ids: list[str] = []  # index = owner; "" for one whose faces all went
         self._employee_index: dict[str, int] = {}
+        self._faces_of_owner: list[int] = []
         self.face_ids: list[str] = []  # per row
         self._row_of: dict[str, int] = {}
 
@@ -61,6 +64,8 @@ class Gallery:
 
         if len(face_ids) != len(set(face_ids)):
             raise ValueError("a face id appears twice")
+        if len(employee_ids) != len(set(employee_ids)):
+            raise ValueError("an employee id appears twice")
         gallery = cls(heads, capacity=0)
         gallery._matrix = _writable(matrix, np.float32)
         gallery._norms = np.einsum("ij,ij->i", gallery._matrix, gallery._matrix)
@@ -68,6 +73,9 @@ class Gallery:
         gallery._count = len(face_ids)
         gallery.employee_ids = list(employee_ids)
         gallery._employee_index = {employee_id: n for n, employee_id in enumerate(employee_ids)}
+        gallery._faces_of_owner = [
+            int(n) for n in np.bincount(gallery._owners, minlength=len(employee_ids))[: len(employee_ids)]
+        ]
         gallery.face_ids = list(face_ids)
         gallery._row_of = {face_id: row for row, face_id in enumerate(face_ids)}
         return gallery
@@ -104,6 +112,8 @@ class Gallery:
         if owner is None:
             owner = self._employee_index[face.employee_id] = len(self.employee_ids)
             self.employee_ids.append(face.employee_id)
+            self._faces_of_owner.append(0)
+        self._faces_of_owner[owner] += 1
         row = self._count
         self._matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
         self._norms[row] = float(self._matrix[row] @ self._matrix[row])
@@ -117,6 +127,7 @@ class Gallery:
         row = self._row_of.pop(face_id, None)
         if row is None:
             return
+        self._forget_one_face_of(int(self._owners[row]))
         last = self._count - 1
         if row != last:
             self._matrix[row] = self._matrix[last]
@@ -126,7 +137,16 @@ class Gallery:
             self.face_ids[row] = moved
             self._row_of[moved] = row
         self.face_ids.pop()
+        self._matrix[last] = 0.0
+        self._norms[last] = 0.0
+        self._owners[last] = 0
         self._count = last
+
+    def _forget_one_face_of(self, owner: int) -> None:
+        self._faces_of_owner[owner] -= 1
+        if not self._faces_of_owner[owner]:
+            del self._employee_index[self.employee_ids[owner]]
+            self.employee_ids[owner] = ""
 
     def apply(self, changes: Sequence[FaceChange], added: dict[str, StoredFace]) -> None:
         """Apply logged changes in order; ``added``: the stored faces the additions name (a

@@ -13,10 +13,12 @@ import logging
 
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.snapshot_format import pack, unpack
-from chalicelib.errors import SnapshotUnreadable
+from chalicelib.errors import SnapshotRaced, SnapshotUnreadable
 from chalicelib.ports import FaceStore, GallerySnapshots, Heads
 
 log = logging.getLogger(__name__)
+# Snapshots built in a row while the table moved on under each, before giving up for this run.
+PUBLISH_ATTEMPTS = 3
 
 
 class GallerySync:
@@ -82,15 +84,20 @@ class GallerySync:
 
 def publish_snapshot(store: FaceStore, snapshots: GallerySnapshots) -> int | None:
     """Publish a packed snapshot of ``store`` unless the latest is current: the number of
-    faces in it, or None when skipped.
+    faces in it, or None when skipped (older versions are swept either way).
 
     Run by the ``gallery_snapshot`` schedule, and by erasure once an employee's faces are
     gone (their embeddings leave the snapshot too). Built from one full, strongly consistent
-    read labelled with the heads read before it (replaying a change it holds is harmless).
+    read labelled with the heads read before it, and published only while those heads still
+    hold (so the read is the table as of them, not a table an erasure has changed since);
+    when the table keeps moving, ``SnapshotRaced`` after ``PUBLISH_ATTEMPTS``.
     """
-    heads = store.heads()
-    if snapshots.latest_heads() == heads:
-        return None
-    gallery = Gallery.of_faces(heads, store.load(consistent=True))
-    snapshots.publish(pack(gallery))
-    return len(gallery)
+    for _ in range(PUBLISH_ATTEMPTS):
+        heads = store.heads()
+        if snapshots.latest_heads() == heads:
+            snapshots.sweep()  # what a run that stopped midway left behind
+            return None
+        gallery = Gallery.of_faces(heads, store.load(consistent=True))
+        if snapshots.publish(pack(gallery)):
+            return len(gallery)
+    raise SnapshotRaced(f"the gallery changed during each of {PUBLISH_ATTEMPTS} snapshots")

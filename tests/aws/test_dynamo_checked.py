@@ -271,8 +271,14 @@ SITES = {
     "snapshots.latest_heads": Site(
         "GetItem", "faces_table", lambda a: a.snapshots.latest_heads(), _with_snapshot
     ),
+    "snapshots.sweep": Site("GetItem", "faces_table", lambda a: a.snapshots.sweep(), _with_snapshot),
+    "snapshots.publish's manifest read": Site(
+        "GetItem", "faces_table", lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, [])))
+    ),
     "snapshots.publish": Site(
-        "PutItem", "faces_table", lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, [])))
+        "TransactWriteItems",
+        "faces_table",
+        lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, []))),
     ),
     "access.version": Site("GetItem", "access_table", lambda a: a.access.version(), _with_door),
     "access.load": Site("Scan", "access_table", lambda a: a.access.load(), _with_door),

@@ -13,11 +13,13 @@ import hashlib
 from typing import Any
 
 import numpy as np
+import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, S3GallerySnapshots
 from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
+from chalicelib.errors import SnapshotRaced
 from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.ports import PackedSnapshot, StoredFace
 from sandbox.stack import Stack
@@ -208,3 +210,116 @@ def test_erasure_strips_the_employee_s_id_from_the_log_and_a_container_behind_st
     items = stack.session.client("dynamodb").scan(TableName=stack.settings.faces_table)["Items"]
     assert "EMP001" not in str(items)
     assert behind.current().face_ids == ["f3"] and behind.full_loads == 1  # its first look only
+
+
+class LoadsThen(DynamoFaceStore):
+    """A store (the snapshot schedule's) that runs ``between`` once, after its full read and
+    before it publishes: an erasure lands in that window."""
+
+    def __init__(self, table: Any, between: Any) -> None:
+        super().__init__(table)
+        self._between = between
+
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        faces = super().load(consistent)
+        between, self._between = self._between, None
+        if between is not None:
+            between()
+        return faces
+
+
+def face_ids_in_every_version(stack: Stack) -> list[list[str]]:
+    s3, bucket = wiring.client("s3"), stack.settings.camera_bucket
+    found = []
+    for key, version in snapshot_versions(stack):
+        body = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
+        found.append([face_id for face_id in ("f-erased", "f-kept") if face_id.encode() in body])
+    return found
+
+
+def test_a_snapshot_read_before_an_erasure_and_published_after_it_never_brings_the_faces_back(
+    stack: Stack,
+) -> None:
+    store, snapshots = ports(stack)
+    store.put(face("EMP001", "f-erased"))
+    store.put(face("EMP002", "f-kept"))
+
+    def erasure() -> None:  # as the erasure worker's faces step does it
+        store.delete("EMP001")
+        store.strip_from_log("EMP001")
+        publish_snapshot(store, snapshots)
+
+    schedule = LoadsThen(wiring.table(stack.settings.faces_table), erasure)
+    # Read before the erasure, published after it: refused, and the next try finds it current.
+    assert publish_snapshot(schedule, snapshots) is None
+    assert face_ids_in_every_version(stack) == [["f-kept"]]
+    assert snapshots.latest_heads() == store.heads()
+    latest = snapshots.latest()
+    assert latest is not None and b"EMP001" not in latest.data
+
+
+def test_a_manifest_naming_a_snapshot_gone_is_published_again_though_nothing_changed(stack: Stack) -> None:
+    store, snapshots = ports(stack)
+    store.put(face("EMP001", "f1"))
+    publish_snapshot(store, snapshots)
+    for key, version in snapshot_versions(stack):  # a racing publisher's sweep took it
+        wiring.client("s3").delete_object(Bucket=stack.settings.camera_bucket, Key=key, VersionId=version)
+    assert publish_snapshot(store, snapshots) == 1  # not "unchanged": cold starts read it again
+    assert snapshots.latest() is not None
+
+
+class ChangesEveryRead(DynamoFaceStore):
+    """A store another container enrolls into during each of its full reads."""
+
+    def load(self, consistent: bool = False) -> list[StoredFace]:
+        faces = super().load(consistent)
+        DynamoFaceStore(self._table).put(face("EMP777", f"f-{len(faces)}"))
+        return faces
+
+
+def test_a_table_that_moves_during_every_read_gets_no_snapshot_and_leaves_no_object(stack: Stack) -> None:
+    _, snapshots = ports(stack)
+    store = ChangesEveryRead(wiring.table(stack.settings.faces_table))
+    with pytest.raises(SnapshotRaced):
+        publish_snapshot(store, snapshots)
+    assert snapshots.latest() is None and snapshot_versions(stack) == []
+
+
+def test_the_reads_that_decide_which_faces_to_delete_are_strongly_consistent(stack: Stack) -> None:
+    # An eventually consistent Query may miss a face enrolled a moment before: erasure would
+    # then leave it (and its embedding) in the table and in every container.
+    queries: list[dict[str, Any]] = []
+    wiring.reset()
+    wiring._session().events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    store, _ = wiring.gallery_ports(stack.settings)
+    store.put(face("EMP001", "f1"))
+    store.of_employee("EMP001")
+    store.delete("EMP001")
+    assert len(queries) == 2 and all(query.get("ConsistentRead") is True for query in queries)
+
+
+class PublishesThen(S3GallerySnapshots):
+    """Snapshots whose publish runs ``between`` once, after writing its object and before its
+    manifest: another publisher (the schedule and erasure run side by side) lands there."""
+
+    def __init__(self, stack: Stack, between: Any) -> None:
+        super().__init__(
+            wiring.client("s3"), stack.settings.camera_bucket, wiring.table(stack.settings.faces_table)
+        )
+        self._between = between
+
+    def _heads_still(self, heads: Any) -> list[dict[str, Any]]:
+        between, self._between = self._between, None
+        if between is not None:
+            between()
+        return super()._heads_still(heads)
+
+
+def test_two_publishers_at_the_same_heads_leave_one_snapshot_that_the_manifest_names(stack: Stack) -> None:
+    store, snapshots = ports(stack)
+    store.put(face("EMP001", "f1"))
+    racing = PublishesThen(stack, lambda: publish_snapshot(store, snapshots))
+    assert publish_snapshot(store, racing) is None  # the other one published these heads first
+    assert snapshots.latest() is not None and len(snapshot_versions(stack)) == 1

@@ -632,3 +632,65 @@ def test_the_hr_system_may_only_put_photos_into_the_drop_folder() -> None:
     listing = Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"aws:ResourceAccount": (ACCOUNT,)})
     assert not allowed(policy, listing)
     assert [s["Action"] for s in policy] == ["s3:PutObject"]  # one grant, nothing else
+
+
+def _faces_item_requests(operation: str, **body: Any) -> list[Request]:
+    return requests_of("dynamodb", operation, {"TableName": "facegate-dev-faces", **body})
+
+
+def test_the_gallery_snapshot_writes_the_manifest_and_nothing_else_of_the_faces_table() -> None:
+    # It reads every embedding; whoever may write faces, heads or log entries chooses who the
+    # door knows, and a head moved back or forward stops every enrollment in its shard.
+    from chalicelib.aws.faces import head_key
+    from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
+
+    policy = statements(PROJECT_DIR / ".chalice" / "policy-dev-gallery.json")
+    manifest = {"key": "gallery/x.snapshot", "version_id": "v", "size": 1, "sha256": "d", "heads": [0]}
+    publish = [
+        *_faces_item_requests("PutItem", Item={**MANIFEST_KEY, **manifest}),
+        *_faces_item_requests(
+            "ConditionCheckItem",
+            Key=head_key(3),
+            ConditionExpression="seq = :read",
+            ExpressionAttributeValues={":read": 4},
+        ),
+    ]
+    assert denied(policy, publish) == []
+    face = {"employee_id": "EMP001", "face_id": "f1", "embedding": b"x", "created_at": ""}
+    log = {"employee_id": "#log#03", "face_id": "000000000005", "owner": "EMP001", "faces": ["f1"]}
+    forged = [
+        _faces_item_requests("PutItem", Item=face),
+        _faces_item_requests("PutItem", Item={**head_key(3), "seq": 1}),
+        _faces_item_requests("PutItem", Item=log),
+        _faces_item_requests("PutItem", Item={**MANIFEST_KEY, **manifest, "embedding": b"x"}),
+        _faces_item_requests("DeleteItem", Key={"employee_id": "EMP001", "face_id": "f1"}),
+        _faces_item_requests(
+            "UpdateItem",
+            Key=head_key(3),
+            UpdateExpression="SET seq = :s",
+            ExpressionAttributeValues={":s": 0},
+        ),
+    ]
+    assert [str(r) for requests in forged for r in requests if allowed(policy, r)] == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_may_do_exactly_what_its_code_does_on_the_faces_table(stage: str) -> None:
+    # Only erasure rewrites log entries (UpdateItem: strip_from_log) and publishes (the heads'
+    # ConditionCheck); the recorded runs above show each set is enough.
+    writes = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+    reads = {"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:BatchGetItem"}
+    publish = {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
+    expected = {
+        "camera": reads,
+        "api": reads | writes,
+        "enroll": reads | writes,
+        "erasure": reads | writes | publish | {"dynamodb:UpdateItem"},
+        "gallery": reads | publish,
+        "report": set(),
+    }
+    table = f"arn:aws:dynamodb:*:*:table/facegate-{stage}-faces"
+    for function, actions in expected.items():
+        policy = statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-{function}.json")
+        granted = {a for s in policy if table in as_list(s["Resource"]) for a in as_list(s["Action"])}
+        assert granted == (actions if stage == "dev" else set()), function

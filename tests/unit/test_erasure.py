@@ -645,3 +645,22 @@ def test_the_final_sweep_takes_them_out_of_a_rule_written_while_settling(world: 
     world.run(job.job_id, settings=settings)
     assert job_status(job.job_id, world.jobs)["status"] == "DONE"
     assert world.access.load().rules == (a_rule("late", groups=("staff",)),)
+
+
+def test_the_final_sweep_removes_a_face_an_enrollment_in_flight_wrote_after_the_faces_step(
+    world: World,
+) -> None:
+    # POST /employees/EMP001/faces read the employee before the DELETE and wrote the face
+    # after the job's faces step: the employee is gone, their embedding would not be.
+    settings = Settings.from_env({"FACEGATE_RETENTION_DAYS": "3", "FACEGATE_TIMEZONE": "UTC"})
+    erased_from_gallery: list[str] = []
+    ports = replace(world.ports, erase_from_gallery=erased_from_gallery.append)
+    job = start_erasure("EMP001", ports, "admin")
+    run_job(job.job_id, ports, settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"
+    world.engine.add_face("EMP001", None)  # type: ignore[arg-type]
+    world.clock[0] = START + timedelta(seconds=95)
+    run_job(job.job_id, ports, settings)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert world.engine.list_faces("EMP001") == []
+    assert erased_from_gallery == ["EMP001", "EMP001"]  # the snapshot published again without it

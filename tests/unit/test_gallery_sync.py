@@ -37,8 +37,12 @@ class MemorySnapshots:
     def latest_heads(self) -> Heads | None:
         return None if self.snapshot is None else self.snapshot.heads
 
-    def publish(self, snapshot: PackedSnapshot) -> None:
+    def publish(self, snapshot: PackedSnapshot) -> bool:
         self.snapshot = snapshot
+        return True
+
+    def sweep(self) -> None:
+        pass
 
 
 def contents(gallery: Gallery) -> dict[str, tuple[str, bytes]]:
@@ -210,3 +214,32 @@ def test_the_runner_up_is_none_when_every_face_left_is_the_best_match_s() -> Non
     store.delete("E2")  # E2 stays in the gallery's employee list, with no face
     best, runner_up = closest_two(sync.current(), np.frombuffer(only.embedding, dtype="<f4"))
     assert best.employee_id == "E1" and runner_up is None
+
+
+def test_a_removed_employee_leaves_no_embedding_and_no_id_in_a_warm_container_s_memory() -> None:
+    store = InMemoryFaceStore()
+    for n in range(4):
+        store.put(face(f"E{n}", f"f{n}"))
+    store.put(erased := face("E-erased", "f-erased"))
+    sync = GallerySync(store)
+    sync.current()
+    store.delete("E-erased")  # the last row: the count drops, the row's bytes stay unless cleared
+    gallery = sync.current()
+    whole = gallery._matrix.astype("<f4")  # every row the arrays hold, used or not
+    assert not any(row.tobytes() == erased.embedding for row in whole)
+    assert "E-erased" not in gallery.employee_ids and gallery.owner_index("E-erased") is None
+    store.put(again := face("E-erased", "f-again"))  # enrolled again: a new row, found by id
+    best, _ = closest_two(sync.current(), np.frombuffer(again.embedding, dtype="<f4"))
+    assert best.employee_id == "E-erased"
+
+
+def test_a_snapshot_naming_one_employee_twice_is_refused() -> None:
+    # Two indexes for one id: removing one's faces would forget the other's index.
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    packed = pack(Gallery.of_faces(store.heads(), list(store.faces.values())))
+    data = packed.data.replace(b'"employee_ids":["E1","E2"]', b'"employee_ids":["E1","E1"]')
+    assert data != packed.data
+    with pytest.raises(SnapshotUnreadable):
+        unpack(PackedSnapshot(packed.heads, data))
