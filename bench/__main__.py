@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, decode, gallery, latency, speed, system
+from bench import bytecode, coldstart, decode, gallery, latency, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -57,6 +57,7 @@ def run() -> dict[str, Any]:
     results.update(system.cold_import())
     results.update(system.first_scan_and_memory(photos))
     results.update(coldstart.run(photos))  # init vs first invoke; memory_cost_curve
+    results.update(bytecode.run())  # what shipping source only would cost a cold start
     results.update(system.rekognition_calls())
     results.update(system.report_reads())
     results.update(decode.run())

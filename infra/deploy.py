@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from infra.bytecode import CHECKED, precompile
 from infra.invocations import configure_async_invocations
 from infra.logs import add_log_groups_to_terraform, log_retention_days, set_log_retention
 from infra.stage import CHALICE_CONFIG, deploy_stack, environment, stack_name, stage_variables
@@ -127,6 +128,7 @@ def deploy(stage: str) -> None:
         print(f"tied {path.relative_to(PROJECT_DIR)} to s3://{stack_outputs['CameraBucket']} in {account}")
     bucket, queue = stack_outputs["CameraBucket"], stack_outputs["FailedScansQueueArn"]
     point_notifications_at_function(session.client("s3"), bucket, stage)  # Chalice replaces, not adds
+    precompile_app()
     # Chalice imports app.py with the stage's variables, so the trigger's bucket and the
     # authorizer's pool come from what was just written.
     subprocess.run(["chalice", "deploy", "--stage", stage], cwd=PROJECT_DIR, check=True)
@@ -140,6 +142,13 @@ def deploy(stage: str) -> None:
     print(f"{stage} deployed; failed S3 events go to {stack_outputs['FailedScansQueueArn']}")
 
 
+def precompile_app() -> None:
+    """Bytecode for ``chalicelib/``, which Chalice zips with its ``__pycache__`` (checked
+    hash pycs: a developer's later edit is seen, never a stale pyc run; infra/bytecode.py)."""
+    pycs = precompile(PROJECT_DIR / "chalicelib", CHECKED)
+    print(f"chalicelib: {pycs} modules precompiled for {sys.implementation.cache_tag}")
+
+
 def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> str:
     """Build the local engine's layer, upload it next to the stage's photos, publish it."""
     from infra.layer import build_layer
@@ -149,14 +158,15 @@ def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> st
             "the local engine's dlib wheel needs the python3.12 Lambda runtime, and Chalice deploys "
             "the runtime of the Python it runs on: run `make deploy` from Python 3.12 or newer"
         )
-    zipped, unzipped = build_layer(OUT / f"layer-local-engine-{stage}.zip")
+    runtime = f"{sys.version_info.major}.{sys.version_info.minor}"
+    zipped, unzipped = build_layer(OUT / f"layer-local-engine-{stage}.zip", python_version=runtime)
     print(f"layer: {zipped.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
     key = f"artifacts/{zipped.name}"
     session.client("s3").upload_file(str(zipped), bucket, key)
     layer = session.client("lambda").publish_layer_version(
         LayerName=layer_name(stage),
         Content={"S3Bucket": bucket, "S3Key": key},
-        CompatibleRuntimes=[f"python{sys.version_info.major}.{sys.version_info.minor}"],
+        CompatibleRuntimes=[f"python{runtime}"],
         CompatibleArchitectures=["x86_64"],
     )
     return str(layer["LayerVersionArn"])
@@ -220,6 +230,7 @@ def package(stage: str, out: Path | None = None) -> Path:
     """``chalice package --pkg-format terraform``, plus the functions' log groups with their
     retention (which ``make deploy`` sets by API); report the deployment zip's size."""
     target = out or OUT / f"package-{stage}"
+    precompile_app()
     subprocess.run(
         ["chalice", "package", "--pkg-format", "terraform", "--stage", stage, str(target)],
         cwd=PROJECT_DIR,

@@ -14,13 +14,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from infra.bytecode import UNCHECKED, precompile
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
 LAYER_LIMIT_UNZIPPED = 250 * 1024 * 1024  # Lambda: function + layers, unzipped
 
 
 def build_layer(out: Path, python_version: str = "3.12") -> tuple[Path, int]:
-    """Build the layer zip at ``out``; return it and its unzipped size in bytes."""
+    """Build the layer zip at ``out`` for ``python_version``; return it and its unzipped size
+    in bytes. Built by that Python, it ships bytecode too (infra/bytecode.py), else source only."""
     requirements = _pins()
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
@@ -36,6 +39,8 @@ def build_layer(out: Path, python_version: str = "3.12") -> tuple[Path, int]:
                 archive.extractall(site)
         for tests in site.glob("numpy/**/tests"):
             shutil.rmtree(tests)
+        if python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
+            precompile(site, UNCHECKED)  # Lambda cannot write them: numpy would compile at each cold start
         _models_only(next(wheels.glob("face_recognition_models-*.tar.gz")), site / "face_recognition_models")
         unzipped = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -24,6 +25,14 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
         name for name in names if name.startswith(("numpy/", "dlib", "_dlib", "sandbox/", "tests/", "infra/"))
     ]
     assert zipped.stat().st_size < 10_000_000  # no numpy: the Rekognition path stays small
+    # Every module of ours ships its bytecode (Lambda cannot write it): hash-based and checked.
+    tag = sys.implementation.cache_tag
+    modules = {path.relative_to(PROJECT_DIR) for path in (PROJECT_DIR / "chalicelib").rglob("*.py")}
+    pycs = {f"{module.parent}/__pycache__/{module.stem}.{tag}.pyc" for module in modules}
+    assert pycs <= set(names)
+    with zipfile.ZipFile(zipped) as archive:
+        flags = {int.from_bytes(archive.read(pyc)[4:8], "little") for pyc in pycs}
+    assert flags == {0b11}
 
     terraform = json.loads((tmp_path / stage / "chalice.tf.json").read_text())["resource"]
     functions = terraform["aws_lambda_function"]
