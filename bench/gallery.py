@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.aws.faces import DynamoFaceStore, shard_of
+from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
 from chalicelib.ports import StoredFace
@@ -69,6 +70,9 @@ def run(faces: int = FACES, repeats: int = 3) -> dict[str, Any]:
         patient = Config(read_timeout=900, retries={"mode": "standard", "total_max_attempts": 1})
         table = stack.session.resource("dynamodb", config=patient).Table(stack.settings.faces_table)
         writer = DynamoFaceStore(table)
+        # Publishing's manifest is one transaction with a check per shard's head: 17 copies of
+        # the table in moto, so the publisher is patient too (its reads are the Scan's).
+        publisher = S3GallerySnapshots(stack.s3, stack.settings.camera_bucket, table)
         _fill(writer, table, faces)
 
         def full_scan() -> Gallery:  # today's path: every face item, parsed, then one matrix
@@ -77,7 +81,7 @@ def run(faces: int = FACES, repeats: int = 3) -> dict[str, Any]:
         # Once: against moto it takes minutes at 100,000 faces (each page re-sorts the table).
         full_s = _median_s(full_scan, 1)
         started = time.perf_counter()
-        published = publish_snapshot(store, snapshots)
+        published = publish_snapshot(DynamoFaceStore(table), publisher)
         build_s = time.perf_counter() - started
         latest = snapshots.latest()
         assert published == faces + 1 and latest is not None
