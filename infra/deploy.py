@@ -178,8 +178,9 @@ def destroy(stage: str) -> None:
     session = boto3.session.Session()
     cloudformation = session.client("cloudformation")
     camera_bucket = stage_config(stage).get("FACEGATE_CAMERA_BUCKET")
-    with contextlib.suppress(ClientError):  # no bucket, or no stack any more: nothing calls the alias
-        point_notifications_at_function(session.client("s3"), str(camera_bucket), stage)
+    with contextlib.suppress(ClientError):  # the bucket is gone already: nothing calls the alias
+        if camera_bucket:
+            point_notifications_at_function(session.client("s3"), camera_bucket, stage)
     subprocess.run(["chalice", "delete", "--stage", stage], cwd=PROJECT_DIR, check=False)
     for version in delete_layer_versions(session.client("lambda"), stage):
         print(f"deleted layer version {version}")
