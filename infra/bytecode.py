@@ -28,8 +28,12 @@ UNCHECKED = py_compile.PycInvalidationMode.UNCHECKED_HASH
 
 def precompile(folder: Path, mode: py_compile.PycInvalidationMode) -> int:
     """Compile every module under ``folder`` for the running Python; the number of pycs."""
-    quiet_and_flat = re.compile(r"[\\/]__pycache__[\\/]")  # never compile what a cache holds
-    if not compileall.compile_dir(str(folder), quiet=1, workers=0, invalidation_mode=mode, rx=quiet_and_flat):
+    in_a_cache = re.compile(r"[\\/]__pycache__[\\/]")  # never compile what a cache holds
+    # force: a timestamp pyc that Python wrote during a developer's run would otherwise be kept
+    compiled = compileall.compile_dir(
+        str(folder), quiet=1, workers=0, invalidation_mode=mode, rx=in_a_cache, force=True
+    )
+    if not compiled:
         raise SystemExit(f"compiling {folder} failed")
     tag = sys.implementation.cache_tag
     return sum(1 for _ in folder.rglob(f"__pycache__/*.{tag}.pyc"))

@@ -44,6 +44,17 @@ def test_every_module_gets_a_hash_based_pyc_for_the_running_python(tmp_path: Pat
     assert precompile(package, CHECKED) == 2  # again: the same pycs, none compiled from a cache
 
 
+def test_a_timestamp_pyc_python_wrote_before_is_replaced_by_a_hash_based_one(tmp_path: Path) -> None:
+    package = _package(tmp_path, 1)
+    subprocess.run(
+        [sys.executable, "-c", "import shipped.settings"],
+        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, check=True,
+    )  # fmt: skip
+    assert _flags(package, "settings") == 0  # a developer's run wrote a timestamp pyc
+    precompile(package, CHECKED)
+    assert _flags(package, "settings") == HASH_BASED | CHECK_SOURCE
+
+
 def test_an_edit_after_precompiling_runs_the_new_source_with_checked_pycs(tmp_path: Path) -> None:
     package = _package(tmp_path, 1)
     precompile(package, CHECKED)
