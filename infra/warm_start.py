@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -110,7 +111,7 @@ def point_notifications_at_alias(s3: S3Client, bucket: str, function_arn: str) -
     return _retarget(s3, bucket, lambda arn: f"{function_arn}:{ALIAS}" if arn == function_arn else None)
 
 
-def _retarget(s3: S3Client, bucket: str, new_arn_of: Any) -> int:
+def _retarget(s3: S3Client, bucket: str, new_arn_of: Callable[[str], str | None]) -> int:
     config: dict[str, Any] = dict(s3.get_bucket_notification_configuration(Bucket=bucket))
     config.pop("ResponseMetadata", None)
     changed = 0
@@ -139,16 +140,19 @@ def apply(
         remove_alias(lambda_client, stage)
         delete_other_versions(lambda_client, stage, keep=None)
         return lambda_function_name(stage, CAMERA_FUNCTION)
-    alias_arn = publish_alias(lambda_client, stage, bucket, account, warm)
+    alias_arn, version = publish_alias(lambda_client, stage, bucket, account, warm)
     configure_async_invocations(lambda_client, stage, queue_arn, (CAMERA_FUNCTION,), qualifier=ALIAS)
     point_notifications_at_alias(s3, bucket, alias_arn.rsplit(":", 1)[0])
-    delete_other_versions(lambda_client, stage, keep=alias_version(lambda_client, stage))
+    delete_other_versions(lambda_client, stage, keep=version)
     return alias_arn
 
 
-def publish_alias(lambda_client: LambdaClient, stage: str, bucket: str, account: str, warm: WarmStart) -> str:
+def publish_alias(
+    lambda_client: LambdaClient, stage: str, bucket: str, account: str, warm: WarmStart
+) -> tuple[str, str]:
     """Publish the camera function's code as a version behind ``live`` with the stage's start
-    setting and S3's permission; the alias's ARN. The notification is not moved here."""
+    setting and S3's permission; the alias's ARN and its version. The notification is not
+    moved here."""
     name = lambda_function_name(stage, CAMERA_FUNCTION)
     lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)  # chalice deploy's update
     _set_snapstart(lambda_client, name, warm.snapstart)
@@ -180,26 +184,23 @@ def publish_alias(lambda_client: LambdaClient, stage: str, bucket: str, account:
         SourceArn=f"arn:{partition}:s3:::{bucket}",
         SourceAccount=account,
     )
-    return alias_arn
+    return alias_arn, version
 
 
-def remove_alias(lambda_client: LambdaClient, stage: str) -> bool:
-    """Undo an earlier deploy's alias (and its provisioned concurrency) and SnapStart; True if
-    there was one. The notifications must already call the function."""
+def remove_alias(lambda_client: LambdaClient, stage: str) -> None:
+    """Undo an earlier deploy's alias (and its provisioned concurrency) and SnapStart. The
+    notifications must already call the function."""
     name = lambda_function_name(stage, CAMERA_FUNCTION)
     try:
         lambda_client.get_alias(FunctionName=name, Name=ALIAS)
     except ClientError as error:
         if _code(error) != "ResourceNotFoundException":
             raise
-        had_alias = False
     else:
         _delete_provisioned_concurrency(lambda_client, name)
         lambda_client.delete_alias(FunctionName=name, Name=ALIAS)
-        had_alias = True
     lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
     _set_snapstart(lambda_client, name, False)
-    return had_alias
 
 
 def delete_other_versions(lambda_client: LambdaClient, stage: str, keep: str | None) -> list[str]:
@@ -215,11 +216,6 @@ def delete_other_versions(lambda_client: LambdaClient, stage: str, keep: str | N
     for version in doomed:
         lambda_client.delete_function(FunctionName=name, Qualifier=version)
     return doomed
-
-
-def alias_version(lambda_client: LambdaClient, stage: str) -> str:
-    name = lambda_function_name(stage, CAMERA_FUNCTION)
-    return lambda_client.get_alias(FunctionName=name, Name=ALIAS)["FunctionVersion"]
 
 
 def _set_snapstart(lambda_client: LambdaClient, name: str, on: bool) -> None:
