@@ -184,6 +184,11 @@ class GallerySnapshots(Protocol):
         """Delete every version but the latest snapshot's."""
         ...
 
+    def withdraw(self) -> None:
+        """Delete the manifest and every snapshot: cold containers read the store until the
+        next publish (slower, never wrong)."""
+        ...
+
 
 class ImageStore(Protocol):
     """The camera bucket."""

@@ -256,11 +256,11 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
 
 
 def _erase_from_gallery(settings: Settings, employee_id: str) -> None:
-    from chalicelib.engines.gallery_sync import publish_snapshot
+    from chalicelib.engines.gallery_sync import publish_or_withdraw_snapshot
 
     store, snapshots = gallery_ports(settings)
     store.strip_from_log(employee_id)
-    publish_snapshot(store, snapshots)
+    publish_or_withdraw_snapshot(store, snapshots)
 
 
 @cached(maxsize=8)

@@ -129,6 +129,10 @@ class S3GallerySnapshots:
                         Bucket=self._bucket, Key=entry["Key"], VersionId=entry["VersionId"]
                     )
 
+    def withdraw(self) -> None:
+        dynamo.call(self._faces.delete_item, Key=MANIFEST_KEY)
+        self.sweep()  # no manifest: nothing is kept
+
     def _replaceable(self, current: dict[str, Any] | None, heads: Heads) -> dict[str, Any]:
         """The manifest's condition: never over one at the same heads (the same gallery, whose
         publisher's sweep may already have deleted this object, no manifest's yet) unless

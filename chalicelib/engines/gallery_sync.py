@@ -101,3 +101,15 @@ def publish_snapshot(store: FaceStore, snapshots: GallerySnapshots) -> int | Non
         if snapshots.publish(pack(gallery)):
             return len(gallery)
     raise SnapshotRaced(f"the gallery changed during each of {PUBLISH_ATTEMPTS} snapshots")
+
+
+def publish_or_withdraw_snapshot(store: FaceStore, snapshots: GallerySnapshots) -> None:
+    """Erasure's: the latest snapshot must not hold the faces just removed. Publish one; when
+    changes elsewhere keep overtaking every build (an import in progress), withdraw the old
+    one instead of failing the job: cold containers read the table until the schedule
+    publishes again, and a schedule run that read before the removal cannot (its heads moved)."""
+    try:
+        publish_snapshot(store, snapshots)
+    except SnapshotRaced:
+        log.warning("gallery snapshot withdrawn: the gallery kept changing while erasure rebuilt it")
+        snapshots.withdraw()

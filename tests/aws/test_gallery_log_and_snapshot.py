@@ -18,7 +18,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, S3GallerySnapshots
-from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
+from chalicelib.engines.gallery_sync import GallerySync, publish_or_withdraw_snapshot, publish_snapshot
 from chalicelib.errors import SnapshotRaced
 from chalicelib.keys import GALLERY_PREFIX
 from chalicelib.ports import PackedSnapshot, StoredFace
@@ -283,6 +283,23 @@ def test_a_table_that_moves_during_every_read_gets_no_snapshot_and_leaves_no_obj
     with pytest.raises(SnapshotRaced):
         publish_snapshot(store, snapshots)
     assert snapshots.latest() is None and snapshot_versions(stack) == []
+
+
+def test_erasure_under_constant_enrollments_withdraws_the_old_snapshot_instead_of_failing(
+    stack: Stack,
+) -> None:
+    store, snapshots = ports(stack)
+    store.put(face("EMP001", "f-erased"))
+    store.put(face("EMP002", "f-kept"))
+    publish_snapshot(store, snapshots)  # the snapshot cold containers start from holds EMP001
+    importing = ChangesEveryRead(wiring.table(stack.settings.faces_table))
+    importing.delete("EMP001")  # erasure's faces step, while an import lands a face per read
+    importing.strip_from_log("EMP001")
+    publish_or_withdraw_snapshot(importing, snapshots)  # no SnapshotRaced: the job goes on
+    assert snapshots.latest() is None and snapshot_versions(stack) == []
+    sync = GallerySync(store, snapshots)  # a cold container reads the table: EMP001 is not there
+    assert "EMP001" not in sync.current().employee_ids and sync.full_loads == 1
+    assert publish_snapshot(store, snapshots) is not None  # the schedule's next run publishes
 
 
 def test_the_reads_that_decide_which_faces_to_delete_are_strongly_consistent(stack: Stack) -> None:

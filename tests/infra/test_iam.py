@@ -22,6 +22,7 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.access_documents import rule_from
+from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
 from chalicelib.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
@@ -694,3 +695,20 @@ def test_each_function_may_do_exactly_what_its_code_does_on_the_faces_table(stag
         policy = statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-{function}.json")
         granted = {a for s in policy if table in as_list(s["Resource"]) for a in as_list(s["Action"])}
         assert granted == (actions if stage == "dev" else set()), function
+
+
+def test_erasure_may_withdraw_the_gallery_snapshot_and_the_snapshot_function_may_not() -> None:
+    # Erasure's way out when an import keeps overtaking its rebuild (publish_or_withdraw_snapshot):
+    # the manifest item and every object under gallery/, nothing else.
+    withdraw = [
+        *requests_of("dynamodb", "DeleteItem", {"TableName": "facegate-dev-faces", "Key": MANIFEST_KEY}),
+        *requests_of(
+            "s3",
+            "DeleteObject",
+            {"Bucket": "facegate-dev-camera-123456789012", "Key": "gallery/a.snapshot", "VersionId": "v1"},
+        ),
+    ]
+    erasure = statements(PROJECT_DIR / ".chalice" / "policy-dev-erasure.json")
+    assert all(allowed(erasure, request) for request in withdraw)
+    snapshot_function = statements(PROJECT_DIR / ".chalice" / "policy-dev-gallery.json")
+    assert not allowed(snapshot_function, withdraw[0])  # it may only put the manifest

@@ -44,6 +44,9 @@ class MemorySnapshots:
     def sweep(self) -> None:
         pass
 
+    def withdraw(self) -> None:
+        self.snapshot = None
+
 
 def contents(gallery: Gallery) -> dict[str, tuple[str, bytes]]:
     owners = [gallery.employee_ids[int(owner)] for owner in gallery.owners]
