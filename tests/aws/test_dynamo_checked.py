@@ -272,6 +272,7 @@ SITES = {
         "GetItem", "faces_table", lambda a: a.snapshots.latest_heads(), _with_snapshot
     ),
     "snapshots.sweep": Site("GetItem", "faces_table", lambda a: a.snapshots.sweep(), _with_snapshot),
+    "snapshots.withdraw": Site("DeleteItem", "faces_table", lambda a: a.snapshots.withdraw(), _with_snapshot),
     "snapshots.publish's manifest read": Site(
         "GetItem", "faces_table", lambda a: a.snapshots.publish(pack(Gallery.of_faces((0,) * SHARDS, [])))
     ),
