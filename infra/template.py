@@ -4,6 +4,8 @@ plays CloudFormation's part where moto cannot (``sandbox/alarms.py``) and for te
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 import yaml
@@ -33,5 +35,12 @@ TemplateLoader.add_multi_constructor("!", _long_form)
 
 
 def load_template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=TemplateLoader)
+    """The template as data: a copy of its own, so a caller may change it."""
+    return copy.deepcopy(_parsed(TEMPLATE.read_text()))
+
+
+@functools.cache
+def _parsed(text: str) -> dict[str, Any]:
+    # Parsing takes about 0.25 s; the sandbox reads the same text for every stack it builds.
+    loaded: dict[str, Any] = yaml.load(text, Loader=TemplateLoader)
     return loaded

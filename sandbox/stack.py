@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,42 @@ def _serialise_moto_dynamodb_writes() -> None:
     DynamoDBBackend._facegate_serialised = True  # type: ignore[attr-defined]
 
 
+class SandboxError(RuntimeError):
+    """The sandbox cannot start as configured; the message says what to change."""
+
+
+# How long a request to a server of our own may wait on a busy machine before we give up.
+PATIENCE_SECONDS = 300.0
+
+
+def post_patiently(url: str, patience: float = PATIENCE_SECONDS, attempt_seconds: float = 30.0) -> None:
+    """POST to a local server of our own, waiting for it up to ``patience`` seconds in all.
+
+    On a busy machine the server (often a thread of this very process) may not answer for a
+    while: one slow or refused attempt is retried, with a warning saying how long it has been;
+    only a server silent for ``patience`` is an error, and its message says so.
+    """
+    started = time.monotonic()
+    while True:
+        remaining = patience - (time.monotonic() - started)
+        try:
+            request = urllib.request.Request(url, method="POST")
+            urllib.request.urlopen(request, timeout=max(0.1, min(attempt_seconds, remaining))).close()
+            return
+        except urllib.error.HTTPError:
+            raise  # it answered: what it said is not a matter of waiting
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+            waited = time.monotonic() - started
+            if waited >= patience:
+                raise SandboxError(
+                    f"{url} did not answer within {patience:.0f} s ({error}): is the machine overloaded?"
+                ) from error
+            log.warning(
+                "%s is slow to answer (%.1f s so far: %s); waiting up to %.0f s", url, waited, error, patience
+            )
+            time.sleep(min(0.5, attempt_seconds))
+
+
 class LocalAws:
     """moto's server on a free loopback port, shared by everything in this process."""
 
@@ -93,9 +130,8 @@ class LocalAws:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every resource (between tests)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
+        """Forget every resource (between tests and stacks)."""
+        post_patiently(f"{self.endpoint}/moto-api/reset")
 
     def stop(self) -> None:
         self._server.stop()
@@ -113,10 +149,6 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-class SandboxError(RuntimeError):
-    """The sandbox cannot start as configured; the message says what to change."""
 
 
 ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous (S3) invocation twice

@@ -16,7 +16,40 @@ from chalicelib.models import NormalisedImage
 from sandbox.photos import ensure_photos
 from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
 
+pytest_plugins = ["tests.time_budget", "pytester"]
+
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+
+
+def _one_botocore_loader() -> None:
+    """Every boto3 session of the test process shares one loader of botocore's service models.
+
+    ``wiring.reset()`` (before and after every test that builds a stack) starts a new
+    session, and each new session parses the service models' JSON again: about 0.4 s for a
+    test's clients, 0.02 s with the loader shared. A loader only reads botocore's own data
+    files and caches what it parsed, so sharing it changes nothing a test can observe (one
+    session already shares it among its clients).
+    """
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    botocore.session.create_loader = lambda *_, **__: shared
+
+
+def _instant_sdk_backoff() -> None:
+    """The SDK's retries happen as in AWS, but without the backoff's sleep in between.
+
+    The retry *count* and which errors are retried are botocore's own (the fault matrix
+    counts them); only the jittered wait (up to seconds per retry) is zero here.
+    """
+    from botocore.retries.standard import ExponentialBackoff
+
+    ExponentialBackoff.delay_amount = lambda self, context: 0.0  # type: ignore[method-assign]
+
+
+_one_botocore_loader()
+_instant_sdk_backoff()
 
 # A developer's own FACEGATE_* variables must not change what the tests pin down.
 for _name in [name for name in os.environ if name.startswith("FACEGATE_")]:

@@ -169,16 +169,18 @@ def test_a_user_in_no_group_is_403(api: Api) -> None:
 
 @pytest.fixture
 def keys_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The pool's keys at a loopback port nobody listens on (bound, then closed); yields
-    the URL they really are at."""
+    """The pool's keys at a loopback port nobody listens on; yields the URL they really are at.
+
+    The port stays bound (never listening) for the whole test, so no other test worker's
+    server can take it meanwhile: a connection to it is refused."""
     reachable = os.environ["FACEGATE_JWKS_URL"]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("FACEGATE_JWKS_URL", f"http://127.0.0.1:{port}/.well-known/jwks.json")
-    wiring.reset()  # the verifier caches its key client per container
-    yield reachable
-    wiring.reset()
+    with socket.socket() as unanswered:
+        unanswered.bind(("127.0.0.1", 0))
+        port = unanswered.getsockname()[1]
+        monkeypatch.setenv("FACEGATE_JWKS_URL", f"http://127.0.0.1:{port}/.well-known/jwks.json")
+        wiring.reset()  # the verifier caches its key client per container
+        yield reachable
+        wiring.reset()
 
 
 def test_unreachable_keys_are_503_and_never_a_pass(api: Api, keys_down: str) -> None:

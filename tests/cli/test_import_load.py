@@ -35,7 +35,7 @@ __all__ = ["client", "run_import"]  # fixtures shared with test_import
 ROWS, WORKERS = 500, 8
 # ~55 s for the import on two shared cores: moto deep-copies the whole table for every
 # transaction (its rollback), so each enrollment costs more as the faces table grows.
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="500 rows through the real import; moto copies the table per write")
 
 
 class TimingClient(ApiClient):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -91,27 +89,35 @@ def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> N
         cameras.remove(iam, "sandbox", "front-door")
 
 
+# The server binds a free port itself and prints it: a port picked here, closed and handed
+# over, could be taken meanwhile by another test worker's server.
+_SERVE_ON_A_FREE_PORT = """
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()  # until the test closes it
+server.stop()
+"""
+
+
 @contextlib.contextmanager
 def enforcing_moto() -> Iterator[str]:
     """A moto server of our own whose IAM checks can be switched on (they are global in moto)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", _SERVE_ON_A_FREE_PORT],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    endpoint = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).close()
-                break
-            time.sleep(0.1)
-        yield endpoint
+        assert server.stdout is not None
+        port = int(server.stdout.readline())  # printed once the server listens
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
