@@ -1,4 +1,5 @@
-# facegate: `make demo` runs the whole system offline; `make test` runs the test suite.
+# facegate: `make demo` runs the whole system offline; `make test` runs the test suite;
+# `make docs` builds the docs site into site/ (strict: a broken link or anchor fails it).
 # Both create .venv from the requirements on first use and fetch the test photos.
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ STAGE ?= dev
 
 BENCH_SITE := .cache/bench-site/face_recognition
 
-.PHONY: demo test lint photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
+.PHONY: demo test lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
 $(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +29,18 @@ photos: $(PHOTOS)
 demo: $(INSTALLED) $(PHOTOS)
 	$(PY) -m sandbox demo
 
-test: $(INSTALLED) $(PHOTOS) lint
+test: $(INSTALLED) $(PHOTOS) lint docs
 	$(PY) -m pytest -q
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# MkDocs checks the site's links and anchors (mkdocs.yml `validation:`); the test checks README's too.
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_docs_links.py
 
 # face_recognition only for the comparison, outside .venv's packages (no deps: dlib is ours).
 $(BENCH_SITE): | $(INSTALLED)
@@ -67,4 +73,4 @@ camera-add camera-rotate camera-remove: $(INSTALLED)
 	$(PY) -m infra.cameras $(subst camera-,,$@) --stage $(STAGE) $(CAMERA)
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache site

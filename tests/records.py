@@ -1,5 +1,5 @@
 """The analysts' table as ``infra/template.yaml`` declares it, and what it takes for DuckDB to
-run the template's named query on the records (README "Querying the records").
+run the template's named query on the records (docs/operations/records.md).
 
 The translation from Athena is two things and nothing else: the Hive column types become
 DuckDB's (``duckdb_type``), and the query's ``?`` parameters are passed as values instead

@@ -327,7 +327,7 @@ def test_the_rekognition_stage_searches_and_decides_at_rekognitions_own_threshol
     monkeypatch: pytest.MonkeyPatch, photo: Photo
 ) -> None:
     # The engine wiring builds from the settings, not one built by hand: it must ask for
-    # matches from 99 − 5 and decide at 99, the threshold AWS recommends (README).
+    # matches from 99 − 5 and decide at 99, the threshold AWS recommends (docs/engines.md).
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "x")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -152,7 +152,8 @@ def _texts(value: str | list[str]) -> list[str]:
 
 
 def test_the_readme_shows_the_named_query_as_deployed() -> None:
-    section = (PROJECT_DIR / "README.md").read_text().split("## Querying the records", 1)[1]
+    page = PROJECT_DIR / "docs" / "operations" / "records.md"
+    section = page.read_text().split("# Querying the records", 1)[1]
     shown = section.split("```sql\n", 1)[1].split("```", 1)[0]
     deployed = "".join(line for line in named_query().splitlines(keepends=True) if not line.startswith("--"))
     assert shown == deployed

@@ -1,5 +1,5 @@
 """Every list of statuses outside ``models.Status`` names them all: a new status (DENIED)
-cannot be forgotten by the API's schema, the CLI's ``--status`` or the README's table."""
+cannot be forgotten by the API's schema, the CLI's ``--status`` or the docs' table (docs/how-it-works.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,6 @@ def test_the_clis_status_choices_are_every_status() -> None:
 
 
 def test_the_readme_status_table_has_a_row_per_status() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
+    readme = (PROJECT_DIR / "docs" / "how-it-works.md").read_text()
     rows = re.findall(r"^\| `([A-Z_]+)` \|", readme[readme.index("**Decisions**") :], re.MULTILINE)
     assert rows[: len(ALL)] == ALL
