@@ -15,6 +15,7 @@ from chalicelib.imaging import normalise
 from chalicelib.models import NormalisedImage
 from sandbox.photos import ensure_photos
 from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
+from tests.shared_stack import changes, fingerprint
 
 pytest_plugins = ["tests.time_budget", "pytester"]
 
@@ -91,3 +92,30 @@ def stack(local_aws: LocalAws) -> Iterator[Stack]:
         wiring.reset()
         yield Stack(local_aws)
         wiring.reset()
+
+
+@pytest.fixture(scope="module")
+def shared_stack(local_aws: LocalAws) -> Iterator[Stack]:
+    """One stage for a module whose tests only read it (see ``tests/shared_stack.py``).
+
+    Its users of both groups exist from the start, so a test's first token changes nothing.
+    """
+    local_aws.reset()
+    with patched_environ(stage_environment("sandbox", {})):
+        wiring.reset()
+        built = Stack(local_aws)
+        for group in ("admins", "security"):
+            built.token(group)
+        yield built
+        wiring.reset()
+
+
+@pytest.fixture
+def read_only_stack(shared_stack: Stack) -> Iterator[Stack]:
+    """The module's shared stage, checked unchanged after the test (isolation, proven per test)."""
+    before = fingerprint(shared_stack)
+    wiring.reset()  # no adapter cached by an earlier test
+    yield shared_stack
+    wiring.reset()
+    changed = changes(before, fingerprint(shared_stack))
+    assert not changed, f"a test on the shared stack changed it: {', '.join(changed)}"

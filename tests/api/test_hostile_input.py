@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 
+from chalicelib.models import Employee
+from sandbox.enroll import enroll_employee
+from sandbox.stack import Stack
 from tests.api.conftest import Api
+
+
+@pytest.fixture(scope="module")
+def shared_stack(shared_stack: Stack) -> Iterator[Stack]:
+    """Every case is refused: one stack for the module, with the employee E1 they all address."""
+    enroll_employee(shared_stack, Employee("E1", "Avery Stone"), [])
+    yield shared_stack
+
+
+@pytest.fixture
+def stack(read_only_stack: Stack) -> Stack:
+    return read_only_stack
+
 
 DEEP = 100_000
 LISTINGS = ["/employees", "/scans", "/employees/E1/scans"]
@@ -18,7 +35,6 @@ BAD_LIMITS = ["²", "١٠", "５", "1" * 5000, "0" * 5000 + "5", " 5", "5\n", "+
 
 @pytest.mark.parametrize("path", LISTINGS)
 def test_a_limit_that_is_not_plain_ascii_digits_is_400(api: Api, path: str) -> None:
-    api.create("E1")
     for limit in BAD_LIMITS:
         reply = api.call("GET", f"{path}?limit={urllib.parse.quote(limit)}")
         assert reply.status == 400, (limit[:20], reply.json)
@@ -40,7 +56,6 @@ def test_a_limit_that_is_not_plain_ascii_digits_is_400(api: Api, path: str) -> N
     ],
 )
 def test_a_deeply_nested_body_is_400(api: Api, method: str, path: str) -> None:
-    api.create("E1")
     for opener in (b"[", b'{"a":'):
         reply = api.call(method, path, raw=opener * DEEP)
         assert reply.status == 400, reply.json
@@ -57,7 +72,6 @@ BAD_TOKENS = [
 
 @pytest.mark.parametrize("path", LISTINGS)
 def test_a_hostile_next_token_is_400(api: Api, path: str) -> None:
-    api.create("E1")
     for token in BAD_TOKENS:
         reply = api.call("GET", f"{path}?next_token={token}")
         assert reply.status == 400, (token[:20], reply.json)
@@ -156,7 +170,6 @@ def test_an_id_that_is_no_id_is_refused_and_never_stored(api: Api, path: str) ->
     ["2026-03-08T02:00", "2026-03-08T02:59:59", "2026-03-08T02:30:00.5"],  # Chicago skips 02:00–03:00
 )
 def test_an_instant_the_clocks_skip_is_400(api: Api, at: str) -> None:
-    api.create("E1")
     reply = api.call("GET", f"/employees/E1/access?door=front&at={at}")
     assert reply.status == 400 and "does not exist" in reply.json["message"], reply.json
 
@@ -165,6 +178,5 @@ def test_an_instant_the_clocks_skip_is_400(api: Api, at: str) -> None:
     "at", ["", "x" * 100_000, "２０２６-03-10T08:00", "2026-03-10T08:00:00.1234567Z", "2026-03-10T08:00Z "]
 )
 def test_a_hostile_instant_is_400(api: Api, at: str) -> None:
-    api.create("E1")
     reply = api.call("GET", f"/employees/E1/access?door=front&at={urllib.parse.quote(at)}")
     assert reply.status == 400 and "at must be" in reply.json["message"], (at[:20], reply.json)
