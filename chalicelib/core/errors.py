@@ -5,11 +5,14 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
 
     FacegateError
     ├── BadRequest            400  the request itself is malformed
+    │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
-    │   └── InvalidAccessDocument  a door, group, rule or holiday it cannot hold (ValueError)
+    │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
+    │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
     ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
     │   └── TokenRevoked           signed out, disabled or deleted since it was issued
     ├── Forbidden             403  a valid token without the group the action needs
+    │   └── ObjectUnreadable       an S3 object we may not read (denied, a key we may not use)
     ├── NotFound              404  no such employee, face, scan or job    (also LookupError)
     │   └── ObjectGone             the S3 object (version) is not there any more
     ├── Conflict              409  the request contradicts what is stored
@@ -32,6 +35,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
         ├── ConfigError            a setting is missing or malformed      (also ValueError)
         ├── MalformedResponse      DynamoDB's answer could not be read    (also RuntimeError)
         ├── SnapshotUnreadable     a gallery snapshot does not add up     (also ValueError)
+        ├── SnapshotRaced          the gallery kept changing: none published (also RuntimeError)
         ├── SigningFailed          a decision could not be signed         (also RuntimeError)
         ├── ScanNotRecorded        the scan log refused the write         (also RuntimeError)
         └── NotificationFailed     an alert could not be published        (also RuntimeError)
