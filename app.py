@@ -17,11 +17,11 @@ from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
 from chalicelib.api.reports import reports_api
 from chalicelib.api.scans import scans_api
-from chalicelib.config import Settings
-from chalicelib.events import uploads_from_s3_event
-from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
-from chalicelib.observability import configure_logging, emit_report_overdue
-from chalicelib.pipeline import process_upload
+from chalicelib.core.config import Settings
+from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.observability import configure_logging, emit_report_overdue
+from chalicelib.scanning.events import uploads_from_s3_event
+from chalicelib.scanning.pipeline import process_upload
 
 app = Chalice(app_name="facegate", configure_logs=False)
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # in Lambda: JSON logs and EMF metrics on stdout
@@ -68,8 +68,8 @@ def on_camera_upload(event: S3Event) -> None:
 )
 def on_enrollment_upload(event: S3Event) -> None:
     """A photo in the drop folder: enroll it as the API would, delete it, tell the admins."""
-    from chalicelib.api.validation import new_employee
-    from chalicelib.drop_folder import enroll_dropped
+    from chalicelib.enrollment.drop_folder import enroll_dropped
+    from chalicelib.enrollment.employee_rules import new_employee
 
     settings = Settings.from_env()
     ports = wiring.drop_ports(settings)
@@ -85,7 +85,7 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
 
     A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
     """
-    from chalicelib.reports import report_overdue, run_daily_report  # only this function needs them
+    from chalicelib.reporting.reports import report_overdue, run_daily_report  # only this function needs them
 
     settings = Settings.from_env()
     detail = event.to_dict().get("detail") or {}
@@ -102,8 +102,8 @@ def daily_report(event: CloudWatchEvent) -> dict[str, object]:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="gallery_snapshot")
 def gallery_snapshot(event: CloudWatchEvent) -> dict[str, object]:
     """Pack the local engine's gallery for cold containers, when it changed (local stages only)."""
+    from chalicelib.core.errors import SnapshotRaced
     from chalicelib.engines.gallery_sync import publish_snapshot
-    from chalicelib.errors import SnapshotRaced
 
     settings = Settings.from_env()
     if settings.engine != "local":
@@ -124,8 +124,8 @@ ERASURE_QUEUE = os.environ.get("FACEGATE_ERASURE_QUEUE", "facegate-sandbox-erasu
 @app.on_sqs_message(queue=ERASURE_QUEUE, batch_size=1, name="erasure_worker")
 def erasure_worker(event: SQSEvent) -> None:
     """Run an employee's erasure job as far as this invocation allows (it re-queues the rest)."""
-    from chalicelib.aws.erasures import job_id_of
-    from chalicelib.erasure import run_job
+    from chalicelib.erasure.job import run_job
+    from chalicelib.erasure.messages import job_id_of
 
     settings = Settings.from_env()
     context: Any = event.context  # Lambda's context object; None when called directly

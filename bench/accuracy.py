@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from chalicelib.config import ENGINES, ImageLimits, Policy
+from chalicelib.core.config import ENGINES, ImageLimits, Policy
+from chalicelib.core.errors import EnrollmentError, RejectedImage
+from chalicelib.core.models import Employee, NormalisedImage, SearchResult, Status
+from chalicelib.core.ports import FaceEngine
 from chalicelib.engines.local import LocalEngine, similarity
-from chalicelib.errors import EnrollmentError, RejectedImage
-from chalicelib.imaging import normalise
-from chalicelib.models import Employee, NormalisedImage, SearchResult, Status
-from chalicelib.ports import FaceEngine
-from chalicelib.recognition import decide
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import decide
 from sandbox.memory_faces import InMemoryFaceStore
 
 THRESHOLDS = [round(t * 0.5, 1) for t in range(0, 201)]

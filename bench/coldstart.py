@@ -27,8 +27,8 @@ from bench import cost
 from bench.frames import frames
 from bench.speed import _locator, enrolled_engine
 from chalicelib import wiring
-from chalicelib.keys import PROCESSED_PREFIX, camera_key
-from chalicelib.models import Employee
+from chalicelib.core.keys import PROCESSED_PREFIX, camera_key
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
 

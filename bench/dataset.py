@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.engines.local import LocalEngine
-from chalicelib.imaging import normalise
+from chalicelib.scanning.imaging import normalise
 from sandbox.memory_faces import InMemoryFaceStore
 
 PEOPLE = {

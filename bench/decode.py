@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from chalicelib import image_structure
-from chalicelib.config import ImageLimits
-from chalicelib.errors import RejectedImage
-from chalicelib.imaging import normalise
+from chalicelib.core.config import ImageLimits
+from chalicelib.core.errors import RejectedImage
+from chalicelib.scanning import image_structure
+from chalicelib.scanning.imaging import normalise
 from sandbox.hostile_images import (
     CACHE,
     cached,
@@ -45,7 +45,8 @@ REPEATS = 3
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # normalise() once in a fresh process; VmHWM, not ru_maxrss (which carries over across exec).
 _PEAK = (
-    "import sys; from chalicelib.config import ImageLimits; from chalicelib.imaging import normalise; "
+    "import sys; from chalicelib.core.config import ImageLimits; "
+    "from chalicelib.scanning.imaging import normalise; "
     "normalise(open(sys.argv[1], 'rb').read(), ImageLimits()); "
     "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 )

@@ -17,9 +17,9 @@ from typing import Any
 from chalicelib import wiring
 from chalicelib.aws.faces import DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
+from chalicelib.core.ports import StoredFace
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_sync import GallerySync, publish_snapshot
-from chalicelib.ports import StoredFace
 from sandbox.stack import running_stack
 
 FACES = 100_000
@@ -167,9 +167,9 @@ def float16_error() -> dict[str, Any]:
     similarity with float32 rows vs float16 rows, and whether any decision flips."""
     import numpy as np
 
-    from chalicelib.config import ImageLimits, Policy
+    from chalicelib.core.config import ImageLimits, Policy
     from chalicelib.engines.local import LocalEngine, similarity
-    from chalicelib.imaging import normalise
+    from chalicelib.scanning.imaging import normalise
     from sandbox.memory_faces import InMemoryFaceStore
     from sandbox.photos import ensure_photos
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.scan_trace import ScanTraces, Trace
-from chalicelib.keys import camera_key
-from chalicelib.models import Employee, Upload
-from chalicelib.pipeline import scan_id_for
+from chalicelib.core.keys import camera_key
+from chalicelib.core.models import Employee, Upload
+from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.door import run_door
 from sandbox.enroll import enroll_employee
 from sandbox.handled import HandledEvent

@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import observability, wiring
+from chalicelib import wiring
+from chalicelib.core import observability
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-    from chalicelib.config import Settings
+    from chalicelib.core.config import Settings
 
 READ_STAGE = "read image"  # the pipeline's first stage: when the handler started on a photo
 PUBLISH_CALL = "sns Publish"  # the decision leaves the handler with this call (moto delivers inside it)

@@ -14,12 +14,12 @@ import numpy as np
 from PIL import Image
 
 from bench.frames import SIZES, frames
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.models import Employee, NormalisedImage
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.local import LocalEngine, closest_two
-from chalicelib.imaging import normalise
-from chalicelib.models import Employee, NormalisedImage
-from chalicelib.recognition import decide
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import decide
 from sandbox.memory_faces import InMemoryFaceStore
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / ".cache" / "bench-site"
@@ -177,7 +177,7 @@ def search_scaling(photos: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_00
     for size in sizes:
         store = InMemoryFaceStore()
         vectors = random.normal(0, 0.09, (size, 128)).astype("<f4")
-        from chalicelib.ports import StoredFace
+        from chalicelib.core.ports import StoredFace
 
         for row in range(size):
             store.faces[(f"E{row // 3:06d}", str(row))] = StoredFace(

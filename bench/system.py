@@ -17,8 +17,8 @@ from typing import Any
 from bench.bytecode import app_as_shipped
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog, scan_item
-from chalicelib.keys import camera_key
-from chalicelib.models import Decision, Employee, Scan, Status
+from chalicelib.core.keys import camera_key
+from chalicelib.core.models import Decision, Employee, Scan, Status
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, running_stack, stage_environment
 
@@ -125,9 +125,9 @@ def rekognition_calls() -> dict[str, float]:
     """Calls per scan and per enrollment, counted by the local Rekognition endpoint (real
     HTTP from the unmodified engine and boto3 client); the cost they imply."""
 
-    from chalicelib.config import ImageLimits, Policy
+    from chalicelib.core.config import ImageLimits, Policy
     from chalicelib.engines.rekognition import RekognitionEngine
-    from chalicelib.imaging import normalise
+    from chalicelib.scanning.imaging import normalise
     from sandbox.photos import ensure_photos
     from sandbox.rekognition import RekognitionEndpoint
 
@@ -158,7 +158,7 @@ def report_reads(
     day_scans: int = 10_000, other_days: int = 9, per_other_day: int = 1_000
 ) -> dict[str, float]:
     """Items the daily report reads per item of its day, with ten days in the table."""
-    from chalicelib.reports import ReportPorts, build_summary
+    from chalicelib.reporting.reports import ReportPorts, build_summary
 
     with running_stack() as stack:
         table = wiring.table(stack.settings.scans_table)

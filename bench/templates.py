@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import RejectedImage
 from chalicelib.engines.local import FaceChip, LocalEngine, _Models, similarity
-from chalicelib.errors import RejectedImage
-from chalicelib.imaging import normalise
+from chalicelib.scanning.imaging import normalise
 from sandbox.memory_faces import InMemoryFaceStore
 
 # A variant turns one face chip into its enrollment vectors, with the embedder given.

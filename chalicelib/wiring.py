@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
-from chalicelib.config import AuthSettings, Settings
+from chalicelib.core.config import AuthSettings, Settings
 
 if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     # The boto3 stubs are a dev requirement only: Lambda never imports them.
@@ -29,18 +29,18 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-    from chalicelib.access_admin import AccessPorts
-    from chalicelib.auth import TokenVerifier
+    from chalicelib.access.admin import AccessPorts
+    from chalicelib.auth.tokens import TokenVerifier
     from chalicelib.aws.access import DynamoAccessStore
     from chalicelib.aws.faces import DynamoFaceStore
     from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
-    from chalicelib.drop_folder import DropPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
-    from chalicelib.enrollment import EnrollmentPorts
-    from chalicelib.erasure_steps import ErasurePorts
-    from chalicelib.pipeline import PipelinePorts
-    from chalicelib.reports import ReportPorts
+    from chalicelib.enrollment.drop_folder import DropPorts
+    from chalicelib.enrollment.employees import EnrollmentPorts
+    from chalicelib.erasure.steps import ErasurePorts
+    from chalicelib.reporting.reports import ReportPorts
+    from chalicelib.scanning.pipeline import PipelinePorts
 
 
 log = logging.getLogger(__name__)
@@ -176,14 +176,14 @@ def access_store(settings: Settings) -> DynamoAccessStore:
 @cached(maxsize=8)
 def pipeline_ports(settings: Settings) -> PipelinePorts:
     """Every port the camera pipeline needs."""
-    from chalicelib.access_control import CurrentPolicy
+    from chalicelib.access.control import CurrentPolicy
     from chalicelib.aws.employees import DynamoEmployeeDirectory
     from chalicelib.aws.kms import KmsMessageSigner
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.sns import SnsNotifier
-    from chalicelib.notifications import AlertSite
-    from chalicelib.pipeline import PipelinePorts
+    from chalicelib.scanning.notifications import AlertSite
+    from chalicelib.scanning.pipeline import PipelinePorts
 
     return PipelinePorts(
         images=S3ImageStore(client("s3")),
@@ -204,7 +204,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
 def enrollment_ports(settings: Settings) -> EnrollmentPorts:
     """Every port the enrollment and lookup services need (see ``api_ports``)."""
     from chalicelib.aws.audit import DynamoAuditLog
-    from chalicelib.enrollment import EnrollmentPorts
+    from chalicelib.enrollment.employees import EnrollmentPorts
 
     pipeline = pipeline_ports(settings)
     return EnrollmentPorts(
@@ -219,7 +219,7 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
 def drop_ports(settings: Settings) -> DropPorts:
     """Every port drop-folder enrollment needs: the bucket, enrollment's, the admins' topic."""
     from chalicelib.aws.sns import SnsAdminNotifier
-    from chalicelib.drop_folder import DropPorts
+    from chalicelib.enrollment.drop_folder import DropPorts
 
     return DropPorts(
         images=pipeline_ports(settings).images,
@@ -233,7 +233,7 @@ def drop_ports(settings: Settings) -> DropPorts:
 def erasure_ports(settings: Settings) -> ErasurePorts:
     """Every port erasure needs: the API starts jobs, the erasure worker runs them."""
     from chalicelib.aws.erasures import DynamoErasureJobs, SqsErasureQueue
-    from chalicelib.erasure_steps import ErasurePorts
+    from chalicelib.erasure.steps import ErasurePorts
 
     pipeline = pipeline_ports(settings)
     enrollment = enrollment_ports(settings)
@@ -267,7 +267,7 @@ def _erase_from_gallery(settings: Settings, employee_id: str) -> None:
 def access_ports(settings: Settings) -> AccessPorts:
     """Every port access management needs: the policy's store, the directory (memberships
     live on the employee) and the audit log; no face engine."""
-    from chalicelib.access_admin import AccessPorts
+    from chalicelib.access.admin import AccessPorts
     from chalicelib.aws.audit import DynamoAuditLog
     from chalicelib.aws.employees import DynamoEmployeeDirectory
 
@@ -292,7 +292,7 @@ def report_ports(settings: Settings) -> ReportPorts:
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
     from chalicelib.aws.ses import SesMailer
-    from chalicelib.reports import ReportPorts
+    from chalicelib.reporting.reports import ReportPorts
 
     return ReportPorts(
         scans=DynamoScanLog(table(settings.scans_table)),
@@ -306,7 +306,7 @@ def report_ports(settings: Settings) -> ReportPorts:
 @cached(maxsize=4)
 def token_verifier(settings: AuthSettings) -> TokenVerifier:
     """One verifier per container: it caches the user pool's keys and its answers per token."""
-    from chalicelib.auth import TokenVerifier
+    from chalicelib.auth.tokens import TokenVerifier
     from chalicelib.aws.cognito import CognitoUserPool
 
     return TokenVerifier(settings, CognitoUserPool(client("cognito-idp"), settings.user_pool_id))
@@ -352,7 +352,7 @@ def warm_up(env: Mapping[str, str] | None = None) -> bool:
         if not warms_at_init(settings, function_name):
             return False
         from chalicelib.engines.local import load_models
-        from chalicelib.imaging import load_decoders
+        from chalicelib.scanning.imaging import load_decoders
 
         load_decoders()
         load_models()

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.keys import camera_key
+from chalicelib.core.keys import camera_key
 from infra.stage import stage_variables
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # What PutRetentionPolicy's retentionInDays accepts.
 CLOUDWATCH_RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192)
-DEFAULT_RETENTION_DAYS = 30  # chalicelib.config's default for FACEGATE_RETENTION_DAYS
+DEFAULT_RETENTION_DAYS = 30  # chalicelib.core.config's default for FACEGATE_RETENTION_DAYS
 
 
 def log_retention_days(stage: str, config_path: Path = CHALICE_CONFIG) -> int:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
 
-ALIAS = "live"  # facegate/dead_letters.py accepts records of a function called at this qualifier
+ALIAS = "live"  # facegate_cli/dead_letters.py accepts records of a function called at this qualifier
 SNAPSTART_KEY = "facegate_camera_snapstart"
 PROVISIONED_KEY = "facegate_camera_provisioned_concurrency"
 MAX_PROVISIONED = 100  # a guard against a typo that would bill hundreds of environments

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chalicelib import wiring
-from chalicelib.enrollment import add_face, create_employee, get_employee, update_employee
-from chalicelib.errors import AlreadyExists
-from chalicelib.models import Employee, FaceRecord
+from chalicelib.core.errors import AlreadyExists
+from chalicelib.core.models import Employee, FaceRecord
+from chalicelib.enrollment.employees import add_face, create_employee, get_employee, update_employee
 from sandbox.stack import Stack
 
 ACTOR = "sandbox"  # who the audit log says made the change

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import DuplicateFace, EnrollmentError
-from chalicelib.models import Employee
+from chalicelib.core.errors import DuplicateFace, EnrollmentError
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import running_stack
 

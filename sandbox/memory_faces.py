@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.ports import FaceChange, Heads, StoredFace
+from chalicelib.core.ports import FaceChange, Heads, StoredFace
 
 
 class InMemoryFaceStore:

@@ -2,7 +2,7 @@
 CLI, as an admin types them.
 
 The sandbox's API is served on a free loopback port, an ``admin`` user gets a throwaway
-password, and ``python -m facegate login``, ``facegate import``, ``facegate doors|groups|rules``
+password, and ``python -m facegate_cli login``, ``facegate import``, ``facegate doors|groups|rules``
 run as separate processes against it: the same commands the README gives for a deployed stage.
 """
 
@@ -51,14 +51,14 @@ def write_roster(path: Path, rows: tuple[tuple[str, ...], ...] = DEMO_ROSTER) ->
 
 
 class AdminCli:
-    """``python -m facegate …`` as separate processes, logged in to the sandbox's API."""
+    """``python -m facegate_cli …`` as separate processes, logged in to the sandbox's API."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self._env = env
 
     def __call__(self, *args: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess[str]:
         answer = subprocess.run(
-            [sys.executable, "-m", "facegate", *args],
+            [sys.executable, "-m", "facegate_cli", *args],
             input=stdin,
             capture_output=True,
             text=True,

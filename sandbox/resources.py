@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings
-from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.config import Settings
+from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from infra.stage import deploy_stack, environment, stack_name
 from sandbox.alarms import put_alarms
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from chalicelib.keys import camera_key
+from chalicelib.core.keys import camera_key
 from sandbox.stack import LOCAL_CREDENTIALS, PROJECT_DIR, SandboxError, Stack, running_stack
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from chalicelib import wiring
-from chalicelib.config import Settings
-from chalicelib.keys import ENROLL_PREFIX, camera_key, enroll_key
+from chalicelib.core.config import Settings
+from chalicelib.core.keys import ENROLL_PREFIX, camera_key, enroll_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection

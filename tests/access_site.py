@@ -10,8 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from chalicelib.access import AccessEntry, AccessGroup, AccessSnapshot, Door, Holiday, Rule, local_instant
-from chalicelib.access_documents import door_from, group_from, holiday_from, rule_from
+from chalicelib.access.documents import door_from, group_from, holiday_from, rule_from
+from chalicelib.access.policy import (
+    AccessEntry,
+    AccessGroup,
+    AccessSnapshot,
+    Door,
+    Holiday,
+    Rule,
+    local_instant,
+)
 
 TIMEZONE = "America/Chicago"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib import wiring
-from chalicelib.config import ImageLimits
-from chalicelib.imaging import normalise
-from chalicelib.models import NormalisedImage
+from chalicelib.core.config import ImageLimits
+from chalicelib.core.models import NormalisedImage
+from chalicelib.scanning.imaging import normalise
 from sandbox.photos import ensure_photos
 from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
 from tests.shared_stack import changes, fingerprint

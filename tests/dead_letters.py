@@ -36,7 +36,7 @@ def replayable(stack: Stack, state_file: Path) -> Iterator[LambdaEndpoint]:
 
 def facegate(*args: str) -> tuple[int, str, str]:
     """``facegate *args`` in this process: (exit code, stdout, stderr)."""
-    from facegate.__main__ import main
+    from facegate_cli.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

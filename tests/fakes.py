@@ -12,7 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
-from chalicelib.access import (
+from chalicelib.access.control import CurrentPolicy
+from chalicelib.access.documents import document, entry_from
+from chalicelib.access.policy import (
     AccessEntry,
     AccessGroup,
     AccessKey,
@@ -22,11 +24,10 @@ from chalicelib.access import (
     Rule,
     entry_key,
 )
-from chalicelib.access_control import CurrentPolicy
-from chalicelib.access_documents import document, entry_from
-from chalicelib.config import Policy
-from chalicelib.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
-from chalicelib.models import (
+from chalicelib.access.ports import MAX_ACCESS_CHANGES
+from chalicelib.core.config import Policy
+from chalicelib.core.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
+from chalicelib.core.models import (
     AuditEntry,
     Employee,
     ErasureJob,
@@ -39,7 +40,7 @@ from chalicelib.models import (
     Upload,
     gallery_health,
 )
-from chalicelib.ports import MAX_ACCESS_CHANGES, FaceChange, Heads, Page, Recorded, StoredFace, StoredObject
+from chalicelib.core.ports import FaceChange, Heads, Page, Recorded, StoredFace, StoredObject
 from sandbox import memory_faces
 
 T = TypeVar("T")

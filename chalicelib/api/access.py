@@ -8,13 +8,13 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import access_admin as admin
-from chalicelib.access_admin import AccessPorts
-from chalicelib.access_documents import document, door_from, group_from, holiday_from, rule_from
+from chalicelib.access import admin
+from chalicelib.access.admin import AccessPorts
+from chalicelib.access.documents import document, door_from, group_from, holiday_from, rule_from
 from chalicelib.api import validation as valid
 from chalicelib.api.http import AUTHORIZER, json_object, query, route_guard
-from chalicelib.auth import ADMINS, SECURITY, Principal
-from chalicelib.config import Settings
+from chalicelib.auth.tokens import ADMINS, SECURITY, Principal
+from chalicelib.core.config import Settings
 
 access_api = Blueprint(__name__)
 requires = route_guard(access_api)  # every route here needs a token of one of the named groups

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import enrollment, erasure, lookup
 from chalicelib.api import validation as valid
 from chalicelib.api.http import AUTHORIZER, json_object, page_body, query, route_guard
-from chalicelib.auth import ADMINS, SECURITY, Principal
-from chalicelib.config import Settings
+from chalicelib.auth.tokens import ADMINS, SECURITY, Principal
+from chalicelib.core.config import Settings
+from chalicelib.enrollment import employees as enrollment
+from chalicelib.enrollment import lookup
+from chalicelib.erasure import job as erasure
 
 employees_api = Blueprint(__name__)
 requires = route_guard(employees_api)  # every route here needs a token of one of the named groups

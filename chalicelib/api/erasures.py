@@ -6,11 +6,11 @@ import re
 
 from chalice.app import Blueprint
 
-from chalicelib import erasure
 from chalicelib.api.http import AUTHORIZER, route_guard
-from chalicelib.auth import ADMINS, Principal
-from chalicelib.config import Settings
-from chalicelib.errors import NotFound
+from chalicelib.auth.tokens import ADMINS, Principal
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import NotFound
+from chalicelib.erasure import job as erasure
 
 erasures_api = Blueprint(__name__)
 requires = route_guard(erasures_api)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from chalicelib import enrollment
 from chalicelib.api.http import AUTHORIZER, route_guard
-from chalicelib.auth import ADMINS, Principal
-from chalicelib.config import Settings
+from chalicelib.auth.tokens import ADMINS, Principal
+from chalicelib.core.config import Settings
+from chalicelib.enrollment import employees as enrollment
 
 gallery_api = Blueprint(__name__)
 requires = route_guard(gallery_api)

@@ -16,9 +16,9 @@ from typing import Any
 
 from chalice.app import Blueprint, Chalice, ChaliceUnhandledError, ChaliceViewError, Request, Response
 
-from chalicelib.auth import Principal, bearer_token, require
-from chalicelib.config import Settings
-from chalicelib.errors import (
+from chalicelib.auth.tokens import Principal, bearer_token, require
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import (
     BadRequest,
     Conflict,
     FacegateError,
@@ -29,7 +29,7 @@ from chalicelib.errors import (
     Unavailable,
     UnprocessablePhoto,
 )
-from chalicelib.ports import Page
+from chalicelib.core.ports import Page
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 7 * 1024 * 1024  # a 5 MB photo in base64 (6.7 MB) and its JSON
@@ -43,7 +43,7 @@ def _json_error(status: int, body: dict[str, object], headers: dict[str, str]) -
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **headers})
 
 
-# The bases of chalicelib.errors and their statuses. InternalFailure is deliberately absent:
+# The bases of chalicelib.core.errors and their statuses. InternalFailure is deliberately absent:
 # it and anything unexpected are a logged 500 that shows nothing of the cause.
 STATUS_OF: tuple[tuple[type[FacegateError], int], ...] = (
     (BadRequest, 400),

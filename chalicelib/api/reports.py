@@ -8,9 +8,9 @@ from chalice.app import Blueprint
 
 from chalicelib.api import validation as valid
 from chalicelib.api.http import AUTHORIZER, json_object, route_guard
-from chalicelib.auth import ADMINS, Principal
-from chalicelib.config import Settings
-from chalicelib.errors import BadRequest
+from chalicelib.auth.tokens import ADMINS, Principal
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import BadRequest
 
 reports_api = Blueprint(__name__)
 requires = route_guard(reports_api)
@@ -21,7 +21,7 @@ requires = route_guard(reports_api)
 def send_report(actor: Principal) -> dict[str, object]:
     """Send one local day's report (by default the latest one due); the ledger sends a day once."""
     from chalicelib import wiring
-    from chalicelib.reports import send_now  # here: the other routes never need it
+    from chalicelib.reporting.reports import send_now  # here: the other routes never need it
 
     request, settings = reports_api.current_request, Settings.from_env()
     body = json_object(request) if request.raw_body else {}

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from chalice.app import Blueprint
 
-from chalicelib import lookup
 from chalicelib.api import validation as valid
 from chalicelib.api.http import AUTHORIZER, json_object, page_body, query, route_guard
-from chalicelib.auth import ADMINS, SECURITY, Principal
-from chalicelib.config import Settings
+from chalicelib.auth.tokens import ADMINS, SECURITY, Principal
+from chalicelib.core.config import Settings
+from chalicelib.enrollment import lookup
 
 scans_api = Blueprint(__name__)
 requires = route_guard(scans_api)  # every route here needs a token of one of the named groups

@@ -1,5 +1,6 @@
-"""What the API accepts: ids, names, emails, photos, pages, access ids and instants; a clear 4xx
-for anything else."""
+"""What the API accepts: ids, photos, pages, access ids and instants; a clear 4xx for anything
+else. The employee record's rules (id, name, email, department) are the enrollment feature's,
+shared with the drop folder, and re-exported here for the routes."""
 
 from __future__ import annotations
 
@@ -10,32 +11,24 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib import access_documents
-from chalicelib.access import local_instant
-from chalicelib.display import is_hidden
-from chalicelib.errors import BadRequest, PayloadTooLarge
-from chalicelib.keys import CAMERA_ID_RULE, employee_id_problem, is_camera_id
-from chalicelib.keys import EMPLOYEE_ID as EMPLOYEE_ID  # the rules live in keys.py: the drop folder's
-from chalicelib.keys import RESERVED_IDS as RESERVED_IDS  # keys carry employee ids too
-from chalicelib.models import Employee, Status
+from chalicelib.access import documents as access_documents
+from chalicelib.access.policy import local_instant
+from chalicelib.core.errors import BadRequest, PayloadTooLarge
+from chalicelib.core.keys import CAMERA_ID_RULE, is_camera_id
+from chalicelib.core.keys import EMPLOYEE_ID as EMPLOYEE_ID  # the rules live in keys.py: the drop folder's
+from chalicelib.core.keys import RESERVED_IDS as RESERVED_IDS  # keys carry employee ids too
+from chalicelib.core.models import Status
+from chalicelib.enrollment.employee_rules import employee_changes as employee_changes
+from chalicelib.enrollment.employee_rules import employee_id as employee_id
+from chalicelib.enrollment.employee_rules import new_employee as new_employee
+from chalicelib.enrollment.employee_rules import only_fields
 
 SCAN_ID = re.compile(r"[0-9a-f]{32}")
 FACE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-# Zero-width (non-)joiners are part of how some scripts write names; every other character
-# display.py would escape (controls, separators, bidi, lone surrogates…) is refused.
-NAME_JOINERS = frozenset({"\u200c", "\u200d"})
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 # ASCII only and short: str.isdigit() takes '²' (int() then fails) and int() refuses over 4,300 digits.
 LIMIT = re.compile(r"[0-9]{1,3}")
-
-
-def employee_id(value: str) -> str:
-    problem = employee_id_problem(value, called="employee_id")  # the field's name in bodies
-    if problem is not None:
-        raise BadRequest(problem)
-    return value
 
 
 def scan_id(value: str) -> str:
@@ -50,42 +43,9 @@ def face_id(value: str) -> str:
     return value
 
 
-def new_employee(body: dict[str, Any]) -> Employee:
-    _only(body, {"employee_id", "name", "email", "department"})
-    raw_id = body.get("employee_id")
-    if not isinstance(raw_id, str):
-        raise BadRequest("employee_id is required and must be a string")
-    if "name" not in body:
-        raise BadRequest("name is required")
-    return Employee(
-        employee_id=employee_id(raw_id),
-        name=_text(body, "name", 200),
-        email=_email(body),
-        department=_optional_text(body, "department", 100),
-    )
-
-
-def employee_changes(body: dict[str, Any]) -> dict[str, Any]:
-    _only(body, {"name", "email", "department", "active"})
-    if not body:
-        raise BadRequest("nothing to change: send name, email, department or active")
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        changes["name"] = _text(body, "name", 200)
-    if "email" in body:
-        changes["email"] = _email(body)
-    if "department" in body:
-        changes["department"] = _optional_text(body, "department", 100)
-    if "active" in body:
-        if not isinstance(body["active"], bool):
-            raise BadRequest("active must be true or false")
-        changes["active"] = body["active"]
-    return changes
-
-
 def photo(body: dict[str, Any]) -> bytes:
     """The ``image`` field: base64 of a JPEG or PNG, at most 5 MB decoded."""
-    _only(body, {"image"})
+    only_fields(body, {"image"})
     encoded = body.get("image")
     if not isinstance(encoded, str) or not encoded:
         raise BadRequest("image is required: base64 of a JPEG or PNG")
@@ -200,32 +160,3 @@ def _access_id(value: str, problem: Callable[[str], str | None], called: str) ->
 
 def _bad_day() -> str:
     raise BadRequest("day must be a date, YYYY-MM-DD")
-
-
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise BadRequest(f"unknown field: {', '.join(unknown)}")
-
-
-def _text(body: dict[str, Any], field: str, max_length: int) -> str:
-    value = body.get(field)
-    if not isinstance(value, str):
-        raise BadRequest(f"{field} must be a string")
-    value = value.strip()
-    if not 1 <= len(value) <= max_length:
-        raise BadRequest(f"{field} must be 1–{max_length} characters")
-    if any(is_hidden(char) and char not in NAME_JOINERS for char in value):
-        raise BadRequest(f"{field} must not contain control characters")
-    return value
-
-
-def _optional_text(body: dict[str, Any], field: str, max_length: int) -> str | None:
-    return None if body.get(field) is None else _text(body, field, max_length)
-
-
-def _email(body: dict[str, Any]) -> str | None:
-    value = _optional_text(body, "email", 254)
-    if value is not None and not EMAIL.fullmatch(value):
-        raise BadRequest("email is not an email address")
-    return value

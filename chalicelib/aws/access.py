@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import access_documents
-from chalicelib.access import (
+from chalicelib.access import documents as access_documents
+from chalicelib.access.policy import (
     AccessEntry,
     AccessGroup,
     AccessKey,
@@ -27,9 +27,9 @@ from chalicelib.access import (
     Rule,
     entry_key,
 )
+from chalicelib.access.ports import MAX_ACCESS_CHANGES
 from chalicelib.aws import dynamo, paging
-from chalicelib.errors import AccessPolicyUnsettled, InvalidAccessDocument, MalformedResponse
-from chalicelib.ports import MAX_ACCESS_CHANGES
+from chalicelib.core.errors import AccessPolicyUnsettled, InvalidAccessDocument, MalformedResponse
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

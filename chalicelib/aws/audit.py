@@ -6,7 +6,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from chalicelib.aws import dynamo
-from chalicelib.models import AuditEntry
+from chalicelib.core.models import AuditEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import PoolUnavailable, TokenRevoked
+from chalicelib.core.errors import PoolUnavailable, TokenRevoked
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import MalformedResponse
+from chalicelib.core.errors import MalformedResponse
 
 
 def call(method: Any, **params: Any) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.errors import NotFound
-from chalicelib.models import Employee
-from chalicelib.ports import Page
+from chalicelib.core.errors import NotFound
+from chalicelib.core.models import Employee
+from chalicelib.core.ports import Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

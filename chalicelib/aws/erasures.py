@@ -7,11 +7,11 @@ covered by the same point-in-time recovery, and need no table of their own.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo
-from chalicelib.models import ErasureJob
+from chalicelib.core.models import ErasureJob
+from chalicelib.erasure.messages import erasure_message
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -67,14 +67,6 @@ class SqsErasureQueue:
             self._url = str(self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"])
         self._sqs.send_message(
             QueueUrl=self._url,
-            MessageBody=json.dumps({"job_id": job_id}),
+            MessageBody=erasure_message(job_id),
             DelaySeconds=max(0, min(900, delay_seconds)),
         )
-
-
-def job_id_of(body: str) -> str:
-    """The job id of a queue message's body; ``ValueError`` for anything else."""
-    message = json.loads(body)
-    if not isinstance(message, dict) or not isinstance(message.get("job_id"), str):
-        raise ValueError("not an erasure message")
-    return str(message["job_id"])

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.ports import FaceChange, Heads, StoredFace
+from chalicelib.core.ports import FaceChange, Heads, StoredFace
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo
 from chalicelib.aws.faces import head_key
-from chalicelib.keys import GALLERY_PREFIX
-from chalicelib.ports import Heads, PackedSnapshot
+from chalicelib.core.keys import GALLERY_PREFIX
+from chalicelib.core.ports import Heads, PackedSnapshot
 
 log = logging.getLogger(__name__)
 

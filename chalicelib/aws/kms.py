@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.signing import ALGORITHM
+from chalicelib.scanning.signing import ALGORITHM
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.aws import dynamo
-from chalicelib.errors import BadPageToken
+from chalicelib.core.errors import BadPageToken
 
 MAX_TOKEN_CHARS = 2048  # ours encode a few key attributes: a few hundred characters
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
-from chalicelib.json_text import utf8_json
-from chalicelib.models import Upload
-from chalicelib.ports import StoredObject
+from chalicelib.core.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
+from chalicelib.core.json_text import utf8_json
+from chalicelib.core.models import Upload
+from chalicelib.core.ports import StoredObject
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError

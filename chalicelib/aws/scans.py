@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.models import Scan
-from chalicelib.ports import Page, Recorded
+from chalicelib.core.models import Scan
+from chalicelib.core.ports import Page, Recorded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

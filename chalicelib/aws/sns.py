@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import SigningFailed
-from chalicelib.models import Scan
-from chalicelib.notifications import ANYWHERE, AlertSite, notification_for, sns_message
-from chalicelib.ports import MessageSigner
-from chalicelib.signing import signature_for
+from chalicelib.core.errors import SigningFailed
+from chalicelib.core.models import Scan
+from chalicelib.core.ports import MessageSigner
+from chalicelib.scanning.notifications import ANYWHERE, AlertSite, notification_for, sns_message
+from chalicelib.scanning.signing import signature_for
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

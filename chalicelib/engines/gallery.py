@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chalicelib.ports import FaceChange, Heads, StoredFace
+from chalicelib.core.ports import FaceChange, Heads, StoredFace
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.core.errors import SnapshotRaced, SnapshotUnreadable
+from chalicelib.core.ports import FaceStore, GallerySnapshots, Heads
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.snapshot_format import pack, unpack
-from chalicelib.errors import SnapshotRaced, SnapshotUnreadable
-from chalicelib.ports import FaceStore, GallerySnapshots, Heads
 
 log = logging.getLogger(__name__)
 # Snapshots built in a row while the table moved on under each, before giving up for this run.

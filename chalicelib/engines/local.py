@@ -19,11 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import Policy
-from chalicelib.engines.gallery import Gallery
-from chalicelib.engines.gallery_sync import GallerySync
-from chalicelib.errors import DuplicateFace, EnrollmentError
-from chalicelib.models import (
+from chalicelib.core.config import Policy
+from chalicelib.core.errors import DuplicateFace, EnrollmentError
+from chalicelib.core.models import (
     BoundingBox,
     DetectedFace,
     FaceRecord,
@@ -34,9 +32,11 @@ from chalicelib.models import (
     SearchResult,
     gallery_health,
 )
-from chalicelib.observability import timed
-from chalicelib.ports import FaceStore, GallerySnapshots, StoredFace
-from chalicelib.recognition import confusable_at, quality_problem, worth_matching
+from chalicelib.core.observability import timed
+from chalicelib.core.ports import FaceStore, GallerySnapshots, StoredFace
+from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.gallery_sync import GallerySync
+from chalicelib.scanning.recognition import confusable_at, quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np

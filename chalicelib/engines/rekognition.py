@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import Policy
-from chalicelib.errors import DuplicateFace, EnrollmentError, RejectedImage
-from chalicelib.models import (
+from chalicelib.core.config import Policy
+from chalicelib.core.errors import DuplicateFace, EnrollmentError, RejectedImage
+from chalicelib.core.models import (
     BoundingBox,
     DetectedFace,
     FaceRecord,
@@ -28,7 +28,7 @@ from chalicelib.models import (
     SearchResult,
     gallery_health,
 )
-from chalicelib.recognition import confusable_at, quality_problem
+from chalicelib.scanning.recognition import confusable_at, quality_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient

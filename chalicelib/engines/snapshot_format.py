@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import struct
 
+from chalicelib.core.errors import SnapshotUnreadable
+from chalicelib.core.ports import PackedSnapshot
 from chalicelib.engines.gallery import EMBEDDING_DIMS, Gallery
-from chalicelib.errors import SnapshotUnreadable
-from chalicelib.ports import PackedSnapshot
 
 MAGIC = b"FGS1"
 ROW_DTYPE = "<f2"

@@ -12,15 +12,15 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
 from sandbox.memory_faces import InMemoryFaceStore
 from sandbox.rekognition.errors import ServiceError, invalid
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from chalicelib.core.models import BoundingBox, NormalisedImage
     from chalicelib.engines.local import FaceChip, LocalEngine
-    from chalicelib.models import BoundingBox, NormalisedImage
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, as the API reference limits it
 MIN_IMAGE_PX = 80  # images narrower or lower than this are refused
@@ -78,8 +78,8 @@ def engine() -> LocalEngine:
 
 def decode(image: dict[str, Any]) -> NormalisedImage:
     """The request's ``Image`` as upright RGB pixels, or the service's error for it."""
-    from chalicelib.errors import RejectedImage
-    from chalicelib.imaging import normalise
+    from chalicelib.core.errors import RejectedImage
+    from chalicelib.scanning.imaging import normalise
 
     if "S3Object" in image or "Bytes" not in image:
         raise invalid("The sandbox endpoint takes images as Bytes only")

@@ -10,8 +10,8 @@ import pytest
 from chalice.app import BadRequestError, Chalice, ChaliceUnhandledError
 from chalice.test import Client
 
-from chalicelib import errors
 from chalicelib.api.http import error_response, json_errors
+from chalicelib.core import errors
 
 CHALICELIB = Path(errors.__file__).parent
 BUILTIN_BASES = {"Exception", "ValueError", "LookupError", "RuntimeError", "KeyError", "OSError"}

@@ -7,7 +7,7 @@ from pathlib import Path
 from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib import wiring
-from chalicelib.imaging import normalise
+from chalicelib.scanning.imaging import normalise
 from tests.api.conftest import Api
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.models import Employee
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
 from tests.api.conftest import Api

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from chalicelib.config import Settings
-from chalicelib.reports import latest_due_day
+from chalicelib.core.config import Settings
+from chalicelib.reporting.reports import latest_due_day
 from sandbox.mailbox import sent_emails
 from tests.api.conftest import Api
 

@@ -13,9 +13,9 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib import wiring
-from chalicelib.auth import ADMINS, TokenVerifier, require
+from chalicelib.auth.tokens import ADMINS, TokenVerifier, require
 from chalicelib.aws.cognito import CognitoUserPool
-from chalicelib.errors import ConfigError, Forbidden, PoolUnavailable, TokenRevoked
+from chalicelib.core.errors import ConfigError, Forbidden, PoolUnavailable, TokenRevoked
 from sandbox.stack import Stack
 from tests.api.conftest import Api
 
@@ -158,7 +158,7 @@ def test_every_write_route_refuses_a_revoked_user(
 
 
 def test_the_default_window_is_30_s() -> None:
-    from chalicelib.config import Settings
+    from chalicelib.core.config import Settings
 
     assert Settings.from_env({}).auth.recheck_seconds == 30
     with pytest.raises(ConfigError):
@@ -185,7 +185,7 @@ class CountingPool:
 
 
 def test_the_pool_is_asked_once_per_token_per_window_and_the_memory_is_bounded(api: Api) -> None:
-    from chalicelib.auth import MAX_CHECKED_TOKENS
+    from chalicelib.auth.tokens import MAX_CHECKED_TOKENS
     from tests.api.test_auth import moto_signing_key, token_with
 
     key = moto_signing_key()  # parsed once: it is slow

@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.api.http import json_errors, required_groups, route_guard
-from chalicelib.auth import ADMINS, SECURITY, Principal
+from chalicelib.auth.tokens import ADMINS, SECURITY, Principal
 from sandbox.stack import PROJECT_DIR, Stack
 
 OPEN = [("/health", "GET")]

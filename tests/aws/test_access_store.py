@@ -13,11 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import wiring
-from chalicelib.access import AccessGroup, Door
+from chalicelib.access.policy import AccessGroup, Door
 from chalicelib.aws import access
 from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.dynamo import CONFLICT_ATTEMPTS
-from chalicelib.errors import AccessPolicyUnsettled, MalformedResponse
+from chalicelib.core.errors import AccessPolicyUnsettled, MalformedResponse
 from sandbox.stack import Stack
 from tests.aws.test_contracts import FRONT, NIGHT_SHIFT, STAFF
 from tests.aws.test_dynamo_checked import small_pages

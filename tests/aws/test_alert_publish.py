@@ -7,8 +7,8 @@ import pytest
 from chalicelib import wiring
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.sns import SnsNotifier
-from chalicelib.models import Decision, Scan, Status
-from chalicelib.notifications import AlertSite
+from chalicelib.core.models import Decision, Scan, Status
+from chalicelib.scanning.notifications import AlertSite
 from sandbox.stack import Stack
 from tests.unit.test_notifications import HOSTILE, sns_accepts
 

@@ -7,24 +7,26 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib import wiring
-from chalicelib.access import DEFAULT_RULE, AccessEntry, AccessGroup, AccessKey, Door, Effect, Rule, entry_key
-from chalicelib.access_documents import door_from, group_from, holiday_from, rule_from
+from chalicelib.access.documents import door_from, group_from, holiday_from, rule_from
+from chalicelib.access.policy import (
+    DEFAULT_RULE,
+    AccessEntry,
+    AccessGroup,
+    AccessKey,
+    Door,
+    Effect,
+    Rule,
+    entry_key,
+)
+from chalicelib.access.ports import MAX_ACCESS_CHANGES, AccessStore
 from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog, scan_item
-from chalicelib.errors import InvalidAccessDocument, NotFound
-from chalicelib.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
-from chalicelib.ports import (
-    MAX_ACCESS_CHANGES,
-    AccessStore,
-    EmployeeDirectory,
-    ErasureJobs,
-    Recorded,
-    ScanLog,
-    StoredFace,
-)
+from chalicelib.core.errors import InvalidAccessDocument, NotFound
+from chalicelib.core.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
+from chalicelib.core.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
 from sandbox.stack import Stack
 from tests.fakes import (
     InMemoryAccessStore,

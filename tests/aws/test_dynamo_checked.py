@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.access import Door
+from chalicelib.access.policy import Door
 from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.audit import DynamoAuditLog
 from chalicelib.aws.employees import DynamoEmployeeDirectory
@@ -27,12 +27,12 @@ from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
 from chalicelib.aws.ledger import DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.config import Settings
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import MalformedResponse
+from chalicelib.core.models import AuditEntry, Employee, ErasureJob
+from chalicelib.core.ports import StoredFace
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.snapshot_format import pack
-from chalicelib.errors import MalformedResponse
-from chalicelib.models import AuditEntry, Employee, ErasureJob
-from chalicelib.ports import StoredFace
 from sandbox.stack import Stack
 from tests.aws.test_contracts import a_scan
 from tests.faults import FaultInjector, injected, table_is

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from chalicelib import wiring
 from chalicelib.aws.dynamo import CONFLICT_ATTEMPTS
 from chalicelib.aws.faces import DynamoFaceStore
-from chalicelib.ports import StoredFace
+from chalicelib.core.ports import StoredFace
 from sandbox.stack import Stack
 from tests.faults import FaultInjector, _headers, _Raw, injected
 

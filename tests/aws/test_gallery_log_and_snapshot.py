@@ -18,10 +18,10 @@ import pytest
 from chalicelib import wiring
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY, S3GallerySnapshots
+from chalicelib.core.errors import SnapshotRaced
+from chalicelib.core.keys import GALLERY_PREFIX
+from chalicelib.core.ports import PackedSnapshot, StoredFace
 from chalicelib.engines.gallery_sync import GallerySync, publish_or_withdraw_snapshot, publish_snapshot
-from chalicelib.errors import SnapshotRaced
-from chalicelib.keys import GALLERY_PREFIX
-from chalicelib.ports import PackedSnapshot, StoredFace
 from sandbox.stack import Stack
 
 RANDOM = np.random.default_rng(5)

@@ -10,8 +10,8 @@ import duckdb
 
 from chalicelib import wiring
 from chalicelib.aws.s3 import S3ImageStore
-from chalicelib.keys import PROCESSED_PREFIX, processed_key
-from chalicelib.models import Decision, Scan, Status
+from chalicelib.core.keys import PROCESSED_PREFIX, processed_key
+from chalicelib.core.models import Decision, Scan, Status
 from sandbox.stack import Stack
 from tests.records import scans_table
 

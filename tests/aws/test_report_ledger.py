@@ -10,7 +10,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.aws.ledger import TARGET, DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.reports import ReportPorts, run_daily_report
+from chalicelib.reporting.reports import ReportPorts, run_daily_report
 from sandbox.stack import Stack
 from tests.fakes import InMemoryImageStore
 

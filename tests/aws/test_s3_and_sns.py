@@ -11,8 +11,8 @@ from chalicelib import wiring
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.s3 import S3ImageStore
 from chalicelib.aws.sns import SnsNotifier
-from chalicelib.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
-from chalicelib.models import Decision, Scan, Status, Upload
+from chalicelib.core.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
+from chalicelib.core.models import Decision, Scan, Status, Upload
 from sandbox.stack import Stack
 
 

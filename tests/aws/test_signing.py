@@ -13,8 +13,8 @@ from moto import mock_aws
 
 from chalicelib.aws.kms import KmsMessageSigner
 from chalicelib.aws.sns import SnsNotifier
-from chalicelib.errors import SigningFailed
-from chalicelib.models import Status
+from chalicelib.core.errors import SigningFailed
+from chalicelib.core.models import Status
 from door.controller import DoorController, Unlock
 from door.kms import KmsMacVerifier
 from tests.door.messages import NOW, message, scan, tampered

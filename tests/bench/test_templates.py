@@ -9,7 +9,7 @@ import numpy as np
 from bench.accuracy import embed_dataset, verification
 from bench.dataset import build
 from bench.templates import Enrolled, compare, evaluate
-from chalicelib.config import Policy
+from chalicelib.core.config import Policy
 
 
 def _vector(first: float) -> np.ndarray:

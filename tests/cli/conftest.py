@@ -1,6 +1,6 @@
 """The CLI against a real sandbox API over HTTP: ``served_sandbox``, ``run_cli``, ``logged_in``.
 
-``run_cli("employees", "list", stdin="…")`` calls ``facegate.__main__.main`` in this process
+``run_cli("employees", "list", stdin="…")`` calls ``facegate_cli.__main__.main`` in this process
 and answers ``(exit code, stdout, stderr)``; the token file and the sandbox state file are in
 the test's ``tmp_path``, so a test never touches the developer's own login.
 """
@@ -63,7 +63,7 @@ def served_sandbox(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """``run_cli(*args, stdin="")``: ``facegate *args`` in-process → (code, stdout, stderr)."""
-    from facegate.__main__ import main
+    from facegate_cli.__main__ import main
 
     def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         capsys.readouterr()  # drop what came before

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from chalicelib.models import FaceRecord, NormalisedImage, SearchResult
-from chalicelib.ports import FaceStore
+from chalicelib.core.models import FaceRecord, NormalisedImage, SearchResult
+from chalicelib.core.ports import FaceStore
 
 
 class SyntheticFaceEngine:
@@ -33,7 +33,7 @@ class SyntheticFaceEngine:
     ) -> FaceRecord:
         """``refuse_at`` is ignored: hashes are unlike each other by construction. (The local
         engine's guard also reads the gallery, a Scan whenever another write moved the version.)"""
-        from chalicelib.ports import StoredFace
+        from chalicelib.core.ports import StoredFace
 
         stored = StoredFace(
             employee_id=employee_id,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from facegate.__main__ import parser
-from facegate.commands.access import door_body, group_body
-from facegate.commands.rules import holiday_body, rule_body, rule_row
-from facegate.errors import UsageError
+from facegate_cli.__main__ import parser
+from facegate_cli.commands.access import door_body, group_body
+from facegate_cli.commands.rules import holiday_body, rule_body, rule_row
+from facegate_cli.errors import UsageError
 from tests.cli.conftest import RunCli, ServedSandbox
 
 BUILT_IN = "everyone-everywhere-always"
@@ -175,7 +175,7 @@ HOLIDAYS_AS_TYPED = {
 
 
 def test_the_shared_example_site_typed_at_the_cli_is_the_same_policy() -> None:
-    from chalicelib.access_documents import door_from, group_from, holiday_from, rule_from
+    from chalicelib.access.documents import door_from, group_from, holiday_from, rule_from
     from tests import access_site
 
     assert sorted(SITE_AS_TYPED) == sorted(access_site.RULES)

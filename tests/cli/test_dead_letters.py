@@ -1,7 +1,7 @@
-"""What ``facegate.dead_letters`` replays, refuses or calls malformed, read offline: the
+"""What ``facegate_cli.dead_letters`` replays, refuses or calls malformed, read offline: the
 function's ARN matched whole (partition, region and account the stage's own), object-created
 events for keys S3 could hold, and records the function could parse at all (the camera
-function's ``chalicelib.events`` leaves out the same ones instead of failing every retry)."""
+function's ``chalicelib.scanning.events`` leaves out the same ones instead of failing every retry)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import botocore
 import pytest
 
-from chalicelib.events import uploads_from_s3_event
-from facegate.dead_letters import PARTITION_REGIONS, DeadLetter, partition_of, read_letter
-from facegate.stages import AwsTarget, account_in
+from chalicelib.scanning.events import uploads_from_s3_event
+from facegate_cli.dead_letters import PARTITION_REGIONS, DeadLetter, partition_of, read_letter
+from facegate_cli.stages import AwsTarget, account_in
 from infra.warm_start import ALIAS
 
 OURS = "arn:aws:lambda:us-east-1:123456789012:function:facegate-prod-on_camera_upload"

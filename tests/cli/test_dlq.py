@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from facegate.stages import StageNotFound, aws_target
+from facegate_cli.stages import StageNotFound, aws_target
 from sandbox.lambda_invoke import LambdaEndpoint
 from sandbox.stack import Stack
 from tests.cli.conftest import RunCli
@@ -209,8 +209,8 @@ def test_a_queue_that_stops_answering_is_reported_without_a_traceback(
 
 def test_the_replayable_functions_are_the_ones_deploy_gives_the_dead_letter_queue() -> None:
     """The CLI imports nothing of ours, so its copy of the list is held to infra's here."""
-    from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
-    from facegate.dead_letters import FUNCTION_PREFIXES, FUNCTIONS
+    from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+    from facegate_cli.dead_letters import FUNCTION_PREFIXES, FUNCTIONS
     from infra.invocations import ASYNC_FUNCTIONS
 
     assert FUNCTIONS == ASYNC_FUNCTIONS == tuple(FUNCTION_PREFIXES)

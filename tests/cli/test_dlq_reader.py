@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from facegate.commands.dlq import QueueReader
+from facegate_cli.commands.dlq import QueueReader
 
 
 class ScriptedQueue:

@@ -16,13 +16,13 @@ from typing import Any, cast
 
 import pytest
 
-from facegate import journal
-from facegate.client import ApiClient, ApiError
-from facegate.commands import importer as command
-from facegate.context import Context
-from facegate.importer import Importer
-from facegate.roster import RosterError, parse, stays_inside
-from facegate.stages import Stage, StageNotFound, resolve
+from facegate_cli import journal
+from facegate_cli.client import ApiClient, ApiError
+from facegate_cli.commands import importer as command
+from facegate_cli.context import Context
+from facegate_cli.importer import Importer
+from facegate_cli.roster import RosterError, parse, stays_inside
+from facegate_cli.stages import Stage, StageNotFound, resolve
 
 HEADER = "employee_id,name,email,department,photos\n"
 STAGE = Stage("sandbox", "http://127.0.0.1:9", "us-east-1", "us-east-1_pool", "client")
@@ -99,7 +99,7 @@ def test_a_deployed_stage_over_plain_http_is_refused(tmp_path: Path) -> None:
 def test_the_cli_exits_2_on_a_plain_http_stage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from facegate.__main__ import main
+    from facegate_cli.__main__ import main
 
     monkeypatch.setenv("FACEGATE_API_URL", "http://example.com")
     monkeypatch.setenv("FACEGATE_USER_POOL_ID", "us-east-1_x")
@@ -213,7 +213,7 @@ def test_request_paths_quote_the_employee_id(tmp_path: Path) -> None:
 
 
 def import_args(tmp_path: Path, *extra: str) -> Any:
-    from facegate.__main__ import parser
+    from facegate_cli.__main__ import parser
 
     folder = tmp_path / "photos"
     folder.mkdir(exist_ok=True)
@@ -247,8 +247,8 @@ def test_a_journal_of_another_stage_is_refused(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_refused_cells_never_start_a_formula(tmp_path: Path) -> None:
-    from chalicelib.report_email import _cell
-    from facegate.commands.importer import spreadsheet_safe
+    from chalicelib.reporting.report_email import _cell
+    from facegate_cli.commands.importer import spreadsheet_safe
 
     printable = ["=1+2|calc.jpg", "+1", "-E1", "@SUM(A1)", "plain.jpg", "", "a=b", "'quoted", " =x"]
     assert [spreadsheet_safe(text) for text in printable] == [_cell(text) for text in printable]
@@ -287,8 +287,8 @@ def test_a_huge_csv_field_is_a_roster_error() -> None:
 def test_an_unreachable_user_pool_during_a_refresh_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from facegate.__main__ import main
-    from facegate.tokens import write_private
+    from facegate_cli.__main__ import main
+    from facegate_cli.tokens import write_private
 
     state = tmp_path / "sandbox.json"
     state.write_text(
@@ -317,7 +317,7 @@ def test_an_unreachable_user_pool_during_a_refresh_exits_2(
 
 
 def test_the_token_file_is_written_without_following_a_planted_link(tmp_path: Path) -> None:
-    from facegate.tokens import write_private
+    from facegate_cli.tokens import write_private
 
     folder = tmp_path / "config"
     folder.mkdir(mode=0o755)
@@ -336,8 +336,8 @@ def test_the_token_file_is_written_without_following_a_planted_link(tmp_path: Pa
 
 
 def test_a_token_folder_others_may_write_in_is_refused_unless_sticky(tmp_path: Path) -> None:
-    from facegate.errors import CliError
-    from facegate.tokens import write_private
+    from facegate_cli.errors import CliError
+    from facegate_cli.tokens import write_private
 
     folder = tmp_path / "shared"
     folder.mkdir()

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from facegate.__main__ import parser
-from facegate.client import ApiClient
-from facegate.commands import importer as command
-from facegate.context import Context
+from facegate_cli.__main__ import parser
+from facegate_cli.client import ApiClient
+from facegate_cli.commands import importer as command
+from facegate_cli.context import Context
 from sandbox.stack import Stack
 from tests.cli.conftest import ServedSandbox
 

@@ -24,8 +24,8 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.faces import DynamoFaceStore
-from chalicelib.config import Settings
-from facegate.client import ApiClient
+from chalicelib.core.config import Settings
+from facegate_cli.client import ApiClient
 from tests.cli.conftest import ServedSandbox
 from tests.cli.synthetic_engine import SyntheticFaceEngine
 from tests.cli.test_import import HEADER, RunImport, client, run_import

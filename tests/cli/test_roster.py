@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from facegate.commands.importer import ProgressBar
-from facegate.journal import Journal, read
-from facegate.roster import RosterError, parse
+from facegate_cli.commands.importer import ProgressBar
+from facegate_cli.journal import Journal, read
+from facegate_cli.roster import RosterError, parse
 
 HEADER = "employee_id,name,email,department,photos\n"
 
@@ -59,10 +59,10 @@ def test_each_refusal_names_its_line_and_reason() -> None:
 
 
 def test_the_id_rule_is_the_api_s() -> None:
-    from chalicelib import keys
     from chalicelib.api import validation
-    from chalicelib.errors import BadRequest
-    from facegate import roster
+    from chalicelib.core import keys
+    from chalicelib.core.errors import BadRequest
+    from facegate_cli import roster
 
     assert roster.EMPLOYEE_ID.pattern == keys.EMPLOYEE_ID.pattern
     assert roster.RESERVED_IDS == keys.RESERVED_IDS
@@ -82,7 +82,7 @@ def test_the_id_rule_is_the_api_s() -> None:
 
 
 def test_an_id_of_only_dots_is_refused() -> None:
-    # The API's rule refuses these too (chalicelib/keys.py): in a URL path they mean "here" and "up".
+    # The API's rule refuses these too (chalicelib/core/keys.py): in a URL path they mean "here" and "up".
     plan = parse(HEADER + ".,One,,,\n..,Two,,,\n...,Three,,,\n.a.,Four,,,\n", lambda _: True)
     assert [r.employee_id for r in plan.refused] == [".", "..", "..."]
     assert all(r.reason.endswith("(not only dots)") for r in plan.refused)
@@ -133,7 +133,7 @@ def test_the_progress_bar_draws_in_place_and_is_silent_when_disabled() -> None:
 
 
 def test_the_summary_groups_refusals_by_kind_without_their_particulars() -> None:
-    from facegate.importer import refusal_kind
+    from facegate_cli.importer import refusal_kind
 
     assert refusal_kind("6 faces in the photo: enroll a photo of one person") == "N faces in the photo"
     assert refusal_kind("3 faces in the photo: enroll a photo of one person") == "N faces in the photo"

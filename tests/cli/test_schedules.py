@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from facegate.schedules import DAYS, ScheduleError, shorthand, window, windows
+from facegate_cli.schedules import DAYS, ScheduleError, shorthand, window, windows
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 

@@ -12,8 +12,8 @@ import stat
 
 import pytest
 
-from facegate.stages import resolve
-from facegate.tokens import REFRESH_MARGIN_SECONDS, StoredTokens, expires_within
+from facegate_cli.stages import resolve
+from facegate_cli.tokens import REFRESH_MARGIN_SECONDS, StoredTokens, expires_within
 from tests.cli.conftest import RunCli, ServedSandbox
 
 

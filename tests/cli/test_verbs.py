@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.reports import latest_due_day
-from facegate.client import ApiClient
-from facegate.stages import resolve
-from facegate.tokens import StoredTokens
+from chalicelib.reporting.reports import latest_due_day
+from facegate_cli.client import ApiClient
+from facegate_cli.stages import resolve
+from facegate_cli.tokens import StoredTokens
 from tests.cli.conftest import RunCli, ServedSandbox
 
 
@@ -221,7 +221,7 @@ def test_gallery_health_from_the_real_route_names_the_single_photo_employee(
 
 def test_an_error_message_never_shows_the_token(logged_in: ServedSandbox) -> None:
     """Chalice's local gateway echoes the Authorization header for a route it does not know."""
-    from facegate.client import ApiError
+    from facegate_cli.client import ApiError
 
     tokens = StoredTokens(resolve("sandbox"))
     with pytest.raises(ApiError) as refused:

@@ -6,10 +6,10 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import Decision, Scan, Status
-from chalicelib.notifications import notification_for, sns_message
-from chalicelib.ports import MessageSigner
-from chalicelib.signing import signature_for
+from chalicelib.core.models import Decision, Scan, Status
+from chalicelib.core.ports import MessageSigner
+from chalicelib.scanning.notifications import notification_for, sns_message
+from chalicelib.scanning.signing import signature_for
 
 NOW = datetime(2026, 3, 8, 14, 30, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.models import Reason, Status
+from chalicelib.core.models import Reason, Status
 from door.controller import DoorController, Unlock
 from tests.door.messages import NOW, message, scan, tampered
 from tests.fakes import InMemorySigner

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib import wiring
-from chalicelib.access import DEFAULT_RULE, Effect, Rule, decide_access, entry_key
-from chalicelib.access_control import CurrentPolicy
+from chalicelib.access.control import CurrentPolicy
+from chalicelib.access.policy import DEFAULT_RULE, Effect, Rule, decide_access, entry_key
 from chalicelib.aws.access import VERSION_KEY
 from sandbox.stack import Stack
 

@@ -19,7 +19,7 @@ import requests
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.models import Employee, Scan, Status
+from chalicelib.core.models import Employee, Scan, Status
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack

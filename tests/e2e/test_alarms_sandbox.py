@@ -17,7 +17,7 @@ from chalice.test import Client
 
 from app import app, daily_report
 from chalicelib import wiring
-from chalicelib.observability import METRICS
+from chalicelib.core.observability import METRICS
 from infra.stage import deploy_stack, lambda_function_name, stack_name
 from sandbox.alarms import put_alarms
 from sandbox.report import scheduled_event

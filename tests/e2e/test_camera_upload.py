@@ -14,12 +14,12 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.access import ANY, DEFAULT_RULE, DEFAULT_RULE_ID, Door, Effect, Rule
+from chalicelib.access.policy import ANY, DEFAULT_RULE, DEFAULT_RULE_ID, Door, Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.errors import NotificationFailed, ScanNotRecorded
-from chalicelib.keys import processed_key
-from chalicelib.models import Employee, Reason, Scan, Status, Upload
-from chalicelib.pipeline import scan_id_for
+from chalicelib.core.errors import NotificationFailed, ScanNotRecorded
+from chalicelib.core.keys import processed_key
+from chalicelib.core.models import Employee, Reason, Scan, Status, Upload
+from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, Stack
 

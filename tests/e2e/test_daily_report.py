@@ -12,9 +12,9 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.access import Effect, Rule
+from chalicelib.access.policy import Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.models import Decision, Employee, Scan, Status
+from chalicelib.core.models import Decision, Employee, Scan, Status
 from sandbox.enroll import enroll_employee
 from sandbox.mailbox import sent_emails
 from sandbox.report import scheduled_event

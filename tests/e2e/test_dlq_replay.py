@@ -17,8 +17,8 @@ import pytest
 
 import app
 from chalicelib import wiring
-from chalicelib.keys import PROCESSED_PREFIX
-from chalicelib.models import Employee, Reason
+from chalicelib.core.keys import PROCESSED_PREFIX
+from chalicelib.core.models import Employee, Reason
 from sandbox.enroll import enroll_employee
 from sandbox.lambda_invoke import LambdaEndpoint
 from sandbox.stack import Stack

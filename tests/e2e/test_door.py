@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.models import Employee
+from chalicelib.core.models import Employee
 from door.controller import Unlock
 from sandbox.door import publish_forgery, publish_raw, run_door
 from sandbox.enroll import enroll_employee

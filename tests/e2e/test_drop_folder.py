@@ -12,8 +12,8 @@ import pytest
 
 import app
 from chalicelib import wiring
-from chalicelib.keys import ENROLL_PREFIX
-from chalicelib.models import Employee
+from chalicelib.core.keys import ENROLL_PREFIX
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
 

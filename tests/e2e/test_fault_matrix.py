@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.models import Employee, Reason, Scan
+from chalicelib.core.models import Employee, Reason, Scan
 from sandbox.enroll import enroll_employee
 from sandbox.handled import HandledEvent
 from sandbox.stack import Stack

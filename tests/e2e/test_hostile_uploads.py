@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from app import on_camera_upload
-from chalicelib.keys import INVALID_CAMERA, NO_CAMERA
-from chalicelib.models import Employee
+from chalicelib.core.keys import INVALID_CAMERA, NO_CAMERA
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
 from tests.images import encoded, jpeg_with_orientation, png_claiming, two_tone

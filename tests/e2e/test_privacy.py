@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.access_documents import rule_from
+from chalicelib.access.documents import rule_from
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.images import side_by_side
 
@@ -215,7 +215,7 @@ def test_logs_hold_no_tokens_photos_or_embeddings_and_metrics_are_emf(
 
 
 def test_the_log_scrubber_removes_what_must_never_be_written() -> None:
-    from chalicelib.observability import scrub
+    from chalicelib.core.observability import scrub
 
     jwt = "eyJraWQiOiJkdW1teSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
     assert scrub(f"Authorization: Bearer {jwt}") == "Authorization: [redacted]"
@@ -227,7 +227,7 @@ def test_the_log_scrubber_removes_what_must_never_be_written() -> None:
 def test_in_lambda_logs_are_json_lines_and_metrics_raw_emf() -> None:
     import io
 
-    from chalicelib.observability import METRICS, configure_logging, emit_scan_metrics
+    from chalicelib.core.observability import METRICS, configure_logging, emit_scan_metrics
 
     stream = io.StringIO()
     root = logging.getLogger()
@@ -235,7 +235,7 @@ def test_in_lambda_logs_are_json_lines_and_metrics_raw_emf() -> None:
     root.handlers = []
     try:
         configure_logging(logging.INFO, stream)
-        logging.getLogger("chalicelib.pipeline").info("scan recorded", extra={"scan_id": "abc"})
+        logging.getLogger("chalicelib.scanning.pipeline").info("scan recorded", extra={"scan_id": "abc"})
         emit_scan_metrics("prod", "UNKNOWN", "front-door", 12.5)
     finally:
         root.handlers, root.level, METRICS.handlers, METRICS.propagate = (
@@ -247,7 +247,7 @@ def test_in_lambda_logs_are_json_lines_and_metrics_raw_emf() -> None:
     log_line, metric_line = stream.getvalue().splitlines()
     entry = json.loads(log_line)
     assert (entry["level"], entry["logger"], entry["message"], entry["scan_id"]) == (
-        "INFO", "chalicelib.pipeline", "scan recorded", "abc",
+        "INFO", "chalicelib.scanning.pipeline", "scan recorded", "abc",
     )  # fmt: skip
     metric = json.loads(metric_line)
     assert metric["Status"] == "UNKNOWN" and metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "facegate"

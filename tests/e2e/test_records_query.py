@@ -17,9 +17,9 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.keys import PROCESSED_PREFIX, camera_key
-from chalicelib.models import Employee, Scan, Status, Upload
-from chalicelib.pipeline import scan_id_for
+from chalicelib.core.keys import PROCESSED_PREFIX, camera_key
+from chalicelib.core.models import Employee, Scan, Status, Upload
+from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.records import named_query, scans_table

@@ -16,8 +16,8 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.models import Status, Upload
-from chalicelib.pipeline import scan_id_for
+from chalicelib.core.models import Status, Upload
+from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.rekognition import RekognitionEndpoint
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
 from tests.e2e.cli import assert_demo_import, assert_demo_outcomes, run_sandbox
@@ -88,7 +88,7 @@ COLD_SCAN = textwrap.dedent(
     event = json.loads(sys.argv[1])
     app.on_camera_upload(event, None)
     heavy = ["numpy", "dlib", "chalicelib.engines.local", "chalicelib.aws.faces",
-             "chalicelib.reports", "jinja2"]
+             "chalicelib.reporting.reports", "jinja2"]
     print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
     """
 )

@@ -17,10 +17,10 @@ from PIL import Image
 from app import app
 from chalicelib import wiring
 from chalicelib.aws.scans import DynamoScanLog
-from chalicelib.config import Policy
+from chalicelib.core.config import Policy
+from chalicelib.core.models import Employee, NormalisedImage, Status
 from chalicelib.engines.local import LocalEngine
-from chalicelib.models import Employee, NormalisedImage, Status
-from chalicelib.thumbnails import MAX_THUMBNAIL_BYTES, MAX_THUMBNAILS, THUMBNAIL_PX
+from chalicelib.reporting.thumbnails import MAX_THUMBNAIL_BYTES, MAX_THUMBNAILS, THUMBNAIL_PX
 from sandbox.enroll import enroll_employee
 from sandbox.mailbox import sent_emails, write_report_files
 from sandbox.report import scheduled_event

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import wiring
-from chalicelib.models import Employee
+from chalicelib.core.models import Employee
 from sandbox.enroll import enroll_employee
 from sandbox.stack import Stack
 from tests.e2e.cli import assert_demo_import, assert_demo_outcomes, run_sandbox

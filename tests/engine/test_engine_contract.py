@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from bench.dataset import build
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import DuplicateFace, EnrollmentError
+from chalicelib.core.models import Employee, NormalisedImage, Status
+from chalicelib.core.ports import ErasureEngine
 from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.rekognition import RekognitionEngine
-from chalicelib.errors import DuplicateFace, EnrollmentError
-from chalicelib.imaging import normalise
-from chalicelib.models import Employee, NormalisedImage, Status
-from chalicelib.ports import ErasureEngine
-from chalicelib.recognition import confusable_at, decide
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import confusable_at, decide
 from sandbox.rekognition import RekognitionEndpoint
 from tests.fakes import InMemoryFaceStore
 

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from chalicelib.config import Policy
+from chalicelib.core.config import Policy
+from chalicelib.core.errors import DuplicateFace
+from chalicelib.core.models import NormalisedImage
+from chalicelib.core.ports import FaceChange, FaceStore, Heads, StoredFace
 from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.rekognition import RekognitionEngine
-from chalicelib.errors import DuplicateFace
-from chalicelib.models import NormalisedImage
-from chalicelib.ports import FaceChange, FaceStore, Heads, StoredFace
-from chalicelib.recognition import confusable_at
+from chalicelib.scanning.recognition import confusable_at
 from tests.fakes import InMemoryFaceStore
 
 Photo = Callable[[str], NormalisedImage]

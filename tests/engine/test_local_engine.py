@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import DuplicateFace, EnrollmentError
+from chalicelib.core.models import Employee, NormalisedImage, Reason, Status
 from chalicelib.engines.local import LocalEngine, detection_scale
-from chalicelib.errors import DuplicateFace, EnrollmentError
-from chalicelib.imaging import normalise
-from chalicelib.models import Employee, NormalisedImage, Reason, Status
-from chalicelib.recognition import decide
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import decide
 from tests.fakes import InMemoryFaceStore
 from tests.images import jpeg_with_orientation, side_by_side
 

@@ -13,12 +13,12 @@ from botocore.stub import Stubber
 from PIL import Image
 
 from chalicelib import wiring
-from chalicelib.config import Policy, Settings
+from chalicelib.core.config import Policy, Settings
+from chalicelib.core.errors import DuplicateFace, EnrollmentError, RejectedImage
+from chalicelib.core.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
 from chalicelib.engines.rekognition import RekognitionEngine, jpeg_within_limit
-from chalicelib.errors import DuplicateFace, EnrollmentError, RejectedImage
-from chalicelib.models import BoundingBox, Employee, Match, NormalisedImage, Status, Upload
-from chalicelib.pipeline import PipelinePorts, process_upload
-from chalicelib.recognition import decide
+from chalicelib.scanning.pipeline import PipelinePorts, process_upload
+from chalicelib.scanning.recognition import decide
 from sandbox.rekognition import RekognitionEndpoint
 from sandbox.rekognition_shapes import (
     COLLECTION,

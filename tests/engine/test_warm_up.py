@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import imaging, wiring
-from chalicelib.access_control import CurrentPolicy
-from chalicelib.config import Policy, Settings
+from chalicelib import wiring
+from chalicelib.access.control import CurrentPolicy
+from chalicelib.core.config import Policy, Settings
+from chalicelib.core.models import Employee, NormalisedImage, Reason, Status, Upload
 from chalicelib.engines import local
 from chalicelib.engines.local import LocalEngine
-from chalicelib.models import Employee, NormalisedImage, Reason, Status, Upload
-from chalicelib.pipeline import PipelinePorts, process_upload
+from chalicelib.scanning import imaging
+from chalicelib.scanning.pipeline import PipelinePorts, process_upload
 from sandbox.stack import PROJECT_DIR
 from tests.fakes import (
     InMemoryAccessStore,

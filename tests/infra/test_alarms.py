@@ -3,7 +3,7 @@
 The alarms are judged on what they would be in an account: every function of
 ``.chalice/config.json`` watched, every action to the ops topic, thresholds that behave as
 docs/operations/alarms.md says (the metric math is evaluated on sample values), and every facegate metric
-they name one that ``chalicelib/observability.py`` really emits, with its dimensions.
+they name one that ``chalicelib/core/observability.py`` really emits, with its dimensions.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.models import Status
-from chalicelib.observability import METRICS, NAMESPACE, emit_report_overdue, emit_scan_metrics
+from chalicelib.core.models import Status
+from chalicelib.core.observability import METRICS, NAMESPACE, emit_report_overdue, emit_scan_metrics
 from infra.stage import function_timeout, lambda_function_name, stage_variables
 from infra.template import load_template
 from sandbox.alarms import StackContext, alarm_definitions

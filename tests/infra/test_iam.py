@@ -21,9 +21,9 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.access_documents import rule_from
+from chalicelib.access.documents import rule_from
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
-from chalicelib.config import Settings
+from chalicelib.core.config import Settings
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.rekognition import RekognitionEndpoint
@@ -389,7 +389,7 @@ def _erasure_job(stack: Stack) -> str:
 
 
 def _employee() -> Any:
-    from chalicelib.models import Employee
+    from chalicelib.core.models import Employee
 
     return Employee("EMP001", "Avery Stone")
 
@@ -411,7 +411,7 @@ ACCESS_WRITERS = {"api", "erasure"}
 def test_only_the_camera_reads_the_access_table_and_only_the_api_and_the_erasure_worker_write_it(
     stage: str, stack: Stack, recorder: Recorder
 ) -> None:
-    from chalicelib.access import AccessGroup
+    from chalicelib.access.policy import AccessGroup
     from tests.aws.test_contracts import FRONT, NIGHT_SHIFT
 
     store = wiring.access_store(stack.settings)
@@ -444,7 +444,7 @@ def test_only_the_camera_reads_the_access_table_and_only_the_api_and_the_erasure
 def test_the_api_may_change_and_list_access_group_members(
     stage: str, stack: Stack, recorder: Recorder
 ) -> None:
-    from chalicelib.models import Employee
+    from chalicelib.core.models import Employee
 
     directory = wiring.pipeline_ports(stack.settings).directory
     directory.create(_employee())
@@ -479,7 +479,7 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
     from chalicelib.aws.audit import DynamoAuditLog
     from chalicelib.aws.ledger import DynamoReportLedger
     from chalicelib.aws.scans import DynamoScanLog
-    from chalicelib.models import AuditEntry
+    from chalicelib.core.models import AuditEntry
 
     audit, scans = wiring.table(stack.settings.audit_table), wiring.table(stack.settings.scans_table)
     entry = AuditEntry("2026-01-05T09:00:00Z", "admin", "employee.create", "EMP001", {})
@@ -561,7 +561,7 @@ def test_a_stage_has_no_grants_for_the_engine_it_does_not_use(path: Path) -> Non
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> None:
     from chalicelib.aws.scans import scan_item
-    from chalicelib.models import BoundingBox, Decision, Reason, Scan, Status
+    from chalicelib.core.models import BoundingBox, Decision, Reason, Scan, Status
 
     decision = Decision(
         Status.UNKNOWN,

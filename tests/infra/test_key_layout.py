@@ -1,5 +1,5 @@
 """One key layout: the trigger, the lifecycle rules, the IAM policies and the code all use
-the prefixes of ``chalicelib/keys.py``, so none can drift apart from the pipeline."""
+the prefixes of ``chalicelib/core/keys.py``, so none can drift apart from the pipeline."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.keys import ENROLL_PREFIX, GALLERY_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
+from chalicelib.core.keys import ENROLL_PREFIX, GALLERY_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
 from infra.deploy import package
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import FUNCTIONS
@@ -19,8 +19,8 @@ from tests.infra.test_template import FUNCTIONS
 def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     zipped = package(stage, tmp_path / stage)
     names = zipfile.ZipFile(zipped).namelist()
-    assert "app.py" in names and "chalicelib/pipeline.py" in names
-    assert "chalicelib/templates/daily_report.html" in names
+    assert "app.py" in names and "chalicelib/scanning/pipeline.py" in names
+    assert "chalicelib/reporting/templates/daily_report.html" in names
     assert not [
         name for name in names if name.startswith(("numpy/", "dlib", "_dlib", "sandbox/", "tests/", "infra/"))
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.keys import PARTITION_COLUMN, PROCESSED_PREFIX, processed_key
-from chalicelib.models import BoundingBox, Decision, Reason, Scan, Status
+from chalicelib.core.keys import PARTITION_COLUMN, PROCESSED_PREFIX, processed_key
+from chalicelib.core.models import BoundingBox, Decision, Reason, Scan, Status
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_key_layout import object_paths
 from tests.infra.test_template import resource, template

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.config import ImageLimits, Policy
+from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.engines.rekognition import RekognitionEngine
-from chalicelib.imaging import normalise
+from chalicelib.scanning.imaging import normalise
 from sandbox.rekognition import RekognitionEndpoint
 from sandbox.rekognition.service import similarity_from_distance
 from sandbox.stack import PROJECT_DIR
@@ -535,7 +535,7 @@ def test_concurrent_searches_are_served_one_at_a_time(
 def test_the_unmodified_engine_enrolls_searches_and_erases_on_the_endpoint(
     client: Any, collection: str, photo: Callable[[str], Any], checked: Checked
 ) -> None:
-    from chalicelib.errors import EnrollmentError
+    from chalicelib.core.errors import EnrollmentError
 
     engine = RekognitionEngine(client, collection, Policy())
     engine.add_face("EMP001", photo("obama.jpg"))

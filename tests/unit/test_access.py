@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.access import (
+from chalicelib.access.documents import rule_from
+from chalicelib.access.policy import (
     DEFAULT_RULE_ID,
     AccessDecision,
     AccessPolicy,
@@ -23,7 +24,6 @@ from chalicelib.access import (
     decide_access,
     local_instant,
 )
-from chalicelib.access_documents import rule_from
 from tests.access_site import CONTRACTOR, IT, RULES, SECURITY, STAFF, TIMEZONE, local, snapshot
 
 SITE = snapshot().policy(TIMEZONE)

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from chalicelib import access_admin as admin
-from chalicelib.access import (
+from chalicelib.access import admin
+from chalicelib.access.admin import AccessPorts
+from chalicelib.access.policy import (
     DEFAULT_RULE,
     DEFAULT_RULE_ID,
     AccessEntry,
@@ -24,9 +25,8 @@ from chalicelib.access import (
     Verdict,
     Window,
 )
-from chalicelib.access_admin import AccessPorts
-from chalicelib.errors import AccessChangedMeanwhile, AccessInUse, Conflict, NotFound
-from chalicelib.models import Employee
+from chalicelib.core.errors import AccessChangedMeanwhile, AccessInUse, Conflict, NotFound
+from chalicelib.core.models import Employee
 from tests.fakes import InMemoryAccessStore, InMemoryAuditLog, InMemoryEmployeeDirectory
 
 AT = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)

@@ -12,16 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.access import (
-    ALWAYS,
-    ANY,
-    DEFAULT_RULE,
-    AccessEntry,
-    Effect,
-    HolidayEffect,
-    Window,
-)
-from chalicelib.access_documents import (
+from chalicelib.access.documents import (
     MAX_CAMERAS,
     MAX_DESCRIPTION,
     MAX_DOORS,
@@ -35,7 +26,16 @@ from chalicelib.access_documents import (
     holiday_from,
     rule_from,
 )
-from chalicelib.errors import BadRequest, InvalidAccessDocument
+from chalicelib.access.policy import (
+    ALWAYS,
+    ANY,
+    DEFAULT_RULE,
+    AccessEntry,
+    Effect,
+    HolidayEffect,
+    Window,
+)
+from chalicelib.core.errors import BadRequest, InvalidAccessDocument
 from tests.access_site import DOORS, GROUPS, HOLIDAYS, RULES, entries
 
 Parse = Callable[[str, dict[str, Any]], AccessEntry]

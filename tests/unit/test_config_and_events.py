@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import Policy, Settings
-from chalicelib.errors import ConfigError
-from chalicelib.events import uploads_from_s3_event
+from chalicelib.core.config import Policy, Settings
+from chalicelib.core.errors import ConfigError
+from chalicelib.scanning.events import uploads_from_s3_event
 from infra.stage import stage_variables
 
 
@@ -152,21 +152,21 @@ BAD_ID = "employee id must be 1–64 characters of A–Z, a–z, 0–9, _ . : - 
 def test_drop_folder_keys_name_one_valid_employee(
     key: str, employee_id: str | None, problem: str | None
 ) -> None:
-    from chalicelib.keys import enrollment_of
+    from chalicelib.core.keys import enrollment_of
 
     parsed = enrollment_of(key)
     assert (parsed.employee_id, parsed.problem) == (employee_id, problem)
 
 
 def test_drop_folder_keys_arrive_url_encoded_too() -> None:
-    from chalicelib.keys import enrollment_of
+    from chalicelib.core.keys import enrollment_of
 
     [upload] = uploads_from_s3_event({"Records": [s3_record("enroll/EMP%3A1/Jos%C3%A9+1.jpg")]})
     assert enrollment_of(upload.key).employee_id == "EMP:1" and upload.key.endswith("José 1.jpg")
 
 
 def test_the_api_and_the_drop_folder_share_one_employee_id_rule() -> None:
-    from chalicelib import keys
     from chalicelib.api import validation
+    from chalicelib.core import keys
 
     assert validation.EMPLOYEE_ID is keys.EMPLOYEE_ID and validation.RESERVED_IDS is keys.RESERVED_IDS

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import Policy
-from chalicelib.models import BoundingBox, DetectedFace, Employee, Match, Reason, SearchResult, Status
-from chalicelib.recognition import decide, worth_matching
+from chalicelib.core.config import Policy
+from chalicelib.core.models import BoundingBox, DetectedFace, Employee, Match, Reason, SearchResult, Status
+from chalicelib.scanning.recognition import decide, worth_matching
 
 POLICY = Policy(match_threshold=80.0, match_margin=5.0, min_face_px=80, min_sharpness=20.0)
 JANE = Employee("EMP001", "Jane Doe")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import Policy, Settings
+from chalicelib.core.config import Policy, Settings
 from chalicelib.engines.local import HOG_WINDOW_PX, detection_scale
 
 

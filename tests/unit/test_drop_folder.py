@@ -8,19 +8,25 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.api.validation import new_employee
-from chalicelib.config import ImageLimits, Policy
-from chalicelib.drop_folder import DropOutcome, DropPorts, admin_message, enroll_dropped, metadata_text
-from chalicelib.enrollment import EnrollmentPorts
-from chalicelib.errors import (
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import (
     Conflict,
     EnrollmentError,
     MalformedResponse,
     NotificationFailed,
     ObjectUnreadable,
 )
-from chalicelib.keys import enroll_key
-from chalicelib.models import Employee, FaceRecord, NormalisedImage, SearchResult, Upload
+from chalicelib.core.keys import enroll_key
+from chalicelib.core.models import Employee, FaceRecord, NormalisedImage, SearchResult, Upload
+from chalicelib.enrollment.drop_folder import (
+    DropOutcome,
+    DropPorts,
+    admin_message,
+    enroll_dropped,
+    metadata_text,
+)
+from chalicelib.enrollment.employee_rules import new_employee
+from chalicelib.enrollment.employees import EnrollmentPorts
 from tests.fakes import (
     InMemoryAdminNotifier,
     InMemoryAuditLog,

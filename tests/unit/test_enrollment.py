@@ -6,11 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import enrollment
-from chalicelib.config import ImageLimits, Policy
-from chalicelib.enrollment import EnrollmentPorts
-from chalicelib.errors import AlreadyExists, BadPageToken, Conflict, DuplicateFace, EnrollmentError, NotFound
-from chalicelib.models import Employee, Match, SearchResult
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import (
+    AlreadyExists,
+    BadPageToken,
+    Conflict,
+    DuplicateFace,
+    EnrollmentError,
+    NotFound,
+)
+from chalicelib.core.models import Employee, Match, SearchResult
+from chalicelib.enrollment import employees as enrollment
+from chalicelib.enrollment.employees import EnrollmentPorts
 from tests.fakes import InMemoryAuditLog, InMemoryEmployeeDirectory, InMemoryScanLog, ScriptedEngine
 from tests.images import encoded, two_tone
 

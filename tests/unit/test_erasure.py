@@ -10,14 +10,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from chalicelib.access import ANY, DEFAULT_RULE, AccessEntry, AccessGroup, AccessKey, Door, Effect, Rule
-from chalicelib.config import Settings
-from chalicelib.erasure import job_status, run_job, start_erasure
-from chalicelib.erasure_steps import ACCESS_ATTEMPTS, ErasurePorts
-from chalicelib.errors import AccessPolicyUnsettled, NotFound, ObjectGone, ObjectUnreadable
-from chalicelib.keys import legacy_processed_key, processed_key
-from chalicelib.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
-from chalicelib.ports import MAX_ACCESS_CHANGES, Page
+from chalicelib.access.policy import (
+    ANY,
+    DEFAULT_RULE,
+    AccessEntry,
+    AccessGroup,
+    AccessKey,
+    Door,
+    Effect,
+    Rule,
+)
+from chalicelib.access.ports import MAX_ACCESS_CHANGES
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import AccessPolicyUnsettled, NotFound, ObjectGone, ObjectUnreadable
+from chalicelib.core.keys import legacy_processed_key, processed_key
+from chalicelib.core.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
+from chalicelib.core.ports import Page
+from chalicelib.erasure.job import job_status, run_job, start_erasure
+from chalicelib.erasure.steps import ACCESS_ATTEMPTS, ErasurePorts
 from tests.fakes import (
     InMemoryAccessStore,
     InMemoryAuditLog,

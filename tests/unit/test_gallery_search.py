@@ -7,10 +7,10 @@ import struct
 import numpy as np
 import pytest
 
-from chalicelib.config import Policy
+from chalicelib.core.config import Policy
+from chalicelib.core.ports import StoredFace
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.local import closest_two, faces_health, nearest_other, similarity
-from chalicelib.ports import StoredFace
 from tests.fakes import InMemoryFaceStore
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from chalicelib.core.errors import SnapshotUnreadable
+from chalicelib.core.ports import Heads, PackedSnapshot, StoredFace
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.engines.local import closest_two
 from chalicelib.engines.snapshot_format import pack, unpack
-from chalicelib.errors import SnapshotUnreadable
-from chalicelib.ports import Heads, PackedSnapshot, StoredFace
 from tests.fakes import InMemoryFaceStore
 
 RANDOM = np.random.default_rng(11)

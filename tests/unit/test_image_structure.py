@@ -15,10 +15,10 @@ from functools import cache
 import pytest
 from PIL import Image
 
-from chalicelib import image_structure
-from chalicelib.config import ImageLimits
-from chalicelib.errors import RejectedImage, UnsafeStructure
-from chalicelib.imaging import normalise
+from chalicelib.core.config import ImageLimits
+from chalicelib.core.errors import RejectedImage, UnsafeStructure
+from chalicelib.scanning import image_structure
+from chalicelib.scanning.imaging import normalise
 from sandbox.hostile_images import (
     animated_png,
     flat_progressive,

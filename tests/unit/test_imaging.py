@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from chalicelib.config import ImageLimits
-from chalicelib.errors import RejectedImage
-from chalicelib.imaging import normalise
+from chalicelib.core.config import ImageLimits
+from chalicelib.core.errors import RejectedImage
+from chalicelib.scanning.imaging import normalise
 from tests.images import encoded, jpeg_with_orientation, png_claiming, two_tone
 
 LIMITS = ImageLimits()

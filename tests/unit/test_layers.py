@@ -1,7 +1,8 @@
-"""The import direction of docs/ARCHITECTURE.md, enforced: a module may import its own layer
-and the layers below it, never one above, so the layers cannot drift silently.
+"""The tree of docs/ARCHITECTURE.md, enforced per folder: a module may import its own folder and
+the floors below it, never a floor above nor a folder beside it, so the tree cannot drift.
 
-Every import counts, at module level, inside functions (the lazy ones) and under
+Every module belongs to a folder of the table: a new top-level module or folder fails until it
+is placed. Every import counts, at module level, inside functions (the lazy ones) and under
 ``TYPE_CHECKING`` alike: a lazy import is still a dependency.
 """
 
@@ -14,62 +15,21 @@ import pytest
 
 from sandbox.stack import PROJECT_DIR
 
-# Top to bottom. A module belongs to the first layer with a matching prefix.
-LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("app",)),
-    ("http", ("chalicelib.api",)),
-    ("composition", ("chalicelib.wiring",)),
-    (
-        "services",
-        (
-            "chalicelib.pipeline",
-            "chalicelib.access_control",
-            "chalicelib.enrollment",
-            "chalicelib.lookup",
-            "chalicelib.erasure",
-            "chalicelib.erasure_steps",
-            "chalicelib.drop_folder",
-            "chalicelib.reports",
-            "chalicelib.auth",
-            "chalicelib.access_admin",
-        ),
-    ),
-    ("adapters", ("chalicelib.aws", "chalicelib.engines")),
-    (
-        "domain",
-        (
-            "chalicelib.recognition",
-            "chalicelib.access_documents",
-            "chalicelib.imaging",
-            "chalicelib.image_structure",
-            "chalicelib.signing",
-            "chalicelib.notifications",
-            "chalicelib.summary",
-            "chalicelib.report_email",
-            "chalicelib.thumbnails",
-            "chalicelib.display",
-            "chalicelib.json_text",
-            "chalicelib.keys",
-            "chalicelib.events",
-            "chalicelib.observability",
-        ),
-    ),
-    (
-        "base",
-        (
-            "chalicelib.ports",
-            "chalicelib.models",
-            "chalicelib.errors",
-            "chalicelib.config",
-            "chalicelib.access",
-        ),
-    ),
+# The Lambda code's folders, top to bottom. Folders on one floor do not know each other.
+FLOORS: list[tuple[str, ...]] = [
+    ("app",),  # entry: decorators and ~10-line handlers
+    ("chalicelib.api",),  # http: routes, request validation, error mapping, the route guard
+    ("chalicelib.wiring",),  # the composition root: the only builder of clients and adapters
+    ("chalicelib.aws", "chalicelib.engines"),  # adapters behind the ports
+    ("chalicelib.auth", "chalicelib.enrollment", "chalicelib.erasure", "chalicelib.reporting"),
+    ("chalicelib.scanning",),  # a photo to a decision; the features reuse its bounded imaging
+    ("chalicelib.access",),  # the access policy, which the pipeline consults
+    ("chalicelib.core",),  # models, errors, ports, settings, keys: imports no feature
 ]
-# Packages side by side in one layer that must not know each other.
-INDEPENDENT = [("chalicelib.aws", "chalicelib.engines")]
-# Adapters are reached through ports: only the composition root and the entry build them.
+PACKAGE = "chalicelib"  # its __init__ holds a docstring only
+# Adapters are reached through ports: only the entry and the composition root build them.
 ADAPTERS = ("chalicelib.aws", "chalicelib.engines")
-MAY_IMPORT_ADAPTERS = ("app", "chalicelib.wiring", *ADAPTERS)
+MAY_IMPORT_ADAPTERS = ("app", "chalicelib.wiring")
 # What each top-level folder may import of ours (besides itself). Lambda code never
 # reaches the tools around it; the reference door controller is its own deployable.
 FOLDERS: dict[str, tuple[str, ...]] = {
@@ -79,9 +39,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "infra": ("chalicelib",),
     "sandbox": ("app", "chalicelib", "infra", "door"),  # it runs the app offline
     "bench": ("app", "chalicelib", "sandbox", "infra"),
-    "facegate": (),  # the admin CLI talks HTTP to the API and is installed on its own
+    "facegate_cli": (),  # the admin CLI talks HTTP to the API and is installed on its own
 }
-OURS = ("app", "chalicelib", "door", "infra", "sandbox", "bench", "tests", "facegate")
+OURS = (*FOLDERS, "tests")
 
 
 def module_name(path: Path) -> str:
@@ -114,10 +74,12 @@ def _matches(module: str, prefix: str) -> bool:
     return module == prefix or module.startswith(prefix + ".")
 
 
-def layer_of(module: str) -> int | None:
-    for index, (_, prefixes) in enumerate(LAYERS):
-        if any(_matches(module, prefix) for prefix in prefixes):
-            return index
+def place_of(module: str) -> tuple[int, str] | None:
+    """The floor and the folder of ``module``; None for a module outside the table."""
+    for floor, folders in enumerate(FLOORS):
+        for folder in folders:
+            if _matches(module, folder):
+                return floor, folder
     return None
 
 
@@ -125,26 +87,30 @@ def known_modules() -> set[str]:
     return {module_name(path) for folder in ("app", "chalicelib") for path in sources(folder)}
 
 
+def _problem(importer: str, target: str) -> str | None:
+    here, there = place_of(importer), place_of(target)
+    if here is None or there is None:
+        return None  # reported by test_every_module_belongs_to_a_folder
+    (floor, folder), (target_floor, target_folder) = here, there
+    if folder == target_folder:
+        return None
+    if target_floor < floor:
+        return f"{importer} -> {target}: {target_folder} is above {folder}"
+    if target_floor == floor:
+        return f"{importer} -> {target}: {folder} and {target_folder} are side by side"
+    if target_folder in ADAPTERS and folder not in MAY_IMPORT_ADAPTERS:
+        return f"{importer} -> {target}: adapters are built by wiring only"
+    return None
+
+
 def layer_violations(graph: dict[str, set[str]]) -> list[str]:
-    """``importer -> imported`` pairs that go up a layer or across independent packages."""
-    known = set(graph)
+    """``importer -> imported: why`` for each import that leaves the importer's folder wrongly."""
     problems = []
     for importer, imported in sorted(graph.items()):
-        here = layer_of(importer)
-        for target in sorted(imported & known):
-            there = layer_of(target)
-            if here is None or there is None:
-                continue  # reported by test_every_module_has_a_layer
-            if there < here:
-                problems.append(f"{importer} ({LAYERS[here][0]}) -> {target} ({LAYERS[there][0]})")
-            if any(_matches(target, adapter) for adapter in ADAPTERS) and not any(
-                _matches(importer, allowed) for allowed in MAY_IMPORT_ADAPTERS
-            ):
-                problems.append(f"{importer} -> {target}: adapters are built by wiring only")
-            for left, right in INDEPENDENT:
-                for one, other in ((left, right), (right, left)):
-                    if _matches(importer, one) and _matches(target, other):
-                        problems.append(f"{importer} -> {target}: {left} and {right} are independent")
+        for target in sorted(imported - {PACKAGE}):
+            problem = _problem(importer, target)
+            if problem is not None:
+                problems.append(problem)
     return problems
 
 
@@ -154,35 +120,66 @@ def lambda_graph() -> dict[str, set[str]]:
     for folder in ("app", "chalicelib"):
         for path in sources(folder):
             # `from chalicelib.aws import dynamo` names both the package and the module;
-            # keep the most specific names that are modules of ours.
+            # keep the names that are modules of ours.
             graph[module_name(path)] = {name for name in imports_of(path) if name in known}
     return graph
 
 
-def test_every_module_has_a_layer() -> None:
-    assert sorted(module for module in known_modules() if layer_of(module) is None) == ["chalicelib"]
+def test_every_module_belongs_to_a_folder() -> None:
+    assert sorted(m for m in known_modules() if place_of(m) is None and m != PACKAGE) == []
 
 
-def test_imports_go_down_the_layers() -> None:
+def test_every_folder_of_the_table_exists() -> None:
+    known = known_modules()
+    assert [folder for floors in FLOORS for folder in floors if folder not in known] == []
+
+
+def test_imports_go_down_the_folders() -> None:
     assert layer_violations(lambda_graph()) == []
 
 
 def test_an_upward_import_is_caught() -> None:
-    graph = {"chalicelib.ports": {"chalicelib.pipeline"}, "chalicelib.pipeline": set()}
-    assert layer_violations(graph) == ["chalicelib.ports (base) -> chalicelib.pipeline (services)"]
+    graph = {"chalicelib.core.ports": {"chalicelib.scanning.pipeline"}}
+    assert layer_violations(graph) == [
+        "chalicelib.core.ports -> chalicelib.scanning.pipeline: chalicelib.scanning is above chalicelib.core"
+    ]
+
+
+def test_an_import_of_a_folder_beside_is_caught() -> None:
+    graph = {"chalicelib.reporting.reports": {"chalicelib.erasure.job"}}
+    (problem,) = layer_violations(graph)
+    assert problem.endswith("chalicelib.reporting and chalicelib.erasure are side by side")
 
 
 def test_a_service_importing_an_adapter_is_caught() -> None:
-    graph = {"chalicelib.pipeline": {"chalicelib.aws.s3"}, "chalicelib.aws.s3": set()}
+    graph = {
+        "chalicelib.api.scans": {"chalicelib.aws.s3"},
+        "chalicelib.scanning.pipeline": {"chalicelib.aws.s3"},
+    }
     assert layer_violations(graph) == [
-        "chalicelib.pipeline -> chalicelib.aws.s3: adapters are built by wiring only"
+        "chalicelib.api.scans -> chalicelib.aws.s3: adapters are built by wiring only",
+        "chalicelib.scanning.pipeline -> chalicelib.aws.s3: chalicelib.aws is above chalicelib.scanning",
     ]
 
 
 def test_an_adapter_importing_an_engine_is_caught() -> None:
-    graph = {"chalicelib.aws.faces": {"chalicelib.engines.local"}, "chalicelib.engines.local": set()}
+    graph = {"chalicelib.aws.faces": {"chalicelib.engines.local"}}
     (problem,) = layer_violations(graph)
     assert problem.startswith("chalicelib.aws.faces -> chalicelib.engines.local: ")
+
+
+def test_a_module_outside_the_table_is_caught() -> None:
+    assert place_of("chalicelib.helpers") is None and place_of("chalicelib.newfeature.things") is None
+
+
+def test_every_top_level_folder_of_python_is_in_the_table() -> None:
+    python_folders = {
+        path.parent.relative_to(PROJECT_DIR).parts[0]
+        for path in PROJECT_DIR.glob("*/*.py")
+        if not path.parent.name.startswith(".")
+    }
+    top_modules = {path.stem for path in PROJECT_DIR.glob("*.py")}
+    assert sorted((python_folders | top_modules) - set(OURS)) == []
 
 
 def _outermost(names: set[str]) -> set[str]:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import lookup
-from chalicelib.config import Settings
-from chalicelib.enrollment import EnrollmentPorts
-from chalicelib.errors import NotFound, RejectedImage
-from chalicelib.models import BoundingBox, Decision, DetectedFace, Employee, Match, Scan, SearchResult, Status
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import NotFound, RejectedImage
+from chalicelib.core.models import (
+    BoundingBox,
+    Decision,
+    DetectedFace,
+    Employee,
+    Match,
+    Scan,
+    SearchResult,
+    Status,
+)
+from chalicelib.enrollment import lookup
+from chalicelib.enrollment.employees import EnrollmentPorts
 from tests.fakes import InMemoryAuditLog, InMemoryEmployeeDirectory, InMemoryScanLog, ScriptedEngine
 from tests.images import encoded, two_tone
 

@@ -7,9 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.display import display_text
-from chalicelib.models import Decision, Reason, Scan, Status
-from chalicelib.notifications import SUBJECT_LIMIT, AlertSite, local_time, notification_for, sns_message
+from chalicelib.core.display import display_text
+from chalicelib.core.models import Decision, Reason, Scan, Status
+from chalicelib.scanning.notifications import (
+    SUBJECT_LIMIT,
+    AlertSite,
+    local_time,
+    notification_for,
+    sns_message,
+)
 
 
 def scan(decision: Decision, camera: str = "front-door") -> Scan:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.access_control import CurrentPolicy
-from chalicelib.config import Settings
-from chalicelib.errors import NotificationFailed, ScanNotRecorded
-from chalicelib.keys import INVALID_CAMERA, NO_CAMERA, processed_key
-from chalicelib.models import (
+from chalicelib.access.control import CurrentPolicy
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import NotificationFailed, ScanNotRecorded
+from chalicelib.core.keys import INVALID_CAMERA, NO_CAMERA, processed_key
+from chalicelib.core.models import (
     BoundingBox,
     DetectedFace,
     Employee,
@@ -21,7 +21,7 @@ from chalicelib.models import (
     Status,
     Upload,
 )
-from chalicelib.pipeline import PipelinePorts, process_upload, scan_id_for
+from chalicelib.scanning.pipeline import PipelinePorts, process_upload, scan_id_for
 from tests.fakes import (
     InMemoryAccessStore,
     InMemoryEmployeeDirectory,

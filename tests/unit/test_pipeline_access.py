@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.access_control import CurrentPolicy, admit
-from chalicelib.access_documents import rule_from
-from chalicelib.errors import NotificationFailed
-from chalicelib.keys import processed_key
-from chalicelib.models import Decision, Employee, Reason, Scan, SearchResult, Status, Upload
-from chalicelib.notifications import notification_for
-from chalicelib.pipeline import process_upload
+from chalicelib.access.control import CurrentPolicy, admit
+from chalicelib.access.documents import rule_from
+from chalicelib.core.errors import NotificationFailed
+from chalicelib.core.keys import processed_key
+from chalicelib.core.models import Decision, Employee, Reason, Scan, SearchResult, Status, Upload
+from chalicelib.scanning.notifications import notification_for
+from chalicelib.scanning.pipeline import process_upload
 from tests.access_site import entries, local
 from tests.fakes import InMemoryAccessStore, InMemoryEmployeeDirectory
 from tests.unit.test_pipeline import MATCH, SETTINGS, World
@@ -103,7 +103,7 @@ def test_a_closed_holiday_is_named_on_the_denial(site: World) -> None:
 
 
 def test_every_refusing_verdict_is_a_reason_code() -> None:
-    from chalicelib.access import Verdict
+    from chalicelib.access.policy import Verdict
 
     refusals = set(Verdict) - {Verdict.GRANTED, Verdict.HOLIDAY_OPEN}
     assert {Reason(verdict.value) for verdict in refusals} <= set(Reason)

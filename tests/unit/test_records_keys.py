@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from chalicelib.keys import PROCESSED_PREFIX, legacy_processed_key, processed_key
-from chalicelib.models import Scan
+from chalicelib.core.keys import PROCESSED_PREFIX, legacy_processed_key, processed_key
+from chalicelib.core.models import Scan
 from tests.unit.test_pipeline import World
 
 SCAN_ID = "0123456789abcdef0123456789abcdef"

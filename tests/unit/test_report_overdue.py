@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.config import ReportSettings
-from chalicelib.reports import report_overdue, run_daily_report
+from chalicelib.core.config import ReportSettings
+from chalicelib.reporting.reports import report_overdue, run_daily_report
 from tests.unit.test_reports import CHICAGO, Ledger, Site
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chalicelib.config import Settings
-from chalicelib.models import BoundingBox, DetectedFace, Reason, SearchResult, Status, Upload
-from chalicelib.ports import StoredObject
-from chalicelib.reports import run_daily_report
-from chalicelib.thumbnails import MAX_THUMBNAILS, THUMBNAIL_PX
+from chalicelib.core.config import Settings
+from chalicelib.core.models import BoundingBox, DetectedFace, Reason, SearchResult, Status, Upload
+from chalicelib.core.ports import StoredObject
+from chalicelib.reporting.reports import run_daily_report
+from chalicelib.reporting.thumbnails import MAX_THUMBNAILS, THUMBNAIL_PX
 from tests.fakes import InMemoryImageStore
 from tests.report_mime import html_of, inline_images, shown_cids
 from tests.unit.test_reports import CHICAGO, Site
@@ -128,7 +128,7 @@ def _png(image: Image.Image) -> bytes:
 
 @pytest.mark.parametrize("value", ["of", "no", "false", "0"])
 def test_the_setting_is_on_or_off_and_nothing_else(value: str) -> None:
-    from chalicelib.errors import ConfigError
+    from chalicelib.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="FACEGATE_REPORT_THUMBNAILS must be on or off"):
         Settings.from_env({"FACEGATE_REPORT_THUMBNAILS": value})

@@ -10,13 +10,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from chalicelib.access_control import CurrentPolicy
-from chalicelib.config import Settings
-from chalicelib.models import Employee, SearchResult, Status, Upload
-from chalicelib.pipeline import PipelinePorts, process_upload
-from chalicelib.report_email import compose, csv_rows, render
-from chalicelib.reports import ReportPorts, build_summary, run_daily_report
-from chalicelib.summary import summarise
+from chalicelib.access.control import CurrentPolicy
+from chalicelib.core.config import Settings
+from chalicelib.core.models import Employee, SearchResult, Status, Upload
+from chalicelib.reporting.report_email import compose, csv_rows, render
+from chalicelib.reporting.reports import ReportPorts, build_summary, run_daily_report
+from chalicelib.reporting.summary import summarise
+from chalicelib.scanning.pipeline import PipelinePorts, process_upload
 from tests.access_site import entries
 from tests.fakes import (
     InMemoryAccessStore,

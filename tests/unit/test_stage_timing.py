@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.observability import listen_to_stages, timed
+from chalicelib.core.observability import listen_to_stages, timed
 
 
 def test_without_a_listener_every_stage_is_the_same_do_nothing_context() -> None:

@@ -7,8 +7,8 @@ import re
 
 import yaml
 
-from chalicelib.models import Status
-from facegate.commands.scans import STATUSES
+from chalicelib.core.models import Status
+from facegate_cli.commands.scans import STATUSES
 from sandbox.stack import PROJECT_DIR
 
 ALL = [status.value for status in Status]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from chalicelib.config import ImageLimits
-from chalicelib.errors import RejectedImage
-from chalicelib.models import BoundingBox
-from chalicelib.thumbnails import (
+from chalicelib.core.config import ImageLimits
+from chalicelib.core.errors import RejectedImage
+from chalicelib.core.models import BoundingBox
+from chalicelib.reporting.thumbnails import (
     MAX_THUMBNAIL_BYTES,
     THUMBNAIL_PX,
     Thumbnail,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.config import AuthSettings, Settings
+from chalicelib.core.config import AuthSettings, Settings
 
 
 def cached_factories() -> dict[str, Any]:

@@ -1,0 +1,221 @@
+"""Every error facegate raises on purpose: one hierarchy, grouped by what it means.
+
+A service raises the domain error; the HTTP layer maps the *base classes* to a status in
+one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no API change::
+
+    FacegateError
+    ├── BadRequest            400  the request itself is malformed
+    │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
+    │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
+    │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
+    │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
+    ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
+    │   └── TokenRevoked           signed out, disabled or deleted since it was issued
+    ├── Forbidden             403  a valid token without the group the action needs
+    │   └── ObjectUnreadable       an S3 object we may not read (denied, a key we may not use)
+    ├── NotFound              404  no such employee, face, scan or job    (also LookupError)
+    │   └── ObjectGone             the S3 object (version) is not there any more
+    ├── Conflict              409  the request contradicts what is stored
+    │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
+    │   ├── DuplicateFace          the face is another employee's (close enough to confuse)
+    │   ├── AccessInUse            a camera on another door, a group still in use
+    │   └── AccessChangedMeanwhile the access policy kept changing under the change: retry
+    ├── PayloadTooLarge       413  more bytes than we are willing to read
+    │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
+    ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
+    │   ├── RejectedImage          not a usable photo at all               (also ValueError)
+    │   │   └── UnsafeStructure    refused from its file structure, before decoding
+    │   └── EnrollmentError        a photo, but not one face fit to enroll (also ValueError)
+    ├── Unavailable           503  a dependency did not answer; never a pass
+    │   ├── KeysUnavailable        the user pool's signing keys
+    │   ├── PoolUnavailable        the user pool, asked whether a token still holds
+    │   └── AccessPolicyUnsettled  the access policy changed during every read of it
+    └── InternalFailure       500  must surface (logged, "internal error"), so the caller
+        │                          retries: Lambda redelivers the event, the queue the job
+        ├── ConfigError            a setting is missing or malformed      (also ValueError)
+        ├── MalformedResponse      DynamoDB's answer could not be read    (also RuntimeError)
+        ├── SnapshotUnreadable     a gallery snapshot does not add up     (also ValueError)
+        ├── SnapshotRaced          the gallery kept changing: none published (also RuntimeError)
+        ├── SigningFailed          a decision could not be signed         (also RuntimeError)
+        ├── ScanNotRecorded        the scan log refused the write         (also RuntimeError)
+        └── NotificationFailed     an alert could not be published        (also RuntimeError)
+
+The builtin second bases are kept where callers catch the builtin (``except ValueError``
+around parsing, ``LookupError`` in the sandbox). Errors outside the Lambda stay with their
+code: ``door.controller.Refused`` (the door's own verdict) and ``sandbox.stack.SandboxError``.
+"""
+
+from __future__ import annotations
+
+
+class FacegateError(Exception):
+    """The root of every error facegate raises on purpose; ``str(error)`` is safe to show,
+    and so is ``fields``: what the API's error body carries beside the message."""
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {}
+
+
+# The bases, one per meaning (and per HTTP status).
+
+
+class BadRequest(FacegateError):
+    """The request is malformed: a field, a parameter, the body."""
+
+
+class InvalidMetadata(BadRequest, ValueError):
+    """An object's user metadata cannot be read (a malformed RFC 2047 encoded word)."""
+
+
+class Unauthorized(FacegateError):
+    """No usable token."""
+
+
+class Forbidden(FacegateError):
+    """A valid token without the group the action needs."""
+
+
+class NotFound(FacegateError, LookupError):
+    """No such employee, face, scan or erasure job."""
+
+
+class Conflict(FacegateError):
+    """The request contradicts what is stored."""
+
+
+class PayloadTooLarge(FacegateError):
+    """More bytes than we are willing to read."""
+
+
+class UnprocessablePhoto(FacegateError):
+    """A well-formed request whose photo cannot be used; ``str(error)`` says why."""
+
+
+class Unavailable(FacegateError):
+    """A dependency did not answer; a check that needed it fails closed."""
+
+
+class InternalFailure(FacegateError):
+    """Something that must not be swallowed: raised so that the caller retries (and logged)."""
+
+
+# The domain errors.
+
+
+class BadPageToken(BadRequest, ValueError):
+    """A ``next_token`` that no adapter issued."""
+
+
+class InvalidAccessDocument(BadRequest, ValueError):
+    """A door, group, rule or holiday document the access policy cannot hold."""
+
+
+class ReportDayRefused(BadRequest, ValueError):
+    """A report day an admin may not send now: in the future, today before the report hour
+    (the ledger would then stop the scheduled run), or older than the scans kept."""
+
+
+class TokenRevoked(Unauthorized):
+    """The pool no longer honours the token: signed out, user disabled or deleted."""
+
+
+class ObjectGone(NotFound):
+    """The object (or the version asked for) is not in the bucket (expired, erased)."""
+
+
+class ObjectUnreadable(Forbidden):
+    """The object is there but may not be read (access denied, an encryption key we may not
+    use): a retry cannot help."""
+
+
+class AlreadyExists(Conflict, ValueError):
+    """An employee with this id exists."""
+
+
+class AccessInUse(Conflict):
+    """An access change that would break what is stored: a camera already on another
+    door, a group that members or rules still name."""
+
+
+class AccessChangedMeanwhile(Conflict):
+    """Other admins changed the access policy between every read and write of this change
+    (``access_admin.COMMIT_ATTEMPTS`` times): nothing was written; sending it again is safe."""
+
+
+class DuplicateFace(Conflict):
+    """The photo's face matches another employee's closely enough to make scans of either
+    ambiguous (``recognition.confusable_at``): refused, naming that employee."""
+
+    def __init__(self, other_employee_id: str, similarity: float) -> None:
+        super().__init__(
+            f"this face matches employee {other_employee_id} (similarity {similarity:.1f}): "
+            "enrolled for a second employee, it would make scans of either ambiguous"
+        )
+        self.other_employee_id = other_employee_id
+        self.similarity = similarity
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"other_employee_id": self.other_employee_id, "similarity": self.similarity}
+
+
+class UploadTooLarge(PayloadTooLarge, ValueError):
+    """The stored object is larger than we are willing to read (``version_id``: which one)."""
+
+    def __init__(self, message: str, version_id: str | None = None) -> None:
+        super().__init__(message)
+        self.version_id = version_id
+
+
+class RejectedImage(UnprocessablePhoto, ValueError):
+    """The upload is not a usable photo; ``str(error)`` is the reason to record."""
+
+
+class UnsafeStructure(RejectedImage):
+    """The file is refused from its structure; ``str(error)`` is the reason."""
+
+
+class EnrollmentError(UnprocessablePhoto, ValueError):
+    """A photo cannot be enrolled; ``str(error)`` says why (no face, several, too small…)."""
+
+
+class KeysUnavailable(Unavailable):
+    """The pool's public keys could not be fetched (never a pass)."""
+
+
+class PoolUnavailable(Unavailable):
+    """The user pool could not be asked whether a token still holds (never a pass)."""
+
+
+class AccessPolicyUnsettled(Unavailable):
+    """The access policy changed while it was read, every time it was read (never a pass)."""
+
+
+class ConfigError(InternalFailure, ValueError):
+    """A setting is missing or malformed."""
+
+
+class MalformedResponse(InternalFailure, RuntimeError):
+    """DynamoDB's answer could not be read: whether the call took effect is unknown."""
+
+
+class SnapshotUnreadable(InternalFailure, ValueError):
+    """A gallery snapshot's bytes are not one this code wrote (the caller reads the table)."""
+
+
+class SnapshotRaced(InternalFailure, RuntimeError):
+    """The gallery kept changing while a snapshot of it was built: none was published (a
+    snapshot is published only while the store's heads are still the ones it was built at)."""
+
+
+class SigningFailed(InternalFailure, RuntimeError):
+    """The decision could not be signed; an AUTHORIZED is then not published at all."""
+
+
+class ScanNotRecorded(InternalFailure, RuntimeError):
+    """The scan log refused the write: raised so that Lambda retries the event."""
+
+
+class NotificationFailed(InternalFailure, RuntimeError):
+    """The alert could not be published: raised so that a redelivery tries again."""

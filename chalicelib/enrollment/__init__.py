@@ -1,0 +1,2 @@
+"""Employees and their faces: the enrollment and lookup services, the employee rules and the
+drop folder."""

@@ -1,0 +1,120 @@
+"""Enrollment: create and change employees; add and remove their face photos.
+
+Every change is written to the audit log with who made it. Erasing an employee is an
+asynchronous job: see ``chalicelib.erasure.job``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
+from chalicelib.core.models import AuditEntry, Employee, FaceRecord, GalleryHealth
+from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, ScanLog
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import confusable_at
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class EnrollmentPorts:
+    """What enrollment and the read-only lookups need (``wiring.api_ports().enrollment``)."""
+
+    directory: EmployeeDirectory
+    engine: FaceEngine
+    audit: AuditLog
+    scans: ScanLog  # an employee's door events, read only (erasure has ports of its own)
+    clock: Clock = lambda: datetime.now(UTC)
+
+    def log(self, actor: str, action: str, target: str, **details: Any) -> None:
+        at = self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.audit.record(AuditEntry(at, actor, action, target, details))
+
+
+def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
+    """Create an employee; ``AlreadyExists`` when the id is taken."""
+    if not ports.directory.create(employee):
+        raise AlreadyExists(f"employee {employee.employee_id} already exists")
+    ports.log(actor, "employee.create", employee.employee_id)  # ids only: no personal data
+    return employee
+
+
+def get_employee(employee_id: str, ports: EnrollmentPorts) -> Employee:
+    """The employee; ``NotFound`` when there is none (or they are being erased)."""
+    employee = ports.directory.get(employee_id)
+    if employee is None:
+        raise NotFound(f"no employee {employee_id}")
+    return employee
+
+
+def list_employees(limit: int, token: str | None, ports: EnrollmentPorts) -> Page[Employee]:
+    """The employees, a page of at most ``limit`` at a time; ``BadPageToken`` for a forged token."""
+    return ports.directory.listing(limit, token)
+
+
+def update_employee(
+    employee_id: str, changes: dict[str, Any], ports: EnrollmentPorts, actor: str
+) -> Employee:
+    """Change name, email, department or ``active`` (suspended employees never get in)."""
+    current = get_employee(employee_id, ports)
+    updated = replace(current, **changes)
+    ports.directory.put(updated)
+    ports.log(actor, "employee.update", employee_id, changes=sorted(changes))
+    return updated
+
+
+def add_face(
+    employee_id: str,
+    photo: bytes,
+    ports: EnrollmentPorts,
+    limits: ImageLimits,
+    actor: str,
+    *,
+    policy: Policy,
+) -> FaceRecord:
+    """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be,
+    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``)."""
+    get_employee(employee_id, ports)
+    try:
+        image = normalise(photo, limits)
+    except RejectedImage as error:
+        raise EnrollmentError(str(error)) from None
+    try:
+        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy))
+    except DuplicateFace as duplicate:
+        ports.log(
+            actor,
+            "face.refused",
+            employee_id,
+            reason="duplicate_face",
+            other_employee_id=duplicate.other_employee_id,
+            similarity=f"{duplicate.similarity:.2f}",  # a string: DynamoDB takes no float
+        )
+        raise
+    ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
+    return record
+
+
+def gallery_health(ports: EnrollmentPorts, policy: Policy) -> GalleryHealth:
+    """Which employees the door could confuse, who has one photo, and which photos do not
+    match their own employee's others (``FaceEngine.gallery_health``)."""
+    return ports.engine.gallery_health(policy)
+
+
+def faces_of(employee_id: str, ports: EnrollmentPorts) -> list[FaceRecord]:
+    """The faces enrolled for an existing employee."""
+    get_employee(employee_id, ports)
+    return ports.engine.list_faces(employee_id)
+
+
+def remove_face(employee_id: str, face_id: str, ports: EnrollmentPorts, actor: str) -> None:
+    """Forget one face of an employee; ``NotFound`` when they have no such face."""
+    if face_id not in {face.face_id for face in faces_of(employee_id, ports)}:
+        raise NotFound(f"employee {employee_id} has no face {face_id}")
+    ports.engine.remove_faces(employee_id, [face_id])
+    ports.log(actor, "face.remove", employee_id, face_id=face_id)

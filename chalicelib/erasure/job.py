@@ -1,0 +1,168 @@
+"""Erasure: every face, photo and named record of an employee, removed by an asynchronous job.
+
+``start_erasure`` (DELETE /employees/{id}) marks the employee (suspended, and absent to
+every reader from then on), stores a job and queues it. The erasure worker runs
+``run_job`` in steps, each idempotent and saved on the job, so a redelivered message
+resumes where the last attempt stopped:
+
+search    photos of the retention window never linked to them (MULTIPLE_FACES, UNKNOWN,
+          LOW_QUALITY) in which the engine still sees their face: before the faces go
+faces     their faces leave the engine (and the gallery snapshot, published again)
+linked    their scans: photo version and processed copies deleted, identity stripped
+unlinked  the photos found by ``search``: photo, processed copies and record deleted
+employee  the employee record (their access group memberships are on it)
+access    their id out of every access rule (a rule left naming no one is deleted)
+settle    wait for scans in flight during the erasure to be recorded (the queue's delay)
+final     ``faces`` again (an enrollment that read the employee before the erasure may write
+          a face after the faces step), ``linked`` again, and the scans the pipeline's guard
+          recorded as EMPLOYEE_ERASED since the job started are deleted with their photos;
+          ``access`` again (a rule written meanwhile may name them)
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import NotFound
+from chalicelib.core.models import ErasureJob
+from chalicelib.core.ports import ErasureJobs
+from chalicelib.erasure import steps
+from chalicelib.erasure.steps import ErasurePorts, TimeLeft
+
+STEPS = ("search", "faces", "linked", "unlinked", "employee", "access", "settle", "final", "done")
+
+
+def start_erasure(employee_id: str, ports: ErasurePorts, actor: str) -> ErasureJob:
+    """Start erasing an employee, or return the job already erasing them; ``NotFound``."""
+    marked = ports.directory.begin_erasure(employee_id, uuid.uuid4().hex)
+    if marked is None:
+        raise NotFound(f"no employee {employee_id}")
+    job = ports.jobs.get(marked)
+    if job is None:  # ours, or a start that died between marking and storing its job
+        now = ports.now()
+        job = ErasureJob(marked, employee_id, actor, started_at=now, updated_at=now)
+        if not ports.jobs.create(job):
+            return _existing_in(ports.jobs, marked)
+        ports.log(actor, "employee.erase.start", employee_id, job_id=marked)
+        ports.queue.send(marked)
+    elif job.state == "FAILED":  # asking again retries a failed job from where it stopped
+        job.state, job.attempts, job.error = "QUEUED", 0, None
+        steps.save(job, ports)
+        ports.queue.send(job.job_id)
+    elif job.state == "QUEUED":  # the start that stored it may have died before queueing it
+        ports.queue.send(job.job_id)
+    return job
+
+
+def job_status(job_id: str, jobs: ErasureJobs) -> dict[str, Any]:
+    """What GET /erasures/{id} shows; ``NotFound`` for an unknown job."""
+    return public(_existing_in(jobs, job_id))
+
+
+def public(job: ErasureJob) -> dict[str, Any]:
+    """The job as the API shows it: progress, then how much was found and removed (counts
+    only: the scan ids would say where and when the employee was seen)."""
+    return {
+        "job_id": job.job_id,
+        "employee_id": job.employee_id,
+        "status": job.state,
+        "step": job.step,
+        "started_at": job.started_at,
+        "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
+        "progress": {
+            "days_total": job.days_total,
+            "days_searched": job.days_searched,
+            "photos_checked": job.photos_checked,
+            "photos_unreadable": job.photos_unreadable,
+        },
+        "result": dict(job.result) if job.result is not None else counts(job),
+        "attempts": job.attempts,
+        "error": job.error,
+    }
+
+
+def counts(job: ErasureJob) -> dict[str, int]:
+    """What the job found and removed so far, counted from the ids it keeps while it runs."""
+    return {
+        "faces_removed": job.faces_removed or 0,
+        "unlinked_photos_found": len(job.found),
+        "scans_anonymised": len(job.anonymised),
+        "scans_purged": len(job.purged),
+        "in_flight_purged": len(job.in_flight),
+        "photos_deleted": len(set(job.anonymised) | set(job.purged)),
+    }
+
+
+def run_job(
+    job_id: str,
+    ports: ErasurePorts,
+    settings: Settings,
+    *,
+    receive_count: int = 1,
+    time_left: TimeLeft | None = None,
+) -> ErasureJob | None:
+    """Advance a job as far as this invocation allows; on failure record it and re-raise
+    (the queue redelivers), and mark the job FAILED on the queue's last delivery."""
+    job = ports.jobs.get(job_id)
+    if job is None or job.state in ("DONE", "FAILED"):
+        return job  # a duplicate or stale message
+    try:
+        _advance(job, ports, settings, time_left or (lambda: math.inf))
+    except Exception as error:
+        job.attempts += 1
+        job.error = f"{type(error).__name__}: {error}"[:300]
+        if receive_count >= settings.erasure_max_receives:
+            job.state = "FAILED"
+            ports.log(job.actor, "employee.erase.failed", job.employee_id, job_id=job.job_id)
+        steps.save(job, ports)
+        raise
+    return job
+
+
+def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: TimeLeft) -> None:
+    if job.state == "QUEUED":
+        job.state = "RUNNING"
+        steps.save(job, ports)
+    work: dict[str, Callable[[], bool]] = {
+        "search": lambda: steps.search(job, ports, settings, time_left),
+        "faces": lambda: steps.remove_faces(job, ports),
+        "linked": lambda: steps.linked(job, ports, time_left),
+        "unlinked": lambda: steps.unlinked(job, ports, time_left),
+        "employee": lambda: steps.delete_employee(job, ports),
+        "access": lambda: steps.remove_from_access_rules(job, ports),
+        "settle": lambda: steps.settled(job, ports, settings),
+        "final": lambda: (
+            steps.remove_faces(job, ports)  # an enrollment in flight (≤ 60 s) wrote one after "faces"
+            and steps.linked(job, ports, time_left)
+            and steps.in_flight(job, ports, settings, time_left)
+            and steps.remove_from_access_rules(job, ports)
+        ),
+    }
+    while job.step != "done":
+        if not work[job.step]():
+            if job.step != "settle":  # out of time: a fresh invocation continues at once
+                steps.save(job, ports)
+                ports.queue.send(job.job_id)
+            return
+        following = STEPS[STEPS.index(job.step) + 1]
+        if following == "done":  # audited first: a failed audit write is retried, not lost
+            result = counts(job)
+            ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **result)
+            job.state, job.finished_at, job.result = "DONE", ports.now(), result
+            # Scan ids and copy keys say where and when the employee was seen (the anonymised
+            # records stay for the retention window): a finished job keeps the counts only.
+            job.found, job.anonymised, job.purged, job.in_flight, job.copies = [], [], [], [], []
+        job.step, job.error = following, None
+        steps.save(job, ports)
+
+
+def _existing_in(jobs: ErasureJobs, job_id: str) -> ErasureJob:
+    job = jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"no erasure job {job_id}")
+    return job

@@ -1,0 +1,341 @@
+"""``process_upload``: one camera photo in, one recorded and announced door decision out.
+
+Fail closed: every failure becomes a recorded REJECTED or ERROR scan; nothing but a clean
+match of one clear face to an active employee whom the access policy lets through this door
+at the photo's instant, decided promptly, is AUTHORIZED (a refusal by the policy is DENIED).
+S3 delivers events at least once, so the scan id derives from the object version and the
+record is a conditional write: only the invocation that wrote it announces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib.access.control import CurrentPolicy, admit
+from chalicelib.core.config import Settings
+from chalicelib.core.display import display_text
+from chalicelib.core.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
+from chalicelib.core.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
+from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
+from chalicelib.core.observability import emit_scan_metrics, timed
+from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
+from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.recognition import decide
+
+log = logging.getLogger(__name__)
+# A decision reached this long after the photo was taken (a retry, a backlog) never
+# opens the door: the person has gone, someone else may be standing there.
+MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
+MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
+MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days, Lambda retries 6 h
+
+
+@dataclass(frozen=True)
+class PipelinePorts:
+    images: ImageStore
+    engine: FaceEngine
+    directory: EmployeeDirectory
+    scans: ScanLog
+    notifier: Notifier
+    access: CurrentPolicy
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An upload as read: its bytes, the version they came from, or why it is refused unread."""
+
+    data: bytes | None
+    version_id: str | None
+    refusal: Decision | None = None
+    last_modified: datetime | None = None  # when S3 stored it: the 60 s rule's second clock
+
+
+def scan_id_for(upload: Upload) -> str:
+    """The idempotency key: the same object version always gives the same scan id.
+
+    ``upload.version_id`` is the version actually read (or looked up) when there was one,
+    so an event with and one without ``versionId`` name the same record; the event's
+    sequencer or eTag serve only when the object could not be read at all.
+    """
+    revision = upload.version_id or upload.sequencer or "unversioned"
+    digest = hashlib.sha256(f"{upload.bucket}\n{upload.key}\n{revision}".encode())
+    return digest.hexdigest()[:32]
+
+
+def process_upload(
+    upload: Upload,
+    ports: PipelinePorts,
+    settings: Settings,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Scan | None:
+    """Decide, record, announce and publish the result of one upload.
+
+    Returns the scan this call recorded, the earlier record for a redelivered event, or
+    None for keys that are our own output. Raises ``ScanNotRecorded`` or
+    ``NotificationFailed`` when a retry by Lambda can still make things right.
+    """
+    started = time.perf_counter()
+    if upload.key.startswith(PROCESSED_PREFIX):
+        log.warning(
+            "ignoring our own output %s: the trigger's prefix filter is wrong", display_text(upload.key)
+        )
+        return None
+    camera = camera_of(upload.key)
+    fetched = _fetch(upload, camera, ports.images, settings)
+    # The identity is the version read, whatever the event carried, so that one version
+    # gives one record and erasure can delete exactly this photo.
+    upload = replace(upload, version_id=fetched.version_id or upload.version_id)
+    scan_id = scan_id_for(upload)
+    existing = _recorded(ports.scans, scan_id)
+    if existing is not None:
+        return _redelivered(existing, ports)
+    stated = _parse_time(upload.event_time)
+    # The record keeps the stated time unless no event can carry it: one from the future
+    # (S3 stamps it), or one the site's calendar cannot show.
+    received = clock()
+    captured = stated if stated is not None and _plausible(stated, received, settings.timezone) else received
+    decision = fetched.refusal or _recognise(
+        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
+    )
+    decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
+    if decision.status.opens_door:
+        decision = _in_time(decision, stated, fetched.last_modified, decided)
+    scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, decided)
+    try:
+        outcome = ports.scans.record(scan)
+        if outcome is Recorded.EMPLOYEE_GONE:  # erased meanwhile: keep the event, not the person
+            scan = replace(scan, decision=_without_employee(scan.decision))
+            outcome = ports.scans.record(scan)
+    except Exception as error:
+        log.exception("could not record scan %s", scan_id)
+        _alert_unrecorded(scan, error, ports.notifier)
+        raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
+    if outcome is not Recorded.WRITTEN:  # a concurrent delivery of the same event won the write
+        return _recorded(ports.scans, scan_id)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    emit_scan_metrics(settings.stage, scan.status.value, scan.camera_id, elapsed_ms)
+    log.info(
+        "scan recorded", extra={"scan_id": scan_id, "status": scan.status.value, "ms": round(elapsed_ms)}
+    )
+    sent = _announce(scan, ports)
+    _write_result(scan, upload.bucket, ports.images, settings)
+    if not sent and not scan.status.opens_door:
+        raise NotificationFailed(f"alert for scan {scan_id} not published; retry will resend it")
+    return replace(scan, notification="SENT" if sent else "FAILED")
+
+
+def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Settings) -> Fetched:
+    """Read the photo, or only its version when the key or the size already refuses it."""
+    limits = settings.limits
+    refusal = None
+    if camera.problem is not None:
+        code = Reason.BAD_KEY if camera.camera_id == NO_CAMERA else Reason.BAD_CAMERA_ID
+        refusal = Decision(Status.REJECTED, reason=camera.problem, reason_code=code)
+    elif upload.size is not None and upload.size > limits.max_bytes:
+        reason = f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
+        refusal = Decision(Status.REJECTED, reason=reason, reason_code=Reason.TOO_LARGE)
+    if refusal is not None:
+        return Fetched(None, _version_of(upload, images), refusal)
+    try:
+        with timed("read image"):
+            stored = images.read(upload, limits.max_bytes)
+    except UploadTooLarge as error:
+        refusal = Decision(Status.REJECTED, reason=str(error), reason_code=Reason.TOO_LARGE)
+        return Fetched(None, error.version_id, refusal)
+    except Exception as error:
+        log.exception("could not read %s", display_text(upload.key))
+        reason = f"could not read the upload: {_describe(error)}"
+        return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
+    return Fetched(stored.data, stored.version_id, last_modified=stored.last_modified)
+
+
+def _version_of(upload: Upload, images: ImageStore) -> str | None:
+    try:
+        return images.version(upload)
+    except Exception:  # the event's own identity serves instead
+        log.exception("could not look up the version of %s", display_text(upload.key))
+        return None
+
+
+def _recognise(
+    key: str, data: bytes, ports: PipelinePorts, settings: Settings, *, camera_id: str, at: datetime
+) -> Decision:
+    """Recognise the face and ask the access policy about this door at ``at``, the photo's
+    instant (the same one the 60 s rule measures from)."""
+    try:
+        with timed("decode+normalise"):
+            image = normalise(data, settings.limits)
+    except RejectedImage as error:
+        return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
+    try:
+        result = ports.engine.search(image)
+    except RejectedImage as error:  # the engine's service refused the picture itself
+        return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
+    except Exception as error:
+        log.exception("face engine %s failed on %s", ports.engine.name, display_text(key))
+        reason = f"face engine failed: {_describe(error)}"
+        return Decision(Status.ERROR, reason=reason, reason_code=Reason.ENGINE_FAILED)
+    employee = None
+    if result.best is not None:
+        try:
+            employee = ports.directory.get(result.best.employee_id)
+        except Exception as error:
+            log.exception("employee lookup failed for %s", display_text(key))
+            reason = f"employee lookup failed: {_describe(error)}"
+            return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
+    decision = decide(result, employee, settings.policy)
+    with timed("access policy"):
+        return admit(decision, employee, camera_id, at, ports.access)
+
+
+def _without_employee(decision: Decision) -> Decision:
+    """The decision with nothing left of an employee who is erased or being erased."""
+    return replace(
+        decision,
+        status=Status.UNKNOWN if decision.status.opens_door else decision.status,
+        reason="the matched employee is erased or being erased",
+        reason_code=Reason.EMPLOYEE_ERASED,
+        employee_id=None,
+        employee_name=None,
+    )
+
+
+def _scan(
+    scan_id: str,
+    upload: Upload,
+    camera: CameraKey,
+    decision: Decision,
+    captured: datetime,
+    settings: Settings,
+    engine: str,
+    now: datetime,
+) -> Scan:
+    local_day = captured.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    # A photo older than any event can be (a forged year 1) expires as if 15 days old:
+    # DynamoDB's TTL ignores items whose time passed more than five years ago.
+    kept_from = max(captured, now - MAX_EVENT_AGE)
+    return Scan(
+        scan_id=scan_id,
+        camera_id=camera.camera_id,
+        object_key=upload.key,
+        object_version=upload.version_id,
+        captured_at=_iso(captured),
+        processed_at=_iso(now),
+        day=local_day,
+        decision=decision,
+        engine=engine,
+        expires_at=int((kept_from + timedelta(days=settings.retention_days)).timestamp()),
+    )
+
+
+def _announce(scan: Scan, ports: PipelinePorts) -> bool:
+    """Publish and remember whether it went out; a failure is logged, not raised here."""
+    try:
+        ports.notifier.publish(scan)
+    except Exception:
+        log.exception("could not publish scan %s", scan.scan_id)
+        _set_notification(ports.scans, scan.scan_id, "FAILED", expected="PENDING")
+        return False
+    _set_notification(ports.scans, scan.scan_id, "SENT", expected="PENDING")
+    return True
+
+
+def _redelivered(existing: Scan, ports: PipelinePorts) -> Scan:
+    """A repeated event: announce again only an alert whose publication failed before."""
+    if existing.notification != "FAILED" or existing.status.opens_door:
+        return existing
+    if not ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
+        return existing  # another delivery claimed the retry
+    if not _announce(existing, ports):
+        raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
+    return replace(existing, notification="SENT")
+
+
+def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
+    """Tell security that a door event could not be logged (the door stays shut)."""
+    alert = replace(
+        scan,
+        decision=replace(
+            scan.decision,
+            status=Status.ERROR,
+            reason=f"could not record the scan ({_describe(error)}); decided {scan.status.value}",
+            reason_code=Reason.NOT_RECORDED,
+        ),
+    )
+    try:
+        notifier.publish(alert)
+    except Exception:
+        log.exception("could not alert about unrecorded scan %s", scan.scan_id)
+
+
+def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
+    try:  # under its site-local day's partition, where erasure finds it from the record
+        images.write_json(bucket, processed_key(scan.scan_id, scan.day), scan.to_dict())
+    except Exception:  # the scan log is the record; this copy is a convenience
+        log.exception("could not write the processed copy of scan %s", scan.scan_id)
+
+
+def _recorded(scans: ScanLog, scan_id: str) -> Scan | None:
+    try:
+        return scans.get(scan_id)
+    except Exception:  # the conditional write still guards against duplicates
+        log.exception("could not look up scan %s", scan_id)
+        return None
+
+
+def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str) -> None:
+    try:
+        scans.set_notification(scan_id, state, expected=expected)
+    except Exception:
+        log.exception("could not mark scan %s as %s", scan_id, state)
+
+
+def _in_time(decision: Decision, taken: datetime | None, stored: datetime | None, now: datetime) -> Decision:
+    """An opening decision stands only for a photo whose time is known and recent, by both of
+    S3's clocks: the event's time and the object's ``LastModified`` (a replayed event can carry
+    a forged fresh time, never a fresh ``LastModified``), measured from the older of the two.
+    Either unreadable, or either from the future (only a forged or replayed event, or a clock
+    gone wrong, can be later than ours by more than the skew), fails closed."""
+    if taken is None or stored is None:
+        reason = "the photo's time cannot be read, so the door is not opened"
+    elif max(taken, stored) - now > MAX_CLOCK_SKEW:
+        later = max(taken, stored)
+        reason = f"the photo's time is in the future ({_iso(later)}), so the door is not opened"
+    elif now - min(taken, stored) > MAX_AUTHORIZE_DELAY:
+        reason = f"decided too late to open the door (photo taken at {_iso(min(taken, stored))})"
+    else:
+        return decision
+    return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
+
+
+def _plausible(taken: datetime, now: datetime, timezone: str) -> bool:
+    try:
+        taken.astimezone(ZoneInfo(timezone))  # the record's day is on the site's calendar
+    except OverflowError:
+        return False
+    return taken <= now + MAX_CLOCK_SKEW
+
+
+def _parse_time(text: str) -> datetime | None:
+    """The event's time in UTC, or None when it is not one (``9999-12-31T23:59:59-01:00``
+    is past what a datetime holds once in UTC)."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, AttributeError, TypeError, OverflowError):
+        return None
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
