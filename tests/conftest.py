@@ -76,6 +76,15 @@ def photo(photos: Path) -> object:
     return load
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dlib_answers_each_input_once() -> None:
+    """The local engine's models load once per test process and remember their answers
+    (``tests/remembered_models.py``): the suite embeds the same few photos again and again."""
+    from tests.remembered_models import remember_answers
+
+    remember_answers()
+
+
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
     aws = LocalAws()
