@@ -515,26 +515,63 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
     assert not allowed(api, returns_old), "a write may not read back what it replaced"
 
 
+# The bucket's key families each function's policy reaches. The local engine's gallery
+# snapshots live under gallery/, so only dev's functions reach it; prod's gallery function
+# (Rekognition keeps the faces) reaches no object at all.
+S3_REACH: dict[str, dict[str, set[str]]] = {
+    "dev": {
+        "api": {"incoming", "gallery"},
+        "camera": {"incoming", "processed", "gallery"},
+        "enroll": {"enroll", "gallery"},
+        "erasure": {"incoming", "processed", "gallery"},
+        "gallery": {"gallery"},
+        "report": {"incoming"},
+    },
+    "prod": {
+        "api": {"incoming"},
+        "camera": {"incoming", "processed"},
+        "enroll": {"enroll"},
+        "erasure": {"incoming", "processed"},
+        "gallery": set(),
+        "report": {"incoming"},
+    },
+}
+KEYS_BY_FAMILY = {
+    "incoming": "incoming/front-door/a.jpg",
+    "processed": "processed/a.json",
+    "enroll": "enroll/EMP001/a.jpg",
+    "gallery": "gallery/a.snapshot",
+}
+
+
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
 def test_the_camera_bucket_is_the_accounts_own(path: Path) -> None:
-    stage = path.name.split("-")[1]
+    _, stage, function = path.stem.split("-")
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
     bucket = config["stages"][stage]["environment_variables"]["FACEGATE_CAMERA_BUCKET"]
     policy = statements(path)
-    for statement in policy:
-        for resource in as_list(statement["Resource"]):
-            if resource.startswith("arn:aws:s3:::"):
-                assert resource.split(":::")[1].split("/")[0] == bucket, f"{path.name}: {resource}"
-                assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == ACCOUNT
+    on_s3 = [
+        (statement, resource)
+        for statement in policy
+        for resource in as_list(statement["Resource"])
+        if resource.startswith("arn:aws:s3:::")
+    ]
+    for statement, resource in on_s3:
+        assert resource.split(":::")[1].split("/")[0] == bucket, f"{path.name}: {resource}"
+        assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == ACCOUNT
     ours = {"aws:ResourceAccount": (ACCOUNT,)}
     theirs = {"aws:ResourceAccount": ("999999999999",)}
-    for key in ("incoming/front-door/a.jpg", "processed/a.json", "enroll/EMP001/a.jpg"):
+    reached = set()
+    for family, key in KEYS_BY_FAMILY.items():
         requests = [Request(action, f"arn:aws:s3:::{bucket}/{key}", ours) for action in ACTIONS_ON_OBJECTS]
         if not any(allowed(policy, request) for request in requests):
             continue
+        reached.add(family)
         assert not any(allowed(policy, dataclasses.replace(r, context=theirs)) for r in requests)
         lookalike = f"arn:aws:s3:::{bucket}-x/{key}"
         assert not any(allowed(policy, dataclasses.replace(r, resource=lookalike)) for r in requests)
+    assert reached == S3_REACH[stage][function], path.name
+    assert bool(on_s3) == bool(reached), f"{path.name}: S3 resources that reach no object, or none at all"
 
 
 ACTIONS_ON_OBJECTS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObjectVersion")
