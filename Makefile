@@ -10,8 +10,9 @@ PHOTOS := .cache/photos/.complete
 STAGE ?= dev
 
 BENCH_SITE := .cache/bench-site/face_recognition
+FAST_TESTS := tests/unit tests/door tests/aws/test_contracts.py tests/engine/test_engine_contract.py
 
-.PHONY: demo test lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
+.PHONY: demo test test-fast lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
 $(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +30,14 @@ photos: $(PHOTOS)
 demo: $(INSTALLED) $(PHOTOS)
 	$(PY) -m sandbox demo
 
+# Parallel workers, one per core; random order; branch coverage, with a floor (pyproject.toml).
 test: $(INSTALLED) $(PHOTOS) lint docs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --cov --cov-report=
+	$(PY) -m tests.coverage_summary
+
+# The edit loop: pure logic and the contract suites (fake and real adapter, both engines).
+test-fast: $(INSTALLED) $(PHOTOS)
+	$(PY) -m pytest -q -n auto -m "not slow" $(FAST_TESTS)
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
@@ -73,4 +80,4 @@ camera-add camera-rotate camera-remove: $(INSTALLED)
 	$(PY) -m infra.cameras $(subst camera-,,$@) --stage $(STAGE) $(CAMERA)
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache site .coverage

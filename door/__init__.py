@@ -1,5 +1,5 @@
 """A reference door controller: unlocks only for signed, fresh, first-seen AUTHORIZED decisions.
 
 Not part of the Lambda code (Chalice deploys ``chalicelib/`` only) and independent of it:
-a door vendor reimplements this from the README's description of the signed message.
+a door vendor reimplements this from the signed message as docs/cameras-and-doors.md describes it.
 """

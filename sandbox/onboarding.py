@@ -3,7 +3,7 @@ CLI, as an admin types them.
 
 The sandbox's API is served on a free loopback port, an ``admin`` user gets a throwaway
 password, and ``python -m facegate_cli login``, ``facegate import``, ``facegate doors|groups|rules``
-run as separate processes against it: the same commands the README gives for a deployed stage.
+run as separate processes against it: the same commands the docs give for a deployed stage.
 """
 
 from __future__ import annotations

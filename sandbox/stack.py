@@ -125,6 +125,7 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        self.resets = 0  # a stack built before the latest reset is gone
         # moto's resources live in the process, not the server: a second local AWS in one
         # process (make bench runs several stacks) would find the first one's and fail.
         self.reset()
@@ -132,6 +133,7 @@ class LocalAws:
     def reset(self) -> None:
         """Forget every resource (between tests and stacks)."""
         post_patiently(f"{self.endpoint}/moto-api/reset")
+        self.resets += 1
 
     def stop(self) -> None:
         self._server.stop()

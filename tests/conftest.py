@@ -15,11 +15,13 @@ from chalicelib.core.models import NormalisedImage
 from chalicelib.scanning.imaging import normalise
 from sandbox.photos import ensure_photos
 from sandbox.stack import LocalAws, Stack, patched_environ, stage_environment
-from tests.shared_stack import changes, fingerprint
+from tests.shared_stack import changes, fingerprint, reset_data
 
 pytest_plugins = ["tests.time_budget", "pytester"]
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+# The reset between tests purges every queue; SQS (and moto by default) allows one purge a minute.
+os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"
 
 
 def _one_botocore_loader() -> None:
@@ -93,30 +95,89 @@ def local_aws() -> Iterator[LocalAws]:
     aws.stop()
 
 
-@pytest.fixture
-def stack(local_aws: LocalAws) -> Iterator[Stack]:
-    """A fresh dev stage in local AWS, with the stage's variables set."""
-    local_aws.reset()
-    with patched_environ(stage_environment("sandbox", {})):
-        wiring.reset()
-        yield Stack(local_aws)
-        wiring.reset()
+class SharedStage:
+    """A module's stage: built on first use and again whenever local AWS was reset since."""
+
+    def __init__(self, aws: LocalAws) -> None:
+        self.aws = aws
+        self.stack: Stack | None = None
+        self.built_at = -1  # which of local AWS's resets the stack was built after
+        self.as_built: dict[str, str] = {}
+        self.attributes: dict[str, object] = {}
+
+    def get(self) -> Stack:
+        if self.stack is None or self.built_at != self.aws.resets:
+            self.aws.reset()
+            wiring.reset()
+            self.stack = Stack(self.aws)
+            self.built_at = self.aws.resets
+            reset_data(self.stack)  # S3's test event in the uploads queue: every test starts alike
+            self.as_built = fingerprint(self.stack)
+            self.attributes = dict(vars(self.stack))  # a test may point them elsewhere
+        return self.stack
+
+    def restore(self) -> list[str]:
+        """Empty the data and name what still differs from the stage as built (then forget it)."""
+        assert self.stack is not None
+        vars(self.stack).update(self.attributes)
+        try:
+            reset_data(self.stack)
+            changed = changes(self.as_built, fingerprint(self.stack))
+        except Exception:
+            self.stack = None
+            raise
+        if changed:
+            self.stack = None  # the next test gets a stage built afresh
+        return changed
 
 
 @pytest.fixture(scope="module")
-def shared_stack(local_aws: LocalAws) -> Iterator[Stack]:
-    """One stage for a module whose tests only read it (see ``tests/shared_stack.py``).
-
-    Its users of both groups exist from the start, so a test's first token changes nothing.
-    """
-    local_aws.reset()
+def module_stage(local_aws: LocalAws) -> Iterator[SharedStage]:
+    """The module's stage, with the stage's variables set for the module's tests."""
     with patched_environ(stage_environment("sandbox", {})):
+        yield SharedStage(local_aws)
         wiring.reset()
-        built = Stack(local_aws)
-        for group in ("admins", "security"):
-            built.token(group)
-        yield built
-        wiring.reset()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fresh_stack: the test changes the stage itself (deletes a table, a topic…): "
+        "its stack is built for it alone, not shared by the module",
+    )
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest, module_stage: SharedStage, local_aws: LocalAws) -> Iterator[Stack]:
+    """The dev stage in local AWS, as built: the module's, emptied of every test's data after
+    it and proven restored (``tests/shared_stack.py``); built for the test alone when it is
+    marked ``fresh_stack``."""
+    if request.node.get_closest_marker("fresh_stack") is not None:
+        local_aws.reset()  # the module's stage is rebuilt for its next test
+        with patched_environ(stage_environment("sandbox", {})):
+            wiring.reset()
+            yield Stack(local_aws)
+            wiring.reset()
+        return
+    built = module_stage.get()
+    wiring.reset()  # no adapter cached by an earlier test
+    yield built
+    wiring.reset()
+    changed = module_stage.restore()
+    assert not changed, (
+        f"the test changed the stage itself ({', '.join(changed)}), which the reset between tests "
+        "does not undo: mark it fresh_stack"
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_stack(module_stage: SharedStage) -> Stack:
+    """One stage for a module whose tests only read it (``read_only_stack``); its users of
+    both groups exist from the start, so a test's first token changes nothing."""
+    built = module_stage.get()
+    for group in ("admins", "security"):
+        built.token(group)
+    return built
 
 
 @pytest.fixture

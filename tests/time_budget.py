@@ -47,11 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(TimeBudget(Account(float(config.getini("time_budget_seconds")))))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a slow mark without a reason; put the slow tests first, so that parallel workers
+    start them early and the rest fills in around them instead of waiting on one at the end."""
     for item in items:
         marker = item.get_closest_marker("slow")
         if marker is not None and not str(marker.kwargs.get("reason", "")).strip():
             raise pytest.UsageError(f"{item.nodeid}: mark slow(reason='…') says why the test is slow")
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept within
 
 
 @pytest.hookimpl(wrapper=True)

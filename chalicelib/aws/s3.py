@@ -126,7 +126,7 @@ class S3ImageStore:
         if version_id:
             params["VersionId"] = version_id
         # Signed with the caller's credentials: a Lambda role's session credentials end
-        # before a long expiry does, and the link with them (see README).
+        # before a long expiry does, and the link with them (see docs/daily-summary.md).
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 

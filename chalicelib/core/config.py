@@ -13,7 +13,7 @@ QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 # The default match threshold of each engine, used when FACEGATE_MATCH_THRESHOLD is unset.
 # The engines' similarities share the 0–100 range but not a scale: the local engine's is
 # dlib's embedding distance mapped linearly (80 is d = 0.5), Rekognition's is its own
-# confidence, for which AWS recommends 99 where a match must be right (README, "Engines").
+# confidence, for which AWS recommends 99 where a match must be right (docs/engines.md).
 MATCH_THRESHOLDS: Mapping[str, float] = {"local": 80.0, "rekognition": 99.0}
 ENGINES = tuple(MATCH_THRESHOLDS)
 

@@ -68,6 +68,7 @@ class Resolved:
         }[resource["Type"]]()
 
 
+@pytest.mark.fresh_stack
 @pytest.mark.parametrize(("stage", "database"), [("prod", "facegate_prod"), ("eu-west", "facegate_eu_west")])
 def test_the_catalog_and_the_named_query_are_what_glue_and_athena_accept(
     stack: Stack, stage: str, database: str
@@ -105,6 +106,7 @@ def test_the_catalog_and_the_named_query_are_what_glue_and_athena_accept(
     assert saved["QueryString"] == named_query()
 
 
+@pytest.mark.fresh_stack
 def test_destroy_empties_every_bucket_of_the_stack_not_only_the_cameras(stack: Stack) -> None:
     # The query results bucket must be empty too, or deleting the stack fails.
     cloudformation = stack.session.client("cloudformation")

@@ -180,6 +180,7 @@ def test_a_run_that_fails_reports_overdue_before_it_raises(
 
 
 # moto's stack update ignores conditions and warns that it cannot make the (InAws) subscription
+@pytest.mark.fresh_stack
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS..SNS..Subscription")  # no colons in a filter
 def test_a_deploy_without_an_ops_address_keeps_the_one_the_stack_has(stack: Stack) -> None:
     cloudformation = stack.session.client("cloudformation")

@@ -23,6 +23,7 @@ def served(stack: Stack) -> Iterator[LocalApi]:
     api.stop()
 
 
+@pytest.mark.slow(reason="schemathesis tries every operation of openapi.yaml over real HTTP")
 def test_schemathesis_finds_no_server_error(stack: Stack, served: LocalApi) -> None:
     token = stack.token("admins")
     result = subprocess.run(

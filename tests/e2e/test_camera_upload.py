@@ -147,6 +147,7 @@ def test_an_upload_gone_before_processing_is_an_error(stack: Stack, camera: Came
     assert "could not read the upload" in (scan.decision.reason or "")
 
 
+@pytest.mark.fresh_stack
 def test_an_engine_failure_is_an_error(enrolled: Stack, camera: Camera, photos: Path) -> None:
     enrolled.session.client("dynamodb").delete_table(TableName=enrolled.settings.faces_table)
     upload, event = camera.put("incoming/front-door/avery.jpg", (photos / "obama2.jpg").read_bytes())
@@ -157,6 +158,7 @@ def test_an_engine_failure_is_an_error(enrolled: Stack, camera: Camera, photos: 
     assert [n["attributes"]["status"] for n in enrolled.notifications()] == ["ERROR"]
 
 
+@pytest.mark.fresh_stack
 def test_when_the_scan_table_fails_security_is_alerted_and_lambda_retries(
     enrolled: Stack, camera: Camera, photos: Path
 ) -> None:
@@ -169,6 +171,7 @@ def test_when_the_scan_table_fails_security_is_alerted_and_lambda_retries(
     assert "decided AUTHORIZED" in alert["body"]["reason"]
 
 
+@pytest.mark.fresh_stack
 def test_when_sns_fails_an_alert_is_retried_and_a_match_stays_shut(
     enrolled: Stack, camera: Camera, photos: Path
 ) -> None:

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chalicelib.core.models import Employee
 from door.controller import Unlock
 from sandbox.door import publish_forgery, publish_raw, run_door
@@ -57,6 +59,7 @@ def test_a_door_ignores_another_doors_camera(stack: Stack, photos: Path) -> None
     assert not verdict.unlocked and "front-door" in verdict.reason and unlocks == []
 
 
+@pytest.mark.fresh_stack
 def test_the_door_stays_shut_when_the_decision_cannot_be_signed(stack: Stack, photos: Path) -> None:
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
     # moto ignores a disabled key's state; without its alias GenerateMac fails as KMS would.

@@ -113,6 +113,7 @@ def test_the_same_event_handled_twice_at_once_gives_one_record_and_one_notificat
     assert [n["attributes"]["status"] for n in stack.notifications()] == ["AUTHORIZED"]
 
 
+@pytest.mark.slow(reason="1,000 uploads from concurrent writers, each through the real handler")
 @pytest.mark.parametrize("writers", [4])
 def test_a_thousand_uploads_from_concurrent_writers_give_a_thousand_records(
     stack: Stack, writers: int, capsys: pytest.CaptureFixture[str]

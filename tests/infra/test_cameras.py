@@ -37,6 +37,7 @@ def test_user_names_fit_iam_and_stay_distinct() -> None:
     assert cameras.user_name("dev", "front-door") == "facegate-dev-camera-front-door"
 
 
+@pytest.mark.fresh_stack
 def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> None:
     iam, bucket = stack.session.client("iam"), stack.settings.camera_bucket
     keys = cameras.add(iam, "sandbox", bucket, ACCOUNT, "front-door")

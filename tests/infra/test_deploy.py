@@ -43,6 +43,7 @@ def test_the_sandbox_stage_is_not_deployable() -> None:
         stage_config("sandbox")
 
 
+@pytest.mark.fresh_stack
 def test_a_second_deploy_of_an_unchanged_stack_is_a_no_op(stack: Stack) -> None:
     cloudformation = stack.session.client("cloudformation")
     again = deploy_stack(cloudformation, "sandbox", sandbox=True)

@@ -15,6 +15,7 @@ from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import FUNCTIONS
 
 
+@pytest.mark.slow(reason="chalice package pip-installs the Lambda's requirements once")
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     zipped = package(stage, tmp_path / stage)

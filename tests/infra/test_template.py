@@ -112,7 +112,7 @@ def test_the_erasure_queue_outlasts_its_worker_and_dead_letters_failed_jobs() ->
 
 
 def test_every_output_is_a_setting_the_app_reads() -> None:
-    config_source = (PROJECT_DIR / "chalicelib" / "config.py").read_text()
+    config_source = (PROJECT_DIR / "chalicelib" / "core" / "config.py").read_text()
     assert set(template()["Outputs"]) == set(OUTPUT_ENV) | set(OPERATOR_OUTPUTS)
     unread = [
         env for env in OUTPUT_ENV.values() if env not in config_source and env != "FACEGATE_USER_POOL_ARN"

@@ -168,6 +168,7 @@ def versions(lambda_client: LambdaWithoutMotoGaps) -> list[str]:
     return [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName=CAMERA)["Versions"]]
 
 
+@pytest.mark.fresh_stack
 def test_provisioned_concurrency_routes_the_photos_through_the_alias_and_redeploys_keep_one_route(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:
@@ -210,6 +211,7 @@ def test_provisioned_concurrency_routes_the_photos_through_the_alias_and_redeplo
         lambda_client.get_alias(FunctionName=CAMERA, Name=ALIAS)
 
 
+@pytest.mark.fresh_stack
 def test_without_pointing_back_first_chalices_merge_would_add_a_second_route_for_the_photos(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:
@@ -221,6 +223,7 @@ def test_without_pointing_back_first_chalices_merge_would_add_a_second_route_for
     assert len(routes(s3)["incoming/"]) == 2
 
 
+@pytest.mark.fresh_stack
 def test_snapstart_is_on_when_the_version_is_published_and_off_again_when_the_setting_goes(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:
@@ -233,6 +236,7 @@ def test_snapstart_is_on_when_the_version_is_published_and_off_again_when_the_se
     assert lambda_client.snapstart[CAMERA] == "None" and versions(lambda_client) == ["$LATEST"]
 
 
+@pytest.mark.fresh_stack
 def test_a_version_the_sites_own_alias_names_is_not_deleted(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:
@@ -247,6 +251,7 @@ def test_a_version_the_sites_own_alias_names_is_not_deleted(
     assert versions(lambda_client) == ["$LATEST", pinned]
 
 
+@pytest.mark.fresh_stack
 def test_destroy_points_the_photos_back_at_the_function_so_chalice_delete_removes_the_route(
     deployed: tuple[LambdaWithoutMotoGaps, S3Client],
 ) -> None:

@@ -39,3 +39,15 @@ def test_a_slow_mark_without_a_reason_is_refused(pytester: pytest.Pytester) -> N
     result = run(pytester, "import pytest\n@pytest.mark.slow\ndef test_x():\n    pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "says why the test is slow" in result.stderr.str() + result.stdout.str()
+
+
+def test_slow_tests_run_first_so_parallel_workers_start_them_early(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        "def test_quick():\n    pass\n"
+        "@pytest.mark.slow(reason='waits')\n"
+        "def test_slow():\n    pass\n"
+    )
+    result = pytester.runpytest_inprocess("-p", "tests.time_budget", "-p", "no:randomly", "-v")
+    ran = [line.split("::")[1].split()[0] for line in result.stdout.lines if " PASSED" in line]
+    assert ran == ["test_slow", "test_quick"]
