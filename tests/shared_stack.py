@@ -21,10 +21,48 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import wiring
+from sandbox.stack import LocalAws, Stack
+
 if TYPE_CHECKING:
     import boto3.session
 
-    from sandbox.stack import Stack
+
+class SharedStage:
+    """A module's stage: built on first use and again whenever local AWS was reset since."""
+
+    def __init__(self, aws: LocalAws) -> None:
+        self.aws = aws
+        self.stack: Stack | None = None
+        self.built_at = -1  # which of local AWS's resets the stack was built after
+        self.as_built: dict[str, str] = {}
+        self.attributes: dict[str, object] = {}
+
+    def get(self) -> Stack:
+        if self.stack is None or self.built_at != self.aws.resets:
+            self.aws.reset()
+            wiring.reset()
+            self.stack = Stack(self.aws)
+            self.built_at = self.aws.resets
+            reset_data(self.stack)  # S3's test event in the uploads queue: every test starts alike
+            self.as_built = fingerprint(self.stack)
+            self.attributes = dict(vars(self.stack))  # a test may point them elsewhere
+        return self.stack
+
+    def restore(self) -> list[str]:
+        """Empty the data and name what still differs from the stage as built (then forget it)."""
+        assert self.stack is not None
+        vars(self.stack).update(self.attributes)
+        try:
+            reset_data(self.stack)
+            changed = changes(self.as_built, fingerprint(self.stack))
+        except Exception:
+            self.stack = None
+            raise
+        if changed:
+            self.stack = None  # the next test gets a stage built afresh
+        return changed
+
 
 # Queue attributes that change when nothing a test did matters (moto fills them on every read).
 VOLATILE_QUEUE_ATTRIBUTES = {"LastModifiedTimestamp", "CreatedTimestamp"}
