@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,9 +92,25 @@ def _dlib_answers_each_input_once() -> None:
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
     aws = LocalAws()
+    _untraced_requests(aws)
     with patched_environ(aws.environment()):
         yield aws
     aws.stop()
+
+
+def _untraced_requests(aws: LocalAws) -> None:
+    """Coverage measures our code, not moto's: each request moto's server answers runs in a
+    thread of its own, and that thread drops the tracer coverage gave it. Traced, moto's
+    request handling cost about a tenth of the suite under coverage; none of our code runs
+    in those threads (the handlers run in the test's thread or the pump's)."""
+    server: Any = aws._server._server  # moto's werkzeug server: a thread per request
+    handle = server.process_request_thread
+
+    def untraced(request: object, client_address: object) -> None:
+        sys.settrace(None)
+        handle(request, client_address)
+
+    server.process_request_thread = untraced
 
 
 @pytest.fixture(scope="module")

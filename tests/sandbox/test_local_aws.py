@@ -1,0 +1,33 @@
+"""Local AWS with moto's growing costs taken out (``sandbox/stack.py``) still answers as AWS does."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from sandbox.stack import LocalAws
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+@pytest.mark.parametrize(("age_seconds", "received"), [(0, ["sent"]), (59, ["sent"]), (61, [])])
+def test_a_message_is_received_only_within_the_queues_retention(
+    local_aws: LocalAws, age_seconds: int, received: list[str]
+) -> None:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    sqs: SQSClient = boto3.session.Session().client("sqs")
+    url = sqs.create_queue(QueueName="retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="sent")
+        [message] = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues["retention"]._messages
+        sent: Any = message.sent_timestamp  # moto keeps milliseconds
+        message.sent_timestamp = sent - age_seconds * 1000
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        assert [message["Body"] for message in answer.get("Messages", [])] == received
+    finally:
+        sqs.delete_queue(QueueUrl=url)
