@@ -101,8 +101,10 @@ def local_aws() -> Iterator[LocalAws]:
 def _untraced_requests(aws: LocalAws) -> None:
     """Coverage measures our code, not moto's: each request moto's server answers runs in a
     thread of its own, and that thread drops the tracer coverage gave it. Traced, moto's
-    request handling cost about a tenth of the suite under coverage; none of our code runs
-    in those threads (the handlers run in the test's thread or the pump's)."""
+    request handling cost about a tenth of the suite under coverage. Our handlers run in the
+    test's thread or the pump's; the only code of ours in moto's threads is what
+    ``sandbox/stack.py`` puts into moto (its write lock, its retention check), marked
+    ``pragma: no cover`` there and tested by ``tests/sandbox/test_local_aws.py``."""
     server: Any = aws._server._server  # moto's werkzeug server: a thread per request
     handle = server.process_request_thread
 

@@ -29,6 +29,9 @@ def test_what_a_test_wrote_is_emptied_and_the_stage_is_as_built(own_stage: Share
     employees = stack.session.client("dynamodb").scan(TableName=stack.settings.employees_table)
     assert employees["Items"] == []
     assert stack.pending_events() == 0
+    versions = stack.s3.list_object_versions(Bucket=stack.settings.camera_bucket)
+    assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []
+    assert stack.cognito.list_users(UserPoolId=stack.names["user_pool_id"])["Users"] == []
 
 
 def test_a_change_to_the_stage_itself_is_named_and_the_next_test_gets_a_new_stage(

@@ -31,3 +31,10 @@ def test_a_message_is_received_only_within_the_queues_retention(
         assert [message["Body"] for message in answer.get("Messages", [])] == received
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_local_aws_checks_retention_with_its_own_check(local_aws: LocalAws) -> None:
+    from moto.sqs.models import SQSBackend
+
+    check = SQSBackend.is_message_valid_based_on_retention_period
+    assert check.__module__ == "sandbox.stack"  # installed when local AWS started
