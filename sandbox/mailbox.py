@@ -7,14 +7,13 @@ from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
+from sandbox.moto_internals import MotoState
+
 
 def sent_emails(region: str = "us-east-1") -> list[EmailMessage]:
     """Every raw email SES accepted since local AWS started or was reset, oldest first."""
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    backend = ses_backends[DEFAULT_ACCOUNT_ID][region]
-    return [email.message_from_string(message.raw_data, policy=default) for message in backend.sent_messages]
+    sent = MotoState(region).ses.sent_messages
+    return [email.message_from_string(message.raw_data, policy=default) for message in sent]
 
 
 def write_report_files(message: EmailMessage, out: Path, stem: str) -> list[Path]:

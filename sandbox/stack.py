@@ -27,6 +27,7 @@ from chalicelib.core.config import Settings
 from chalicelib.core.keys import ENROLL_PREFIX, camera_key, enroll_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
+from sandbox.moto_internals import fix_local_aws
 from sandbox.resources import complete_sandbox, deploy_template, ensure_collection
 
 if TYPE_CHECKING:
@@ -47,69 +48,6 @@ def stage_environment(stage: str, overrides: Mapping[str, str]) -> dict[str, str
     env = stage_variables(stage)
     env.update({k: v for k, v in overrides.items() if k.startswith("FACEGATE_")})
     return env
-
-
-def _serialise_moto_dynamodb_writes() -> None:
-    """Run moto's DynamoDB writes one at a time (once per process).
-
-    moto's ``transact_write_items`` deep-copies each table it touches and, when a condition
-    fails, puts that copy back: every write that landed meanwhile from another thread is
-    undone, and the copy itself races other writes ("dictionary changed size"). DynamoDB
-    does neither. The gallery's change log makes failed conditions an everyday event (two
-    enrollments in one shard), so unserialised, a parallel import in the sandbox lost faces.
-    """
-    import functools
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    if getattr(DynamoDBBackend, "_facegate_serialised", False):
-        return
-    lock = threading.RLock()
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item"):
-        method = getattr(DynamoDBBackend, name, None)
-        if method is None:
-            continue
-
-        # Runs in moto's request threads, which the suite's coverage does not trace (tests/conftest.py).
-        def serialised(*args: Any, _method: Any = method, **kwargs: Any) -> Any:  # pragma: no cover
-            with lock:
-                return _method(*args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(method)(serialised))
-    DynamoDBBackend._facegate_serialised = True  # type: ignore[attr-defined]
-
-
-def _check_moto_sqs_retention_per_message_in_constant_time() -> None:
-    """Let moto's ReceiveMessage check a message's retention without counting the queue.
-
-    moto asks ``get_queue_attributes`` for the retention period of every message it looks
-    at, which counts the queue's visible, in-flight and delayed messages each time: one
-    receive from a queue of n messages costs n², and draining a backlog of a thousand
-    uploads spent a third of its time there. The same period, read from the queue itself.
-    """
-    from moto.core.utils import unix_time
-    from moto.sqs.models import Message, SQSBackend
-
-    # moto's own, replaced: an upgrade that renames it fails here, not silently.
-    assert callable(SQSBackend.is_message_valid_based_on_retention_period)
-
-    # Runs in moto's request threads, which the suite's coverage does not trace (tests/conftest.py).
-    def is_message_valid_based_on_retention_period(  # pragma: no cover
-        self: Any, queue_name: str, message: Message
-    ) -> bool:
-        retention_period = int(self.get_queue(queue_name).message_retention_period)
-        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
-
-    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
-
-
-def _list_moto_services_once() -> None:
-    """moto's server lists its own package folder (150 ``stat`` calls) to route every
-    request; the folders do not change while it runs, so list them once."""
-    from moto import backends
-
-    services = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: services
 
 
 class SandboxError(RuntimeError):
@@ -154,9 +92,7 @@ class LocalAws:
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        _serialise_moto_dynamodb_writes()
-        _check_moto_sqs_retention_per_message_in_constant_time()
-        _list_moto_services_once()
+        fix_local_aws()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -222,6 +158,7 @@ class Stack:
             }
         )
         self.settings = Settings.from_env()
+        self.dynamodb = self.session.client("dynamodb")
         self.s3 = self.session.client("s3")
         self.sqs = self.session.client("sqs")
         self.cognito = self.session.client("cognito-idp")

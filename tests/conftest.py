@@ -103,7 +103,7 @@ def _untraced_requests(aws: LocalAws) -> None:
     thread of its own, and that thread drops the tracer coverage gave it. Traced, moto's
     request handling cost about a tenth of the suite under coverage. Our handlers run in the
     test's thread or the pump's; the only code of ours in moto's threads is what
-    ``sandbox/stack.py`` puts into moto (its write lock, its retention check), marked
+    ``sandbox/moto_internals.py`` puts into moto (its write lock, its retention check), marked
     ``pragma: no cover`` there and tested by ``tests/sandbox/test_local_aws.py``."""
     server: Any = aws._server._server  # moto's werkzeug server: a thread per request
     handle = server.process_request_thread

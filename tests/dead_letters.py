@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from sandbox.lambda_invoke import LambdaEndpoint
+from sandbox.moto_internals import MotoState
 from sandbox.stack import FUNCTION_ARN_PREFIX, Stack
-
-MOTO_ACCOUNT = "123456789012"  # the local AWS's one account (FUNCTION_ARN_PREFIX names it)
 
 
 @contextmanager
@@ -117,9 +116,7 @@ def stored_seconds_ago(stack: Stack, key: str, seconds: float) -> None:
     runs in this process); the clock a forged event time cannot move."""
     from datetime import UTC, datetime, timedelta
 
-    from moto.s3.models import s3_backends
-
-    bucket = s3_backends[MOTO_ACCOUNT]["aws"].buckets[stack.settings.camera_bucket]
+    bucket = MotoState().s3.buckets[stack.settings.camera_bucket]
     moment = (datetime.now(UTC) - timedelta(seconds=seconds)).replace(tzinfo=None)  # moto's naive UTC
     for version in bucket.keys.getlist(key):
         version.last_modified = moment

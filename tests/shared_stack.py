@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib import wiring
+from sandbox.moto_internals import MotoState
 from sandbox.stack import LocalAws, Stack
-
-if TYPE_CHECKING:
-    import boto3.session
 
 
 class SharedStage:
@@ -88,7 +85,7 @@ def fingerprint(stack: Stack) -> dict[str, str]:
 
 
 def _fingerprint(stack: Stack) -> dict[str, str]:
-    moto = _Moto(stack.session.region_name or "us-east-1")
+    moto = _StageParts(stack.session.region_name or "us-east-1")
     parts: dict[str, Any] = {}
     parts.update(moto.tables())
     parts.update(moto.buckets())
@@ -123,13 +120,12 @@ def reset_data(stack: Stack) -> None:
     The deletes go through the API, as a client's would, so moto's own bookkeeping follows;
     moto's state only says which tables, buckets, queues and users hold something to delete.
     """
-    moto = _Moto(stack.session.region_name or "us-east-1")
-    clients = _clients(stack.session)
-    _empty_tables(moto, clients.dynamodb)
-    _empty_buckets(moto, clients.s3)
+    moto = MotoState(stack.session.region_name or "us-east-1")
+    _empty_tables(moto, stack.dynamodb)
+    _empty_buckets(moto, stack.s3)
     for queue in moto.sqs.queues.values():
         if queue._messages:  # visible, in flight or delayed
-            clients.sqs.purge_queue(QueueUrl=queue.physical_resource_id)
+            stack.sqs.purge_queue(QueueUrl=queue.physical_resource_id)
     cognito, pool = stack.cognito, stack.names["user_pool_id"]
     for username in list(moto.cognito.user_pools[pool].users):
         cognito.admin_delete_user(UserPoolId=pool, Username=username)
@@ -141,7 +137,7 @@ def reset_data(stack: Stack) -> None:
         topic.sent_notifications.clear()
 
 
-def _empty_tables(moto: _Moto, dynamodb: Any) -> None:
+def _empty_tables(moto: MotoState, dynamodb: Any) -> None:
     for name, table in moto.dynamodb.tables.items():
         if not table.all_items():
             continue
@@ -153,7 +149,7 @@ def _empty_tables(moto: _Moto, dynamodb: Any) -> None:
             dynamodb.batch_write_item(RequestItems={name: batch})
 
 
-def _empty_buckets(moto: _Moto, s3: Any) -> None:
+def _empty_buckets(moto: MotoState, s3: Any) -> None:
     for name, bucket in moto.s3.buckets.items():
         while bucket.keys:  # the first page again until there is none: paging while deleting skips some
             page = s3.list_object_versions(Bucket=name)
@@ -166,50 +162,8 @@ def _empty_buckets(moto: _Moto, s3: Any) -> None:
             s3.delete_objects(Bucket=name, Delete={"Objects": versions, "Quiet": True})
 
 
-class _Clients:
-    """The reset's clients, made once per session (making one costs more than a call)."""
-
-    def __init__(self, session: boto3.session.Session) -> None:
-        self.dynamodb = session.client("dynamodb")
-        self.s3 = session.client("s3")
-        self.sqs = session.client("sqs")
-
-
-_CLIENTS: weakref.WeakKeyDictionary[boto3.session.Session, _Clients] = weakref.WeakKeyDictionary()
-
-
-def _clients(session: boto3.session.Session) -> _Clients:
-    if session not in _CLIENTS:
-        _CLIENTS[session] = _Clients(session)
-    return _CLIENTS[session]
-
-
-class _Moto:
-    """moto's backends of this process for the default account, in one region."""
-
-    def __init__(self, region: str) -> None:
-        from moto.cloudformation.models import cloudformation_backends
-        from moto.cloudwatch.models import cloudwatch_backends
-        from moto.cognitoidp.models import cognitoidp_backends
-        from moto.core.models import DEFAULT_ACCOUNT_ID as account
-        from moto.dynamodb.models import dynamodb_backends
-        from moto.iam.models import iam_backends
-        from moto.kms.models import kms_backends
-        from moto.s3.models import s3_backends
-        from moto.ses.models import ses_backends
-        from moto.sns.models import sns_backends
-        from moto.sqs.models import sqs_backends
-
-        self.dynamodb = dynamodb_backends[account][region]
-        self.s3 = s3_backends[account]["aws"]
-        self.sqs = sqs_backends[account][region]
-        self.sns = sns_backends[account][region]
-        self.cognito = cognitoidp_backends[account][region]
-        self.kms = kms_backends[account][region]
-        self.cloudwatch = cloudwatch_backends[account][region]
-        self.iam = iam_backends[account]["aws"]
-        self.cloudformation = cloudformation_backends[account][region]
-        self.ses = ses_backends[account][region]
+class _StageParts(MotoState):
+    """The stage's parts, as the fingerprint reads them from moto's state."""
 
     def tables(self) -> dict[str, Any]:
         parts: dict[str, Any] = {}

@@ -21,6 +21,7 @@ from chalicelib.core.keys import processed_key
 from chalicelib.core.models import Employee, Reason, Scan, Status, Upload
 from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
+from sandbox.moto_internals import MotoState
 from sandbox.stack import PROJECT_DIR, Stack
 
 
@@ -100,10 +101,7 @@ def published_texts(topic_arn: str) -> list[tuple[str, str]]:
     """(subject, text for people) of every message local SNS took on ``topic_arn``."""
     import json
 
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.sns.models import sns_backends
-
-    topic = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics[topic_arn]
+    topic = MotoState().sns.topics[topic_arn]
     return [(str(sent[2]), json.loads(sent[1])["default"]) for sent in topic.sent_notifications]
 
 
