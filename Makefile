@@ -14,10 +14,11 @@ FAST_TESTS := tests/unit tests/door tests/aws/test_contracts.py tests/engine/tes
 
 .PHONY: demo test test-fast lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
-$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-dev.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-models.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .  # the `facegate` command in .venv/bin
 	touch $@
 

