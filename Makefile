@@ -14,7 +14,7 @@ FAST_TESTS := tests/unit tests/door tests/aws/test_contracts.py tests/engine/tes
 
 .PHONY: demo test test-fast lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
 
-$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-models.txt requirements-dev.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-old-model.txt requirements-models.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -64,10 +64,10 @@ package: $(INSTALLED)
 	$(PY) -m infra.deploy package prod
 
 layer: $(INSTALLED)
-	$(PY) -m infra.deploy layer
+	$(PY) -m infra.deploy layer $(if $(WITH_DLIB),--with-dlib)
 
 deploy: $(INSTALLED)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy deploy $(STAGE)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy deploy $(STAGE) $(if $(WITH_DLIB),--with-dlib)
 
 destroy: $(INSTALLED)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m infra.deploy destroy $(STAGE)

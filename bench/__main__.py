@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bytecode, coldstart, decode, gallery, latency, speed, system
+from bench import bytecode, coldstart, decode, gallery, latency, models, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 TARGETS = {
-    "local_vs_face_recognition_ratio_640": ("≤", 0.6),
-    "local_vs_face_recognition_ratio_1080": ("≤", 0.25),
+    "local_vs_face_recognition_ratio_640": ("≤", 0.25),
+    "local_vs_face_recognition_ratio_1080": ("≤", 0.12),
     "search_100k_fraction_of_embed": ("<", 0.1),
     "cold_import_ratio_rekognition": ("≤", 1.3),
     "rekognition_calls_per_scan": ("≤", 1),
@@ -44,6 +44,11 @@ def machine() -> dict[str, Any]:
 def run() -> dict[str, Any]:
     photos = ensure_photos()
     results: dict[str, Any] = {"machine": machine()}
+    # First: its cold starts are the models' first loads in this process.
+    results["models"] = models.run(photos)
+    for key in ("old", "new"):
+        gap = results["models"]["pairs"][key]["margin_over_median_gap"]
+        results[f"model_{key}_margin_over_median_gap"] = gap
     comparison = speed.compare_with_face_recognition(photos)
     for size, figures in comparison.items():
         results[f"local_vs_face_recognition_ratio_{size}"] = figures["ratio"]

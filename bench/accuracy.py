@@ -27,7 +27,9 @@ from chalicelib.core.config import ENGINES, ImageLimits, Policy
 from chalicelib.core.errors import EnrollmentError, RejectedImage
 from chalicelib.core.models import Employee, NormalisedImage, SearchResult, Status
 from chalicelib.core.ports import FaceEngine
-from chalicelib.engines.local import LocalEngine, similarity
+from chalicelib.engines.face_model import FaceModel
+from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.sface_model import SFaceModel
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import decide
 from sandbox.memory_faces import InMemoryFaceStore
@@ -42,9 +44,10 @@ class Sample:
     embedding: np.ndarray
 
 
-def embed_dataset(dataset: Path) -> tuple[list[Sample], list[str]]:
-    """One embedding per photo (its largest face); photos without a face are listed apart."""
-    engine = LocalEngine(InMemoryFaceStore(), Policy())
+def embed_dataset(dataset: Path, model: FaceModel | None = None) -> tuple[list[Sample], list[str]]:
+    """One embedding per photo (its largest face), by the engine's model or ``model``;
+    photos without a face are listed apart."""
+    engine = LocalEngine(InMemoryFaceStore(), Policy(), model=model)
     samples, skipped = [], []
     for folder in sorted(p for p in dataset.iterdir() if p.is_dir()):
         for photo in sorted(p for p in folder.iterdir() if p.is_file()):
@@ -59,11 +62,16 @@ def embed_dataset(dataset: Path) -> tuple[list[Sample], list[str]]:
     return samples, skipped
 
 
-def verification(samples: list[Sample]) -> dict[str, Any]:
+def _similarity(first: np.ndarray, second: np.ndarray, model: FaceModel | None = None) -> float:
+    """Two embeddings of ``model`` (the local engine's by default) on the 0–100 scale."""
+    return (model or SFaceModel()).score(float(np.sum((first - second) ** 2)))
+
+
+def verification(samples: list[Sample], model: FaceModel | None = None) -> dict[str, Any]:
     genuine: list[float] = []
     impostor: list[float] = []
     for a, b in itertools.combinations(samples, 2):
-        score = similarity(float(np.linalg.norm(a.embedding - b.embedding)))
+        score = _similarity(a.embedding, b.embedding, model)
         (genuine if a.person == b.person else impostor).append(score)
     rows = []
     for threshold in THRESHOLDS:
@@ -81,11 +89,18 @@ def verification(samples: list[Sample]) -> dict[str, Any]:
     }
 
 
+def enrolled_people(owners: list[str]) -> set[str]:
+    """Who is enrolled in the identification runs: everyone with two photos or more (their
+    other photos are the members' probes) and every other one of the rest (strangers)."""
+    people = sorted(set(owners))
+    several = {person for person in people if owners.count(person) > 1}
+    return several | set([person for person in people if person not in several][::2])
+
+
 def identification(samples: list[Sample], policy: Policy) -> dict[str, Any]:
-    """Half the people enrolled (their first photo); everyone's other photos and the other
-    half's photos probe the gallery, nearest face per person, with the margin rule."""
-    people = sorted({sample.person for sample in samples})
-    enrolled = set(people[::2])
+    """Everyone with several photos and every other one of the rest enrolled (their first
+    photo); all other photos probe the gallery, nearest face per person, with the margin rule."""
+    enrolled = enrolled_people([sample.person for sample in samples])
     gallery = {p: next(s for s in samples if s.person == p) for p in enrolled}
     probes = [s for s in samples if s is not gallery.get(s.person)]
     by_threshold = []
@@ -93,10 +108,7 @@ def identification(samples: list[Sample], policy: Policy) -> dict[str, Any]:
         false_accepts = correct = members = strangers = 0
         for probe in probes:
             ranked = sorted(
-                (
-                    (similarity(float(np.linalg.norm(g.embedding - probe.embedding))), p)
-                    for p, g in gallery.items()
-                ),
+                ((_similarity(g.embedding, probe.embedding), p) for p, g in gallery.items()),
                 reverse=True,
             )
             best_score, best_person = ranked[0]
@@ -138,15 +150,15 @@ def engine_for(name: str, policy: Policy) -> Iterator[FaceEngine]:
 
 
 def engine_identification(dataset: Path, name: str) -> dict[str, Any]:
-    """``identification`` through an engine's own calls and ``decide``: half the people
-    enrolled from their first photo, every other photo a probe, decided at each threshold."""
+    """``identification`` through an engine's own calls and ``decide``: the people of
+    ``enrolled_people`` enrolled from their first photo, every other photo a probe, decided
+    at each threshold."""
     policy = Policy.for_engine(name)
     # Searched with the threshold at the margin, so the engine reports every score (from 0)
     # and each threshold is then applied by decide() to the same answers.
     seeing_all = replace(policy, match_threshold=policy.match_margin)
     photos = _photos(dataset)
-    people = sorted({person for person, _ in photos})
-    enrolled = set(people[::2])
+    enrolled = enrolled_people([person for person, _ in photos])
     answers: list[tuple[str, SearchResult]] = []
     not_enrolled: list[str] = []
     with engine_for(name, seeing_all) as engine:

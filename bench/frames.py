@@ -11,7 +11,7 @@ SIZES = {"640": (640, 480), "1080": (1920, 1080)}
 # How many face-widths the frame is wide: a face of 160 px at 640×480, 320 px at 1080p.
 FACE_WIDTHS_ACROSS = {"640": 4.0, "1080": 6.0}
 PORTRAITS = ("obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png")
-SCENES = ("camera.png", "group.jpg")  # no face; six faces: framed whole
+SCENES = ("coffee.png", "group.jpg")  # no face; six faces: framed whole
 
 Box = tuple[int, int, int, int]  # left, top, width, height
 

@@ -168,7 +168,7 @@ def float16_error() -> dict[str, Any]:
     import numpy as np
 
     from chalicelib.core.config import ImageLimits, Policy
-    from chalicelib.engines.local import LocalEngine, similarity
+    from chalicelib.engines.local import LocalEngine
     from chalicelib.scanning.imaging import normalise
     from sandbox.memory_faces import InMemoryFaceStore
     from sandbox.photos import ensure_photos
@@ -186,8 +186,8 @@ def float16_error() -> dict[str, Any]:
         for j in range(len(rows)):
             if i == j:
                 continue
-            exact = similarity(float(np.linalg.norm(rows[i] - rows[j])))
-            stored = similarity(float(np.linalg.norm(rows[i] - half[j])))
+            exact = engine.model.score(float(np.sum((rows[i] - rows[j]) ** 2)))
+            stored = engine.model.score(float(np.sum((rows[i] - half[j]) ** 2)))
             worst = max(worst, abs(exact - stored))
             flips += (exact >= threshold) != (stored >= threshold)
             pairs += 1

@@ -28,7 +28,7 @@ PRICE_PER_STORED_FACE_MONTH_USD = 0.00001
 
 def throughput(photos: Path, uploads: int = 48, workers: int = 2) -> dict[str, float]:
     """Real photos through bucket → event → handler with ``workers`` concurrent invocations."""
-    names = ["obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "camera.png", "group.jpg"]
+    names = ["obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "coffee.png", "group.jpg"]
     with running_stack() as stack:
         enroll_employee(stack, Employee("EMP001", "A"), [photos / "obama.jpg"])
         enroll_employee(stack, Employee("EMP002", "B"), [photos / "biden.jpg"])

@@ -27,7 +27,9 @@ import numpy as np
 
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.errors import RejectedImage
-from chalicelib.engines.local import FaceChip, LocalEngine, _Models, similarity
+from chalicelib.engines.dlib_model import DlibModel, _Models, similarity
+from chalicelib.engines.face_model import FaceChip
+from chalicelib.engines.local import LocalEngine
 from chalicelib.scanning.imaging import normalise
 from sandbox.memory_faces import InMemoryFaceStore
 
@@ -108,7 +110,7 @@ def enroll(faces: list[tuple[str, str, FaceChip, float]], named: dict[str, Templ
 
 def _score(templates: list[np.ndarray], probe: np.ndarray) -> float:
     """A probe against one photo's templates: the nearest, as the gallery search does."""
-    return max(similarity(float(np.linalg.norm(t - probe))) for t in templates)
+    return float(max(similarity(float(np.linalg.norm(t - probe))) for t in templates))
 
 
 def compare(enrolled: list[Enrolled], variant: str, policy: Policy) -> dict[str, Any]:
@@ -166,7 +168,7 @@ def compare(enrolled: list[Enrolled], variant: str, policy: Policy) -> dict[str,
 def evaluate(dataset: Path, jitters: list[int], repeats: int, policy: Policy | None = None) -> dict[str, Any]:
     """The variants side by side, ``repeats`` times over (dlib's jitter is random)."""
     policy = policy or Policy()
-    engine = LocalEngine(InMemoryFaceStore(), policy)
+    engine = LocalEngine(InMemoryFaceStore(), policy, model=DlibModel())
     named = variants(jitters)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in named}
     photos = people = 0

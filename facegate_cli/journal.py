@@ -45,6 +45,11 @@ class JournalState:
     def face_ids(self, employee_id: str) -> set[str]:
         return {face for (owner, _), face in self.photos.items() if owner == employee_id}
 
+    def forget_photos_of(self, employees: set[str]) -> None:
+        """Treat these employees' enrolled photos as not done (to enroll them again: the
+        engine's model changed since, and their faces are all of the old one)."""
+        self.photos = {key: face for key, face in self.photos.items() if key[0] not in employees}
+
 
 def read(path: Path) -> JournalState:
     """The state the journal at ``path`` records (empty when there is none yet)."""

@@ -103,7 +103,7 @@ def _in_bucket(arn: str, stage: str, bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}{slash}{path}"
 
 
-def deploy(stage: str) -> None:
+def deploy(stage: str, with_dlib: bool = False) -> None:
     import boto3
 
     env = stage_config(stage)
@@ -120,7 +120,7 @@ def deploy(stage: str) -> None:
     )
     layers = None
     if env.get("FACEGATE_ENGINE", "local") == "local":
-        layers = [publish_layer(session, stage, stack_outputs["CameraBucket"])]
+        layers = [publish_layer(session, stage, stack_outputs["CameraBucket"], with_dlib)]
     write_outputs(stage, environment(stack_outputs), layers)
     print(f"wrote the stack's outputs into {CONFIG.relative_to(PROJECT_DIR)} [{stage}]")
     account = session.client("sts").get_caller_identity()["Account"]
@@ -149,17 +149,20 @@ def precompile_app() -> None:
     print(f"chalicelib: {pycs} modules precompiled for {sys.implementation.cache_tag}")
 
 
-def publish_layer(session: boto3.session.Session, stage: str, bucket: str) -> str:
-    """Build the local engine's layer, upload it next to the stage's photos, publish it."""
+def publish_layer(session: boto3.session.Session, stage: str, bucket: str, with_dlib: bool = False) -> str:
+    """Build the local engine's layer (with dlib for a site still upgrading from it),
+    upload it next to the stage's photos, publish it."""
     from infra.layer import build_layer
 
     if sys.version_info < (3, 12):
         raise SystemExit(
-            "the local engine's dlib wheel needs the python3.12 Lambda runtime, and Chalice deploys "
+            "the local engine's layer needs the python3.12 Lambda runtime, and Chalice deploys "
             "the runtime of the Python it runs on: run `make deploy` from Python 3.12 or newer"
         )
     runtime = f"{sys.version_info.major}.{sys.version_info.minor}"
-    zipped, unzipped = build_layer(OUT / f"layer-local-engine-{stage}.zip", python_version=runtime)
+    zipped, unzipped = build_layer(
+        OUT / f"layer-local-engine-{stage}.zip", python_version=runtime, with_dlib=with_dlib
+    )
     print(f"layer: {zipped.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
     key = f"artifacts/{zipped.name}"
     session.client("s3").upload_file(str(zipped), bucket, key)
@@ -259,9 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
     parser.add_argument("command", choices=["deploy", "destroy", "package", "layer"])
     parser.add_argument("stage", nargs="?", default="prod")
+    parser.add_argument(
+        "--with-dlib", action="store_true", help="the layer keeps dlib (a gallery still has its faces)"
+    )
     args = parser.parse_args(argv)
     if args.command == "deploy":
-        deploy(args.stage)
+        deploy(args.stage, with_dlib=args.with_dlib)
     elif args.command == "destroy":
         destroy(args.stage)
     elif args.command == "package":
@@ -269,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from infra.layer import build_layer
 
-        zipped, unzipped = build_layer(OUT / "layer-local-engine.zip")
+        zipped, unzipped = build_layer(OUT / "layer-local-engine.zip", with_dlib=args.with_dlib)
         print(f"{zipped}: {zipped.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
     return 0
 

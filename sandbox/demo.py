@@ -52,7 +52,7 @@ def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str
     uploads = {
         "enrolled person, new photo": (CAMERA, "avery at door.jpg", avery),
         "stranger": (CAMERA, "visitor.png", (photos / "astronaut.png").read_bytes()),
-        "no face": (CAMERA, "empty-hall.png", (photos / "camera.png").read_bytes()),
+        "no face": (CAMERA, "empty-hall.png", (photos / "coffee.png").read_bytes()),
         "group": (CAMERA, "group.jpg", (photos / "group.jpg").read_bytes()),
         "corrupt file": (CAMERA, "broken.jpg", corrupt_jpeg(avery)),
         "not in IT, server room": (SERVER_ROOM_CAMERA, "avery at server room.jpg", avery),

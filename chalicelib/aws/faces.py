@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
-from chalicelib.core.ports import FaceChange, Heads, StoredFace
+from chalicelib.core.ports import FIRST_MODEL, FaceChange, Heads, StoredFace
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -83,6 +83,7 @@ class DynamoFaceStore:
             "face_id": face.face_id,
             "embedding": face.embedding,
             "created_at": face.created_at,
+            "model": face.model,
         }
         put = {
             "Put": {
@@ -279,4 +280,5 @@ def _stored(item: dict[str, Any]) -> StoredFace:
         face_id=item["face_id"],
         embedding=bytes(item["embedding"]),
         created_at=item.get("created_at", ""),
+        model=item.get("model", FIRST_MODEL),
     )

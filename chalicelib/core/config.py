@@ -28,6 +28,9 @@ class Policy:
     match_margin: float = 5.0  # best match must beat the next-best other employee by this
     min_face_px: int = 80  # a face narrower than this (in the uploaded photo) is too small
     min_sharpness: float = 20.0  # 0–100; below this a face is too blurred to trust
+    # A face turned further than this (yaw or pitch, degrees) is not trusted; engines that
+    # cannot tell report 0 (dlib's HOG finds only faces turned less than about 30 degrees).
+    max_turn_degrees: float = 45.0
     # Local engine: frames longer than this are shrunk to it for face detection (0: never).
     detect_max_side: int = 1280
 
@@ -174,6 +177,7 @@ class Settings:
                 match_margin=reader.number("FACEGATE_MATCH_MARGIN", Policy.match_margin, 0, 100),
                 min_face_px=reader.integer("FACEGATE_MIN_FACE_PX", Policy.min_face_px, low=1),
                 min_sharpness=reader.number("FACEGATE_MIN_SHARPNESS", Policy.min_sharpness, 0, 100),
+                max_turn_degrees=reader.number("FACEGATE_MAX_TURN_DEGREES", Policy.max_turn_degrees, 0, 90),
                 detect_max_side=reader.integer("FACEGATE_DETECT_MAX_SIDE", Policy.detect_max_side, low=0),
             ),
             limits=ImageLimits(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Pillow is imported only where pixels are touched
+    from collections.abc import Sequence
+
     from PIL.Image import Image
 
 
@@ -80,10 +82,20 @@ class DetectedFace:
 
     box: BoundingBox
     sharpness: float  # 0–100, one scale for every engine
+    # Degrees from facing the camera, left/right and up/down (0 when the engine cannot tell).
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0  # the eye line's tilt (not a quality problem: alignment undoes it)
+    confidence: float = 100.0  # 0–100: the detector's certainty that this is a face
 
     @property
     def size_px(self) -> int:
         return min(self.box.width, self.box.height)
+
+    @property
+    def turn(self) -> float:
+        """How far the face is turned from the camera, the larger of yaw and pitch."""
+        return max(abs(self.yaw), abs(self.pitch))
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,9 @@ class GalleryHealth:
     close_pairs: list[ClosePair]  # by similarity, highest first
     single_photo: list[str]  # employees with exactly one face, sorted
     outlier_faces: list[OutlierFace]  # by similarity, lowest first
+    # Employees whose faces are all of a model the engine no longer enrolls with (sorted):
+    # matched by that model until they have a face of the current one.
+    old_model_only: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +201,7 @@ class GalleryHealth:
                 {"employee_id": face.employee_id, "face_id": face.face_id, "similarity": face.similarity}
                 for face in self.outlier_faces
             ],
+            "old_model_only": list(self.old_model_only),
         }
 
 
@@ -195,6 +211,7 @@ def gallery_health(
     face_counts: dict[str, int],
     pairs: dict[tuple[str, str], float],
     outliers: list[OutlierFace],
+    old_model_only: Sequence[str] = (),
 ) -> GalleryHealth:
     """The report in its one order, from what an engine measured (pairs: best per pair)."""
     return GalleryHealth(
@@ -208,6 +225,7 @@ def gallery_health(
         ],
         single_photo=sorted(employee for employee, count in face_counts.items() if count == 1),
         outlier_faces=sorted(outliers, key=lambda face: (face.similarity, face.employee_id, face.face_id)),
+        old_model_only=sorted(old_model_only),
     )
 
 

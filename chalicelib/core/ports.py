@@ -93,14 +93,20 @@ class ErasureEngine(FaceEngine, Protocol):
         ...
 
 
+# The model of every face stored before faces carried their model's id: dlib's ResNet.
+FIRST_MODEL = "dlib-resnet-v1"
+
+
 @dataclass(frozen=True)
 class StoredFace:
-    """One enrolled embedding as the store keeps it (float32 little-endian bytes)."""
+    """One enrolled embedding as the store keeps it (float32 little-endian bytes), with the
+    id of the model that made it (faces stored before models had ids are dlib's)."""
 
     employee_id: str
     face_id: str
     embedding: bytes
     created_at: str
+    model: str = FIRST_MODEL
 
 
 # How far the gallery's change log has come: one sequence number per shard of employees.

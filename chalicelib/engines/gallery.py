@@ -1,5 +1,6 @@
 """The local engine's gallery in memory: one matrix row per enrolled face, changed a row at
-a time as the store's change log says (``gallery_sync``)."""
+a time as the store's change log says (``gallery_sync``). Each row carries its model: a
+search compares a probe only with rows of the model that embedded it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Gallery:
         self._matrix = np.zeros((capacity, EMBEDDING_DIMS), dtype=np.float32)
         self._norms = np.zeros(capacity, dtype=np.float32)
         self._owners = np.zeros(capacity, dtype=np.int32)
+        self._models = np.zeros(capacity, dtype=np.uint8)
+        self.model_ids: list[str] = []  # index = a row's model code
         self._count = 0
         self.employee_ids: list[str] = []  # index = owner; "" for one whose faces all went
         self._employee_index: dict[str, int] = {}
@@ -46,9 +49,11 @@ class Gallery:
         employees = sorted({face.employee_id for face in faces})
         index = {employee_id: number for number, employee_id in enumerate(employees)}
         owners = np.array([index[face.employee_id] for face in faces], dtype=np.int32)
-        return cls.of_arrays(
-            heads, employees, owners, matrix.reshape(len(faces), EMBEDDING_DIMS), [f.face_id for f in faces]
-        )
+        model_ids = sorted({face.model for face in faces})
+        codes = {model: code for code, model in enumerate(model_ids)}
+        models = np.array([codes[face.model] for face in faces], dtype=np.uint8)
+        rows = matrix.reshape(len(faces), EMBEDDING_DIMS)
+        return cls.of_arrays(heads, employees, owners, rows, [f.face_id for f in faces], model_ids, models)
 
     @classmethod
     def of_arrays(
@@ -58,10 +63,17 @@ class Gallery:
         owners: np.ndarray,
         matrix: np.ndarray,
         face_ids: list[str],
+        model_ids: list[str],
+        models: np.ndarray,
     ) -> Gallery:
-        """A gallery of rows already in arrays (a snapshot); ``owners`` index ``employee_ids``."""
+        """A gallery of rows already in arrays (a snapshot); ``owners`` index ``employee_ids``
+        and ``models`` index ``model_ids``."""
         import numpy as np
 
+        if len(model_ids) != len(set(model_ids)) or len(model_ids) > 255:
+            raise ValueError("a model id appears twice")
+        if len(models) and int(np.max(models)) >= len(model_ids):
+            raise ValueError("a row names no model")
         if len(face_ids) != len(set(face_ids)):
             raise ValueError("a face id appears twice")
         if len(employee_ids) != len(set(employee_ids)):
@@ -70,6 +82,8 @@ class Gallery:
         gallery._matrix = _writable(matrix, np.float32)
         gallery._norms = np.einsum("ij,ij->i", gallery._matrix, gallery._matrix)
         gallery._owners = _writable(owners, np.int32)
+        gallery._models = _writable(models, np.uint8)
+        gallery.model_ids = list(model_ids)
         gallery._count = len(face_ids)
         gallery.employee_ids = list(employee_ids)
         gallery._employee_index = {employee_id: n for n, employee_id in enumerate(employee_ids)}
@@ -97,6 +111,20 @@ class Gallery:
         """Per row: the index of its employee in ``employee_ids``."""
         return self._owners[: self._count]
 
+    @property
+    def models(self) -> np.ndarray:
+        """Per row: the index of its model in ``model_ids``."""
+        return self._models[: self._count]
+
+    def rows_of(self, model_id: str) -> np.ndarray:
+        """Which rows hold ``model_id``'s embeddings (a boolean per row)."""
+        import numpy as np
+
+        if model_id not in self.model_ids:
+            return np.zeros(self._count, dtype=bool)
+        rows: np.ndarray = self.models == self.model_ids.index(model_id)
+        return rows
+
     def owner_index(self, employee_id: str) -> int | None:
         return self._employee_index.get(employee_id)
 
@@ -118,6 +146,9 @@ class Gallery:
         self._matrix[row] = np.frombuffer(face.embedding, dtype="<f4")
         self._norms[row] = float(self._matrix[row] @ self._matrix[row])
         self._owners[row] = owner
+        if face.model not in self.model_ids:
+            self.model_ids.append(face.model)
+        self._models[row] = self.model_ids.index(face.model)
         self.face_ids.append(face.face_id)
         self._row_of[face.face_id] = row
         self._count += 1
@@ -133,6 +164,7 @@ class Gallery:
             self._matrix[row] = self._matrix[last]
             self._norms[row] = self._norms[last]
             self._owners[row] = self._owners[last]
+            self._models[row] = self._models[last]
             moved = self.face_ids[last]
             self.face_ids[row] = moved
             self._row_of[moved] = row
@@ -140,6 +172,7 @@ class Gallery:
         self._matrix[last] = 0.0
         self._norms[last] = 0.0
         self._owners[last] = 0
+        self._models[last] = 0
         self._count = last
 
     def _forget_one_face_of(self, owner: int) -> None:
@@ -161,7 +194,7 @@ class Gallery:
     def _grow(self, capacity: int) -> None:
         import numpy as np
 
-        for name in ("_matrix", "_norms", "_owners"):
+        for name in ("_matrix", "_norms", "_owners", "_models"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: self._count] = old[: self._count]

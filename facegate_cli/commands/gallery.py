@@ -1,4 +1,5 @@
-"""``facegate gallery health``: who may be confused with whom, and who needs more photos."""
+"""``facegate gallery health``: who may be confused with whom, and who needs more photos;
+``facegate gallery migration``: who still has faces of the old model only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def register(subcommands: Any) -> None:
         dest="action", required=True
     )
     command(gallery, "health", "close pairs, single photos and outlier faces").set_defaults(run=health)
+    command(gallery, "migration", "employees with faces of the old model only").set_defaults(run=migration)
 
 
 def health(args: argparse.Namespace, context: Context) -> int:
@@ -37,4 +39,28 @@ def health(args: argparse.Namespace, context: Context) -> int:
     section(
         "outlier faces (unlike the employee's others)", outliers, ["employee_id", "face_id", "similarity"]
     )
+    _old_model_only(report)
     return 0
+
+
+def migration(args: argparse.Namespace, context: Context) -> int:
+    """The upgrade's to-do list: 0 when every employee has a face of the current model."""
+    report = context.client.get("/gallery/health")
+    waiting = list(report.get("old_model_only", []))
+    if context.json:
+        context.show({"employees": report.get("employees"), "old_model_only": waiting})
+        return 0
+    if not waiting:
+        print(f"all {report.get('employees', 0)} enrolled employees have a face of the current model")
+        return 0
+    _old_model_only(report)
+    return 0
+
+
+def _old_model_only(report: dict[str, Any]) -> None:
+    waiting = [{"employee_id": employee} for employee in report.get("old_model_only", [])]
+    section(
+        "old model only (matched by dlib until enrolled again: facegate import of the same roster)",
+        waiting,
+        ["employee_id"],
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from facegate_cli import journal, output
+from facegate_cli.client import ApiError
 from facegate_cli.context import Context
 from facegate_cli.importer import Importer, Outcome
 from facegate_cli.roster import Plan, Refusal, RosterError, parse, stays_inside
@@ -52,6 +53,9 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if done.lines and done.stage != this_stage:
         print(f"facegate import: {_other_stage(journal_file, done.stage, this_stage)}", file=sys.stderr)
         return 2
+    if done.photos:  # a roster imported before: re-enroll whoever the model upgrade left behind
+        upgrading = _old_model_only(context, {person.employee_id for person in plan.people})
+        done.forget_photos_of(upgrading)
     if args.dry_run:
         return _dry_run(plan, done, context)
     steps = sum(1 + len(person.photos) for person in plan.people)
@@ -71,6 +75,27 @@ def run(args: argparse.Namespace, context: Context) -> int:
         _write_refused(refused_file, importer.outcome)
     _summary(outcome, refused_file, context)
     return 0 if outcome.ok else 1
+
+
+def _old_model_only(context: Context, roster: set[str]) -> set[str]:
+    """The roster's employees whose faces are all of the engine's old model (the gallery's
+    health report names them); said on stderr when there are any."""
+    try:
+        report = context.client.get("/gallery/health")
+    except (ApiError, OSError) as error:
+        print(
+            f"facegate import: the gallery's health could not be read ({error}): photos done stay done",
+            file=sys.stderr,
+        )
+        return set()
+    waiting = roster & set(report.get("old_model_only", []))
+    if waiting:
+        print(
+            f"facegate import: {len(waiting)} employees have faces of the old model only: "
+            "their photos are enrolled again with the current model",
+            file=sys.stderr,
+        )
+    return waiting
 
 
 def _other_stage(path: Path, theirs: dict[str, str] | None, ours: dict[str, str]) -> str:

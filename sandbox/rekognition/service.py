@@ -122,6 +122,7 @@ class RekognitionService:
                 continue
             stored = Face(str(uuid.uuid4()), image_id, face.detail["BoundingBox"], vision.embedding(face))
             stored.external_image_id = params.get("ExternalImageId")
+            stored.confidence = face.detail["Confidence"]
             collection.faces[stored.face_id] = stored
             records.append({"Face": stored.listed(), "FaceDetail": face.detail})
         return {"FaceRecords": records, "UnindexedFaces": unindexed, "FaceModelVersion": FACE_MODEL_VERSION}

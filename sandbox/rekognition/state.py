@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.rekognition import vision
 from sandbox.rekognition.errors import not_found
 
 if TYPE_CHECKING:
@@ -27,20 +26,20 @@ DEFAULT_PAGE = 1000
 MAX_FACES_PER_USER = 100
 MAX_SEARCH_FACES = 4096  # SearchFaces' MaxFaces: the model's most; its default is not documented
 
-# The scale: a logistic in the dlib distance, 50 at SCALE_MIDPOINT, steepness SCALE_WIDTH.
-# Measured on .cache/photos: one person's photos at 0.33–0.44 (→ 99.99–99.0), different
-# people at 0.65–0.98 (→ 1.9–0.0). The search default 80 falls at d ≈ 0.515 and
-# AssociateFaces' 75 at d ≈ 0.52: stricter than dlib's customary 0.6, close to the local
-# engine's own 80 (d = 0.5), so a photo matches on both engines or on neither, mostly.
-SCALE_MIDPOINT = 0.55
-SCALE_WIDTH = 0.025
+# The scale: a logistic in the distance of SFace's unit embeddings, 50 at SCALE_MIDPOINT,
+# steepness SCALE_WIDTH. Measured on .cache/photos (bench.models): one person's photos at
+# 0.55–0.88 (cosine 0.85–0.61, → 100), different people at 1.12 and more (cosine 0.373 and
+# less, → 2 and less). facegate's Rekognition threshold 99 falls at d = 1.0 (cosine 0.50),
+# where the local engine's own 80 is, so a photo matches on both engines or on neither.
+SCALE_MIDPOINT = 1.064
+SCALE_WIDTH = 0.014
 
 
 def similarity_from_distance(distance: float) -> float:
     """The bundled model's embedding distance as a Rekognition-like similarity, 0–100.
 
-    100 / (1 + e^((d − 0.55) / 0.025)): same-person photos (d ≤ 0.44) read above 98 as
-    Rekognition's do, different people (d ≥ 0.65) below 2.
+    100 / (1 + e^((d − 1.064) / 0.014)): same-person photos (d ≤ 0.88) read above 99.9 as
+    Rekognition's do, different people (d ≥ 1.12) below 2.
     """
     exponent = (distance - SCALE_MIDPOINT) / SCALE_WIDTH
     if exponent > 700:  # e^700 is near float's limit; the similarity is 0 long before
@@ -58,6 +57,7 @@ class Face:
     embedding: np.ndarray
     external_image_id: str | None = None
     user_id: str | None = None
+    confidence: float = 100.0  # the detector's, when it was indexed
 
     def listed(self) -> dict[str, Any]:
         """The face as the ``Face`` shape."""
@@ -65,7 +65,7 @@ class Face:
             "FaceId": self.face_id,
             "BoundingBox": self.box,
             "ImageId": self.image_id,
-            "Confidence": vision.DETECTION_CONFIDENCE,
+            "Confidence": self.confidence,
             "IndexFacesModelVersion": FACE_MODEL_VERSION,
         }
         if self.external_image_id is not None:

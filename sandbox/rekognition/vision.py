@@ -1,9 +1,9 @@
-"""Faces in request images, seen by the bundled dlib model and described as Rekognition does.
+"""Faces in request images, seen by the bundled model (YuNet + SFace) and described as
+Rekognition does.
 
-Boxes are ratios of the frame; ``Quality.Sharpness`` is the local model's sharpness and
-``Quality.Brightness`` the mean luma of the face box, both 0–100. The HOG detector gives no
-confidence through ``LocalEngine.detect``, so every face found reports ``Confidence`` 99.9;
-no landmarks or pose are reported.
+Boxes are ratios of the frame; ``Confidence`` is YuNet's score and ``Pose`` the yaw, pitch
+and roll read off its five landmarks; ``Quality.Sharpness`` is the local model's sharpness
+and ``Quality.Brightness`` the mean luma of the face box, all 0–100 but the pose (degrees).
 """
 
 from __future__ import annotations
@@ -19,28 +19,23 @@ from sandbox.rekognition.errors import ServiceError, invalid
 if TYPE_CHECKING:
     import numpy as np
 
-    from chalicelib.core.models import BoundingBox, NormalisedImage
-    from chalicelib.engines.local import FaceChip, LocalEngine
+    from chalicelib.core.models import NormalisedImage
+    from chalicelib.engines.face_model import FaceChip
+    from chalicelib.engines.local import LocalEngine
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, as the API reference limits it
 MIN_IMAGE_PX = 80  # images narrower or lower than this are refused
 MAX_FACES_SEEN = 100  # IndexFaces and the searches report at most this many faces
-DETECTION_CONFIDENCE = 99.9
-# Faces whose HOG window scores below this are not reported (dlib's own cut-off is 0), as
-# Rekognition reports only faces it is confident of. The engine sends JPEG re-encodings, and
-# re-encoding can lift a borderline window over 0: astronaut.png's suit patch scores −0.05
-# in the PNG the local engine reads and 0.10 in the engine's JPEG, while the faintest real
-# face of the test photos (the back row of group.jpg) scores 0.21.
-MIN_DETECTION_SCORE = 0.15
 # QualityFilter → (smallest face side as a share of the image's shorter side, lowest
-# sharpness, lowest brightness). AUTO is the service's own choice, here MEDIUM, whose size
-# bar is the developer guide's "40 × 40 px in a 1920 × 1080 image". Otherwise the values are
-# the sandbox's, not AWS's.
-QUALITY_BARS: dict[str, tuple[float, float, float]] = {
-    "LOW": (0.02, 5.0, 5.0),
-    "MEDIUM": (40 / 1080, 10.0, 10.0),
-    "AUTO": (40 / 1080, 10.0, 10.0),
-    "HIGH": (0.08, 25.0, 20.0),
+# sharpness, lowest brightness, lowest detection confidence, largest yaw or pitch in
+# degrees). AUTO is the service's own choice, here MEDIUM, whose size bar is the developer
+# guide's "40 × 40 px in a 1920 × 1080 image". Otherwise the values are the sandbox's, not
+# AWS's (YuNet reports no face under 60).
+QUALITY_BARS: dict[str, tuple[float, float, float, float, float]] = {
+    "LOW": (0.02, 5.0, 5.0, 60.0, 70.0),
+    "MEDIUM": (40 / 1080, 10.0, 10.0, 75.0, 45.0),
+    "AUTO": (40 / 1080, 10.0, 10.0, 75.0, 45.0),
+    "HIGH": (0.08, 25.0, 20.0, 85.0, 30.0),
 }
 
 
@@ -56,9 +51,13 @@ class SeenFace:
         """The ``Reasons`` this face fails ``quality_filter`` with (none for NONE)."""
         if quality_filter not in QUALITY_BARS:
             return []
-        smallest, sharpness, brightness = QUALITY_BARS[quality_filter]
-        quality = self.detail["Quality"]
+        smallest, sharpness, brightness, confidence, turn = QUALITY_BARS[quality_filter]
+        quality, pose = self.detail["Quality"], self.detail["Pose"]
         reasons = []
+        if max(abs(pose["Yaw"]), abs(pose["Pitch"])) > turn:
+            reasons.append("EXTREME_POSE")
+        if self.detail["Confidence"] < confidence:
+            reasons.append("LOW_CONFIDENCE")
         if self.side < smallest:
             reasons.append("SMALL_BOUNDING_BOX")
         if quality["Sharpness"] < sharpness:
@@ -103,11 +102,8 @@ def faces(image: NormalisedImage) -> list[SeenFace]:
 
     luma = np.asarray(image.pixels.convert("L"), dtype=np.float32)
     seen = []
-    chips = engine().detect(image)
-    scores = _detection_scores(image, [chip.detected.box for chip in chips])
-    confident = [chip for chip, score in zip(chips, scores, strict=True) if score >= MIN_DETECTION_SCORE]
-    for chip in confident[:MAX_FACES_SEEN]:
-        box = chip.detected.box
+    for chip in engine().detect(image)[:MAX_FACES_SEEN]:
+        box, detected = chip.detected.box, chip.detected
         region = luma[box.top : box.top + box.height, box.left : box.left + box.width]
         brightness = float(region.mean()) / 255.0 * 100.0 if region.size else 0.0
         detail = {
@@ -117,54 +113,14 @@ def faces(image: NormalisedImage) -> list[SeenFace]:
                 "Left": box.left / image.width,
                 "Top": box.top / image.height,
             },
-            "Quality": {"Brightness": round(brightness, 4), "Sharpness": chip.detected.sharpness},
-            "Confidence": DETECTION_CONFIDENCE,
+            "Quality": {"Brightness": round(brightness, 4), "Sharpness": detected.sharpness},
+            "Pose": {"Yaw": detected.yaw, "Pitch": detected.pitch, "Roll": detected.roll},
+            "Confidence": detected.confidence,
         }
         seen.append(SeenFace(detail, chip, min(box.width, box.height) / min(image.width, image.height)))
     return seen
 
 
-@functools.cache
-def _detector() -> Any:
-    import dlib
-
-    return dlib.get_frontal_face_detector()
-
-
-def _detection_scores(image: NormalisedImage, boxes: list[BoundingBox]) -> list[float]:
-    """The HOG detector's score of each box ``LocalEngine.detect`` found, on the same copy
-    of the image (the best-overlapping window of the detector's own run)."""
-    import numpy as np
-    from PIL import Image
-
-    from chalicelib.engines.local import detection_scale
-
-    scale = detection_scale(image.width, image.height, Policy())  # as engine() detects
-    pixels = image.pixels
-    if scale < 1.0:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        pixels = pixels.resize(size, resample=Image.Resampling.BILINEAR)
-    rects, window_scores, _ = _detector().run(np.asarray(pixels), 0, -1.0)
-    windows = [
-        (rect.left() / scale, rect.top() / scale, (rect.right() + 1) / scale, (rect.bottom() + 1) / scale)
-        for rect in rects
-    ]
-
-    def overlap(box: BoundingBox, window: tuple[float, float, float, float]) -> float:
-        left, top, right, bottom = window
-        width = min(box.left + box.width, right) - max(box.left, left)
-        height = min(box.top + box.height, bottom) - max(box.top, top)
-        inter = max(0.0, width) * max(0.0, height)
-        union = box.width * box.height + (right - left) * (bottom - top) - inter
-        return inter / union if union else 0.0
-
-    scores = []
-    for box in boxes:
-        ranked = sorted(zip(windows, window_scores, strict=True), key=lambda w: -overlap(box, w[0]))
-        scores.append(float(ranked[0][1]) if ranked else 0.0)
-    return scores
-
-
 def embedding(face: SeenFace) -> np.ndarray:
-    """The bundled model's 128-d embedding of one face."""
+    """The bundled model's 128-d embedding of one face (unit length)."""
     return engine().embed(face.chip)

@@ -53,6 +53,7 @@ def test_gallery_health_is_for_admins_and_lists_what_confuses_the_door(api: Api,
             "close_pairs": [],
             "single_photo": [],
             "outlier_faces": [],
+            "old_model_only": [],
         },
     )
     assert api.call("GET", "/gallery/health", token="security").status == 403

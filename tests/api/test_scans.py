@@ -19,7 +19,7 @@ def day_of_scans(api: Api, photos: Path) -> str:
     stack = api.stack
     stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
     stack.upload("front-door", "b.png", (photos / "astronaut.png").read_bytes())
-    stack.upload("loading-dock", "c.png", (photos / "camera.png").read_bytes())
+    stack.upload("loading-dock", "c.png", (photos / "coffee.png").read_bytes())
     assert all(event.error is None for event in stack.pump(expected=3))
     return datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
 

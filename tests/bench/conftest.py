@@ -1,4 +1,5 @@
-"""The benchmarks run on tiny inputs in the suite and time dlib itself, not remembered answers."""
+"""The benchmarks run on tiny inputs in the suite and time the models themselves, not
+remembered answers."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.remembered_models import dlib_itself
+from tests.remembered_models import the_models_themselves
 
 
 @pytest.fixture(autouse=True)
-def _dlib_itself() -> Iterator[None]:
-    with dlib_itself():
+def _the_models_themselves() -> Iterator[None]:
+    with the_models_themselves():
         yield

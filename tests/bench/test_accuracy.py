@@ -12,16 +12,18 @@ from bench.dataset import build
 
 
 def test_far_and_frr_are_counted_per_threshold() -> None:
-    base = np.zeros(128, dtype=np.float32)
-    near = base.copy()
-    near[0] = 0.25  # distance 0.25: similarity 90
-    far = base.copy()
-    far[0] = 1.0  # distance 1.0: similarity 60
-    samples = [Sample("a", "1", base), Sample("a", "2", near), Sample("b", "1", far)]
+    def unit(x: float, y: float) -> np.ndarray:
+        vector = np.zeros(128, dtype=np.float32)
+        vector[:2] = x, y
+        return vector
+
+    first, second = unit(1.0, 0.0), unit(0.8, 0.6)  # cosine 0.8: similarity 95
+    stranger = unit(0.1, -float(np.sqrt(0.99)))  # cosine 0.1 and −0.52: similarity 60 and 29
+    samples = [Sample("a", "1", first), Sample("a", "2", second), Sample("b", "1", stranger)]
     rows = {row["threshold"]: row for row in verification(samples)["roc"]}
-    assert rows[50.0] == {"threshold": 50.0, "far": 1.0, "frr": 0.0}  # both impostor pairs pass
+    assert rows[50.0] == {"threshold": 50.0, "far": 0.5, "frr": 0.0}  # one impostor pair passes
     assert rows[80.0] == {"threshold": 80.0, "far": 0.0, "frr": 0.0}
-    assert rows[95.0] == {"threshold": 95.0, "far": 0.0, "frr": 1.0}
+    assert rows[95.5] == {"threshold": 95.5, "far": 0.0, "frr": 1.0}
 
 
 def test_the_test_photos_separate_people_and_the_default_threshold_lets_no_stranger_in(
@@ -29,9 +31,9 @@ def test_the_test_photos_separate_people_and_the_default_threshold_lets_no_stran
 ) -> None:
     dataset = build(photos, tmp_path / "dataset")
     result = evaluate(dataset, tmp_path / "out")
-    assert result["people"] == 9 and result["skipped_without_face"] == []
+    assert result["people"] == 11 and result["skipped_without_face"] == []
     verify = result["verification"]
-    assert verify["genuine_pairs"] == 3
+    assert verify["genuine_pairs"] == 7
     assert verify["genuine_similarity"]["min"] > verify["impostor_similarity"]["max"]
     default = result["at_default_threshold"]
     assert default == {"threshold": 80.0, "far": 0.0, "frr": 0.0, "strangers_let_in": 0}

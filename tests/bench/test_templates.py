@@ -10,6 +10,7 @@ from bench.accuracy import embed_dataset, verification
 from bench.dataset import build
 from bench.templates import Enrolled, compare, evaluate
 from chalicelib.core.config import Policy
+from chalicelib.engines.dlib_model import DlibModel
 
 
 def _vector(first: float) -> np.ndarray:
@@ -40,8 +41,8 @@ def test_todays_variant_reproduces_bench_accuracy_on_the_test_photos(photos: Pat
     dataset = build(photos, tmp_path / "dataset")
     result = evaluate(dataset, jitters=[], repeats=1)
     today, mirrored = result["variants"]["a plain (today)"], result["variants"]["b plain + mirrored"]
-    samples, _ = embed_dataset(dataset)
-    spread = verification(samples)
+    samples, _ = embed_dataset(dataset, DlibModel())  # the templates study is dlib's
+    spread = verification(samples, DlibModel())
     assert today["hardest_genuine"] == spread["genuine_similarity"]["min"]
     assert today["nearest_stranger"] == spread["impostor_similarity"]["max"]
     assert (today["gallery_size_factor"], mirrored["gallery_size_factor"]) == (1, 2)

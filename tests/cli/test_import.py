@@ -80,7 +80,7 @@ def client(served_sandbox: ServedSandbox) -> ApiClient:
 def photo_dir(tmp_path: Path, photos: Path) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "group.jpg", "camera.png"):
+    for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "group.jpg", "coffee.png"):
         shutil.copy(photos / name, folder / name)
     return folder
 
@@ -126,7 +126,7 @@ def test_a_roster_is_imported_and_every_refusal_is_listed_with_its_reason(
         + "e-obama,Barack Obama,barack@example.com,Office,obama.jpg\n"
         + "e-biden,Joe Biden,,Office,biden.jpg\n"
         + "e-group,The Group,,,group.jpg\n"
-        + "e-camera,The Camera,,,camera.png;missing.jpg\n"
+        + "e-camera,The Camera,,,coffee.png;missing.jpg\n"
         + "bad id!,Bad Id,,,biden.jpg\n"
         + "e-obama,Again Obama,,,obama2.jpg\n"
     )
@@ -145,13 +145,13 @@ def test_a_roster_is_imported_and_every_refusal_is_listed_with_its_reason(
     }
     assert set(refused) == {
         ("e-group", "group.jpg"),
-        ("e-camera", "camera.png"),
+        ("e-camera", "coffee.png"),
         ("e-camera", "missing.jpg"),
         ("bad id!", ""),
         ("e-obama", ""),
     }
     assert "faces in the photo" in refused[("e-group", "group.jpg")]
-    assert refused[("e-camera", "camera.png")] == "no face found in the photo"
+    assert refused[("e-camera", "coffee.png")] == "no face found in the photo"
     assert refused[("e-camera", "missing.jpg")] == "photo file not found"
     assert refused[("bad id!", "")].startswith("bad employee_id")
     assert refused[("e-obama", "")] == "duplicate employee_id: already on line 2"
@@ -261,3 +261,36 @@ def test_one_face_under_two_ids_in_one_parallel_import_is_never_enrolled_twice(
     assert code == 1  # at least one of them refused
     counts = [len(json.loads(run_cli("--json", "faces", "list", e)[1])) for e in ("EMP001", "EMP009")]
     assert sum(counts) <= 1, counts
+
+
+def test_the_same_roster_imported_again_moves_old_model_faces_to_the_new_model(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path, served_sandbox: ServedSandbox
+) -> None:
+    """A site upgrading from dlib: its journal says the photos are done, but the faces are
+    the old model's. Imported again, each such employee gets a face of the current model."""
+    from chalicelib import wiring
+    from chalicelib.aws.faces import DynamoFaceStore
+    from chalicelib.core.config import ImageLimits, Policy
+    from chalicelib.engines.dlib_model import DlibModel
+    from chalicelib.engines.local import LocalEngine
+    from chalicelib.scanning.imaging import normalise
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-upgrade,Barack Obama,,,obama.jpg\n" + "e-current,Joe Biden,,,biden.jpg\n")
+    assert run_import(client, roster, "--photos", str(photo_dir))[0] == 0
+    # As the dlib engine left it: e-upgrade's face replaced by the old model's.
+    store = DynamoFaceStore(wiring.table(served_sandbox.stack.settings.faces_table))
+    store.delete("e-upgrade")
+    old_engine = LocalEngine(store, Policy(), model=DlibModel(), old=[])
+    old_engine.add_face("e-upgrade", normalise((photo_dir / "obama.jpg").read_bytes(), ImageLimits()))
+    assert client.get("/gallery/health")["old_model_only"] == ["e-upgrade"]
+
+    code, out, err = run_import(client, roster, "--photos", str(photo_dir), "--json")
+
+    assert code == 0, out
+    assert "1 employees have faces of the old model only" in err
+    assert json.loads(out)["faces added"] == 1  # obama.jpg again, for e-upgrade only
+    assert faces_of(client, "e-upgrade") == 2 and faces_of(client, "e-current") == 1
+    assert client.get("/gallery/health")["old_model_only"] == []
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    assert code == 0 and json.loads(out).get("faces added", 0) == 0  # done: nothing again

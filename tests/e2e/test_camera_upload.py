@@ -174,7 +174,7 @@ def test_when_sns_fails_an_alert_is_retried_and_a_match_stays_shut(
     enrolled: Stack, camera: Camera, photos: Path
 ) -> None:
     enrolled.session.client("sns").delete_topic(TopicArn=enrolled.settings.topic_arn)
-    no_face, event = camera.put("incoming/front-door/hall.png", (photos / "camera.png").read_bytes())
+    no_face, event = camera.put("incoming/front-door/hall.png", (photos / "coffee.png").read_bytes())
     with pytest.raises(NotificationFailed):
         camera.invoke(event)
     recorded = camera.scan(no_face)

@@ -79,7 +79,7 @@ def test_an_existing_employee_gets_a_second_face(stack: Stack, photos: Path) -> 
 @pytest.mark.parametrize(
     ("photo", "reason"),
     [
-        ("camera.png", "no face found in the photo"),
+        ("coffee.png", "no face found in the photo"),
         ("group.jpg", "faces in the photo: enroll a photo of one person"),
     ],
 )

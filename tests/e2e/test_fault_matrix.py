@@ -186,7 +186,7 @@ def all_scans(stack: Stack) -> list[Scan]:
 
 
 def test_a_failed_alert_is_published_by_the_retry(stack: Stack, photos: Path) -> None:
-    stack.upload("front-door", "hall.png", (photos / "camera.png").read_bytes())
+    stack.upload("front-door", "hall.png", (photos / "coffee.png").read_bytes())
     with injected(FaultInjector("sns", "Publish", "access denied", times=1)):
         [handled] = stack.pump(expected=1)
     assert handled.attempts == 2 and handled.error is None

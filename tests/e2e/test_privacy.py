@@ -173,7 +173,7 @@ def test_the_embedding_lives_only_in_the_faces_table_and_no_photo_there(
 
 
 def test_scan_records_expire_after_the_retention_period(stack: Stack, photos: Path) -> None:
-    stack.upload("front-door", "hall.png", (photos / "camera.png").read_bytes())
+    stack.upload("front-door", "hall.png", (photos / "coffee.png").read_bytes())
     stack.pump(expected=1)
     dynamodb = stack.session.client("dynamodb")
     ttl = dynamodb.describe_time_to_live(TableName=stack.settings.scans_table)["TimeToLiveDescription"]

@@ -35,7 +35,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     (tmp_path / "gallery" / "EMP001").mkdir(parents=True)
     shutil.copy(photos / "obama.jpg", tmp_path / "gallery" / "EMP001")
     (tmp_path / "probes").mkdir()
-    for name in ["obama2.jpg", "camera.png"]:
+    for name in ["obama2.jpg", "coffee.png"]:
         shutil.copy(photos / name, tmp_path / "probes")
     result = run_sandbox(
         "evaluate",
@@ -51,7 +51,7 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     row = rows["obama2.jpg"]
     assert (row["status"], row["employee_id"]) == ("AUTHORIZED", "EMP001")
     assert row["similarity"] > 99  # the bundled model's distance on the endpoint's scale
-    assert rows["camera.png"]["status"] != "AUTHORIZED"
+    assert rows["coffee.png"]["status"] != "AUTHORIZED"
     assert set(endpoint.service.collections) == {"facegate-sandbox-faces"}
     assert endpoint.calls == [
         "CreateCollection",

@@ -111,7 +111,7 @@ def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path,
         for name in files:
             shutil.copy(photos / name, tmp_path / "gallery" / person / name)
     (tmp_path / "probes").mkdir()
-    for name in ["obama2.jpg", "astronaut.png", "camera.png", "group.jpg"]:
+    for name in ["obama2.jpg", "astronaut.png", "coffee.png", "group.jpg"]:
         shutil.copy(photos / name, tmp_path / "probes" / name)
 
     result = run_sandbox(
@@ -122,8 +122,8 @@ def test_evaluate_enrolls_a_gallery_and_scans_probes_as_json_lines(photos: Path,
     assert rows["obama2.jpg"]["status"] == "AUTHORIZED" and rows["obama2.jpg"]["employee_id"] == "EMP001"
     assert rows["obama2.jpg"]["similarity"] >= 80
     assert rows["astronaut.png"]["status"] == "UNKNOWN"
-    assert rows["camera.png"] == {
-        "probe": "camera.png",
+    assert rows["coffee.png"] == {
+        "probe": "coffee.png",
         "status": "NO_FACE",
         "employee_id": None,
         "similarity": None,

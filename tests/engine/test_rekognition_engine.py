@@ -320,7 +320,7 @@ def test_erasure_of_a_photo_without_faces_is_one_call(
     service.expect_error(
         "search_users_by_image", "InvalidParameterException", "There are no faces in the image"
     )
-    assert not engine.shows_employee(photo("camera.png"), "EMP001")
+    assert not engine.shows_employee(photo("coffee.png"), "EMP001")
 
 
 def test_the_rekognition_stage_searches_and_decides_at_rekognitions_own_threshold(

@@ -1,4 +1,4 @@
-"""The suite's remembered dlib answers are dlib's own: same input, same answer, asked once."""
+"""The suite's remembered answers are the models' own: same input, same answer, asked once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 
 from chalicelib.core.config import Policy
 from chalicelib.core.models import NormalisedImage
-from chalicelib.engines import local
+from chalicelib.engines import dlib_model, yunet_sface
+from chalicelib.engines.dlib_model import DlibModel
 from chalicelib.engines.local import LocalEngine
 from tests.fakes import InMemoryFaceStore
 from tests.remembered_models import Remembered
@@ -17,9 +18,9 @@ from tests.remembered_models import Remembered
 def test_a_repeated_photo_gets_dlibs_answer_without_asking_dlib_again(
     photo: Callable[[str], NormalisedImage],
 ) -> None:
-    models = local._Models.get()
+    models = dlib_model._Models.get()
     assert isinstance(models.embedder, Remembered)  # the suite's conftest wrapped them
-    engine = LocalEngine(InMemoryFaceStore(), Policy())
+    engine = LocalEngine(InMemoryFaceStore(), Policy(), model=DlibModel())
     [face] = engine.detect(photo("obama2.jpg"))
     first = engine.embed(face)
     asked = models.embedder.calls
@@ -29,3 +30,25 @@ def test_a_repeated_photo_gets_dlibs_answer_without_asking_dlib_again(
     # ...and the remembered answer is the one dlib gives when asked afresh.
     fresh = np.asarray(models.embedder._call(face.chip), dtype=np.float32)
     np.testing.assert_array_equal(first, fresh)
+
+
+def test_a_repeated_photo_gets_sfaces_answer_without_running_it_again(
+    photo: Callable[[str], NormalisedImage],
+) -> None:
+    networks = yunet_sface.Networks.get()
+    assert isinstance(networks.recognizer, Remembered)
+    engine = LocalEngine(InMemoryFaceStore(), Policy())
+    [face] = engine.detect(photo("obama3.jpg"))
+    first = engine.embed(face)
+    asked = networks.recognizer.calls
+    again = engine.embed(engine.detect(photo("obama3.jpg"))[0])
+    assert networks.recognizer.calls == asked
+    np.testing.assert_array_equal(first, again)
+    fresh = yunet_sface.embed(face.chip, _unremembered(networks))
+    np.testing.assert_array_equal(first, fresh)
+
+
+def _unremembered(networks: yunet_sface.Networks) -> yunet_sface.Networks:
+    plain = object.__new__(yunet_sface.Networks)
+    plain.recognizer = networks.recognizer.model
+    return plain

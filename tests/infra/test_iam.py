@@ -140,7 +140,7 @@ def test_the_enrollment_function_stays_within_its_policy(
         enroll_employee(stack, _employee(), [photos / "obama.jpg"])
     stack.drop("EMP002", "new.jpg", (photos / "biden.jpg").read_bytes(), name="Jordan Lee")
     stack.drop("EMP001", "second.jpg", (photos / "obama3.jpg").read_bytes())
-    stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
+    stack.drop("EMP003", "refused.png", (photos / "coffee.png").read_bytes(), name="Robin Vale")
     events = stack.pump(expected=3)
     assert len(events) == 3 and all(event.error is None for event in events)
     made = recorder.actions()
@@ -341,7 +341,7 @@ def test_drop_folder_enrollment_on_the_rekognition_stage_stays_within_its_policy
         enroll_employee(stack, _employee(), [photos / "obama.jpg"])
     stack.drop("EMP002", "new.jpg", (photos / "biden.jpg").read_bytes(), name="Jordan Lee")
     stack.drop("EMP001", "second.jpg", (photos / "obama3.jpg").read_bytes())
-    stack.drop("EMP003", "refused.png", (photos / "camera.png").read_bytes(), name="Robin Vale")
+    stack.drop("EMP003", "refused.png", (photos / "coffee.png").read_bytes(), name="Robin Vale")
     assert all(event.error is None for event in stack.pump(expected=3))
     assert {"rekognition:IndexFaces", "rekognition:AssociateFaces", "sns:Publish"} <= recording.actions()
     assert {"rekognition:SearchUsers", "rekognition:SearchFaces"} <= recording.actions()  # the guard

@@ -55,7 +55,7 @@ def _code(call: Any, **params: Any) -> str:
 def test_the_real_handler_runs_for_any_form_of_its_name(
     stack: Stack, functions: LambdaEndpoint, client: Any, photos: Path, name: str
 ) -> None:
-    event = s3_event(stack, "front-door", "hall.png", (photos / "camera.png").read_bytes())
+    event = s3_event(stack, "front-door", "hall.png", (photos / "coffee.png").read_bytes())
 
     answer = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.config import Policy, Settings
-from chalicelib.engines.local import HOG_WINDOW_PX, detection_scale
+from chalicelib.engines.dlib_model import HOG_WINDOW_PX, detection_scale
 
 
 @pytest.mark.parametrize(

@@ -155,4 +155,5 @@ def test_gallery_health_reports_the_policy_and_the_engines_counts(ports: Enrollm
         "close_pairs": [],
         "single_photo": ["EMP002"],
         "outlier_faces": [],
+        "old_model_only": [],
     }

@@ -1,4 +1,6 @@
-"""The local engine's 1:N search agrees with a plain per-employee nearest-face search."""
+"""The local engine's 1:N search agrees with a plain per-employee nearest-face search, and
+compares a probe only with the rows of its own model (dlib's scale here: the stored faces
+are the default, the first model's)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,37 @@ import numpy as np
 import pytest
 
 from chalicelib.core.config import Policy
-from chalicelib.core.ports import StoredFace
+from chalicelib.core.errors import DuplicateFace
+from chalicelib.core.models import Match
+from chalicelib.core.ports import FIRST_MODEL, StoredFace
+from chalicelib.engines.dlib_model import DlibModel, similarity
 from chalicelib.engines.gallery import Gallery
-from chalicelib.engines.local import closest_two, faces_health, nearest_other, similarity
+from chalicelib.engines.local import (
+    Probe,
+    _refuse_duplicate,
+    best_two,
+    closest,
+    faces_health,
+    waiting_rows,
+)
+from chalicelib.engines.sface_model import SFaceModel
 from tests.fakes import InMemoryFaceStore
 
+DLIB = DlibModel()
 
-def gallery_of(vectors: np.ndarray, owners: list[str]) -> tuple[InMemoryFaceStore, object]:
+
+def gallery_of(
+    vectors: np.ndarray, owners: list[str], models: list[str] | None = None
+) -> tuple[InMemoryFaceStore, Gallery]:
     store = InMemoryFaceStore()
-    for number, (vector, owner) in enumerate(zip(vectors, owners, strict=True)):
-        store.put(StoredFace(owner, f"f{number}", struct.pack("<128f", *vector), ""))
+    models = models or [FIRST_MODEL] * len(owners)
+    for number, (vector, owner, model) in enumerate(zip(vectors, owners, models, strict=True)):
+        store.put(StoredFace(owner, f"f{number}", struct.pack("<128f", *vector), "", model))
     return store, Gallery.of_faces(store.heads(), store.load())
+
+
+def closest_two(gallery: Gallery, vector: np.ndarray) -> tuple[Match | None, Match | None]:
+    return best_two(closest(gallery, Probe(DLIB, vector, gallery.rows_of(FIRST_MODEL))))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -35,8 +57,8 @@ def test_best_and_runner_up_match_a_brute_force_search(seed: int) -> None:
         nearest[owner] = min(distance, nearest.get(owner, np.inf))
     ranked = sorted(nearest.items(), key=lambda item: item[1])
 
-    best, runner_up = closest_two(gallery, probe)  # type: ignore[arg-type]
-    assert best.employee_id == owners[17] == ranked[0][0]
+    best, runner_up = closest_two(gallery, probe)
+    assert best is not None and best.employee_id == owners[17] == ranked[0][0]
     assert best.similarity == pytest.approx(similarity(ranked[0][1]), abs=0.02)
     assert runner_up is not None and runner_up.employee_id == ranked[1][0]
     assert runner_up.similarity == pytest.approx(similarity(ranked[1][1]), abs=0.02)
@@ -45,8 +67,8 @@ def test_best_and_runner_up_match_a_brute_force_search(seed: int) -> None:
 def test_one_employee_has_no_runner_up() -> None:
     vectors = np.ones((3, 128), dtype=np.float32)
     _, gallery = gallery_of(vectors, ["E1", "E1", "E1"])
-    best, runner_up = closest_two(gallery, vectors[0])  # type: ignore[arg-type]
-    assert best.employee_id == "E1" and best.similarity == 100.0 and runner_up is None
+    best, runner_up = closest_two(gallery, vectors[0])
+    assert best is not None and best.employee_id == "E1" and best.similarity == 100.0 and runner_up is None
 
 
 def brute_force_health(
@@ -87,7 +109,7 @@ def test_gallery_health_matches_a_brute_force_comparison_block_by_block(block_ce
     policy = Policy(match_threshold=80.0, match_margin=5.0)
     _, gallery = gallery_of(matrix, owners)
 
-    health = faces_health(gallery, policy, block_cells)  # type: ignore[arg-type]
+    health = faces_health(gallery, policy, SFaceModel(), {FIRST_MODEL: DLIB}, block_cells)
     pairs, outliers = brute_force_health(matrix, owners, policy)
     assert pairs and outliers  # the data has both
     assert [pair.employee_ids for pair in health.close_pairs] == sorted(pairs, key=lambda ids: -pairs[ids])
@@ -100,15 +122,46 @@ def test_gallery_health_matches_a_brute_force_comparison_block_by_block(block_ce
     assert health.single_photo == sorted(o for o in set(owners) if owners.count(o) == 1)
 
 
-def test_nearest_other_leaves_out_the_employees_own_faces() -> None:
+def test_the_duplicate_guard_leaves_out_the_employees_own_faces() -> None:
     random = np.random.default_rng(3)
     vectors = random.normal(0, 0.1, (3, 128)).astype(np.float32)
     _, gallery = gallery_of(vectors, ["E1", "E1", "E2"])
-    other = nearest_other(gallery, vectors[0], "E1")  # type: ignore[arg-type]
-    assert other is not None and other.employee_id == "E2"
-    assert other.similarity == pytest.approx(
-        similarity(float(np.linalg.norm(vectors[0] - vectors[2]))), abs=0.02
-    )
+    every_row = [Probe(DLIB, vectors[0], gallery.rows_of(FIRST_MODEL))]
+    stranger = similarity(float(np.linalg.norm(vectors[0] - vectors[2])))
+    with pytest.raises(DuplicateFace) as refused:
+        _refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger)
+    assert refused.value.other_employee_id == "E2"
+    _refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger + 0.01)
     _, alone = gallery_of(vectors[:2], ["E1", "E1"])
-    assert nearest_other(alone, vectors[0], "E1") is None  # type: ignore[arg-type]
-    assert nearest_other(alone, vectors[0], "E2") is not None  # type: ignore[arg-type]
+    alone_rows = [Probe(DLIB, vectors[0], alone.rows_of(FIRST_MODEL))]
+    _refuse_duplicate(alone, alone_rows, "E1", refuse_at=0.0)  # only the employee's own faces
+    with pytest.raises(DuplicateFace):
+        _refuse_duplicate(alone, alone_rows, "E2", refuse_at=0.0)
+
+
+def test_a_probe_is_compared_only_with_rows_of_its_own_model() -> None:
+    """Identical vectors under two models: the probe of one model never sees the other's row."""
+    vector = np.full(128, 0.05, dtype=np.float32)
+    _, gallery = gallery_of(np.stack([vector, vector]), ["OLD", "NEW"], [FIRST_MODEL, SFaceModel.model_id])
+    matches = closest(gallery, Probe(DLIB, vector, gallery.rows_of(FIRST_MODEL)))
+    assert [match.employee_id for match in matches] == ["OLD"]
+
+
+def test_old_faces_wait_only_for_employees_without_a_face_of_the_current_model() -> None:
+    random = np.random.default_rng(5)
+    vectors = random.normal(0, 0.1, (4, 128)).astype(np.float32)
+    owners = ["MOVED", "MOVED", "WAITING", "NEW"]
+    models = [FIRST_MODEL, SFaceModel.model_id, FIRST_MODEL, SFaceModel.model_id]
+    _, gallery = gallery_of(vectors, owners, models)
+    waiting = waiting_rows(gallery, SFaceModel.model_id)
+    assert list(waiting) == [FIRST_MODEL]
+    assert [gallery.face_ids[row] for row in np.nonzero(waiting[FIRST_MODEL])[0]] == ["f2"]
+    _, migrated = gallery_of(vectors[[1, 3]], ["MOVED", "NEW"], [SFaceModel.model_id] * 2)
+    assert waiting_rows(migrated, SFaceModel.model_id) == {}
+
+
+def test_matches_of_two_models_merge_into_the_best_and_the_best_other_employee() -> None:
+    matches = [Match("A", 90.0), Match("B", 70.0), Match("C", 85.0), Match("A", 60.0)]
+    assert best_two(matches) == (Match("A", 90.0), Match("C", 85.0))
+    assert best_two([Match("A", 90.0), Match("A", 88.0)]) == (Match("A", 90.0), None)
+    assert best_two([]) == (None, None)

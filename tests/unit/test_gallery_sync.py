@@ -8,14 +8,23 @@ import numpy as np
 import pytest
 
 from chalicelib.core.errors import SnapshotUnreadable
-from chalicelib.core.ports import Heads, PackedSnapshot, StoredFace
+from chalicelib.core.models import Match
+from chalicelib.core.ports import FIRST_MODEL, Heads, PackedSnapshot, StoredFace
+from chalicelib.engines.dlib_model import DlibModel
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_sync import GallerySync
-from chalicelib.engines.local import closest_two
+from chalicelib.engines.local import Probe, best_two, closest
 from chalicelib.engines.snapshot_format import pack, unpack
 from tests.fakes import InMemoryFaceStore
 
 RANDOM = np.random.default_rng(11)
+
+
+def closest_two(gallery: Gallery, vector: np.ndarray) -> tuple[Match, Match | None]:
+    """The best and runner-up matches of a dlib vector (the faces here are the first model's)."""
+    best, runner_up = best_two(closest(gallery, Probe(DlibModel(), vector, gallery.rows_of(FIRST_MODEL))))
+    assert best is not None
+    return best, runner_up
 
 
 def face(employee_id: str, face_id: str) -> StoredFace:

@@ -1,0 +1,93 @@
+"""A gallery enrolled by the first model (dlib), upgraded in place to YuNet + SFace: nobody
+is locked out, and whoever could be is named by the gallery's health report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chalicelib.core.config import Policy
+from chalicelib.core.models import Employee, NormalisedImage, Status
+from chalicelib.core.ports import FIRST_MODEL
+from chalicelib.engines.dlib_model import DlibModel
+from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.sface_model import MODEL_ID
+from chalicelib.scanning.recognition import confusable_at, decide
+from tests.fakes import InMemoryFaceStore
+
+Photo = Callable[[str], NormalisedImage]
+POLICY = Policy()
+PEOPLE = {"EMP001": Employee("EMP001", "Avery Stone"), "EMP002": Employee("EMP002", "Jordan Lee")}
+
+
+@pytest.fixture
+def old_gallery(photo: Photo) -> InMemoryFaceStore:
+    """EMP001 (obama.jpg) and EMP002 (biden.jpg) as the dlib engine enrolled them."""
+    store = InMemoryFaceStore()
+    before = LocalEngine(store, POLICY, model=DlibModel(), old=[])
+    before.add_face("EMP001", photo("obama.jpg"))
+    before.add_face("EMP002", photo("biden.jpg"))
+    assert {face.model for face in store.faces.values()} == {FIRST_MODEL}
+    return store
+
+
+def status(engine: LocalEngine, image: NormalisedImage) -> tuple[Status, str | None]:
+    result = engine.search(image)
+    decision = decide(result, PEOPLE.get(result.best.employee_id) if result.best else None, POLICY)
+    return decision.status, decision.employee_id
+
+
+def test_after_the_upgrade_old_faces_still_open_the_door(
+    old_gallery: InMemoryFaceStore, photo: Photo
+) -> None:
+    upgraded = LocalEngine(old_gallery, POLICY)
+    assert upgraded.model.model_id == MODEL_ID
+    assert status(upgraded, photo("obama2.jpg")) == (Status.AUTHORIZED, "EMP001")
+    assert status(upgraded, photo("biden.jpg")) == (Status.AUTHORIZED, "EMP002")
+    assert status(upgraded, photo("astronaut.png"))[0] is Status.UNKNOWN
+    assert upgraded.gallery_health(POLICY).old_model_only == ["EMP001", "EMP002"]
+
+
+def test_a_new_face_moves_the_employee_to_the_new_model_alone(
+    old_gallery: InMemoryFaceStore, photo: Photo
+) -> None:
+    upgraded = LocalEngine(old_gallery, POLICY)
+    upgraded.add_face(
+        "EMP001", photo("obama.jpg"), refuse_at=confusable_at(POLICY)
+    )  # own old face: no refusal
+    assert upgraded.gallery_health(POLICY).old_model_only == ["EMP002"]
+    result = upgraded.search(photo("obama3.jpg"))
+    assert result.best is not None and result.best.employee_id == "EMP001"
+    assert status(upgraded, photo("obama3.jpg")) == (Status.AUTHORIZED, "EMP001")
+    assert status(upgraded, photo("biden.jpg")) == (Status.AUTHORIZED, "EMP002")  # still by dlib
+    # EMP001's dlib face is no longer asked: a new engine without dlib still knows EMP001.
+    without_dlib = LocalEngine(old_gallery, POLICY, old=[])
+    assert status(without_dlib, photo("obama2.jpg")) == (Status.AUTHORIZED, "EMP001")
+
+
+def test_the_duplicate_guard_also_guards_faces_still_of_the_old_model(
+    old_gallery: InMemoryFaceStore, photo: Photo
+) -> None:
+    from chalicelib.core.errors import DuplicateFace
+
+    upgraded = LocalEngine(old_gallery, POLICY)
+    with pytest.raises(DuplicateFace) as refused:
+        upgraded.add_face("EMP003", photo("obama2.jpg"), refuse_at=confusable_at(POLICY))
+    assert refused.value.other_employee_id == "EMP001"
+
+
+def test_without_the_old_model_installed_its_employees_are_refused_and_reported(
+    old_gallery: InMemoryFaceStore, photo: Photo
+) -> None:
+    """Fail closed, never silently: not matched, and named in the report."""
+    without_dlib = LocalEngine(old_gallery, POLICY, old=[])
+    assert status(without_dlib, photo("obama2.jpg"))[0] is Status.UNKNOWN
+    assert without_dlib.gallery_health(POLICY).old_model_only == ["EMP001", "EMP002"]
+    assert not without_dlib.shows_employee(photo("obama2.jpg"), "EMP001")
+
+
+def test_erasure_sees_the_employee_by_the_old_model_too(old_gallery: InMemoryFaceStore, photo: Photo) -> None:
+    upgraded = LocalEngine(old_gallery, POLICY)
+    assert upgraded.shows_employee(photo("obama2.jpg"), "EMP001")
+    assert not upgraded.shows_employee(photo("biden.jpg"), "EMP001")
