@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from bench import speed as speed_bench
 from chalicelib.engines import yunet_sface as ys
 from chalicelib.engines.dlib_model import model_folder
 from sandbox.photos import ensure_photos
@@ -285,13 +286,7 @@ def detection(all_probes: Iterator[Probe], old: Dlib, new: SFace) -> dict[str, A
 
 
 def median_ms(run: Callable[[], Any]) -> float:
-    run()  # warm
-    samples = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(samples), 1)
+    return round(speed_bench.median_ms(run, REPEATS)[0], 1)
 
 
 def speed(photos: Path, old: Dlib, new: SFace) -> list[dict[str, Any]]:

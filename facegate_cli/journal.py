@@ -7,6 +7,8 @@ that a rerun trusts: done steps are skipped, everything else is tried again. Lin
     {"step": "employee", "employee_id": …, "outcome": "created" | "exists" | "refused" | "failed", "reason"?}
     {"step": "photo", "employee_id": …, "photo": …, "sha256": …,
      "outcome": "started" | "enrolled" | "refused" | "failed", "face_id"?, "reason"?, "before"?}
+    {"step": "reenroll", "employee_id": …}   (the employee's faces were all of the engine's
+     old model: the photos enrolled before this line are not done, those after it are)
 
 The first line names the stage the journal is of: its steps are done on that stage only, so
 ``facegate import`` refuses the journal for another. ``started`` is written before a photo is
@@ -50,6 +52,13 @@ class JournalState:
         engine's model changed since, and their faces are all of the old one)."""
         self.photos = {key: face for key, face in self.photos.items() if key[0] not in employees}
 
+    def reenroll(self, journal: Journal, employees: set[str]) -> None:
+        """Forget these employees' done photos, in this state and, by a ``reenroll`` line, in
+        the journal: a run that stops midway leaves the rest of their photos still to do."""
+        for employee_id in sorted(employees):
+            journal.append(step="reenroll", employee_id=employee_id)
+        self.forget_photos_of(employees)
+
 
 def read(path: Path) -> JournalState:
     """The state the journal at ``path`` records (empty when there is none yet)."""
@@ -74,6 +83,8 @@ def _apply(state: JournalState, entry: dict[str, Any]) -> None:
     employee, outcome = str(entry.get("employee_id", "")), entry.get("outcome")
     if entry.get("step") == "employee" and outcome in DONE_EMPLOYEE:
         state.employees.add(employee)
+    elif entry.get("step") == "reenroll":
+        state.forget_photos_of({employee})
     elif entry.get("step") == "photo":
         key = (employee, str(entry.get("sha256", "")))
         if outcome == "started":

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 EMBEDDING_DIMS = 128
+MAX_MODELS = 256  # a row's model is one byte
 
 
 class Gallery:
@@ -70,8 +71,10 @@ class Gallery:
         and ``models`` index ``model_ids``."""
         import numpy as np
 
-        if len(model_ids) != len(set(model_ids)) or len(model_ids) > 255:
+        if len(model_ids) != len(set(model_ids)):
             raise ValueError("a model id appears twice")
+        if len(model_ids) > MAX_MODELS:
+            raise ValueError(f"more than {MAX_MODELS} models")
         if len(models) and int(np.max(models)) >= len(model_ids):
             raise ValueError("a row names no model")
         if len(face_ids) != len(set(face_ids)):
@@ -134,6 +137,8 @@ class Gallery:
 
         if face.face_id in self._row_of:
             return
+        if face.model not in self.model_ids and len(self.model_ids) >= MAX_MODELS:
+            raise ValueError(f"more than {MAX_MODELS} models")
         if self._count == len(self._matrix):
             self._grow(max(16, len(self._matrix) * 3 // 2))
         owner = self._employee_index.get(face.employee_id)

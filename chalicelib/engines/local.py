@@ -12,6 +12,7 @@ face of the current model yet: a site upgrades without locking anyone out
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Policy
-from chalicelib.core.errors import DuplicateFace, EnrollmentError
+from chalicelib.core.errors import DuplicateFace, EnrollmentError, ModelUnavailable
 from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+log = logging.getLogger(__name__)
 # gallery_health compares faces a block of rows at a time: at most this many distances
 # (float32, 16 MB) at once, whatever the gallery's size.
 HEALTH_BLOCK_CELLS = 4_000_000
@@ -90,6 +92,7 @@ class LocalEngine:
         self.model: FaceModel = model or SFaceModel()
         self.old = {old_model.model_id: old_model for old_model in (old_models() if old is None else old)}
         self.gallery = GallerySync(store, snapshots)
+        self._unmatched_models: set[str] = set()
         # Held while the gallery is brought up to date and searched: a change applied in
         # place must never meet a search reading the same rows.
         self._gallery_lock = threading.Lock()
@@ -173,8 +176,10 @@ class LocalEngine:
                 return SearchResult(faces=detected)
             probes = self._probes(gallery, image, faces[0], embedding)
             with timed("search"):
-                matches = [match for probe in probes for match in closest(gallery, probe)]
-        best, runner_up = best_two(matches)
+                found = [
+                    (match, probe.model.model_id) for probe in probes for match in closest(gallery, probe)
+                ]
+        best, runner_up = best_two(found, confusable_at(self._policy))
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
     def _probes(
@@ -188,11 +193,20 @@ class LocalEngine:
             old_model = self.old.get(model_id)
             if old_model is not None:
                 probes.append(Probe(old_model, old_model.embed_at(image, face.detected.box), rows))
+            elif model_id not in self._unmatched_models:
+                self._unmatched_models.add(model_id)  # said once per container
+                log.warning(
+                    "faces of %s are in the gallery but that model is not installed: employees with "
+                    "only those faces are not matched (facegate gallery migration lists them)",
+                    model_id,
+                )
         return probes
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
         """Whether any face in ``image``, not just the largest, is the employee's (erasure),
-        by each model the employee has faces of that this installation can run."""
+        by each model the employee has faces of; ``ModelUnavailable`` when one of those
+        models is not installed (an erasure then fails visibly and is retried, rather than
+        keep the photos it could not look at)."""
         import numpy as np
 
         enrolled = self._store.of_employee(employee_id)
@@ -204,7 +218,7 @@ class LocalEngine:
                     old_model = self.old[model_id]
                     vector, score = old_model.embed_at(image, face.detected.box), old_model.score
                 else:
-                    continue
+                    raise ModelUnavailable(f"the employee's faces are of {model_id}, which is not installed")
                 rows = np.stack(
                     [np.frombuffer(s.embedding, dtype="<f4") for s in enrolled if s.model == model_id]
                 )
@@ -276,19 +290,34 @@ def closest(gallery: Gallery, probe: Probe) -> list[Match]:
 
 
 def _squared_distances(gallery: Gallery, probe: Probe) -> np.ndarray:
-    """|row − probe|² for the probe's rows, infinity for every other row."""
+    """|row − probe|² for the probe's rows, infinity for every other row (and for a row that
+    is not a number: one broken embedding must not blind the search to every other)."""
     import numpy as np
 
     vector = probe.vector
     squared = gallery.square_norms - 2.0 * (gallery.matrix @ vector) + float(vector @ vector)
-    return np.where(probe.rows, np.maximum(squared, 0.0), np.inf)
+    return np.where(probe.rows & np.isfinite(squared), np.maximum(squared, 0.0), np.inf)
 
 
-def best_two(matches: Sequence[Match]) -> tuple[Match | None, Match | None]:
-    """The best match, and the best match of another employee, of matches found by any model."""
-    ranked = sorted(matches, key=lambda match: -match.similarity)
-    best = ranked[0] if ranked else None
-    runner_up = next((match for match in ranked if best and match.employee_id != best.employee_id), None)
+def best_two(found: Sequence[tuple[Match, str]], confusable: float) -> tuple[Match | None, Match | None]:
+    """The best match, and the best match of another employee, of ``(match, model id)``
+    found by any model.
+
+    Two models score on two scales, so the margin between a best match of one and a
+    runner-up of the other means nothing: such a runner-up at or above ``confusable`` (the
+    duplicate guard's floor) is reported as close as the best, so ``decide`` finds the
+    scan ambiguous and the door stays shut.
+    """
+    ranked = sorted(found, key=lambda item: -item[0].similarity)
+    if not ranked:
+        return None, None
+    best, best_model = ranked[0]
+    other = next((item for item in ranked if item[0].employee_id != best.employee_id), None)
+    if other is None:
+        return best, None
+    runner_up, runner_up_model = other
+    if runner_up_model != best_model and runner_up.similarity >= confusable:
+        return best, Match(runner_up.employee_id, best.similarity)
     return best, runner_up
 
 

@@ -370,6 +370,11 @@ def _face(detail: FaceDetailTypeDef, image: NormalisedImage) -> DetectedFace:
             round(height * image.height),
         ),
         sharpness=round(float(detail.get("Quality", {}).get("Sharpness", 0.0)), 1),
+        # Rekognition's own pose, so that FACEGATE_MAX_TURN_DEGREES means the same on both engines.
+        yaw=round(float(detail.get("Pose", {}).get("Yaw", 0.0)), 1),
+        pitch=round(float(detail.get("Pose", {}).get("Pitch", 0.0)), 1),
+        roll=round(float(detail.get("Pose", {}).get("Roll", 0.0)), 1),
+        confidence=round(float(detail.get("Confidence", 100.0)), 2),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.core.models import BoundingBox, DetectedFace
@@ -28,7 +29,8 @@ class SFaceModel:
         yunet_sface.Networks.get()
 
     def detect(self, image: NormalisedImage, policy: Policy) -> list[FaceChip]:
-        """Every face YuNet finds in the frame, with its aligned chip, largest first."""
+        """Every face YuNet finds in the frame (its ``MAX_FACES`` most certain), largest
+        first; each is aligned only if it is embedded."""
         import numpy as np
 
         networks = yunet_sface.Networks.get()
@@ -46,18 +48,17 @@ class SFaceModel:
         right = min(image.width, round(face.left + face.width))
         bottom = min(image.height, round(face.top + face.height))
         box = BoundingBox(left, top, max(0, right - left), max(0, bottom - top))
-        chip = yunet_sface.aligned_chip(pixels, face)
         yaw, pitch, roll = yunet_sface.pose(face)
         confidence = round(100.0 * face.score, 2)
         detected = DetectedFace(
             box, _sharpness(image, box), yaw=yaw, pitch=pitch, roll=roll, confidence=confidence
         )
-        return FaceChip(detected, chip)
+        return FaceChip(detected, Unaligned(pixels, face))
 
     def embed(self, face: FaceChip) -> np.ndarray:
-        """SFace's unit-length 128-d embedding of a face ``detect`` found."""
+        """SFace's unit-length 128-d embedding of a face ``detect`` found (aligned now)."""
         with timed("embed"):
-            return yunet_sface.embed(face.chip, yunet_sface.Networks.get())
+            return yunet_sface.embed(aligned(face), yunet_sface.Networks.get())
 
     def score(self, squared: float) -> float:
         # Unit vectors: |a − b|² = 2 − 2·cos.
@@ -65,6 +66,20 @@ class SFaceModel:
 
     def squared_at(self, score: float) -> float:
         return 2.0 - 2.0 * yunet_sface.cosine_at(score)
+
+
+@dataclass(frozen=True)
+class Unaligned:
+    """A face YuNet found, in the frame it was found in: aligned when it is embedded."""
+
+    frame: np.ndarray
+    face: yunet_sface.YuNetFace
+
+
+def aligned(face: FaceChip) -> np.ndarray:
+    """The face's 112 × 112 chip on the ArcFace template (RGB uint8)."""
+    chip: Unaligned = face.chip
+    return yunet_sface.aligned_chip(chip.frame, chip.face)
 
 
 def _sharpness(image: NormalisedImage, box: BoundingBox) -> float:

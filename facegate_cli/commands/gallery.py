@@ -44,17 +44,18 @@ def health(args: argparse.Namespace, context: Context) -> int:
 
 
 def migration(args: argparse.Namespace, context: Context) -> int:
-    """The upgrade's to-do list: 0 when every employee has a face of the current model."""
+    """The upgrade's to-do list: exit 0 when every employee has a face of the current model,
+    1 while anyone waits (so a script cannot drop the old model too early)."""
     report = context.client.get("/gallery/health")
     waiting = list(report.get("old_model_only", []))
     if context.json:
         context.show({"employees": report.get("employees"), "old_model_only": waiting})
-        return 0
+        return 1 if waiting else 0
     if not waiting:
         print(f"all {report.get('employees', 0)} enrolled employees have a face of the current model")
         return 0
     _old_model_only(report)
-    return 0
+    return 1
 
 
 def _old_model_only(report: dict[str, Any]) -> None:

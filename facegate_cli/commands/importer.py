@@ -53,9 +53,15 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if done.lines and done.stage != this_stage:
         print(f"facegate import: {_other_stage(journal_file, done.stage, this_stage)}", file=sys.stderr)
         return 2
+    steps_journal = journal.Journal(journal_file, this_stage)
     if done.photos:  # a roster imported before: re-enroll whoever the model upgrade left behind
         upgrading = _old_model_only(context, {person.employee_id for person in plan.people})
-        done.forget_photos_of(upgrading)
+        if upgrading is None:
+            return 2
+        if args.dry_run:
+            done.forget_photos_of(upgrading)
+        else:
+            done.reenroll(steps_journal, upgrading)
     if args.dry_run:
         return _dry_run(plan, done, context)
     steps = sum(1 + len(person.photos) for person in plan.people)
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     importer = Importer(
         context.client,
         photos,
-        journal.Journal(journal_file, this_stage),
+        steps_journal,
         done,
         workers=args.workers,
         progress=bar.advance,
@@ -77,18 +83,25 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return 0 if outcome.ok else 1
 
 
-def _old_model_only(context: Context, roster: set[str]) -> set[str]:
+def _old_model_only(context: Context, roster: set[str]) -> set[str] | None:
     """The roster's employees whose faces are all of the engine's old model (the gallery's
-    health report names them); said on stderr when there are any."""
+    health report names them), said on stderr when there are any; None, said too, when the
+    report cannot be read (the import stops: it cannot tell whose photos are done)."""
     try:
         report = context.client.get("/gallery/health")
+        listed = report.get("old_model_only", []) if isinstance(report, dict) else None
     except (ApiError, OSError) as error:
+        listed, why = None, str(error)
+    else:
+        why = "its answer has no old_model_only list"
+    if not isinstance(listed, list):
         print(
-            f"facegate import: the gallery's health could not be read ({error}): photos done stay done",
+            f"facegate import: the gallery's health could not be read ({why}), so the photos the "
+            "journal says are done may be of the engine's old model; run the import again",
             file=sys.stderr,
         )
-        return set()
-    waiting = roster & set(report.get("old_model_only", []))
+        return None
+    waiting = roster & {str(employee) for employee in listed}
     if waiting:
         print(
             f"facegate import: {len(waiting)} employees have faces of the old model only: "

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from chalicelib.core.models import FaceRecord, NormalisedImage, SearchResult
+from chalicelib.core.config import Policy
+from chalicelib.core.models import FaceRecord, GalleryHealth, NormalisedImage, SearchResult, gallery_health
 from chalicelib.core.ports import FaceStore
 
 
@@ -50,6 +51,13 @@ class SyntheticFaceEngine:
     def list_faces(self, employee_id: str) -> list[FaceRecord]:
         faces = self._store.of_employee(employee_id)
         return [FaceRecord(f.employee_id, f.face_id, self.name, f.created_at) for f in faces]
+
+    def gallery_health(self, policy: Policy) -> GalleryHealth:
+        """Counts only (a rerun of the import asks who still has old-model faces: no one here)."""
+        counts: dict[str, int] = {}
+        for face in self._store.load():
+            counts[face.employee_id] = counts.get(face.employee_id, 0) + 1
+        return gallery_health(policy.match_threshold, policy.match_margin, counts, {}, [])
 
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         self._store.delete(employee_id, face_ids)

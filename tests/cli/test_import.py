@@ -267,7 +267,8 @@ def test_the_same_roster_imported_again_moves_old_model_faces_to_the_new_model(
     run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path, served_sandbox: ServedSandbox
 ) -> None:
     """A site upgrading from dlib: its journal says the photos are done, but the faces are
-    the old model's. Imported again, each such employee gets a face of the current model."""
+    the old model's. Imported again, each such employee's photos are enrolled again with the
+    current model, even across a run that dies midway."""
     from chalicelib import wiring
     from chalicelib.aws.faces import DynamoFaceStore
     from chalicelib.core.config import ImageLimits, Policy
@@ -276,21 +277,50 @@ def test_the_same_roster_imported_again_moves_old_model_faces_to_the_new_model(
     from chalicelib.scanning.imaging import normalise
 
     roster = tmp_path / "roster.csv"
-    roster.write_text(HEADER + "e-upgrade,Barack Obama,,,obama.jpg\n" + "e-current,Joe Biden,,,biden.jpg\n")
+    roster.write_text(
+        HEADER + "e-upgrade,Barack Obama,,,obama.jpg;obama2.jpg\n" + "e-current,Joe Biden,,,biden.jpg\n"
+    )
     assert run_import(client, roster, "--photos", str(photo_dir))[0] == 0
-    # As the dlib engine left it: e-upgrade's face replaced by the old model's.
+    # As the dlib engine left it: e-upgrade's two faces replaced by the old model's.
     store = DynamoFaceStore(wiring.table(served_sandbox.stack.settings.faces_table))
     store.delete("e-upgrade")
     old_engine = LocalEngine(store, Policy(), model=DlibModel(), old=[])
-    old_engine.add_face("e-upgrade", normalise((photo_dir / "obama.jpg").read_bytes(), ImageLimits()))
+    for name in ("obama.jpg", "obama2.jpg"):
+        old_engine.add_face("e-upgrade", normalise((photo_dir / name).read_bytes(), ImageLimits()))
     assert client.get("/gallery/health")["old_model_only"] == ["e-upgrade"]
 
-    code, out, err = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    dying = DyingClient(client, fatal=1)  # the first photo enrolled again, then the run dies
+    with pytest.raises(Killed):
+        run_import(dying, roster, "--photos", str(photo_dir), "--workers", "1")
+    assert client.get("/gallery/health")["old_model_only"] == []  # e-upgrade has one new face
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
 
     assert code == 0, out
-    assert "1 employees have faces of the old model only" in err
-    assert json.loads(out)["faces added"] == 1  # obama.jpg again, for e-upgrade only
-    assert faces_of(client, "e-upgrade") == 2 and faces_of(client, "e-current") == 1
-    assert client.get("/gallery/health")["old_model_only"] == []
+    # The dying run's photo (found on the server, not sent again) and the other one, although
+    # the gallery lists nobody as waiting any more: the journal's reenroll line remembers.
+    assert json.loads(out)["faces added"] == 2
+    assert faces_of(client, "e-upgrade") == 2 + 2 and faces_of(client, "e-current") == 1
     code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
     assert code == 0 and json.loads(out).get("faces added", 0) == 0  # done: nothing again
+
+
+def test_an_import_that_cannot_read_the_gallerys_health_stops_and_says_why(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    from facegate_cli.client import ApiError
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    assert run_import(client, roster, "--photos", str(photo_dir))[0] == 0
+
+    class Unhealthy(ApiClient):
+        def request(self, method: str, path: str, **kwargs: Any) -> Any:
+            if path == "/gallery/health":
+                raise ApiError(504, "endpoint request timed out", {})
+            return super().request(method, path, **kwargs)
+
+    code, out, err = run_import(
+        Unhealthy(client.base_url, client._tokens), roster, "--photos", str(photo_dir)
+    )
+    assert code == 2 and out == ""
+    assert "the gallery's health could not be read (504: endpoint request timed out)" in err

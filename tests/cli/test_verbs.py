@@ -212,8 +212,9 @@ def test_gallery_migration_lists_who_waits_and_says_when_no_one_does(
     health_api: list[str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, _ = run_cli("gallery", "migration")
-    assert code == 0 and out.rstrip().endswith("EMPLOYEE_ID\nEMP003")
-    assert _json(run_cli("--json", "gallery", "migration")) == {"employees": 3, "old_model_only": ["EMP003"]}
+    assert code == 1 and out.rstrip().endswith("EMPLOYEE_ID\nEMP003")
+    code, out, _ = run_cli("--json", "gallery", "migration")
+    assert (code, json.loads(out)) == (1, {"employees": 3, "old_model_only": ["EMP003"]})
     monkeypatch.setitem(HEALTH, "old_model_only", [])
     code, out, _ = run_cli("gallery", "migration")
     assert (code, out) == (0, "all 3 enrolled employees have a face of the current model\n")

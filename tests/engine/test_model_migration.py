@@ -11,7 +11,7 @@ from chalicelib.core.config import Policy
 from chalicelib.core.models import Employee, NormalisedImage, Status
 from chalicelib.core.ports import FIRST_MODEL
 from chalicelib.engines.dlib_model import DlibModel
-from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.local import LocalEngine, waiting_rows
 from chalicelib.engines.sface_model import MODEL_ID
 from chalicelib.scanning.recognition import confusable_at, decide
 from tests.fakes import InMemoryFaceStore
@@ -61,7 +61,10 @@ def test_a_new_face_moves_the_employee_to_the_new_model_alone(
     assert result.best is not None and result.best.employee_id == "EMP001"
     assert status(upgraded, photo("obama3.jpg")) == (Status.AUTHORIZED, "EMP001")
     assert status(upgraded, photo("biden.jpg")) == (Status.AUTHORIZED, "EMP002")  # still by dlib
-    # EMP001's dlib face is no longer asked: a new engine without dlib still knows EMP001.
+    # EMP001's dlib face is no longer asked: only EMP002's rows wait for dlib.
+    gallery = upgraded.gallery.current()
+    waiting = waiting_rows(gallery, MODEL_ID)[FIRST_MODEL]
+    assert {gallery.employee_ids[int(owner)] for owner in gallery.owners[waiting]} == {"EMP002"}
     without_dlib = LocalEngine(old_gallery, POLICY, old=[])
     assert status(without_dlib, photo("obama2.jpg")) == (Status.AUTHORIZED, "EMP001")
 
@@ -80,14 +83,33 @@ def test_the_duplicate_guard_also_guards_faces_still_of_the_old_model(
 def test_without_the_old_model_installed_its_employees_are_refused_and_reported(
     old_gallery: InMemoryFaceStore, photo: Photo
 ) -> None:
-    """Fail closed, never silently: not matched, and named in the report."""
+    """Fail closed, never silently: not matched, named in the report, and an erasure that
+    cannot look for them in photos fails (to be retried with dlib installed) instead of
+    keeping those photos."""
+    from chalicelib.core.errors import ModelUnavailable
+
     without_dlib = LocalEngine(old_gallery, POLICY, old=[])
     assert status(without_dlib, photo("obama2.jpg"))[0] is Status.UNKNOWN
     assert without_dlib.gallery_health(POLICY).old_model_only == ["EMP001", "EMP002"]
-    assert not without_dlib.shows_employee(photo("obama2.jpg"), "EMP001")
+    with pytest.raises(ModelUnavailable, match="dlib-resnet-v1"):
+        without_dlib.shows_employee(photo("obama2.jpg"), "EMP001")
 
 
 def test_erasure_sees_the_employee_by_the_old_model_too(old_gallery: InMemoryFaceStore, photo: Photo) -> None:
     upgraded = LocalEngine(old_gallery, POLICY)
     assert upgraded.shows_employee(photo("obama2.jpg"), "EMP001")
     assert not upgraded.shows_employee(photo("biden.jpg"), "EMP001")
+
+
+def test_a_look_alike_found_by_the_other_model_makes_the_scan_ambiguous(photo: Photo) -> None:
+    """One face under two ids, one enrolled by each model (no guard): the two scales cannot
+    be compared by the margin, so the door stays shut rather than pick one."""
+    store = InMemoryFaceStore()
+    LocalEngine(store, POLICY, model=DlibModel(), old=[]).add_face("EMP009", photo("obama2.jpg"))
+    upgraded = LocalEngine(store, POLICY)
+    upgraded.add_face("EMP001", photo("obama.jpg"))
+    result = upgraded.search(photo("obama3.jpg"))
+    assert result.best is not None and result.runner_up is not None
+    assert {result.best.employee_id, result.runner_up.employee_id} == {"EMP001", "EMP009"}
+    decision = decide(result, Employee(result.best.employee_id, "Avery Stone"), POLICY)
+    assert decision.status is Status.UNKNOWN and "ambiguous" in (decision.reason or "")

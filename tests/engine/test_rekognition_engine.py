@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -409,3 +410,19 @@ def test_a_guarded_enrollment_is_five_calls(
     assert engine.add_face("EMP002", photo("obama2.jpg"), refuse_at=94.0).face_id == "f-4"
     assert service.calls == ["IndexFaces", "SearchUsers", "SearchFaces", "CreateUser", "AssociateFaces"]
     service.stubber.assert_no_pending_responses()
+
+
+def test_rekognitions_pose_and_confidence_reach_the_face_so_a_turned_face_is_low_quality() -> None:
+    from chalicelib.engines.rekognition import _face
+    from chalicelib.scanning.recognition import quality_problem
+
+    image = NormalisedImage(Image.new("RGB", (1000, 800)), "JPEG")
+    detail: Any = {
+        "BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.3, "Height": 0.4},
+        "Quality": {"Sharpness": 90.0},
+        "Pose": {"Yaw": -62.4, "Pitch": 5.0, "Roll": 3.0},
+        "Confidence": 99.81,
+    }
+    face = _face(detail, image)
+    assert (face.yaw, face.pitch, face.roll, face.confidence) == (-62.4, 5.0, 3.0, 99.81)
+    assert quality_problem(face, Policy()) == "face turned too far: 62 degrees, maximum 45"

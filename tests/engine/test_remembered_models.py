@@ -11,6 +11,7 @@ from chalicelib.core.models import NormalisedImage
 from chalicelib.engines import dlib_model, yunet_sface
 from chalicelib.engines.dlib_model import DlibModel
 from chalicelib.engines.local import LocalEngine
+from chalicelib.engines.sface_model import aligned
 from tests.fakes import InMemoryFaceStore
 from tests.remembered_models import Remembered
 
@@ -44,7 +45,7 @@ def test_a_repeated_photo_gets_sfaces_answer_without_running_it_again(
     again = engine.embed(engine.detect(photo("obama3.jpg"))[0])
     assert networks.recognizer.calls == asked
     np.testing.assert_array_equal(first, again)
-    fresh = yunet_sface.embed(face.chip, _unremembered(networks))
+    fresh = yunet_sface.embed(aligned(face), _unremembered(networks))
     np.testing.assert_array_equal(first, fresh)
 
 

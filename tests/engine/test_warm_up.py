@@ -127,7 +127,7 @@ def test_a_failed_warm_up_is_logged_and_the_scans_still_fail_closed_then_decide(
     monkeypatch.setattr(yunet_sface.Networks, "_loaded", None)  # a fresh process: nothing loaded yet
     broken = {"models": True}
 
-    def model_file(name: str, sha256: str) -> Path:
+    def model_file(name: str, sha256: str) -> bytes:
         if broken["models"]:
             raise ModelUnavailable("the layer's model files are missing")
         return original(name, sha256)

