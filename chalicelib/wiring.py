@@ -334,7 +334,8 @@ SNAPSHOT_INIT = "snap-start"  # AWS_LAMBDA_INITIALIZATION_TYPE of an init that S
 def warm_up(env: Mapping[str, str] | None = None) -> bool:
     """In the camera function of a local-engine stage, do now, in Lambda's init, what the
     first scan would do before deciding: import Pillow, numpy and onnxruntime, load YuNet and
-    SFace (dlib only later, if the gallery still holds its faces) and build the pipeline's adapters (clients only: no AWS call is made). True if it warmed.
+    SFace (dlib only later, if the gallery still holds its faces) and build the pipeline's
+    adapters (clients only: no AWS call is made). True if it warmed.
 
     An init that Lambda snapshots (SnapStart) builds no client: a client resolves its
     credentials when it is built, and every environment restored from the snapshot would
