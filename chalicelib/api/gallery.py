@@ -21,3 +21,12 @@ def gallery_health(actor: Principal) -> dict[str, object]:
     settings = Settings.from_env()
     ports = wiring.api_ports(settings).enrollment
     return enrollment.gallery_health(ports, settings.policy).to_dict()
+
+
+@gallery_api.route("/gallery/retire-old-model", methods=["POST"], authorizer=AUTHORIZER)
+@requires(ADMINS)
+def retire_old_model(actor: Principal) -> dict[str, int]:
+    from chalicelib import wiring
+
+    ports = wiring.api_ports(Settings.from_env()).enrollment
+    return enrollment.retire_old_model(ports, actor.username)

@@ -19,6 +19,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
     │   ├── DuplicateFace          the face is another employee's (close enough to confuse)
     │   ├── AccessInUse            a camera on another door, a group still in use
+    │   ├── OldModelStillNeeded    employees still matched only by the model to retire
     │   └── AccessChangedMeanwhile the access policy kept changing under the change: retry
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
@@ -137,6 +138,11 @@ class AlreadyExists(Conflict, ValueError):
 class AccessInUse(Conflict):
     """An access change that would break what is stored: a camera already on another
     door, a group that members or rules still name."""
+
+
+class OldModelStillNeeded(Conflict):
+    """Retiring a face model while some employees have only its faces: it would lock them
+    out without a trace (``facegate gallery migration`` lists them)."""
 
 
 class AccessChangedMeanwhile(Conflict):

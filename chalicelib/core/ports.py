@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 from chalicelib.core.config import Policy
 from chalicelib.core.models import (
@@ -82,6 +82,16 @@ class FaceEngine(Protocol):
         """Every pair of employees whose nearest faces score at or above
         ``recognition.confusable_at(policy)``, the employees with one face, and the faces
         that score below ``policy.match_threshold`` against their employee's other faces."""
+        ...
+
+
+@runtime_checkable
+class RetiresModels(Protocol):
+    """An engine whose faces are of more than one model (the local engine, while upgrading)."""
+
+    def retire_old_model(self) -> tuple[int, int]:
+        """Remove every face of a model other than the current one: (faces, employees).
+        ``OldModelStillNeeded`` while any employee has only such faces."""
         ...
 
 

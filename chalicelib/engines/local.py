@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Policy
-from chalicelib.core.errors import DuplicateFace, EnrollmentError, ModelUnavailable
+from chalicelib.core.errors import DuplicateFace, EnrollmentError, ModelUnavailable, OldModelStillNeeded
 from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
@@ -234,6 +234,32 @@ class LocalEngine:
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         """Delete the employee's embeddings; every container sees it at its next scan."""
         self._store.delete(employee_id, face_ids)
+
+    def retire_old_model(self) -> tuple[int, int]:
+        """Remove every face of an old model, once every employee has a face of the current
+        one (``OldModelStillNeeded`` before): (faces removed, employees they were of). After
+        it, the old model's code is never run and its package can go."""
+        with self._gallery_lock:
+            gallery = self.gallery.current()
+            waiting = waiting_rows(gallery, self.model.model_id)
+            if waiting:
+                employees = {
+                    gallery.employee_ids[int(owner)]
+                    for rows in waiting.values()
+                    for owner in gallery.owners[rows]
+                }
+                raise OldModelStillNeeded(
+                    f"{len(employees)} employees have only faces of the old model: enroll them again first "
+                    "(facegate gallery migration lists them)"
+                )
+            old = ~gallery.rows_of(self.model.model_id)
+            faces: dict[str, list[str]] = {}
+            for row in old.nonzero()[0]:
+                employee = gallery.employee_ids[int(gallery.owners[row])]
+                faces.setdefault(employee, []).append(gallery.face_ids[row])
+        for employee_id, face_ids in sorted(faces.items()):
+            self._store.delete(employee_id, face_ids)
+        return sum(len(ids) for ids in faces.values()), len(faces)
 
     def gallery_health(self, policy: Policy) -> GalleryHealth:
         """Close pairs, single photos and outliers from the stored embeddings (``faces_health``)."""

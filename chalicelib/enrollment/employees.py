@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
 from chalicelib.core.models import AuditEntry, Employee, FaceRecord, GalleryHealth
-from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, ScanLog
+from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import confusable_at
 
@@ -104,6 +104,16 @@ def gallery_health(ports: EnrollmentPorts, policy: Policy) -> GalleryHealth:
     """Which employees the door could confuse, who has one photo, and which photos do not
     match their own employee's others (``FaceEngine.gallery_health``)."""
     return ports.engine.gallery_health(policy)
+
+
+def retire_old_model(ports: EnrollmentPorts, actor: str) -> dict[str, int]:
+    """Remove the faces of the engine's old model once nobody needs them (audited); an
+    engine of one model has none to remove."""
+    if not isinstance(ports.engine, RetiresModels):
+        return {"removed_faces": 0, "employees": 0}
+    faces, employees = ports.engine.retire_old_model()
+    ports.log(actor, "gallery.retire_old_model", "gallery", removed_faces=faces, employees=employees)
+    return {"removed_faces": faces, "employees": employees}
 
 
 def faces_of(employee_id: str, ports: EnrollmentPorts) -> list[FaceRecord]:

@@ -1,5 +1,6 @@
 """``facegate gallery health``: who may be confused with whom, and who needs more photos;
-``facegate gallery migration``: who still has faces of the old model only."""
+``facegate gallery migration``: who still has faces of the old model only;
+``facegate gallery retire-old-model``: remove the old model's faces once nobody needs them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def register(subcommands: Any) -> None:
     )
     command(gallery, "health", "close pairs, single photos and outlier faces").set_defaults(run=health)
     command(gallery, "migration", "employees with faces of the old model only").set_defaults(run=migration)
+    command(gallery, "retire-old-model", "remove the old model's faces once nobody needs them").set_defaults(
+        run=retire_old_model
+    )
 
 
 def health(args: argparse.Namespace, context: Context) -> int:
@@ -56,6 +60,16 @@ def migration(args: argparse.Namespace, context: Context) -> int:
         return 0
     _old_model_only(report)
     return 1
+
+
+def retire_old_model(args: argparse.Namespace, context: Context) -> int:
+    """The upgrade's last step: the API refuses (409, said and exit 1) while anyone waits."""
+    removed = context.client.post("/gallery/retire-old-model", {})
+    if context.json:
+        context.show(removed)
+    else:
+        print(f"removed {removed['removed_faces']} faces of the old model ({removed['employees']} employees)")
+    return 0
 
 
 def _old_model_only(report: dict[str, Any]) -> None:

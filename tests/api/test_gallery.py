@@ -80,3 +80,37 @@ def test_gallery_health_is_for_admins_and_lists_what_confuses_the_door(api: Api,
     assert [(f["employee_id"], f["face_id"]) for f in health["outlier_faces"]] == [("EMP001", stray.face_id)]
     assert health["outlier_faces"][0]["similarity"] < 80.0
     wiring.reset()
+
+
+def test_retiring_the_old_model_is_for_admins_refused_while_anyone_waits_and_audited(
+    api: Api, photos: Path
+) -> None:
+    from chalicelib.aws.faces import DynamoFaceStore
+    from chalicelib.core.config import ImageLimits, Policy
+    from chalicelib.engines.dlib_model import DlibModel
+    from chalicelib.engines.local import LocalEngine
+
+    api.create("EMP001")
+    assert api.enroll("EMP001", photos / "obama.jpg").status == 201  # the current model
+    assert api.call("POST", "/gallery/retire-old-model", {}).json == {"removed_faces": 0, "employees": 0}
+    store = DynamoFaceStore(wiring.table(api.stack.settings.faces_table))
+    api.create("EMP002")
+    image = normalise((photos / "biden.jpg").read_bytes(), ImageLimits())
+    LocalEngine(store, Policy(), model=DlibModel(), old=[]).add_face("EMP002", image)  # as dlib left it
+
+    refused = api.call("POST", "/gallery/retire-old-model", {})
+    assert refused.status == 409 and refused.json["message"].startswith(
+        "1 employees have only faces of the old"
+    )
+    assert api.call("POST", "/gallery/retire-old-model", {}, token="security").status == 403
+    assert api.enroll("EMP002", photos / "biden.jpg").status == 201  # EMP002 moves to the new model
+    retired = api.call("POST", "/gallery/retire-old-model", {})
+    assert (retired.status, retired.json) == (200, {"removed_faces": 1, "employees": 1})
+    assert len(api.call("GET", "/employees/EMP002/faces").json["items"]) == 1
+    assert {face.model for face in store.load()} == {"sface-2021dec-int8bq"}
+    entries = audit_entries(api, "gallery.retire_old_model")
+    assert sorted((entry["actor"], entry["details"]["removed_faces"]) for entry in entries) == [  # type: ignore[index]
+        ("sandbox-admins", 0),
+        ("sandbox-admins", 1),
+    ]
+    wiring.reset()

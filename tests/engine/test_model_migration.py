@@ -113,3 +113,22 @@ def test_a_look_alike_found_by_the_other_model_makes_the_scan_ambiguous(photo: P
     assert {result.best.employee_id, result.runner_up.employee_id} == {"EMP001", "EMP009"}
     decision = decide(result, Employee(result.best.employee_id, "Avery Stone"), POLICY)
     assert decision.status is Status.UNKNOWN and "ambiguous" in (decision.reason or "")
+
+
+def test_retiring_the_old_model_waits_for_everyone_then_removes_its_faces(
+    old_gallery: InMemoryFaceStore, photo: Photo
+) -> None:
+    from chalicelib.core.errors import OldModelStillNeeded
+
+    upgraded = LocalEngine(old_gallery, POLICY)
+    upgraded.add_face("EMP001", photo("obama.jpg"))
+    with pytest.raises(OldModelStillNeeded, match=r"^1 employees have only faces of the old model"):
+        upgraded.retire_old_model()
+    assert len(old_gallery.faces) == 3  # nothing removed
+    upgraded.add_face("EMP002", photo("biden.jpg"))
+    assert upgraded.retire_old_model() == (2, 2)
+    assert {face.model for face in old_gallery.faces.values()} == {MODEL_ID}
+    without_dlib = LocalEngine(old_gallery, POLICY, old=[])
+    assert status(without_dlib, photo("obama2.jpg")) == (Status.AUTHORIZED, "EMP001")
+    assert without_dlib.gallery_health(POLICY).old_model_only == []
+    assert upgraded.retire_old_model() == (0, 0)
