@@ -59,8 +59,8 @@ EMBEDDING_DIMS = 128
 FLOAT, UINT8, INT8, INT32, INT64 = 1, 2, 3, 6, 7
 TENSOR_TYPES = {FLOAT: "<f4", UINT8: "u1", INT8: "i1", INT32: "<i4", INT64: "<i8"}
 # SFace's cosine on facegate's 0–100 similarity scale: a straight line, fitted to the
-# labelled photos (bench.models: 4 people with 2–4 photos, 13 others; 8 same-person pairs,
-# about 100 stranger pairs). The default threshold 80 sits mid-gap between the highest
+# labelled photos (bench.models: 3 people with 2–4 photos, 10 others; 8 same-person pairs,
+# 145 stranger pairs). The default threshold 80 sits mid-gap between the highest
 # stranger pair (cosine 0.373) and the lowest same-person pair (0.610), rounded: 0.50; one
 # point per 0.02 of cosine, so the 5-point margin is 0.10 and the duplicate guard's floor
 # 75 is cosine 0.40, above every stranger pair. OpenCV Zoo's own same-person cut-off, 0.363
