@@ -60,8 +60,8 @@ def remember_answers() -> None:
     from chalicelib.engines import dlib_model, yunet_sface
 
     networks = yunet_sface.Networks.get()
-    if not isinstance(networks.detector, Remembered):
-        networks.detector = Remembered(networks.detector, "run")
+    # Not YuNet: hashing its 4.9 MB input costs most of what running it does (7 ms).
+    if not isinstance(networks.recognizer, Remembered):
         networks.recognizer = Remembered(networks.recognizer, "run")
     models = dlib_model._Models.get()
     if isinstance(models.detector, Remembered):

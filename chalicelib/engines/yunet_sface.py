@@ -225,6 +225,9 @@ class Networks:
         # Run the int8 recognizer's quantised operators as they are (SFace 48 → 19 ms a face
         # on two cores here) rather than onnxruntime's default of rewriting them as float.
         options.add_session_config_entry("session.disable_quant_qdq", "1")
+        # Idle worker threads sleep instead of spinning: a camera function shares its vCPUs
+        # with decoding and the SDK, and spinning threads burn what they would use.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         providers = ["CPUExecutionProvider"]
         self.detector = onnxruntime.InferenceSession(
@@ -248,11 +251,12 @@ def detect(rgb: np.ndarray, networks: Networks) -> list[YuNetFace]:
     import numpy as np
 
     height, width = rgb.shape[:2]
-    scale = DETECT_SIDE / max(height, width)
-    letterbox = np.zeros((DETECT_SIDE, DETECT_SIDE, 3), dtype=np.float32)
+    # Shrunk to fit, never enlarged: a small frame's faces are seen at their own size.
+    scale = min(1.0, DETECT_SIDE / max(height, width))
+    letterbox = np.zeros((DETECT_SIDE, DETECT_SIDE, 3), dtype=np.uint8)
     resized = _resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
     letterbox[: resized.shape[0], : resized.shape[1]] = resized[..., ::-1]  # YuNet wants BGR
-    blob = letterbox.transpose(2, 0, 1)[None]
+    blob = letterbox.transpose(2, 0, 1)[None].astype(np.float32)
     outputs = dict(zip(networks.detector_outputs, networks.detector.run(None, {"input": blob}), strict=True))
     boxes, scores, landmarks = _decode(outputs)
     best = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
@@ -270,9 +274,9 @@ def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
     if (width, height) == (rgb.shape[1], rgb.shape[0]):
-        return rgb.astype(np.float32)
+        return rgb
     resized = Image.fromarray(rgb).resize((width, height), resample=Image.Resampling.BILINEAR)
-    return np.asarray(resized, dtype=np.float32)
+    return np.asarray(resized, dtype=np.uint8)
 
 
 def _decode(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
