@@ -17,7 +17,8 @@ from bench.frames import SIZES, frames
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.models import Employee, NormalisedImage
 from chalicelib.engines.gallery import Gallery
-from chalicelib.engines.local import LocalEngine, Probe, closest
+from chalicelib.engines.gallery_search import Probe, closest
+from chalicelib.engines.local import LocalEngine
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import decide
 from sandbox.memory_faces import InMemoryFaceStore

@@ -28,7 +28,7 @@ LAYER_LIMIT_UNZIPPED = 250 * 1024 * 1024  # Lambda: function + layers, unzipped
 def build_layer(out: Path, python_version: str = "3.12", with_dlib: bool = False) -> tuple[Path, int]:
     """Build the layer zip at ``out`` for ``python_version``; return it and its unzipped size
     in bytes. Built by that Python, it ships bytecode too (infra/bytecode.py), else source only."""
-    # Of onnx the engine reads only its protobuf messages (yunet_sface.onnx_messages): the
+    # Of onnx the engine reads only its protobuf messages (engines/onnx_repair.onnx_messages): the
     # rest of it, and what only the rest needs, stay out (31 MB).
     requirements = [
         pin for pin in _pins("requirements-local-engine.txt") if not pin.startswith(ONNX_ONLY_DEPS)

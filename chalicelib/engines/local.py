@@ -16,7 +16,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -25,17 +24,16 @@ from chalicelib.core.errors import DuplicateFace, EnrollmentError, ModelUnavaila
 from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
-    Match,
     NormalisedImage,
-    OutlierFace,
     SearchResult,
-    gallery_health,
 )
 from chalicelib.core.observability import timed
 from chalicelib.core.ports import FaceStore, GallerySnapshots, StoredFace
 from chalicelib.engines import dlib_model
+from chalicelib.engines.face_health import faces_health
 from chalicelib.engines.face_model import FaceChip, FaceModel, OldFaceModel
 from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.gallery_search import Probe, best_two, closest, refuse_duplicate, waiting_rows
 from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.engines.sface_model import SFaceModel
 from chalicelib.scanning.recognition import confusable_at, quality_problem, worth_matching
@@ -45,9 +43,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
-# gallery_health compares faces a block of rows at a time: at most this many distances
-# (float32, 16 MB) at once, whatever the gallery's size.
-HEALTH_BLOCK_CELLS = 4_000_000
 
 
 def load_models() -> None:
@@ -61,15 +56,6 @@ def load_models() -> None:
 def old_models() -> list[OldFaceModel]:
     """The old models whose faces this installation can still match (dlib, if installed)."""
     return [dlib_model.DlibModel()] if dlib_model.installed() else []
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One face as one model sees it, to be compared with ``rows`` of the gallery."""
-
-    model: FaceModel | OldFaceModel
-    vector: np.ndarray
-    rows: np.ndarray  # which gallery rows it may be compared with (a boolean per row)
 
 
 class LocalEngine:
@@ -117,7 +103,7 @@ class LocalEngine:
             # storing the face. Not enough alone: see _recheck.
             with self._gallery_lock:
                 gallery = self.gallery.current()
-                _refuse_duplicate(
+                refuse_duplicate(
                     gallery, self._probes(gallery, image, faces[0], embedding), employee_id, refuse_at
                 )
         stored = StoredFace(
@@ -157,7 +143,7 @@ class LocalEngine:
             with self._gallery_lock:
                 gallery = self.gallery.current()
                 probes = self._probes(gallery, image, face, embedding)
-                _refuse_duplicate(gallery, probes, stored.employee_id, refuse_at)
+                refuse_duplicate(gallery, probes, stored.employee_id, refuse_at)
         except DuplicateFace:
             self._store.delete(stored.employee_id, [stored.face_id])
             raise
@@ -273,158 +259,3 @@ class LocalEngine:
     def embed(self, face: FaceChip) -> np.ndarray:
         """The current model's embedding of one face ``detect`` found."""
         return self.model.embed(face)
-
-
-def waiting_rows(gallery: Gallery, current: str) -> dict[str, np.ndarray]:
-    """Per old model: the rows of employees whose faces are all of old models (a boolean
-    per row); an employee with a face of the ``current`` model is matched by that alone."""
-    import numpy as np
-
-    if all(model_id == current for model_id in gallery.model_ids):
-        return {}
-    migrated = np.zeros(len(gallery.employee_ids), dtype=bool)
-    migrated[gallery.owners[gallery.rows_of(current)]] = True
-    waiting = ~migrated[gallery.owners]
-    return {
-        model_id: rows
-        for model_id in gallery.model_ids
-        if model_id != current and (rows := gallery.rows_of(model_id) & waiting).any()
-    }
-
-
-def closest(gallery: Gallery, probe: Probe) -> list[Match]:
-    """The closest employee and the closest *other* employee among the probe's rows (each
-    by their nearest face): none, one or two matches.
-
-    |g − e|² = |g|² − 2·g·e + |e|²: one matrix-vector product over the whole gallery, then
-    two linear minimum searches; no sort, no per-face Python loop (100,000 faces ≈ 2 ms).
-    """
-    import numpy as np
-
-    squared = _squared_distances(gallery, probe)
-    first = int(np.argmin(squared)) if len(squared) else 0
-    if not len(squared) or not np.isfinite(squared[first]):
-        return []
-    best_owner = int(gallery.owners[first])
-    matches = [Match(gallery.employee_ids[best_owner], probe.model.score(squared[first]))]
-    others = np.where(gallery.owners == best_owner, np.inf, squared)
-    second = int(np.argmin(others))
-    if np.isfinite(others[second]):
-        owner = int(gallery.owners[second])
-        matches.append(Match(gallery.employee_ids[owner], probe.model.score(others[second])))
-    return matches
-
-
-def _squared_distances(gallery: Gallery, probe: Probe) -> np.ndarray:
-    """|row − probe|² for the probe's rows, infinity for every other row (and for a row that
-    is not a number: one broken embedding must not blind the search to every other)."""
-    import numpy as np
-
-    vector = probe.vector
-    squared = gallery.square_norms - 2.0 * (gallery.matrix @ vector) + float(vector @ vector)
-    return np.where(probe.rows & np.isfinite(squared), np.maximum(squared, 0.0), np.inf)
-
-
-def best_two(found: Sequence[tuple[Match, str]], confusable: float) -> tuple[Match | None, Match | None]:
-    """The best match, and the best match of another employee, of ``(match, model id)``
-    found by any model.
-
-    Two models score on two scales, so the margin between a best match of one and a
-    runner-up of the other means nothing: such a runner-up at or above ``confusable`` (the
-    duplicate guard's floor) is reported as close as the best, so ``decide`` finds the
-    scan ambiguous and the door stays shut.
-    """
-    ranked = sorted(found, key=lambda item: -item[0].similarity)
-    if not ranked:
-        return None, None
-    best, best_model = ranked[0]
-    other = next((item for item in ranked if item[0].employee_id != best.employee_id), None)
-    if other is None:
-        return best, None
-    runner_up, runner_up_model = other
-    if runner_up_model != best_model and runner_up.similarity >= confusable:
-        return best, Match(runner_up.employee_id, best.similarity)
-    return best, runner_up
-
-
-def _refuse_duplicate(gallery: Gallery, probes: Sequence[Probe], employee_id: str, refuse_at: float) -> None:
-    """DuplicateFace when another employee's face in ``gallery`` scores ``refuse_at`` or more."""
-    own = gallery.owner_index(employee_id)
-    for probe in probes:
-        rows = probe.rows if own is None else probe.rows & (gallery.owners != own)
-        other = closest(gallery, Probe(probe.model, probe.vector, rows))
-        if other and other[0].similarity >= refuse_at:
-            raise DuplicateFace(other[0].employee_id, other[0].similarity)
-
-
-def faces_health(
-    gallery: Gallery,
-    policy: Policy,
-    current: FaceModel,
-    old: dict[str, OldFaceModel],
-    block_cells: int = HEALTH_BLOCK_CELLS,
-) -> GalleryHealth:
-    """Every face against every other face of its model, a block of rows at a time
-    (``block_cells`` distances); faces of an old model not installed are not compared.
-
-    n faces cost n²·128 multiply-adds and n² distances in all, never more than one block
-    of them in memory (a few times ``block_cells`` × 4 bytes with temporaries).
-    """
-    import numpy as np
-
-    count = len(gallery.owners)
-    counts = np.bincount(gallery.owners, minlength=len(gallery.employee_ids))
-    face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids) if counts[n]}
-    pairs: dict[tuple[str, str], float] = {}
-    outliers: list[OutlierFace] = []
-    rows = max(1, block_cells // max(1, count))
-    models: dict[str, FaceModel | OldFaceModel] = {**old, current.model_id: current}
-    for model_id in gallery.model_ids:
-        if model_id in models:
-            of_model = gallery.rows_of(model_id)
-            for start in range(0, count, rows):
-                stop = min(count, start + rows)
-                _health_of_block(gallery, policy, models[model_id], of_model, start, stop, pairs, outliers)
-    waiting = waiting_rows(gallery, current.model_id).values()
-    old_only = {gallery.employee_ids[int(owner)] for rows_of in waiting for owner in gallery.owners[rows_of]}
-    return gallery_health(
-        policy.match_threshold, policy.match_margin, face_counts, pairs, outliers, sorted(old_only)
-    )
-
-
-def _health_of_block(
-    gallery: Gallery,
-    policy: Policy,
-    model: FaceModel | OldFaceModel,
-    of_model: np.ndarray,
-    start: int,
-    stop: int,
-    pairs: dict[tuple[str, str], float],
-    outliers: list[OutlierFace],
-) -> None:
-    """Rows ``start:stop`` of the model against its other rows: close pairs (few) and
-    outliers, added."""
-    import numpy as np
-
-    floor = confusable_at(policy)
-    # A hair past the cut-off's distance, so that the model's rounding decides at the edge.
-    cut = model.squared_at(floor) * 1.001 + 1e-6
-    norms = gallery.square_norms
-    squared = norms[start:stop, None] - 2.0 * (gallery.matrix[start:stop] @ gallery.matrix.T) + norms[None, :]
-    squared[np.arange(stop - start), np.arange(start, stop)] = np.inf  # a face is not its own match
-    squared[:, ~of_model] = np.inf
-    squared[~of_model[start:stop], :] = np.inf
-    squared = np.maximum(squared, 0.0)
-    same = gallery.owners[start:stop, None] == gallery.owners[None, :]
-    for row, column in zip(*np.nonzero((squared <= cut) & ~same), strict=True):
-        score = model.score(squared[row, column])
-        if score >= floor:
-            first, second = sorted((int(gallery.owners[start + row]), int(gallery.owners[column])))
-            ids = (gallery.employee_ids[first], gallery.employee_ids[second])
-            pairs[ids] = max(pairs.get(ids, 0.0), score)
-    own = np.where(same, squared, np.inf).min(axis=1)
-    for row in np.nonzero(np.isfinite(own))[0]:  # rows whose employee has another face of the model
-        score = model.score(own[row])
-        if score < policy.match_threshold:
-            employee = gallery.employee_ids[int(gallery.owners[start + row])]
-            outliers.append(OutlierFace(employee, gallery.face_ids[start + row], score))

@@ -11,7 +11,8 @@ from chalicelib.core.config import Policy
 from chalicelib.core.models import Employee, NormalisedImage, Status
 from chalicelib.core.ports import FIRST_MODEL
 from chalicelib.engines.dlib_model import DlibModel
-from chalicelib.engines.local import LocalEngine, waiting_rows
+from chalicelib.engines.gallery_search import waiting_rows
+from chalicelib.engines.local import LocalEngine
 from chalicelib.engines.sface_model import MODEL_ID
 from chalicelib.scanning.recognition import confusable_at, decide
 from tests.fakes import InMemoryFaceStore

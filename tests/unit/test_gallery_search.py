@@ -14,13 +14,13 @@ from chalicelib.core.errors import DuplicateFace
 from chalicelib.core.models import Match
 from chalicelib.core.ports import FIRST_MODEL, StoredFace
 from chalicelib.engines.dlib_model import DlibModel, similarity
+from chalicelib.engines.face_health import faces_health
 from chalicelib.engines.gallery import Gallery
-from chalicelib.engines.local import (
+from chalicelib.engines.gallery_search import (
     Probe,
-    _refuse_duplicate,
     best_two,
     closest,
-    faces_health,
+    refuse_duplicate,
     waiting_rows,
 )
 from chalicelib.engines.sface_model import SFaceModel
@@ -130,14 +130,14 @@ def test_the_duplicate_guard_leaves_out_the_employees_own_faces() -> None:
     every_row = [Probe(DLIB, vectors[0], gallery.rows_of(FIRST_MODEL))]
     stranger = similarity(float(np.linalg.norm(vectors[0] - vectors[2])))
     with pytest.raises(DuplicateFace) as refused:
-        _refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger)
+        refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger)
     assert refused.value.other_employee_id == "E2"
-    _refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger + 0.01)
+    refuse_duplicate(gallery, every_row, "E1", refuse_at=stranger + 0.01)
     _, alone = gallery_of(vectors[:2], ["E1", "E1"])
     alone_rows = [Probe(DLIB, vectors[0], alone.rows_of(FIRST_MODEL))]
-    _refuse_duplicate(alone, alone_rows, "E1", refuse_at=0.0)  # only the employee's own faces
+    refuse_duplicate(alone, alone_rows, "E1", refuse_at=0.0)  # only the employee's own faces
     with pytest.raises(DuplicateFace):
-        _refuse_duplicate(alone, alone_rows, "E2", refuse_at=0.0)
+        refuse_duplicate(alone, alone_rows, "E2", refuse_at=0.0)
 
 
 def test_a_probe_is_compared_only_with_rows_of_its_own_model() -> None:

@@ -16,8 +16,8 @@ from chalicelib.core.models import Match
 from chalicelib.core.ports import FIRST_MODEL, Heads, PackedSnapshot, StoredFace
 from chalicelib.engines.dlib_model import DlibModel
 from chalicelib.engines.gallery import Gallery
+from chalicelib.engines.gallery_search import Probe, best_two, closest
 from chalicelib.engines.gallery_sync import GallerySync
-from chalicelib.engines.local import Probe, best_two, closest
 from chalicelib.engines.snapshot_format import pack, unpack
 from tests.fakes import InMemoryFaceStore
 

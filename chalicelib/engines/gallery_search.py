@@ -1,0 +1,108 @@
+"""The local engine's searches over its in-memory gallery: a probe (one face as one model
+sees it) against the rows it may meet, the merge of matches found by several models, the
+duplicate guard, and which old-model rows still wait for their employees' migration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.core.errors import DuplicateFace
+from chalicelib.core.models import Match
+from chalicelib.engines.face_model import FaceModel, OldFaceModel
+from chalicelib.engines.gallery import Gallery
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One face as one model sees it, to be compared with ``rows`` of the gallery."""
+
+    model: FaceModel | OldFaceModel
+    vector: np.ndarray
+    rows: np.ndarray  # which gallery rows it may be compared with (a boolean per row)
+
+
+def waiting_rows(gallery: Gallery, current: str) -> dict[str, np.ndarray]:
+    """Per old model: the rows of employees whose faces are all of old models (a boolean
+    per row); an employee with a face of the ``current`` model is matched by that alone."""
+    import numpy as np
+
+    if all(model_id == current for model_id in gallery.model_ids):
+        return {}
+    migrated = np.zeros(len(gallery.employee_ids), dtype=bool)
+    migrated[gallery.owners[gallery.rows_of(current)]] = True
+    waiting = ~migrated[gallery.owners]
+    return {
+        model_id: rows
+        for model_id in gallery.model_ids
+        if model_id != current and (rows := gallery.rows_of(model_id) & waiting).any()
+    }
+
+
+def closest(gallery: Gallery, probe: Probe) -> list[Match]:
+    """The closest employee and the closest *other* employee among the probe's rows (each
+    by their nearest face): none, one or two matches.
+
+    |g − e|² = |g|² − 2·g·e + |e|²: one matrix-vector product over the whole gallery, then
+    two linear minimum searches; no sort, no per-face Python loop (100,000 faces ≈ 2 ms).
+    """
+    import numpy as np
+
+    squared = _squared_distances(gallery, probe)
+    first = int(np.argmin(squared)) if len(squared) else 0
+    if not len(squared) or not np.isfinite(squared[first]):
+        return []
+    best_owner = int(gallery.owners[first])
+    matches = [Match(gallery.employee_ids[best_owner], probe.model.score(squared[first]))]
+    others = np.where(gallery.owners == best_owner, np.inf, squared)
+    second = int(np.argmin(others))
+    if np.isfinite(others[second]):
+        owner = int(gallery.owners[second])
+        matches.append(Match(gallery.employee_ids[owner], probe.model.score(others[second])))
+    return matches
+
+
+def _squared_distances(gallery: Gallery, probe: Probe) -> np.ndarray:
+    """|row − probe|² for the probe's rows, infinity for every other row (and for a row that
+    is not a number: one broken embedding must not blind the search to every other)."""
+    import numpy as np
+
+    vector = probe.vector
+    squared = gallery.square_norms - 2.0 * (gallery.matrix @ vector) + float(vector @ vector)
+    return np.where(probe.rows & np.isfinite(squared), np.maximum(squared, 0.0), np.inf)
+
+
+def best_two(found: Sequence[tuple[Match, str]], confusable: float) -> tuple[Match | None, Match | None]:
+    """The best match, and the best match of another employee, of ``(match, model id)``
+    found by any model.
+
+    Two models score on two scales, so the margin between a best match of one and a
+    runner-up of the other means nothing: such a runner-up at or above ``confusable`` (the
+    duplicate guard's floor) is reported as close as the best, so ``decide`` finds the
+    scan ambiguous and the door stays shut.
+    """
+    ranked = sorted(found, key=lambda item: -item[0].similarity)
+    if not ranked:
+        return None, None
+    best, best_model = ranked[0]
+    other = next((item for item in ranked if item[0].employee_id != best.employee_id), None)
+    if other is None:
+        return best, None
+    runner_up, runner_up_model = other
+    if runner_up_model != best_model and runner_up.similarity >= confusable:
+        return best, Match(runner_up.employee_id, best.similarity)
+    return best, runner_up
+
+
+def refuse_duplicate(gallery: Gallery, probes: Sequence[Probe], employee_id: str, refuse_at: float) -> None:
+    """DuplicateFace when another employee's face in ``gallery`` scores ``refuse_at`` or more."""
+    own = gallery.owner_index(employee_id)
+    for probe in probes:
+        rows = probe.rows if own is None else probe.rows & (gallery.owners != own)
+        other = closest(gallery, Probe(probe.model, probe.vector, rows))
+        if other and other[0].similarity >= refuse_at:
+            raise DuplicateFace(other[0].employee_id, other[0].similarity)
