@@ -100,10 +100,12 @@ class DetectedFace:
 
 @dataclass(frozen=True)
 class Match:
-    """The closest enrolled employee for a face, on the 0–100 similarity scale."""
+    """The closest enrolled employee for a face, on the 0–100 similarity scale, and the face
+    model that scored it where an engine has several (the local engine while upgrading)."""
 
     employee_id: str
     similarity: float
+    model: str = ""
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,13 @@ def closest(gallery: Gallery, probe: Probe) -> list[Match]:
     if not len(squared) or not np.isfinite(squared[first]):
         return []
     best_owner = int(gallery.owners[first])
-    matches = [Match(gallery.employee_ids[best_owner], probe.model.score(squared[first]))]
+    model = probe.model.model_id
+    matches = [Match(gallery.employee_ids[best_owner], probe.model.score(squared[first]), model)]
     others = np.where(gallery.owners == best_owner, np.inf, squared)
     second = int(np.argmin(others))
     if np.isfinite(others[second]):
         owner = int(gallery.owners[second])
-        matches.append(Match(gallery.employee_ids[owner], probe.model.score(others[second])))
+        matches.append(Match(gallery.employee_ids[owner], probe.model.score(others[second]), model))
     return matches
 
 
@@ -76,25 +77,12 @@ def _squared_distances(gallery: Gallery, probe: Probe) -> np.ndarray:
     return np.where(probe.rows & np.isfinite(squared), np.maximum(squared, 0.0), np.inf)
 
 
-def best_two(found: Sequence[tuple[Match, str]], confusable: float) -> tuple[Match | None, Match | None]:
-    """The best match, and the best match of another employee, of ``(match, model id)``
-    found by any model.
-
-    Two models score on two scales, so the margin between a best match of one and a
-    runner-up of the other means nothing: such a runner-up at or above ``confusable`` (the
-    duplicate guard's floor) is reported as close as the best, so ``decide`` finds the
-    scan ambiguous and the door stays shut.
-    """
-    ranked = sorted(found, key=lambda item: -item[0].similarity)
-    if not ranked:
-        return None, None
-    best, best_model = ranked[0]
-    other = next((item for item in ranked if item[0].employee_id != best.employee_id), None)
-    if other is None:
-        return best, None
-    runner_up, runner_up_model = other
-    if runner_up_model != best_model and runner_up.similarity >= confusable:
-        return best, Match(runner_up.employee_id, best.similarity)
+def best_two(found: Sequence[Match]) -> tuple[Match | None, Match | None]:
+    """The best match, and the best match of another employee, of matches found by any
+    model (each ``Match`` names its model; ``decide`` weighs a runner-up of another one)."""
+    ranked = sorted(found, key=lambda match: -match.similarity)
+    best = ranked[0] if ranked else None
+    runner_up = next((match for match in ranked if best and match.employee_id != best.employee_id), None)
     return best, runner_up
 
 

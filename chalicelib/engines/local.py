@@ -36,7 +36,7 @@ from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_search import Probe, best_two, closest, refuse_duplicate, waiting_rows
 from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.engines.sface_model import SFaceModel
-from chalicelib.scanning.recognition import confusable_at, quality_problem, worth_matching
+from chalicelib.scanning.recognition import quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,10 +162,8 @@ class LocalEngine:
                 return SearchResult(faces=detected)
             probes = self._probes(gallery, image, faces[0], embedding)
             with timed("search"):
-                found = [
-                    (match, probe.model.model_id) for probe in probes for match in closest(gallery, probe)
-                ]
-        best, runner_up = best_two(found, confusable_at(self._policy))
+                found = [match for probe in probes for match in closest(gallery, probe)]
+        best, runner_up = best_two(found)
         return SearchResult(faces=detected, best=best, runner_up=runner_up)
 
     def _probes(

@@ -9,6 +9,7 @@ its 174 weights as graph inputs too).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,11 @@ def _array(tensor: Any) -> Any:
     return np.asarray(values).astype(dtype).reshape(shape)
 
 
+@functools.cache
 def onnx_messages() -> Any:
-    """onnx's generated protobuf module (``ModelProto`` and the rest), loaded from its file
-    alone: importing the ``onnx`` package costs 0.8 s at a cold start (its ml_dtypes), and
-    the layer ships only this file of it."""
+    """onnx's generated protobuf module (``ModelProto`` and the rest), loaded once from its
+    file alone: importing the ``onnx`` package costs 0.8 s at a cold start (its ml_dtypes),
+    and the layer ships only this file of it."""
     import importlib.util as util
 
     spec = util.find_spec("onnx")

@@ -12,6 +12,7 @@ from chalicelib.engines.face_model import FaceChip, sharpness
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL.Image import Image as PILImage
 
     from chalicelib.core.config import Policy
     from chalicelib.core.models import NormalisedImage
@@ -31,19 +32,16 @@ class SFaceModel:
     def detect(self, image: NormalisedImage, policy: Policy) -> list[FaceChip]:
         """Every face YuNet finds in the frame (its ``MAX_FACES`` most certain), largest
         first; each is aligned only if it is embedded."""
-        import numpy as np
-
         networks = yunet_sface.Networks.get()
-        pixels = np.asarray(image.pixels, dtype=np.uint8)
         with timed("detect"):
-            found = yunet_sface.detect(pixels, networks)
-            faces = [self._chip(pixels, face, image) for face in found]
+            found = yunet_sface.detect(image.pixels, networks)
+            faces = [self._chip(face, image) for face in found]
         faces = [face for face in faces if face.detected.box.width > 0 and face.detected.box.height > 0]
         faces.sort(key=lambda face: face.detected.box.width * face.detected.box.height, reverse=True)
         return faces
 
     @staticmethod
-    def _chip(pixels: np.ndarray, face: yunet_sface.YuNetFace, image: NormalisedImage) -> FaceChip:
+    def _chip(face: yunet_sface.YuNetFace, image: NormalisedImage) -> FaceChip:
         left, top = max(0, round(face.left)), max(0, round(face.top))
         right = min(image.width, round(face.left + face.width))
         bottom = min(image.height, round(face.top + face.height))
@@ -53,7 +51,7 @@ class SFaceModel:
         detected = DetectedFace(
             box, _sharpness(image, box), yaw=yaw, pitch=pitch, roll=roll, confidence=confidence
         )
-        return FaceChip(detected, Unaligned(pixels, face))
+        return FaceChip(detected, Unaligned(image.pixels, face))
 
     def embed(self, face: FaceChip) -> np.ndarray:
         """SFace's unit-length 128-d embedding of a face ``detect`` found (aligned now)."""
@@ -72,7 +70,7 @@ class SFaceModel:
 class Unaligned:
     """A face YuNet found, in the frame it was found in: aligned when it is embedded."""
 
-    frame: np.ndarray
+    frame: PILImage
     face: yunet_sface.YuNetFace
 
 

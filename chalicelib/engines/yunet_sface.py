@@ -23,6 +23,9 @@ from chalicelib.engines.onnx_repair import dequantised, load_model, only_input
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL.Image import Image as PILImage
+
+    Frame = PILImage | np.ndarray  # an RGB frame: Pillow's, or H×W×3 uint8
 
 MODEL_ID = "sface-2021dec-int8bq"
 YUNET_FILE = (
@@ -146,15 +149,19 @@ class Networks:
             return cls._loaded
 
 
-def detect(rgb: np.ndarray, networks: Networks) -> list[YuNetFace]:
-    """Every face YuNet finds in an RGB frame (H×W×3 uint8), in the frame's coordinates."""
+def detect(frame: Frame, networks: Networks) -> list[YuNetFace]:
+    """Every face YuNet finds in an RGB frame (a Pillow image, or H×W×3 uint8), in the
+    frame's coordinates. Only the frame shrunk to fit 640 px becomes an array."""
     import numpy as np
+    from PIL import Image
 
-    height, width = rgb.shape[:2]
+    image = _pillow(frame)
+    width, height = image.size
     # Shrunk to fit, never enlarged: a small frame's faces are seen at their own size.
     scale = min(1.0, DETECT_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = np.asarray(image if size == image.size else image.resize(size, Image.Resampling.BILINEAR))
     letterbox = np.zeros((DETECT_SIDE, DETECT_SIDE, 3), dtype=np.uint8)
-    resized = _resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
     letterbox[: resized.shape[0], : resized.shape[1]] = resized[..., ::-1]  # YuNet wants BGR
     blob = letterbox.transpose(2, 0, 1)[None].astype(np.float32)
     outputs = dict(zip(networks.detector_outputs, networks.detector.run(None, {"input": blob}), strict=True))
@@ -169,14 +176,10 @@ def detect(rgb: np.ndarray, networks: Networks) -> list[YuNetFace]:
     return faces
 
 
-def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    import numpy as np
+def _pillow(frame: Frame) -> PILImage:
     from PIL import Image
 
-    if (width, height) == (rgb.shape[1], rgb.shape[0]):
-        return rgb
-    resized = Image.fromarray(rgb).resize((width, height), resample=Image.Resampling.BILINEAR)
-    return np.asarray(resized, dtype=np.uint8)
+    return frame if isinstance(frame, Image.Image) else Image.fromarray(frame)
 
 
 def _decode(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,7 +234,7 @@ def _suppress(boxes: np.ndarray, scores: np.ndarray) -> list[int]:
     return kept
 
 
-def aligned_chip(rgb: np.ndarray, face: YuNetFace) -> np.ndarray:
+def aligned_chip(frame: Frame, face: YuNetFace) -> np.ndarray:
     """The face warped onto the ArcFace 112×112 template by its five landmarks (RGB uint8)."""
     import numpy as np
     from PIL import Image
@@ -239,7 +242,7 @@ def aligned_chip(rgb: np.ndarray, face: YuNetFace) -> np.ndarray:
     matrix = similarity_transform(np.array(face.landmarks), np.array(TEMPLATE))
     # Pillow's affine maps output pixels to input pixels: hand it the inverse.
     inverse = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
-    chip = Image.fromarray(rgb).transform(
+    chip = _pillow(frame).transform(
         (CHIP_PX, CHIP_PX),
         Image.Transform.AFFINE,
         tuple(inverse.reshape(-1)),

@@ -95,6 +95,20 @@ def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> D
             ),
             reason_code=Reason.AMBIGUOUS,
         )
+    floor = confusable_at(policy)
+    if runner_up is not None and runner_up.model != best.model and runner_up.similarity >= floor:
+        # Two face models score on two scales (an engine upgrading its model): no margin
+        # between them means anything, so a runner-up of the other one over the floor is
+        # as good as a tie.
+        return replace(
+            matched,
+            status=Status.UNKNOWN,
+            reason=(
+                f"ambiguous: the two closest employees score {best.similarity:.1f} and "
+                f"{runner_up.similarity:.1f} by two face models, both at or over {floor:g}"
+            ),
+            reason_code=Reason.AMBIGUOUS,
+        )
     if employee is None or employee.employee_id != best.employee_id:
         return replace(
             matched,

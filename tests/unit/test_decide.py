@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.core.config import Policy
@@ -153,3 +155,28 @@ def test_a_match_is_only_worth_searching_when_it_could_decide(
         with_match = decide(seen(*faces, best=99.0), JANE, POLICY).status
         without = decide(seen(*faces, best=None), None, POLICY).status
         assert with_match is without is not Status.AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("runner_up", "status"),
+    [(83.0, Status.UNKNOWN), (75.0, Status.UNKNOWN), (74.9, Status.AUTHORIZED)],
+)
+def test_a_runner_up_scored_by_another_face_model_over_the_floor_is_a_tie(
+    runner_up: float, status: Status
+) -> None:
+    """SFace scores one person at 94 where dlib gives 83: 11 points apart is no margin
+    across two scales, so a rival of the other model at or over threshold − margin (75)
+    keeps the door shut; under it, they are a stranger on either scale."""
+    result = SearchResult(
+        faces=[face()],
+        best=Match("EMP001", 94.0, "sface-2021dec-int8bq"),
+        runner_up=Match("EMP002", runner_up, "dlib-resnet-v1"),
+    )
+    decision = decide(result, JANE, POLICY)
+    assert decision.status is status
+    if status is Status.UNKNOWN:
+        assert decision.reason_code is Reason.AMBIGUOUS
+        expected = f"94.0 and {runner_up:.1f} by two face models, both at or over 75"
+        assert decision.reason == f"ambiguous: the two closest employees score {expected}"
+    same_model = replace(result, runner_up=Match("EMP002", 83.0, "sface-2021dec-int8bq"))
+    assert decide(same_model, JANE, POLICY).status is Status.AUTHORIZED  # 11 points on one scale

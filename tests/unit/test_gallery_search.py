@@ -41,7 +41,7 @@ def gallery_of(
 
 def closest_two(gallery: Gallery, vector: np.ndarray) -> tuple[Match | None, Match | None]:
     matches = closest(gallery, Probe(DLIB, vector, gallery.rows_of(FIRST_MODEL)))
-    return best_two([(match, FIRST_MODEL) for match in matches], confusable=75.0)
+    return best_two(matches)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -163,23 +163,14 @@ def test_old_faces_wait_only_for_employees_without_a_face_of_the_current_model()
 
 def test_matches_of_two_models_merge_into_the_best_and_the_best_other_employee() -> None:
     new, old = SFaceModel.model_id, FIRST_MODEL
-    found = [
-        (Match("A", 90.0), new),
-        (Match("B", 70.0), old),
-        (Match("C", 85.0), new),
-        (Match("A", 60.0), old),
-    ]
-    assert best_two(found, confusable=75.0) == (Match("A", 90.0), Match("C", 85.0))
-    assert best_two([(Match("A", 90.0), new), (Match("A", 88.0), old)], 75.0) == (Match("A", 90.0), None)
-    assert best_two([], 75.0) == (None, None)
+    found = [Match("A", 90.0, new), Match("B", 70.0, old), Match("C", 85.0, new), Match("A", 60.0, old)]
+    assert best_two(found) == (Match("A", 90.0, new), Match("C", 85.0, new))
+    assert best_two([Match("A", 90.0, new), Match("A", 88.0, old)]) == (Match("A", 90.0, new), None)
+    assert best_two([]) == (None, None)
 
 
-def test_a_runner_up_of_the_other_model_over_the_floor_makes_the_scan_ambiguous() -> None:
-    """SFace scores one person at 94, dlib at 83: 11 points apart is no margin across scales."""
-    new, old = SFaceModel.model_id, FIRST_MODEL
-    best, runner_up = best_two([(Match("A", 94.0), new), (Match("B", 83.0), old)], confusable=75.0)
-    assert best == Match("A", 94.0) and runner_up == Match("B", 94.0)  # as close as the best
-    _, far = best_two([(Match("A", 94.0), new), (Match("B", 70.0), old)], confusable=75.0)
-    assert far == Match("B", 70.0)  # under the floor: a stranger on either scale
-    _, same_model = best_two([(Match("A", 94.0), new), (Match("B", 83.0), new)], confusable=75.0)
-    assert same_model == Match("B", 83.0)
+def test_closest_names_the_model_that_scored_each_match() -> None:
+    vector = np.full(128, 0.05, dtype=np.float32)
+    _, gallery = gallery_of(np.stack([vector, vector * 2]), ["A", "B"])
+    matches = closest(gallery, Probe(DLIB, vector, gallery.rows_of(FIRST_MODEL)))
+    assert {match.model for match in matches} == {FIRST_MODEL}

@@ -27,7 +27,7 @@ RANDOM = np.random.default_rng(11)
 def closest_two(gallery: Gallery, vector: np.ndarray) -> tuple[Match, Match | None]:
     """The best and runner-up matches of a dlib vector (the faces here are the first model's)."""
     matches = closest(gallery, Probe(DlibModel(), vector, gallery.rows_of(FIRST_MODEL)))
-    best, runner_up = best_two([(match, FIRST_MODEL) for match in matches], confusable=75.0)
+    best, runner_up = best_two(matches)
     assert best is not None
     return best, runner_up
 
