@@ -20,7 +20,7 @@ from chalicelib.core.errors import ModelUnavailable
 from chalicelib.core.models import BoundingBox, DetectedFace
 from chalicelib.core.observability import timed
 from chalicelib.core.ports import FIRST_MODEL
-from chalicelib.engines.face_model import FaceChip, sharpness
+from chalicelib.engines.face_model import FaceChip, LoadedOnce, sharpness
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,11 +37,9 @@ CHIP_PX = 150
 DISTANCE_AT_ZERO = 2.5
 
 
-class _Models:
+class _Models(LoadedOnce):
     """dlib's three models, loaded once per process."""
 
-    _lock = threading.Lock()
-    _loaded: _Models | None = None
     # dlib's networks keep per-call state: one inference at a time per process
     # (a Lambda container runs one invocation at a time anyway; the sandbox does not).
     inference = threading.Lock()
@@ -57,13 +55,6 @@ class _Models:
         self.embedder = dlib.face_recognition_model_v1(
             str(folder / "dlib_face_recognition_resnet_model_v1.dat")
         )
-
-    @classmethod
-    def get(cls) -> _Models:
-        with cls._lock:
-            if cls._loaded is None:
-                cls._loaded = cls()
-            return cls._loaded
 
 
 @contextmanager

@@ -10,8 +10,9 @@ models are never compared: every stored face carries its model's id (``StoredFac
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +30,23 @@ class FaceChip:
 
     detected: DetectedFace
     chip: Any  # the model's aligned face (numpy array)
+
+
+class LoadedOnce:
+    """A model's weights, loaded at their first ``get`` and kept for the process (each
+    subclass its own; loading is serialised)."""
+
+    _lock = threading.Lock()
+    _loaded: Any = None
+
+    @classmethod
+    def get(cls) -> Self:
+        with LoadedOnce._lock:
+            loaded = cls.__dict__.get("_loaded")
+            if loaded is None:
+                loaded = cls()
+                cls._loaded = loaded
+            return loaded
 
 
 class FaceModel(Protocol):

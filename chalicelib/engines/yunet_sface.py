@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import ModelUnavailable
+from chalicelib.engines.face_model import LoadedOnce
 from chalicelib.engines.onnx_repair import dequantised, load_model, only_input
 
 if TYPE_CHECKING:
@@ -104,11 +104,8 @@ def model_file(name: str, sha256: str) -> bytes:
     return data
 
 
-class Networks:
+class Networks(LoadedOnce):
     """The two onnxruntime sessions, loaded once per process."""
-
-    _lock = threading.Lock()
-    _loaded: Networks | None = None
 
     def __init__(self) -> None:
         detector = dequantised(load_model(model_file(*YUNET_FILE)))
@@ -140,13 +137,6 @@ class Networks:
             recognizer.SerializeToString(), sess_options=options, providers=providers
         )
         self.detector_outputs = [output.name for output in self.detector.get_outputs()]
-
-    @classmethod
-    def get(cls) -> Networks:
-        with cls._lock:
-            if cls._loaded is None:
-                cls._loaded = cls()
-            return cls._loaded
 
 
 def detect(frame: Frame, networks: Networks) -> list[YuNetFace]:
