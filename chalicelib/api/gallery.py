@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from chalicelib.api.http import AUTHORIZER, route_guard
+from chalicelib.api.http import AUTHORIZER, json_object, route_guard
 from chalicelib.auth.tokens import ADMINS, Principal
 from chalicelib.core.config import Settings
+from chalicelib.core.errors import BadRequest
 from chalicelib.enrollment import employees as enrollment
 
 gallery_api = Blueprint(__name__)
@@ -28,5 +29,8 @@ def gallery_health(actor: Principal) -> dict[str, object]:
 def retire_old_model(actor: Principal) -> dict[str, int]:
     from chalicelib import wiring
 
+    request = gallery_api.current_request
+    if request.raw_body and json_object(request):  # the body is checked like every body: none or {}
+        raise BadRequest("this request takes no fields: send {} or no body")
     ports = wiring.api_ports(Settings.from_env()).enrollment
     return enrollment.retire_old_model(ports, actor.username)

@@ -36,7 +36,7 @@ from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_search import Probe, best_two, closest, refuse_duplicate, waiting_rows
 from chalicelib.engines.gallery_sync import GallerySync
 from chalicelib.engines.sface_model import SFaceModel
-from chalicelib.scanning.recognition import quality_problem, worth_matching
+from chalicelib.scanning.recognition import is_a_person, quality_problem, worth_matching
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,9 +91,9 @@ class LocalEngine:
         faces = self.detect(image)
         if not faces:
             raise EnrollmentError("no face found in the photo")
-        usable = [face for face in faces if quality_problem(face.detected, self._policy) is None]
-        if len(usable) > 1:
-            raise EnrollmentError(f"{len(usable)} faces in the photo: enroll a photo of one person")
+        people = [face for face in faces if is_a_person(face.detected, self._policy)]
+        if len(people) > 1:
+            raise EnrollmentError(f"{len(people)} faces in the photo: enroll a photo of one person")
         problem = quality_problem(faces[0].detected, self._policy)
         if problem is not None:
             raise EnrollmentError(problem)
@@ -233,8 +233,8 @@ class LocalEngine:
                     for owner in gallery.owners[rows]
                 }
                 raise OldModelStillNeeded(
-                    f"{len(employees)} employees have only faces of the old model: enroll them again first "
-                    "(facegate gallery migration lists them)"
+                    f"{len(employees)} employee(s) still have only faces of the old model: enroll them "
+                    "again first (facegate gallery migration lists them)"
                 )
             old = ~gallery.rows_of(self.model.model_id)
             faces: dict[str, list[str]] = {}

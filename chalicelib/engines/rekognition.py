@@ -28,7 +28,7 @@ from chalicelib.core.models import (
     SearchResult,
     gallery_health,
 )
-from chalicelib.scanning.recognition import confusable_at, quality_problem
+from chalicelib.scanning.recognition import confusable_at, is_a_person, quality_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -294,9 +294,9 @@ class RekognitionEngine:
         return response
 
     def _enrollment_problem(self, indexed: DetectedFace, others: list[DetectedFace]) -> str | None:
-        usable_others = [face for face in others if quality_problem(face, self._policy) is None]
-        if usable_others:
-            return f"{len(usable_others) + 1} faces in the photo: enroll a photo of one person"
+        people = [face for face in others if is_a_person(face, self._policy)]
+        if people:
+            return f"{len(people) + 1} faces in the photo: enroll a photo of one person"
         return quality_problem(indexed, self._policy)
 
     def _create_user(self, employee_id: str) -> None:

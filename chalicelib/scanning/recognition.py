@@ -32,13 +32,20 @@ def quality_problem(face: DetectedFace, policy: Policy) -> str | None:
     return None
 
 
+def is_a_person(face: DetectedFace, policy: Policy) -> bool:
+    """Whether ``face`` is large and sharp enough to be someone at the door, whichever way
+    they look: a second such face is a second person (tailgating), turned away or not. A
+    turned face is not matched (``quality_problem``), but it is counted."""
+    return face.size_px >= policy.min_face_px and face.sharpness >= policy.min_sharpness
+
+
 def worth_matching(faces: list[DetectedFace], policy: Policy) -> bool:
     """Whether a match could change the decision: the largest face is usable and no other
-    face is. Otherwise ``decide()`` says MULTIPLE_FACES, LOW_QUALITY or NO_FACE whatever
-    the gallery holds, and an engine may skip the embedding and the search."""
+    face is a person. Otherwise ``decide()`` says MULTIPLE_FACES, LOW_QUALITY or NO_FACE
+    whatever the gallery holds, and an engine may skip the embedding and the search."""
     if not faces or quality_problem(faces[0], policy) is not None:
         return False
-    return all(quality_problem(face, policy) is not None for face in faces[1:])
+    return not any(is_a_person(face, policy) for face in faces[1:])
 
 
 def confusable_at(policy: Policy) -> float:
@@ -61,12 +68,12 @@ def decide(result: SearchResult, employee: Employee | None, policy: Policy) -> D
         return Decision(Status.NO_FACE, reason="no face in the photo", reason_code=Reason.NO_FACE)
     primary = faces[0]
     seen = Decision(Status.ERROR, faces_in_frame=len(faces), face_box=primary.box)
-    usable = [face for face in faces if quality_problem(face, policy) is None]
-    if len(usable) > 1:
+    people = [face for face in faces if is_a_person(face, policy)]
+    if len(people) > 1:
         return replace(
             seen,
             status=Status.MULTIPLE_FACES,
-            reason=f"{len(usable)} usable faces in the photo",
+            reason=f"{len(people)} people's faces in the photo",
             reason_code=Reason.SEVERAL_FACES,
         )
     problem = quality_problem(primary, policy)

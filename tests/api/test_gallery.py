@@ -100,9 +100,11 @@ def test_retiring_the_old_model_is_for_admins_refused_while_anyone_waits_and_aud
 
     refused = api.call("POST", "/gallery/retire-old-model", {})
     assert refused.status == 409 and refused.json["message"].startswith(
-        "1 employees have only faces of the old"
+        "1 employee(s) still have only faces of the old"
     )
     assert api.call("POST", "/gallery/retire-old-model", {}, token="security").status == 403
+    for body in ({"force": True}, [1, 2, 3]):
+        assert api.call("POST", "/gallery/retire-old-model", body).status == 400
     assert api.enroll("EMP002", photos / "biden.jpg").status == 201  # EMP002 moves to the new model
     retired = api.call("POST", "/gallery/retire-old-model", {})
     assert (retired.status, retired.json) == (200, {"removed_faces": 1, "employees": 1})

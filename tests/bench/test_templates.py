@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bench.accuracy import embed_dataset, verification
 from bench.dataset import build
@@ -37,6 +38,9 @@ def test_a_probe_scores_against_the_nearest_template_of_each_photo() -> None:
     assert (figures["strangers_let_in"], figures["strangers"]) == (0, 1)
 
 
+@pytest.mark.slow(
+    reason="the old model (dlib, on the CPU) embeds the 15 dataset photos for each study: about 15 s"
+)
 def test_todays_variant_reproduces_bench_accuracy_on_the_test_photos(photos: Path, tmp_path: Path) -> None:
     dataset = build(photos, tmp_path / "dataset")
     result = evaluate(dataset, jitters=[], repeats=1)

@@ -279,3 +279,13 @@ def test_gallery_health_names_a_face_unlike_its_employees_others(photo: Photo) -
     assert [pair.employee_ids for pair in health.close_pairs] == [("EMP001", "EMP002")]
     assert health.close_pairs[0].similarity > 95  # the same photo twice
     assert (health.employees, health.faces, health.single_photo) == (2, 4, ["EMP002"])
+
+
+def test_a_tailgater_turned_away_keeps_the_door_shut(engine: LocalEngine, photos: Path) -> None:
+    """The enrolled person beside someone looking aside (camera.png: turned ~60°, about
+    105 px across here): two people, whatever way the second one looks."""
+    frame = normalise(side_by_side(photos / "obama2.jpg", photos / "camera.png"), ImageLimits())
+    result = engine.search(frame)
+    turned = [face for face in result.faces if face.turn > POLICY.max_turn_degrees and face.size_px >= 80]
+    assert turned and len(result.faces) >= 2
+    assert decision_for(engine, frame).status is Status.MULTIPLE_FACES  # type: ignore[attr-defined]

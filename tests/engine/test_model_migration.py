@@ -123,7 +123,7 @@ def test_retiring_the_old_model_waits_for_everyone_then_removes_its_faces(
 
     upgraded = LocalEngine(old_gallery, POLICY)
     upgraded.add_face("EMP001", photo("obama.jpg"))
-    with pytest.raises(OldModelStillNeeded, match=r"^1 employees have only faces of the old model"):
+    with pytest.raises(OldModelStillNeeded, match=r"^1 employee\(s\) still have only faces of the old model"):
         upgraded.retire_old_model()
     assert len(old_gallery.faces) == 3  # nothing removed
     upgraded.add_face("EMP002", photo("biden.jpg"))

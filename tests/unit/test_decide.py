@@ -180,3 +180,14 @@ def test_a_runner_up_scored_by_another_face_model_over_the_floor_is_a_tie(
         assert decision.reason == f"ambiguous: the two closest employees score {expected}"
     same_model = replace(result, runner_up=Match("EMP002", 83.0, "sface-2021dec-int8bq"))
     assert decide(same_model, JANE, POLICY).status is Status.AUTHORIZED  # 11 points on one scale
+
+
+def test_a_second_person_turned_away_is_still_a_second_person() -> None:
+    """A tailgater looking aside: too turned to be matched, not too turned to be counted."""
+    turned = DetectedFace(BoundingBox(300, 20, 120, 120), 60.0, yaw=62.0)
+    result = SearchResult(faces=[face(), turned], best=Match("EMP001", 95.0))
+    decision = decide(result, JANE, POLICY)
+    assert (decision.status, decision.reason) == (Status.MULTIPLE_FACES, "2 people's faces in the photo")
+    assert not worth_matching([face(), turned], POLICY)
+    alone = decide(SearchResult(faces=[turned]), None, POLICY)
+    assert alone.status is Status.LOW_QUALITY and "turned too far" in (alone.reason or "")
