@@ -12,9 +12,9 @@ STAGE ?= dev
 BENCH_SITE := .cache/bench-site/face_recognition
 FAST_TESTS := tests/unit tests/door tests/aws/test_contracts.py tests/engine/test_engine_contract.py
 
-.PHONY: demo test test-fast lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove clean
+.PHONY: demo test test-fast lint docs photos bench package layer deploy destroy cameras camera-add camera-rotate camera-remove doors door-add door-rotate door-remove clean
 
-$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-old-model.txt requirements-models.txt requirements-dev.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-local-engine.txt requirements-old-model.txt requirements-models.txt requirements-door.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -79,6 +79,14 @@ cameras: $(INSTALLED)
 camera-add camera-rotate camera-remove: $(INSTALLED)
 	@test -n "$(CAMERA)" || { echo "usage: make $@ CAMERA=<camera-id> [STAGE=$(STAGE)]"; exit 2; }
 	$(PY) -m infra.cameras $(subst camera-,,$@) --stage $(STAGE) $(CAMERA)
+
+# One queue per door (its decisions only) and one identity for its door agent (after `make deploy`).
+doors: $(INSTALLED)
+	$(PY) -m infra.doors list --stage $(STAGE)
+
+door-add door-rotate door-remove: $(INSTALLED)
+	@test -n "$(DOOR)" || { echo "usage: make $@ DOOR=<door-id> [STAGE=$(STAGE)]"; exit 2; }
+	$(PY) -m infra.doors $(subst door-,,$@) --stage $(STAGE) $(DOOR)
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache site .coverage

@@ -1,5 +1,5 @@
 """Door latency, end to end, in the sandbox: from the camera's ``PutObject`` to the decision
-arriving on the door's queue (the decisions topic's subscription filtered to AUTHORIZED).
+arriving on the door's queue (the decisions topic's subscription filtered to the door).
 
 ``python -m bench.latency [--quick]`` runs it alone and prints the tables; ``run`` gives
 ``python -m bench`` its figures. Cameras put real photos of an enrolled employee, each
@@ -22,7 +22,7 @@ from bench.scan_trace import ScanTraces, Trace
 from chalicelib.core.keys import camera_key
 from chalicelib.core.models import Employee, Upload
 from chalicelib.scanning.pipeline import scan_id_for
-from sandbox.door import run_door
+from sandbox.door import door_queue, run_door
 from sandbox.enroll import enroll_employee
 from sandbox.handled import HandledEvent
 from sandbox.photos import ensure_photos
@@ -72,9 +72,9 @@ class DoorQueue:
     controller's verdict on each message (its MAC checked by KMS)."""
 
     def __init__(self, stack: Stack) -> None:
-        self.url = stack.names["door_queue"]
+        self.url = door_queue(stack, CAMERA)
         self.sqs: SQSClient = stack.session.client("sqs")
-        self.controller, _ = run_door(stack, {CAMERA})
+        self.controller, _ = run_door(stack, CAMERA)
         self.unlocked: set[str] = set()  # scan ids the controller opened the door for
 
     def await_scans(self, expected: dict[str, Trace], pump: threading.Thread) -> None:

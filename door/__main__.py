@@ -1,6 +1,7 @@
-"""``python -m door --queue-url URL --key alias/facegate-prod-decision-signing --camera front-door``
+"""``python -m door --queue-url URL --key alias/facegate-prod-decision-signing --door front-door``
 
-Long-polls the door's queue and unlocks (here: prints) for each verified decision.
+Long-polls the door's own queue (``make door-add DOOR=front-door``) and unlocks (here: prints)
+for each verified decision for this door.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m door", description=__doc__)
     parser.add_argument("--queue-url", default=os.environ.get("FACEGATE_DOOR_QUEUE_URL"), required=False)
     parser.add_argument("--key", default=os.environ.get("FACEGATE_SIGNING_KEY"), help="the KMS HMAC key")
-    parser.add_argument("--camera", action="append", required=True, help="a camera of this door")
+    parser.add_argument("--door", required=True, help="this door's id (the access policy's door)")
     parser.add_argument("--once", action="store_true", help="stop when the queue is empty")
     args = parser.parse_args(argv)
     if not args.queue_url or not args.key:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     session = boto3.session.Session()
     config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=25)
     controller = DoorController(
-        KmsMacVerifier(session.client("kms", config=config), args.key), set(args.camera), _unlock
+        KmsMacVerifier(session.client("kms", config=config), args.key), args.door, _unlock
     )
     sqs = session.client("sqs", config=config)
     while True:

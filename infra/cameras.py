@@ -10,57 +10,36 @@ live under the IAM path ``/facegate/<stage>/cameras/`` and carry the camera id a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.keys import camera_key
+from infra import principals
+from infra.principals import Device as Camera
+from infra.principals import PrincipalError as CameraError
 from infra.stage import stage_variables
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
-    from mypy_boto3_iam.type_defs import AccessKeyTypeDef
     from mypy_boto3_s3 import S3Client
 
-# The camera id is the key's first segment after incoming/: safe in S3 keys, IAM names, ARNs
-# and fnmatch patterns (no '*', '?', '[' or '/'), and the same for every tool that reads it.
-CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 POLICY_NAME = "upload-own-photos"
-ID_TAG = "facegate:camera-id"
-_IAM_NAME_LIMIT = 64
-
-
-class CameraError(ValueError):
-    """A camera id that is not valid, or a camera that does (or does not) exist."""
-
-
-@dataclass(frozen=True)
-class Camera:
-    camera_id: str
-    user_name: str
-    created: str
+KIND = principals.Kind("camera", policy_name=POLICY_NAME)
+__all__ = ["Camera", "CameraError", "add", "cameras", "main", "remove", "rotate", "upload_policy"]
 
 
 def valid_id(camera_id: str) -> str:
-    if not CAMERA_ID.fullmatch(camera_id) or set(camera_id) == {"."}:
-        raise CameraError(f"camera id {camera_id!r} must match {CAMERA_ID.pattern} (and not be dots only)")
-    return camera_id
+    return KIND.valid_id(camera_id)
 
 
 def path(stage: str) -> str:
-    return f"/facegate/{stage}/cameras/"
+    return KIND.path(stage)
 
 
 def user_name(stage: str, camera_id: str) -> str:
     """``facegate-<stage>-camera-<id>``, shortened with a digest when IAM's 64 characters run out."""
-    name = f"facegate-{stage}-camera-{camera_id}"
-    if len(name) <= _IAM_NAME_LIMIT:
-        return name
-    digest = hashlib.sha256(camera_id.encode()).hexdigest()[:10]
-    return f"{name[: _IAM_NAME_LIMIT - len(digest) - 1]}-{digest}"
+    return KIND.user_name(stage, camera_id)
 
 
 def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
@@ -89,76 +68,32 @@ def upload_policy(bucket: str, account: str, camera_id: str) -> dict[str, Any]:
 
 def add(iam: IAMClient, stage: str, bucket: str, account: str, camera_id: str) -> dict[str, str]:
     """Create the camera's user, its one policy and an access key; return what the camera needs."""
-    from botocore.exceptions import ClientError
-
-    name = user_name(stage, valid_id(camera_id))
-    try:
-        iam.create_user(
-            Path=path(stage),
-            UserName=name,
-            Tags=[{"Key": ID_TAG, "Value": camera_id}, {"Key": "facegate:stage", "Value": stage}],
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "EntityAlreadyExists":
-            raise CameraError(
-                f"camera {camera_id!r} exists in {stage}: rotate its key or remove it"
-            ) from None
-        raise
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName=POLICY_NAME,
-        PolicyDocument=json.dumps(upload_policy(bucket, account, camera_id)),
-    )
-    return _credentials(iam.create_access_key(UserName=name)["AccessKey"], bucket, camera_id)
+    key = principals.create(iam, KIND, stage, camera_id, upload_policy(bucket, account, valid_id(camera_id)))
+    return _credentials(key, bucket, camera_id)
 
 
 def cameras(iam: IAMClient, stage: str) -> list[Camera]:
     """The stage's cameras, by id."""
-    found = []
-    for page in iam.get_paginator("list_users").paginate(PathPrefix=path(stage)):
-        for user in page["Users"]:
-            tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=user["UserName"])["Tags"]}
-            if ID_TAG in tags:
-                found.append(Camera(tags[ID_TAG], user["UserName"], str(user["CreateDate"])))
-    return sorted(found, key=lambda camera: camera.camera_id)
+    return principals.devices(iam, KIND, stage)
 
 
 def rotate(iam: IAMClient, stage: str, bucket: str, camera_id: str) -> dict[str, str]:
     """A new access key; the old ones stop working at once (reconfigure the camera now)."""
-    name = _existing(iam, stage, camera_id)
-    old = [key["AccessKeyId"] for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]
-    for key_id in old[1:]:  # IAM allows two keys: make room for the new one first
-        iam.delete_access_key(UserName=name, AccessKeyId=key_id)
-    created = iam.create_access_key(UserName=name)["AccessKey"]
-    for key_id in old[:1]:
-        iam.delete_access_key(UserName=name, AccessKeyId=key_id)
-    return _credentials(created, bucket, camera_id)
+    return _credentials(principals.rotate(iam, KIND, stage, camera_id), bucket, camera_id)
 
 
 def remove(iam: IAMClient, stage: str, camera_id: str) -> None:
     """Delete the camera's keys, its policy and its user: its uploads are refused from now on."""
-    name = _existing(iam, stage, camera_id)
-    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
-        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-    for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
-        iam.delete_user_policy(UserName=name, PolicyName=policy)
-    iam.delete_user(UserName=name)
+    principals.remove(iam, KIND, stage, camera_id)
 
 
-def _existing(iam: IAMClient, stage: str, camera_id: str) -> str:
-    name = user_name(stage, valid_id(camera_id))
-    if not any(camera.user_name == name for camera in cameras(iam, stage)):
-        raise CameraError(f"no camera {camera_id!r} in {stage}")
-    return name
-
-
-def _credentials(key: AccessKeyTypeDef, bucket: str, camera_id: str) -> dict[str, str]:
+def _credentials(key: tuple[str, str], bucket: str, camera_id: str) -> dict[str, str]:
     return {
         "camera_id": camera_id,
         "bucket": bucket,
         "key_prefix": camera_key(camera_id, ""),
-        "access_key_id": str(key["AccessKeyId"]),
-        "secret_access_key": str(key["SecretAccessKey"]),
+        "access_key_id": key[0],
+        "secret_access_key": key[1],
     }
 
 
@@ -194,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             for camera in cameras(iam, args.stage):
-                print(f"{camera.camera_id}\t{camera.user_name}\t{camera.created}")
+                print(f"{camera.device_id}\t{camera.user_name}\t{camera.created}")
             return 0
         if not args.camera_id:
             parser.error(f"{args.command} needs a CAMERA_ID")

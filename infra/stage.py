@@ -33,7 +33,6 @@ OUTPUT_ENV = {
     "UserPoolArn": "FACEGATE_USER_POOL_ARN",
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
     "SigningKey": "FACEGATE_SIGNING_KEY",
-    "DoorQueueUrl": "FACEGATE_DOOR_QUEUE_URL",
     "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
 }
 # Outputs for operators, not settings of the app: where the alarms go.

@@ -96,11 +96,11 @@ def _print_rekognition_calls(calls: list[str], rows: list[dict[str, Any]]) -> No
 
 
 def door_demo(stack: Stack) -> None:
-    """The reference door controller on its queue: the genuine decision, then a forgery."""
-    print(f"\nThe {CAMERA} controller (python -m door) on its queue of AUTHORIZED decisions:")
+    """The front door's check on its own queue: its decisions, then a forgery."""
+    print(f"\nThe {CAMERA} check on its own queue (every decision for this door):")
     _, read_queue = run_door(
         stack,
-        {CAMERA},
+        CAMERA,
         lambda unlock: print(f"  door unlocks for {unlock.employee_id} at {unlock.camera_id}"),
     )
     _print_refusals(read_queue())
@@ -111,7 +111,9 @@ def door_demo(stack: Stack) -> None:
 
 def _print_refusals(verdicts: list[Any]) -> None:
     for verdict in verdicts:
-        if not verdict.unlocked:
+        if verdict.status and not verdict.unlocked:
+            print(f"  {verdict.status} at {verdict.camera_id}: door stays shut")
+        elif not verdict.unlocked:
             print(f"  door stays shut: {verdict.reason}")
 
 

@@ -1,4 +1,4 @@
-"""The reference door controller on the sandbox's door queue, and a forger to test it with."""
+"""The door's decision check on a sandbox door's queue, and a forger to test it with."""
 
 from __future__ import annotations
 
@@ -14,24 +14,30 @@ from door.queue import drain
 from sandbox.stack import Stack
 
 
+def door_queue(stack: Stack, door_id: str) -> str:
+    """The url of ``door_id``'s queue (the sandbox's doors: ``sandbox.resources.SANDBOX_DOORS``)."""
+    return stack.names[f"door_queue:{door_id}"]
+
+
 def run_door(
-    stack: Stack, cameras: set[str], unlock: Callable[[Unlock], None] = lambda _: None
+    stack: Stack, door_id: str, unlock: Callable[[Unlock], None] = lambda _: None
 ) -> tuple[DoorController, Callable[[], list[Verdict]]]:
-    """A controller for ``cameras`` (what ``python -m door`` builds) and a call that drains its queue."""
+    """A controller for ``door_id`` (what the door agent builds) and a call that drains its queue."""
     verifier = KmsMacVerifier(stack.session.client("kms"), stack.settings.signing_key)
-    controller = DoorController(verifier, cameras, unlock)
+    controller = DoorController(verifier, door_id, unlock)
     sqs = stack.session.client("sqs")
-    return controller, lambda: drain(sqs, stack.names["door_queue"], controller)
+    return controller, lambda: drain(sqs, door_queue(stack, door_id), controller)
 
 
-def publish_forgery(stack: Stack, employee_id: str, camera_id: str, *, signed: bool = True) -> None:
+def publish_forgery(stack: Stack, employee_id: str, door_id: str, *, signed: bool = True) -> None:
     """What any principal allowed to publish could send: a well-formed AUTHORIZED with a made-up MAC."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     claims = {
-        "v": "facegate-decision/1",
+        "v": "facegate-decision/2",
         "scan_id": os.urandom(16).hex(),
         "status": "AUTHORIZED",
-        "camera_id": camera_id,
+        "camera_id": door_id,
+        "door_id": door_id,
         "employee_id": employee_id,
         "captured_at": now,
         "decided_at": now,
@@ -49,8 +55,9 @@ def publish_forgery(stack: Stack, employee_id: str, camera_id: str, *, signed: b
 
 
 def publish_raw(stack: Stack, body: dict[str, object]) -> None:
-    """Publish ``body`` straight to the decisions topic, as an AUTHORIZED."""
+    """Publish ``body`` straight to the decisions topic, as an AUTHORIZED for its door."""
     machine = json.dumps(body, sort_keys=True)
+    door = str(body.get("door_id") or body.get("camera_id"))
     stack.session.client("sns").publish(
         TopicArn=stack.settings.topic_arn,
         Subject="✅ Authorized",
@@ -59,6 +66,7 @@ def publish_raw(stack: Stack, body: dict[str, object]) -> None:
         MessageAttributes={
             "status": {"DataType": "String", "StringValue": "AUTHORIZED"},
             "camera_id": {"DataType": "String", "StringValue": str(body.get("camera_id"))},
+            "door_id": {"DataType": "String", "StringValue": door},
             "employee_id": {"DataType": "String", "StringValue": str(body.get("employee_id"))},
         },
     )

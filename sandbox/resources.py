@@ -3,7 +3,8 @@
 moto's CloudFormation creates the bucket, tables, topic and queues from the same template
 ``make deploy`` uses; what moto's CloudFormation cannot do (Cognito, bucket versioning,
 TTL, an HMAC KMS key, subscriptions with filter policies, CloudWatch alarms: put from the
-template's own definitions by ``sandbox/alarms.py``) and what only the sandbox
+template's own definitions by ``sandbox/alarms.py``), the doors' queues (``infra.doors``, as
+an admin adds them) and what only the sandbox
 needs (the S3→SQS event queue standing in for Lambda's triggers, observer queues on the
 topics, a verified SES sender) is added here by API.
 """
@@ -14,8 +15,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Settings
 from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from infra import doors
 from infra.stage import deploy_stack, environment, stack_name
 from sandbox.alarms import put_alarms
+
+# The doors the sandbox is built with, each with its queue: the demo's two (the access
+# policy's front door and server room, sandbox.onboarding) and a third for routing tests.
+SANDBOX_DOORS = ("front-door", "server-room", "loading-dock")
 
 if TYPE_CHECKING:
     import boto3.session
@@ -49,7 +55,7 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
     session.client("sns").subscribe(
         TopicArn=settings.admin_topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, admin_url)
     )
-    door_url = _door(settings, session)
+    door_queues = _doors(settings, session)
     # One queue for both triggers (the camera's and the drop folder's): the pump hands each
     # event to the handler whose prefix its key is under, as Lambda's two triggers would.
     s3.put_bucket_notification_configuration(
@@ -73,32 +79,25 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
         "uploads_queue": uploads_url,
         "observer_queue": observer_url,
         "admin_observer_queue": admin_url,
-        "door_queue": door_url,
+        **{f"door_queue:{door}": url for door, url in door_queues.items()},
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,
     }
 
 
-def _door(settings: Settings, session: boto3.session.Session) -> str:
-    """The template's SigningKey and DoorSubscription, which moto's CloudFormation cannot make."""
+def _doors(settings: Settings, session: boto3.session.Session) -> dict[str, str]:
+    """The template's SigningKey, which moto's CloudFormation cannot make, and each sandbox
+    door's queue as ``python -m infra.doors add`` makes it: {door id: queue url}."""
     kms = session.client("kms")
     key = kms.create_key(
         KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="door decision signing"
     )
     kms.create_alias(AliasName=settings.signing_key, TargetKeyId=key["KeyMetadata"]["KeyId"])
-    sqs = session.client("sqs")
-    door_url = str(sqs.get_queue_url(QueueName=f"facegate-{settings.stage}-door")["QueueUrl"])
-    session.client("sns").subscribe(
-        TopicArn=settings.topic_arn,
-        Protocol="sqs",
-        Endpoint=_queue_arn(sqs, door_url),
-        Attributes={
-            "RawMessageDelivery": "true",
-            "FilterPolicyScope": "MessageAttributes",
-            "FilterPolicy": '{"status": ["AUTHORIZED"]}',
-        },
-    )
-    return door_url
+    sqs, sns = session.client("sqs"), session.client("sns")
+    return {
+        door: doors.create_queue(sqs, sns, settings.stage, settings.topic_arn, door)[0]
+        for door in SANDBOX_DOORS
+    }
 
 
 def ensure_collection(settings: Settings, session: boto3.session.Session) -> None:

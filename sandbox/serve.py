@@ -59,7 +59,7 @@ def serve(port: int, state_file: Path = STATE_FILE) -> None:
         pump = threading.Thread(target=stack.pump_until, args=(stop,), daemon=True)
         pump.start()
         # Its clients are made here: threads must not create clients from one session at once.
-        _, read_door_queue = run_door(stack, {"front-door"}, _print_unlock)
+        _, read_door_queue = run_door(stack, "front-door", _print_unlock)
         door = threading.Thread(target=_door_until, args=(read_door_queue, stop), daemon=True)
         door.start()
         state = write_state(stack, api, state_file, functions.url)

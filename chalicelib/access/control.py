@@ -48,6 +48,21 @@ class CurrentPolicy:
             return policy
 
 
+def at_door(decision: Decision, camera_id: str, access: CurrentPolicy) -> Decision:
+    """``decision`` naming the door it was decided for, whatever its status: the door routes it
+    to that door's queue and is signed with it. The access policy's door of the camera; the
+    camera itself, a door of its own, when the policy cannot be read (only an AUTHORIZED needs
+    the policy, and ``admit`` has made that an ERROR already)."""
+    if decision.door_id:
+        return decision
+    try:
+        door_id = access.get().door_of(camera_id)
+    except Exception:
+        log.warning("access policy unreadable: scan routed to the camera's own door", exc_info=True)
+        door_id = camera_id
+    return replace(decision, door_id=door_id)
+
+
 def admit(
     decision: Decision, employee: Employee | None, camera_id: str, at: datetime, access: CurrentPolicy
 ) -> Decision:

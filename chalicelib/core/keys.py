@@ -74,6 +74,24 @@ def is_camera_id(value: str) -> bool:
     return CAMERA_ID.fullmatch(value) is not None and value.strip(".") != ""
 
 
+_QUEUE_NAME_LIMIT = 80  # SQS: 1–80 of A–Z, a–z, 0–9, '-', '_'
+
+
+def door_queue_name(stage: str, door_id: str) -> str:
+    """The door's queue (``infra/doors.py`` makes it): ``facegate-<stage>-door-<id>``; an id with
+    dots, or too long, ends in a digest of the id instead, so two doors never share a queue.
+    ``ValueError`` for an id that is no door id (doors share the camera id rule)."""
+    import hashlib
+
+    if not is_camera_id(door_id):
+        raise ValueError(f"door id must be {CAMERA_ID_RULE}")
+    name = f"facegate-{stage}-door-{door_id}"
+    if "." not in door_id and len(name) <= _QUEUE_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(door_id.encode()).hexdigest()[:12]  # "a.b" and "a_b" stay two queues
+    return f"{name.replace('.', '_')[: _QUEUE_NAME_LIMIT - len(digest) - 1]}-{digest}"
+
+
 @dataclass(frozen=True)
 class CameraKey:
     """What a key says about its camera: the id to record, or why the key is refused."""

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.core.display import display_text
 from chalicelib.core.json_text import utf8_json
 from chalicelib.core.models import Scan, Status
+from chalicelib.scanning.signing import door_of
 
 # SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and
 # less than 100 characters long" (the API reference today). Its earlier text, which AWS's own
@@ -43,7 +44,7 @@ class Notification:
     subject: str
     text: str
     body: dict[str, object]
-    attributes: dict[str, str]  # status, camera_id, employee_id: for subscription filter policies
+    attributes: dict[str, str]  # status, camera_id, door_id, employee_id: for subscription filter policies
 
 
 def notification_for(scan: Scan, site: AlertSite = ANYWHERE) -> Notification:
@@ -89,6 +90,7 @@ def notification_for(scan: Scan, site: AlertSite = ANYWHERE) -> Notification:
         attributes={
             "status": d.status.value,
             "camera_id": camera,
+            "door_id": display_text(door_of(scan), 64),  # each door's queue filters on it
             "employee_id": display_text(d.employee_id) or "none",  # an id as it is; a stored oddity escaped
         },
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib.access.control import CurrentPolicy, admit
+from chalicelib.access.control import CurrentPolicy, admit, at_door
 from chalicelib.core.config import Settings
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
@@ -103,6 +103,7 @@ def process_upload(
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
     )
+    decision = at_door(decision, camera.camera_id, ports.access)
     decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
     if decision.status.opens_door:
         decision = _in_time(decision, stated, fetched.last_modified, decided)

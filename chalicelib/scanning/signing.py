@@ -24,7 +24,9 @@ from chalicelib.core.errors import SigningFailed
 from chalicelib.core.models import Scan
 from chalicelib.core.ports import MessageSigner
 
-VERSION = "facegate-decision/1"
+# /2: the claims name the door the decision is for (/1 had only the camera, and a door
+# trusted its own list of cameras).
+VERSION = "facegate-decision/2"
 ALGORITHM: Final = "HMAC_SHA_256"  # Final: a Literal for KMS's MacAlgorithm
 
 
@@ -35,11 +37,17 @@ def claims_for(scan: Scan, key_id: str) -> dict[str, str]:
         "scan_id": scan.scan_id,
         "status": scan.status.value,
         "camera_id": scan.camera_id,
+        "door_id": door_of(scan),
         "employee_id": scan.decision.employee_id or "",
         "captured_at": scan.captured_at,
         "decided_at": scan.processed_at,
         "key_id": key_id,
     }
+
+
+def door_of(scan: Scan) -> str:
+    """The door ``scan`` was decided for (a camera on no door is a door of its own)."""
+    return scan.decision.door_id or scan.camera_id
 
 
 def canonical(claims: dict[str, str]) -> str:

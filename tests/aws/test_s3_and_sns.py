@@ -67,6 +67,7 @@ def test_publishes_text_json_and_filterable_attributes(stack: Stack) -> None:
     assert received["attributes"] == {
         "status": "MULTIPLE_FACES",
         "camera_id": "front-door",
+        "door_id": "front-door",
         "employee_id": "none",
     }
     assert received["body"]["faces_in_frame"] == 2

@@ -42,7 +42,7 @@ def other_key(kms: KMSClient) -> str:
 
 def door(kms: KMSClient, key_id: str = ALIAS) -> tuple[DoorController, list[Unlock]]:
     unlocks: list[Unlock] = []
-    return DoorController(KmsMacVerifier(kms, key_id), {"front-door"}, unlocks.append, lambda: NOW), unlocks
+    return DoorController(KmsMacVerifier(kms, key_id), "front-door", unlocks.append, lambda: NOW), unlocks
 
 
 def test_kms_macs_verify_only_for_the_same_bytes_and_key(kms: KMSClient) -> None:

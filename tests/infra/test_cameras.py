@@ -44,7 +44,7 @@ def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> N
     cameras.add(iam, "sandbox", bucket, ACCOUNT, "back-door")
     with pytest.raises(cameras.CameraError):
         cameras.add(iam, "sandbox", bucket, ACCOUNT, "front-door")
-    assert [c.camera_id for c in cameras.cameras(iam, "sandbox")] == ["back-door", "front-door"]
+    assert [c.device_id for c in cameras.cameras(iam, "sandbox")] == ["back-door", "front-door"]
     assert keys["key_prefix"] == "incoming/front-door/" and keys["access_key_id"]
 
     name = cameras.user_name("sandbox", "front-door")
@@ -85,7 +85,7 @@ def test_each_camera_may_put_photos_under_its_own_prefix_only(stack: Stack) -> N
     assert live == [rotated["access_key_id"]] and old_key not in live
 
     cameras.remove(iam, "sandbox", "front-door")
-    assert [c.camera_id for c in cameras.cameras(iam, "sandbox")] == ["back-door"]
+    assert [c.device_id for c in cameras.cameras(iam, "sandbox")] == ["back-door"]
     with pytest.raises(cameras.CameraError):
         cameras.remove(iam, "sandbox", "front-door")
 

@@ -117,8 +117,8 @@ def test_every_output_is_a_setting_the_app_reads() -> None:
     unread = [
         env for env in OUTPUT_ENV.values() if env not in config_source and env != "FACEGATE_USER_POOL_ARN"
     ]
-    # read by `make deploy` and by the door controller (`python -m door`), not by the app
-    assert unread == ["FACEGATE_FAILED_SCANS_QUEUE_ARN", "FACEGATE_DOOR_QUEUE_URL"]
+    # read by `make deploy`, not by the app
+    assert unread == ["FACEGATE_FAILED_SCANS_QUEUE_ARN"]
 
 
 def test_the_sandbox_is_built_from_the_template(stack: Stack) -> None:
@@ -135,7 +135,7 @@ def test_the_sandbox_stage_config_matches_the_stack_it_builds(stack: Stack) -> N
     ]
     built = environment({o["OutputKey"]: o["OutputValue"] for o in outputs["Outputs"]})
     configured = stage_environment("sandbox", {})
-    not_app_settings = ("FACEGATE_FAILED_SCANS_QUEUE_ARN", "FACEGATE_DOOR_QUEUE_URL")
+    not_app_settings = ("FACEGATE_FAILED_SCANS_QUEUE_ARN",)
     assert {name: configured.get(name) for name in built if name not in not_app_settings} == {
         name: value for name, value in built.items() if name not in not_app_settings
     }
@@ -237,23 +237,3 @@ def test_decisions_are_signed_with_an_hmac_key_only_the_camera_function_can_use(
     for stage in ("dev", "prod", "sandbox"):
         variables = config["stages"][stage]["environment_variables"]
         assert variables["FACEGATE_SIGNING_KEY"] == f"alias/facegate-{stage}-decision-signing"
-
-
-def test_the_door_queue_gets_authorized_decisions_raw_and_its_controller_little_else() -> None:
-    subscription = resource("DoorSubscription")
-    assert subscription["FilterPolicy"] == {"status": ["AUTHORIZED"]}
-    assert subscription["RawMessageDelivery"] is True
-    assert resource("DoorQueue")["SqsManagedSseEnabled"] is True
-    [delivery] = resource("DoorQueuePolicy")["PolicyDocument"]["Statement"]
-    assert delivery["Principal"] == {"Service": "sns.amazonaws.com"}
-    assert delivery["Condition"] == {"ArnEquals": {"aws:SourceArn": "DecisionsTopic"}}
-    grants = {
-        action: statement["Resource"]
-        for statement in resource("DoorControllerPolicy")["PolicyDocument"]["Statement"]
-        for action in as_list(statement["Action"])
-    }
-    assert grants == {
-        "sqs:ReceiveMessage": "DoorQueue.Arn",
-        "sqs:DeleteMessage": "DoorQueue.Arn",
-        "kms:VerifyMac": "SigningKey.Arn",
-    }

@@ -37,7 +37,12 @@ def test_authorized_subject_names_the_employee_camera_and_similarity() -> None:
     decision = Decision(Status.AUTHORIZED, employee_id="EMP001", employee_name="Jane Doe", similarity=95.5)
     note = notification_for(scan(decision))
     assert note.subject == "Door unlocks: EMP001 Jane Doe at front-door (95.5%)"
-    assert note.attributes == {"status": "AUTHORIZED", "camera_id": "front-door", "employee_id": "EMP001"}
+    assert note.attributes == {
+        "status": "AUTHORIZED",
+        "camera_id": "front-door",
+        "door_id": "front-door",  # no door named: the camera is a door of its own
+        "employee_id": "EMP001",
+    }
     assert note.body["similarity"] == 95.5
 
 
@@ -151,7 +156,12 @@ def test_a_denial_names_who_where_and_why_and_is_filtered_as_denied() -> None:
         note.subject
         == "Door stays locked: EMP001 Jane Doe denied at front-door-in: outside the schedule of the rule..."
     )
-    assert note.attributes == {"status": "DENIED", "camera_id": "front-door-in", "employee_id": "EMP001"}
+    assert note.attributes == {
+        "status": "DENIED",
+        "camera_id": "front-door-in",
+        "door_id": "front-door",  # the policy's door of the camera: its queue's filter
+        "employee_id": "EMP001",
+    }
     lines = note.text.splitlines()
     assert "Door: front-door" in lines and "Rule: staff-front-door" in lines
     assert "Reason: outside the schedule of the rule for this door" in lines
@@ -233,7 +243,12 @@ def test_the_machine_body_and_attributes_stay_the_scan_as_stored() -> None:
     note = notification_for(stored, CHICAGO)
     assert note.body == stored.to_dict()
     assert json.loads(json.loads(sns_message(note))["sqs"]) == stored.to_dict()
-    assert note.attributes == {"status": "DENIED", "camera_id": "front-door", "employee_id": "EMP001"}
+    assert note.attributes == {
+        "status": "DENIED",
+        "camera_id": "front-door",
+        "door_id": "front-door",
+        "employee_id": "EMP001",
+    }
 
 
 HOSTILE = [

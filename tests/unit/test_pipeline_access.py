@@ -142,7 +142,7 @@ def test_an_unreadable_policy_is_an_error_and_never_authorized(site: World) -> N
     site.access_store.fail_with = ConnectionError("the access table did not answer")
     recorded = scan_at(site, MONDAY_10)
     assert (recorded.status, recorded.decision.reason_code) == (Status.ERROR, Reason.ACCESS_FAILED)
-    assert recorded.decision.door_id is None
+    assert recorded.decision.door_id == "front-door-in"  # routed to the camera's own door
     assert [scan.status for scan in site.notifier.published] == [Status.ERROR]
 
 
@@ -154,18 +154,19 @@ def test_a_cached_policy_does_not_stand_in_for_a_failed_version_read(site: World
     assert "EMP001" not in (recorded.decision.reason or "")
 
 
-def test_a_suspended_employee_stays_unknown_and_the_policy_is_not_asked(site: World) -> None:
+def test_a_suspended_employee_stays_unknown_and_no_rule_is_asked(site: World) -> None:
     site.directory.employees["EMP001"] = Employee("EMP001", "Jane Doe", active=False, groups=JANE.groups)
     recorded = scan_at(site, MONDAY_10)
     assert (recorded.status, recorded.decision.reason_code) == (Status.UNKNOWN, Reason.SUSPENDED)
-    assert recorded.decision.door_id is None
-    assert site.access_store.version_reads == 0
+    assert (recorded.decision.door_id, recorded.decision.access_rule) == ("front-door", None)
 
 
-def test_a_stranger_costs_no_policy_read(site: World) -> None:
+def test_a_strangers_decision_names_its_door_for_one_version_read(site: World) -> None:
+    # Every decision goes to its door's queue (the door agent retries after UNKNOWN).
     site.engine.result = SearchResult(faces=MATCH.faces)  # a face, no match
-    assert scan_at(site, MONDAY_10).status is Status.UNKNOWN
-    assert site.access_store.version_reads == 0
+    recorded = scan_at(site, MONDAY_10)
+    assert (recorded.status, recorded.decision.door_id) == (Status.UNKNOWN, "front-door")
+    assert site.access_store.version_reads == 1
 
 
 def test_a_failed_denied_alert_is_raised_for_redelivery_and_resent_once(site: World) -> None:
