@@ -86,7 +86,7 @@ doors: $(INSTALLED)
 
 door-add door-rotate door-remove: $(INSTALLED)
 	@test -n "$(DOOR)" || { echo "usage: make $@ DOOR=<door-id> [STAGE=$(STAGE)]"; exit 2; }
-	$(PY) -m infra.doors $(subst door-,,$@) --stage $(STAGE) $(DOOR)
+	$(PY) -m infra.doors $(subst door-,,$@) --stage $(STAGE) $(DOOR) $(if $(CAMERA),--camera $(CAMERA))
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache site .coverage

@@ -11,6 +11,8 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, S3Event, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.api.access import access_api
+from chalicelib.api.door_commands import door_commands_api
+from chalicelib.api.door_events import door_events_api
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
 from chalicelib.api.gallery import gallery_api
@@ -18,7 +20,7 @@ from chalicelib.api.http import json_errors
 from chalicelib.api.reports import reports_api
 from chalicelib.api.scans import scans_api
 from chalicelib.core.config import Settings
-from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, INCOMING_PREFIX
 from chalicelib.core.observability import configure_logging, emit_report_overdue
 from chalicelib.scanning.events import uploads_from_s3_event
 from chalicelib.scanning.pipeline import process_upload
@@ -38,6 +40,8 @@ app.register_blueprint(erasures_api)
 app.register_blueprint(gallery_api)
 app.register_blueprint(reports_api)
 app.register_blueprint(access_api)
+app.register_blueprint(door_commands_api)
+app.register_blueprint(door_events_api)
 
 
 @app.route("/health", methods=["GET"])
@@ -76,6 +80,19 @@ def on_enrollment_upload(event: S3Event) -> None:
     for upload in uploads_from_s3_event(event.to_dict()):
         outcome = enroll_dropped(upload, ports, settings.limits, new_employee, policy=settings.policy)
         app.log.info("drop folder %s", outcome.to_dict())
+
+
+@app.on_s3_event(
+    bucket=CAMERA_BUCKET, prefix=DOOR_EVENTS_PREFIX, events=["s3:ObjectCreated:*"], name="on_door_event"
+)
+def on_door_event(event: S3Event) -> None:
+    """A door agent reported a door event (held open, forced open, …): record it, tell security."""
+    from chalicelib.doors.events import record_door_event
+
+    settings = Settings.from_env()
+    ports = wiring.door_event_ports(settings)
+    for upload in uploads_from_s3_event(event.to_dict()):
+        record_door_event(upload, ports, settings.stage)
 
 
 # Hourly, so the local report hour needs no cron edit when daylight saving starts or ends.

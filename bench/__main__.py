@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bytecode, coldstart, decode, gallery, latency, models, speed, system
+from bench import bytecode, coldstart, decode, door_agents, gallery, latency, models, speed, system
 from sandbox.photos import ensure_photos
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -68,6 +68,7 @@ def run() -> dict[str, Any]:
     results.update(decode.run())
     results.update(gallery.run())
     results.update(latency.run(photos))
+    results.update(door_agents.run(photos))  # first detectable frame → relay, 1 and 5 doors
     return results
 
 

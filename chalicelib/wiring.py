@@ -30,10 +30,13 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.access.admin import AccessPorts
+    from chalicelib.access.remote import CommandPorts
     from chalicelib.auth.tokens import TokenVerifier
     from chalicelib.aws.access import DynamoAccessStore
     from chalicelib.aws.faces import DynamoFaceStore
     from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
+    from chalicelib.core.ports import AuditTrail
+    from chalicelib.doors.events import DoorEventPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.enrollment.drop_folder import DropPorts
@@ -84,6 +87,18 @@ class ApiPorts:
     def access(self) -> AccessPorts:
         """For ``access_admin.*``: doors, groups, rules, holidays and ``check_access``."""
         return access_ports(self.settings)
+
+    @property
+    def commands(self) -> CommandPorts:
+        """For ``access.remote.*``: remote unlock, lockdown and release of a door."""
+        return command_ports(self.settings)
+
+    @property
+    def audit_trail(self) -> AuditTrail:
+        """For ``doors.events.events_of_day``: the audit read back, one partition at a time."""
+        from chalicelib.aws.audit import DynamoAuditLog
+
+        return DynamoAuditLog(table(self.settings.audit_table))
 
 
 # The services the Lambda functions call (each has its own overload of ``client``).
@@ -229,6 +244,22 @@ def drop_ports(settings: Settings) -> DropPorts:
     )
 
 
+def door_event_ports(settings: Settings) -> DoorEventPorts:
+    """What recording door events needs: the bucket, the audit table, the decisions topic."""
+    from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.s3 import S3ImageStore
+    from chalicelib.aws.sns import SnsAdminNotifier
+    from chalicelib.doors.events import DoorEventPorts
+
+    return DoorEventPorts(
+        images=S3ImageStore(client("s3")),
+        audit=DynamoAuditLog(table(settings.audit_table)),
+        # Plain text on the decisions topic, where security listens; no door_id attribute,
+        # so no door's queue takes it.
+        announcer=SnsAdminNotifier(client("sns"), settings.topic_arn),
+    )
+
+
 @cached(maxsize=8)
 def erasure_ports(settings: Settings) -> ErasurePorts:
     """Every port erasure needs: the API starts jobs, the erasure worker runs them."""
@@ -280,6 +311,21 @@ def access_ports(settings: Settings) -> AccessPorts:
 
 
 @cached(maxsize=8)
+def command_ports(settings: Settings) -> CommandPorts:
+    """Remote door commands: access management's ports, the door command key (never the
+    decision signing key) and the doors' queues."""
+    from chalicelib.access.remote import CommandPorts
+    from chalicelib.aws.door_queues import SqsDoorQueues
+    from chalicelib.aws.kms import KmsMessageSigner
+
+    return CommandPorts(
+        access=access_ports(settings),
+        signer=KmsMessageSigner(client("kms"), settings.command_key),
+        doors=SqsDoorQueues(client("sqs"), settings.stage),
+    )
+
+
+@cached(maxsize=8)
 def api_ports(settings: Settings) -> ApiPorts:
     """Every port the HTTP API's routes hand to the services."""
     return ApiPorts(settings)
@@ -288,6 +334,7 @@ def api_ports(settings: Settings) -> ApiPorts:
 @cached(maxsize=8)
 def report_ports(settings: Settings) -> ReportPorts:
     """Every port the daily report needs."""
+    from chalicelib.aws.audit import DynamoAuditLog
     from chalicelib.aws.ledger import DynamoReportLedger
     from chalicelib.aws.s3 import S3ImageStore
     from chalicelib.aws.scans import DynamoScanLog
@@ -300,6 +347,7 @@ def report_ports(settings: Settings) -> ReportPorts:
         mailer=SesMailer(client("ses")),
         ledger=DynamoReportLedger(table(settings.audit_table)),
         camera_bucket=settings.camera_bucket,
+        audit=DynamoAuditLog(table(settings.audit_table)),
     )
 
 

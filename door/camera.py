@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import struct
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from door.device_http import ambiguous_url, http_get, origin
 from door.ports import Frame
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ NETWORK_TIMEOUT_MS = (
     5000  # open and read timeouts of an RTSP/HTTP stream: a hung camera cannot block for ever
 )
 SNAPSHOT_MAX_BYTES = 8 * 1024 * 1024  # a 4K JPEG is ~2 MB; anything far bigger is not a snapshot
+# What a snapshot may declare: 8K is 33 Mpx; the frame is downscaled to max_side anyway.
+MAX_SNAPSHOT_SIDE = 8192
+MAX_SNAPSHOT_PIXELS = 40_000_000
+# The segments a JPEG header walk reads before giving up: cameras put a handful before the frame.
+MAX_JPEG_SEGMENTS = 100
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_FRAMES = (0xC0, 0xC1, 0xC2)  # SOF0/1/2: baseline, extended, progressive (what cameras send)
 
 
 class Capture(Protocol):
@@ -59,18 +67,71 @@ def open_video_capture(target: str | int) -> Capture:
 
 
 def redact(source: str) -> str:
-    """``source`` fit for a log line: no user or password, no query (tokens live there too)."""
+    """``source`` fit for a log line: no user or password, no query (tokens live there too).
+    A URL whose user and password cannot be told from its host shows its scheme only."""
     parts = urlsplit(source)
     if not parts.scheme or not parts.netloc:
         return source  # a file path, usb:0
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
+    if ambiguous_url(source):  # its "host" and "path" may be pieces of the password
+        return f"{parts.scheme}://…"
+    return origin(parts) + urlunsplit(("", "", parts.path, "…" if parts.query else "", ""))
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height a JPEG (SOF0/1/2) or PNG header declares, or None: another format,
+    or a header that cannot be read within ``MAX_JPEG_SEGMENTS`` segments. It reads hostile
+    bytes: each step is a fixed amount of work, and the steps are bounded."""
+    if data.startswith(PNG_SIGNATURE):
+        if len(data) < 24 or data[12:16] != b"IHDR":  # the first chunk, by the PNG standard
+            return None
+        width, height = struct.unpack_from(">II", data, 16)
+        return width, height
+    return _jpeg_size(data) if data.startswith(b"\xff\xd8") else None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    at = 2  # after the start-of-image marker
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if data[at : at + 1] != b"\xff" or at + 4 > len(data):
+            return None
+        code = data[at + 1]
+        if code == 0xFF:  # a fill byte before the marker (it counts as a step)
+            at += 1
+        elif code in JPEG_FRAMES:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, at + 5)
+            return width, height
+        elif 0xC0 <= code <= 0xCF and code not in (0xC4, 0xC8, 0xCC):
+            return None  # another kind of frame (lossless, arithmetic, hierarchical)
+        elif code in (0x01, 0xDA) or 0xD0 <= code <= 0xD9:
+            return None  # image data, or a marker without a length, before any frame header
+        else:  # a segment with its length (tables, APPn, comments): skip it
+            (length,) = struct.unpack_from(">H", data, at + 2)
+            if length < 2:
+                return None
+            at += 2 + length
+    return None
+
+
+def decode_snapshot(data: bytes) -> object:
+    """``data`` decoded by OpenCV, or None: not a JPEG or PNG, a size beyond the limits, or
+    bytes OpenCV cannot decode (a ``cv2.error``, such as a failed allocation, included)."""
+    size = declared_size(data)
+    if size is None:
+        log.debug("snapshot is not a JPEG or PNG we can read")
+        return None
+    width, height = size
+    if not (0 < width <= MAX_SNAPSHOT_SIDE and 0 < height <= MAX_SNAPSHOT_SIDE) or (
+        width * height > MAX_SNAPSHOT_PIXELS
+    ):
+        log.debug("snapshot declares %d × %d: refused undecoded", width, height)
+        return None
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # its last line says why ("Failed to allocate …")
+        log.debug("snapshot could not be decoded: %s", str(error).strip().rpartition("\n")[2])
+        return None
 
 
 def to_bgr(raw: object, max_side: int) -> Pixels | None:
@@ -96,8 +157,6 @@ def to_bgr(raw: object, max_side: int) -> Pixels | None:
 
 def _why(error: Exception) -> str:
     """A failed fetch in words that cannot quote the URL (an error may, and a query may hold a token)."""
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code}"
     if isinstance(error, urllib.error.URLError):
         if not isinstance(error.reason, OSError):
             return "URLError"
@@ -223,30 +282,24 @@ class OpenCvCamera:
             return False, None
 
     def _fetch(self) -> object:
-        """One JPEG snapshot over HTTP, decoded, or None when its bytes are not an image."""
+        """One JPEG or PNG snapshot over HTTP, decoded, or None when its bytes are not one we take."""
         parts = urlsplit(self.source)
         url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-        request = urllib.request.Request(url)
+        headers = {}
         if parts.username is not None:
             login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            request.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
-        # urllib's timeout is per socket operation: a server trickling bytes is cut by a deadline.
-        deadline = time.monotonic() + self._timeout
-        body = bytearray()
+            headers["Authorization"] = "Basic " + base64.b64encode(login.encode()).decode()
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                while len(body) <= self._max_bytes:
-                    chunk = response.read1(65536)
-                    if not chunk:
-                        break
-                    body += chunk
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("snapshot too slow")
-        except Exception as error:  # HTTPError, URLError, timeouts, resets: the camera is not answering
+            # The deadline covers the whole fetch, headers included: a camera trickling bytes
+            # is cut at the timeout however it trickles.
+            status, body = http_get(url, seconds=self._timeout, limit=self._max_bytes + 1, headers=headers)
+        except Exception as error:  # URLError, timeouts, resets: the camera is not answering
             raise _Dropped(f"snapshot failed: {_why(error)}") from None
+        if status >= 300:
+            raise _Dropped(f"snapshot failed: HTTP {status}")
         if not body or len(body) > self._max_bytes:
             return None
-        return cv2.imdecode(np.frombuffer(bytes(body), np.uint8), cv2.IMREAD_UNCHANGED)
+        return decode_snapshot(body)
 
     def _lost(self, now: float, reason: str) -> None:
         if self.lost_since is None:

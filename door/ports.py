@@ -62,6 +62,8 @@ class DoorEventKind(enum.StrEnum):
     CAMERA_BACK = "CAMERA_BACK"
     SPOOL_DROPPED = "SPOOL_DROPPED"  # uploads dropped from a full offline spool
     CLOCK_SKEW = "CLOCK_SKEW"  # the box's clock is off AWS's by more than the limit
+    CONTACT_FAULT = "CONTACT_FAULT"  # the door contact would not settle (chatter, a cut wire)
+    EVENTS_DROPPED = "EVENTS_DROPPED"  # door events lost from the agent's full outbox
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class Photo:
     frontal: float
     attempt: int  # 1 for the first upload of this presence
     faces: int = 1  # faces in the frame: more than one is the cloud's MULTIPLE_FACES to decide
+    burst_started: float = 0.0  # read_at of the burst's first frame with a big enough face
 
 
 class TriggerState(enum.StrEnum):
@@ -143,9 +144,17 @@ class FaceDetector:
             self._net.setInputSize(input_size)
             self.last_input_size = input_size
         _, found = self._net.detect(small)
-        if found is None:
-            return []
-        return [_face(row, scale) for row in np.asarray(found, dtype=np.float32)]
+        return faces_of(found, scale)
+
+
+def faces_of(found: object, scale: float) -> list[Face]:
+    """The faces in YuNet's output rows (None: no face), found at ``scale`` of the frame. A
+    row that is not all finite is dropped: YuNet gives such rows on degenerate frames (one
+    pixel high), and no box can be made of an infinity."""
+    if found is None:
+        return []
+    rows = np.asarray(found, dtype=np.float32)
+    return [_face(row, scale) for row in rows[np.isfinite(rows).all(axis=1)]]
 
 
 def _face(row: npt.NDArray[np.float32], scale: float) -> Face:
@@ -270,6 +279,7 @@ class FaceTrigger:
             face.frontal,
             self._uploads,
             best.faces,
+            self._burst_start,
         )
 
     def _cool_down(self, now: float) -> None:

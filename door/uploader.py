@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from door.keys import camera_photo_key
 from door.spool import CAMERA_ID, Spool, SpooledPhoto, SpoolRefused
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INCOMING_PREFIX = "incoming/"  # as chalicelib.core.keys.INCOMING_PREFIX
 SKEW_SAMPLES = 5  # the median of the last few: one slow response does not raise the alarm
 # S3's errors about the object itself: sent again it would fail again, and kept it would block
 # every photo behind it. Not other 400s: RequestTimeout and ExpiredToken are 400 too and pass.
@@ -73,6 +73,7 @@ class PhotoUploader:
         self._bucket = bucket
         self._camera_id = camera_id
         self._spool = spool
+        self._unspooled = 0  # photos neither sent nor spooled (the disk refused them)
         self._clock = clock
         self._max_skew = max_skew_seconds
         self._skews: deque[tuple[float, float]] = deque(maxlen=SKEW_SAMPLES)  # (estimate, ± error)
@@ -83,6 +84,12 @@ class PhotoUploader:
     def spooled_count(self) -> int:
         """Photos waiting in the spool."""
         return self._spool.count
+
+    @property
+    def spool_dropped(self) -> int:
+        """Photos the spool dropped (full, too old) or could not keep (refused, a disk error),
+        since start."""
+        return self._spool.dropped + self._spool.refused + self._unspooled
 
     @property
     def skew_seconds(self) -> float | None:
@@ -179,6 +186,8 @@ class PhotoUploader:
         try:
             self._spool.put(self._camera_id, name, data, taken_at)
         except (SpoolRefused, OSError) as error:
+            if isinstance(error, OSError):  # a full or broken disk: lost, and counted
+                self._unspooled += 1
             log.error("cloud unreachable (%s) and the photo could not be spooled: %s", failure, error)
             return UploadResult(False, False, key, sent, f"{failure}; not spooled: {error}")
         log.warning("cloud unreachable (%s): photo spooled, door stays locked", failure)
@@ -189,11 +198,6 @@ def photo_name(taken_at: float) -> str:
     """A new photo's file name: ``<UTC yyyymmddThhmmss.fffZ>-<random hex>.jpg``."""
     moment = datetime.fromtimestamp(taken_at, UTC)
     return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z-{secrets.token_hex(8)}.jpg"
-
-
-def camera_photo_key(camera_id: str, name: str) -> str:
-    """Where camera ``camera_id`` puts a photo named ``name`` (``keys.camera_key``'s layout)."""
-    return f"{INCOMING_PREFIX}{camera_id}/{name}"
 
 
 def _spooled_key(item: SpooledPhoto) -> str:

@@ -5,14 +5,25 @@ whether an id is new; every answer it cannot be sure of is "no", because a wrong
 re-opens the door on a replay and a wrong "no" only keeps it shut for a message the cloud
 can send again.
 
-On disk: one append-only text file, a line per claim, ``<expires_at> <id>\\n`` (epoch
-seconds as Python writes a float, one space, the id), fsync'd before ``claim`` answers
-True. It is rewritten without its expired lines (a temp file, fsync, ``os.replace``) at
-start and whenever it grows past twice ``max_entries`` lines. A line without its newline at
-the end is a claim torn by a power cut: it never answered True, so it is dropped. Any other
-line that cannot be read means the file is not what we wrote: it is moved aside
-(``<name>.corrupt-<epoch>``) and, since an id it held may be forgotten, every id whose
-expiry could still be live is refused until ``quarantine_seconds`` after the start.
+On disk: one append-only text file, a header line (``HEADER``) then a line per claim,
+``<expires_at> <id>\\n`` (epoch seconds as Python writes a float, one space, the id), fsync'd
+before ``claim`` answers True. It is rewritten without its expired lines (a temp file, fsync,
+``os.replace``) at start and whenever it grows past twice ``max_entries`` lines.
+
+What start does not trust, it quarantines: every id whose expiry could still be live is
+refused until ``quarantine_seconds`` after the start, since an id the file lost may have
+been used. That is the case for
+
+- a line without its newline at the end: a claim a power cut tore (it never answered True),
+  or a complete claim that lost its newline; the two cannot be told apart, so the line is
+  kept if it reads (remembering too much only refuses) and the start quarantined. A power
+  cut during a claim thus costs up to 65 s (``LONGEST_LIFETIME_SECONDS``) of refused
+  messages after the restart;
+- any other line that cannot be read: the file is not what we wrote; it is moved aside
+  (``<name>.corrupt-<epoch>``);
+- a file that is missing or empty though a marker (``<name>.created``, made with the file)
+  says it was made before: it was deleted or truncated. (The header keeps the file we write
+  from ever being empty.)
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ log = logging.getLogger(__name__)
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 # The longest a message may act after it was made: MAX_AGE + MAX_CLOCK_SKEW of the controller.
 LONGEST_LIFETIME_SECONDS = 65.0
+# The file's first line: a file we wrote is never empty, so an empty one was truncated.
+HEADER = b"# facegate used message ids: <expires_at> <id>\n"
 
 
 class UsedMessages:
@@ -133,10 +146,19 @@ class UsedMessages:
 
     def _open(self) -> int:
         if self._fd is None:
-            created = not self._path.exists()
-            self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            if created:
-                _sync_folder(self._path.parent)  # or a power cut could lose the whole file
+            flags = os.O_WRONLY | os.O_APPEND
+            try:
+                fd = os.open(self._path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                fd = os.open(self._path, flags)
+            else:  # gone since the start made it (a claim that could not be written removed it?)
+                try:
+                    os.write(fd, HEADER)
+                    _sync_folder(self._path.parent)  # or a power cut could lose the whole file
+                except OSError:
+                    os.close(fd)
+                    raise
+            self._fd = fd
         return self._fd
 
     def _close(self) -> None:
@@ -147,27 +169,48 @@ class UsedMessages:
 
     def _load(self, quarantine_seconds: float) -> None:
         now = self._clock()
+        marker = self._path.with_name(f"{self._path.name}.created")
         try:
             data = self._path.read_bytes()
         except FileNotFoundError:
-            data = b""  # a first start: the file is created now, so a bad path shows at once
+            data = b""  # a first start (unless the marker says otherwise)
         except OSError as error:
             log.error("used-message memory %s unreadable (%s)", self._path, error)
             self._quarantine(now, quarantine_seconds)
+            self._move_aside(now)
             return
-        entries, corrupt = _parse(data)
+        entries, corrupt, torn = _parse(data)
         if corrupt:
             log.error("used-message memory %s is corrupt", self._path)
+            self._quarantine(now, quarantine_seconds)
+            self._move_aside(now)
+        elif torn:
+            log.error("used-message memory %s ends in a line without its newline", self._path)
+            self._quarantine(now, quarantine_seconds)
+        elif not data and marker.exists():
+            log.error("used-message memory %s is missing or empty though it was made before", self._path)
             self._quarantine(now, quarantine_seconds)
         # Every id read is kept, even from a corrupt file: remembering too much only refuses.
         self._expiries = {key: expiry for key, expiry in entries.items() if expiry > now}
         try:
             self._compact(now)  # a clean file: no torn tail for the next append to glue onto
+            if not marker.exists():  # made once the file it vouches for is durable
+                marker.touch(0o600)
+                _sync_folder(self._path.parent)
         except OSError as error:
             log.error("could not rewrite used-message memory %s (%s)", self._path, error)
 
     def _quarantine(self, now: float, quarantine_seconds: float) -> None:
         self._quarantine_until = now + quarantine_seconds
+        log.error(
+            "refusing every message that could still be live for %.0f s (until %.0f): one may "
+            "have been used already",
+            quarantine_seconds,
+            self._quarantine_until,
+        )
+
+    def _move_aside(self, now: float) -> None:
+        """Keep what is not our file for people to look at, under a name nothing reads."""
         aside = self._path.with_name(f"{self._path.name}.corrupt-{int(now)}")
         counter = 0
         while aside.exists():
@@ -178,12 +221,6 @@ class UsedMessages:
             log.error("moved it aside to %s", aside.name)
         except OSError as error:
             log.error("could not move %s aside (%s)", self._path, error)
-        log.error(
-            "refusing every message that could still be live for %.0f s (until %.0f): one may "
-            "have been used already",
-            quarantine_seconds,
-            self._quarantine_until,
-        )
 
     def _compact(self, now: float) -> None:
         """Rewrite the file with the live ids only: written and synced before it replaces the old."""
@@ -192,7 +229,7 @@ class UsedMessages:
         text = "".join(f"{expiry!r} {key}\n" for key, expiry in self._expiries.items())
         temporary = self._path.with_name(f"{self._path.name}.tmp")
         with open(temporary, "wb") as file:
-            file.write(text.encode("ascii"))
+            file.write(HEADER + text.encode("ascii"))
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, self._path)
@@ -200,14 +237,15 @@ class UsedMessages:
         self._lines = len(self._expiries)
 
 
-def _parse(data: bytes) -> tuple[dict[str, float], bool]:
-    """The ids and expiries in ``data``, and whether any line other than a torn last one was
-    unreadable. A repeated id keeps its latest expiry."""
-    entries: dict[str, float] = {}
+def _parse(data: bytes) -> tuple[dict[str, float], bool, bool]:
+    """The ids and expiries in ``data``; whether a line other than the last was unreadable
+    (corrupt); whether the last had no newline (torn), which is kept if it reads. A repeated
+    id keeps its latest expiry."""
     lines = data.split(b"\n")
     torn = lines.pop()  # empty when the file ends with a newline, as every complete write does
-    if torn:
-        log.warning("dropped a torn last line (%d bytes): a claim a power cut interrupted", len(torn))
+    if lines and lines[0] + b"\n" == HEADER:  # (a file of an older agent has none)
+        lines.pop(0)
+    entries: dict[str, float] = {}
     corrupt = False
     for raw in lines:
         parsed = _line(raw)
@@ -216,7 +254,11 @@ def _parse(data: bytes) -> tuple[dict[str, float], bool]:
             continue
         message_id, expiry = parsed
         entries[message_id] = max(expiry, entries.get(message_id, -math.inf))
-    return entries, corrupt
+    torn_claim = _line(torn) if torn else None
+    if torn_claim is not None:
+        message_id, expiry = torn_claim
+        entries[message_id] = max(expiry, entries.get(message_id, -math.inf))
+    return entries, corrupt, bool(torn)
 
 
 def _line(raw: bytes) -> tuple[str, float] | None:

@@ -25,9 +25,13 @@ from facegate_cli.stages import AwsTarget
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")  # the S3-triggered ones (infra/deploy.py)
+FUNCTIONS = ("on_camera_upload", "on_enrollment_upload", "on_door_event")  # S3-triggered (infra/deploy.py)
 # The prefixes of chalicelib.core.keys (the CLI imports nothing of the Lambda code).
-FUNCTION_PREFIXES = {"on_camera_upload": "incoming/", "on_enrollment_upload": "enroll/"}
+FUNCTION_PREFIXES = {
+    "on_camera_upload": "incoming/",
+    "on_enrollment_upload": "enroll/",
+    "on_door_event": "door-events/",
+}
 # The queue keeps messages 14 days and Lambda keeps retrying an event at most 6 hours: an
 # event older than that when its record was sent was not dead-lettered by Lambda.
 MAX_DEAD_LETTER_AGE_S = 15 * 24 * 3600

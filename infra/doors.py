@@ -17,10 +17,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.keys import door_queue_name
+from chalicelib.core.keys import door_events_folder, door_queue_name
 from infra import principals
 from infra.principals import PrincipalError
-from infra.stage import stage_variables
+from infra.stage import outputs, stack_name, stage_variables
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -61,8 +61,11 @@ def queue_policy(queue_arn: str, topic_arn: str) -> dict[str, Any]:
     }
 
 
-def agent_policy(queue_arn: str, key_arns: list[str]) -> dict[str, Any]:
-    """Read its own queue and check MACs: nothing else (no other queue, no GenerateMac)."""
+def agent_policy(
+    queue_arn: str, key_arns: list[str], bucket: str, stage: str, door_id: str
+) -> dict[str, Any]:
+    """Read its own queue, check MACs, put its own door events, send heartbeats: nothing else
+    (no other queue or folder, no GenerateMac, no photos: those go up with the camera's key)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -73,8 +76,81 @@ def agent_policy(queue_arn: str, key_arns: list[str]) -> dict[str, Any]:
                 "Resource": queue_arn,
             },
             {"Sid": "VerifyMessages", "Effect": "Allow", "Action": "kms:VerifyMac", "Resource": key_arns},
+            {
+                # Without a key of its own (SSE-C): the door-event function must read it back.
+                "Sid": "ReportOwnDoorEvents",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{door_events_folder(KIND.valid_id(door_id))}*",
+                "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}},
+            },
+            {
+                # PutMetricData has no resources to name: the namespace is the only bound, so each
+                # door has its own (a box could otherwise keep another door's silence alarm quiet).
+                "Sid": "Heartbeat",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": heartbeat_namespace(stage, door_id)}},
+            },
         ],
     }
+
+
+def heartbeat_namespace(stage: str, door_id: str) -> str:
+    """Where door ``door_id``'s agent puts its heartbeats, its own and its cameras'
+    (``door/cli.py`` derives the same from its queue's name)."""
+    return f"facegate/{stage}/doors/{KIND.valid_id(door_id)}"
+
+
+SILENT_MINUTES = 5  # a door agent or camera silent this long raises its alarm
+
+
+def silence_alarm(stage: str, door_id: str, camera_id: str | None, actions: list[str]) -> dict[str, Any]:
+    """The alarm on a missing heartbeat of the door's agent (``camera_id`` None) or of one of
+    its cameras: missing data breaches. Named under the door, so removing the door finds them."""
+    dimension, device, what = (
+        ("Door", door_id, "door agent") if camera_id is None else ("Camera", camera_id, "camera")
+    )
+    suffix = "silent" if camera_id is None else f"camera:{camera_id}:silent"
+    return {
+        "AlarmName": f"{_alarm_prefix(stage, door_id)}{suffix}",
+        "AlarmDescription": f"The {what} {device} sent no heartbeat for {SILENT_MINUTES} minutes "
+        "(box off, network down, camera dark): the door stays locked and nobody is recognised there.",
+        "Namespace": heartbeat_namespace(stage, door_id),
+        "MetricName": "Heartbeat",
+        "Dimensions": [{"Name": dimension, "Value": device}],
+        "Statistic": "SampleCount",
+        "Period": 60,
+        "EvaluationPeriods": SILENT_MINUTES,
+        "Threshold": 1,
+        "ComparisonOperator": "LessThanThreshold",
+        "TreatMissingData": "breaching",
+        "AlarmActions": actions,
+        "OKActions": actions,
+    }
+
+
+def _alarm_prefix(stage: str, door_id: str) -> str:
+    # ':' is in no id: door front-door's alarms never share a prefix with front-door-2's.
+    return f"facegate-{stage}-door:{KIND.valid_id(door_id)}:"
+
+
+def watch(cloudwatch: Any, stage: str, door_id: str, cameras: list[str], actions: list[str]) -> list[str]:
+    """The silence alarms of the door's agent and of its cameras; their names."""
+    alarms = [silence_alarm(stage, door_id, None, actions)]
+    alarms += [silence_alarm(stage, door_id, KIND.valid_id(camera), actions) for camera in cameras]
+    for alarm in alarms:
+        cloudwatch.put_metric_alarm(**alarm)
+    return [alarm["AlarmName"] for alarm in alarms]
+
+
+def unwatch(cloudwatch: Any, stage: str, door_id: str) -> None:
+    """Every silence alarm of the door (its agent's and its cameras')."""
+    found = cloudwatch.describe_alarms(AlarmNamePrefix=_alarm_prefix(stage, door_id)).get("MetricAlarms", [])
+    names = [alarm["AlarmName"] for alarm in found]
+    if names:
+        cloudwatch.delete_alarms(AlarmNames=names)
 
 
 def create_queue(sqs: SQSClient, sns: SNSClient, stage: str, topic_arn: str, door_id: str) -> tuple[str, str]:
@@ -123,12 +199,20 @@ def add(
     topic_arn: str,
     key_arns: list[str],
     door_id: str,
+    bucket: str,
 ) -> dict[str, str]:
     """The door's queue and identity; return what its agent's config needs (shown once)."""
     KIND.valid_id(door_id)
     url, arn = create_queue(sqs, sns, stage, topic_arn, door_id)
-    key_id, secret = principals.create(iam, KIND, stage, door_id, agent_policy(arn, key_arns))
-    return {"door_id": door_id, "queue_url": url, "access_key_id": key_id, "secret_access_key": secret}
+    policy = agent_policy(arn, key_arns, bucket, stage, door_id)
+    key_id, secret = principals.create(iam, KIND, stage, door_id, policy)
+    return {
+        "door_id": door_id,
+        "queue_url": url,
+        "bucket": bucket,
+        "access_key_id": key_id,
+        "secret_access_key": secret,
+    }
 
 
 def remove(iam: IAMClient, sqs: SQSClient, sns: SNSClient, stage: str, topic_arn: str, door_id: str) -> None:
@@ -149,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["add", "list", "rotate", "remove"])
     parser.add_argument("door_id", nargs="?")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument(
+        "--camera", action="append", default=[], help="add: a camera of this door, watched for silence"
+    )
     args = parser.parse_intermixed_args(argv)
     import boto3
 
@@ -163,20 +250,31 @@ def main(argv: list[str] | None = None) -> int:
         if not args.door_id:
             parser.error(f"{args.command} needs a DOOR_ID")
         topic = variables["FACEGATE_TOPIC_ARN"]
+        cloudwatch = session.client("cloudwatch")
         if args.command == "remove":
             remove(iam, sqs, sns, args.stage, topic, args.door_id)
+            unwatch(cloudwatch, args.stage, args.door_id)
             print(f"door {args.door_id} removed from {args.stage}")
             return 0
         if args.command == "add":
             kms = session.client("kms")
-            keys = [kms.describe_key(KeyId=variables["FACEGATE_SIGNING_KEY"])["KeyMetadata"]["Arn"]]
-            credentials = add(iam, sqs, sns, args.stage, topic, keys, args.door_id)
+            # Decisions and remote commands: the agent verifies each kind with its own key.
+            keys = [
+                kms.describe_key(KeyId=variables[setting])["KeyMetadata"]["Arn"]
+                for setting in ("FACEGATE_SIGNING_KEY", "FACEGATE_COMMAND_KEY")
+            ]
+            bucket = variables["FACEGATE_CAMERA_BUCKET"]
+            credentials = add(iam, sqs, sns, args.stage, topic, keys, args.door_id, bucket)
+            ops = outputs(session.client("cloudformation"), stack_name(args.stage)).get("OpsTopicArn")
+            alarms = watch(cloudwatch, args.stage, args.door_id, args.camera, [ops] if ops else [])
+            print(f"silence alarms: {', '.join(alarms)}", file=sys.stderr)
         else:
             key_id, secret = principals.rotate(iam, KIND, args.stage, args.door_id)
             url = sqs.get_queue_url(QueueName=queue_name(args.stage, args.door_id))["QueueUrl"]
             credentials = {
                 "door_id": args.door_id,
                 "queue_url": url,
+                "bucket": variables["FACEGATE_CAMERA_BUCKET"],
                 "access_key_id": key_id,
                 "secret_access_key": secret,
             }

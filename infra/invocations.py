@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_lambda.type_defs import DestinationConfigTypeDef
 
-ASYNC_FUNCTIONS = ("on_camera_upload", "on_enrollment_upload")
+ASYNC_FUNCTIONS = ("on_camera_upload", "on_enrollment_upload", "on_door_event")
 ASYNC_RETRIES = 2
 
 

@@ -33,6 +33,7 @@ OUTPUT_ENV = {
     "UserPoolArn": "FACEGATE_USER_POOL_ARN",
     "FailedScansQueueArn": "FACEGATE_FAILED_SCANS_QUEUE_ARN",
     "SigningKey": "FACEGATE_SIGNING_KEY",
+    "CommandKey": "FACEGATE_COMMAND_KEY",
     "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
 }
 # Outputs for operators, not settings of the app: where the alarms go.

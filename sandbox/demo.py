@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.door import publish_forgery, run_door
+from sandbox.door_agents import door_agents_demo
 from sandbox.onboarding import admin_cli, configure_access, import_roster
 from sandbox.photos import ensure_photos
 from sandbox.report import run_report
@@ -68,6 +69,8 @@ def replay(stack: Stack, photos: Path, out: Path | None = None) -> list[dict[str
     if stack.rekognition is not None:
         _print_rekognition_calls(stack.rekognition.calls[calls_before:], rows)
     door_demo(stack)
+    with tempfile.TemporaryDirectory() as state:
+        door_agents_demo(stack, photos, Path(state))
     return rows
 
 

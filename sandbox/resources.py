@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Settings
-from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, INCOMING_PREFIX
 from infra import doors
 from infra.stage import deploy_stack, environment, stack_name
 from sandbox.alarms import put_alarms
@@ -56,8 +56,8 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
         TopicArn=settings.admin_topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, admin_url)
     )
     door_queues = _doors(settings, session)
-    # One queue for both triggers (the camera's and the drop folder's): the pump hands each
-    # event to the handler whose prefix its key is under, as Lambda's two triggers would.
+    # One queue for the three triggers (camera, drop folder, door events): the pump hands each
+    # event to the handler whose prefix its key is under, as Lambda's three triggers would.
     s3.put_bucket_notification_configuration(
         Bucket=settings.camera_bucket,
         NotificationConfiguration={
@@ -67,7 +67,7 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                 }
-                for prefix in (INCOMING_PREFIX, ENROLL_PREFIX)
+                for prefix in (INCOMING_PREFIX, ENROLL_PREFIX, DOOR_EVENTS_PREFIX)
             ]
         },
     )
@@ -86,13 +86,15 @@ def complete_sandbox(settings: Settings, session: boto3.session.Session) -> dict
 
 
 def _doors(settings: Settings, session: boto3.session.Session) -> dict[str, str]:
-    """The template's SigningKey, which moto's CloudFormation cannot make, and each sandbox
-    door's queue as ``python -m infra.doors add`` makes it: {door id: queue url}."""
+    """The template's SigningKey and CommandKey, which moto's CloudFormation cannot make, and
+    each sandbox door's queue as ``python -m infra.doors add`` makes it: {door id: queue url}."""
     kms = session.client("kms")
-    key = kms.create_key(
-        KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="door decision signing"
-    )
-    kms.create_alias(AliasName=settings.signing_key, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    for alias, purpose in (
+        (settings.signing_key, "door decision signing"),
+        (settings.command_key, "remote door commands"),
+    ):
+        key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description=purpose)
+        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
     sqs, sns = session.client("sqs"), session.client("sns")
     return {
         door: doors.create_queue(sqs, sns, settings.stage, settings.topic_arn, door)[0]

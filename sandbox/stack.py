@@ -1,7 +1,8 @@
 """The offline stack: moto's server as local AWS, the stage's resources, and an event pump.
 
 S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upload``
-handler (``on_enrollment_upload`` for the drop folder's keys) with the real event body, as
+handler (``on_enrollment_upload`` for the drop folder's keys, ``on_door_event`` for door agents'
+events) with the real event body, as
 Lambda's S3 triggers would; ``run_erasures`` does
 the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``).
 """
@@ -24,7 +25,7 @@ from urllib.parse import unquote_plus
 
 from chalicelib import wiring
 from chalicelib.core.config import Settings
-from chalicelib.core.keys import ENROLL_PREFIX, camera_key, enroll_key
+from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, camera_key, enroll_key
 from infra.stage import stage_variables
 from sandbox.handled import HandledEvent
 from sandbox.moto_internals import fix_local_aws
@@ -304,7 +305,7 @@ class Stack:
                 received.append(
                     {
                         "subject": envelope.get("Subject"),
-                        "body": json.loads(envelope["Message"]),
+                        "body": _machine_body(envelope["Message"]),
                         "attributes": {
                             name: value["Value"]
                             for name, value in envelope.get("MessageAttributes", {}).items()
@@ -316,9 +317,20 @@ class Stack:
                 )
 
 
+def _machine_body(message: str) -> dict[str, Any]:
+    """A decision's JSON body; a door event's plain text as ``{"text": …}``."""
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return {"text": message}
+    return body if isinstance(body, dict) else {"text": message}
+
+
 def handler_of(event: dict[str, Any]) -> str:
     """The function whose trigger matches the event's key (S3 sends one record per event)."""
     key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+    if key.startswith(DOOR_EVENTS_PREFIX):
+        return "on_door_event"
     return "on_enrollment_upload" if key.startswith(ENROLL_PREFIX) else "on_camera_upload"
 
 

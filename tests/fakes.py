@@ -21,6 +21,7 @@ from chalicelib.access.policy import (
     AccessSnapshot,
     Door,
     Holiday,
+    Lockdown,
     Rule,
     entry_key,
 )
@@ -202,7 +203,13 @@ class InMemoryAccessStore(Failing):
     def load(self) -> AccessSnapshot:
         self._maybe_fail()
         self.loads += 1
-        by_kind: dict[str, list[AccessEntry]] = {"door": [], "group": [], "rule": [], "holiday": []}
+        by_kind: dict[str, list[AccessEntry]] = {
+            "door": [],
+            "group": [],
+            "rule": [],
+            "holiday": [],
+            "lockdown": [],
+        }
         for (kind, _), entry in sorted(self.entries.items()):
             by_kind[kind].append(entry)
         return AccessSnapshot(
@@ -211,6 +218,7 @@ class InMemoryAccessStore(Failing):
             groups=tuple(entry for entry in by_kind["group"] if isinstance(entry, AccessGroup)),
             rules=tuple(entry for entry in by_kind["rule"] if isinstance(entry, Rule)),
             holidays=tuple(entry for entry in by_kind["holiday"] if isinstance(entry, Holiday)),
+            lockdowns=tuple(entry for entry in by_kind["lockdown"] if isinstance(entry, Lockdown)),
         )
 
     def commit(
@@ -339,13 +347,40 @@ class InMemoryErasureQueue(Failing):
         self.sent.append((job_id, delay_seconds))
 
 
+class InMemoryDoorQueues(Failing):
+    """``DoorQueues``: the doors that have a queue (``make door-add``) and what each received."""
+
+    def __init__(self, *doors: str) -> None:
+        self.received: dict[str, list[str]] = {door: [] for door in doors}
+
+    def address(self, door_id: str) -> str:
+        if door_id not in self.received:
+            raise NotFound(f"door {door_id} has no queue: make door-add DOOR={door_id}")
+        return door_id
+
+    def send(self, address: str, body: str) -> None:
+        self._maybe_fail()
+        self.received[address].append(body)
+
+
 class InMemoryAuditLog(Failing):
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
+        self.unique: set[tuple[str, str, str]] = set()
 
-    def record(self, entry: AuditEntry) -> None:
+    def record(self, entry: AuditEntry, unique: str | None = None) -> bool:
         self._maybe_fail()
+        if unique is not None:
+            if (entry.target, entry.at, unique) in self.unique:
+                return False
+            self.unique.add((entry.target, entry.at, unique))
         self.entries.append(entry)
+        return True
+
+    def between(self, target: str, start: str, end: str) -> list[AuditEntry]:
+        self._maybe_fail()
+        found = [e for e in self.entries if e.target == target and start <= e.at < end]
+        return sorted(found, key=lambda entry: entry.at)
 
 
 class RecordingNotifier(Failing):

@@ -30,6 +30,7 @@ from chalicelib.access.policy import (
     AccessSnapshot,
     Door,
     Holiday,
+    Lockdown,
     Rule,
     Verdict,
     decide_access,
@@ -104,13 +105,13 @@ def put_door(ports: AccessPorts, door: Door, actor: str) -> Door:
                 raise AccessInUse(f"camera {shared[0]} is on door {other.door_id}")
         return Change(put=(door,))
 
-    _audit_put(ports, actor, door, _apply(ports, plan), cameras=sorted(door.cameras))
+    _audit_put(ports, actor, door, apply_change(ports, plan), cameras=sorted(door.cameras))
     return door
 
 
 def delete_door(ports: AccessPorts, door_id: str, actor: str) -> None:
     """Remove a door (its cameras become doors of their own again); ``NotFound`` when absent."""
-    done = _apply(ports, lambda snapshot: Change(delete=(entry_key(_door(snapshot, door_id)),)))
+    done = apply_change(ports, lambda snapshot: Change(delete=(entry_key(_door(snapshot, door_id)),)))
     _audit(ports, actor, "delete", ("door", door_id), done)
 
 
@@ -130,7 +131,7 @@ def get_group(ports: AccessPorts, group_id: str) -> tuple[AccessGroup, list[str]
 
 def put_group(ports: AccessPorts, group: AccessGroup, actor: str) -> AccessGroup:
     """Create or rename a group."""
-    _audit_put(ports, actor, group, _apply(ports, lambda snapshot: Change(put=(group,))))
+    _audit_put(ports, actor, group, apply_change(ports, lambda snapshot: Change(put=(group,))))
     return group
 
 
@@ -150,11 +151,13 @@ def delete_group(ports: AccessPorts, group_id: str, actor: str) -> None:
         _refuse_named(group_id, "holiday", sorted(holidays))
         return Change(delete=(entry_key(group),))
 
-    done = _apply(ports, plan)
+    done = apply_change(ports, plan)
     late = ports.directory.members(group_id)
     if late:
         group = _group(done.before, group_id)
-        _apply(ports, lambda snapshot: Change() if _has_group(snapshot, group_id) else Change(put=(group,)))
+        apply_change(
+            ports, lambda snapshot: Change() if _has_group(snapshot, group_id) else Change(put=(group,))
+        )
         _refuse_named(group_id, "member", late)
     _audit(ports, actor, "delete", ("group", group_id), done)
 
@@ -209,14 +212,14 @@ def get_rule(ports: AccessPorts, rule_id: str) -> Rule:
 
 def put_rule(ports: AccessPorts, rule: Rule, actor: str) -> Rule:
     """Create or replace a rule."""
-    done = _apply(ports, lambda snapshot: Change(put=(rule,)))
+    done = apply_change(ports, lambda snapshot: Change(put=(rule,)))
     _audit_put(ports, actor, rule, done, effect=rule.effect.value)
     return rule
 
 
 def delete_rule(ports: AccessPorts, rule_id: str, actor: str) -> None:
     """Remove a rule (the built-in one too: then only the stored rules let anyone in)."""
-    done = _apply(ports, lambda snapshot: Change(delete=(entry_key(_rule(snapshot, rule_id)),)))
+    done = apply_change(ports, lambda snapshot: Change(delete=(entry_key(_rule(snapshot, rule_id)),)))
     _audit(ports, actor, "delete", ("rule", rule_id), done)
 
 
@@ -230,7 +233,7 @@ def list_holidays(ports: AccessPorts) -> tuple[Holiday, ...]:
 
 def put_holiday(ports: AccessPorts, holiday: Holiday, actor: str) -> Holiday:
     """Create or replace the holiday of its day."""
-    done = _apply(ports, lambda snapshot: Change(put=(holiday,)))
+    done = apply_change(ports, lambda snapshot: Change(put=(holiday,)))
     _audit_put(ports, actor, holiday, done, effect=holiday.effect.value)
     return holiday
 
@@ -243,7 +246,7 @@ def delete_holiday(ports: AccessPorts, day: str, actor: str) -> None:
             raise NotFound(f"no holiday on {day}")
         return Change(delete=(("holiday", day),))
 
-    _audit(ports, actor, "delete", ("holiday", day), _apply(ports, plan))
+    _audit(ports, actor, "delete", ("holiday", day), apply_change(ports, plan))
 
 
 # --- the question ------------------------------------------------------------------------
@@ -267,11 +270,14 @@ def check_access(ports: AccessPorts, employee_id: str, door_or_camera: str, at: 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _apply(ports: AccessPorts, plan: Callable[[AccessSnapshot], Change]) -> Applied:
-    """Read, check (``plan`` raises to refuse) and commit, again while the version moved."""
+def apply_change(ports: AccessPorts, plan: Callable[[AccessSnapshot], Change]) -> Applied:
+    """Read, check (``plan`` raises to refuse) and commit, again while the version moved.
+    Every change of the policy goes through here (``access.remote``'s lockdowns too)."""
     for _ in range(COMMIT_ATTEMPTS):
         snapshot = ports.store.load()
         change = plan(snapshot)
+        if not change.put and not change.delete:  # nothing to write: no new version to reload
+            return Applied(snapshot)
         _refuse_door_names(_after(snapshot, change))
         put, details = list(change.put), {}
         written = {entry_key(entry) for entry in put} | set(change.delete)
@@ -288,7 +294,12 @@ def _apply(ports: AccessPorts, plan: Callable[[AccessSnapshot], Change]) -> Appl
 
 def _after(snapshot: AccessSnapshot, change: Change) -> list[AccessEntry]:
     """Every entry as the policy would hold them once ``change`` is committed."""
-    stored: tuple[AccessEntry, ...] = (*snapshot.doors, *snapshot.effective_rules(), *snapshot.holidays)
+    stored: tuple[AccessEntry, ...] = (
+        *snapshot.doors,
+        *snapshot.effective_rules(),
+        *snapshot.holidays,
+        *snapshot.lockdowns,
+    )
     entries: dict[AccessKey, AccessEntry] = {entry_key(entry): entry for entry in stored}
     for key in change.delete:
         entries.pop(key, None)
@@ -298,8 +309,8 @@ def _after(snapshot: AccessSnapshot, change: Change) -> list[AccessEntry]:
 
 def _refuse_door_names(entries: list[AccessEntry]) -> None:
     """A scan is judged as its camera's door, so a camera on a door is no door name of its own:
-    ``AccessInUse`` when a door is named like another door's camera, or a rule or holiday names
-    a camera that is on another door (it would never apply: name the door instead). A door
+    ``AccessInUse`` when a door is named like another door's camera, or a rule, holiday or
+    lockdown names a camera that is on another door (it would never apply: name the door instead). A door
     listing its own id as a camera is no ambiguity: naming it names the door. Checked on the
     whole policy after a change, so neither order of the writes gets round it."""
     door_of = {
@@ -308,6 +319,11 @@ def _refuse_door_names(entries: list[AccessEntry]) -> None:
     for entry in entries:
         if isinstance(entry, Door) and door_of.get(entry.door_id, entry.door_id) != entry.door_id:
             raise AccessInUse(f"door {entry.door_id} is a camera of door {door_of[entry.door_id]}")
+        if isinstance(entry, Lockdown) and door_of.get(entry.door_id, entry.door_id) != entry.door_id:
+            raise AccessInUse(
+                f"{entry.door_id} is locked down and a camera of door {door_of[entry.door_id]}: "
+                f"lock down door {door_of[entry.door_id]}, or release {entry.door_id} first"
+            )
         if isinstance(entry, (Rule, Holiday)):
             for named in sorted(name for name in entry.doors & door_of.keys() if door_of[name] != name):
                 kind, entry_id = entry_key(entry)

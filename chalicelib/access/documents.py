@@ -1,4 +1,4 @@
-"""Doors, groups, rules and holidays as JSON documents: the API's bodies and the stored items.
+"""Doors, groups, rules, holidays and lockdowns as JSON documents: the API's bodies and the stored items.
 
 ``*_from`` checks a document strictly (unknown fields, ids, sizes, times, dates) and raises
 ``InvalidAccessDocument`` naming the field; ``document`` is the inverse. The stored items are
@@ -21,6 +21,7 @@ from chalicelib.access.policy import (
     Effect,
     Holiday,
     HolidayEffect,
+    Lockdown,
     Rule,
     Window,
 )
@@ -35,13 +36,17 @@ MAX_DOORS = 200
 MAX_GROUPS = 100
 MAX_EMPLOYEES = 500
 MAX_WINDOWS = 28
+# Why a door is unlocked from afar, locked down or released: required, a few words at least.
+MIN_REASON, MAX_REASON = 3, 200
+MAX_ACTOR = 128  # Cognito usernames are at most 128 characters
+INSTANT_MS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z", re.ASCII)
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # As in employee names: zero-width (non-)joiners are how some scripts write; every other
 # character display.py escapes (controls, bidi, lone surrogates that DynamoDB cannot store) is refused.
 TEXT_JOINERS = frozenset({"\u200c", "\u200d"})
 
-Entry = Door | AccessGroup | Rule | Holiday
+Entry = Door | AccessGroup | Rule | Holiday | Lockdown
 
 
 def door_problem(value: str) -> str | None:
@@ -111,6 +116,30 @@ def holiday_from(day: str, body: dict[str, Any]) -> Holiday:
     return Holiday(parsed, _text(body, "name", MAX_NAME), effect, frozenset(doors), frozenset(groups))
 
 
+def lockdown_from(door_id: str, body: dict[str, Any]) -> Lockdown:
+    """A stored lockdown (written by ``access.remote``, never taken whole from a request)."""
+    _only(body, {"door_id", "since", "actor", "reason"}, door_id, "door_id")
+    _check_id(door_id, door_problem)
+    since = body.get("since")
+    if not isinstance(since, str) or INSTANT_MS.fullmatch(since) is None:
+        raise InvalidAccessDocument("since must be a UTC time, YYYY-MM-DDTHH:MM:SS.mmmZ")
+    return Lockdown(door_id, since, _text(body, "actor", MAX_ACTOR), reason_text(body.get("reason")))
+
+
+def reason_text(raw: object) -> str:
+    """Why a door is commanded from afar: MIN_REASON–MAX_REASON characters once trimmed, no
+    control, format or separator characters (it reaches the audit, the API and the CLI's
+    tables); ``InvalidAccessDocument`` (a 400) otherwise."""
+    if not isinstance(raw, str):
+        raise InvalidAccessDocument(f"reason is required: {MIN_REASON}–{MAX_REASON} characters saying why")
+    text = raw.strip()
+    if not MIN_REASON <= len(text) <= MAX_REASON:
+        raise InvalidAccessDocument(f"reason must be {MIN_REASON}–{MAX_REASON} characters, not {len(text)}")
+    if any(is_hidden(char) and char not in TEXT_JOINERS for char in text):
+        raise InvalidAccessDocument("reason must not contain control characters")
+    return text
+
+
 def entry_from(kind: str, entry_id: str, body: dict[str, Any]) -> Entry:
     """``body`` as an entry of ``kind`` (``door|group|rule|holiday``, as ``access.entry_key``
     names them), checked as strictly as the ``*_from`` of that kind."""
@@ -126,6 +155,8 @@ def document(entry: Entry) -> dict[str, Any]:
         return {"door_id": entry.door_id, "name": entry.name, "cameras": sorted(entry.cameras)}
     if isinstance(entry, AccessGroup):
         return {"group_id": entry.group_id, "name": entry.name, "description": entry.description}
+    if isinstance(entry, Lockdown):
+        return {"door_id": entry.door_id, "since": entry.since, "actor": entry.actor, "reason": entry.reason}
     if isinstance(entry, Holiday):
         return {
             "day": entry.day.isoformat(),
@@ -152,6 +183,7 @@ _PARSERS: dict[str, Callable[[str, dict[str, Any]], Entry]] = {
     "group": group_from,
     "rule": rule_from,
     "holiday": holiday_from,
+    "lockdown": lockdown_from,
 }
 
 

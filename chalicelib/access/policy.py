@@ -3,6 +3,7 @@
 Pure: no clock, no storage. A face that matched an active employee is let through a door
 only when ``decide_access`` allows it at the photo's instant, read in the site's time zone:
 
+0. a lockdown of the door refuses everyone (``Lockdown``: an admin or security locked it down);
 1. a DENY rule that applies (subject, door, dates, schedule) refuses: deny beats grant;
 2. a holiday that closes the door that day refuses everyone but its exempt groups;
 3. a GRANT rule that applies lets them through (the first by rule id names the decision);
@@ -54,6 +55,7 @@ class Verdict(enum.StrEnum):
     PASS_NOT_YET_VALID = "PASS_NOT_YET_VALID"
     NO_RULE = "NO_ACCESS_RULE"
     SUSPENDED = "SUSPENDED"  # only in answers about an employee (the pipeline says UNKNOWN)
+    LOCKDOWN = "LOCKDOWN"
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,23 @@ class AccessGroup:
     description: str = ""
 
 
-AccessEntry = Door | AccessGroup | Rule | Holiday
+@dataclass(frozen=True)
+class Lockdown:
+    """A door locked down until released: nobody passes it, whatever the rules say. Stored
+    beside the policy so the next scan sees it; ``door_id`` may be a door the policy does not
+    list (a camera on no door is a door of its own). ``since`` is UTC ISO-8601; ``actor`` the
+    user who locked it down and ``reason`` why (their words: shown to admins, never in a scan)."""
+
+    door_id: str
+    since: str
+    actor: str
+    reason: str
+
+
+AccessEntry = Door | AccessGroup | Rule | Holiday | Lockdown
 AccessKey = tuple[
     str, str
-]  # (kind, id): ("door", door_id), ("group", …), ("rule", …), ("holiday", YYYY-MM-DD)
+]  # (kind, id): ("door", door_id), ("group", …), ("rule", …), ("holiday", YYYY-MM-DD), ("lockdown", door_id)
 
 
 def entry_key(entry: AccessEntry) -> AccessKey:
@@ -173,6 +188,8 @@ def entry_key(entry: AccessEntry) -> AccessKey:
         return ("group", entry.group_id)
     if isinstance(entry, Rule):
         return ("rule", entry.rule_id)
+    if isinstance(entry, Lockdown):
+        return ("lockdown", entry.door_id)
     return ("holiday", entry.day.isoformat())
 
 
@@ -186,20 +203,32 @@ class AccessSnapshot:
     groups: tuple[AccessGroup, ...] = ()
     rules: tuple[Rule, ...] = ()
     holidays: tuple[Holiday, ...] = ()
+    lockdowns: tuple[Lockdown, ...] = ()
 
     @property
     def pristine(self) -> bool:
         """Never written: no version and no entry. Entries without a version (the version
         item deleted, a partial copy of the table) are a policy, never the built-in rule."""
-        return self.version == "" and not (self.doors or self.groups or self.rules or self.holidays)
+        entries = self.doors or self.groups or self.rules or self.holidays or self.lockdowns
+        return self.version == "" and not entries
 
     def effective_rules(self) -> tuple[Rule, ...]:
         return (DEFAULT_RULE,) if self.pristine else self.rules
 
     def policy(self, timezone: str) -> AccessPolicy:
         return AccessPolicy(
-            timezone, self.doors, self.groups, self.effective_rules(), self.holidays, self.version
+            timezone,
+            self.doors,
+            self.groups,
+            self.effective_rules(),
+            self.holidays,
+            self.version,
+            lockdowns=self.lockdowns,
         )
+
+    def lockdown_of(self, door_id: str) -> Lockdown | None:
+        """The door's lockdown, or None when it is not locked down."""
+        return _lockdown_of(self.lockdowns, door_id)
 
 
 @dataclass(frozen=True)
@@ -212,6 +241,7 @@ class AccessPolicy:
     rules: tuple[Rule, ...] = (DEFAULT_RULE,)
     holidays: tuple[Holiday, ...] = ()
     version: str = ""
+    lockdowns: tuple[Lockdown, ...] = ()
 
     def door_of(self, camera_id: str) -> str:
         """The door a camera watches; a camera no door lists is a door of its own."""
@@ -219,6 +249,14 @@ class AccessPolicy:
             if camera_id in door.cameras:
                 return door.door_id
         return camera_id
+
+    def lockdown_of(self, door_id: str) -> Lockdown | None:
+        """The door's lockdown, or None when it is not locked down."""
+        return _lockdown_of(self.lockdowns, door_id)
+
+
+def _lockdown_of(lockdowns: Iterable[Lockdown], door_id: str) -> Lockdown | None:
+    return next((lockdown for lockdown in lockdowns if lockdown.door_id == door_id), None)
 
 
 @dataclass(frozen=True)
@@ -255,6 +293,8 @@ def decide_access(
     member_of = frozenset(groups)
     day = local.date()
     answer = _Answer(door_id, local.isoformat(timespec="seconds"))
+    if policy.lockdown_of(door_id) is not None:  # before any rule: a lockdown lets nobody through
+        return answer.no(Verdict.LOCKDOWN, "door locked down")
     relevant = sorted(
         (rule for rule in policy.rules if rule.covers_door(door_id) and rule.names(employee_id, member_of)),
         key=lambda rule: rule.rule_id,

@@ -1,6 +1,6 @@
 """The access table as the ``AccessStore``: doors, groups, rules and holidays under one token.
 
-Items are (``kind``, ``entry_id``), kind ``door|group|rule|holiday``, with the entry's JSON
+Items are (``kind``, ``entry_id``), kind ``door|group|rule|holiday|lockdown``, with the entry's JSON
 document (``access_documents.document``) as the map ``document``, read back through the
 same strict parsers the API uses, so what is stored is what the API accepted. One extra
 item, (``#version``, ``#version``), holds ``token``: a random value every commit replaces
@@ -24,6 +24,7 @@ from chalicelib.access.policy import (
     AccessSnapshot,
     Door,
     Holiday,
+    Lockdown,
     Rule,
     entry_key,
 )
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 VERSION = "#version"
 VERSION_KEY = {"kind": VERSION, "entry_id": VERSION}
-KINDS = frozenset({"door", "group", "rule", "holiday"})
+KINDS = frozenset({"door", "group", "rule", "holiday", "lockdown"})
 # A load is retried while commits land during it; they are an admin's edits, rare and
 # milliseconds long, so five reads spread over ~0.3 s settle unless something is wrong.
 LOAD_ATTEMPTS = 5
@@ -139,6 +140,7 @@ def _snapshot(version: str, items: list[dict[str, Any]]) -> AccessSnapshot:
         groups=tuple(entry for entry in entries if isinstance(entry, AccessGroup)),
         rules=tuple(entry for entry in entries if isinstance(entry, Rule)),
         holidays=tuple(entry for entry in entries if isinstance(entry, Holiday)),
+        lockdowns=tuple(entry for entry in entries if isinstance(entry, Lockdown)),
     )
 
 

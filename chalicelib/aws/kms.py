@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 
 
 class KmsMessageSigner:
-    """Signs with ``kms:GenerateMac``: the key never leaves KMS, and its key policy lets
-    only the camera function's role generate MACs with it."""
+    """Signs with ``kms:GenerateMac``: the key never leaves KMS, and its key policy lets only
+    one role generate MACs with it (the decision key: the camera function's; the door
+    command key: the API's)."""
 
     def __init__(self, client: KMSClient, key_id: str) -> None:
         self._kms = client

@@ -108,6 +108,8 @@ class Settings:
     topic_arn: str = ""
     admin_topic_arn: str = ""  # enrollment outcomes for administrators (not door controllers)
     signing_key: str = "alias/facegate-dev-decision-signing"  # KMS HMAC key of door decisions
+    # KMS HMAC key of remote door commands (unlock, lockdown, release): the API's, never the camera's
+    command_key: str = "alias/facegate-dev-door-commands"
     timezone: str = "UTC"
     retention_days: int = 30
     erasure_queue: str = "facegate-dev-erasures"
@@ -149,6 +151,7 @@ class Settings:
             topic_arn=reader.text("FACEGATE_TOPIC_ARN", defaults.topic_arn),
             admin_topic_arn=reader.text("FACEGATE_ADMIN_TOPIC_ARN", defaults.admin_topic_arn),
             signing_key=reader.text("FACEGATE_SIGNING_KEY", f"alias/facegate-{stage}-decision-signing"),
+            command_key=reader.text("FACEGATE_COMMAND_KEY", f"alias/facegate-{stage}-door-commands"),
             timezone=reader.text("FACEGATE_TIMEZONE", defaults.timezone),
             retention_days=reader.integer("FACEGATE_RETENTION_DAYS", defaults.retention_days, low=1),
             erasure_queue=reader.text("FACEGATE_ERASURE_QUEUE", f"facegate-{stage}-erasures"),

@@ -20,7 +20,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── DuplicateFace          the face is another employee's (close enough to confuse)
     │   ├── AccessInUse            a camera on another door, a group still in use
     │   ├── OldModelStillNeeded    employees still matched only by the model to retire
-    │   └── AccessChangedMeanwhile the access policy kept changing under the change: retry
+    │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
+    │   └── DoorLockedDown         a remote unlock of a door that is locked down
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -148,6 +149,11 @@ class OldModelStillNeeded(Conflict):
 class AccessChangedMeanwhile(Conflict):
     """Other admins changed the access policy between every read and write of this change
     (``access_admin.COMMIT_ATTEMPTS`` times): nothing was written; sending it again is safe."""
+
+
+class DoorLockedDown(Conflict):
+    """A remote unlock of a door that is locked down: release the lockdown first (audited
+    too), so a lockdown is never undone by a command that does not say so."""
 
 
 class DuplicateFace(Conflict):

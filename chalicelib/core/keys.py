@@ -37,6 +37,9 @@ INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
 ENROLL_PREFIX = "enroll/"
 GALLERY_PREFIX = "gallery/"
+# What door agents report (held open, forced open, …): ``door-events/<door>/<time>-<hex>.json``,
+# each door's identity may put under its own folder only (``infra/doors.py``).
+DOOR_EVENTS_PREFIX = "door-events/"
 # The processed copies' partition column (``processed/dt=YYYY-MM-DD/``), as the Glue table
 # in ``infra/template.yaml`` declares it.
 PARTITION_COLUMN = "dt"
@@ -74,22 +77,28 @@ def is_camera_id(value: str) -> bool:
     return CAMERA_ID.fullmatch(value) is not None and value.strip(".") != ""
 
 
+def door_events_folder(door_id: str) -> str:
+    """Where door ``door_id``'s agent puts its events (``door/keys.py`` keeps the agent's copy)."""
+    return f"{DOOR_EVENTS_PREFIX}{door_id}/"
+
+
 _QUEUE_NAME_LIMIT = 80  # SQS: 1–80 of A–Z, a–z, 0–9, '-', '_'
 
 
 def door_queue_name(stage: str, door_id: str) -> str:
-    """The door's queue (``infra/doors.py`` makes it): ``facegate-<stage>-door-<id>``; an id with
-    dots, or too long, ends in a digest of the id instead, so two doors never share a queue.
+    """The door's queue (``infra/doors.py`` makes it): ``facegate-<stage>-door-<id>-<digest>``.
+
+    The digest of the id ends every name: SQS allows fewer characters than a door id ('.' is
+    not one), so the readable part alone could name two doors' queues alike ("a.b", "a_b"; a
+    long id cut short), and one door would read, and delete, the other's messages.
     ``ValueError`` for an id that is no door id (doors share the camera id rule)."""
     import hashlib
 
     if not is_camera_id(door_id):
         raise ValueError(f"door id must be {CAMERA_ID_RULE}")
-    name = f"facegate-{stage}-door-{door_id}"
-    if "." not in door_id and len(name) <= _QUEUE_NAME_LIMIT:
-        return name
-    digest = hashlib.sha256(door_id.encode()).hexdigest()[:12]  # "a.b" and "a_b" stay two queues
-    return f"{name.replace('.', '_')[: _QUEUE_NAME_LIMIT - len(digest) - 1]}-{digest}"
+    digest = hashlib.sha256(door_id.encode()).hexdigest()[:12]
+    readable = f"facegate-{stage}-door-{door_id.replace('.', '_')}"
+    return f"{readable[: _QUEUE_NAME_LIMIT - len(digest) - 1]}-{digest}"
 
 
 @dataclass(frozen=True)

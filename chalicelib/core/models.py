@@ -60,6 +60,7 @@ class Reason(enum.StrEnum):
     PASS_EXPIRED = "PASS_EXPIRED"
     PASS_NOT_YET_VALID = "PASS_NOT_YET_VALID"
     NO_ACCESS_RULE = "NO_ACCESS_RULE"
+    LOCKDOWN = "LOCKDOWN"  # the door is locked down (POST /doors/{door_id}/lockdown): nobody passes
     ACCESS_FAILED = "ACCESS_FAILED"  # ERROR: the access policy could not be read
 
 
@@ -464,3 +465,24 @@ class ErasureJob:
         if known.get("result") is not None:
             known["result"] = {str(name): int(value) for name, value in known["result"].items()}
         return cls(**known)
+
+
+class DoorEventKind(enum.StrEnum):
+    """What a door agent reports apart from decisions (``door/ports.py`` keeps the agent's
+    copy; a contract test pins the two)."""
+
+    HELD_OPEN = "HELD_OPEN"  # open past its time after a legitimate opening
+    FORCED_OPEN = "FORCED_OPEN"  # opened with no unlock and no exit request
+    CLOSED = "CLOSED"  # closed again after HELD_OPEN or FORCED_OPEN
+    LOCK_FAILED = "LOCK_FAILED"  # the relay errored: the door did not open (or did not lock)
+    CAMERA_LOST = "CAMERA_LOST"
+    CAMERA_BACK = "CAMERA_BACK"
+    SPOOL_DROPPED = "SPOOL_DROPPED"  # photos dropped from the box's full offline spool
+    CLOCK_SKEW = "CLOCK_SKEW"  # the box's clock is off AWS's by more than its limit
+    CONTACT_FAULT = "CONTACT_FAULT"  # the door contact would not settle (chatter, a cut wire)
+    EVENTS_DROPPED = "EVENTS_DROPPED"  # door events lost from the agent's full outbox
+
+    @property
+    def alarming(self) -> bool:
+        """Security should act (the alarm counts these); CLOSED and CAMERA_BACK only tell."""
+        return self not in (DoorEventKind.CLOSED, DoorEventKind.CAMERA_BACK)

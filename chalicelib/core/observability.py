@@ -87,6 +87,13 @@ def emit_scan_metrics(
     _emit([["Stage", "Status"], ["Stage"]], metrics, {**values, "ScanDuration": round(duration_ms, 1)})
 
 
+def emit_door_event(stage: str, kind: str, alarming: bool) -> None:
+    """One EMF record: DoorEvents by kind, and DoorAlarms (the alarmed ones) for the alarm."""
+    metrics = [{"Name": "DoorEvents", "Unit": "Count"}, {"Name": "DoorAlarms", "Unit": "Count"}]
+    values = {"Stage": stage, "Kind": kind, "DoorEvents": 1, "DoorAlarms": int(alarming)}
+    _emit([["Stage", "Kind"], ["Stage"]], metrics, values)
+
+
 def emit_report_overdue(stage: str, overdue: bool) -> None:
     """One EMF record: the gauge ReportOverdue (1 while the latest day due went unsent), by stage.
 

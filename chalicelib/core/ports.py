@@ -340,7 +340,8 @@ class AdminNotifier(Protocol):
 
 
 class MessageSigner(Protocol):
-    """Signs door decisions, so that a door controller can tell them from forgeries."""
+    """Signs door decisions (the camera's key) or door commands (the API's key), so that a
+    door agent can tell them from forgeries."""
 
     @property
     def key_id(self) -> str:
@@ -352,11 +353,34 @@ class MessageSigner(Protocol):
         ...
 
 
+class DoorQueues(Protocol):
+    """Each door's own queue (``infra/doors.py`` makes one per door): how a remote command
+    reaches the door agent."""
+
+    def address(self, door_id: str) -> str:
+        """Where ``door_id``'s queue is; ``NotFound`` when the door has none."""
+        ...
+
+    def send(self, address: str, body: str) -> None:
+        """Put one message on the queue at ``address``; raise when it was not accepted."""
+        ...
+
+
 class AuditLog(Protocol):
     """Who did what to whom, when."""
 
-    def record(self, entry: AuditEntry) -> None:
-        """Append one entry."""
+    def record(self, entry: AuditEntry, unique: str | None = None) -> bool:
+        """Append one entry; with ``unique``, at most once (False when it was there already)."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """Reads the audit back: one target's entries over a span of time (the daily report
+    counts the day's remote door commands, all under one target)."""
+
+    def between(self, target: str, start: str, end: str) -> list[AuditEntry]:
+        """``target``'s entries at ``start`` (UTC ISO-8601, inclusive) up to ``end`` (exclusive),
+        oldest first."""
         ...
 
 

@@ -10,11 +10,13 @@ scans from the ``by_day`` index and nothing else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from chalicelib.access.commands import ACTIONS
+from chalicelib.access.remote import AUDIT_TARGET
 from chalicelib.core.config import Settings
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import (
@@ -24,8 +26,10 @@ from chalicelib.core.errors import (
     ReportDayRefused,
     UploadTooLarge,
 )
-from chalicelib.core.models import Reason, Scan, Upload
-from chalicelib.core.ports import ImageStore, Mailer, ReportLedger, ScanLog
+from chalicelib.core.local_days import utc_span
+from chalicelib.core.models import AuditEntry, DoorEventKind, Reason, Scan, Upload
+from chalicelib.core.ports import AuditTrail, ImageStore, Mailer, ReportLedger, ScanLog
+from chalicelib.doors.events import TARGET as DOOR_EVENTS_TARGET
 from chalicelib.reporting.report_email import compose
 from chalicelib.reporting.summary import DailySummary, summarise
 from chalicelib.reporting.thumbnails import Thumbnail, ThumbnailBudget, face_thumbnail
@@ -41,6 +45,7 @@ class ReportPorts:
     mailer: Mailer
     ledger: ReportLedger
     camera_bucket: str
+    audit: AuditTrail | None = None  # the day's door commands and door events; None: not counted
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,40 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
             return None
 
     thumbnail = face_thumbnails(ports, settings)
-    return summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link, thumbnail)
+    summary = summarise(day, scans, settings.timezone, ports.ledger.totals(previous), photo_link, thumbnail)
+    if ports.audit is None:
+        return summary
+    return replace(
+        summary,
+        door_commands=door_commands(ports.audit, day, settings.timezone),
+        door_events=door_events(ports.audit, day, settings.timezone),
+    )
+
+
+def door_commands(audit: AuditTrail, day: str, timezone: str) -> dict[str, int]:
+    """How many remote unlocks, lockdowns and releases were sent on the site's local ``day``:
+    one Query of the audit's door-command partition (``access.remote.AUDIT_TARGET``)."""
+    return _counted(audit_of_day(audit, AUDIT_TARGET, day, timezone), ACTIONS)
+
+
+def door_events(audit: AuditTrail, day: str, timezone: str) -> dict[str, int]:
+    """How many door events of each kind the door agents reported on the local ``day`` (held
+    open, forced open, …): one Query of the audit's door-event partition."""
+    return _counted(audit_of_day(audit, DOOR_EVENTS_TARGET, day, timezone), [k.value for k in DoorEventKind])
+
+
+def audit_of_day(audit: AuditTrail, target: str, day: str, timezone: str) -> list[AuditEntry]:
+    """``target``'s audit entries of the site's local ``day``."""
+    return audit.between(target, *utc_span(day, timezone))
+
+
+def _counted(entries: list[AuditEntry], names: Iterable[str]) -> dict[str, int]:
+    counts = dict.fromkeys(names, 0)
+    for entry in entries:
+        action = entry.action.removeprefix("door.")
+        if action in counts:
+            counts[action] += 1
+    return counts
 
 
 def _names_someone(scan: Scan) -> bool:

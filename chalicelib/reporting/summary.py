@@ -70,6 +70,19 @@ class DailySummary:
     previous_totals: dict[str, int] | None
     scans: list[Scan] = field(repr=False)
     local_times: dict[str, datetime] = field(repr=False)  # scan_id → captured_at in ``timezone``
+    # The day's remote door commands from the audit: {"unlock": n, "lockdown": n, "release": n}
+    door_commands: dict[str, int] = field(default_factory=dict)
+    # The day's door events from the door agents, by kind: {"HELD_OPEN": n, "FORCED_OPEN": n, …}
+    door_events: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def door_commands_sent(self) -> int:
+        return sum(self.door_commands.values())
+
+    @property
+    def door_events_reported(self) -> list[tuple[str, int]]:
+        """The kinds of door event that happened, with their counts (none: an empty list)."""
+        return [(kind, count) for kind, count in self.door_events.items() if count]
 
     @property
     def total(self) -> int:

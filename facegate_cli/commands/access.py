@@ -1,7 +1,9 @@
 """``facegate doors …``, ``facegate groups …`` and ``facegate access check``: where, who, may they.
 
 ``set`` creates or replaces the whole entry (the API's PUT): what a ``set`` does not give is
-not kept. Rules and holidays are in ``facegate_cli.commands.rules``.
+not kept. Rules and holidays are in ``facegate_cli.commands.rules``. ``doors unlock``,
+``lockdown`` and ``release`` send a door a remote command (admins and security), each with a
+``--reason`` the API audits; ``doors status`` shows whether a door is locked down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from facegate_cli.context import Context
 DOOR_COLUMNS = ["door_id", "name", "cameras"]
 GROUP_COLUMNS = ["group_id", "name", "description"]
 MEMBER_COLUMNS = ["group_id", "employee_id", "member"]
+COMMAND_COLUMNS = ["door_id", "action", "command_id", "expires_at"]
+LOCKDOWN_COLUMNS = ["door_id", "locked_down", "since", "actor", "reason"]
+EVENT_COLUMNS = ["at", "door_id", "kind", "detail", "counts"]
 CHECK_COLUMNS = ["employee_id", "door_id", "access", "verdict", "rule_id", "holiday", "local_time", "reason"]
 STOP_ON = (401, 403)  # the same answer for every employee: no point asking for the others
 
@@ -58,6 +63,31 @@ def _register_doors(subcommands: Any) -> None:
     remove = command(doors, "remove", "remove a door (its cameras become doors of their own)")
     remove.add_argument("door_id", metavar="DOOR")
     remove.set_defaults(run=remove_door)
+    _register_door_commands(doors)
+
+
+def _register_door_commands(doors: Any) -> None:
+    """Remote commands: any door id with a queue, listed as a door or not (a camera's own door)."""
+    unlock = command(doors, "unlock", "open a door from afar for a few seconds (audited)")
+    unlock.add_argument("door_id", metavar="DOOR")
+    unlock.add_argument("--reason", required=True, help="why: 3–200 characters, audited")
+    unlock.add_argument("--seconds", type=int, help="how long it stays open: 1–30 (the API's default: 5)")
+    unlock.set_defaults(run=unlock_door)
+    for name, help, run in (
+        ("lockdown", "lock a door down: nobody is let through until it is released (audited)", lock_down),
+        ("release", "end a door's lockdown (audited)", release_door),
+    ):
+        verb = command(doors, name, help)
+        verb.add_argument("door_id", metavar="DOOR")
+        verb.add_argument("--reason", required=True, help="why: 3–200 characters, audited")
+        verb.set_defaults(run=run)
+    status = command(doors, "status", "whether a door is locked down, since when, by whom, why")
+    status.add_argument("door_id", metavar="DOOR")
+    status.set_defaults(run=door_status)
+    events = command(doors, "events", "what the door agents reported on a day (held open, forced open, …)")
+    events.add_argument("door_id", metavar="DOOR", nargs="?", help="one door's (default: every door's)")
+    events.add_argument("--day", help="YYYY-MM-DD, the site's local day (default: today)")
+    events.set_defaults(run=door_events)
 
 
 def _register_groups(subcommands: Any) -> None:
@@ -115,6 +145,61 @@ def set_door(args: argparse.Namespace, context: Context) -> int:
 def remove_door(args: argparse.Namespace, context: Context) -> int:
     context.client.delete(_door_path(args))
     return removed(context, "door", "door_id", args.door_id)
+
+
+def unlock_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {"reason": args.reason}
+    if args.seconds is not None:
+        body["seconds"] = args.seconds
+    return body
+
+
+def unlock_door(args: argparse.Namespace, context: Context) -> int:
+    answer = context.client.post(f"{_door_path(args)}/unlock", unlock_body(args))
+    context.show(answer, COMMAND_COLUMNS)
+    return 0
+
+
+def lock_down(args: argparse.Namespace, context: Context) -> int:
+    answer = context.client.post(f"{_door_path(args)}/lockdown", {"reason": args.reason})
+    _show_command(context, answer, answer.get("lockdown"))
+    return 0
+
+
+def release_door(args: argparse.Namespace, context: Context) -> int:
+    """The reason goes in the DELETE's body, as the API takes it (never in the URL)."""
+    answer = context.client.request("DELETE", f"{_door_path(args)}/lockdown", body={"reason": args.reason})
+    _show_command(context, answer, answer.get("released"))
+    return 0
+
+
+def door_status(args: argparse.Namespace, context: Context) -> int:
+    context.show(context.client.get(f"{_door_path(args)}/lockdown"), LOCKDOWN_COLUMNS)
+    return 0
+
+
+def door_events(args: argparse.Namespace, context: Context) -> int:
+    answer = context.client.get("/door-events", {"day": args.day, "door_id": args.door_id})
+    if context.json:
+        context.show(answer)
+        return 0
+    rows = [
+        {**event, "counts": joined([f"{k}={v}" for k, v in event["counts"].items()])}
+        for event in answer["items"]
+    ]
+    context.show(rows, EVENT_COLUMNS)
+    if answer.get("left_out"):
+        print(f"({answer['left_out']} older events of the day not listed)", file=sys.stderr)
+    return 0
+
+
+def _show_command(context: Context, answer: dict[str, Any], lockdown: dict[str, Any] | None) -> None:
+    """The command sent, then the lockdown it made or ended (``lockdown: none`` when none)."""
+    if context.json:
+        context.show(answer)
+        return
+    context.show(answer, COMMAND_COLUMNS)
+    section("lockdown", [lockdown] if lockdown else [], LOCKDOWN_COLUMNS)
 
 
 def list_groups(args: argparse.Namespace, context: Context) -> int:

@@ -15,6 +15,7 @@ from chalicelib.access.policy import (
     AccessKey,
     Door,
     Effect,
+    Lockdown,
     Rule,
     entry_key,
 )
@@ -26,10 +27,11 @@ from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog, scan_item
 from chalicelib.core.errors import InvalidAccessDocument, NotFound
 from chalicelib.core.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
-from chalicelib.core.ports import EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
+from chalicelib.core.ports import DoorQueues, EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
 from sandbox.stack import Stack
 from tests.fakes import (
     InMemoryAccessStore,
+    InMemoryDoorQueues,
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
     InMemoryFaceStore,
@@ -326,6 +328,18 @@ class TestAccessStoreContract:
         assert snapshot.holidays == (CLOSED,)
         assert not snapshot.pristine
 
+    def test_a_lockdown_loads_back_as_put_and_goes_like_any_entry(self, access_store: AccessStore) -> None:
+        lockdown = Lockdown(
+            "front-door", "2026-03-10T13:02:11.250Z", "sandbox-security", "intruder — «lobby»"
+        )
+        assert access_store.commit("", put=[lockdown, DEFAULT_RULE])
+        snapshot = access_store.load()
+        assert snapshot.lockdowns == (lockdown,) and not snapshot.pristine
+        assert snapshot.policy("UTC").lockdown_of("front-door") == lockdown
+        assert snapshot.policy("UTC").lockdown_of("server-room") is None
+        assert access_store.commit(snapshot.version, delete=[entry_key(lockdown)])
+        assert access_store.load().lockdowns == ()
+
     def test_a_commit_with_the_version_read_replaces_deletes_and_moves_the_version(
         self, access_store: AccessStore
     ) -> None:
@@ -421,3 +435,32 @@ def test_erasure_jobs_keep_their_progress(erasure_jobs: ErasureJobs) -> None:
     erasure_jobs.save(job)
     assert erasure_jobs.get("a" * 32) == job
     assert erasure_jobs.get("b" * 32) is None
+
+
+@pytest.fixture(params=["in-memory", "sqs"])
+def door_queues(request: pytest.FixtureRequest) -> tuple[DoorQueues, Callable[[str], list[str]]]:
+    """The port, and how a test reads what one door's queue received."""
+    if request.param == "in-memory":
+        fake = InMemoryDoorQueues("front-door")
+        return fake, lambda door: fake.received[door]
+    from chalicelib.aws.door_queues import SqsDoorQueues
+    from sandbox.door import door_queue
+
+    stack: Stack = request.getfixturevalue("stack")
+    sqs = stack.session.client("sqs")
+
+    def received(door: str) -> list[str]:
+        messages = sqs.receive_message(QueueUrl=door_queue(stack, door), MaxNumberOfMessages=10)
+        return [message["Body"] for message in messages.get("Messages", [])]
+
+    return SqsDoorQueues(wiring.client("sqs"), stack.settings.stage), received
+
+
+def test_door_queues_send_to_a_door_with_a_queue_and_refuse_one_without(
+    door_queues: tuple[DoorQueues, Callable[[str], list[str]]],
+) -> None:
+    queues, received = door_queues
+    queues.send(queues.address("front-door"), '{"command": {"door_id": "front-door"}}')
+    assert received("front-door") == ['{"command": {"door_id": "front-door"}}']
+    with pytest.raises(NotFound, match=r"^door side-door has no queue: make door-add DOOR=side-door$"):
+        queues.address("side-door")

@@ -192,7 +192,7 @@ class Site:
     operation: str
     table: str  # the Settings field naming the table the call goes to
     act: Callable[[Adapters], object]
-    setup: Callable[[Adapters], None] = lambda _: None
+    setup: Callable[[Adapters], object] = lambda _: None
 
 
 NO_CHANGES = (0,) * SHARDS
@@ -218,6 +218,16 @@ SITES = {
         "audit_table",
         lambda a: a.audit.record(
             AuditEntry("2026-03-08T14:30:00Z", "admin", "employee.create", "EMP001", {})
+        ),
+    ),
+    "audit.between": Site(
+        "Query",
+        "audit_table",
+        lambda a: a.audit.between(
+            "access/door-commands", "2026-03-08T06:00:00.000Z", "2026-03-09T06:00:00.000Z"
+        ),
+        lambda a: a.audit.record(
+            AuditEntry("2026-03-08T14:30:00.000Z", "guard", "door.unlock", "access/door-commands", {})
         ),
     ),
     "ledger.claim": Site("PutItem", "audit_table", lambda a: a.ledger.claim("2026-03-08")),

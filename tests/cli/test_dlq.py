@@ -209,9 +209,13 @@ def test_a_queue_that_stops_answering_is_reported_without_a_traceback(
 
 def test_the_replayable_functions_are_the_ones_deploy_gives_the_dead_letter_queue() -> None:
     """The CLI imports nothing of ours, so its copy of the list is held to infra's here."""
-    from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+    from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, INCOMING_PREFIX
     from facegate_cli.dead_letters import FUNCTION_PREFIXES, FUNCTIONS
     from infra.invocations import ASYNC_FUNCTIONS
 
     assert FUNCTIONS == ASYNC_FUNCTIONS == tuple(FUNCTION_PREFIXES)
-    assert FUNCTION_PREFIXES == {"on_camera_upload": INCOMING_PREFIX, "on_enrollment_upload": ENROLL_PREFIX}
+    assert FUNCTION_PREFIXES == {
+        "on_camera_upload": INCOMING_PREFIX,
+        "on_enrollment_upload": ENROLL_PREFIX,
+        "on_door_event": DOOR_EVENTS_PREFIX,
+    }

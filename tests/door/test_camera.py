@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from door.camera import OpenCvCamera, redact
+from door.camera import OpenCvCamera, declared_size, redact
 from sandbox.photos import ensure_photos
-from tests.door.videos import VIDEO_CACHE, letterbox, read_photo, video_from_photos
+from sandbox.videos import VIDEO_CACHE, letterbox, read_photo, video_from_photos
 
 PHOTOS = ensure_photos()
 
@@ -226,6 +227,10 @@ def test_rtsp_credentials_reach_the_capture_and_never_a_log_line(caplog: pytest.
         ("https://cam.example/video.mjpg", "https://cam.example/video.mjpg"),
         ("/srv/door.avi", "/srv/door.avi"),
         ("usb:0", "usb:0"),
+        # Unencoded, "/" or "#" end the host early: what looks like a host or path is the password.
+        ("rtsp://admin:HUNTER2/secret@10.0.0.5:554/live", "rtsp://…"),
+        ("rtsp://admin:HUNTER2#secret@10.0.0.5:554/live", "rtsp://…"),
+        ("rtsp://admin:1234/HUNTER2@10.0.0.5:554/live", "rtsp://…"),
     ],
 )
 def test_redact_keeps_only_what_a_log_may_show(source: str, shown: str) -> None:
@@ -378,3 +383,99 @@ def test_an_mjpeg_stream_over_http_is_read_by_videocapture(
     assert all(frame is not None and frame.pixels.shape == (480, 640, 3) for frame in frames)
     assert camera.read() is None and camera.lost_since is not None  # the server ended the stream
     camera.close()
+
+
+def trickled_headers(server: Server) -> Reply:
+    """A status line, then a header a byte every 50 ms for 2 s: the answer never gets past its headers."""
+
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(40):
+            if server.release.wait(0.05):
+                return
+            handler.wfile.write(b"x")
+
+    return reply
+
+
+def test_a_camera_trickling_its_headers_is_cut_at_the_timeout_as_an_outage(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.replies = [trickled_headers(server)]
+    camera = OpenCvCamera(f"{server.url}/snap.jpg", clock=Clock(5.0), timeout=0.3)
+    started = time.monotonic()
+    assert camera.read() is None
+    assert time.monotonic() - started < 1.0
+    assert camera.lost_since == 5.0
+    assert lines(caplog, "lost") == [
+        f"camera {camera.name} lost: snapshot failed: TimeoutError: no answer within 0.3 s"
+    ]
+
+
+def claiming(width: int, height: int) -> bytes:
+    """A JPEG of 8 × 8 pixels whose frame header claims ``width`` × ``height``."""
+    data = bytearray(jpeg(picture(8, 8)))
+    at = data.find(b"\xff\xc0")
+    struct.pack_into(">HH", data, at + 5, height, width)
+    return bytes(data)
+
+
+def test_a_snapshot_declaring_too_many_pixels_is_dropped_undecoded(server: Server) -> None:
+    # Decoded, each would be allocated whole first: 30000 × 30000 is 2.7 GB from 631 bytes.
+    wide_png = jpeg(picture(8193, 1), ".png")
+    server.replies = [body(claiming(8193, 16)), body(claiming(8000, 5001)), body(wide_png)]
+    server.replies += [body(claiming(8192, 16))]
+    camera = OpenCvCamera(f"{server.url}/snap.jpg", clock=Clock())
+    assert [camera.read() for _ in range(3)] == [None] * 3
+    assert camera.frames_dropped == 3 and camera.lost_since is None
+    frame = camera.read()  # at the limit: taken (and downscaled as any frame)
+    assert frame is not None and camera.source_size == (8192, 16)
+
+
+def test_an_opencv_error_while_decoding_is_a_dropped_frame(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def out_of_memory(data: object, flags: int) -> None:
+        raise cv2.error("OpenCV(4.13.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate")
+
+    monkeypatch.setattr(cv2, "imdecode", out_of_memory)  # what a box with 2 GB of address space sees
+    server.replies = [body(jpeg(picture()))]
+    camera = OpenCvCamera(f"{server.url}/snap.jpg", clock=Clock())
+    assert camera.read() is None
+    assert camera.frames_dropped == 1 and camera.lost_since is None
+
+
+def segments(count: int) -> bytes:
+    """``count`` comment segments, as a JPEG may carry before its frame header."""
+    return b"\xff\xfe\x00\x04hi" * count
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        (jpeg(picture(64, 48)), (64, 48)),
+        (jpeg(picture(64, 48), ".png"), (64, 48)),
+        (cv2.imencode(".jpg", picture(64, 48), [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes(), (64, 48)),
+        (claiming(30000, 30000), (30000, 30000)),
+        (b"\xff\xd8" + segments(90) + claiming(640, 480)[2:], (640, 480)),
+        (b"\xff\xd8\xff\xff\xff" + claiming(640, 480)[3:], (640, 480)),  # fill bytes before a marker
+        (b"\xff\xd8" + segments(100_000) + claiming(640, 480)[2:], None),  # too far: not walked
+        (jpeg(picture(64, 48), ".bmp"), None),
+        (jpeg(picture(64, 48), ".webp"), None),
+        (b"GIF89a\x40\x00\x30\x00", None),
+        (claiming(64, 48)[:20], None),  # cut before its frame header
+        (b"\xff\xd8\xff\xfe\x00\x01", None),  # a segment length that is not one
+        (b"\xff\xd8\xff\xc3\x00\x0b\x08\x00\x30\x00\x40", None),  # lossless: not what cameras send
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", None),  # cut in its header
+        (b"", None),
+    ],
+)
+def test_declared_size_reads_jpeg_and_png_headers_only(data: bytes, size: tuple[int, int] | None) -> None:
+    assert declared_size(data) == size
+
+
+def test_declared_size_is_quick_on_a_hostile_header() -> None:
+    walls = [b"\xff\xd8" + b"\xff" * 8_000_000, b"\xff\xd8" + segments(1_000_000)]
+    started = time.monotonic()
+    assert [declared_size(data) for data in walls] == [None, None]
+    assert time.monotonic() - started < 0.5

@@ -14,9 +14,17 @@ import pytest
 
 from door.camera import OpenCvCamera
 from door.ports import Frame
-from door.trigger import FaceDetector, FaceTrigger, ModelError, Photo, TriggerState, default_model_path
+from door.trigger import (
+    FaceDetector,
+    FaceTrigger,
+    ModelError,
+    Photo,
+    TriggerState,
+    default_model_path,
+    faces_of,
+)
 from sandbox.photos import ensure_photos
-from tests.door.videos import VIDEO_CACHE, letterbox, read_photo, video_from_photos
+from sandbox.videos import VIDEO_CACHE, letterbox, read_photo, video_from_photos
 
 PHOTOS = ensure_photos()
 FPS = 10
@@ -190,6 +198,19 @@ def test_a_4k_frame_is_detected_on_a_downscaled_copy(detector: FaceDetector) -> 
     assert face.min_side > 600  # the box is in the 4K frame's pixels
     x, y, width, height = face.box
     assert 1500 < x + width / 2 < 2340 and 500 < y + height / 2 < 1500
+
+
+def test_yunet_rows_that_are_not_all_finite_are_dropped() -> None:
+    inf, nan = float("inf"), float("nan")
+    # What YuNet gave for a fresh detector's 1 × 320 frame: infinities in its box.
+    degenerate = [3.75e27, -inf, 0.0, inf, 2.1e28, 2.0e27, 7.4e27, 4.8e26, 2.8e28, -1.6e26]
+    degenerate += [1.6e28, 7.6e26, -1.4e27, 5.0e26, 1.0]
+    face = [10.0, 20.0, 30.0, 40.0, 18.0, 35.0, 32.0, 35.0, 25.0, 42.0, 20.0, 50.0, 30.0, 50.0, 0.9]
+    lost_landmark = [*face[:7], nan, *face[8:]]
+    found = np.array([degenerate, face, lost_landmark], dtype=np.float32)
+    [only] = faces_of(found, scale=0.5)
+    assert only.box == (20, 40, 60, 80) and only.score == pytest.approx(0.9)
+    assert faces_of(None, scale=1.0) == []
 
 
 def test_a_model_file_with_another_digest_is_refused(tmp_path: Path) -> None:

@@ -42,8 +42,12 @@ def aws_clock() -> AwsClock:
 @pytest.fixture
 def s3(aws_clock: AwsClock) -> Iterator[S3Client]:
     with mock_aws():
-        client = boto3.client(
-            "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        client = boto3.client(  # AWS's own endpoint, whatever AWS_ENDPOINT_URL a suite's sandbox set
+            "s3",
+            region_name="us-east-1",
+            endpoint_url="https://s3.us-east-1.amazonaws.com",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
         client.create_bucket(Bucket=BUCKET)
 

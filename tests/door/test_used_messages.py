@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from door.used_messages import UsedMessages
+from door.used_messages import HEADER, UsedMessages
 
 START = 1_800_000_000.0
 
@@ -37,6 +37,13 @@ def memory(path: Path, clock: Clock, max_entries: int = 10_000) -> UsedMessages:
     return UsedMessages(path, max_entries, clock=clock)
 
 
+def claims(path: Path) -> list[str]:
+    """The file's claim lines, after its header."""
+    header, *lines = path.read_text().splitlines()
+    assert header + "\n" == HEADER.decode()
+    return lines
+
+
 def test_the_first_claim_is_true_and_a_replay_false(path: Path, clock: Clock) -> None:
     used = memory(path, clock)
     assert used.claim("scan-1", START + 65)
@@ -49,7 +56,15 @@ def test_a_claim_survives_a_restart(path: Path, clock: Clock) -> None:
     again = memory(path, clock)
     assert not again.claim("scan-1", START + 65)
     assert again.quarantine_until == 0
-    assert path.read_text() == f"{START + 65!r} scan-1\n"
+    assert path.read_bytes() == HEADER + f"{START + 65!r} scan-1\n".encode()
+
+
+def test_a_file_of_an_older_agent_without_the_header_is_read_as_it_is(path: Path, clock: Clock) -> None:
+    path.write_text(f"{START + 65!r} scan-1\n")
+    used = memory(path, clock)
+    assert not used.claim("scan-1", START + 65)
+    assert used.quarantine_until == 0
+    assert claims(path) == [f"{START + 65!r} scan-1"]
 
 
 def test_an_expired_id_is_forgotten_and_may_be_claimed_again(path: Path, clock: Clock) -> None:
@@ -65,13 +80,50 @@ def test_a_claim_that_expired_already_is_refused(path: Path, clock: Clock) -> No
 
 
 @pytest.mark.parametrize("tail", [b"1800000065.0 scan-", b"\x00" * 512, b"18000000"])
-def test_a_torn_last_line_is_dropped_and_the_rest_kept(path: Path, clock: Clock, tail: bytes) -> None:
-    path.write_bytes(f"{START + 65!r} scan-1\n".encode() + tail)
+def test_a_torn_last_line_keeps_the_rest_and_quarantines(path: Path, clock: Clock, tail: bytes) -> None:
+    path.write_bytes(HEADER + f"{START + 65!r} scan-1\n".encode() + tail)
     used = memory(path, clock)
     assert not used.claim("scan-1", START + 65)
-    assert used.quarantine_until == 0  # a torn claim never answered True: nothing was forgotten
-    assert used.claim("scan-2", START + 65)
-    assert path.read_bytes() == f"{START + 65!r} scan-1\n{START + 65!r} scan-2\n".encode()
+    # A claim torn by a power cut, or a whole one that lost its newline: "scan-9" may have
+    # been that line, used already.
+    assert used.quarantine_until == START + 65
+    assert not used.claim("scan-9", START + 60)
+    assert used.claim("scan-2", START + 66)
+    assert claims(path)[0] == f"{START + 65!r} scan-1" and claims(path)[-1] == f"{START + 66!r} scan-2"
+    assert list(path.parent.glob("*.corrupt-*")) == []  # what a power cut leaves is not corrupt
+
+
+def test_a_claim_that_lost_only_its_newline_is_still_refused_after_a_restart(
+    path: Path, clock: Clock
+) -> None:
+    assert memory(path, clock).claim("scan-1", START + 65)
+    path.write_bytes(path.read_bytes()[:-1])
+    again = memory(path, clock)
+    assert not again.claim("scan-1", START + 65)
+    assert again.quarantine_until == START + 65
+
+
+@pytest.mark.parametrize("loss", ["emptied", "deleted"])
+def test_a_memory_emptied_or_deleted_after_it_was_made_quarantines(
+    path: Path, clock: Clock, loss: str
+) -> None:
+    assert memory(path, clock).claim("scan-1", START + 65)
+    if loss == "emptied":
+        path.write_bytes(b"")
+    else:
+        path.unlink()
+    again = memory(path, clock)
+    assert not again.claim("scan-1", START + 65)
+    assert again.quarantine_until == START + 65
+    assert again.claim("scan-2", START + 66)
+
+
+def test_a_first_start_is_no_quarantine_and_leaves_its_marker(path: Path, clock: Clock) -> None:
+    used = memory(path, clock)
+    assert used.quarantine_until == 0
+    assert path.read_bytes() == HEADER
+    assert path.with_name("used-messages.created").exists()
+    assert memory(path, clock).quarantine_until == 0  # a memory with nothing in it yet is no loss
 
 
 def test_garbage_lines_keep_the_ids_around_them_and_quarantine(path: Path, clock: Clock) -> None:
@@ -133,7 +185,7 @@ def test_malformed_ids_are_refused_and_never_reach_the_file(
 ) -> None:
     used = memory(path, clock)
     assert not used.claim(message_id, START + 65)
-    assert path.read_bytes() == b""
+    assert path.read_bytes() == HEADER
     assert used.claim("scan-2", START + 65)  # what a smuggled line would have blocked
 
 
@@ -151,10 +203,10 @@ def test_compaction_drops_expired_lines_and_keeps_live_ids(path: Path, clock: Cl
     for number in range(20):
         clock.now = START + number
         assert used.claim(f"scan-{number}", START + number + 3)
-        assert len(path.read_text().splitlines()) <= 8
+        assert len(claims(path)) <= 8
     assert not path.with_name("used-messages.tmp").exists()
     again = memory(path, clock)
-    assert sorted(path.read_text().split()[1::2]) == ["scan-17", "scan-18", "scan-19"]
+    assert sorted(line.split()[1] for line in claims(path)) == ["scan-17", "scan-18", "scan-19"]
     for number in (17, 18, 19):
         assert not again.claim(f"scan-{number}", START + 100)
 

@@ -34,6 +34,7 @@ WITHOUT_REKOGNITION = {
     "admin-undelivered",
     "on_camera_upload-near-timeout",
     "report-overdue",
+    "door-alarm-events",
 }
 
 
@@ -98,6 +99,8 @@ def test_the_dashboard_reads_back_and_names_the_stacks_queues_and_functions(stac
         "Errors: ERROR scans and failed invocations",
         "Dead letters waiting",
         "Activity per camera",
+        "Door agents and their cameras: heartbeats per 5 minutes (a gap is a silent box or camera; "
+        "each has an alarm from make door-add)",
     }
     rows = [row for widget in widgets for row in widget["properties"].get("metrics", [])]
     for row in rows:

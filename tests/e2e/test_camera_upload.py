@@ -87,6 +87,7 @@ def test_an_enrolled_person_is_recorded_announced_and_published(
     assert notification["attributes"] == {
         "status": "AUTHORIZED",
         "camera_id": "front-door",
+        "door_id": "front-door",  # the camera is a door of its own: that door's queue gets it
         "employee_id": "EMP001",
     }
     assert notification["subject"].startswith("Door unlocks: EMP001 Avery Stone at front-door (")

@@ -95,19 +95,28 @@ def test_the_report_reads_only_its_days_items_among_ten_days(stack: Stack) -> No
             at = start + timedelta(days=day_number, minutes=visit)
             scans.record(_scan(f"{day_number:02d}{visit:030d}", at))
     read = {"items": 0, "queries": 0}
+    tables: list[str] = []
 
     def count(parsed: dict[str, Any], **_: Any) -> None:
         read["items"] += int(parsed.get("ScannedCount", 0))
         read["queries"] += 1
 
+    def table_of(params: dict[str, Any], **_: Any) -> None:
+        tables.append(str(params["TableName"]))
+
     dynamodb = wiring.table(stack.settings.scans_table).meta.client
     dynamodb.meta.events.register("after-call.dynamodb.Query", count)
+    dynamodb.meta.events.register("provide-client-params.dynamodb.Query", table_of)
     try:
         outcome = invoke("2026-03-05")
     finally:
         dynamodb.meta.events.unregister("after-call.dynamodb.Query", count)
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb.Query", table_of)
     assert outcome["scans"] == 7
-    assert read == {"items": 7, "queries": 1}
+    # The day's scans, then the day's remote door commands and door events in the audit (none
+    # here): one query each.
+    assert tables == [stack.settings.scans_table, stack.settings.audit_table, stack.settings.audit_table]
+    assert read == {"items": 7, "queries": 3}
 
 
 def _scan(scan_id: str, at: datetime) -> Scan:

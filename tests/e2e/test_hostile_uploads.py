@@ -191,7 +191,12 @@ def test_a_forged_camera_id_is_rejected_and_forges_no_line_of_the_alert(stack: S
     assert (item["status"]["S"], item["camera_id"]["S"]) == ("REJECTED", INVALID_CAMERA)
     assert "employee_id" not in item  # never searched, never matched
     [note] = stack.notifications()  # what SQS subscribers get: the subject and the JSON body
-    assert note["attributes"] == {"status": "REJECTED", "camera_id": INVALID_CAMERA, "employee_id": "none"}
+    assert note["attributes"] == {
+        "status": "REJECTED",
+        "camera_id": INVALID_CAMERA,
+        "door_id": INVALID_CAMERA,  # no door's queue: no door id can be "(invalid)"
+        "employee_id": "none",
+    }
     assert len(note["subject"].splitlines()) == 1
     assert note["body"]["reason_code"] == "BAD_CAMERA_ID"
 

@@ -75,14 +75,18 @@ def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_p
     assert "EMP001" in denied
     assert "  facegate rules remove everyone-everywhere-always" in lines  # the access policy, by the CLI
     assert "status=MULTIPLE_FACES" in result.stdout
-    door = lines[
-        lines.index("The front-door controller (python -m door) on its queue of AUTHORIZED decisions:") :
-    ]
-    assert door[1:4] == [
-        "  door unlocks for EMP001 at front-door",
-        "  (a forged AUTHORIZED for EMP002, published straight to the topic)",
-        "  door stays shut: invalid signature",
-    ]
+    door = lines[lines.index("The front-door check on its own queue (every decision for this door):") :]
+    assert door[1] == "  door unlocks for EMP001 at front-door"
+    assert "  door stays shut: invalid signature" in door  # the forgery
+    agents = lines[lines.index("Two door agents (facegate-door), each on a video of Avery at its door:") :]
+    assert "  front-door: AUTHORIZED at front-door -> relay energised (door released)" in agents
+    assert "  server-room: DENIED at server-room-cam -> relay off (door stays locked)" in agents
+    assert any(
+        line.startswith("  front-door: opened and left open") and "HELD_OPEN, CLOSED" in line
+        for line in agents
+    )
+    remote = "  server-room: security's remote unlock (POST /doors/server-room/unlock) -> relay energised"
+    assert any(line.startswith(remote) for line in agents)
     assert_demo_import(lines)
     refused = (tmp_path / "roster.refused.csv").read_text().splitlines()
     assert [line.split(",")[:3] for line in refused[1:]] == [

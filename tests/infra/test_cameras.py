@@ -103,6 +103,14 @@ server.stop()
 """
 
 
+def enforce_iam(endpoint: str) -> None:
+    """From now on the server checks every request's IAM (the keys made so far stay valid)."""
+    switch = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    urllib.request.urlopen(switch, timeout=10).close()
+
+
 @contextlib.contextmanager
 def enforcing_moto() -> Iterator[str]:
     """A moto server of our own whose IAM checks can be switched on (they are global in moto)."""
@@ -138,13 +146,7 @@ def test_an_iam_enforcing_s3_refuses_a_cameras_upload_to_another_cameras_prefix(
         iam = _session(*admin).client("iam", endpoint_url=endpoint)
         keys = cameras.add(iam, "test", bucket, ACCOUNT, "front-door")
         cameras.add(iam, "test", bucket, ACCOUNT, "back-door")
-        switch = urllib.request.Request(
-            f"{endpoint}/moto-api/reset-auth",
-            data=b"0",
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        urllib.request.urlopen(switch, timeout=10).close()
+        enforce_iam(endpoint)
 
         camera = _session(keys["access_key_id"], keys["secret_access_key"]).client(
             "s3", endpoint_url=endpoint

@@ -67,7 +67,7 @@ def test_deploy_ties_the_stages_policies_to_its_bucket_and_account(tmp_path: Pat
     for account in ("999999999999", "888888888888"):  # a second deploy moves them again
         written = write_policies("prod", f"facegate-prod-camera-{account}", account, tmp_path)
     assert sorted(path.name for path in written) == [
-        f"policy-prod-{f}.json" for f in ("api", "camera", "enroll", "erasure", "gallery", "report")
+        f"policy-prod-{f}.json" for f in ("api", "camera", "doors", "enroll", "erasure", "gallery", "report")
     ]
     camera = json.loads((tmp_path / "policy-prod-camera.json").read_text())["Statement"]
     s3 = [s for s in camera if str(s["Resource"]).startswith("arn:aws:s3:::")]
@@ -97,7 +97,11 @@ def test_every_s3_triggered_function_is_retried_then_dead_lettered(stage: str) -
     recorder = RecordingLambda()
     queue = f"arn:aws:sqs:us-east-1:123456789012:facegate-{stage}-failed-scans"
     configure_async_invocations(recorder, stage, queue)  # type: ignore[arg-type]
-    policies = {"on_camera_upload": "camera", "on_enrollment_upload": "enroll"}
+    policies = {
+        "on_camera_upload": "camera",
+        "on_enrollment_upload": "enroll",
+        "on_door_event": "doors",
+    }
     assert set(recorder.configs) == {f"facegate-{stage}-{function}" for function in policies}
     for function, policy in policies.items():
         config = recorder.configs[f"facegate-{stage}-{function}"]

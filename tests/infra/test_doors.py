@@ -7,7 +7,6 @@ other tests stays open): one door's keys refused on another door's queue and on 
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable
 
 import boto3
@@ -17,7 +16,9 @@ from botocore.exceptions import ClientError
 from infra import doors
 from infra.principals import PrincipalError
 from tests.infra.iam import ACCOUNT, Request, allowed
-from tests.infra.test_cameras import enforcing_moto
+from tests.infra.test_cameras import enforce_iam, enforcing_moto
+
+BUCKET = "facegate-test-camera-123456789012"
 
 
 @pytest.mark.parametrize("door_id", ["", "a/b", "x" * 65, "door*", "..", "door one", "door\n"])
@@ -27,17 +28,40 @@ def test_a_door_id_outside_the_pattern_is_refused(door_id: str) -> None:
 
 
 def test_queue_names_fit_sqs_and_stay_distinct() -> None:
-    ids = ["front-door", "a.b", "a_b", "x" * 63 + "1", "x" * 63 + "2"]
+    ids = [
+        "front-door",
+        "a.b",
+        "a_b",
+        "x" * 63 + "1",
+        "x" * 63 + "2",
+        "lobby.east",
+        "lobby_east-0b3391f133e9",
+    ]
     names = [doors.queue_name("prod", door) for door in ids]
     assert len(set(names)) == len(ids)
     assert all(len(name) <= 80 and name.replace("-", "").replace("_", "").isalnum() for name in names)
-    assert doors.queue_name("dev", "front-door") == "facegate-dev-door-front-door"
+    assert doors.queue_name("dev", "front-door").startswith("facegate-dev-door-front-door-")
+    # An id whose readable part and digest spell another door's queue name is still another queue.
+    twin = doors.queue_name("dev", "lobby.east")
+    assert doors.queue_name("dev", f"lobby_east-{twin.rsplit('-', 1)[1]}") != twin
 
 
-def test_the_agent_policy_reads_its_own_queue_and_verifies_only() -> None:
+def test_the_agent_policy_reads_its_own_queue_verifies_and_reports_its_own_events_only() -> None:
     own, other = (f"arn:aws:sqs:us-east-1:{ACCOUNT}:facegate-prod-door-{door}" for door in ("front", "back"))
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234"
-    statements = doors.agent_policy(own, [key])["Statement"]
+    statements = doors.agent_policy(own, [key], BUCKET, "prod", "front")["Statement"]
+    assert allowed(statements, Request("s3:PutObject", f"arn:aws:s3:::{BUCKET}/door-events/front/a.json"))
+    for elsewhere in ("door-events/back/a.json", "door-events/front-2/a.json", "incoming/front/a.jpg"):
+        assert not allowed(statements, Request("s3:PutObject", f"arn:aws:s3:::{BUCKET}/{elsewhere}"))
+    beat = {"cloudwatch:namespace": ("facegate/prod/doors/front",)}
+    assert allowed(statements, Request("cloudwatch:PutMetricData", "*", beat))
+    # The app's own metrics, and another door's heartbeats (which would keep its alarm quiet).
+    for namespace in ("facegate", "facegate/prod/doors/back", "facegate/prod/doors"):
+        other_beat = {"cloudwatch:namespace": (namespace,)}
+        assert not allowed(statements, Request("cloudwatch:PutMetricData", "*", other_beat)), namespace
+    own_key = {"s3:x-amz-server-side-encryption-customer-algorithm": ("AES256",)}  # SSE-C: unreadable
+    event = f"arn:aws:s3:::{BUCKET}/door-events/front/a.json"
+    assert not allowed(statements, Request("s3:PutObject", event, own_key))
     assert allowed(statements, Request("sqs:ReceiveMessage", own))
     assert allowed(statements, Request("sqs:DeleteMessage", own))
     assert allowed(statements, Request("kms:VerifyMac", key))
@@ -61,25 +85,19 @@ def test_an_iam_enforcing_aws_refuses_a_door_another_doors_queue() -> None:
         sns = admin.client("sns", endpoint_url=endpoint)
         topic = sns.create_topic(Name="facegate-test-decisions")["TopicArn"]
         key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/signing"
-        front = doors.add(iam, sqs, sns, "test", topic, [key], "front-door")
-        back = doors.add(iam, sqs, sns, "test", topic, [key], "back-door")
+        front = doors.add(iam, sqs, sns, "test", topic, [key], "front-door", BUCKET)
+        back = doors.add(iam, sqs, sns, "test", topic, [key], "back-door", BUCKET)
         with pytest.raises(PrincipalError):
-            doors.add(iam, sqs, sns, "test", topic, [key], "front-door")
+            doors.add(iam, sqs, sns, "test", topic, [key], "front-door", BUCKET)
         [subscription] = [
             s
             for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-            if s["Endpoint"].endswith(":facegate-test-door-front-door")
+            if s["Endpoint"].endswith(f":{doors.queue_name('test', 'front-door')}")
         ]
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])
         assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {"door_id": ["front-door"]}
         assert attributes["Attributes"]["RawMessageDelivery"] == "true"
-        switch = urllib.request.Request(
-            f"{endpoint}/moto-api/reset-auth",
-            data=b"0",
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        urllib.request.urlopen(switch, timeout=10).close()
+        enforce_iam(endpoint)
 
         agent = _session(front["access_key_id"], front["secret_access_key"])
         # moto checks SQS calls against the queue's ARN, KMS calls only against "*" (which a
@@ -105,10 +123,33 @@ def test_removing_a_door_removes_its_queue_subscription_and_identity() -> None:
         sqs = admin.client("sqs", endpoint_url=endpoint)
         sns = admin.client("sns", endpoint_url=endpoint)
         topic = sns.create_topic(Name="facegate-test-decisions")["TopicArn"]
-        doors.add(iam, sqs, sns, "test", topic, ["arn:aws:kms:us-east-1:123456789012:key/k"], "front-door")
+        key = "arn:aws:kms:us-east-1:123456789012:key/k"
+        doors.add(iam, sqs, sns, "test", topic, [key], "front-door", BUCKET)
         doors.remove(iam, sqs, sns, "test", topic, "front-door")
         assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
         assert sqs.list_queues().get("QueueUrls", []) == []
         assert iam.list_users(PathPrefix="/facegate/test/doors/")["Users"] == []
         with pytest.raises(PrincipalError):
             doors.remove(iam, sqs, sns, "test", topic, "front-door")
+
+
+def test_a_silent_door_agent_or_camera_raises_its_alarm_and_removing_the_door_removes_them() -> None:
+    with enforcing_moto() as endpoint:
+        cloudwatch = _session("admin", "admin").client("cloudwatch", endpoint_url=endpoint)
+        names = doors.watch(cloudwatch, "test", "front-door", ["front-cam"], ["arn:aws:sns:us-east-1:1:ops"])
+        assert names == [
+            "facegate-test-door:front-door:silent",
+            "facegate-test-door:front-door:camera:front-cam:silent",
+        ]
+        doors.watch(cloudwatch, "test", "front-door-2", [], [])
+        alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+        door = alarms["facegate-test-door:front-door:silent"]
+        assert (
+            door["TreatMissingData"] == "breaching" and door["Namespace"] == "facegate/test/doors/front-door"
+        )
+        assert door["Dimensions"] == [{"Name": "Door", "Value": "front-door"}]
+        camera = alarms["facegate-test-door:front-door:camera:front-cam:silent"]
+        assert camera["Dimensions"] == [{"Name": "Camera", "Value": "front-cam"}]
+        doors.unwatch(cloudwatch, "test", "front-door")
+        left = [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+        assert left == ["facegate-test-door:front-door-2:silent"]  # another door keeps its own

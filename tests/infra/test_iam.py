@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import fnmatch
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from chalicelib import wiring
 from chalicelib.access.documents import rule_from
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
 from chalicelib.core.config import Settings
+from chalicelib.core.keys import door_queue_name
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.rekognition import RekognitionEndpoint
@@ -151,6 +153,21 @@ def test_the_enrollment_function_stays_within_its_policy(
     assert_allowed(recorder, "policy-dev-enroll.json")
 
 
+def test_the_door_event_function_stays_within_its_policy(stack: Stack, recorder: Recorder) -> None:
+    from door.cloud import S3DoorEvents
+    from door.ports import DoorEvent, DoorEventKind
+
+    agent = S3DoorEvents(stack.s3, stack.settings.camera_bucket, "front-door")  # the door's own identity
+    agent.report(DoorEvent(DoorEventKind.FORCED_OPEN, "front-door", time.time(), "opened without an unlock"))
+    with recorder.paused():
+        assert agent.flush()
+    [event] = stack.pump(expected=1)
+    assert event.error is None
+    assert {"s3:GetObject", "dynamodb:PutItem", "sns:Publish"} <= recorder.actions()
+    assert Request("sns:Publish", stack.settings.topic_arn) in recorder.calls  # where security listens
+    assert_allowed(recorder, "policy-dev-doors.json")
+
+
 def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "A"}) == 201
@@ -158,7 +175,8 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         with recorder.paused():
             stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
             stack.pump(expected=1)
-        for path in ("/employees", "/employees/E1", "/employees/E1/faces", "/employees/E1/scans", "/scans"):
+        paths = ("/employees", "/employees/E1", "/employees/E1/faces", "/employees/E1/scans", "/scans")
+        for path in (*paths, "/door-events"):
             assert api_call(client, stack, "GET", path) == 200
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
@@ -167,6 +185,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "GET", "/gallery/health") == 200
         _manage_access(client, stack)
+        _command_doors(client, stack)
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
@@ -176,7 +195,61 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         recorder.actions()
     )
     assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
+    command_key = {"kms:ResourceAliases": (stack.settings.command_key,)}
+    assert Request("kms:GenerateMac", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased", command_key) in (
+        recorder.calls
+    )
+    door_queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{door_queue_name('sandbox', 'front-door')}"
+    assert Request("sqs:SendMessage", door_queue) in recorder.calls
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def _command_doors(client: Client, stack: Stack) -> None:
+    """Every remote door command once, and a door without a queue (its lookup is a request too)."""
+    reason = {"reason": "the IAM replay"}
+    for method, path, status in (
+        ("POST", "/doors/front-door/unlock", 202),
+        ("POST", "/doors/front-door/lockdown", 202),
+        ("GET", "/doors/front-door/lockdown", 200),
+        ("DELETE", "/doors/front-door/lockdown", 202),
+        ("POST", "/doors/no-such-door/unlock", 404),
+    ):
+        assert api_call(client, stack, method, path, None if method == "GET" else reason) == status, path
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_only_the_api_signs_door_commands_and_only_the_camera_decisions(stage: str) -> None:
+    """Each key's alias, as IAM sees a call by alias: the camera cannot make a command's MAC, nor
+    the API a decision's; only the API may send to the doors' queues, and only this stage's."""
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased"
+
+    def mac(alias: str) -> Request:
+        return Request("kms:GenerateMac", key, {"kms:ResourceAliases": (alias,)})
+
+    def send(queue: str) -> list[Request]:
+        return [
+            Request(action, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")
+            for action in ("sqs:GetQueueUrl", "sqs:SendMessage")
+        ]
+
+    commands, decisions = f"alias/facegate-{stage}-door-commands", f"alias/facegate-{stage}-decision-signing"
+    other = "prod" if stage == "dev" else "dev"
+    for function in ("camera", "enroll", "api", "report", "erasure", "gallery", "doors"):
+        policy = statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-{function}.json")
+        assert allowed(policy, mac(commands)) == (function == "api"), function
+        assert allowed(policy, mac(decisions)) == (function == "camera"), function
+        door = send(f"facegate-{stage}-door-front-door")
+        assert [allowed(policy, request) for request in door] == [function == "api"] * 2, function
+        for elsewhere in (
+            f"facegate-{other}-door-front-door",
+            f"facegate-{stage}-doorx",
+            f"facegate-{stage}-door",
+        ):
+            assert not any(allowed(policy, request) for request in send(elsewhere)), (function, elsewhere)
+        foreign = Request(
+            "sqs:SendMessage", f"arn:aws:sqs:{REGION}:999999999999:facegate-{stage}-door-front-door"
+        )
+        assert not allowed(policy, foreign), function
 
 
 def _manage_access(client: Client, stack: Stack) -> None:
@@ -250,6 +323,12 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         client.lambda_.invoke("daily_report", scheduled_event(_today(stack)))
     assert "ses:SendRawEmail" in recorder.actions()
+    audit = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.audit_table}"
+    assert [
+        r.context["dynamodb:LeadingKeys"]
+        for r in recorder.calls
+        if r.resource == audit and r.action == "dynamodb:Query"
+    ] == [("access/door-commands",), ("door-events",)]  # the day's door commands and door events only
     assert_allowed(recorder, "policy-dev-report.json")
 
 
@@ -526,6 +605,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "erasure": {"incoming", "processed", "gallery"},
         "gallery": {"gallery"},
         "report": {"incoming"},
+        "doors": {"door-events"},
     },
     "prod": {
         "api": {"incoming"},
@@ -534,6 +614,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "erasure": {"incoming", "processed"},
         "gallery": set(),
         "report": {"incoming"},
+        "doors": {"door-events"},
     },
 }
 KEYS_BY_FAMILY = {
@@ -541,6 +622,7 @@ KEYS_BY_FAMILY = {
     "processed": "processed/a.json",
     "enroll": "enroll/EMP001/a.jpg",
     "gallery": "gallery/a.snapshot",
+    "door-events": "door-events/front-door/20261207T180000.000Z-0123456789abcdef.json",
 }
 
 

@@ -11,11 +11,17 @@ from typing import Any
 
 import pytest
 
-from chalicelib.core.keys import ENROLL_PREFIX, GALLERY_PREFIX, INCOMING_PREFIX, PROCESSED_PREFIX
+from chalicelib.core.keys import (
+    DOOR_EVENTS_PREFIX,
+    ENROLL_PREFIX,
+    GALLERY_PREFIX,
+    INCOMING_PREFIX,
+    PROCESSED_PREFIX,
+)
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 
-LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX)
+LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX, DOOR_EVENTS_PREFIX)
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
 
@@ -81,13 +87,14 @@ def test_the_lifecycle_rules_expire_exactly_the_layout() -> None:
     assert sorted(rule["Prefix"] for rule in rules if "Prefix" in rule) == sorted(LAYOUT)
 
 
-def test_the_s3_triggers_watch_the_incoming_and_enroll_prefixes() -> None:
+def test_the_s3_triggers_watch_the_incoming_enroll_and_door_events_prefixes() -> None:
     import app
 
     triggers = [source for source in app.app.event_sources if hasattr(source, "prefix")]
     assert {trigger.name: trigger.prefix for trigger in triggers} == {
         "on_camera_upload": INCOMING_PREFIX,
         "on_enrollment_upload": ENROLL_PREFIX,
+        "on_door_event": DOOR_EVENTS_PREFIX,
     }
 
 
@@ -101,8 +108,8 @@ def layout_literals(path: Path) -> list[str]:
 
 
 # The door agent never imports chalicelib (a separate deployable): its one copy of the camera
-# prefix is pinned to keys.camera_key by the contract test in tests/door/test_uploader.py.
-DOOR_AGENT_COPY = PROJECT_DIR / "door" / "uploader.py"
+# prefixes (door/keys.py) are pinned to keys.py by contract tests in tests/door.
+DOOR_AGENT_COPY = PROJECT_DIR / "door" / "keys.py"
 
 
 def test_no_code_outside_keys_spells_the_prefixes() -> None:

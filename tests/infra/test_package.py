@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.core.keys import ENROLL_PREFIX, INCOMING_PREFIX
+from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, INCOMING_PREFIX
 from infra.deploy import package
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import FUNCTIONS
@@ -55,7 +55,11 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
     assert set(terraform["aws_s3_bucket_notification"]) == {f"{bucket}_notify"}
     [notify] = terraform["aws_s3_bucket_notification"].values()
     triggers = {t["lambda_function_arn"].split(".")[1]: t["filter_prefix"] for t in notify["lambda_function"]}
-    assert triggers == {"on_camera_upload": INCOMING_PREFIX, "on_enrollment_upload": ENROLL_PREFIX}
+    assert triggers == {
+        "on_camera_upload": INCOMING_PREFIX,
+        "on_enrollment_upload": ENROLL_PREFIX,
+        "on_door_event": DOOR_EVENTS_PREFIX,
+    }
     # Likewise the erasure worker's trigger is the stage's erasure queue, one message at a time.
     queue = config["environment_variables"]["FACEGATE_ERASURE_QUEUE"]
     [mapping] = terraform["aws_lambda_event_source_mapping"].values()

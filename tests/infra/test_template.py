@@ -66,6 +66,7 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
         "processed/": "RetentionDays",
         "enroll/": 1,
         "gallery/": None,
+        "door-events/": "RetentionDays",  # recorded in the audit at once; kept to replay a dead letter
     }
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
@@ -145,6 +146,7 @@ def test_the_sandbox_stage_config_matches_the_stack_it_builds(stack: Stack) -> N
 FUNCTIONS = (
     "on_camera_upload",
     "on_enrollment_upload",
+    "on_door_event",
     "api_handler",
     "daily_report",
     "erasure_worker",
@@ -169,21 +171,24 @@ def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def _only_the_camera_function(statement: dict[str, Any], action: str) -> bool:
+def _only_the_camera_function(statement: dict[str, Any], action: str, *also: str) -> bool:
+    publishers = [CAMERA_ROLE, *also] if also else CAMERA_ROLE
     return bool(
         statement["Effect"] == "Deny"
         and statement["Principal"] == "*"
         and statement["Action"] == action
-        and statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": CAMERA_ROLE}}
+        and statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": publishers}}
     )
 
 
-def test_only_the_camera_function_may_publish_decisions() -> None:
+def test_only_the_camera_function_and_door_events_may_publish_on_the_decisions_topic() -> None:
     # moto does not enforce topic policies: this checks the policy's content, not its effect.
+    # The door-event function's messages carry no door_id: no door's queue takes them.
     policy = resource("DecisionsTopicPolicy")
     assert policy["Topics"] == ["DecisionsTopic"]
     statements = policy["PolicyDocument"]["Statement"]
-    assert [s["Sid"] for s in statements if _only_the_camera_function(s, "sns:Publish")] == [
+    door_events = CAMERA_ROLE.replace("on_camera_upload", "on_door_event")
+    assert [s["Sid"] for s in statements if _only_the_camera_function(s, "sns:Publish", door_events)] == [
         "OnlyTheCameraFunctionPublishes"
     ]
     allowed = [a for s in statements if s["Effect"] == "Allow" for a in s["Action"]]
@@ -237,3 +242,47 @@ def test_decisions_are_signed_with_an_hmac_key_only_the_camera_function_can_use(
     for stage in ("dev", "prod", "sandbox"):
         variables = config["stages"][stage]["environment_variables"]
         assert variables["FACEGATE_SIGNING_KEY"] == f"alias/facegate-{stage}-decision-signing"
+
+
+API_ROLE = CAMERA_ROLE.replace("on_camera_upload", "api_handler")
+
+
+def test_door_commands_are_signed_with_their_own_key_only_the_api_function_can_use() -> None:
+    key = resource("CommandKey")
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    statements = key["KeyPolicy"]["Statement"]
+    only_the_api = [
+        s["Sid"]
+        for s in statements
+        if s["Effect"] == "Deny"
+        and s["Principal"] == "*"
+        and s["Action"] == "kms:GenerateMac"
+        and s["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": API_ROLE}}
+    ]
+    assert only_the_api == ["OnlyTheApiFunctionSigns"]
+    # Not the decision key's policy: the camera function, which signs decisions, cannot sign commands.
+    assert not any(_only_the_camera_function(s, "kms:GenerateMac") for s in statements)
+    assert [s["Sid"] for s in statements if s["Effect"] == "Allow"] == ["AccountAdministersTheKey"]
+    assert resource("CommandKeyAlias")["AliasName"] == "alias/facegate-${Stage}-door-commands"
+    assert resource("CommandKeyAlias")["TargetKeyId"] == "CommandKey"
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    for stage in ("dev", "prod", "sandbox"):
+        variables = config["stages"][stage]["environment_variables"]
+        assert variables["FACEGATE_COMMAND_KEY"] == f"alias/facegate-{stage}-door-commands"
+        assert variables["FACEGATE_COMMAND_KEY"] != variables["FACEGATE_SIGNING_KEY"]
+
+
+def test_chalice_names_the_api_functions_role_as_the_command_key_expects() -> None:
+    """The API's function is "facegate-<stage>", but its role keeps the handler's name."""
+    from chalice.config import Config
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    config = Config(
+        chalice_stage="prod",
+        function_name="api_handler",
+        user_provided_params={"project_dir": str(PROJECT_DIR)},
+        config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
+    )
+    role: Any = ApplicationGraphBuilder()._create_role_reference(config, "prod", "api_handler")
+    assert role.role_name == "facegate-prod-api_handler"
+    assert API_ROLE.replace("${Stage}", "prod").endswith(f":role/{role.role_name}")

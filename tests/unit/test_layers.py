@@ -22,6 +22,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("chalicelib.wiring",),  # the composition root: the only builder of clients and adapters
     ("chalicelib.aws", "chalicelib.engines"),  # adapters behind the ports
     ("chalicelib.auth", "chalicelib.enrollment", "chalicelib.erasure", "chalicelib.reporting"),
+    ("chalicelib.doors",),  # what door agents report; the daily report counts it
     ("chalicelib.scanning",),  # a photo to a decision; the features reuse its bounded imaging
     ("chalicelib.access",),  # the access policy, which the pipeline consults
     ("chalicelib.core",),  # models, errors, ports, settings, keys: imports no feature
@@ -31,14 +32,14 @@ PACKAGE = "chalicelib"  # its __init__ holds a docstring only
 ADAPTERS = ("chalicelib.aws", "chalicelib.engines")
 MAY_IMPORT_ADAPTERS = ("app", "chalicelib.wiring")
 # What each top-level folder may import of ours (besides itself). Lambda code never
-# reaches the tools around it; the reference door controller is its own deployable.
+# reaches the tools around it; the door agent is its own deployable.
 FOLDERS: dict[str, tuple[str, ...]] = {
     "app": ("chalicelib",),
     "chalicelib": (),
     "door": (),
     "infra": ("chalicelib",),
     "sandbox": ("app", "chalicelib", "infra", "door"),  # it runs the app offline
-    "bench": ("app", "chalicelib", "sandbox", "infra"),
+    "bench": ("app", "chalicelib", "sandbox", "infra", "door"),  # it times door agents too
     "facegate_cli": (),  # the admin CLI talks HTTP to the API and is installed on its own
 }
 OURS = (*FOLDERS, "tests")

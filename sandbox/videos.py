@@ -1,4 +1,5 @@
-"""Test videos made from the cached photos: a person at the door, nobody, a group, a 4K stream.
+"""Door camera videos made from the cached photos (tests, the demo, the bench): a person at the
+door, nobody, a group, a 4K stream.
 
 Each photo is letterboxed onto a frame of the video's size and held for ``seconds_each``;
 grey frames between photos are "nobody at the door". Videos are MJPG .avi files (what
@@ -19,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from door.ports import Pixels
 
-VIDEO_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "door-videos"  # git-ignored
+VIDEO_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "door-videos"  # git-ignored
 VERSION = "1"  # bump when the way videos are made changes: cached files are then made again
 BLANK_GREY = 128
 

@@ -1,0 +1,25 @@
+"""A site's local day as a span of UTC instants: what the audit's time-sorted entries are read by."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib.core.errors import BadRequest
+
+
+def utc_span(day: str, timezone: str) -> tuple[str, str]:
+    """``day``'s local midnight and the next one (23 or 25 hours apart across a clock change),
+    as UTC ISO-8601 with milliseconds: the start inclusive, the end exclusive."""
+    zone = ZoneInfo(timezone)
+    first = date.fromisoformat(day)
+    try:  # the calendar's edges (0001-01-01 east of UTC, 9999-12-31) fall off datetime's range
+        start = datetime.combine(first, time(0), tzinfo=zone)
+        end = datetime.combine(first + timedelta(days=1), time(0), tzinfo=zone)
+        return _iso(start), _iso(end)
+    except OverflowError:
+        raise BadRequest(f"day {day} is out of range") from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

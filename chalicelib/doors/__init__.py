@@ -1,0 +1,1 @@
+"""What the door agents report: door events (held open, forced open, …), recorded and announced."""
