@@ -251,9 +251,11 @@ def door_event_ports(settings: Settings) -> DoorEventPorts:
     from chalicelib.aws.sns import SnsAdminNotifier
     from chalicelib.doors.events import DoorEventPorts
 
+    audit = DynamoAuditLog(table(settings.audit_table))
     return DoorEventPorts(
         images=S3ImageStore(client("s3")),
-        audit=DynamoAuditLog(table(settings.audit_table)),
+        audit=audit,
+        trail=audit,
         # Plain text on the decisions topic, where security listens; no door_id attribute,
         # so no door's queue takes it.
         announcer=SnsAdminNotifier(client("sns"), settings.topic_arn),

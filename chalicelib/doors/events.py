@@ -33,6 +33,7 @@ TARGET = "door-events"  # the audit table's partition of door events: a day is o
 MAX_BYTES = 4096  # a door event is a few hundred bytes
 MAX_AGE = timedelta(days=15)  # older than any spooled upload can be
 MAX_AHEAD = timedelta(minutes=5)
+ALERTS_PER_MINUTE = 10  # a door that reports more is recorded, not announced (a flooding box)
 NAME_SLACK = timedelta(seconds=1)  # the name carries milliseconds; the body the float they came from
 MAX_DETAIL = 200
 MAX_COUNTS = 4
@@ -47,6 +48,7 @@ class Refused(ValueError):
 class DoorEventPorts:
     images: ImageStore  # the camera bucket, where agents put their events
     audit: AuditLog
+    trail: AuditTrail  # the same audit read back: how many alerts a door sent this minute
     announcer: AdminNotifier  # plain text on the decisions topic, where security listens
 
 
@@ -71,9 +73,27 @@ def record_door_event(
         return None
     kind = DoorEventKind(entry.action.removeprefix("door."))
     emit_door_event(stage, kind.value, kind.alarming)
+    recent = _recent_of(ports.trail, door, clock())
+    if recent > ALERTS_PER_MINUTE:  # recorded, counted and alarmed, but security is not flooded
+        log.warning("door %s: %d events this minute; %s not announced", door, recent, kind.value)
+        return entry
     subject, text = announcement(entry)
+    if recent == ALERTS_PER_MINUTE:
+        text += f"\n\n(More than {ALERTS_PER_MINUTE} events from this door in a minute: the rest are"
+        text += " recorded, not announced: facegate doors events)"
     ports.announcer.publish(subject, text, {"status": kind.value, "kind": "door_event", "door": door})
     return entry
+
+
+def _recent_of(trail: AuditTrail, door: str, now: datetime) -> int:
+    """How many events ``door`` reported in the minute before ``now`` (this one included)."""
+    start, end = (now - timedelta(minutes=1)), (now + MAX_AHEAD)
+    entries = trail.between(TARGET, _iso(start), _iso(end))
+    return sum(1 for entry in entries if entry.details.get("door_id") == door)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _door_and_name(key: str) -> tuple[str, str]:
@@ -117,7 +137,7 @@ def door_event_entry(door: str, data: bytes, now: datetime, named_at: datetime |
     if not isinstance(detail, str):
         raise Refused("detail is not text")
     return AuditEntry(
-        at=at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        at=_iso(at),
         actor=f"door:{door}",
         action=f"door.{kind.value}",
         target=TARGET,

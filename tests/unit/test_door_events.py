@@ -40,7 +40,7 @@ class Site:
             InMemoryAuditLog(),
             InMemoryAdminNotifier(),
         )
-        self.ports = DoorEventPorts(self.images, self.audit, self.security)
+        self.ports = DoorEventPorts(self.images, self.audit, self.audit, self.security)
 
     def report(self, data: bytes, key: str | None = None) -> Any:
         key = key or door_keys.door_event_key("front-door", json.loads(data).get("at", 0))
@@ -161,6 +161,20 @@ def test_counts_are_one_line_and_cannot_pose_as_fields_of_the_alert() -> None:
         "Door: front-door",
         "Event: HELD_OPEN",
     ]
+
+
+def test_a_flooding_door_is_recorded_but_not_announced_past_ten_a_minute() -> None:
+    from chalicelib.doors.events import ALERTS_PER_MINUTE
+
+    site = Site()
+    for n in range(ALERTS_PER_MINUTE + 5):
+        site.report(body(at=NOW.timestamp() - 30 + n))
+    site.report(body(door_id="server-room"), door_keys.door_event_key("server-room", NOW.timestamp() - 5))
+    assert len(site.audit.entries) == ALERTS_PER_MINUTE + 6  # every one recorded
+    alerts = site.security.published
+    assert len(alerts) == ALERTS_PER_MINUTE + 1  # the tenth says the rest are held back
+    assert "recorded, not announced" in alerts[ALERTS_PER_MINUTE - 1][1]
+    assert alerts[-1][2]["door"] == "server-room"  # another door is not silenced
 
 
 def test_a_days_listing_answers_the_newest_thousand_and_says_how_many_it_left_out() -> None:
