@@ -13,6 +13,7 @@ checked that way and are refused.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from typing import Any
 from chalicelib.core.config import AuthSettings
 from chalicelib.core.errors import Forbidden, KeysUnavailable, TokenRevoked, Unauthorized
 from chalicelib.core.ports import UserPool
+
+log = logging.getLogger(__name__)
 
 ADMINS = "admins"
 SECURITY = "security"
@@ -100,8 +103,11 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token expired") from None
-        except jwt.PyJWTError as error:
-            raise Unauthorized(f"invalid token: {error}") from None
+        except (jwt.PyJWTError, UnicodeError) as error:  # a lone surrogate cannot even be encoded
+            # The library's text quotes the token's own bytes back ("can't decode byte 0xb7 …"):
+            # the caller hears only that it is invalid, the log says which check refused it.
+            log.info("token refused: %s", type(error).__name__)
+            raise Unauthorized("invalid token") from None
         return self._principal(claims)
 
     def _principal(self, claims: dict[str, Any]) -> Principal:

@@ -63,6 +63,12 @@ def test_malformed_tokens_are_401(api: Api, token: str) -> None:
     assert api.call("GET", "/employees", token=token).status == 401
 
 
+@pytest.mark.parametrize("token", ["\u00b7\u00b7\u00b7.e30.x", "eyJhbGciOiJSUzI1NiJ9\udcb7.e30.x", "a.b.c"])
+def test_a_refused_token_is_not_quoted_back(api: Api, token: str) -> None:
+    reply = api.call("GET", "/employees", token=token)
+    assert (reply.status, reply.json["message"]) == (401, "invalid token")
+
+
 def test_a_scheme_other_than_bearer_is_401(api: Api) -> None:
     response = api.client.http.get("/employees", headers={"Authorization": f"Basic {api.tokens['admins']}"})
     assert response.status_code == 401
