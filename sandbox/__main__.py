@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    # The door's refusals and events: the demo prints each as its own line already.
+    logging.getLogger("door").setLevel(logging.ERROR)
 
     from sandbox.stack import SandboxError
 

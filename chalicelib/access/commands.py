@@ -22,11 +22,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from chalicelib.access.documents import reason_text
 from chalicelib.core.errors import BadRequest, SigningFailed
+from chalicelib.core.local_days import iso_ms
 from chalicelib.core.ports import MessageSigner
 
 VERSION = "facegate-command/1"
@@ -37,11 +38,6 @@ MAX_AGE_SECONDS = 30
 MIN_SECONDS, MAX_SECONDS, DEFAULT_SECONDS = 1, 30, 5
 
 Claims = dict[str, str | int]
-
-
-def iso_ms(moment: datetime) -> str:
-    """``moment`` in UTC as ISO-8601 with milliseconds and ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def claims_for(door_id: str, action: str, seconds: int, actor: str, issued: datetime, key_id: str) -> Claims:

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.access.admin import AccessPorts, Change, apply_change
-from chalicelib.access.commands import claims_for, expires_at, iso_ms, message_body
+from chalicelib.access.commands import claims_for, expires_at, message_body
 from chalicelib.access.policy import AccessSnapshot, Lockdown
 from chalicelib.core.errors import DoorLockedDown
+from chalicelib.core.local_days import iso_ms
 from chalicelib.core.ports import DoorQueues, MessageSigner
 
 AUDIT_TARGET = "access/door-commands"

@@ -1,4 +1,5 @@
-"""A site's local day as a span of UTC instants: what the audit's time-sorted entries are read by."""
+"""Times as the records store them: an instant as UTC ISO-8601 with milliseconds (``iso_ms``), and
+a site's local day as a span of such instants (what the audit's time-sorted entries are read by)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ def utc_span(day: str, timezone: str) -> tuple[str, str]:
     try:  # the calendar's edges (0001-01-01 east of UTC, 9999-12-31) fall off datetime's range
         start = datetime.combine(first, time(0), tzinfo=zone)
         end = datetime.combine(first + timedelta(days=1), time(0), tzinfo=zone)
-        return _iso(start), _iso(end)
+        return iso_ms(start), iso_ms(end)
     except OverflowError:
         raise BadRequest(f"day {day} is out of range") from None
 
 
-def _iso(moment: datetime) -> str:
+def iso_ms(moment: datetime) -> str:
+    """``moment`` in UTC as ISO-8601 with milliseconds and ``Z``: "2026-03-08T14:30:00.000Z"."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -22,7 +22,7 @@ from typing import Any
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
 from chalicelib.core.keys import DOOR_EVENTS_PREFIX, is_camera_id
-from chalicelib.core.local_days import utc_span
+from chalicelib.core.local_days import iso_ms, utc_span
 from chalicelib.core.models import AuditEntry, DoorEventKind, Upload
 from chalicelib.core.observability import emit_door_event
 from chalicelib.core.ports import AdminNotifier, AuditLog, AuditTrail, ImageStore
@@ -88,12 +88,8 @@ def record_door_event(
 def _recent_of(trail: AuditTrail, door: str, now: datetime) -> int:
     """How many events ``door`` reported in the minute before ``now`` (this one included)."""
     start, end = (now - timedelta(minutes=1)), (now + MAX_AHEAD)
-    entries = trail.between(TARGET, _iso(start), _iso(end))
+    entries = trail.between(TARGET, iso_ms(start), iso_ms(end))
     return sum(1 for entry in entries if entry.details.get("door_id") == door)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _door_and_name(key: str) -> tuple[str, str]:
@@ -137,7 +133,7 @@ def door_event_entry(door: str, data: bytes, now: datetime, named_at: datetime |
     if not isinstance(detail, str):
         raise Refused("detail is not text")
     return AuditEntry(
-        at=_iso(at),
+        at=iso_ms(at),
         actor=f"door:{door}",
         action=f"door.{kind.value}",
         target=TARGET,

@@ -22,6 +22,7 @@ from chalicelib.core.config import Settings
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
 from chalicelib.core.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
+from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.core.observability import emit_scan_metrics, timed
 from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
@@ -226,8 +227,8 @@ def _scan(
         camera_id=camera.camera_id,
         object_key=upload.key,
         object_version=upload.version_id,
-        captured_at=_iso(captured),
-        processed_at=_iso(now),
+        captured_at=iso_ms(captured),
+        processed_at=iso_ms(now),
         day=local_day,
         decision=decision,
         engine=engine,
@@ -307,9 +308,9 @@ def _in_time(decision: Decision, taken: datetime | None, stored: datetime | None
         reason = "the photo's time cannot be read, so the door is not opened"
     elif max(taken, stored) - now > MAX_CLOCK_SKEW:
         later = max(taken, stored)
-        reason = f"the photo's time is in the future ({_iso(later)}), so the door is not opened"
+        reason = f"the photo's time is in the future ({iso_ms(later)}), so the door is not opened"
     elif now - min(taken, stored) > MAX_AUTHORIZE_DELAY:
-        reason = f"decided too late to open the door (photo taken at {_iso(min(taken, stored))})"
+        reason = f"decided too late to open the door (photo taken at {iso_ms(min(taken, stored))})"
     else:
         return decision
     return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
@@ -331,11 +332,6 @@ def _parse_time(text: str) -> datetime | None:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, AttributeError, TypeError, OverflowError):
         return None
-
-
-def _iso(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _describe(error: Exception) -> str:
