@@ -28,6 +28,7 @@ from chalicelib.access.policy import (
 from chalicelib.access.ports import MAX_ACCESS_CHANGES
 from chalicelib.core.config import Policy
 from chalicelib.core.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
+from chalicelib.core.health_jobs import HealthCensus, HealthJob, HealthPart
 from chalicelib.core.models import (
     AuditEntry,
     Employee,
@@ -36,6 +37,7 @@ from chalicelib.core.models import (
     GalleryHealth,
     Match,
     NormalisedImage,
+    OutlierFace,
     Scan,
     SearchResult,
     Upload,
@@ -347,6 +349,49 @@ class InMemoryErasureQueue(Failing):
         self.sent.append((job_id, delay_seconds))
 
 
+class InMemoryHealthJobs(Failing):
+    """``HealthJobs``: the jobs, the latest one, and every conditional save refused."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, HealthJob] = {}
+        self.latest: str | None = None
+        self.refused_saves = 0
+
+    def latest_id(self) -> str | None:
+        self._maybe_fail()
+        return self.latest
+
+    def create(self, job: HealthJob, after: str | None) -> bool:
+        self._maybe_fail()
+        if self.latest != after or job.job_id in self.jobs:
+            return False
+        self.jobs[job.job_id], self.latest = copy.deepcopy(job), job.job_id
+        return True
+
+    def get(self, job_id: str) -> HealthJob | None:
+        self._maybe_fail()
+        job = self.jobs.get(job_id)
+        return None if job is None else copy.deepcopy(job)
+
+    def save(self, job: HealthJob, faces_done: int) -> bool:
+        self._maybe_fail()
+        stored = self.jobs.get(job.job_id)
+        if stored is None or stored.faces_done != faces_done:
+            self.refused_saves += 1
+            return False
+        self.jobs[job.job_id] = copy.deepcopy(job)
+        return True
+
+
+class InMemoryHealthQueue(Failing):
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, job_id: str) -> None:
+        self._maybe_fail()
+        self.sent.append(job_id)
+
+
 class InMemoryDoorQueues(Failing):
     """``DoorQueues``: the doors that have a queue (``make door-add``) and what each received."""
 
@@ -436,6 +481,12 @@ class ScriptedEngine(Failing):
         # and the ``refuse_at`` each add_face was given.
         self.nearest_other: Match | None = None
         self.refuse_ats: list[float | None] = []
+        # The health job's script: close pairs (found from either employee's faces), outlier
+        # faces by face id, faces per slice, and the slices asked for.
+        self.close: dict[tuple[str, str], float] = {}
+        self.outlying: dict[str, float] = {}
+        self.health_slice_faces = 2
+        self.health_slices: list[tuple[int, int]] = []
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
         self._maybe_fail()
@@ -475,6 +526,25 @@ class ScriptedEngine(Failing):
         self._maybe_fail()
         counts = {employee: len(ids) for employee, ids in self.faces.items() if ids}
         return gallery_health(policy.match_threshold, policy.match_margin, counts, {}, [])
+
+    def health_census(self, policy: Policy) -> HealthCensus:
+        """The faces in (employee, face id) order; ``health_slice_faces`` a slice."""
+        self._maybe_fail()
+        counts = {employee: len(ids) for employee, ids in self.faces.items() if ids}
+        return HealthCensus(sum(counts.values()), self.health_slice_faces, counts)
+
+    def health_slice(self, policy: Policy, start: int, stop: int) -> HealthPart:
+        """The scripted ``close`` pairs of each face's employee, the scripted ``outlying`` faces."""
+        self._maybe_fail()
+        self.health_slices.append((start, stop))
+        walk = sorted((employee, face) for employee, ids in self.faces.items() for face in ids)
+        pairs: dict[tuple[str, str], float] = {}
+        outliers: list[OutlierFace] = []
+        for employee, face in walk[start:stop]:
+            pairs |= {ids: score for ids, score in self.close.items() if employee in ids}
+            if face in self.outlying:
+                outliers.append(OutlierFace(employee, face, self.outlying[face]))
+        return HealthPart(pairs, outliers)
 
 
 class InMemoryFaceStore(Failing, memory_faces.InMemoryFaceStore):

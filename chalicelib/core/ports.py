@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 from chalicelib.core.config import Policy
+from chalicelib.core.health_jobs import HealthCensus, HealthJob, HealthPart
 from chalicelib.core.models import (
     AuditEntry,
     Employee,
@@ -82,6 +83,16 @@ class FaceEngine(Protocol):
         """Every pair of employees whose nearest faces score at or above
         ``recognition.confusable_at(policy)``, the employees with one face, and the faces
         that score below ``policy.match_threshold`` against their employee's other faces."""
+        ...
+
+    def health_census(self, policy: Policy) -> HealthCensus:
+        """The gallery counted in one cheap pass: its faces in a fixed walking order, how
+        many one slice takes (bounded work per call), faces per employee, old-model-only."""
+        ...
+
+    def health_slice(self, policy: Policy, start: int, stop: int) -> HealthPart:
+        """Faces ``start:stop`` of the census's order against the whole gallery: what
+        ``gallery_health`` would find from them (the job adds slices up to the same report)."""
         ...
 
 
@@ -405,6 +416,36 @@ class ErasureQueue(Protocol):
 
     def send(self, job_id: str, delay_seconds: int = 0) -> None:
         """Queue the job (again), to run no earlier than ``delay_seconds`` from now."""
+        ...
+
+
+class HealthJobs(Protocol):
+    """Where gallery health jobs are kept, and which one is the latest (at most one runs)."""
+
+    def latest_id(self) -> str | None:
+        """The id of the latest job started, or None."""
+        ...
+
+    def create(self, job: HealthJob, after: str | None) -> bool:
+        """Store ``job`` as the latest, only while the latest is still ``after`` (None: no
+        job yet); True when this call stored it."""
+        ...
+
+    def get(self, job_id: str) -> HealthJob | None:
+        """The job, or None."""
+        ...
+
+    def save(self, job: HealthJob, faces_done: int) -> bool:
+        """Replace the stored job with ``job`` only while its stored ``faces_done`` is still
+        the one given (what the caller read); False when another run moved it meanwhile."""
+        ...
+
+
+class HealthQueue(Protocol):
+    """Hands gallery health jobs to the health worker."""
+
+    def send(self, job_id: str) -> None:
+        """Queue the job (again): its next slices."""
         ...
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Policy
+from chalicelib.core.health_jobs import HealthCensus, HealthPart
 from chalicelib.core.models import GalleryHealth, OutlierFace, gallery_health
 from chalicelib.engines.face_model import FaceModel, OldFaceModel
 from chalicelib.engines.gallery import Gallery
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 HEALTH_BLOCK_CELLS = 4_000_000
 
 
+# One slice of a health job (``health_of_rows``): its rows against the whole gallery, at
+# most this many distances in all (~8 G multiply-adds: seconds of numpy), in blocks as above.
+HEALTH_SLICE_CELLS = 64_000_000
+
+
 def faces_health(
     gallery: Gallery,
     policy: Policy,
@@ -31,13 +37,49 @@ def faces_health(
     (``block_cells`` distances); faces of an old model not installed are not compared.
 
     n faces cost n²·128 multiply-adds and n² distances in all, never more than one block
-    of them in memory (a few times ``block_cells`` × 4 bytes with temporaries).
+    of them in memory (a few times ``block_cells`` × 4 bytes with temporaries). The health
+    job does the same work in slices (``health_of_rows``) and adds them up to this report.
     """
+    census = health_census(gallery, current)
+    part = health_of_rows(gallery, policy, current, old, 0, census.faces, block_cells)
+    return gallery_health(
+        policy.match_threshold,
+        policy.match_margin,
+        census.face_counts,
+        part.pairs,
+        part.outliers,
+        census.old_model_only,
+    )
+
+
+def health_census(
+    gallery: Gallery, current: FaceModel, slice_cells: int = HEALTH_SLICE_CELLS
+) -> HealthCensus:
+    """The gallery counted (O(n)): its rows are the walking order; a slice takes as many rows
+    as keep it under ``slice_cells`` distances against the whole gallery."""
     import numpy as np
 
     count = len(gallery.owners)
     counts = np.bincount(gallery.owners, minlength=len(gallery.employee_ids))
     face_counts = {employee: int(counts[n]) for n, employee in enumerate(gallery.employee_ids) if counts[n]}
+    waiting = waiting_rows(gallery, current.model_id).values()
+    old_only = {gallery.employee_ids[int(owner)] for rows_of in waiting for owner in gallery.owners[rows_of]}
+    return HealthCensus(count, max(1, slice_cells // max(1, count)), face_counts, sorted(old_only))
+
+
+def health_of_rows(
+    gallery: Gallery,
+    policy: Policy,
+    current: FaceModel,
+    old: dict[str, OldFaceModel],
+    start: int,
+    stop: int,
+    block_cells: int = HEALTH_BLOCK_CELLS,
+) -> HealthPart:
+    """Rows ``start:stop`` against every row of their model, a block of rows at a time:
+    close pairs (best per pair) and outliers among them."""
+    count = len(gallery.owners)
+    stop = min(stop, count)
     pairs: dict[tuple[str, str], float] = {}
     outliers: list[OutlierFace] = []
     rows = max(1, block_cells // max(1, count))
@@ -45,14 +87,10 @@ def faces_health(
     for model_id in gallery.model_ids:
         if model_id in models:
             of_model = gallery.rows_of(model_id)
-            for start in range(0, count, rows):
-                stop = min(count, start + rows)
-                _health_of_block(gallery, policy, models[model_id], of_model, start, stop, pairs, outliers)
-    waiting = waiting_rows(gallery, current.model_id).values()
-    old_only = {gallery.employee_ids[int(owner)] for rows_of in waiting for owner in gallery.owners[rows_of]}
-    return gallery_health(
-        policy.match_threshold, policy.match_margin, face_counts, pairs, outliers, sorted(old_only)
-    )
+            for first in range(start, stop, rows):
+                last = min(stop, first + rows)
+                _health_of_block(gallery, policy, models[model_id], of_model, first, last, pairs, outliers)
+    return HealthPart(pairs, outliers)
 
 
 def _health_of_block(

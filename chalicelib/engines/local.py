@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Policy
 from chalicelib.core.errors import DuplicateFace, EnrollmentError, ModelUnavailable, OldModelStillNeeded
+from chalicelib.core.health_jobs import HealthCensus, HealthPart
 from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
@@ -30,7 +31,12 @@ from chalicelib.core.models import (
 from chalicelib.core.observability import timed
 from chalicelib.core.ports import FaceStore, GallerySnapshots, StoredFace
 from chalicelib.engines import dlib_model
-from chalicelib.engines.face_health import faces_health
+from chalicelib.engines.face_health import (
+    HEALTH_SLICE_CELLS,
+    faces_health,
+    health_census,
+    health_of_rows,
+)
 from chalicelib.engines.face_model import FaceChip, FaceModel, OldFaceModel
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.gallery_search import Probe, best_two, closest, refuse_duplicate, waiting_rows
@@ -79,6 +85,7 @@ class LocalEngine:
         self.old = {old_model.model_id: old_model for old_model in (old_models() if old is None else old)}
         self.gallery = GallerySync(store, snapshots)
         self._unmatched_models: set[str] = set()
+        self.health_slice_cells = HEALTH_SLICE_CELLS  # a health job's slice: distances at most
         # Held while the gallery is brought up to date and searched: a change applied in
         # place must never meet a search reading the same rows.
         self._gallery_lock = threading.Lock()
@@ -249,6 +256,16 @@ class LocalEngine:
         """Close pairs, single photos and outliers from the stored embeddings (``faces_health``)."""
         with self._gallery_lock:
             return faces_health(self.gallery.current(), policy, self.model, self.old)
+
+    def health_census(self, policy: Policy) -> HealthCensus:
+        """The gallery's rows counted; a slice is as many rows as ``HEALTH_SLICE_CELLS`` allow."""
+        with self._gallery_lock:
+            return health_census(self.gallery.current(), self.model, self.health_slice_cells)
+
+    def health_slice(self, policy: Policy, start: int, stop: int) -> HealthPart:
+        """Rows ``start:stop`` of the current gallery against all of it (``health_of_rows``)."""
+        with self._gallery_lock:
+            return health_of_rows(self.gallery.current(), policy, self.model, self.old, start, stop)
 
     def detect(self, image: NormalisedImage) -> list[FaceChip]:
         """Every face in ``image``, largest first (no embedding)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import Policy
 from chalicelib.core.errors import DuplicateFace, EnrollmentError, RejectedImage
+from chalicelib.core.health_jobs import HealthCensus, HealthPart
 from chalicelib.core.models import (
     BoundingBox,
     DetectedFace,
@@ -41,6 +42,9 @@ MAX_USERS = 50  # erasure: the employee may rank below others and still match
 CROP_MARGIN = 0.5  # of the face box's size, on every side: Rekognition needs some context
 MIN_IMAGE_PX = 80  # Rekognition refuses images narrower or lower than this
 MAX_FACE_MATCHES = 4096  # SearchFaces' most: every face above the floor, in a sane gallery
+# A health job's slice: this many faces searched, paced to SearchFaces' default rate (5/s).
+HEALTH_SLICE_FACES = 100
+HEALTH_SEARCHES_PER_SECOND = 5
 
 
 class RekognitionEngine:
@@ -177,28 +181,55 @@ class RekognitionEngine:
         """ListFaces (paged), then SearchFaces by each associated face at the confusable
         floor: one call per face, and one more for a face none of whose own faces came back
         (to score the outlier). Faces not associated with a user are not counted."""
-        listed = self._all_faces()
-        faces = [(str(face["UserId"]), str(face["FaceId"])) for face in listed if face.get("UserId")]
-        face_counts: dict[str, int] = {}
-        for employee_id, _ in faces:
-            face_counts[employee_id] = face_counts.get(employee_id, 0) + 1
+        faces = self._associated_faces()
+        counts = _face_counts(faces)
+        part = self._health_of(faces, counts, policy, pace=0.0)
+        return gallery_health(policy.match_threshold, policy.match_margin, counts, part.pairs, part.outliers)
+
+    def health_census(self, policy: Policy) -> HealthCensus:
+        """The associated faces (ListFaces, paged), walked by (employee, face id); a slice is
+        ``HEALTH_SLICE_FACES`` SearchFaces calls, paced."""
+        counts = _face_counts(self._associated_faces())
+        return HealthCensus(sum(counts.values()), HEALTH_SLICE_FACES, counts)
+
+    def health_slice(self, policy: Policy, start: int, stop: int) -> HealthPart:
+        """Faces ``start:stop`` searched one by one, at most ``HEALTH_SEARCHES_PER_SECOND``
+        (SearchFaces has a per-account rate; the SDK's retries cover the rest)."""
+        faces = self._associated_faces()
+        counts = _face_counts(faces)
+        return self._health_of(faces[start:stop], counts, policy, pace=1.0 / HEALTH_SEARCHES_PER_SECOND)
+
+    def _health_of(
+        self, faces: list[tuple[str, str]], counts: dict[str, int], policy: Policy, pace: float
+    ) -> HealthPart:
+        import time
+
         floor = confusable_at(policy)
         pairs: dict[tuple[str, str], float] = {}
         outliers: list[OutlierFace] = []
+        due = time.monotonic()
         for employee_id, face_id in faces:
+            time.sleep(max(0.0, due - time.monotonic()))
+            due = time.monotonic() + pace
             matches = self._matches(face_id, floor)
             for user, score in matches:
                 if user != employee_id:
                     ids = (min(user, employee_id), max(user, employee_id))
                     pairs[ids] = max(pairs.get(ids, 0.0), score)
-            if face_counts[employee_id] < 2:
+            if counts[employee_id] < 2:
                 continue
             own = [score for user, score in matches if user == employee_id]
             if not own:  # below the floor: ask again without one, for the number
                 own = [score for user, score in self._matches(face_id, 0.0) if user == employee_id] or [0.0]
             if max(own) < policy.match_threshold:
                 outliers.append(OutlierFace(employee_id, face_id, max(own)))
-        return gallery_health(policy.match_threshold, policy.match_margin, face_counts, pairs, outliers)
+        return HealthPart(pairs, outliers)
+
+    def _associated_faces(self) -> list[tuple[str, str]]:
+        """(employee id, face id) of every face associated with a user, in that order."""
+        return sorted(
+            (str(face["UserId"]), str(face["FaceId"])) for face in self._all_faces() if face.get("UserId")
+        )
 
     def _other_face(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
         """The best face of another employee matching the new face, associated or not yet:
@@ -341,6 +372,13 @@ class RekognitionEngine:
                 raise EnrollmentError(f"Rekognition refused the image: {code}") from None
             raise
         return response
+
+
+def _face_counts(faces: list[tuple[str, str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for employee_id, _ in faces:
+        counts[employee_id] = counts.get(employee_id, 0) + 1
+    return counts
 
 
 def jpeg_within_limit(image: NormalisedImage, limit: int = MAX_IMAGE_BYTES) -> bytes:

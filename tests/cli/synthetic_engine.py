@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from chalicelib.core.config import Policy
+from chalicelib.core.health_jobs import HealthCensus, HealthPart
 from chalicelib.core.models import FaceRecord, GalleryHealth, NormalisedImage, SearchResult, gallery_health
 from chalicelib.core.ports import FaceStore
 
@@ -58,6 +59,17 @@ class SyntheticFaceEngine:
         for face in self._store.load():
             counts[face.employee_id] = counts.get(face.employee_id, 0) + 1
         return gallery_health(policy.match_threshold, policy.match_margin, counts, {}, [])
+
+    def health_census(self, policy: Policy) -> HealthCensus:
+        """Counts only; the whole gallery is one slice."""
+        counts: dict[str, int] = {}
+        for face in self._store.load():
+            counts[face.employee_id] = counts.get(face.employee_id, 0) + 1
+        return HealthCensus(sum(counts.values()), max(1, sum(counts.values())), counts)
+
+    def health_slice(self, policy: Policy, start: int, stop: int) -> HealthPart:
+        """Synthetic faces look alike to nobody."""
+        return HealthPart({}, [])
 
     def remove_faces(self, employee_id: str, face_ids: Sequence[str] | None = None) -> None:
         self._store.delete(employee_id, face_ids)
