@@ -156,3 +156,23 @@ def erasure_worker(event: SQSEvent) -> None:
             receive_count=receives,
             time_left=time_left,
         )
+
+
+# Read at import, like ERASURE_QUEUE: the stage's FACEGATE_HEALTH_QUEUE in .chalice/config.json.
+HEALTH_QUEUE = os.environ.get("FACEGATE_HEALTH_QUEUE", "facegate-sandbox-gallery-health")
+
+
+@app.on_sqs_message(queue=HEALTH_QUEUE, batch_size=1, name="gallery_health_worker")
+def gallery_health_worker(event: SQSEvent) -> None:
+    """Run a gallery health job's next slices (bounded; it re-queues the rest)."""
+    from chalicelib.enrollment.gallery_health import job_id_of, run_health
+
+    settings = Settings.from_env()
+    context: Any = event.context  # Lambda's context object; None when called directly
+    time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    for record in event:
+        receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        ports = wiring.health_ports(settings)
+        run_health(
+            job_id_of(record.body), ports, settings.policy, receive_count=receives, time_left=time_left
+        )

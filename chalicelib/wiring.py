@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.engines.rekognition import RekognitionEngine
     from chalicelib.enrollment.drop_folder import DropPorts
     from chalicelib.enrollment.employees import EnrollmentPorts
+    from chalicelib.enrollment.gallery_health import HealthPorts
     from chalicelib.erasure.steps import ErasurePorts
     from chalicelib.reporting.reports import ReportPorts
     from chalicelib.scanning.pipeline import PipelinePorts
@@ -82,6 +83,11 @@ class ApiPorts:
     def erasure(self) -> ErasurePorts:
         """For ``erasure.start_erasure`` and ``erasure.job_status``."""
         return erasure_ports(self.settings)
+
+    @property
+    def health(self) -> HealthPorts:
+        """For ``enrollment.gallery_health``: start a health job, read it."""
+        return health_ports(self.settings)
 
     @property
     def access(self) -> AccessPorts:
@@ -259,6 +265,19 @@ def door_event_ports(settings: Settings) -> DoorEventPorts:
         # Plain text on the decisions topic, where security listens; no door_id attribute,
         # so no door's queue takes it.
         announcer=SnsAdminNotifier(client("sns"), settings.topic_arn),
+    )
+
+
+@cached(maxsize=8)
+def health_ports(settings: Settings) -> HealthPorts:
+    """The gallery health job's ports: the API starts jobs, the health worker runs them."""
+    from chalicelib.aws.health_jobs import DynamoHealthJobs, SqsHealthQueue
+    from chalicelib.enrollment.gallery_health import HealthPorts
+
+    return HealthPorts(
+        engine=face_engine(settings),
+        jobs=DynamoHealthJobs(table(settings.audit_table)),
+        queue=SqsHealthQueue(client("sqs"), settings.health_queue),
     )
 
 

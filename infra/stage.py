@@ -35,6 +35,7 @@ OUTPUT_ENV = {
     "SigningKey": "FACEGATE_SIGNING_KEY",
     "CommandKey": "FACEGATE_COMMAND_KEY",
     "ErasureQueue": "FACEGATE_ERASURE_QUEUE",
+    "HealthQueue": "FACEGATE_HEALTH_QUEUE",
 }
 # Outputs for operators, not settings of the app: where the alarms go.
 OPERATOR_OUTPUTS = ("OpsTopicArn",)

@@ -1,4 +1,5 @@
-"""The erasure queue delivered to the real ``erasure_worker``, as Lambda's SQS trigger would.
+"""The erasure queue delivered to the real ``erasure_worker``, as Lambda's SQS trigger would
+(and the gallery health queue to ``gallery_health_worker``, the same way).
 
 A message sent with ``DelaySeconds`` is received only once the delay has passed (local
 AWS honours it). A failed run leaves its message to be received again a second later;
@@ -27,7 +28,10 @@ COUNTS: list[QueueAttributeNameType] = [
 ]
 
 
-def run_erasures(sqs: SQSClient, queue_name: str, timeout: float) -> list[HandledEvent]:
+def run_erasures(
+    sqs: SQSClient, queue_name: str, timeout: float, handler: str = "erasure_worker"
+) -> list[HandledEvent]:
+    """Deliver ``queue_name``'s messages to the app's ``handler`` until none is left or waits."""
     import app
 
     url = str(sqs.get_queue_url(QueueName=queue_name)["QueueUrl"])
@@ -42,14 +46,14 @@ def run_erasures(sqs: SQSClient, queue_name: str, timeout: float) -> list[Handle
             AttributeNames=["All"],
         ).get("Messages", [])
         for message in messages:
-            handled.append(_deliver(app, sqs, url, queue_name, message))
+            handled.append(_deliver(getattr(app, handler), sqs, url, queue_name, message))
         if not messages:
             if time.monotonic() >= deadline or not _pending(sqs, url):
                 return handled
             time.sleep(0.2)
 
 
-def _deliver(app: Any, sqs: SQSClient, url: str, queue_name: str, message: MessageTypeDef) -> HandledEvent:
+def _deliver(worker: Any, sqs: SQSClient, url: str, queue_name: str, message: MessageTypeDef) -> HandledEvent:
     record = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
@@ -61,9 +65,9 @@ def _deliver(app: Any, sqs: SQSClient, url: str, queue_name: str, message: Messa
         "awsRegion": "us-east-1",
     }
     try:
-        app.erasure_worker({"Records": [record]}, None)  # the decorated handler, as Lambda calls it
+        worker({"Records": [record]}, None)  # the decorated handler, as Lambda calls it
     except Exception as error:  # Lambda leaves the message in the queue for another receive
-        log.exception("erasure worker failed")
+        log.exception("queue worker failed")
         return HandledEvent([message["MessageId"]], f"{type(error).__name__}: {error}")
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return HandledEvent([message["MessageId"]], None)

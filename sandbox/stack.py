@@ -4,7 +4,8 @@ S3 notifies an SQS queue; the pump reads it and invokes the real ``on_camera_upl
 handler (``on_enrollment_upload`` for the drop folder's keys, ``on_door_event`` for door agents'
 events) with the real event body, as
 Lambda's S3 triggers would; ``run_erasures`` does
-the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``).
+the same for the erasure queue and ``erasure_worker`` (``sandbox/erasures.py``), and
+``run_health_jobs`` for the gallery health queue and ``gallery_health_worker``.
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ class Stack:
         while not stop.is_set():
             self.pump(expected=1, timeout=1.0)
             self.run_erasures(timeout=0.0)
+            self.run_health_jobs(timeout=0.0)
 
     def run_erasures(self, timeout: float = 60.0) -> list[HandledEvent]:
         """Deliver the erasure queue's messages to ``erasure_worker`` until none is left,
@@ -266,6 +268,13 @@ class Stack:
         from sandbox.erasures import run_erasures
 
         return run_erasures(self.sqs, self.settings.erasure_queue, timeout)
+
+    def run_health_jobs(self, timeout: float = 60.0) -> list[HandledEvent]:
+        """Deliver the gallery health queue's messages to ``gallery_health_worker`` until none
+        is left, or ``timeout`` passes (each run re-queues the rest of its job)."""
+        from sandbox.erasures import run_erasures
+
+        return run_erasures(self.sqs, self.settings.health_queue, timeout, "gallery_health_worker")
 
     def pending_events(self) -> int:
         attributes = self.sqs.get_queue_attributes(

@@ -117,6 +117,7 @@ class Settings:
     # function's 60 s timeout, so scans in flight during the erasure have been recorded.
     erasure_settle_seconds: int = 90
     erasure_max_receives: int = 5  # the erasure queue's maxReceiveCount (infra/template.yaml)
+    health_queue: str = "facegate-dev-gallery-health"  # gallery health jobs for the health worker
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     policy: Policy = Policy()
@@ -161,6 +162,7 @@ class Settings:
             erasure_max_receives=reader.integer(
                 "FACEGATE_ERASURE_MAX_RECEIVES", defaults.erasure_max_receives, low=1
             ),
+            health_queue=reader.text("FACEGATE_HEALTH_QUEUE", f"facegate-{stage}-gallery-health"),
             auth=AuthSettings.from_reader(reader, source),
             report=ReportSettings(
                 sender=reader.text("FACEGATE_REPORT_FROM", ""),

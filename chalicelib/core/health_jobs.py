@@ -8,7 +8,7 @@ and the report says how many it left out. A job record is one DynamoDB item (400
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.core.models import OutlierFace

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
-from chalicelib.core.models import AuditEntry, Employee, FaceRecord, GalleryHealth
+from chalicelib.core.models import AuditEntry, Employee, FaceRecord
 from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import confusable_at
@@ -98,12 +98,6 @@ def add_face(
         raise
     ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
-
-
-def gallery_health(ports: EnrollmentPorts, policy: Policy) -> GalleryHealth:
-    """Which employees the door could confuse, who has one photo, and which photos do not
-    match their own employee's others (``FaceEngine.gallery_health``)."""
-    return ports.engine.gallery_health(policy)
 
 
 def retire_old_model(ports: EnrollmentPorts, actor: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ gives a report of the faces walked; the counts are those at the end.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,8 @@ SLICE_MARGIN_SECONDS = 60.0
 # A running job not moved for this long lost its message (a queue never loses one, but a
 # start may die before sending it): asking again sends it again, and the job resumes.
 STALE_AFTER = timedelta(minutes=15)
+# The health queue's maxReceiveCount (infra/template.yaml): on that receive a failing job is FAILED.
+MAX_RECEIVES = 3
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def run_health(
     policy: Policy,
     *,
     receive_count: int = 1,
-    max_receives: int = 5,
+    max_receives: int = MAX_RECEIVES,
     time_left: TimeLeft | None = None,
 ) -> HealthJob | None:
     """Advance a job by at most ``SLICES_PER_RUN`` slices (re-queueing the rest); on failure
@@ -190,3 +193,16 @@ def _save(job: HealthJob, ports: HealthPorts, stored: list[int]) -> bool:
         return False
     stored[0] = job.faces_done
     return True
+
+
+def health_message(job_id: str) -> str:
+    """The body of the queue message that hands ``job_id`` to the health worker."""
+    return json.dumps({"health_job_id": job_id})
+
+
+def job_id_of(body: str) -> str:
+    """The job id of a queue message's body; ``ValueError`` for anything else."""
+    message = json.loads(body)
+    if not isinstance(message, dict) or not isinstance(message.get("health_job_id"), str):
+        raise ValueError("not a gallery health message")
+    return str(message["health_job_id"])

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from facegate_cli import journal, output
 from facegate_cli.client import ApiError
+from facegate_cli.commands.gallery import HealthUnfinished, health_report
 from facegate_cli.context import Context
 from facegate_cli.importer import Importer, Outcome
 from facegate_cli.roster import Plan, Refusal, RosterError, parse, stays_inside
@@ -88,9 +89,9 @@ def _old_model_only(context: Context, roster: set[str]) -> set[str] | None:
     health report names them), said on stderr when there are any; None, said too, when the
     report cannot be read (the import stops: it cannot tell whose photos are done)."""
     try:
-        report = context.client.get("/gallery/health")
+        report = health_report(context)
         listed = report.get("old_model_only", []) if isinstance(report, dict) else None
-    except (ApiError, OSError) as error:
+    except (ApiError, OSError, HealthUnfinished) as error:
         listed, why = None, str(error)
     else:
         why = "its answer has no old_model_only list"

@@ -1,14 +1,19 @@
-"""The duplicate-face guard through POST /employees/{id}/faces, and GET /gallery/health."""
+"""The duplicate-face guard through POST /employees/{id}/faces, and the gallery health job
+(POST /gallery/health, GET /gallery/health[/{job_id}])."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib import wiring
+from chalicelib.engines.local import LocalEngine
 from chalicelib.scanning.imaging import normalise
 from tests.api.conftest import Api
+
+JOB = "0" * 32
 
 
 def audit_entries(api: Api, action: str) -> list[dict[str, object]]:
@@ -41,23 +46,39 @@ def test_a_face_of_another_employee_is_409_naming_them_and_audited(api: Api, pho
     wiring.reset()
 
 
-def test_gallery_health_is_for_admins_and_lists_what_confuses_the_door(api: Api, photos: Path) -> None:
-    empty = api.call("GET", "/gallery/health")
-    assert (empty.status, empty.json) == (
-        200,
-        {
-            "employees": 0,
-            "faces": 0,
-            "threshold": 80.0,
-            "margin": 5.0,
-            "close_pairs": [],
-            "single_photo": [],
-            "outlier_faces": [],
-            "old_model_only": [],
-        },
+def health_job(api: Api) -> dict[str, Any]:
+    """POST /gallery/health, the worker run to the end, then GET /gallery/health/{id}."""
+    started = api.call("POST", "/gallery/health", {})
+    assert (
+        started.status == 202 and started.headers["Location"] == f"/gallery/health/{started.json['job_id']}"
     )
-    assert api.call("GET", "/gallery/health", token="security").status == 403
-    assert api.call("GET", "/gallery/health", token=None).status == 401
+    assert all(event.error is None for event in api.stack.run_health_jobs())
+    done = api.call("GET", f"/gallery/health/{started.json['job_id']}")
+    assert done.status == 200 and done.json["status"] == "DONE", done.json
+    assert api.call("GET", "/gallery/health").json == done.json  # the latest job
+    report: dict[str, Any] = done.json["report"]
+    return report
+
+
+def test_gallery_health_is_an_admins_job_and_lists_what_confuses_the_door(api: Api, photos: Path) -> None:
+    assert api.call("GET", "/gallery/health").status == 404  # no job yet
+    for method, path in (
+        ("POST", "/gallery/health"),
+        ("GET", "/gallery/health"),
+        ("GET", f"/gallery/health/{JOB}"),
+    ):
+        assert api.call(method, path, {} if method == "POST" else None, token="security").status == 403
+        assert api.call(method, path, {} if method == "POST" else None, token=None).status == 401
+    for unknown in (JOB, "x" * 40, "..%2F..", "A" * 32):
+        assert api.call("GET", f"/gallery/health/{unknown}").status == 404
+    assert api.call("POST", "/gallery/health", {"faces": 1}).status == 400
+    empty = health_job(api)
+    assert {name: empty[name] for name in ("employees", "faces", "close_pairs", "single_photo")} == {
+        "employees": 0,
+        "faces": 0,
+        "close_pairs": [],
+        "single_photo": [],
+    }
 
     for employee_id, names in [("EMP001", ["obama.jpg", "obama3.jpg"]), ("EMP002", ["biden.jpg"])]:
         api.create(employee_id)
@@ -68,8 +89,20 @@ def test_gallery_health_is_for_admins_and_lists_what_confuses_the_door(api: Api,
     limits = api.stack.settings.limits
     engine.add_face("EMP003", normalise((photos / "obama2.jpg").read_bytes(), limits))
     stray = engine.add_face("EMP001", normalise((photos / "biden.jpg").read_bytes(), limits))
+    assert wiring.health_ports(api.stack.settings).engine is engine
+    assert isinstance(engine, LocalEngine)
+    engine.health_slice_cells = 1  # one face a slice: five slices
 
-    health = api.call("GET", "/gallery/health").json
+    started = api.call("POST", "/gallery/health", {})
+    assert api.call("POST", "/gallery/health", {}).json["job_id"] == started.json["job_id"]  # one at a time
+    api.stack.run_health_jobs()
+    health = api.call("GET", f"/gallery/health/{started.json['job_id']}").json["report"]
+    # The old whole-gallery pass, on the same photos: the job's slices add up to it.
+    whole = engine.gallery_health(api.stack.settings.policy).to_dict()
+    assert {name: value for name, value in health.items() if name in whole} == whole
+    assert health["left_out"] == dict.fromkeys(
+        ("close_pairs", "single_photo", "outlier_faces", "old_model_only"), 0
+    )
     assert (health["employees"], health["faces"]) == (3, 5)
     assert [pair["employee_ids"] for pair in health["close_pairs"]] == [
         ["EMP001", "EMP002"],

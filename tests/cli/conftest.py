@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,10 +55,21 @@ def served_sandbox(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FACEGATE_TOKEN_FILE", str(token_file))
     served = ServedSandbox(stack, api.url, state_file, token_file, "admin", "")
     served = replace(served, password=served.add_user("admin", "admins"))
+    stop = threading.Event()  # the gallery health worker runs meanwhile, as under `sandbox up`
+    worker = threading.Thread(target=_health_worker, args=(stack, stop), daemon=True)
+    worker.start()
     try:
         yield served
     finally:
+        stop.set()
+        worker.join(timeout=30)
         api.stop()
+
+
+def _health_worker(stack: Stack, stop: threading.Event) -> None:
+    while not stop.is_set():
+        stack.run_health_jobs(timeout=0.0)
+        stop.wait(0.05)
 
 
 @pytest.fixture

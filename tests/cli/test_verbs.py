@@ -162,15 +162,29 @@ HEALTH = {
 }
 
 
+JOB_ID = "a" * 32
+
+
 @pytest.fixture
 def health_api(logged_in: ServedSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """A stand-in for GET /gallery/health with every section filled: canned answer, paths seen."""
+    """A stand-in for the gallery health job with every section filled: it is queued when
+    started, running at the first look, done at the second; the requests seen."""
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(f"POST {self.path}")
+            self._answer({"job_id": JOB_ID, "status": "QUEUED", "progress": {"faces_total": None}})
+
         def do_GET(self) -> None:
-            seen.append(self.path)
-            body = json.dumps(HEALTH).encode()
+            seen.append(f"GET {self.path}")
+            looks = sum(1 for request in seen if request.startswith("GET"))
+            progress = {"faces_total": 4, "faces_done": 2 * looks}
+            done = {"status": "DONE", "report": HEALTH} if looks > 1 else {"status": "RUNNING"}
+            self._answer({"job_id": JOB_ID, "progress": progress, **done})
+
+        def _answer(self, answer: dict[str, object]) -> None:
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -192,10 +206,16 @@ def health_api(logged_in: ServedSandbox, monkeypatch: pytest.MonkeyPatch) -> Ite
     server.server_close()
 
 
-def test_gallery_health_prints_each_section(health_api: list[str], run_cli: RunCli) -> None:
+def test_gallery_health_starts_the_job_waits_for_it_and_prints_each_section(
+    health_api: list[str], run_cli: RunCli
+) -> None:
     code, out, err = run_cli("gallery", "health")
-    assert (code, err) == (0, "")
-    assert health_api == ["/gallery/health"]
+    assert code == 0 and "gallery health: 2/4 faces" in err
+    assert health_api == [
+        "POST /gallery/health",
+        f"GET /gallery/health/{JOB_ID}",
+        f"GET /gallery/health/{JOB_ID}",
+    ]
     lines = out.split("\n")
     assert lines[1].split() == ["3", "4", "0.600", "0.050"]
     assert "close pairs (may be taken for each other): 1\n" in out
@@ -205,7 +225,28 @@ def test_gallery_health_prints_each_section(health_api: list[str], run_cli: RunC
     assert out.split("outlier faces")[1].split("\n")[2].split() == ["EMP002", "f-1", "0.310"]
     waiting = "old model only (matched by dlib until enrolled again: facegate import of the same roster)"
     assert out.rstrip().endswith(f"{waiting}: 1\nEMPLOYEE_ID\nEMP003")
+    health_api.clear()
     assert _json(run_cli("--json", "gallery", "health")) == HEALTH
+
+
+def test_gallery_health_gives_up_waiting_but_leaves_the_job_running(
+    health_api: list[str], run_cli: RunCli
+) -> None:
+    code, out, err = run_cli("gallery", "health", "--timeout", "0")
+    assert (code, out) == (1, "") and f"still running (/gallery/health/{JOB_ID})" in err
+
+
+def test_ctrl_c_stops_the_wait_not_the_job(
+    health_api: list[str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", interrupted)
+    code, out, err = run_cli("gallery", "health")
+    assert (code, out) == (130, "") and f"goes on (/gallery/health/{JOB_ID})" in err
 
 
 def test_gallery_migration_lists_who_waits_and_says_when_no_one_does(

@@ -183,6 +183,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E2", "name": "C"}) == 201
         twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
+        assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
         assert api_call(client, stack, "GET", "/gallery/health") == 200
         _manage_access(client, stack)
         _command_doors(client, stack)
@@ -234,7 +235,7 @@ def test_only_the_api_signs_door_commands_and_only_the_camera_decisions(stage: s
 
     commands, decisions = f"alias/facegate-{stage}-door-commands", f"alias/facegate-{stage}-decision-signing"
     other = "prod" if stage == "dev" else "dev"
-    for function in ("camera", "enroll", "api", "report", "erasure", "gallery", "doors"):
+    for function in ("camera", "enroll", "api", "report", "erasure", "gallery", "doors", "health"):
         policy = statements(PROJECT_DIR / ".chalice" / f"policy-{stage}-{function}.json")
         assert allowed(policy, mac(commands)) == (function == "api"), function
         assert allowed(policy, mac(decisions)) == (function == "camera"), function
@@ -314,6 +315,19 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
     access = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.access_table}"
     assert {"dynamodb:Scan", "dynamodb:PutItem"} <= {r.action for r in recorder.calls if r.resource == access}
     assert_allowed(recorder, "policy-dev-erasure.json")
+
+
+def test_the_gallery_health_worker_stays_within_its_policy(
+    stack: Stack, photos: Path, recorder: Recorder
+) -> None:
+    with recorder.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg", photos / "obama3.jpg"])
+        with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+            assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
+    handled = stack.run_health_jobs()
+    assert handled and all(event.error is None for event in handled)
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"} <= recorder.actions()
+    assert_allowed(recorder, "policy-dev-health.json")
 
 
 def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
@@ -449,6 +463,7 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
         assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
         status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
         assert (status, face["engine"]) == (201, "rekognition")
+        assert call("POST", "/gallery/health", {})[0] == 202
         assert call("GET", "/gallery/health")[0] == 200
         assert call("DELETE", f"/employees/EMP001/faces/{face['face_id']}")[0] == 204
     finally:
@@ -606,6 +621,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "gallery": {"gallery"},
         "report": {"incoming"},
         "doors": {"door-events"},
+        "health": {"gallery"},
     },
     "prod": {
         "api": {"incoming"},
@@ -615,6 +631,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "gallery": set(),
         "report": {"incoming"},
         "doors": {"door-events"},
+        "health": set(),
     },
 }
 KEYS_BY_FAMILY = {

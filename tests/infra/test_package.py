@@ -61,6 +61,16 @@ def test_each_stage_packages_for_terraform(stage: str, tmp_path: Path) -> None:
         "on_door_event": DOOR_EVENTS_PREFIX,
     }
     # Likewise the erasure worker's trigger is the stage's erasure queue, one message at a time.
-    queue = config["environment_variables"]["FACEGATE_ERASURE_QUEUE"]
-    [mapping] = terraform["aws_lambda_event_source_mapping"].values()
-    assert mapping["event_source_arn"].endswith(f":{queue}") and mapping["batch_size"] == 1
+    # And the gallery health worker's, the stage's health queue.
+    mappings = {
+        mapping["function_name"].split(".")[1]: mapping
+        for mapping in terraform["aws_lambda_event_source_mapping"].values()
+    }
+    assert set(mappings) == {"erasure_worker", "gallery_health_worker"}
+    for function, setting in (
+        ("erasure_worker", "FACEGATE_ERASURE_QUEUE"),
+        ("gallery_health_worker", "FACEGATE_HEALTH_QUEUE"),
+    ):
+        queue = config["environment_variables"][setting]
+        mapping = mappings[function]
+        assert mapping["event_source_arn"].endswith(f":{queue}") and mapping["batch_size"] == 1

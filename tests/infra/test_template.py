@@ -150,6 +150,7 @@ FUNCTIONS = (
     "api_handler",
     "daily_report",
     "erasure_worker",
+    "gallery_health_worker",
     "gallery_snapshot",
 )
 

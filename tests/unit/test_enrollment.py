@@ -141,19 +141,3 @@ def test_a_face_just_below_the_floor_or_of_the_same_employee_is_enrolled(ports: 
     enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY)
     assert sorted(engine.faces) == ["EMP001", "EMP002"]
     assert [entry[1] for entry in audit(ports)] == ["employee.create", "face.enroll", "face.enroll"]
-
-
-def test_gallery_health_reports_the_policy_and_the_engines_counts(ports: EnrollmentPorts) -> None:
-    enrollment.create_employee(Employee("EMP002", "Avery Stone"), ports, "admin")
-    for employee_id in ("EMP001", "EMP001", "EMP002"):
-        enrollment.add_face(employee_id, PHOTO, ports, LIMITS, "admin", policy=POLICY)
-    assert enrollment.gallery_health(ports, POLICY).to_dict() == {
-        "employees": 2,
-        "faces": 3,
-        "threshold": 80.0,
-        "margin": 5.0,
-        "close_pairs": [],
-        "single_photo": ["EMP002"],
-        "outlier_faces": [],
-        "old_model_only": [],
-    }

@@ -158,10 +158,11 @@ def test_the_report_is_bounded_and_says_how_many_it_left_out() -> None:
     engine = engine_of(ports)
     engine.health_slice_faces = 400
     engine.close = {
-        tuple(sorted((f"E{n:04d}", f"E{(n + step) % many:04d}"))): 80.0 + (n + many * (step - 1)) / 10_000
+        (min(a, b), max(a, b)): 80.0 + (n + many * (step - 1)) / 10_000
         for step in (1, 2)
         for n in range(many)
-    }  # type: ignore[misc]
+        for a, b in [(f"E{n:04d}", f"E{(n + step) % many:04d}")]
+    }
     assert len(engine.close) > KEPT_PAIRS
     engine.outlying = {f"E{n:04d}-f0": float(n % 70) for n in range(many)}
     job, _ = start_health(ports, "admin")
@@ -191,7 +192,11 @@ def test_a_failing_run_is_retried_and_marked_failed_on_the_last_receive() -> Non
     with pytest.raises(RuntimeError):
         run_health(job.job_id, ports, POLICY, receive_count=1, max_receives=2)
     running = health.health_status(job.job_id, ports.jobs)
-    assert running["status"] == "QUEUED" and running["attempts"] == 1 and "gallery unreadable" in running["error"]
+    assert (
+        running["status"] == "QUEUED"
+        and running["attempts"] == 1
+        and "gallery unreadable" in running["error"]
+    )
     with pytest.raises(RuntimeError):
         run_health(job.job_id, ports, POLICY, receive_count=2, max_receives=2)
     assert health.health_status(job.job_id, ports.jobs)["status"] == "FAILED"
