@@ -243,7 +243,7 @@ def test_the_camera_duration_alarm_follows_the_configured_timeout(stage: str) ->
 
 
 def test_the_dead_letter_alarms_fire_on_one_message_and_keep_their_state_without_data() -> None:
-    for queue in ("failed-scans", "failed-erasures"):
+    for queue in ("failed-scans", "failed-erasures", "failed-gallery-health"):
         definition = alarm("prod", f"{queue}-queue")
         assert list(watched(definition)) == [
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": f"facegate-prod-{queue}"})
@@ -311,6 +311,7 @@ def test_the_dashboard_is_json_naming_emitted_metrics_every_status_and_the_stage
             assert pairs["QueueName"] in {
                 f"facegate-{stage}-failed-scans",
                 f"facegate-{stage}-failed-erasures",
+                f"facegate-{stage}-failed-gallery-health",
             }
     assert statuses - {None} == set(Status)  # a new status shows on the dashboard or fails here
     percentiles = {row[-1]["stat"] for row in rows if "ScanDuration" in row}
