@@ -326,7 +326,7 @@ def test_the_gallery_health_worker_stays_within_its_policy(
             assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
     handled = stack.run_health_jobs()
     assert handled and all(event.error is None for event in handled)
-    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"} <= recorder.actions()
+    assert {"dynamodb:GetItem", "dynamodb:PutItem"} <= recorder.actions()
     assert_allowed(recorder, "policy-dev-health.json")
 
 
@@ -728,15 +728,18 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
 def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
     from chalicelib.api.validation import RESERVED_IDS
     from chalicelib.aws.erasures import TARGET as JOBS
+    from chalicelib.aws.health_jobs import TARGET as HEALTH
     from chalicelib.aws.ledger import TARGET
 
     chalice = PROJECT_DIR / ".chalice"
     [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
     api = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-api.json")}
     assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
-    assert api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET, JOBS]
+    not_audit = api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"]
+    assert not_audit == [TARGET, JOBS, HEALTH]
     assert api["ErasureJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [JOBS]
-    assert {TARGET, JOBS} <= RESERVED_IDS  # the API refuses them as employee ids
+    assert api["HealthJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [HEALTH]
+    assert {TARGET, JOBS, HEALTH} <= RESERVED_IDS  # the API refuses them as employee ids
 
 
 def hr_policy(bucket: str = "facegate-dev-camera-123456789012") -> list[dict[str, Any]]:
