@@ -162,6 +162,27 @@ def test_gallery_health_lists_close_pairs_and_single_photos(harness: Harness, ph
     assert health.outlier_faces == []
 
 
+def test_the_health_jobs_slices_add_up_to_the_whole_gallerys_health(harness: Harness, photo: Photo) -> None:
+    """The gallery health job's engine side: a census, then slices of one face each, merged as
+    the job merges them, say what the one-pass report says (close pairs, single photos)."""
+    enroll_two(harness, photo)
+    harness.engine.add_face("EMP001", photo("obama3.jpg"))
+    harness.engine.add_face("EMP003", photo("obama2.jpg"))  # no guard: a look-alike pair
+    census = harness.engine.health_census(harness.policy)
+    assert (census.faces, census.face_counts) == (4, {"EMP001": 2, "EMP002": 1, "EMP003": 1})
+    pairs: dict[tuple[str, str], float] = {}
+    outliers = []
+    for start in range(census.faces):
+        part = harness.engine.health_slice(harness.policy, start, start + 1)
+        for ids, score in part.pairs.items():
+            pairs[ids] = max(pairs.get(ids, 0.0), score)
+        outliers += part.outliers
+    whole = harness.engine.gallery_health(harness.policy)
+    assert [pair.employee_ids for pair in whole.close_pairs] == list(pairs) == [("EMP001", "EMP003")]
+    assert whole.close_pairs[0].similarity == round(pairs[("EMP001", "EMP003")], 2)
+    assert whole.outlier_faces == outliers == []
+
+
 def test_the_guard_refuses_no_one_of_the_dataset_of_different_people(
     harness: Harness, photos: Path, tmp_path: Path
 ) -> None:
