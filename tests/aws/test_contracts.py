@@ -27,7 +27,15 @@ from chalicelib.aws.faces import DynamoFaceStore
 from chalicelib.aws.scans import DynamoScanLog, scan_item
 from chalicelib.core.errors import InvalidAccessDocument, NotFound
 from chalicelib.core.models import BoundingBox, Decision, Employee, ErasureJob, Reason, Scan, Status
-from chalicelib.core.ports import DoorQueues, EmployeeDirectory, ErasureJobs, Recorded, ScanLog, StoredFace
+from chalicelib.core.ports import (
+    DoorQueues,
+    EmployeeDirectory,
+    ErasureJobs,
+    HealthJobs,
+    Recorded,
+    ScanLog,
+    StoredFace,
+)
 from sandbox.stack import Stack
 from tests.fakes import (
     InMemoryAccessStore,
@@ -35,6 +43,7 @@ from tests.fakes import (
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
     InMemoryFaceStore,
+    InMemoryHealthJobs,
     InMemoryScanLog,
 )
 
@@ -435,6 +444,37 @@ def test_erasure_jobs_keep_their_progress(erasure_jobs: ErasureJobs) -> None:
     erasure_jobs.save(job)
     assert erasure_jobs.get("a" * 32) == job
     assert erasure_jobs.get("b" * 32) is None
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def health_jobs(request: pytest.FixtureRequest) -> HealthJobs:
+    if request.param == "in-memory":
+        return InMemoryHealthJobs()
+    from chalicelib.aws.health_jobs import DynamoHealthJobs
+
+    stack = request.getfixturevalue("stack")
+    return DynamoHealthJobs(wiring.table(stack.settings.audit_table))
+
+
+def test_health_jobs_keep_one_latest_and_save_only_over_the_progress_read(health_jobs: HealthJobs) -> None:
+    from chalicelib.core.health_jobs import HealthJob
+    from chalicelib.core.models import OutlierFace
+
+    first = HealthJob("a" * 32, "admin", "2026-03-08T14:30:00.000Z", updated_at="x")
+    assert health_jobs.latest_id() is None
+    assert health_jobs.create(first, after="c" * 32) is False  # there is no such latest
+    assert health_jobs.create(first, after=None) is True
+    assert health_jobs.create(HealthJob("b" * 32, "admin", "t"), after=None) is False  # a racing start
+    assert health_jobs.latest_id() == "a" * 32
+    first.state, first.faces_total, first.faces_done = "RUNNING", 10, 4
+    first.pairs, first.outliers = [("E1", "E2", 91.25)], [OutlierFace("E1", "f1", 40.5)]
+    assert health_jobs.save(first, faces_done=0) is True
+    assert health_jobs.save(first, faces_done=0) is False  # another run moved it meanwhile
+    assert health_jobs.get("a" * 32) == first
+    second = HealthJob("b" * 32, "admin", "t")
+    assert health_jobs.create(second, after="a" * 32) is True
+    assert health_jobs.latest_id() == "b" * 32 and health_jobs.get("a" * 32) == first  # still readable
+    assert health_jobs.get("d" * 32) is None
 
 
 @pytest.fixture(params=["in-memory", "sqs"])
