@@ -23,6 +23,9 @@ TARGET = "retention"
 ACTOR = "retention"  # the actor of every erasure the sweep starts
 INACTIVE = "inactive"  # the rule names, as the audit, the notice and the report show them
 NO_SCAN = "no_scan"
+# The actions of its entries: the sweep's progress (with who is due soon), an erasure it started,
+# a notice it sent (filed at the due instant: one per employee and due instant).
+SWEEP, ERASE, NOTICE = "retention.sweep", "retention.erase", "retention.notice"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from chalicelib.erasure.steps import ErasurePorts, local_day
 PAGE = 100  # employees per directory page
 SAFETY_SECONDS = 60.0  # stop with this much of the invocation left; the next run resumes
 LISTED = 200  # due-soon employees listed per progress entry (the rest counted): a bounded item
-SWEEP, ERASE, NOTICE = "retention.sweep", "retention.erase", "retention.notice"
+SWEEP, ERASE, NOTICE = retention.SWEEP, retention.ERASE, retention.NOTICE
 
 
 @dataclass(frozen=True)

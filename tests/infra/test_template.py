@@ -151,6 +151,7 @@ FUNCTIONS = (
     "daily_report",
     "erasure_worker",
     "gallery_snapshot",
+    "retention_sweep",
 )
 
 

@@ -250,3 +250,26 @@ def test_a_large_site_is_swept_in_bounded_runs_that_resume_where_the_last_stoppe
     runs = [sweep(site.ports, SETTINGS, time_left=lambda: 1.0) for _ in range(3)]
     assert [(r.done, len(r.erased)) for r in runs] == [(False, 100), (True, 50), (True, 0)]
     assert len(site.jobs.jobs) == 250
+
+
+def test_the_daily_report_lists_who_was_erased_and_who_is_due_within_the_notice_days() -> None:
+    from chalicelib.reporting.report_email import render
+    from chalicelib.reporting.reports import build_summary
+    from tests.unit.test_reports import Site as ReportSite
+
+    site = Site()
+    site.at(T0 - timedelta(days=31)).suspend("EMP001")  # due: erased by today's sweep
+    site.at(T0 - timedelta(days=5)).suspend("EMP002")  # due in 25 days: listed, with its day
+    site.at(T0 + timedelta(hours=1)).sweep()
+    day, settings = "2026-01-05", replace(SETTINGS, report=replace(SETTINGS.report, thumbnails=False))
+    report = ReportSite()
+    summary = build_summary(day, replace(report.ports, audit=site.audit), settings)
+    assert summary.retention.erased == [("EMP001", retention.INACTIVE)]
+    assert summary.retention.due_soon == [("EMP002", "2026-01-30", retention.INACTIVE)]
+    assert summary.retention.swept
+    html, text = render(summary)
+    assert "Retention: erasure started today for 1: EMP001 (inactive)" in text
+    assert "Due within 30 days: 1: EMP002 on 2026-01-30 (inactive)" in text
+    assert "Erasure started today: EMP001 (inactive)" in html and "EMP002 on 2026-01-30" in html
+    quiet = build_summary(day, replace(report.ports, audit=InMemoryAuditLog()), settings)
+    assert "Retention" not in "".join(render(quiet))
