@@ -76,7 +76,7 @@ def schedule_rows(settings: Settings) -> list[ScheduleRow]:
     """The retention schedule a stage's settings make, as the docs publish it (the retention
     schedule page; the consent notice may reuse it). Figures only from ``settings``."""
     r = settings.retention
-    job = "the erasure job (`chalicelib/erasure/`), started by the daily retention sweep"
+    job = "the erasure job (`chalicelib/erasure/`), started by the `retention_sweep` function (each site day)"
     return [
         ScheduleRow(
             "Face templates, enrollment photos and the record of a suspended or deactivated employee",
@@ -87,8 +87,8 @@ def schedule_rows(settings: Settings) -> list[ScheduleRow]:
         ),
         ScheduleRow(
             "Face templates, enrollment photos and the employee record of an employee who is not seen",
-            f"{r.no_scan_months} months after their last scan (or their first face, if never scanned); "
-            f"admins are told {r.inactive_days} days before",
+            f"{r.no_scan_months} months after their last scan, or after their first face if that is later "
+            f"(never scanned); admins are told {r.inactive_days} days before",
             "as above",
             job,
         ),

@@ -273,3 +273,27 @@ def test_the_daily_report_lists_who_was_erased_and_who_is_due_within_the_notice_
     assert "Erasure started today: EMP001 (inactive)" in html and "EMP002 on 2026-01-30" in html
     quiet = build_summary(day, replace(report.ports, audit=InMemoryAuditLog()), settings)
     assert "Retention" not in "".join(render(quiet))
+
+
+def test_the_published_schedule_is_made_from_each_stages_settings_and_refuses_what_the_code_refuses() -> None:
+    import importlib.util
+    import json
+
+    from sandbox.stack import PROJECT_DIR
+
+    spec = importlib.util.spec_from_file_location(
+        "retention_page", PROJECT_DIR / "docs/hooks/retention_page.py"
+    )
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    chalice = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    chalice["stages"]["dev"]["environment_variables"]["FACEGATE_RETENTION_NO_SCAN_MONTHS"] = "12"
+    chalice["stages"]["prod"]["environment_variables"]["FACEGATE_RETENTION_INACTIVE_DAYS"] = "14"
+    page = hook.render(chalice)
+    dev, prod = page.split("## Stage `dev`")[1].split("## Stage `prod`")
+    assert "12 months after their last scan" in dev and "30 days after the suspension" in dev
+    assert "36 months after their last scan" in prod and "14 days after the suspension" in prod
+    chalice["environment_variables"]["FACEGATE_RETENTION_NO_SCAN_MONTHS"] = "37"
+    with pytest.raises(ConfigError):  # the build fails as the function would
+        hook.render(chalice)
