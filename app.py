@@ -134,6 +134,21 @@ def gallery_snapshot(event: CloudWatchEvent) -> dict[str, object]:
     return {"published": faces is not None, "faces": faces}
 
 
+# Hourly: the first run of each site day starts the day's sweep, later ones resume a large
+# site's where the last stopped (or return at once once the day's is done).
+@app.schedule(Cron(30, "*", "*", "*", "?", "*"), name="retention_sweep")
+def retention_sweep(event: CloudWatchEvent) -> dict[str, object]:
+    """Erase the faces whose retention ran out (by the erasure job); tell admins of those due soon."""
+    from chalicelib.erasure.retention import sweep
+
+    settings = Settings.from_env()
+    context: Any = event.context  # Lambda's context object; None when called directly
+    time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context else None
+    outcome = sweep(wiring.retention_ports(settings), settings, time_left).to_dict()
+    app.log.info("retention sweep %s", outcome)
+    return outcome
+
+
 # Read at import, like CAMERA_BUCKET: the stage's FACEGATE_ERASURE_QUEUE in .chalice/config.json.
 ERASURE_QUEUE = os.environ.get("FACEGATE_ERASURE_QUEUE", "facegate-sandbox-erasures")
 

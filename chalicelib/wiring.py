@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.enrollment.drop_folder import DropPorts
     from chalicelib.enrollment.employees import EnrollmentPorts
     from chalicelib.enrollment.gallery_health import HealthPorts
+    from chalicelib.erasure.retention import RetentionPorts
     from chalicelib.erasure.steps import ErasurePorts
     from chalicelib.reporting.reports import ReportPorts
     from chalicelib.scanning.pipeline import PipelinePorts
@@ -304,6 +305,21 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
             if settings.engine == "local"
             else lambda employee_id: None
         ),
+    )
+
+
+@cached(maxsize=8)
+def retention_ports(settings: Settings) -> RetentionPorts:
+    """The retention sweep: erasure's ports (it starts jobs), the audit read back (its progress,
+    the notices sent) and the admins' topic."""
+    from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.sns import SnsAdminNotifier
+    from chalicelib.erasure.retention import RetentionPorts
+
+    return RetentionPorts(
+        erasure=erasure_ports(settings),
+        trail=DynamoAuditLog(table(settings.audit_table)),
+        admins=SnsAdminNotifier(client("sns"), settings.admin_topic_arn),
     )
 
 

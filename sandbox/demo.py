@@ -12,7 +12,7 @@ from sandbox.door import publish_forgery, run_door
 from sandbox.door_agents import door_agents_demo
 from sandbox.onboarding import admin_cli, configure_access, import_roster
 from sandbox.photos import ensure_photos
-from sandbox.report import run_report
+from sandbox.report import run_report, run_retention_sweep
 from sandbox.stack import SandboxError, Stack, running_stack
 
 CAMERA = "front-door"
@@ -32,6 +32,11 @@ def run_demo(out: Path | None = None, photos_dir: Path | None = None) -> list[di
         rows = replay(stack, photos, out)
         if out is not None:
             day = datetime.now(ZoneInfo(stack.settings.timezone)).date().isoformat()
+            swept = run_retention_sweep()  # before the report, which lists what it erased and found due
+            print(
+                f"\nRetention sweep of {swept['day']}: {swept['employees']} employees, "
+                f"{swept['erased']} erasures started, {swept['noticed']} notices to admins"
+            )
             paths = run_report(day, out)
             print(f"\nThe day's report email ({day}), as facilities would get it:")
             for path in paths:

@@ -26,6 +26,14 @@ def scheduled_event(day: str | None = None) -> dict[str, Any]:
     }
 
 
+def run_retention_sweep() -> dict[str, Any]:
+    """Invoke ``retention_sweep`` (hourly in AWS; the sandbox has no scheduler) against the
+    running stack: the day's sweep, or nothing when today's is done."""
+    import app
+
+    return dict(app.retention_sweep(scheduled_event(), None))
+
+
 def run_report(day: str, out: Path) -> list[Path]:
     """Invoke ``daily_report`` for ``day`` against the running stack; write HTML, text, CSV."""
     import app

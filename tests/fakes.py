@@ -142,6 +142,9 @@ class InMemoryEmployeeDirectory(Failing):
         self._maybe_fail()
         if employee.employee_id in self.erasing:
             raise NotFound(f"no employee {employee.employee_id}")
+        stored = self.employees.get(employee.employee_id)
+        if stored is not None:  # as the table does: the clocks ``stamp`` owns stay as stored
+            employee = replace(employee, enrolled_at=stored.enrolled_at, last_seen=stored.last_seen)
         self.employees[employee.employee_id] = employee
 
     def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
@@ -169,6 +172,26 @@ class InMemoryEmployeeDirectory(Failing):
             self.erasing[employee_id] = job_id
             self.employees[employee_id] = replace(self.employees[employee_id], active=False)
         return self.erasing[employee_id]
+
+    def stamp(self, employee_id: str, clock: str, at: str) -> bool:
+        self._maybe_fail()
+        employee = self.employees.get(employee_id)
+        if clock not in ("enrolled_at", "inactive_since", "last_seen"):
+            raise ValueError(f"no retention clock {clock!r}")
+        if employee is None or employee_id in self.erasing:
+            return False
+        current = getattr(employee, clock)
+        if clock == "last_seen" and current is not None and current >= at:
+            return False
+        if clock != "last_seen" and (current is not None or (clock == "inactive_since" and employee.active)):
+            return False
+        if clock == "enrolled_at":
+            self.employees[employee_id] = replace(employee, enrolled_at=at)
+        elif clock == "inactive_since":
+            self.employees[employee_id] = replace(employee, inactive_since=at)
+        else:
+            self.employees[employee_id] = replace(employee, last_seen=at)
+        return True
 
     def create(self, employee: Employee) -> bool:
         self._maybe_fail()

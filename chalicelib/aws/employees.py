@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 _KEY = frozenset({"employee_id"})
 ERASING = "erasure_job"  # set while an erasure job runs: the employee reads as absent
 GROUPS = "access_groups"  # a string set, absent while the employee is in no group
+# The retention clocks only ``stamp`` writes (a stale read written back must not move them).
+STAMPED = ("enrolled_at", "last_seen")
+_STAMP_CONDITIONS = {
+    "enrolled_at": "attribute_not_exists(enrolled_at)",
+    "inactive_since": "attribute_not_exists(inactive_since) AND active = :no",
+    "last_seen": "(attribute_not_exists(last_seen) OR last_seen < :at)",
+}
 
 
 class DynamoEmployeeDirectory:
@@ -35,8 +42,10 @@ class DynamoEmployeeDirectory:
         # Never over an employee being erased: that would drop the mark (and the
         # pipeline's guard with it) and let them in again. An update of the details only:
         # the access groups are ``set_membership``'s, so a concurrent change keeps both.
-        details = {key: value for key, value in _item(employee).items() if key not in (*_KEY, GROUPS)}
-        cleared = [name for name in ("email", "department") if name not in details]
+        details = {
+            key: value for key, value in _item(employee).items() if key not in (*_KEY, GROUPS, *STAMPED)
+        }
+        cleared = [name for name in ("email", "department", "inactive_since") if name not in details]
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in details)
         if cleared:
             expression += " REMOVE " + ", ".join(f"#{name}" for name in cleared)
@@ -79,6 +88,29 @@ class DynamoEmployeeDirectory:
                 UpdateExpression=f"{'ADD' if member else 'DELETE'} {GROUPS} :group",
                 ExpressionAttributeValues={":group": {group_id}},
                 ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def stamp(self, employee_id: str, clock: str, at: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        if clock not in _STAMP_CONDITIONS:
+            raise ValueError(f"no retention clock {clock!r}")
+        values: dict[str, Any] = {":at": at}
+        if clock == "inactive_since":
+            values[":no"] = False
+        try:
+            dynamo.call(
+                self._table.update_item,
+                Key={"employee_id": employee_id},
+                UpdateExpression=f"SET {clock} = :at",
+                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING}) "
+                f"AND {_STAMP_CONDITIONS[clock]}",
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -141,4 +173,7 @@ def _employee(item: dict[str, Any]) -> Employee:
         email=item.get("email"),
         department=item.get("department"),
         groups=frozenset(str(group) for group in item.get(GROUPS, ())),
+        inactive_since=item.get("inactive_since"),
+        enrolled_at=item.get("enrolled_at"),
+        last_seen=item.get("last_seen"),
     )

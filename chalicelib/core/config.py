@@ -60,6 +60,22 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """When faces are erased by themselves (``chalicelib.core.retention``, the daily sweep)."""
+
+    inactive_days: int = 30  # suspended or deactivated this long: erased (admins told as long before)
+    no_scan_months: int = 36  # no scan this long: erased; never more than 36 (BIPA's three years)
+
+    @classmethod
+    def from_reader(cls, reader: _Reader) -> RetentionSettings:
+        return cls(
+            # Three years at most too: BIPA's ceiling holds for a suspended employee as well.
+            inactive_days=reader.integer("FACEGATE_RETENTION_INACTIVE_DAYS", cls.inactive_days, 1, 1095),
+            no_scan_months=reader.integer("FACEGATE_RETENTION_NO_SCAN_MONTHS", cls.no_scan_months, 1, 36),
+        )
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """Where API tokens come from: a Cognito user pool and its app client."""
 
@@ -120,6 +136,7 @@ class Settings:
     health_queue: str = "facegate-dev-gallery-health"  # gallery health jobs for the health worker
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
+    retention: RetentionSettings = RetentionSettings()
     policy: Policy = Policy()
     limits: ImageLimits = ImageLimits()
 
@@ -164,6 +181,7 @@ class Settings:
             ),
             health_queue=reader.text("FACEGATE_HEALTH_QUEUE", f"facegate-{stage}-gallery-health"),
             auth=AuthSettings.from_reader(reader, source),
+            retention=RetentionSettings.from_reader(reader),
             report=ReportSettings(
                 sender=reader.text("FACEGATE_REPORT_FROM", ""),
                 recipients=tuple(

@@ -242,6 +242,11 @@ class Employee:
     email: str | None = None
     department: str | None = None
     groups: frozenset[str] = frozenset()  # access groups (``chalicelib.access.policy``)
+    # The retention clocks (``chalicelib.core.retention``), UTC ISO-8601: since when suspended
+    # or deactivated (None while active), their first face, their newest scan the sweep read.
+    inactive_since: str | None = None
+    enrolled_at: str | None = None
+    last_seen: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +256,9 @@ class Employee:
             "email": self.email,
             "department": self.department,
             "groups": sorted(self.groups),
+            "inactive_since": self.inactive_since,
+            "enrolled_at": self.enrolled_at,
+            "last_seen": self.last_seen,
         }
 
 

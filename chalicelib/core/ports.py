@@ -278,6 +278,13 @@ class EmployeeDirectory(Protocol):
         None when there is no such employee. A marked employee reads as absent (``get``)."""
         ...
 
+    def stamp(self, employee_id: str, clock: str, at: str) -> bool:
+        """Start or advance one retention clock (``core.retention``) in one conditional update
+        that touches nothing else: ``enrolled_at`` and ``inactive_since`` (only while the
+        employee is inactive) are set when unset, ``last_seen`` only moves forward. False when
+        nothing changed, or there is no such employee (or one being erased)."""
+        ...
+
 
 class Recorded(enum.Enum):
     """What ``ScanLog.record`` did."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
+from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import AuditEntry, Employee, FaceRecord
 from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
 from chalicelib.scanning.imaging import normalise
@@ -31,13 +32,18 @@ class EnrollmentPorts:
     scans: ScanLog  # an employee's door events, read only (erasure has ports of its own)
     clock: Clock = lambda: datetime.now(UTC)
 
+    def now(self) -> str:
+        """The clock's instant as the records store it (UTC ISO-8601, milliseconds)."""
+        return iso_ms(self.clock())
+
     def log(self, actor: str, action: str, target: str, **details: Any) -> None:
-        at = self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self.audit.record(AuditEntry(at, actor, action, target, details))
+        self.audit.record(AuditEntry(self.now(), actor, action, target, details))
 
 
 def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
-    """Create an employee; ``AlreadyExists`` when the id is taken."""
+    """Create an employee; ``AlreadyExists`` when the id is taken. One created inactive starts
+    the retention clock of the inactive (``inactive_since``) at once."""
+    employee = replace(employee, inactive_since=None if employee.active else ports.now())
     if not ports.directory.create(employee):
         raise AlreadyExists(f"employee {employee.employee_id} already exists")
     ports.log(actor, "employee.create", employee.employee_id)  # ids only: no personal data
@@ -60,9 +66,16 @@ def list_employees(limit: int, token: str | None, ports: EnrollmentPorts) -> Pag
 def update_employee(
     employee_id: str, changes: dict[str, Any], ports: EnrollmentPorts, actor: str
 ) -> Employee:
-    """Change name, email, department or ``active`` (suspended employees never get in)."""
+    """Change name, email, department or ``active`` (suspended employees never get in).
+
+    Suspending starts the retention clock of the inactive (``inactive_since``: now, kept if
+    they were inactive already); reactivating clears it."""
     current = get_employee(employee_id, ports)
     updated = replace(current, **changes)
+    if updated.active:
+        updated = replace(updated, inactive_since=None)
+    elif current.active or current.inactive_since is None:
+        updated = replace(updated, inactive_since=ports.now())
     ports.directory.put(updated)
     ports.log(actor, "employee.update", employee_id, changes=sorted(changes))
     return updated
@@ -96,6 +109,7 @@ def add_face(
             similarity=f"{duplicate.similarity:.2f}",  # a string: DynamoDB takes no float
         )
         raise
+    ports.directory.stamp(employee_id, "enrolled_at", ports.now())  # the no-scan clock starts (once)
     ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
 

@@ -29,8 +29,10 @@ from chalicelib.core.errors import (
 from chalicelib.core.local_days import utc_span
 from chalicelib.core.models import AuditEntry, DoorEventKind, Reason, Scan, Upload
 from chalicelib.core.ports import AuditTrail, ImageStore, Mailer, ReportLedger, ScanLog
+from chalicelib.core.retention import TARGET as RETENTION
 from chalicelib.doors.events import TARGET as DOOR_EVENTS_TARGET
 from chalicelib.reporting.report_email import compose
+from chalicelib.reporting.retention_due import retention_due
 from chalicelib.reporting.summary import DailySummary, summarise
 from chalicelib.reporting.thumbnails import Thumbnail, ThumbnailBudget, face_thumbnail
 
@@ -173,6 +175,11 @@ def build_summary(day: str, ports: ReportPorts, settings: Settings) -> DailySumm
         summary,
         door_commands=door_commands(ports.audit, day, settings.timezone),
         door_events=door_events(ports.audit, day, settings.timezone),
+        retention=retention_due(
+            audit_of_day(ports.audit, RETENTION, day, settings.timezone),
+            settings.timezone,
+            settings.retention.inactive_days,
+        ),
     )
 
 

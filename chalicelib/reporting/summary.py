@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.core.display import display_text
 from chalicelib.core.models import Scan, Status
+from chalicelib.reporting.retention_due import RetentionDue
 from chalicelib.reporting.thumbnails import Thumbnail
 
 # What alerts security. A DENIED names an employee, a door and a rule, so the report lists
@@ -74,6 +75,7 @@ class DailySummary:
     door_commands: dict[str, int] = field(default_factory=dict)
     # The day's door events from the door agents, by kind: {"HELD_OPEN": n, "FORCED_OPEN": n, …}
     door_events: dict[str, int] = field(default_factory=dict)
+    retention: RetentionDue = field(default_factory=RetentionDue)
 
     @property
     def door_commands_sent(self) -> int:

@@ -23,10 +23,22 @@ def test_create_get_and_conflict(api: Api) -> None:
         "email": "avery@example.com",
         "department": "R&D",
         "groups": [],  # access groups: PUT /access-groups/{group_id}/members/{employee_id}
+        "inactive_since": None,  # the retention clocks (docs/security/privacy.md)
+        "enrolled_at": None,
+        "last_seen": None,
     }
     assert api.call("GET", "/employees/EMP001", token="security").json == created.json
     duplicate = api.create("EMP001", "Someone Else")
     assert duplicate.status == 409 and "already exists" in duplicate.json["message"]
+
+
+def test_suspending_starts_the_retention_clock_and_reactivating_clears_it(api: Api) -> None:
+    api.create("EMP001", "Avery Stone")
+    suspended = api.call("PATCH", "/employees/EMP001", {"active": False}).json
+    assert suspended["active"] is False and suspended["inactive_since"].endswith("Z")
+    again = api.call("PATCH", "/employees/EMP001", {"active": False, "name": "Avery S."}).json
+    assert again["inactive_since"] == suspended["inactive_since"]  # suspended since the first time
+    assert api.call("PATCH", "/employees/EMP001", {"active": True}).json["inactive_since"] is None
 
 
 def test_html_and_non_ascii_names_are_kept_exactly(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -288,6 +289,34 @@ class TestEmployeeDirectoryContract:
         assert directory.begin_erasure("EMP001", "job-4") == "job-1"
         directory.delete("EMP001")
         assert directory.begin_erasure("EMP001", "job-5") is None
+
+    def test_the_retention_clocks_start_once_move_forward_and_survive_a_stale_put(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        directory.put(Employee("EMP001", "Quinn Zebedee"))
+        assert directory.stamp("EMP001", "enrolled_at", "2026-01-05T12:00:00.000Z")
+        assert not directory.stamp("EMP001", "enrolled_at", "2026-02-05T12:00:00.000Z")  # the first face's
+        assert directory.stamp("EMP001", "last_seen", "2026-02-01T08:00:00.000Z")
+        read_before = directory.get("EMP001")  # a PATCH reads here, then the sweep moves last_seen
+        assert directory.stamp("EMP001", "last_seen", "2026-03-01T08:00:00.000Z")
+        assert not directory.stamp("EMP001", "last_seen", "2026-02-15T08:00:00.000Z")  # never backwards
+        assert not directory.stamp("EMP001", "inactive_since", "2026-03-02T08:00:00.000Z")  # active
+        assert read_before is not None
+        directory.put(replace(read_before, active=False, inactive_since="2026-03-03T08:00:00.000Z"))
+        assert directory.get("EMP001") == Employee(
+            "EMP001",
+            "Quinn Zebedee",
+            active=False,
+            inactive_since="2026-03-03T08:00:00.000Z",
+            enrolled_at="2026-01-05T12:00:00.000Z",  # a put of a record read before keeps the clocks
+            last_seen="2026-03-01T08:00:00.000Z",
+        )
+        directory.put(Employee("EMP001", "Quinn Zebedee", active=True))  # reactivated: cleared
+        assert directory.get("EMP001").inactive_since is None  # type: ignore[union-attr]
+        assert not directory.stamp("EMP404", "last_seen", "2026-03-01T08:00:00.000Z")
+        assert directory.get("EMP404") is None  # a stamp never creates an employee
+        directory.begin_erasure("EMP001", "job-1")
+        assert not directory.stamp("EMP001", "last_seen", "2026-03-09T08:00:00.000Z")
 
 
 FRONT = door_from("front", {"name": "Front door", "cameras": ["front-door", "lobby-2"]})

@@ -211,6 +211,12 @@ SITES = {
     "employees.begin_erasure": Site(
         "UpdateItem", "employees_table", lambda a: a.employees.begin_erasure("EMP001", "job1"), _with_avery
     ),
+    "employees.stamp": Site(
+        "UpdateItem",
+        "employees_table",
+        lambda a: a.employees.stamp("EMP001", "last_seen", "2026-03-08T14:30:00.000Z"),
+        _with_avery,
+    ),
     "employees.listing": Site("Scan", "employees_table", lambda a: a.employees.listing(10), _with_avery),
     "employees.delete": Site("DeleteItem", "employees_table", lambda a: a.employees.delete("EMP001")),
     "audit.record": Site(

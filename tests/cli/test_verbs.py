@@ -41,6 +41,9 @@ def test_employees_and_faces_from_add_to_erase(
         "department": "Ops",
         "active": True,
         "groups": [],
+        "inactive_since": None,
+        "enrolled_at": None,
+        "last_seen": None,
     }
     code, out, err = run_cli("faces", "add", "EMP001", str(photos / "obama.jpg"), str(photos / "obama2.jpg"))
     assert code == 0, err
@@ -56,7 +59,9 @@ def test_employees_and_faces_from_add_to_erase(
 
     suspended = _json(run_cli("--json", "employees", "suspend", "EMP001"))
     assert isinstance(suspended, dict) and suspended["active"] is False
-    assert _json(run_cli("--json", "employees", "resume", "EMP001")) == {**suspended, "active": True}
+    assert suspended["inactive_since"] is not None  # the retention clock of the inactive runs
+    resumed = {**suspended, "active": True, "inactive_since": None}
+    assert _json(run_cli("--json", "employees", "resume", "EMP001")) == resumed
 
     code, out, err = run_cli("faces", "remove", "EMP001", faces[0]["face_id"])
     assert (code, out) == (0, f"removed face {faces[0]['face_id']} of EMP001\n"), err

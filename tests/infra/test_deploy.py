@@ -68,7 +68,7 @@ def test_deploy_ties_the_stages_policies_to_its_bucket_and_account(tmp_path: Pat
         written = write_policies("prod", f"facegate-prod-camera-{account}", account, tmp_path)
     assert sorted(path.name for path in written) == [
         f"policy-prod-{f}.json"
-        for f in ("api", "camera", "doors", "enroll", "erasure", "gallery", "health", "report")
+        for f in ("api", "camera", "doors", "enroll", "erasure", "gallery", "health", "report", "retention")
     ]
     camera = json.loads((tmp_path / "policy-prod-camera.json").read_text())["Statement"]
     s3 = [s for s in camera if str(s["Resource"]).startswith("arn:aws:s3:::")]

@@ -342,8 +342,31 @@ def test_the_report_stays_within_its_policy(stack: Stack, photos: Path, recorder
         r.context["dynamodb:LeadingKeys"]
         for r in recorder.calls
         if r.resource == audit and r.action == "dynamodb:Query"
-    ] == [("access/door-commands",), ("door-events",)]  # the day's door commands and door events only
+    ] == [("access/door-commands",), ("door-events",), ("retention",)]  # door commands, events, retention
     assert_allowed(recorder, "policy-dev-report.json")
+
+
+def test_the_retention_sweep_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.core.local_days import iso_ms
+    from chalicelib.core.models import Employee
+
+    with recorder.paused():
+        enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+        stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+        stack.pump(expected=1)  # a scan the sweep reads into last_seen
+        directory = wiring.api_ports(stack.settings).enrollment.directory
+        long_ago = iso_ms(datetime.now(UTC) - timedelta(days=40))
+        directory.put(Employee("EMP002", "Leaver", active=False, inactive_since=long_ago))  # erased
+        directory.put(Employee("EMP003", "Suspended long ago", active=False))  # its clock starts: noticed
+    with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
+        answer = client.lambda_.invoke("retention_sweep", scheduled_event())
+    assert answer.payload == {"day": _today(stack), "done": True, "employees": 3, "erased": 1, "noticed": 1}
+    assert {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:Query", "sqs:SendMessage", "sns:Publish"} <= (
+        recorder.actions()
+    )
+    assert_allowed(recorder, "policy-dev-retention.json")
 
 
 def test_the_gallery_snapshot_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
@@ -622,6 +645,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "report": {"incoming"},
         "doors": {"door-events"},
         "health": {"gallery"},
+        "retention": set(),
     },
     "prod": {
         "api": {"incoming"},
@@ -632,6 +656,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
         "report": {"incoming"},
         "doors": {"door-events"},
         "health": set(),
+        "retention": set(),
     },
 }
 KEYS_BY_FAMILY = {
@@ -828,6 +853,7 @@ def test_each_function_may_do_exactly_what_its_code_does_on_the_faces_table(stag
         "erasure": reads | writes | publish | {"dynamodb:UpdateItem"},
         "gallery": reads | publish,
         "report": set(),
+        "retention": {"dynamodb:Query"},  # list_faces of an employee enrolled before the clocks
     }
     table = f"arn:aws:dynamodb:*:*:table/facegate-{stage}-faces"
     for function, actions in expected.items():

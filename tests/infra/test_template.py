@@ -152,6 +152,7 @@ FUNCTIONS = (
     "erasure_worker",
     "gallery_health_worker",
     "gallery_snapshot",
+    "retention_sweep",
 )
 
 
