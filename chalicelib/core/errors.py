@@ -6,6 +6,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     FacegateError
     ├── BadRequest            400  the request itself is malformed
     │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
+    │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
     │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
@@ -69,6 +70,10 @@ class BadRequest(FacegateError):
 
 class InvalidMetadata(BadRequest, ValueError):
     """An object's user metadata cannot be read (a malformed RFC 2047 encoded word)."""
+
+
+class DuplicateKey(BadRequest, ValueError):
+    """A JSON object that names a key twice, which ``json.loads`` would take, the last winning."""
 
 
 class Unauthorized(FacegateError):
