@@ -18,8 +18,9 @@ from tests.unit.test_reports import CHICAGO, Ledger, Site
 def sent(*days: str) -> Ledger:
     ledger = Ledger()
     for day in days:
-        ledger.claim(day)
-        ledger.sent(day, {})  # a day without scans is sent with empty totals: still sent
+        token = ledger.claim(day, datetime(2026, 1, 1, tzinfo=UTC), 60)
+        assert token is not None
+        ledger.sent(day, {}, token)  # a day without scans is sent with empty totals: still sent
     return ledger
 
 
