@@ -203,6 +203,8 @@ DUPLICATED = [
     b'{"name":"x","name":"x"}',  # the same value twice too
     b'{"schedule":[{"days":["MON"],"days":["SUN"]}]}',  # at any depth
     b'{"a":{"b":{"c":{"d":1,"d":2}}}}',
+    b'{"effect":"DENY","eff\\u0065ct":"GRANT"}',  # the same key once its escape is read
+    b'[{"x":1,"x":2}]',  # not even an object at the top: the duplicate is refused first
 ]
 
 
