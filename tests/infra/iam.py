@@ -61,6 +61,7 @@ _MATCHERS = {
     "StringLike": fnmatch.fnmatchcase,
     "ArnLike": fnmatch.fnmatchcase,
     "ArnEquals": fnmatch.fnmatchcase,  # IAM's ArnEquals takes wildcards too
+    "Bool": lambda value, pattern: value.lower() == pattern.lower(),
 }
 _NEGATED = {
     "StringNotEquals": "StringEquals",

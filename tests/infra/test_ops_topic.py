@@ -121,5 +121,5 @@ def test_the_sandbox_sets_the_same_policy_on_its_ops_topic(read_only_stack: Any)
     assert [s["Sid"] for s in stored["Statement"]] == [
         "AccountManagesTheTopic",
         "CloudWatchAlarmsPublish",
-        "OnlyCloudWatchPublishes",
+        "NoRoleOrUserPublishes",
     ]
