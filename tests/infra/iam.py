@@ -56,12 +56,16 @@ def allowed(policy: Iterable[Mapping[str, Any]], request: Request) -> bool:
     )
 
 
-_MATCHERS = {
+def _same_bool(value: str, pattern: str) -> bool:
+    return value.lower() == pattern.lower()
+
+
+_MATCHERS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda value, pattern: value == pattern,
     "StringLike": fnmatch.fnmatchcase,
     "ArnLike": fnmatch.fnmatchcase,
     "ArnEquals": fnmatch.fnmatchcase,  # IAM's ArnEquals takes wildcards too
-    "Bool": lambda value, pattern: value.lower() == pattern.lower(),
+    "Bool": _same_bool,
 }
 _NEGATED = {
     "StringNotEquals": "StringEquals",
