@@ -98,7 +98,7 @@ def on_door_event(event: S3Event) -> None:
 # Hourly, so the local report hour needs no cron edit when daylight saving starts or ends.
 @app.schedule(Cron(0, "*", "*", "*", "?", "*"), name="daily_report")
 def daily_report(event: CloudWatchEvent) -> dict[str, object]:
-    """Email facilities the day's summary in the site's report hour (once per day).
+    """Email facilities the day's summary once its report hour has begun (once per day).
 
     A manual run may name the day: an event with ``{"detail": {"day": "YYYY-MM-DD"}}``.
     """

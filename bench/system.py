@@ -216,13 +216,13 @@ def record_and_notify(repeats: int = 40) -> dict[str, float]:
 class _NoLedger:
     """A ``ReportLedger`` with no past reports: building a summary only asks for totals."""
 
-    def claim(self, day: str) -> bool:
+    def claim(self, day: str, now: datetime, lease_seconds: int) -> str | None:
+        return "bench"
+
+    def sent(self, day: str, totals: dict[str, int], token: str) -> bool:
         return True
 
-    def sent(self, day: str, totals: dict[str, int]) -> None:
-        pass
-
-    def release(self, day: str, reason: str) -> None:
+    def release(self, day: str, reason: str, token: str) -> None:
         pass
 
     def totals(self, day: str) -> dict[str, int] | None:

@@ -51,8 +51,8 @@ class ApiClient:
     def post(self, path: str, body: object = None) -> Any:
         return self.request("POST", path, body=body)
 
-    def put(self, path: str, body: object) -> Any:
-        return self.request("PUT", path, body=body)
+    def put(self, path: str, body: object, params: dict[str, str] | None = None) -> Any:
+        return self.request("PUT", path, params=params, body=body)
 
     def patch(self, path: str, body: object) -> Any:
         return self.request("PATCH", path, body=body)

@@ -4,7 +4,8 @@ moto's CloudFormation has no ``AWS::CloudWatch::Alarm``, so the template marks t
 ``InAws`` and this module plays CloudFormation for them: it reads each alarm's properties
 from ``infra/template.yaml``, resolves the intrinsic functions they use (``Ref``,
 ``Fn::Sub``, ``Fn::GetAtt``) against the stack moto created, judges their conditions as in
-AWS (``Sandbox`` false) and calls ``PutMetricAlarm`` with the properties as they are: the
+AWS (``Sandbox`` false) and calls ``PutMetricAlarm`` with the properties as they are (and
+sets the ops topic's policy, which they publish under, from its definition too): the
 resource's property names are the API's parameter names, and botocore checks them against
 the service model, so a property AWS would refuse fails here too. A function or attribute
 it does not know is an error, never a silently different alarm.
@@ -12,6 +13,7 @@ it does not know is an error, never a silently different alarm.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -125,12 +127,28 @@ def alarm_definitions(context: StackContext) -> dict[str, dict[str, Any]]:
     }
 
 
+OPS_TOPIC_POLICY = "OpsTopicPolicy"
+
+
+def ops_topic_policy(context: StackContext) -> dict[str, Any]:
+    """The ops topic's policy as the stack would set it in AWS (only CloudWatch publishes)."""
+    return dict(
+        context.resolve(context.template["Resources"][OPS_TOPIC_POLICY]["Properties"]["PolicyDocument"])
+    )
+
+
 def put_alarms(session: boto3.session.Session, stack: str) -> list[str]:
-    """Put the template's alarms for ``stack``; return their names."""
+    """Put the template's alarms for ``stack``, and the policy of the topic they go to (moto's
+    CloudFormation creates no topic policy); return the alarms' names."""
     context = StackContext.of_stack(session.client("cloudformation"), stack)
     cloudwatch = session.client("cloudwatch")
     names = []
     for properties in alarm_definitions(context).values():
         cloudwatch.put_metric_alarm(**properties)
         names.append(str(properties["AlarmName"]))
+    session.client("sns").set_topic_attributes(
+        TopicArn=context.values["OpsTopic"],
+        AttributeName="Policy",
+        AttributeValue=json.dumps(ops_topic_policy(context)),
+    )
     return names

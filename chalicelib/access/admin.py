@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.access.naming import refuse_unknown, unknown_names
 from chalicelib.access.policy import (
     DEFAULT_RULE,
     AccessDecision,
@@ -210,10 +211,11 @@ def get_rule(ports: AccessPorts, rule_id: str) -> Rule:
     return _rule(ports.store.load(), rule_id)
 
 
-def put_rule(ports: AccessPorts, rule: Rule, actor: str) -> Rule:
-    """Create or replace a rule."""
-    done = apply_change(ports, lambda snapshot: Change(put=(rule,)))
-    _audit_put(ports, actor, rule, done, effect=rule.effect.value)
+def put_rule(ports: AccessPorts, rule: Rule, actor: str, allow_unknown: bool = False) -> Rule:
+    """Create or replace a rule; ``UnknownNamed`` when it names a group or employee that does
+    not exist, unless ``allow_unknown`` (then audited with the unknown names)."""
+    done, unknown = _put_named(ports, rule, allow_unknown)
+    _audit_put(ports, actor, rule, done, effect=rule.effect.value, **unknown)
     return rule
 
 
@@ -231,11 +233,29 @@ def list_holidays(ports: AccessPorts) -> tuple[Holiday, ...]:
     return ports.store.load().holidays
 
 
-def put_holiday(ports: AccessPorts, holiday: Holiday, actor: str) -> Holiday:
-    """Create or replace the holiday of its day."""
-    done = apply_change(ports, lambda snapshot: Change(put=(holiday,)))
-    _audit_put(ports, actor, holiday, done, effect=holiday.effect.value)
+def put_holiday(ports: AccessPorts, holiday: Holiday, actor: str, allow_unknown: bool = False) -> Holiday:
+    """Create or replace the holiday of its day; unknown groups as in ``put_rule``."""
+    done, unknown = _put_named(ports, holiday, allow_unknown)
+    _audit_put(ports, actor, holiday, done, effect=holiday.effect.value, **unknown)
     return holiday
+
+
+def _put_named(
+    ports: AccessPorts, entry: Rule | Holiday, allow_unknown: bool
+) -> tuple[Applied, dict[str, Any]]:
+    """Commit ``entry``, its named groups checked in the snapshot committed at (``naming``)."""
+    unknown: dict[str, Any] = {}
+
+    def plan(snapshot: AccessSnapshot) -> Change:
+        groups, employees = unknown_names(snapshot, ports.directory, entry)
+        if not allow_unknown:
+            refuse_unknown(groups, employees, entry)
+        unknown.clear()
+        if groups or employees:
+            unknown.update(allow_unknown=True, unknown_groups=groups, unknown_employees=employees)
+        return Change(put=(entry,))
+
+    return apply_change(ports, plan), unknown
 
 
 def delete_holiday(ports: AccessPorts, day: str, actor: str) -> None:

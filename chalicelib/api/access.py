@@ -31,6 +31,11 @@ def _body() -> dict[str, Any]:
     return json_object(access_api.current_request)
 
 
+def _allow_unknown() -> bool:
+    """``?allow_unknown=true``: store a rule or holiday naming groups or employees not (yet) there."""
+    return valid.flag(query(access_api.current_request), "allow_unknown")
+
+
 def _deleted() -> Response:
     return Response(body="", status_code=NO_CONTENT)
 
@@ -132,8 +137,8 @@ def get_rule(actor: Principal, rule_id: str) -> dict[str, object]:
 @access_api.route("/access-rules/{rule_id}", methods=["PUT"], authorizer=AUTHORIZER)
 @requires(ADMINS)
 def put_rule(actor: Principal, rule_id: str) -> dict[str, object]:
-    rule = rule_from(valid.rule_id(rule_id), _body())
-    return document(admin.put_rule(_ports(), rule, actor.username))
+    rule, allow_unknown = rule_from(valid.rule_id(rule_id), _body()), _allow_unknown()
+    return document(admin.put_rule(_ports(), rule, actor.username, allow_unknown))
 
 
 @access_api.route("/access-rules/{rule_id}", methods=["DELETE"], authorizer=AUTHORIZER)
@@ -155,8 +160,8 @@ def list_holidays(actor: Principal) -> dict[str, object]:
 @access_api.route("/holidays/{day}", methods=["PUT"], authorizer=AUTHORIZER)
 @requires(ADMINS)
 def put_holiday(actor: Principal, day: str) -> dict[str, object]:
-    holiday = holiday_from(valid.day(day), _body())
-    return document(admin.put_holiday(_ports(), holiday, actor.username))
+    holiday, allow_unknown = holiday_from(valid.day(day), _body()), _allow_unknown()
+    return document(admin.put_holiday(_ports(), holiday, actor.username, allow_unknown))
 
 
 @access_api.route("/holidays/{day}", methods=["DELETE"], authorizer=AUTHORIZER)

@@ -160,3 +160,11 @@ def _access_id(value: str, problem: Callable[[str], str | None], called: str) ->
 
 def _bad_day() -> str:
     raise BadRequest("day must be a date, YYYY-MM-DD")
+
+
+def flag(params: dict[str, str], name: str) -> bool:
+    """A yes-or-no query parameter: absent or ``false`` is no, ``true`` yes, anything else 400."""
+    raw = params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false")
+    return raw == "true"

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.aws import dynamo
 from chalicelib.core.errors import BadPageToken
+from chalicelib.core.json_text import strict_json
 
 MAX_TOKEN_CHARS = 2048  # ours encode a few key attributes: a few hundred characters
 
@@ -29,7 +30,7 @@ def decode(token: str | None, key_names: frozenset[str]) -> dict[str, Any] | Non
         raise BadPageToken("next_token is not one this API issued")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = json.loads(raw)
+        key = strict_json(raw)  # a key named twice is not a token we wrote
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # [[[[… deep nesting
         raise BadPageToken("next_token is not one this API issued") from None
     if (

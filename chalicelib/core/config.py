@@ -57,6 +57,9 @@ class ReportSettings:
     hour: int = 18  # local hour of the site's day at which the day's email goes out
     link_days: int = 3  # photo links stay valid this long (SigV4 allows 7 at most)
     thumbnails: bool = True  # events to review show the face, cropped (off: no face is mailed)
+    # The longest a run that claims a day may live: the report function's lambda_timeout (and
+    # the API's, which runs POST /reports). A claim older than this may be taken again.
+    timeout_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,9 @@ class Settings:
                     "FACEGATE_REPORT_LINK_DAYS", ReportSettings.link_days, low=1, high=7
                 ),
                 thumbnails=reader.switch("FACEGATE_REPORT_THUMBNAILS", ReportSettings.thumbnails),
+                timeout_seconds=reader.integer(
+                    "FACEGATE_REPORT_TIMEOUT_SECONDS", ReportSettings.timeout_seconds, low=1, high=900
+                ),
             ),
             policy=Policy(
                 match_threshold=reader.number("FACEGATE_MATCH_THRESHOLD", MATCH_THRESHOLDS[engine], 0, 100),

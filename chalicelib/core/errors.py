@@ -6,6 +6,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     FacegateError
     ├── BadRequest            400  the request itself is malformed
     │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
+    │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
     │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
@@ -19,6 +20,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── AlreadyExists          an employee with this id exists         (also ValueError)
     │   ├── DuplicateFace          the face is another employee's (close enough to confuse)
     │   ├── AccessInUse            a camera on another door, a group still in use
+    │   ├── UnknownNamed           a rule or holiday naming no stored group or employee
     │   ├── OldModelStillNeeded    employees still matched only by the model to retire
     │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
     │   └── DoorLockedDown         a remote unlock of a door that is locked down
@@ -69,6 +71,10 @@ class BadRequest(FacegateError):
 
 class InvalidMetadata(BadRequest, ValueError):
     """An object's user metadata cannot be read (a malformed RFC 2047 encoded word)."""
+
+
+class DuplicateKey(BadRequest, ValueError):
+    """A JSON object that names a key twice, which ``json.loads`` would take, the last winning."""
 
 
 class Unauthorized(FacegateError):
@@ -171,6 +177,25 @@ class DuplicateFace(Conflict):
     @property
     def fields(self) -> dict[str, object]:
         return {"other_employee_id": self.other_employee_id, "similarity": self.similarity}
+
+
+class UnknownNamed(Conflict):
+    """A rule or holiday naming a group or employee that does not exist: creating it later
+    would grant access no admin looked at. Stored only when the admin says so
+    (``allow_unknown``); ``unknown_groups`` and ``unknown_employees`` go into the body."""
+
+    def __init__(self, entry: str, groups: list[str], employees: list[str]) -> None:
+        named = [f"group {name}" for name in groups] + [f"employee {name}" for name in employees]
+        super().__init__(
+            f"{entry} names what does not exist: {', '.join(named[:5])}{', …' if len(named) > 5 else ''}"
+            " (create it first, or send allow_unknown=true to store the name anyway)"
+        )
+        self.unknown_groups = groups
+        self.unknown_employees = employees
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"unknown_groups": self.unknown_groups, "unknown_employees": self.unknown_employees}
 
 
 class UploadTooLarge(PayloadTooLarge, ValueError):

@@ -465,18 +465,24 @@ class Mailer(Protocol):
 
 
 class ReportLedger(Protocol):
-    """Which days' reports went out, so a retried or repeated run sends once."""
+    """Which days' reports went out, so a retried or repeated run sends once.
 
-    def claim(self, day: str) -> bool:
-        """Take the day's send; False when it was sent or is being sent already."""
+    A claim is a lease: it holds for ``lease_seconds`` (the report function's timeout), after
+    which a run that died mid-send or lost the answer no longer holds it and the day may be
+    claimed again; ``sent`` and ``release`` act only while their claim is still the day's."""
+
+    def claim(self, day: str, now: datetime, lease_seconds: int) -> str | None:
+        """Take the day's send: a claim token, or None when it was sent or is being sent under
+        a claim not yet expired at ``now``."""
         ...
 
-    def sent(self, day: str, totals: dict[str, int]) -> None:
-        """Mark the day's report sent, keeping its totals for the next day's comparison."""
+    def sent(self, day: str, totals: dict[str, int], token: str) -> bool:
+        """Mark the day's report sent, keeping its totals for the next day's comparison;
+        False (nothing written) when ``token`` is no longer the day's claim."""
         ...
 
-    def release(self, day: str, reason: str) -> None:
-        """The send failed: let the next run try again."""
+    def release(self, day: str, reason: str, token: str) -> None:
+        """The send failed: let the next run try again (only while ``token`` is the claim)."""
         ...
 
     def totals(self, day: str) -> dict[str, int] | None:

@@ -10,7 +10,6 @@ a few small counts. An S3 event delivered twice is one entry and one announcemen
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -21,6 +20,7 @@ from typing import Any
 
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import ObjectGone, ObjectUnreadable, UploadTooLarge
+from chalicelib.core.json_text import strict_json
 from chalicelib.core.keys import DOOR_EVENTS_PREFIX, is_camera_id
 from chalicelib.core.local_days import iso_ms, utc_span
 from chalicelib.core.models import AuditEntry, DoorEventKind, Upload
@@ -114,7 +114,7 @@ def door_event_entry(door: str, data: bytes, now: datetime, named_at: datetime |
     """The audit entry of one event body from door ``door``'s folder; ``Refused`` otherwise.
     With ``named_at`` (the file name's time), the body's ``at`` must agree with it."""
     try:
-        document = json.loads(data, object_pairs_hook=_no_duplicates)
+        document = strict_json(data)
     except (ValueError, RecursionError) as error:
         raise Refused(f"not a JSON event: {type(error).__name__}") from None
     if not isinstance(document, dict):
@@ -139,13 +139,6 @@ def door_event_entry(door: str, data: bytes, now: datetime, named_at: datetime |
         target=TARGET,
         details={"door_id": door, "detail": display_text(detail, MAX_DETAIL), "counts": _counts(document)},
     )
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("a name given twice")
-    return dict(pairs)
 
 
 def _moment(raw: object, now: datetime) -> datetime:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.core.json_text import strict_json
+
 
 def erasure_message(job_id: str) -> str:
     """The body of the queue message that hands ``job_id`` to the erasure worker."""
@@ -13,7 +15,7 @@ def erasure_message(job_id: str) -> str:
 
 def job_id_of(body: str) -> str:
     """The job id of a queue message's body; ``ValueError`` for anything else."""
-    message = json.loads(body)
+    message = strict_json(body)  # a key named twice: not a message the API wrote
     if not isinstance(message, dict) or not isinstance(message.get("job_id"), str):
         raise ValueError("not an erasure message")
     return str(message["job_id"])

@@ -1,8 +1,12 @@
 """The daily facilities summary: one local day's scans, aggregated, rendered, mailed once.
 
-The schedule fires hourly; the run in the site's report hour (``FACEGATE_REPORT_HOUR``,
-local time, so daylight saving needs no cron edits) sends that day's email. A ledger
-entry claimed before sending keeps a retried or repeated run from sending twice, and
+The schedule fires hourly; the first run at or after the site's report hour
+(``FACEGATE_REPORT_HOUR``, local time, so daylight saving needs no cron edits: an hour the
+spring change skips is due at its end, one the autumn change repeats at its first
+occurrence) sends that day's email, and a later run that day retries a failed one. A ledger
+entry claimed before sending keeps a retried or repeated run from sending twice (the claim
+is a lease of ``FACEGATE_REPORT_TIMEOUT_SECONDS``, the function's timeout: a run that died
+mid-send cannot hold the day for ever), and
 carries the day's totals to the next day's comparison, so the report reads one day of
 scans from the ``by_day`` index and nothing else.
 """
@@ -73,19 +77,28 @@ def run_daily_report(
 ) -> ReportOutcome:
     """Send the day's email if it is due and not yet sent; raise if sending fails.
 
-    ``day`` given (a manual run) sends that day's report whatever the hour.
+    The schedule's run (no ``day``) sends the site's day once its report hour has begun
+    (``due_days``): the first hourly run at or after it sends, a later run that day retries
+    one that failed. ``day`` given (a manual run) sends that day's report whatever the hour.
     """
     report = settings.report
     if not report.sender or not report.recipients:
         raise ValueError("FACEGATE_REPORT_FROM and FACEGATE_REPORT_TO must be set")
-    local_now = now.astimezone(ZoneInfo(settings.timezone))
     if day is not None:
-        day = date.fromisoformat(day).isoformat()  # a manual run's day must be a date
-    if day is None:
-        if local_now.hour != report.hour:
-            return ReportOutcome(local_now.date().isoformat(), False, f"not {report.hour}:00 local yet")
-        day = local_now.date().isoformat()
-    if not ports.ledger.claim(day):
+        return _send(ports, settings, now, date.fromisoformat(day).isoformat())  # a date, or ValueError
+    due = due_days(now, settings)
+    if not due:
+        local_today = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+        return ReportOutcome(local_today, False, f"not {report.hour}:00 local yet")
+    outcomes = [_send(ports, settings, now, each) for each in due]
+    return outcomes[-1]
+
+
+def _send(ports: ReportPorts, settings: Settings, now: datetime, day: str) -> ReportOutcome:
+    """Claim ``day`` (a lease of the function's timeout), build, mail, and mark it sent."""
+    report = settings.report
+    claim = ports.ledger.claim(day, now, report.timeout_seconds)
+    if claim is None:
         return ReportOutcome(day, False, "already sent")
     try:
         summary = build_summary(day, ports, settings)
@@ -93,18 +106,43 @@ def run_daily_report(
         message_id = ports.mailer.send(message)
     except Exception as error:
         log.exception("daily report for %s not sent", day)
-        ports.ledger.release(day, f"{type(error).__name__}: {error}"[:300])
+        ports.ledger.release(day, f"{type(error).__name__}: {error}"[:300], claim)
         raise
-    ports.ledger.sent(day, summary.totals)
+    if not ports.ledger.sent(day, summary.totals, claim):
+        # Our claim ran out and another run holds the day: its outcome is the ledger's.
+        log.warning("daily report for %s sent after its claim expired", day)
     return ReportOutcome(day, True, "sent", message_id, len(summary.scans))
 
 
+def report_due_at(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """When ``day``'s report falls due: the first instant at or after ``hour``:00 local, as
+    UTC. An hour spring-forward skips is due at the gap's end (02:00 that never was is 03:00);
+    an hour fall-back repeats is due at its first occurrence (``fold=0``), once."""
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+
+def due_days(now: datetime, settings: Settings) -> list[str]:
+    """The days the scheduled run at ``now`` must send if not sent yet: the site's day once
+    its report is due ("since" its hour, not "in" it, so a skipped hour is sent at the first
+    run after it). A day is the charge of the runs of the local date its due instant falls on
+    (a report hour skipped past midnight makes yesterday today's charge), so no day is missed."""
+    zone = ZoneInfo(settings.timezone)
+    today = now.astimezone(zone).date()
+    days = []
+    for day in (today - timedelta(days=1), today):
+        due = report_due_at(day, settings.report.hour, zone)
+        if due.astimezone(zone).date() == today and now >= due:
+            days.append(day.isoformat())
+    return days
+
+
 def latest_due_day(now: datetime, settings: Settings) -> str:
-    """Today once the report hour has come, else yesterday: never a day the schedule has yet
-    to send (sending today at noon would make the 18:00 run find it "already sent")."""
-    local_now = now.astimezone(ZoneInfo(settings.timezone))
-    today = local_now.date()
-    return (today if local_now.hour >= settings.report.hour else today - timedelta(days=1)).isoformat()
+    """Today once its report is due (``report_due_at``), else yesterday: never a day the schedule
+    has yet to send (sending today at noon would make the 18:00 run find it "already sent")."""
+    zone = ZoneInfo(settings.timezone)
+    today = now.astimezone(zone).date()
+    due = now >= report_due_at(today, settings.report.hour, zone)
+    return (today if due else today - timedelta(days=1)).isoformat()
 
 
 def report_overdue(ledger: ReportLedger, settings: Settings, now: datetime) -> bool:
@@ -122,8 +160,8 @@ def report_overdue(ledger: ReportLedger, settings: Settings, now: datetime) -> b
 
 
 def _deadline(day: date, hour: int, zone: ZoneInfo) -> datetime:
-    """An hour of real time after ``hour`` begins on ``day`` (a skipped hour counts from its end)."""
-    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC) + timedelta(hours=1)
+    """An hour of real time after the day's report falls due (a skipped hour counts from its end)."""
+    return report_due_at(day, hour, zone) + timedelta(hours=1)
 
 
 def send_now(ports: ReportPorts, settings: Settings, now: datetime, day: str | None = None) -> ReportOutcome:

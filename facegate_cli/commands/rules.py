@@ -1,7 +1,8 @@
 """``facegate rules …`` and ``facegate holidays …``: who may pass which doors when, and the days
 that differ.
 
-``set`` creates or replaces the whole rule or holiday (the API's PUT). ``'*'`` as a door or a
+``set`` creates or replaces the whole rule or holiday (the API's PUT); one naming a group or
+employee that does not exist is refused unless ``--allow-unknown``. ``'*'`` as a door or a
 group means every door, every employee (quote it from the shell). The schedule shorthand is
 ``facegate_cli.schedules``'s; the API checks everything again.
 """
@@ -69,6 +70,7 @@ def _register_rules(subcommands: Any) -> None:
     rule.add_argument("--from", dest="valid_from", type=day, metavar="YYYY-MM-DD", help="first valid day")
     rule.add_argument("--until", dest="valid_until", type=day, metavar="YYYY-MM-DD", help="last valid day")
     rule.add_argument("--description")
+    _allow_unknown(rule)
     rule.set_defaults(run=set_rule)
     remove = command(rules, "remove", "remove a rule (the built-in one too)")
     remove.add_argument("rule_id", metavar="RULE")
@@ -108,10 +110,24 @@ def _register_holidays(subcommands: Any) -> None:
         metavar="GROUP",
         help="with --open: the groups who may pass all day (or '*')",
     )
+    _allow_unknown(holiday)
     holiday.set_defaults(run=set_holiday)
     remove = command(holidays, "remove", "remove a holiday")
     remove.add_argument("day", type=day, metavar="DAY")
     remove.set_defaults(run=remove_holiday)
+
+
+def _allow_unknown(parser: Any) -> None:
+    parser.add_argument(
+        "--allow-unknown",
+        action="store_true",
+        help="store it even though it names a group or employee that does not exist (yet): "
+        "whoever is created under that name later is covered at once (audited)",
+    )
+
+
+def _flags(args: argparse.Namespace) -> dict[str, str] | None:
+    return {"allow_unknown": "true"} if args.allow_unknown else None
 
 
 def _window(text: str) -> dict[str, Any]:
@@ -167,7 +183,7 @@ def show_rule(args: argparse.Namespace, context: Context) -> int:
 
 def set_rule(args: argparse.Namespace, context: Context) -> int:
     body = rule_body(args)  # a usage error before the stage is looked up
-    _show_rules(context, context.client.put(_rule_path(args), body))
+    _show_rules(context, context.client.put(_rule_path(args), body, _flags(args)))
     return 0
 
 
@@ -183,7 +199,7 @@ def list_holidays(args: argparse.Namespace, context: Context) -> int:
 
 def set_holiday(args: argparse.Namespace, context: Context) -> int:
     body = holiday_body(args)  # a usage error before the stage is looked up
-    _show_holidays(context, context.client.put(_holiday_path(args), body))
+    _show_holidays(context, context.client.put(_holiday_path(args), body, _flags(args)))
     return 0
 
 

@@ -266,6 +266,7 @@ def test_groups_and_members(api: Api) -> None:
 
 
 def test_holidays(api: Api) -> None:
+    put(api, "/access-groups/security", {"name": "Security"})
     christmas = put(api, "/holidays/2026-12-25", {"name": "Christmas", "groups": ["security"]})
     assert christmas == {
         "day": "2026-12-25",
@@ -296,3 +297,18 @@ def test_every_change_is_audited_with_its_actor(api: Api) -> None:
     [door] = [item for item in audit if item["action"]["S"] == "access.door.put"]
     assert door["details"]["M"]["default_rule_stored"] == {"BOOL": True}
     assert all(item["actor"]["S"] for item in audit)
+
+
+def test_a_rule_or_holiday_naming_an_unknown_group_is_409_unless_allow_unknown(api: Api) -> None:
+    rule = {"effect": "GRANT", "doors": ["*"], "groups": ["ghosts"], "employees": ["EMP404"]}
+    refused = api.call("PUT", "/access-rules/ghost-hours", rule)
+    assert refused.status == 409, refused.json
+    assert (refused.json["unknown_groups"], refused.json["unknown_employees"]) == (["ghosts"], ["EMP404"])
+    assert api.call("GET", "/access-rules/ghost-hours").status == 404
+    for flag in ("yes", "1", "True", ""):
+        assert api.call("PUT", f"/access-rules/ghost-hours?allow_unknown={flag}", rule).status == 400
+    assert api.call("PUT", "/access-rules/ghost-hours?allow_unknown=false", rule).status == 409
+    assert api.call("PUT", "/access-rules/ghost-hours?allow_unknown=true", rule).status == 200
+    holiday = {"name": "Ghost day", "groups": ["ghosts"]}
+    assert api.call("PUT", "/holidays/2026-10-31", holiday).status == 409
+    assert api.call("PUT", "/holidays/2026-10-31?allow_unknown=true", holiday).status == 200

@@ -55,4 +55,6 @@ def test_a_day_not_due_yet_or_past_the_scans_kept_is_refused_and_claims_nothing(
     # The scheduled run of a refused future day is not stopped by the ledger: nothing was claimed.
     from chalicelib import wiring
 
-    assert wiring.report_ports(settings).ledger.claim((due + timedelta(days=1)).isoformat())
+    assert wiring.report_ports(settings).ledger.claim(
+        (due + timedelta(days=1)).isoformat(), datetime.now(UTC), 60
+    )

@@ -12,6 +12,7 @@ import ast
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -236,12 +237,14 @@ SITES = {
             AuditEntry("2026-03-08T14:30:00.000Z", "guard", "door.unlock", "access/door-commands", {})
         ),
     ),
-    "ledger.claim": Site("PutItem", "audit_table", lambda a: a.ledger.claim("2026-03-08")),
+    "ledger.claim": Site(
+        "PutItem", "audit_table", lambda a: a.ledger.claim("2026-03-08", datetime.now(UTC), 60)
+    ),
     "ledger.sent": Site(
-        "UpdateItem", "audit_table", lambda a: a.ledger.sent("2026-03-08", {"AUTHORIZED": 1})
+        "UpdateItem", "audit_table", lambda a: a.ledger.sent("2026-03-08", {"AUTHORIZED": 1}, "t")
     ),
     "ledger.release": Site(
-        "UpdateItem", "audit_table", lambda a: a.ledger.release("2026-03-08", "smtp down")
+        "UpdateItem", "audit_table", lambda a: a.ledger.release("2026-03-08", "smtp down", "t")
     ),
     "ledger.totals": Site("GetItem", "audit_table", lambda a: a.ledger.totals("2026-03-08")),
     "jobs.create": Site("PutItem", "audit_table", lambda a: a.jobs.create(JOB)),

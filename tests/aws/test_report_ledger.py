@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -62,3 +62,40 @@ def test_a_failed_send_releases_the_day_and_the_retry_sends_it_once(stack: Stack
     assert (again.sent, again.reason) == (False, "already sent")
     assert len(mailer.sent) == 1 and mailer.attempts == 2
     assert DAY in str(mailer.sent[0]["Subject"])
+
+
+def test_a_claim_expires_after_its_lease_and_a_late_finish_never_marks_the_newer_claim(stack: Stack) -> None:
+    audit = wiring.table(stack.settings.audit_table)
+    ledger, key = DynamoReportLedger(audit), {"target": TARGET, "entry": DAY}
+    start = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    first = ledger.claim(DAY, start, 60)
+    assert first is not None
+    # The first run died or lost its answer: within its lease nobody may take the day …
+    for later in (start, start + timedelta(seconds=1), start + timedelta(seconds=59)):
+        assert ledger.claim(DAY, later, 60) is None
+    # … from its end on, the next run may.
+    second = ledger.claim(DAY, start + timedelta(seconds=60), 60)
+    assert second is not None and second != first
+    # The first run wakes up late: neither its failure nor its success counts any more.
+    ledger.release(DAY, "late failure", first)
+    assert ledger.sent(DAY, {"AUTHORIZED": 9}, first) is False
+    item = audit.get_item(Key=key, ConsistentRead=True)["Item"]
+    assert (item["state"], item["claim"]) == ("SENDING", second) and "failure" not in item
+    assert ledger.totals(DAY) is None
+    assert ledger.sent(DAY, {"AUTHORIZED": 1}, second) is True
+    assert ledger.totals(DAY) == {"AUTHORIZED": 1}
+    # A sent day stays sent, however late the next run.
+    assert ledger.claim(DAY, start + timedelta(days=30), 60) is None
+    assert ledger.sent(DAY, {"AUTHORIZED": 5}, second) is False  # sent once: not again
+    assert ledger.totals(DAY) == {"AUTHORIZED": 1}
+
+
+def test_a_claim_stuck_from_before_leases_is_free_and_a_released_one_at_once(stack: Stack) -> None:
+    audit = wiring.table(stack.settings.audit_table)
+    ledger = DynamoReportLedger(audit)
+    audit.put_item(Item={"target": TARGET, "entry": DAY, "state": "SENDING", "at": "2026-03-04T23:00:00Z"})
+    now = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    token = ledger.claim(DAY, now, 900)
+    assert token is not None
+    ledger.release(DAY, "smtp down", token)
+    assert ledger.claim(DAY, now, 900) is not None  # a FAILED day is free before its lease ends

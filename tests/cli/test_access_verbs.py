@@ -348,3 +348,11 @@ def test_changes_and_refusals(logged_in: ServedSandbox, run_cli: RunCli) -> None
     )  # the API's 400
     code, _, err = run_cli("rules", "set", "bad", "--grant", "--door", "no such door!", "--group", "staff")
     assert code == 1 and "400" in err  # the API validates what the CLI passes on
+    code, _, err = run_cli("rules", "set", "ghost-hours", "--grant", "--door", "*", "--group", "ghosts")
+    assert code == 1 and "409" in err and "group ghosts" in err and "allow_unknown" in err
+    code, _, err = run_cli("holidays", "set", "2026-10-31", "--name", "Ghosts", "--except-group", "ghosts")
+    assert code == 1 and "409" in err
+    allowed = ("--json", "rules", "set", "ghost-hours", "--grant", "--door", "*", "--group", "ghosts")
+    assert _json(run_cli(*allowed, "--allow-unknown"))["groups"] == ["ghosts"]
+    holiday = ("holidays", "set", "2026-10-31", "--name", "Ghosts", "--except-group", "ghosts")
+    assert _ok(run_cli(*holiday, "--allow-unknown"))

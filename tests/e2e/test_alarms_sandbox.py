@@ -19,7 +19,7 @@ from app import app, daily_report
 from chalicelib import wiring
 from chalicelib.core.observability import METRICS
 from infra.stage import deploy_stack, lambda_function_name, stack_name
-from sandbox.alarms import put_alarms
+from sandbox.alarms import StackContext, ops_topic_policy, put_alarms
 from sandbox.report import scheduled_event
 from sandbox.resources import deploy_template
 from sandbox.stack import PROJECT_DIR, LocalAws, Stack, patched_environ, stage_environment
@@ -88,6 +88,20 @@ def test_the_sandbox_has_the_templates_alarms_on_its_ops_topic(stack: Stack) -> 
     assert expressions == ["100 * duration / (60 * 1000)"]
     error_share = alarms["facegate-sandbox-error-scans"]
     assert {query["Id"] for query in error_share["Metrics"]} == {"errors", "scans", "error_share"}
+
+
+def test_the_sandbox_sets_the_templates_policy_on_its_ops_topic(stack: Stack) -> None:
+    """Only CloudWatch publishes there (tests/infra/test_ops_topic.py evaluates the document)."""
+    context = StackContext.of_stack(stack.session.client("cloudformation"), stack_name("sandbox"))
+    topic = context.values["OpsTopic"]
+    attributes = stack.session.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    stored = json.loads(attributes["Policy"])
+    assert stored == ops_topic_policy(context)
+    assert [s["Sid"] for s in stored["Statement"]] == [
+        "AccountManagesTheTopic",
+        "CloudWatchAlarmsPublish",
+        "NoRoleOrUserPublishes",
+    ]
 
 
 def test_the_dashboard_reads_back_and_names_the_stacks_queues_and_functions(stack: Stack) -> None:

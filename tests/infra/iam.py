@@ -56,11 +56,23 @@ def allowed(policy: Iterable[Mapping[str, Any]], request: Request) -> bool:
     )
 
 
-_MATCHERS = {
+def _same_bool(value: str, pattern: str) -> bool:
+    return value.lower() == pattern.lower()
+
+
+_MATCHERS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda value, pattern: value == pattern,
     "StringLike": fnmatch.fnmatchcase,
+    "ArnLike": fnmatch.fnmatchcase,
+    "ArnEquals": fnmatch.fnmatchcase,  # IAM's ArnEquals takes wildcards too
+    "Bool": _same_bool,
 }
-_NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike"}
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotLike": "StringLike",
+    "ArnNotLike": "ArnLike",
+    "ArnNotEquals": "ArnEquals",
+}
 
 
 def conditions_hold(
@@ -96,6 +108,73 @@ def _holds(operator: str, policy_values: list[str], values: tuple[str, ...] | No
     if values is None:
         return if_exists or negated  # IAM: a missing key satisfies only these
     return any(matches(value) for value in values)
+
+
+# --- resource policies (a topic's): who is the caller ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request to a resource with a policy: an IAM principal of an account (with
+    whether its own identity policy allows the request) or an AWS service principal."""
+
+    account: str
+    arn: str = ""  # an IAM principal's ARN
+    service: str = ""  # a service principal (cloudwatch.amazonaws.com); then arn is ""
+    identity_allows: bool = False
+
+    def context(self) -> Context:
+        """The global condition keys IAM sets for this caller."""
+        if self.service:
+            return {"aws:PrincipalServiceName": (self.service,), "aws:PrincipalIsAWSService": ("true",)}
+        return {
+            "aws:PrincipalArn": (self.arn,),
+            "aws:PrincipalAccount": (self.account,),
+            "aws:PrincipalIsAWSService": ("false",),
+        }
+
+
+def _names(statement: Mapping[str, Any], caller: Caller) -> bool:
+    """Does the statement's Principal name the caller? An account's root names every IAM
+    principal of that account (the account delegates to their identity policies)."""
+    principal = statement["Principal"]
+    if principal == "*":
+        return True
+    if caller.service:
+        return caller.service in as_list(principal.get("Service", []))
+    root = f"arn:aws:iam::{caller.account}:root"
+    return any(name in (caller.arn, root) for name in as_list(principal.get("AWS", [])))
+
+
+def resource_policy_allows(policy: Iterable[Mapping[str, Any]], request: Request, caller: Caller) -> bool:
+    """Same-account evaluation as AWS does it: an explicit Deny that names the caller wins;
+    else the resource policy's Allow for the caller, or (an IAM principal of the resource's
+    account) its own identity policy, allows. A service principal has no identity policy."""
+    statements = list(policy)
+    context = {**request.context, **caller.context()}
+
+    def applies(statement: Mapping[str, Any]) -> bool:
+        return (
+            request.action in as_list(statement["Action"])
+            and any(fnmatch.fnmatchcase(request.resource, p) for p in as_list(statement["Resource"]))
+            and _names(statement, caller)
+            and conditions_hold(statement.get("Condition", {}), context)
+        )
+
+    if any(s["Effect"] == "Deny" and applies(s) for s in statements):
+        return False
+    same_account = not caller.service and caller.account == ACCOUNT
+    if same_account and caller.identity_allows:
+        return True
+    return any(
+        s["Effect"] == "Allow" and applies(s) and not _is_account_root_only(s, caller) for s in statements
+    )
+
+
+def _is_account_root_only(statement: Mapping[str, Any], caller: Caller) -> bool:
+    """An Allow to the account root grants nothing by itself: the principal's identity policy must."""
+    principal = statement["Principal"]
+    return principal != "*" and not caller.service and caller.arn not in as_list(principal.get("AWS", []))
 
 
 # --- what a call asks for -------------------------------------------------------------------

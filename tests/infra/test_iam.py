@@ -14,6 +14,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -604,7 +605,9 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
     forged_ledger = _written(
         recorder, lambda: DynamoAuditLog(audit).record(dataclasses.replace(entry, target="daily-report"))
     )
-    ledger_claim = _written(recorder, lambda: DynamoReportLedger(audit).claim("2026-01-05"))
+    ledger_claim = _written(
+        recorder, lambda: DynamoReportLedger(audit).claim("2026-01-05", datetime.now(UTC), 60)
+    )
     # The report role's credentials used for someone else's audit trail, shaped like a ledger item.
     foreign_ledger = _written(
         recorder, lambda: audit.put_item(Item={"target": "EMP001", "entry": "2026-01-05", "state": "SENT"})

@@ -123,7 +123,7 @@ def test_deleting_the_built_in_rule_first_stores_nothing_else(ports: AccessPorts
 def test_replacing_the_built_in_rule_first_stores_only_the_replacement(
     ports: AccessPorts, store: RacingStore
 ) -> None:
-    mine = staff_hours(DEFAULT_RULE_ID)
+    mine = staff_hours(DEFAULT_RULE_ID, groups=frozenset({"*"}))  # "*": a group that always exists
     admin.put_rule(ports, mine, "admin")
     assert list(store.entries.values()) == [mine]
     assert audit(ports)[-1][3] == {"effect": "GRANT", "replaced": True}

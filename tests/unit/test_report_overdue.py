@@ -18,8 +18,9 @@ from tests.unit.test_reports import CHICAGO, Ledger, Site
 def sent(*days: str) -> Ledger:
     ledger = Ledger()
     for day in days:
-        ledger.claim(day)
-        ledger.sent(day, {})  # a day without scans is sent with empty totals: still sent
+        token = ledger.claim(day, datetime(2026, 1, 1, tzinfo=UTC), 60)
+        assert token is not None
+        ledger.sent(day, {}, token)  # a day without scans is sent with empty totals: still sent
     return ledger
 
 
@@ -51,8 +52,8 @@ def test_the_day_judged_turns_an_hour_after_the_report_hour(
 
 
 def test_a_report_hour_that_spring_forward_skips_is_overdue_an_hour_after_the_gap() -> None:
-    # 2026-03-08: 02:00 CST becomes 03:00 CDT, so the hourly run never sees local hour 2 and
-    # the day is not sent by the schedule: the gauge is what tells someone.
+    # 2026-03-08: 02:00 CST becomes 03:00 CDT, so the hourly run never sees local hour 2: the
+    # 03:00 run sends it (test_report_schedule.py), and the gauge judges it from the gap's end.
     two_am = replace(CHICAGO, report=replace(CHICAGO.report, hour=2))
     assert report_overdue(sent("2026-03-07"), two_am, at("2026-03-08T08:59")) is False  # 03:59 CDT
     assert report_overdue(sent("2026-03-07"), two_am, at("2026-03-08T09:00")) is True  # 04:00 CDT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -52,22 +52,35 @@ class Outbox:
 
 
 class Ledger:
+    """The ledger's contract in memory: a claim is a lease, ``sent``/``release`` need its token."""
+
     def __init__(self) -> None:
         self.states: dict[str, str] = {}
         self.kept: dict[str, dict[str, int]] = {}
+        self.claims: dict[str, tuple[str, datetime]] = {}  # day -> (token, lease until)
 
-    def claim(self, day: str) -> bool:
-        if self.states.get(day) in ("SENDING", "SENT"):
-            return False
+    def claim(self, day: str, now: datetime, lease_seconds: int) -> str | None:
+        state = self.states.get(day)
+        if state == "SENT" or (state == "SENDING" and now < self.claims[day][1]):
+            return None
+        token = f"claim-{len(self.claims)}-{day}-{now.isoformat()}"
         self.states[day] = "SENDING"
-        return True
+        self.claims[day] = (token, now + timedelta(seconds=lease_seconds))
+        return token
 
-    def sent(self, day: str, totals: dict[str, int]) -> None:
+    def _holds(self, day: str, token: str) -> bool:
+        return self.states.get(day) == "SENDING" and self.claims[day][0] == token
+
+    def sent(self, day: str, totals: dict[str, int], token: str) -> bool:
+        if not self._holds(day, token):
+            return False
         self.states[day] = "SENT"
         self.kept[day] = totals
+        return True
 
-    def release(self, day: str, reason: str) -> None:
-        self.states[day] = "FAILED"
+    def release(self, day: str, reason: str, token: str) -> None:
+        if self._holds(day, token):
+            self.states[day] = "FAILED"
 
     def totals(self, day: str) -> dict[str, int] | None:
         return self.kept.get(day)
