@@ -26,15 +26,11 @@ from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.core.observability import emit_scan_metrics, timed
 from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
+from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, parse_time, plausible
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import decide
 
 log = logging.getLogger(__name__)
-# A decision reached this long after the photo was taken (a retry, a backlog) never
-# opens the door: the person has gone, someone else may be standing there.
-MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
-MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
-MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days, Lambda retries 6 h
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ class Fetched:
     data: bytes | None
     version_id: str | None
     refusal: Decision | None = None
-    last_modified: datetime | None = None  # when S3 stored it: the 60 s rule's second clock
+    last_modified: datetime | None = None  # when S3 stored it: access and the 60 s rule read it
 
 
 def scan_id_for(upload: Upload) -> str:
@@ -96,18 +92,19 @@ def process_upload(
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
         return _redelivered(existing, ports)
-    stated = _parse_time(upload.event_time)
+    stated = parse_time(upload.event_time)
     # The record keeps the stated time unless no event can carry it: one from the future
-    # (S3 stamps it), or one the site's calendar cannot show.
+    # (S3 stamps it), or one the site's calendar cannot show. No decision reads it.
     received = clock()
-    captured = stated if stated is not None and _plausible(stated, received, settings.timezone) else received
+    captured = stated if stated is not None and plausible(stated, received, settings.timezone) else received
+    instants = lambda: judged_at(fetched.last_modified, clock())  # noqa: E731 - read once asked
     decision = fetched.refusal or _recognise(
-        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
+        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=instants
     )
     decision = at_door(decision, camera.camera_id, ports.access)
     decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
     if decision.status.opens_door:
-        decision = _in_time(decision, stated, fetched.last_modified, decided)
+        decision = in_time(decision, fetched.last_modified, decided)
     scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, decided)
     try:
         outcome = ports.scans.record(scan)
@@ -166,10 +163,16 @@ def _version_of(upload: Upload, images: ImageStore) -> str | None:
 
 
 def _recognise(
-    key: str, data: bytes, ports: PipelinePorts, settings: Settings, *, camera_id: str, at: datetime
+    key: str,
+    data: bytes,
+    ports: PipelinePorts,
+    settings: Settings,
+    *,
+    camera_id: str,
+    at: Callable[[], tuple[datetime, ...]],
 ) -> Decision:
-    """Recognise the face and ask the access policy about this door at ``at``, the photo's
-    instant (the same one the 60 s rule measures from)."""
+    """Recognise the face and ask the access policy about this door at every instant ``at``
+    gives once recognition is done: S3's ``LastModified`` and now (``freshness.judged_at``)."""
     try:
         with timed("decode+normalise"):
             image = normalise(data, settings.limits)
@@ -193,7 +196,7 @@ def _recognise(
             return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
     decision = decide(result, employee, settings.policy)
     with timed("access policy"):
-        return admit(decision, employee, camera_id, at, ports.access)
+        return admit(decision, employee, camera_id, at(), ports.access)
 
 
 def _without_employee(decision: Decision) -> Decision:
@@ -296,42 +299,6 @@ def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str
         scans.set_notification(scan_id, state, expected=expected)
     except Exception:
         log.exception("could not mark scan %s as %s", scan_id, state)
-
-
-def _in_time(decision: Decision, taken: datetime | None, stored: datetime | None, now: datetime) -> Decision:
-    """An opening decision stands only for a photo whose time is known and recent, by both of
-    S3's clocks: the event's time and the object's ``LastModified`` (a replayed event can carry
-    a forged fresh time, never a fresh ``LastModified``), measured from the older of the two.
-    Either unreadable, or either from the future (only a forged or replayed event, or a clock
-    gone wrong, can be later than ours by more than the skew), fails closed."""
-    if taken is None or stored is None:
-        reason = "the photo's time cannot be read, so the door is not opened"
-    elif max(taken, stored) - now > MAX_CLOCK_SKEW:
-        later = max(taken, stored)
-        reason = f"the photo's time is in the future ({iso_ms(later)}), so the door is not opened"
-    elif now - min(taken, stored) > MAX_AUTHORIZE_DELAY:
-        reason = f"decided too late to open the door (photo taken at {iso_ms(min(taken, stored))})"
-    else:
-        return decision
-    return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
-
-
-def _plausible(taken: datetime, now: datetime, timezone: str) -> bool:
-    try:
-        taken.astimezone(ZoneInfo(timezone))  # the record's day is on the site's calendar
-    except OverflowError:
-        return False
-    return taken <= now + MAX_CLOCK_SKEW
-
-
-def _parse_time(text: str) -> datetime | None:
-    """The event's time in UTC, or None when it is not one (``9999-12-31T23:59:59-01:00``
-    is past what a datetime holds once in UTC)."""
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, AttributeError, TypeError, OverflowError):
-        return None
 
 
 def _describe(error: Exception) -> str:
