@@ -220,6 +220,11 @@ class ImageStore(Protocol):
         """Store a JSON document (the enriched result under ``processed/``)."""
         ...
 
+    def claim(self, bucket: str, key: str) -> bool:
+        """Create an empty object at ``key`` unless one is there (a conditional write): True
+        when this call created it, False when it was there already."""
+        ...
+
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         """Delete one version of an object, or every version when none is given (purge)."""
         ...

@@ -20,14 +20,26 @@ from zoneinfo import ZoneInfo
 from chalicelib.access.control import CurrentPolicy, admit, at_door
 from chalicelib.core.config import Settings
 from chalicelib.core.display import display_text
-from chalicelib.core.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
+from chalicelib.core.errors import (
+    NotificationFailed,
+    RecordCopyNotWritten,
+    RejectedImage,
+    ScanNotRecorded,
+    UploadTooLarge,
+)
 from chalicelib.core.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
-from chalicelib.core.observability import emit_scan_metrics, timed
+from chalicelib.core.observability import (
+    emit_authorized_unannounced,
+    emit_record_copy_failed,
+    emit_scan_metrics,
+    timed,
+)
 from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
 from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, parse_time, plausible
 from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.outage import alert_unrecorded, describe
 from chalicelib.scanning.recognition import decide
 
 log = logging.getLogger(__name__)
@@ -91,7 +103,7 @@ def process_upload(
     scan_id = scan_id_for(upload)
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
-        return _redelivered(existing, ports)
+        return _redelivered(existing, upload.bucket, ports, settings)
     stated = parse_time(upload.event_time)
     # The record keeps the stated time unless no event can carry it: one from the future
     # (S3 stamps it), or one the site's calendar cannot show. No decision reads it.
@@ -113,7 +125,7 @@ def process_upload(
             outcome = ports.scans.record(scan)
     except Exception as error:
         log.exception("could not record scan %s", scan_id)
-        _alert_unrecorded(scan, error, ports.notifier)
+        alert_unrecorded(scan, error, upload.bucket, ports.notifier, ports.images)
         raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
     if outcome is not Recorded.WRITTEN:  # a concurrent delivery of the same event won the write
         return _recorded(ports.scans, scan_id)
@@ -123,9 +135,13 @@ def process_upload(
         "scan recorded", extra={"scan_id": scan_id, "status": scan.status.value, "ms": round(elapsed_ms)}
     )
     sent = _announce(scan, ports)
-    _write_result(scan, upload.bucket, ports.images, settings)
+    if not sent and scan.status.opens_door:  # never resent late: only the ops alarm tells anyone
+        emit_authorized_unannounced(settings.stage)
+    copied = _write_result(scan, upload.bucket, ports.images, settings)
     if not sent and not scan.status.opens_door:
         raise NotificationFailed(f"alert for scan {scan_id} not published; retry will resend it")
+    if not copied:
+        raise RecordCopyNotWritten(f"processed copy of scan {scan_id} not stored; retry will put it")
     return replace(scan, notification="SENT" if sent else "FAILED")
 
 
@@ -149,7 +165,7 @@ def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Sett
         return Fetched(None, error.version_id, refusal)
     except Exception as error:
         log.exception("could not read %s", display_text(upload.key))
-        reason = f"could not read the upload: {_describe(error)}"
+        reason = f"could not read the upload: {describe(error)}"
         return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
     return Fetched(stored.data, stored.version_id, last_modified=stored.last_modified)
 
@@ -184,7 +200,7 @@ def _recognise(
         return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
     except Exception as error:
         log.exception("face engine %s failed on %s", ports.engine.name, display_text(key))
-        reason = f"face engine failed: {_describe(error)}"
+        reason = f"face engine failed: {describe(error)}"
         return Decision(Status.ERROR, reason=reason, reason_code=Reason.ENGINE_FAILED)
     employee = None
     if result.best is not None:
@@ -192,7 +208,7 @@ def _recognise(
             employee = ports.directory.get(result.best.employee_id)
         except Exception as error:
             log.exception("employee lookup failed for %s", display_text(key))
-            reason = f"employee lookup failed: {_describe(error)}"
+            reason = f"employee lookup failed: {describe(error)}"
             return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
     decision = decide(result, employee, settings.policy)
     with timed("access policy"):
@@ -251,39 +267,33 @@ def _announce(scan: Scan, ports: PipelinePorts) -> bool:
     return True
 
 
-def _redelivered(existing: Scan, ports: PipelinePorts) -> Scan:
-    """A repeated event: announce again only an alert whose publication failed before."""
-    if existing.notification != "FAILED" or existing.status.opens_door:
-        return existing
-    if not ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
-        return existing  # another delivery claimed the retry
-    if not _announce(existing, ports):
-        raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
-    return replace(existing, notification="SENT")
+def _redelivered(existing: Scan, bucket: str, ports: PipelinePorts, settings: Settings) -> Scan:
+    """A repeated event: put the processed copy again (the first delivery may have failed to),
+    and announce again only an alert whose publication failed before."""
+    copied = _write_result(existing, bucket, ports.images, settings)
+    announced = existing
+    resend = existing.notification == "FAILED" and not existing.status.opens_door
+    # The conditional claim: only the delivery that moves FAILED to PENDING resends it.
+    if resend and ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
+        if not _announce(existing, ports):
+            raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
+        announced = replace(existing, notification="SENT")
+    if not copied:
+        raise RecordCopyNotWritten(f"processed copy of scan {existing.scan_id} still not stored")
+    return announced
 
 
-def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
-    """Tell security that a door event could not be logged (the door stays shut)."""
-    alert = replace(
-        scan,
-        decision=replace(
-            scan.decision,
-            status=Status.ERROR,
-            reason=f"could not record the scan ({_describe(error)}); decided {scan.status.value}",
-            reason_code=Reason.NOT_RECORDED,
-        ),
-    )
+def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> bool:
+    """Put the scan's copy (Athena's row) under its site-local day's partition, where erasure
+    finds it from the record; False, counted and logged, when S3 refused it. The same record
+    gives the same copy, so putting it again on a redelivery is harmless."""
     try:
-        notifier.publish(alert)
-    except Exception:
-        log.exception("could not alert about unrecorded scan %s", scan.scan_id)
-
-
-def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
-    try:  # under its site-local day's partition, where erasure finds it from the record
         images.write_json(bucket, processed_key(scan.scan_id, scan.day), scan.to_dict())
-    except Exception:  # the scan log is the record; this copy is a convenience
+    except Exception:  # the scan log is the record: the door's decision stands
         log.exception("could not write the processed copy of scan %s", scan.scan_id)
+        emit_record_copy_failed(settings.stage)
+        return False
+    return True
 
 
 def _recorded(scans: ScanLog, scan_id: str) -> Scan | None:
@@ -299,7 +309,3 @@ def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str
         scans.set_notification(scan_id, state, expected=expected)
     except Exception:
         log.exception("could not mark scan %s as %s", scan_id, state)
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:300]

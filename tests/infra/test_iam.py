@@ -600,7 +600,7 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
 S3_REACH: dict[str, dict[str, set[str]]] = {
     "dev": {
         "api": {"incoming", "gallery"},
-        "camera": {"incoming", "processed", "gallery"},
+        "camera": {"incoming", "processed", "gallery", "alerts"},
         "enroll": {"enroll", "gallery"},
         "erasure": {"incoming", "processed", "gallery"},
         "gallery": {"gallery"},
@@ -609,7 +609,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
     },
     "prod": {
         "api": {"incoming"},
-        "camera": {"incoming", "processed"},
+        "camera": {"incoming", "processed", "alerts"},
         "enroll": {"enroll"},
         "erasure": {"incoming", "processed"},
         "gallery": set(),
@@ -623,6 +623,7 @@ KEYS_BY_FAMILY = {
     "enroll": "enroll/EMP001/a.jpg",
     "gallery": "gallery/a.snapshot",
     "door-events": "door-events/front-door/20261207T180000.000Z-0123456789abcdef.json",
+    "alerts": "alerts/unrecorded/0123456789abcdef0123456789abcdef",
 }
 
 

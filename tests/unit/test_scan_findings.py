@@ -1,6 +1,9 @@
 """Issue 28's scanning findings, each closed as a class: access and freshness judged at S3's
 ``LastModified`` and the decision time (never a stated ``eventTime``); a camera on no door of a
-site policy opens nothing (UNKNOWN_CAMERA).
+site policy opens nothing (UNKNOWN_CAMERA); a scans-table outage alerts once per scan, however
+often the event comes back; an AUTHORIZED that could not be published, and a
+processed copy that could not be stored, are counted for their alarms; the copy is put again
+by a redelivery.
 
 The site is the issue's (``tests/access_site.py``): staff may use the front door (cameras
 ``front-door-in`` and ``-out``) 07:00–19:00 on weekdays; Jane is staff.
@@ -8,14 +11,20 @@ The site is the issue's (``tests/access_site.py``): staff may use the front door
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.core.models import Reason, Scan, Status
+from chalicelib.core.errors import NotificationFailed, RecordCopyNotWritten, ScanNotRecorded
+from chalicelib.core.keys import processed_key, unrecorded_alert_key
+from chalicelib.core.models import Reason, Scan, SearchResult, Status
+from chalicelib.core.observability import METRICS
 from chalicelib.scanning.pipeline import process_upload
 from tests.access_site import entries, local
-from tests.fakes import InMemoryEmployeeDirectory
+from tests.fakes import InMemoryEmployeeDirectory, InMemoryImageStore
 from tests.unit.test_pipeline import SETTINGS, World
 from tests.unit.test_pipeline_access import JANE
 
@@ -181,3 +190,173 @@ def test_a_locked_down_unlisted_camera_still_says_lockdown(site: World) -> None:
         site, stored=stored, stated=stored, now=stored + timedelta(seconds=1), camera="front-door-3"
     )
     assert (scan.status, scan.decision.reason_code) == (Status.DENIED, Reason.LOCKDOWN)
+
+
+# --- 3. and 5. what no one would hear of: counted for the ops alarms ---------------------
+
+
+@pytest.fixture
+def metrics() -> Iterator[list[dict[str, object]]]:
+    """Every EMF record emitted meanwhile."""
+    records: list[dict[str, object]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(json.loads(record.getMessage()))
+
+    capture, saved = Capture(), METRICS.level
+    METRICS.addHandler(capture)
+    METRICS.setLevel(logging.INFO)
+    try:
+        yield records
+    finally:
+        METRICS.removeHandler(capture)
+        METRICS.setLevel(saved)
+
+
+def counted(records: list[dict[str, object]], metric: str) -> int:
+    return sum(int(str(record.get(metric, 0))) for record in records)
+
+
+def test_an_authorized_that_could_not_be_published_is_counted_once(
+    metrics: list[dict[str, object]],
+) -> None:
+    world = World()
+    upload = world.upload()
+    world.notifier.fail_with = ConnectionError("sns down")
+    scan = world.process(upload)
+    assert isinstance(scan, Scan) and scan.status is Status.AUTHORIZED and scan.notification == "FAILED"
+    assert counted(metrics, "AuthorizedUnannounced") == 1
+    world.notifier.fail_with = None
+    world.process(upload)  # a redelivery: never announced late, never counted twice
+    assert world.notifier.published == [] and counted(metrics, "AuthorizedUnannounced") == 1
+
+
+def test_a_failed_alert_is_not_an_unannounced_authorization(metrics: list[dict[str, object]]) -> None:
+    world = World()
+    world.engine.result = SearchResult(faces=[])
+    world.notifier.fail_with = ConnectionError("sns down")
+    with pytest.raises(NotificationFailed):
+        world.process(world.upload())
+    assert counted(metrics, "AuthorizedUnannounced") == 0
+
+
+@pytest.mark.parametrize("status", ["AUTHORIZED", "NO_FACE"])
+def test_a_failed_processed_copy_is_counted_retried_and_put_by_the_redelivery(
+    metrics: list[dict[str, object]], status: str
+) -> None:
+    world = World()
+    if status == "NO_FACE":
+        world.engine.result = SearchResult(faces=[])
+    upload = world.upload()
+    world.images.write_fails_with = ConnectionError("s3 down")
+    with pytest.raises(RecordCopyNotWritten):  # so that Lambda delivers the event again
+        world.process(upload)
+    [recorded] = world.scans.scans.values()
+    assert recorded.status.value == status and counted(metrics, "RecordCopyFailed") == 1
+    assert [scan.status.value for scan in world.notifier.published] == [status]  # the door heard it once
+    with pytest.raises(RecordCopyNotWritten):  # still failing: counted again, retried again
+        world.process(upload)
+    assert counted(metrics, "RecordCopyFailed") == 2
+    world.images.write_fails_with = None
+    again = world.process(upload)
+    assert isinstance(again, Scan) and again.scan_id == recorded.scan_id
+    copy = world.images.json_documents[("cams", processed_key(recorded.scan_id, recorded.day))]
+    assert copy == json.loads(json.dumps(recorded.to_dict()))
+    assert len(world.notifier.published) == 1 and counted(metrics, "RecordCopyFailed") == 2
+
+
+def test_a_redelivery_puts_a_copy_that_went_missing_even_when_nothing_failed_before() -> None:
+    world = World()
+    upload = world.upload()
+    world.process(upload)
+    [recorded] = world.scans.scans.values()
+    key = ("cams", processed_key(recorded.scan_id, recorded.day))
+    first = world.images.json_documents.pop(key)
+    world.process(upload)
+    assert world.images.json_documents[key] == first
+
+
+def test_a_failed_alert_and_a_failed_copy_retry_the_alert_first() -> None:
+    world = World()
+    world.engine.result = SearchResult(faces=[])
+    upload = world.upload()
+    world.notifier.fail_with = ConnectionError("sns down")
+    world.images.write_fails_with = ConnectionError("s3 down")
+    with pytest.raises(NotificationFailed):
+        world.process(upload)
+    world.notifier.fail_with = world.images.write_fails_with = None
+    world.process(upload)
+    [recorded] = world.scans.scans.values()
+    assert recorded.notification == "SENT" and len(world.notifier.published) == 1
+    assert ("cams", processed_key(recorded.scan_id, recorded.day)) in world.images.json_documents
+
+
+# --- 4. a scans-table outage alerts security once per scan --------------------------------
+
+
+@pytest.mark.parametrize("deliveries", [2, 3, 7])
+def test_a_scans_table_outage_alerts_once_per_scan_however_often_the_event_comes_back(
+    deliveries: int,
+) -> None:
+    world = World()
+    upload = world.upload()
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    for _ in range(deliveries):  # Lambda's two retries, then dead-letter replays
+        with pytest.raises(ScanNotRecorded):  # still fail-closed: every delivery raises
+            world.process(upload)
+    [alert] = world.notifier.published
+    assert (alert.status, alert.decision.reason_code) == (Status.ERROR, Reason.NOT_RECORDED)
+    world.scans.fail_with = None
+    world.process(upload)  # the table is back: recorded and announced like any scan
+    assert [scan.status for scan in world.notifier.published] == [Status.ERROR, Status.AUTHORIZED]
+
+
+def test_each_object_version_is_a_scan_of_its_own_and_alerts_of_its_own() -> None:
+    world = World()
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    for version in ("v1", "v2", "v1", "v2"):
+        with pytest.raises(ScanNotRecorded):
+            world.process(world.upload(version_id=version))
+    assert len(world.notifier.published) == 2
+
+
+def test_an_alert_that_could_not_be_published_is_tried_again_by_the_next_delivery() -> None:
+    world = World()
+    upload = world.upload()
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    world.notifier.fail_with = ConnectionError("sns down")
+    with pytest.raises(ScanNotRecorded):
+        world.process(upload)
+    world.notifier.fail_with = None
+    for _ in range(2):
+        with pytest.raises(ScanNotRecorded):
+            world.process(upload)
+    assert [alert.decision.reason_code for alert in world.notifier.published] == [Reason.NOT_RECORDED]
+
+
+class UnclaimableImageStore(InMemoryImageStore):
+    def claim(self, bucket: str, key: str) -> bool:
+        raise ConnectionError("s3 down")
+
+
+def test_when_s3_cannot_say_whether_security_heard_it_alerts_again() -> None:
+    """Fail closed towards alerting: a marker S3 cannot write is no reason to stay silent."""
+    world = World(images=UnclaimableImageStore())
+    upload = world.upload()
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    for _ in range(2):
+        with pytest.raises(ScanNotRecorded):
+            world.process(upload)
+    assert len(world.notifier.published) == 2
+
+
+def test_the_marker_is_the_scans_own_key_under_alerts() -> None:
+    world = World()
+    upload = world.upload()
+    world.scans.fail_with = ConnectionError("dynamodb down")
+    with pytest.raises(ScanNotRecorded):
+        world.process(upload)
+    [alert] = world.notifier.published
+    assert ("cams", unrecorded_alert_key(alert.scan_id)) in world.images.objects
+    assert unrecorded_alert_key(alert.scan_id) == f"alerts/unrecorded/{alert.scan_id}"
