@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib.access.policy import AccessPolicy, Verdict, decide_access
+from chalicelib.access.policy import UNKNOWN_CAMERA_REASON, AccessPolicy, Verdict, decide_access
 from chalicelib.access.ports import AccessStore
 from chalicelib.core.models import Decision, Employee, Reason, Status
 
@@ -102,9 +102,12 @@ def admit(
         )
     verdict = next((verdict for verdict in verdicts if not verdict.allowed), verdicts[-1])
     if policy.unknown_camera(camera_id) and verdict.verdict is not Verdict.LOCKDOWN:
-        reason = "this camera is on no door of the access policy"
         return replace(
-            decision, status=Status.DENIED, door_id=door_id, reason=reason, reason_code=Reason.UNKNOWN_CAMERA
+            decision,
+            status=Status.DENIED,
+            door_id=door_id,
+            reason=UNKNOWN_CAMERA_REASON,
+            reason_code=Reason.UNKNOWN_CAMERA,
         )
     admitted = replace(decision, door_id=door_id, access_rule=verdict.rule_id, holiday=verdict.holiday)
     if verdict.allowed:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 ANY = "*"  # in a rule's or holiday's doors or groups: every door, every employee
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 DEFAULT_RULE_ID = "everyone-everywhere-always"
+UNKNOWN_CAMERA_REASON = "this camera is on no door of the access policy"
 
 
 class Effect(enum.StrEnum):
