@@ -25,9 +25,8 @@ from chalicelib.core.errors import (
     RecordCopyNotWritten,
     RejectedImage,
     ScanNotRecorded,
-    UploadTooLarge,
 )
-from chalicelib.core.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
+from chalicelib.core.keys import PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
 from chalicelib.core.observability import (
@@ -40,6 +39,7 @@ from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Not
 from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, parse_time, plausible
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.outage import alert_unrecorded, describe
+from chalicelib.scanning.reading import fetch
 from chalicelib.scanning.recognition import decide
 
 log = logging.getLogger(__name__)
@@ -53,16 +53,6 @@ class PipelinePorts:
     scans: ScanLog
     notifier: Notifier
     access: CurrentPolicy
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """An upload as read: its bytes, the version they came from, or why it is refused unread."""
-
-    data: bytes | None
-    version_id: str | None
-    refusal: Decision | None = None
-    last_modified: datetime | None = None  # when S3 stored it: access and the 60 s rule read it
 
 
 def scan_id_for(upload: Upload) -> str:
@@ -96,7 +86,7 @@ def process_upload(
         )
         return None
     camera = camera_of(upload.key)
-    fetched = _fetch(upload, camera, ports.images, settings)
+    fetched = fetch(upload, camera, ports.images, settings)
     # The identity is the version read, whatever the event carried, so that one version
     # gives one record and erasure can delete exactly this photo.
     upload = replace(upload, version_id=fetched.version_id or upload.version_id)
@@ -143,39 +133,6 @@ def process_upload(
     if not copied:
         raise RecordCopyNotWritten(f"processed copy of scan {scan_id} not stored; retry will put it")
     return replace(scan, notification="SENT" if sent else "FAILED")
-
-
-def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Settings) -> Fetched:
-    """Read the photo, or only its version when the key or the size already refuses it."""
-    limits = settings.limits
-    refusal = None
-    if camera.problem is not None:
-        code = Reason.BAD_KEY if camera.camera_id == NO_CAMERA else Reason.BAD_CAMERA_ID
-        refusal = Decision(Status.REJECTED, reason=camera.problem, reason_code=code)
-    elif upload.size is not None and upload.size > limits.max_bytes:
-        reason = f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
-        refusal = Decision(Status.REJECTED, reason=reason, reason_code=Reason.TOO_LARGE)
-    if refusal is not None:
-        return Fetched(None, _version_of(upload, images), refusal)
-    try:
-        with timed("read image"):
-            stored = images.read(upload, limits.max_bytes)
-    except UploadTooLarge as error:
-        refusal = Decision(Status.REJECTED, reason=str(error), reason_code=Reason.TOO_LARGE)
-        return Fetched(None, error.version_id, refusal)
-    except Exception as error:
-        log.exception("could not read %s", display_text(upload.key))
-        reason = f"could not read the upload: {describe(error)}"
-        return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
-    return Fetched(stored.data, stored.version_id, last_modified=stored.last_modified)
-
-
-def _version_of(upload: Upload, images: ImageStore) -> str | None:
-    try:
-        return images.version(upload)
-    except Exception:  # the event's own identity serves instead
-        log.exception("could not look up the version of %s", display_text(upload.key))
-        return None
 
 
 def _recognise(

@@ -135,6 +135,29 @@ def test_the_camera_function_stays_within_its_policy(stack: Stack, photos: Path,
     assert_allowed(recorder, "policy-dev-camera.json")
 
 
+def test_the_camera_function_marks_and_gives_back_outage_alerts_within_its_policy(
+    stack: Stack, photos: Path
+) -> None:
+    """The scans table and SNS both refuse: the alert marker under alerts/ is claimed, given
+    back (every version listed and deleted) and claimed again on each delivery."""
+    from tests.faults import FaultInjector, injected, table_is
+
+    enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+    stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+    scans = FaultInjector(
+        "dynamodb", "TransactWriteItems", "access denied", table_is(stack.settings.scans_table)
+    )
+    with injected(scans):
+        session = wiring._session()
+        recording = Recorder()
+        session.events.register("provide-client-params", recording)
+        session.events.register("before-send.sns.Publish", FaultInjector("sns", "Publish", "access denied"))
+        [event] = stack.pump(expected=1)
+    assert event.dead_lettered
+    assert {"s3:PutObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= recording.actions()
+    assert_allowed(recording, "policy-dev-camera.json")
+
+
 def test_the_enrollment_function_stays_within_its_policy(
     stack: Stack, photos: Path, recorder: Recorder
 ) -> None:

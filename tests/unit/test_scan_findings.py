@@ -155,6 +155,16 @@ def test_a_grant_naming_the_unlisted_camera_as_a_door_admits_nobody_there() -> N
     assert listed.status is Status.AUTHORIZED and listed.decision.door_id == "front-door"
 
 
+@pytest.mark.parametrize("camera", ["front-door", "server-room", "FRONT-DOOR-IN", "front-door-in.x"])
+def test_a_camera_named_like_a_door_or_a_camera_but_listed_by_none_opens_nothing(
+    site: World, camera: str
+) -> None:
+    """Uploading under a door's own id (or a look-alike of a listed camera) is no way onto it."""
+    stored = local("2026-03-09", "10:00")
+    scan = decided(site, stored=stored, stated=stored, now=stored + timedelta(seconds=1), camera=camera)
+    assert (scan.status, scan.decision.reason_code) == (Status.DENIED, Reason.UNKNOWN_CAMERA)
+
+
 @pytest.mark.parametrize("kind", ["group", "rule", "door"])
 def test_any_door_group_or_rule_puts_a_site_policy_in_force(kind: str) -> None:
     from chalicelib.access.documents import door_from, group_from, rule_from
