@@ -112,6 +112,12 @@ class InMemoryImageStore(Failing):
             raise self.write_fails_with
         self.json_documents[(bucket, key)] = json.loads(json.dumps(document))
 
+    def ensure_json(self, bucket: str, key: str, document: dict[str, object]) -> bool:
+        if (bucket, key) in self.json_documents:
+            return False
+        self.write_json(bucket, key, document)
+        return True
+
     def claim(self, bucket: str, key: str) -> bool:
         self._maybe_fail()
         if (bucket, key) in self.objects:

@@ -227,7 +227,7 @@ def _announce(scan: Scan, ports: PipelinePorts) -> bool:
 def _redelivered(existing: Scan, bucket: str, ports: PipelinePorts, settings: Settings) -> Scan:
     """A repeated event: put the processed copy again (the first delivery may have failed to),
     and announce again only an alert whose publication failed before."""
-    copied = _write_result(existing, bucket, ports.images, settings)
+    copied = _write_result(existing, bucket, ports.images, settings, again=True)
     announced = existing
     resend = existing.notification == "FAILED" and not existing.status.opens_door
     # The conditional claim: only the delivery that moves FAILED to PENDING resends it.
@@ -240,12 +240,18 @@ def _redelivered(existing: Scan, bucket: str, ports: PipelinePorts, settings: Se
     return announced
 
 
-def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> bool:
+def _write_result(
+    scan: Scan, bucket: str, images: ImageStore, settings: Settings, *, again: bool = False
+) -> bool:
     """Put the scan's copy (Athena's row) under its site-local day's partition, where erasure
-    finds it from the record; False, counted and logged, when S3 refused it. The same record
-    gives the same copy, so putting it again on a redelivery is harmless."""
+    finds it from the record; False, counted and logged, when S3 refused it. ``again`` (a
+    redelivery): only where no copy is, so a copy that is there gets no new version."""
+    key = processed_key(scan.scan_id, scan.day)
     try:
-        images.write_json(bucket, processed_key(scan.scan_id, scan.day), scan.to_dict())
+        if again:
+            images.ensure_json(bucket, key, scan.to_dict())
+        else:
+            images.write_json(bucket, key, scan.to_dict())
     except Exception:  # the scan log is the record: the door's decision stands
         log.exception("could not write the processed copy of scan %s", scan.scan_id)
         emit_record_copy_failed(settings.stage)

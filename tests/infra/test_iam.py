@@ -13,7 +13,7 @@ import fnmatch
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,8 @@ def test_the_camera_function_marks_and_gives_back_outage_alerts_within_its_polic
         session = wiring._session()
         recording = Recorder()
         session.events.register("provide-client-params", recording)
-        session.events.register("before-send.sns.Publish", FaultInjector("sns", "Publish", "access denied"))
+        publish: Callable[..., Any] = FaultInjector("sns", "Publish", "access denied")
+        session.events.register("before-send.sns.Publish", publish)
         [event] = stack.pump(expected=1)
     assert event.dead_lettered
     assert {"s3:PutObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= recording.actions()
