@@ -225,7 +225,7 @@ def _announce(scan: Scan, ports: PipelinePorts) -> bool:
 
 
 def _redelivered(existing: Scan, bucket: str, ports: PipelinePorts, settings: Settings) -> Scan:
-    """A repeated event: put the processed copy again (the first delivery may have failed to),
+    """A repeated event: put the processed copy where it is missing (the first delivery may have failed to),
     and announce again only an alert whose publication failed before."""
     copied = _write_result(existing, bucket, ports.images, settings, again=True)
     announced = existing
