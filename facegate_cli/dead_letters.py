@@ -4,10 +4,11 @@
 not: a record is replayed only into one of *this* stage's S3-triggered functions (by our name
 for it, never the record's ARN), in the stage's partition, region and account, for the
 stage's bucket, an object-created event only, for a key S3 could hold, and a camera event only
-with a readable event time that is not after SQS received the record (the 60 s rule judges
-that time: a forged later one could open a door). A record the function could not even parse
-(a size that is no byte count, a key that is not URL-encoded UTF-8) is malformed. Nothing
-here calls AWS.
+with a readable event time that is not after SQS received the record (plausibility only: the
+camera function judges access and the 60 s rule at the photo's ``LastModified`` and its own
+clock, never the event's time, so a forged time opens nothing either way). A record the
+function could not even parse (a size that is no byte count, a key that is not URL-encoded
+UTF-8) is malformed. Nothing here calls AWS.
 """
 
 from __future__ import annotations
@@ -184,8 +185,9 @@ def _check_record(record: dict[str, Any], bucket: str, prefix: str) -> None:
 
 
 def _check_camera_time(event: dict[str, Any], message: MessageTypeDef) -> None:
-    """A camera event's time is when the photo was taken for the 60 s rule: it must be one,
-    and not after SQS received the record (Lambda sends it minutes after the event)."""
+    """A camera event's time must be one, and not after SQS received the record (Lambda sends
+    it minutes after the event): a record failing that was written by hand, so it is kept.
+    No decision reads the time (the pipeline judges at ``LastModified``)."""
     sent_ms = (message.get("Attributes") or {}).get("SentTimestamp")
     for record in event["Records"]:
         try:

@@ -32,6 +32,7 @@ BUILT_IN_RULE = "everyone-everywhere-always"
 # Everyone through the front door, only IT (Jordan) into the server room; always, so the demo
 # reads the same at any hour. The built-in rule goes last: nobody is shut out meanwhile.
 DEMO_ACCESS = (
+    ("doors", "set", "front-door", "--name", "Front door", "--camera", "front-door"),
     ("doors", "set", "server-room", "--name", "Server room", "--camera", "server-room-cam"),
     ("groups", "set", "it", "--name", "IT"),
     ("groups", "add-member", "it", "EMP002"),

@@ -114,6 +114,19 @@ class InMemoryImageStore(Failing):
             raise self.write_fails_with
         self.json_documents[(bucket, key)] = json.loads(json.dumps(document))
 
+    def ensure_json(self, bucket: str, key: str, document: dict[str, object]) -> bool:
+        if (bucket, key) in self.json_documents:
+            return False
+        self.write_json(bucket, key, document)
+        return True
+
+    def claim(self, bucket: str, key: str) -> bool:
+        self._maybe_fail()
+        if (bucket, key) in self.objects:
+            return False
+        self.objects[(bucket, key)] = b""
+        return True
+
     def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
         return f"memory://{bucket}/{key}?version={version_id}&expires_in={expires_in}"
 

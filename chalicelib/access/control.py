@@ -3,18 +3,20 @@
 ``CurrentPolicy`` reads the store's version token on every scan (one consistent GetItem)
 and everything else only when that token moved, so a rule change is seen by the very next
 scan and an unchanged policy costs one small read. ``admit`` turns a recognised, active
-employee's AUTHORIZED into DENIED when no rule lets them through this door at the photo's
-instant, and into ERROR when the policy cannot be read: the door stays shut either way.
+employee's AUTHORIZED into DENIED when no rule lets them through this door at each instant
+the scan is judged at (``scanning.freshness``), or the camera is on no door of a site
+policy, and into ERROR when the policy cannot be read: the door stays shut either way.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib.access.policy import AccessPolicy, decide_access
+from chalicelib.access.policy import UNKNOWN_CAMERA_REASON, AccessPolicy, Verdict, decide_access
 from chalicelib.access.ports import AccessStore
 from chalicelib.core.models import Decision, Employee, Reason, Status
 
@@ -64,21 +66,32 @@ def at_door(decision: Decision, camera_id: str, access: CurrentPolicy) -> Decisi
 
 
 def admit(
-    decision: Decision, employee: Employee | None, camera_id: str, at: datetime, access: CurrentPolicy
+    decision: Decision,
+    employee: Employee | None,
+    camera_id: str,
+    at: Sequence[datetime],
+    access: CurrentPolicy,
 ) -> Decision:
     """``decision`` once the access policy has been asked about an AUTHORIZED one: still
     AUTHORIZED (with the door and the rule or holiday that let them in), DENIED (with the
     door, the verdict as its reason code, the rule or holiday that refused or came nearest),
-    or ERROR (``ACCESS_FAILED``) when the policy cannot be read. ``at`` is the photo's instant.
+    or ERROR (``ACCESS_FAILED``) when the policy cannot be read.
 
-    Anything else passes unchanged: a suspended employee stays UNKNOWN without a question.
+    ``at`` are the instants the policy must allow, every one of them (S3's ``LastModified``
+    and the decision time: the narrower window); the first that refuses names the denial.
+    With a site policy in force, a camera on no door is DENIED (``UNKNOWN_CAMERA``) unless
+    locked down. Anything else passes unchanged: a suspended employee stays UNKNOWN.
     """
     if decision.status is not Status.AUTHORIZED or employee is None:
         return decision
     try:
+        if not at:
+            raise ValueError("no instant to judge access at")
         policy = access.get()
         door_id = policy.door_of(camera_id)
-        verdict = decide_access(policy, employee.employee_id, employee.groups, door_id, at)
+        verdicts = [
+            decide_access(policy, employee.employee_id, employee.groups, door_id, instant) for instant in at
+        ]
     except Exception as error:
         log.exception("could not read the access policy")
         return replace(
@@ -86,6 +99,15 @@ def admit(
             status=Status.ERROR,
             reason=f"access policy unreadable: {type(error).__name__}",
             reason_code=Reason.ACCESS_FAILED,
+        )
+    verdict = next((verdict for verdict in verdicts if not verdict.allowed), verdicts[-1])
+    if policy.unknown_camera(camera_id) and verdict.verdict is not Verdict.LOCKDOWN:
+        return replace(
+            decision,
+            status=Status.DENIED,
+            door_id=door_id,
+            reason=UNKNOWN_CAMERA_REASON,
+            reason_code=Reason.UNKNOWN_CAMERA,
         )
     admitted = replace(decision, door_id=door_id, access_rule=verdict.rule_id, holiday=verdict.holiday)
     if verdict.allowed:

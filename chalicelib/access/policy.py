@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 ANY = "*"  # in a rule's or holiday's doors or groups: every door, every employee
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 DEFAULT_RULE_ID = "everyone-everywhere-always"
+UNKNOWN_CAMERA_REASON = "this camera is on no door of the access policy"
 
 
 class Effect(enum.StrEnum):
@@ -224,6 +225,7 @@ class AccessSnapshot:
             self.holidays,
             self.version,
             lockdowns=self.lockdowns,
+            in_force=bool(self.doors or self.groups or self.rules),
         )
 
     def lockdown_of(self, door_id: str) -> Lockdown | None:
@@ -242,6 +244,9 @@ class AccessPolicy:
     holidays: tuple[Holiday, ...] = ()
     version: str = ""
     lockdowns: tuple[Lockdown, ...] = ()
+    # A site policy: some door, group or rule stored. A camera on no door then opens nothing
+    # (UNKNOWN_CAMERA); a fresh site keeps every camera a door of its own.
+    in_force: bool = False
 
     def door_of(self, camera_id: str) -> str:
         """The door a camera watches; a camera no door lists is a door of its own."""
@@ -249,6 +254,10 @@ class AccessPolicy:
             if camera_id in door.cameras:
                 return door.door_id
         return camera_id
+
+    def unknown_camera(self, camera_id: str) -> bool:
+        """A camera no door lists, while a site policy is in force: it admits nobody."""
+        return self.in_force and not any(camera_id in door.cameras for door in self.doors)
 
     def lockdown_of(self, door_id: str) -> Lockdown | None:
         """The door's lockdown, or None when it is not locked down."""

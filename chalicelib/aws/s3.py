@@ -130,6 +130,28 @@ class S3ImageStore:
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 
+    def ensure_json(self, bucket: str, key: str, document: dict[str, object]) -> bool:
+        return self._create(bucket, key, json_line(document), "application/json")
+
+    def claim(self, bucket: str, key: str) -> bool:
+        return self._create(bucket, key, b"", "application/octet-stream")
+
+    def _create(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:
+        """``If-None-Match: *``: S3 refuses the put (412) when the key has a current version, and
+        answers 409 to the loser of two racing conditional puts; either means someone else has it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            ):
+                return False
+            raise
+        return True
+
     def write_json(self, bucket: str, key: str, document: dict[str, object]) -> None:
         """One compact object and a newline: a JSON document and a JSON-lines file at once,
         which Athena's JSON SerDe reads as one record (see ``json_line``)."""

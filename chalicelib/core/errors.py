@@ -43,7 +43,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
         ├── SigningFailed          a decision could not be signed         (also RuntimeError)
         ├── ModelUnavailable       a face model's files missing or not ours (also RuntimeError)
         ├── ScanNotRecorded        the scan log refused the write         (also RuntimeError)
-        └── NotificationFailed     an alert could not be published        (also RuntimeError)
+        ├── NotificationFailed     an alert could not be published        (also RuntimeError)
+        └── RecordCopyNotWritten   a scan's processed/ copy was not stored (also RuntimeError)
 
 The builtin second bases are kept where callers catch the builtin (``except ValueError``
 around parsing, ``LookupError`` in the sandbox). Errors outside the Lambda stay with their
@@ -264,3 +265,8 @@ class ScanNotRecorded(InternalFailure, RuntimeError):
 
 class NotificationFailed(InternalFailure, RuntimeError):
     """The alert could not be published: raised so that a redelivery tries again."""
+
+
+class RecordCopyNotWritten(InternalFailure, RuntimeError):
+    """The scan's ``processed/`` copy (Athena's row) could not be stored: raised so that a
+    redelivery puts it again."""

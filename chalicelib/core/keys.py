@@ -21,6 +21,9 @@ another prefix.
   enrolled for that employee by its own handler, then deleted (never a scan).
 - ``gallery/<id>.snapshot``: the local engine's packed gallery (embeddings, never photos)
   that cold containers start from; one at a time, named by the faces table's manifest item.
+- ``alerts/unrecorded/<scan-id>``: an empty marker, created only where none is (S3's
+  conditional write), that security was alerted that scan ``<scan-id>`` could not be
+  recorded: the one "already alerted" that lives outside the scans table, which is down.
 
 A camera id names a door in alerts, reports and IAM policies (each camera may write only
 its own prefix), so it is a defined, safe set: 1–64 letters, digits, ``-``, ``_`` and
@@ -40,6 +43,8 @@ GALLERY_PREFIX = "gallery/"
 # What door agents report (held open, forced open, …): ``door-events/<door>/<time>-<hex>.json``,
 # each door's identity may put under its own folder only (``infra/doors.py``).
 DOOR_EVENTS_PREFIX = "door-events/"
+# Markers that an alert went out while the scans table could not say so (``unrecorded_alert_key``).
+ALERTS_PREFIX = "alerts/"
 # The processed copies' partition column (``processed/dt=YYYY-MM-DD/``), as the Glue table
 # in ``infra/template.yaml`` declares it.
 PARTITION_COLUMN = "dt"
@@ -120,6 +125,11 @@ def processed_key(scan_id: str, day: str) -> str:
     written: ``processed/dt=<day>/<scan-id>.json``. ``ValueError`` for a scan id or a day
     that is not one (a ``/``, ``..`` or a newline would put the copy in another partition)."""
     return f"{PROCESSED_PREFIX}{PARTITION_COLUMN}={_checked_day(day)}/{_checked_scan_id(scan_id)}.json"
+
+
+def unrecorded_alert_key(scan_id: str) -> str:
+    """The marker that security heard scan ``scan_id`` could not be recorded (one alert per scan)."""
+    return f"{ALERTS_PREFIX}unrecorded/{_checked_scan_id(scan_id)}"
 
 
 def legacy_processed_key(scan_id: str) -> str:

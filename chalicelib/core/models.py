@@ -61,6 +61,7 @@ class Reason(enum.StrEnum):
     PASS_NOT_YET_VALID = "PASS_NOT_YET_VALID"
     NO_ACCESS_RULE = "NO_ACCESS_RULE"
     LOCKDOWN = "LOCKDOWN"  # the door is locked down (POST /doors/{door_id}/lockdown): nobody passes
+    UNKNOWN_CAMERA = "UNKNOWN_CAMERA"  # a site policy is in force and no door lists the camera
     ACCESS_FAILED = "ACCESS_FAILED"  # ERROR: the access policy could not be read
 
 

@@ -107,6 +107,24 @@ def emit_report_overdue(stage: str, overdue: bool) -> None:
     )
 
 
+def emit_authorized_unannounced(stage: str) -> None:
+    """One EMF record: AuthorizedUnannounced, an AUTHORIZED whose publication failed (the door
+    stayed shut and it is never resent late: only this metric's alarm tells anyone)."""
+    _emit(
+        [["Stage"]],
+        [{"Name": "AuthorizedUnannounced", "Unit": "Count"}],
+        {"Stage": stage, "AuthorizedUnannounced": 1},
+    )
+
+
+def emit_record_copy_failed(stage: str) -> None:
+    """One EMF record: RecordCopyFailed, a scan's ``processed/`` copy (Athena's row) not stored
+    this time (a redelivery puts it again)."""
+    _emit(
+        [["Stage"]], [{"Name": "RecordCopyFailed", "Unit": "Count"}], {"Stage": stage, "RecordCopyFailed": 1}
+    )
+
+
 def _emit(dimensions: list[list[str]], metrics: list[dict[str, str]], values: dict[str, object]) -> None:
     record = {
         "_aws": {

@@ -231,6 +231,16 @@ class ImageStore(Protocol):
         """Store a JSON document (the enriched result under ``processed/``)."""
         ...
 
+    def ensure_json(self, bucket: str, key: str, document: dict[str, object]) -> bool:
+        """Store a JSON document as ``write_json`` does, unless an object is at ``key`` already
+        (a conditional write: no new version of a copy that is there): True when stored."""
+        ...
+
+    def claim(self, bucket: str, key: str) -> bool:
+        """Create an empty object at ``key`` unless one is there (a conditional write): True
+        when this call created it, False when it was there already."""
+        ...
+
     def delete(self, bucket: str, key: str, version_id: str | None = None) -> None:
         """Delete one version of an object, or every version when none is given (purge)."""
         ...

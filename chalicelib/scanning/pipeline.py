@@ -20,21 +20,29 @@ from zoneinfo import ZoneInfo
 from chalicelib.access.control import CurrentPolicy, admit, at_door
 from chalicelib.core.config import Settings
 from chalicelib.core.display import display_text
-from chalicelib.core.errors import NotificationFailed, RejectedImage, ScanNotRecorded, UploadTooLarge
-from chalicelib.core.keys import NO_CAMERA, PROCESSED_PREFIX, CameraKey, camera_of, processed_key
+from chalicelib.core.errors import (
+    NotificationFailed,
+    RecordCopyNotWritten,
+    RejectedImage,
+    ScanNotRecorded,
+)
+from chalicelib.core.keys import PROCESSED_PREFIX, CameraKey, camera_of, processed_key
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import Decision, Reason, Scan, Status, Upload
-from chalicelib.core.observability import emit_scan_metrics, timed
+from chalicelib.core.observability import (
+    emit_authorized_unannounced,
+    emit_record_copy_failed,
+    emit_scan_metrics,
+    timed,
+)
 from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
+from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, parse_time, plausible
 from chalicelib.scanning.imaging import normalise
+from chalicelib.scanning.outage import alert_unrecorded, describe
+from chalicelib.scanning.reading import fetch
 from chalicelib.scanning.recognition import decide
 
 log = logging.getLogger(__name__)
-# A decision reached this long after the photo was taken (a retry, a backlog) never
-# opens the door: the person has gone, someone else may be standing there.
-MAX_AUTHORIZE_DELAY = timedelta(seconds=60)
-MAX_CLOCK_SKEW = timedelta(seconds=5)  # between S3's clock, which stamps the event, and ours
-MAX_EVENT_AGE = timedelta(days=15)  # the dead-letter queue keeps an event 14 days, Lambda retries 6 h
 
 
 @dataclass(frozen=True)
@@ -45,16 +53,6 @@ class PipelinePorts:
     scans: ScanLog
     notifier: Notifier
     access: CurrentPolicy
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """An upload as read: its bytes, the version they came from, or why it is refused unread."""
-
-    data: bytes | None
-    version_id: str | None
-    refusal: Decision | None = None
-    last_modified: datetime | None = None  # when S3 stored it: the 60 s rule's second clock
 
 
 def scan_id_for(upload: Upload) -> str:
@@ -88,26 +86,27 @@ def process_upload(
         )
         return None
     camera = camera_of(upload.key)
-    fetched = _fetch(upload, camera, ports.images, settings)
+    fetched = fetch(upload, camera, ports.images, settings)
     # The identity is the version read, whatever the event carried, so that one version
     # gives one record and erasure can delete exactly this photo.
     upload = replace(upload, version_id=fetched.version_id or upload.version_id)
     scan_id = scan_id_for(upload)
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
-        return _redelivered(existing, ports)
-    stated = _parse_time(upload.event_time)
+        return _redelivered(existing, upload.bucket, ports, settings)
+    stated = parse_time(upload.event_time)
     # The record keeps the stated time unless no event can carry it: one from the future
-    # (S3 stamps it), or one the site's calendar cannot show.
+    # (S3 stamps it), or one the site's calendar cannot show. No decision reads it.
     received = clock()
-    captured = stated if stated is not None and _plausible(stated, received, settings.timezone) else received
+    captured = stated if stated is not None and plausible(stated, received, settings.timezone) else received
+    instants = lambda: judged_at(fetched.last_modified, clock())  # noqa: E731 - read once asked
     decision = fetched.refusal or _recognise(
-        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=captured
+        upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=instants
     )
     decision = at_door(decision, camera.camera_id, ports.access)
     decided = clock()  # once: the 60 s rule and the record's processed_at name the same instant
     if decision.status.opens_door:
-        decision = _in_time(decision, stated, fetched.last_modified, decided)
+        decision = in_time(decision, fetched.last_modified, decided)
     scan = _scan(scan_id, upload, camera, decision, captured, settings, ports.engine.name, decided)
     try:
         outcome = ports.scans.record(scan)
@@ -116,7 +115,7 @@ def process_upload(
             outcome = ports.scans.record(scan)
     except Exception as error:
         log.exception("could not record scan %s", scan_id)
-        _alert_unrecorded(scan, error, ports.notifier)
+        alert_unrecorded(scan, error, upload.bucket, ports.notifier, ports.images)
         raise ScanNotRecorded(f"scan {scan_id} could not be recorded: {error}") from error
     if outcome is not Recorded.WRITTEN:  # a concurrent delivery of the same event won the write
         return _recorded(ports.scans, scan_id)
@@ -126,50 +125,27 @@ def process_upload(
         "scan recorded", extra={"scan_id": scan_id, "status": scan.status.value, "ms": round(elapsed_ms)}
     )
     sent = _announce(scan, ports)
-    _write_result(scan, upload.bucket, ports.images, settings)
+    if not sent and scan.status.opens_door:  # never resent late: only the ops alarm tells anyone
+        emit_authorized_unannounced(settings.stage)
+    copied = _write_result(scan, upload.bucket, ports.images, settings)
     if not sent and not scan.status.opens_door:
         raise NotificationFailed(f"alert for scan {scan_id} not published; retry will resend it")
+    if not copied:
+        raise RecordCopyNotWritten(f"processed copy of scan {scan_id} not stored; retry will put it")
     return replace(scan, notification="SENT" if sent else "FAILED")
 
 
-def _fetch(upload: Upload, camera: CameraKey, images: ImageStore, settings: Settings) -> Fetched:
-    """Read the photo, or only its version when the key or the size already refuses it."""
-    limits = settings.limits
-    refusal = None
-    if camera.problem is not None:
-        code = Reason.BAD_KEY if camera.camera_id == NO_CAMERA else Reason.BAD_CAMERA_ID
-        refusal = Decision(Status.REJECTED, reason=camera.problem, reason_code=code)
-    elif upload.size is not None and upload.size > limits.max_bytes:
-        reason = f"file too large: {upload.size} bytes, limit {limits.max_bytes}"
-        refusal = Decision(Status.REJECTED, reason=reason, reason_code=Reason.TOO_LARGE)
-    if refusal is not None:
-        return Fetched(None, _version_of(upload, images), refusal)
-    try:
-        with timed("read image"):
-            stored = images.read(upload, limits.max_bytes)
-    except UploadTooLarge as error:
-        refusal = Decision(Status.REJECTED, reason=str(error), reason_code=Reason.TOO_LARGE)
-        return Fetched(None, error.version_id, refusal)
-    except Exception as error:
-        log.exception("could not read %s", display_text(upload.key))
-        reason = f"could not read the upload: {_describe(error)}"
-        return Fetched(None, None, Decision(Status.ERROR, reason=reason, reason_code=Reason.READ_FAILED))
-    return Fetched(stored.data, stored.version_id, last_modified=stored.last_modified)
-
-
-def _version_of(upload: Upload, images: ImageStore) -> str | None:
-    try:
-        return images.version(upload)
-    except Exception:  # the event's own identity serves instead
-        log.exception("could not look up the version of %s", display_text(upload.key))
-        return None
-
-
 def _recognise(
-    key: str, data: bytes, ports: PipelinePorts, settings: Settings, *, camera_id: str, at: datetime
+    key: str,
+    data: bytes,
+    ports: PipelinePorts,
+    settings: Settings,
+    *,
+    camera_id: str,
+    at: Callable[[], tuple[datetime, ...]],
 ) -> Decision:
-    """Recognise the face and ask the access policy about this door at ``at``, the photo's
-    instant (the same one the 60 s rule measures from)."""
+    """Recognise the face and ask the access policy about this door at every instant ``at``
+    gives once recognition is done: S3's ``LastModified`` and now (``freshness.judged_at``)."""
     try:
         with timed("decode+normalise"):
             image = normalise(data, settings.limits)
@@ -181,7 +157,7 @@ def _recognise(
         return Decision(Status.REJECTED, reason=str(error), reason_code=Reason.UNUSABLE_IMAGE)
     except Exception as error:
         log.exception("face engine %s failed on %s", ports.engine.name, display_text(key))
-        reason = f"face engine failed: {_describe(error)}"
+        reason = f"face engine failed: {describe(error)}"
         return Decision(Status.ERROR, reason=reason, reason_code=Reason.ENGINE_FAILED)
     employee = None
     if result.best is not None:
@@ -189,11 +165,11 @@ def _recognise(
             employee = ports.directory.get(result.best.employee_id)
         except Exception as error:
             log.exception("employee lookup failed for %s", display_text(key))
-            reason = f"employee lookup failed: {_describe(error)}"
+            reason = f"employee lookup failed: {describe(error)}"
             return Decision(Status.ERROR, reason=reason, reason_code=Reason.DIRECTORY_FAILED)
     decision = decide(result, employee, settings.policy)
     with timed("access policy"):
-        return admit(decision, employee, camera_id, at, ports.access)
+        return admit(decision, employee, camera_id, at(), ports.access)
 
 
 def _without_employee(decision: Decision) -> Decision:
@@ -248,39 +224,39 @@ def _announce(scan: Scan, ports: PipelinePorts) -> bool:
     return True
 
 
-def _redelivered(existing: Scan, ports: PipelinePorts) -> Scan:
-    """A repeated event: announce again only an alert whose publication failed before."""
-    if existing.notification != "FAILED" or existing.status.opens_door:
-        return existing
-    if not ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
-        return existing  # another delivery claimed the retry
-    if not _announce(existing, ports):
-        raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
-    return replace(existing, notification="SENT")
+def _redelivered(existing: Scan, bucket: str, ports: PipelinePorts, settings: Settings) -> Scan:
+    """A repeated event: put the processed copy where it is missing (the first delivery may have failed to),
+    and announce again only an alert whose publication failed before."""
+    copied = _write_result(existing, bucket, ports.images, settings, again=True)
+    announced = existing
+    resend = existing.notification == "FAILED" and not existing.status.opens_door
+    # The conditional claim: only the delivery that moves FAILED to PENDING resends it.
+    if resend and ports.scans.set_notification(existing.scan_id, "PENDING", expected="FAILED"):
+        if not _announce(existing, ports):
+            raise NotificationFailed(f"alert for scan {existing.scan_id} still not published")
+        announced = replace(existing, notification="SENT")
+    if not copied:
+        raise RecordCopyNotWritten(f"processed copy of scan {existing.scan_id} still not stored")
+    return announced
 
 
-def _alert_unrecorded(scan: Scan, error: Exception, notifier: Notifier) -> None:
-    """Tell security that a door event could not be logged (the door stays shut)."""
-    alert = replace(
-        scan,
-        decision=replace(
-            scan.decision,
-            status=Status.ERROR,
-            reason=f"could not record the scan ({_describe(error)}); decided {scan.status.value}",
-            reason_code=Reason.NOT_RECORDED,
-        ),
-    )
+def _write_result(
+    scan: Scan, bucket: str, images: ImageStore, settings: Settings, *, again: bool = False
+) -> bool:
+    """Put the scan's copy (Athena's row) under its site-local day's partition, where erasure
+    finds it from the record; False, counted and logged, when S3 refused it. ``again`` (a
+    redelivery): only where no copy is, so a copy that is there gets no new version."""
+    key = processed_key(scan.scan_id, scan.day)
     try:
-        notifier.publish(alert)
-    except Exception:
-        log.exception("could not alert about unrecorded scan %s", scan.scan_id)
-
-
-def _write_result(scan: Scan, bucket: str, images: ImageStore, settings: Settings) -> None:
-    try:  # under its site-local day's partition, where erasure finds it from the record
-        images.write_json(bucket, processed_key(scan.scan_id, scan.day), scan.to_dict())
-    except Exception:  # the scan log is the record; this copy is a convenience
+        if again:
+            images.ensure_json(bucket, key, scan.to_dict())
+        else:
+            images.write_json(bucket, key, scan.to_dict())
+    except Exception:  # the scan log is the record: the door's decision stands
         log.exception("could not write the processed copy of scan %s", scan.scan_id)
+        emit_record_copy_failed(settings.stage)
+        return False
+    return True
 
 
 def _recorded(scans: ScanLog, scan_id: str) -> Scan | None:
@@ -296,43 +272,3 @@ def _set_notification(scans: ScanLog, scan_id: str, state: str, *, expected: str
         scans.set_notification(scan_id, state, expected=expected)
     except Exception:
         log.exception("could not mark scan %s as %s", scan_id, state)
-
-
-def _in_time(decision: Decision, taken: datetime | None, stored: datetime | None, now: datetime) -> Decision:
-    """An opening decision stands only for a photo whose time is known and recent, by both of
-    S3's clocks: the event's time and the object's ``LastModified`` (a replayed event can carry
-    a forged fresh time, never a fresh ``LastModified``), measured from the older of the two.
-    Either unreadable, or either from the future (only a forged or replayed event, or a clock
-    gone wrong, can be later than ours by more than the skew), fails closed."""
-    if taken is None or stored is None:
-        reason = "the photo's time cannot be read, so the door is not opened"
-    elif max(taken, stored) - now > MAX_CLOCK_SKEW:
-        later = max(taken, stored)
-        reason = f"the photo's time is in the future ({iso_ms(later)}), so the door is not opened"
-    elif now - min(taken, stored) > MAX_AUTHORIZE_DELAY:
-        reason = f"decided too late to open the door (photo taken at {iso_ms(min(taken, stored))})"
-    else:
-        return decision
-    return replace(decision, status=Status.ERROR, reason=reason, reason_code=Reason.TOO_LATE)
-
-
-def _plausible(taken: datetime, now: datetime, timezone: str) -> bool:
-    try:
-        taken.astimezone(ZoneInfo(timezone))  # the record's day is on the site's calendar
-    except OverflowError:
-        return False
-    return taken <= now + MAX_CLOCK_SKEW
-
-
-def _parse_time(text: str) -> datetime | None:
-    """The event's time in UTC, or None when it is not one (``9999-12-31T23:59:59-01:00``
-    is past what a datetime holds once in UTC)."""
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, AttributeError, TypeError, OverflowError):
-        return None
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:300]

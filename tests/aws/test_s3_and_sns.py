@@ -183,3 +183,24 @@ def stubbed_store() -> tuple[S3ImageStore, Stubber]:
         config=Config(retries={"max_attempts": 1}),
     )
     return S3ImageStore(s3), Stubber(s3)
+
+
+def test_a_claim_creates_a_marker_once_and_again_only_after_it_is_given_back(stack: Stack) -> None:
+    """S3's conditional write (If-None-Match: *) in the versioned camera bucket."""
+    store, bucket = S3ImageStore(wiring.client("s3")), stack.settings.camera_bucket
+    key = "alerts/unrecorded/0123456789abcdef0123456789abcdef"
+    assert store.claim(bucket, key) is True
+    assert store.claim(bucket, key) is False
+    store.delete(bucket, key)  # every version
+    assert store.claim(bucket, key) is True
+
+
+def test_ensuring_a_copy_puts_it_only_where_none_is(stack: Stack) -> None:
+    store, bucket = S3ImageStore(wiring.client("s3")), stack.settings.camera_bucket
+    key = "processed/dt=2026-03-08/0123456789abcdef0123456789abcdef.json"
+    assert store.ensure_json(bucket, key, {"status": "UNKNOWN"}) is True
+    assert store.ensure_json(bucket, key, {"status": "other"}) is False
+    versions = stack.s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert len(versions) == 1
+    body = stack.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert json.loads(body) == {"status": "UNKNOWN"}

@@ -35,6 +35,8 @@ WITHOUT_REKOGNITION = {
     "on_camera_upload-near-timeout",
     "report-overdue",
     "door-alarm-events",
+    "authorized-unannounced",
+    "record-copy-failed",
 }
 
 

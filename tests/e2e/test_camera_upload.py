@@ -228,7 +228,8 @@ def test_a_rule_change_applies_from_the_next_scan_of_the_same_container(
 
     store = wiring.access_store(enrolled.settings)
     deny = Rule("no-avery", Effect.DENY, frozenset({ANY}), employees=frozenset({"EMP001"}))
-    assert store.commit(store.version(), put=[DEFAULT_RULE, deny])
+    front = Door("front-door", "Front door", frozenset({"front-door"}))  # a site policy: cameras on doors
+    assert store.commit(store.version(), put=[DEFAULT_RULE, deny, front])
     second, event = camera.put("incoming/front-door/avery-2.jpg", (photos / "obama2.jpg").read_bytes())
     camera.invoke(event)
     scan = camera.scan(second)

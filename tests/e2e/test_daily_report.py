@@ -12,7 +12,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.access.policy import Effect, Rule
+from chalicelib.access.policy import Door, Effect, Rule
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.core.models import Decision, Employee, Scan, Status
 from sandbox.enroll import enroll_employee
@@ -66,7 +66,8 @@ def test_a_denied_attempt_reaches_the_email_in_its_own_section(stack: Stack, pho
         valid_from=date(2020, 1, 1),
         valid_until=date(2020, 1, 31),
     )
-    assert store.commit(store.version(), put=[ended])
+    front = Door("front-door", "Front door", frozenset({"front-door"}))  # a site policy: cameras on doors
+    assert store.commit(store.version(), put=[front, ended])
     stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
     stack.pump(expected=1)
     [scan] = DynamoScanLog(wiring.table(stack.settings.scans_table)).by_day(_today(stack), 10).items

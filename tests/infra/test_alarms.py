@@ -22,7 +22,9 @@ from chalicelib.core.models import Status
 from chalicelib.core.observability import (
     METRICS,
     NAMESPACE,
+    emit_authorized_unannounced,
     emit_door_event,
+    emit_record_copy_failed,
     emit_report_overdue,
     emit_scan_metrics,
 )
@@ -95,6 +97,8 @@ def emitted_metrics() -> set[tuple[str, frozenset[str]]]:
         emit_scan_metrics("prod", "AUTHORIZED", "front-door", 12.5)
         emit_report_overdue("prod", True)
         emit_door_event("prod", "HELD_OPEN", alarming=True)
+        emit_authorized_unannounced("prod")
+        emit_record_copy_failed("prod")
     finally:
         METRICS.removeHandler(capture)
         METRICS.setLevel(saved)
@@ -199,7 +203,13 @@ def test_every_facegate_metric_an_alarm_reads_is_one_the_code_emits(stage: str) 
         for namespace, metric, dimensions in watched(definition)
         if namespace == NAMESPACE
     ]
-    assert {metric for metric, _ in read} == {"Scans", "ReportOverdue", "DoorAlarms"}
+    assert {metric for metric, _ in read} == {
+        "Scans",
+        "ReportOverdue",
+        "DoorAlarms",
+        "AuthorizedUnannounced",
+        "RecordCopyFailed",
+    }
     for metric, dimensions in read:
         assert (metric, frozenset(dimensions)) in emitted
         assert dimensions["Stage"] == stage

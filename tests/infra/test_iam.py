@@ -13,7 +13,7 @@ import fnmatch
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,30 @@ def test_the_camera_function_stays_within_its_policy(stack: Stack, photos: Path,
     assert Request("sns:Publish", stack.settings.topic_arn) in recorder.calls
     assert Request("kms:GenerateMac", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased") in recorder.calls
     assert_allowed(recorder, "policy-dev-camera.json")
+
+
+def test_the_camera_function_marks_and_gives_back_outage_alerts_within_its_policy(
+    stack: Stack, photos: Path
+) -> None:
+    """The scans table and SNS both refuse: the alert marker under alerts/ is claimed, given
+    back (every version listed and deleted) and claimed again on each delivery."""
+    from tests.faults import FaultInjector, injected, table_is
+
+    enroll_employee(stack, _employee(), [photos / "obama.jpg"])
+    stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
+    scans = FaultInjector(
+        "dynamodb", "TransactWriteItems", "access denied", table_is(stack.settings.scans_table)
+    )
+    with injected(scans):
+        session = wiring._session()
+        recording = Recorder()
+        session.events.register("provide-client-params", recording)
+        publish: Callable[..., Any] = FaultInjector("sns", "Publish", "access denied")
+        session.events.register("before-send.sns.Publish", publish)
+        [event] = stack.pump(expected=1)
+    assert event.dead_lettered
+    assert {"s3:PutObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= recording.actions()
+    assert_allowed(recording, "policy-dev-camera.json")
 
 
 def test_the_enrollment_function_stays_within_its_policy(
@@ -641,7 +665,7 @@ def test_shared_tables_are_written_only_within_each_roles_keys_and_attributes(
 S3_REACH: dict[str, dict[str, set[str]]] = {
     "dev": {
         "api": {"incoming", "gallery"},
-        "camera": {"incoming", "processed", "gallery"},
+        "camera": {"incoming", "processed", "gallery", "alerts"},
         "enroll": {"enroll", "gallery"},
         "erasure": {"incoming", "processed", "gallery"},
         "gallery": {"gallery"},
@@ -652,7 +676,7 @@ S3_REACH: dict[str, dict[str, set[str]]] = {
     },
     "prod": {
         "api": {"incoming"},
-        "camera": {"incoming", "processed"},
+        "camera": {"incoming", "processed", "alerts"},
         "enroll": {"enroll"},
         "erasure": {"incoming", "processed"},
         "gallery": set(),
@@ -668,6 +692,7 @@ KEYS_BY_FAMILY = {
     "enroll": "enroll/EMP001/a.jpg",
     "gallery": "gallery/a.snapshot",
     "door-events": "door-events/front-door/20261207T180000.000Z-0123456789abcdef.json",
+    "alerts": "alerts/unrecorded/0123456789abcdef0123456789abcdef",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core.keys import (
+    ALERTS_PREFIX,
     DOOR_EVENTS_PREFIX,
     ENROLL_PREFIX,
     GALLERY_PREFIX,
@@ -21,7 +22,7 @@ from chalicelib.core.keys import (
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 
-LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX, DOOR_EVENTS_PREFIX)
+LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX, DOOR_EVENTS_PREFIX, ALERTS_PREFIX)
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
 

@@ -109,10 +109,10 @@ def test_every_refusing_verdict_is_a_reason_code() -> None:
     assert {Reason(verdict.value) for verdict in refusals} <= set(Reason)
 
 
-def test_the_policy_is_asked_about_the_photos_instant_not_the_decisions(site: World) -> None:
-    # Taken at 18:59:30, decided at 19:00:10 (within the 60 s rule): the photo's time counts.
+def test_the_policy_must_allow_both_the_photos_instant_and_the_decisions(site: World) -> None:
+    # Taken at 18:59:30, decided at 19:00:10 (within the 60 s rule): the hours ended meanwhile.
     late = scan_at(site, local("2026-03-09", "18:59:30"), decided_after=timedelta(seconds=40))
-    assert late.status is Status.AUTHORIZED
+    assert (late.status, late.decision.reason_code) == (Status.DENIED, Reason.OUTSIDE_SCHEDULE)
     # Taken at 06:59:50, decided at 07:00:05: still before the staff's hours.
     early = scan_at(site, local("2026-03-09", "06:59:50"), version="v2", decided_after=timedelta(seconds=15))
     assert (early.status, early.decision.reason_code) == (Status.DENIED, Reason.OUTSIDE_SCHEDULE)
@@ -216,5 +216,5 @@ def test_admit_leaves_every_decision_but_authorized_alone() -> None:
         if status is Status.AUTHORIZED:
             continue
         decision = Decision(status, employee_id="EMP001")
-        assert admit(decision, JANE, "front-door", datetime.now(UTC), access) is decision
+        assert admit(decision, JANE, "front-door", (datetime.now(UTC),), access) is decision
     assert store.version_reads == 0

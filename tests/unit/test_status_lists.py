@@ -27,3 +27,14 @@ def test_the_readme_status_table_has_a_row_per_status() -> None:
     readme = (PROJECT_DIR / "docs" / "how-it-works.md").read_text()
     rows = re.findall(r"^\| `([A-Z_]+)` \|", readme[readme.index("**Decisions**") :], re.MULTILINE)
     assert rows[: len(ALL)] == ALL
+
+
+def test_the_openapi_reason_code_enum_and_the_docs_reasons_table_are_every_reason() -> None:
+    from chalicelib.core.models import Reason
+
+    reasons = [reason.value for reason in Reason]
+    spec = yaml.safe_load((PROJECT_DIR / "openapi.yaml").read_text())
+    assert spec["components"]["schemas"]["ReasonCode"]["enum"] == reasons
+    page = (PROJECT_DIR / "docs" / "how-it-works.md").read_text()
+    table = page[page.index("**Reason codes**") :]
+    assert re.findall(r"^\| `([A-Z_]+)` \| `", table, re.MULTILINE)[: len(reasons)] == reasons
