@@ -117,6 +117,8 @@ class Settings:
     # function's 60 s timeout, so scans in flight during the erasure have been recorded.
     erasure_settle_seconds: int = 90
     erasure_max_receives: int = 5  # the erasure queue's maxReceiveCount (infra/template.yaml)
+    # The SSM parameter holding the SHA-256 of the identity provider's SCIM token (never the token)
+    scim_token_parameter: str = "/facegate/dev/scim-token-sha256"
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     policy: Policy = Policy()
@@ -160,6 +162,9 @@ class Settings:
             ),
             erasure_max_receives=reader.integer(
                 "FACEGATE_ERASURE_MAX_RECEIVES", defaults.erasure_max_receives, low=1
+            ),
+            scim_token_parameter=reader.text(
+                "FACEGATE_SCIM_TOKEN_PARAMETER", f"/facegate/{stage}/scim-token-sha256"
             ),
             auth=AuthSettings.from_reader(reader, source),
             report=ReportSettings(
