@@ -22,7 +22,7 @@ from chalicelib.core.errors import BadRequest, NotFound, PayloadTooLarge, ScimRe
 from chalicelib.scim import credential, discovery
 from chalicelib.scim import users as scim
 from chalicelib.scim.filters import filtered_id
-from chalicelib.scim.resources import USER_SCHEMA
+from chalicelib.scim.resources import USER_SCHEMA, projected
 
 scim_api = Blueprint(__name__)
 requires = route_guard(scim_api)
@@ -85,6 +85,11 @@ def _body(request: Request) -> dict[str, Any]:
         raise ScimRefused(str(refused), "invalidSyntax") from None
 
 
+def _projected(request: Request, resource: dict[str, Any]) -> dict[str, Any]:
+    params = query(request)
+    return projected(resource, params.get("attributes"), params.get("excludedAttributes"))
+
+
 def _number(params: dict[str, str], name: str, default: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
@@ -100,7 +105,9 @@ def list_users(ports: scim.ScimPorts, base: str, request: Request) -> Any:
     params = query(request)
     start = _number(params, "startIndex", 1, scim.MAX_START_INDEX)
     count = _number(params, "count", scim.MAX_COUNT, scim.MAX_COUNT)
-    return scim.list_users(filtered_id(params.get("filter")), start, count, ports, base)
+    listed = scim.list_users(filtered_id(params.get("filter")), start, count, ports, base)
+    listed["Resources"] = [_projected(request, user) for user in listed["Resources"]]
+    return listed
 
 
 @scim_api.route(f"{PREFIX}/Users", methods=["POST"], content_types=TYPES)
@@ -112,7 +119,7 @@ def create_user(ports: scim.ScimPorts, base: str, request: Request) -> Any:
 @scim_api.route(f"{PREFIX}/Users/{{user_id}}", methods=["GET"], content_types=TYPES)
 @scim_guard
 def get_user(ports: scim.ScimPorts, base: str, request: Request, user_id: str) -> Any:
-    return scim.get_user(user_id, ports, base)
+    return _projected(request, scim.get_user(user_id, ports, base))
 
 
 @scim_api.route(f"{PREFIX}/Users/{{user_id}}", methods=["PUT"], content_types=TYPES)

@@ -42,16 +42,16 @@ USER_ATTRIBUTES = [
         "name",
         "complex",
         description="The employee's name",
-        subAttributes=[_attribute("formatted"), _attribute("givenName"), _attribute("familyName")],
+        subAttributes=[_attribute("formatted")],
     ),
     _attribute(
         "emails",
         "complex",
         multiValued=True,
         description="The primary one is the employee's email",
-        subAttributes=[_attribute("value"), _attribute("type"), _attribute("primary", "boolean")],
+        subAttributes=[_attribute("value"), _attribute("primary", "boolean")],
     ),
-    _attribute("active", "boolean", description="false: suspended, refused at every door"),
+    _attribute("active", "boolean", required=True, description="false: suspended, refused at every door"),
 ]
 
 

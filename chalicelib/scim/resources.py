@@ -2,7 +2,7 @@
 
 The mapping (docs/scim.md): ``userName`` *is* the employee id (the employee-id rules apply;
 the SCIM ``id`` is the same value, so it never changes); the name is ``name.formatted``, else
-``displayName``, else ``name.givenName`` and ``name.familyName``; the email is the primary
+``displayName``, else ``name.givenName`` and ``name.familyName``, else the userName; the email is the primary
 (else the first) of ``emails``; ``active`` is the employee's. Attributes facegate does not keep
 (``password``, ``locale``, ``phoneNumbers``…) are ignored, as RFC 7644 allows; the ones it
 keeps are validated by the employee rules the API uses.
@@ -34,7 +34,7 @@ def user_resource(employee: Employee, base_url: str) -> dict[str, Any]:
         "meta": {"resourceType": "User", "location": f"{base_url}/Users/{employee.employee_id}"},
     }
     if employee.email:
-        resource["emails"] = [{"value": employee.email, "type": "work", "primary": True}]
+        resource["emails"] = [{"value": employee.email, "primary": True}]
     return resource
 
 
@@ -46,7 +46,7 @@ def new_employee(body: dict[str, Any]) -> Employee:
     user_name = body.get("userName")
     if not isinstance(user_name, str):
         raise ScimRefused("userName is required: the employee id", "invalidValue")
-    fields: dict[str, Any] = {"employee_id": user_name, "name": name_of(body)}
+    fields: dict[str, Any] = {"employee_id": user_name, "name": name_of(body, user_name)}
     email = email_of(body.get("emails"))
     if email is not None:
         fields["email"] = email
@@ -59,8 +59,9 @@ def new_employee(body: dict[str, Any]) -> Employee:
     return employee
 
 
-def name_of(body: dict[str, Any]) -> str:
-    """``name.formatted``, else ``displayName``, else given and family names."""
+def name_of(body: dict[str, Any], fallback: str | None = None) -> str:
+    """``name.formatted``, else ``displayName``, else given and family names, else ``fallback``
+    (on create and PUT: the userName, so a user the IdP sends without a name still exists)."""
     name = body.get("name")
     if name is not None and not isinstance(name, dict):
         raise ScimRefused("name must be an object", "invalidValue")
@@ -69,6 +70,8 @@ def name_of(body: dict[str, Any]) -> str:
         if value is not None:
             return _text(value, "name")
     joined = " ".join(_text(parts[key], "name") for key in ("givenName", "familyName") if parts.get(key))
+    if not joined and fallback is not None:
+        return fallback
     if not joined:
         raise ScimRefused("a name is required: name.formatted, displayName or name.givenName", "invalidValue")
     return joined
@@ -99,3 +102,29 @@ def _text(value: Any, field: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise ScimRefused(f"{field} must be a string of at most {MAX_TEXT} characters", "invalidValue")
     return value
+
+
+ALWAYS_RETURNED = frozenset({"schemas", "id", "meta"})
+MAX_LISTED_ATTRIBUTES = 20
+
+
+def projected(resource: dict[str, Any], attributes: str | None, excluded: str | None) -> dict[str, Any]:
+    """``attributes`` / ``excludedAttributes`` (RFC 7644 §3.4.2.5) on a User's top-level
+    attributes (``name.givenName`` counts as ``name``); ``schemas``, ``id`` and ``meta`` stay."""
+    if attributes is not None:
+        wanted = _attribute_names(attributes) | ALWAYS_RETURNED
+        return {key: value for key, value in resource.items() if key.lower() in wanted}
+    if excluded is not None:
+        unwanted = _attribute_names(excluded) - ALWAYS_RETURNED
+        return {key: value for key, value in resource.items() if key.lower() not in unwanted}
+    return resource
+
+
+def _attribute_names(raw: str) -> frozenset[str]:
+    names = [name.strip().lower() for name in raw.split(",", MAX_LISTED_ATTRIBUTES)]
+    if len(names) > MAX_LISTED_ATTRIBUTES or any(len(name) > 200 for name in names):
+        raise ScimRefused(
+            f"at most {MAX_LISTED_ATTRIBUTES} attributes of at most 200 characters", "invalidValue"
+        )
+    prefix = USER_SCHEMA.lower() + ":"
+    return frozenset(name.removeprefix(prefix).split(".", 1)[0] for name in names)

@@ -92,7 +92,6 @@ def test_okta_create_filter_deactivate_replace_delete(scim: Api) -> None:
     assert scim.call("GET", "/employees/E100").status == 404  # the erasure job has it
 
 
-
 def test_entra_id_patches_with_string_booleans_and_paths(scim: Api) -> None:
     entra = {
         "schemas": [USER],
@@ -192,7 +191,6 @@ BAD_USERS = [
     (b"[1]", "invalidSyntax"),
     (b"[" * 60_000, "invalidSyntax"),
     ({"userName": "a b", "displayName": "X"}, "invalidValue"),
-    ({"userName": "E1"}, "invalidValue"),
     ({"userName": "E1", "displayName": "X", "emails": [{"value": "no-at"}]}, "invalidValue"),
     ({"userName": "E1", "displayName": "X\u202e"}, "invalidValue"),
     ({"userName": "E1", "displayName": "X", "schemas": "x"}, "invalidSyntax"),
@@ -227,3 +225,49 @@ def test_discovery_documents(scim: Api) -> None:
     assert call(scim, "GET", f"/Schemas/{USER}").json["name"] == "User"
     assert call(scim, "GET", "/ResourceTypes/User").json["endpoint"] == "/Users"
     scim_error(call(scim, "GET", "/ResourceTypes/Group"), 404)
+
+
+def chalice_as_wsgi(api: Api) -> Any:
+    """The app as a WSGI application, for scim2-client's in-process engine: each request goes
+    through Chalice's local gateway (``api.client``), as ``call`` does."""
+
+    def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        path = environ["PATH_INFO"] + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        response = api.client.http.request(environ["REQUEST_METHOD"], path, headers=headers, body=body)
+        start_response(f"{response.status_code} -", list(response.headers.items()))
+        return [response.body or b""]
+
+    return application
+
+
+def test_scim2_tester_finds_nothing_to_fix(scim: Api) -> None:
+    """scim2-tester (python-scim) runs its discovery and User checks against the app."""
+    from scim2_client.engines.wsgi import WSGISCIMClient
+    from scim2_tester import Status, check_server
+
+    client = WSGISCIMClient(
+        chalice_as_wsgi(scim),
+        base_url="http://localhost/scim/v2",
+        headers={"Authorization": f"Bearer {scim.tokens['scim']}"},
+    )
+    results = check_server(client, resource_types=["User"], include_tags=CHECKED)
+    failed = {result.title for result in results if result.status == Status.ERROR}
+    assert len(results) > 10 and failed == BY_DESIGN, [r.reason for r in results if r.status == Status.ERROR]
+
+
+# What scim2-tester checks here (its PATCH round-trips and attribute projections, about 12 s
+# more, are left to the Okta and Entra tests above; run with every tag they report only what
+# facegate does not keep: externalId, given and family names, an email's type; docs/scim.md) and what it reports that facegate does on purpose (docs/scim.md):
+CHECKED = {"discovery", "crud:create", "crud:read", "crud:delete", "misc"}
+BY_DESIGN = {
+    "random_url",  # an unknown path is API Gateway's (and Chalice's) own 403, not a SCIM body
+}
