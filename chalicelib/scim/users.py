@@ -23,6 +23,9 @@ from chalicelib.scim import credential, patch
 from chalicelib.scim.resources import LIST_SCHEMA, new_employee, user_resource
 
 ACTOR = "scim"
+# The token's audit entries: a target no employee id can be ('#' is outside the id rule), so
+# they never mix with an employee's entries.
+AUDIT_TARGET = "#scim-token"
 MAX_COUNT = 100  # per page: RFC 7644 lets the server lower a client's count
 MAX_START_INDEX = 10_000
 PAGE = 100  # employees read per directory page
@@ -42,7 +45,7 @@ def issue_token(ports: ScimPorts, actor: str) -> str:
     """A new SCIM token (the one before stops working now); shown once, only its hash kept."""
     token = credential.new_token()
     ports.credential.store(credential.digest(token))
-    ports.enrollment.log(actor, "scim.token.issue", "scim")  # never the token, nor its hash
+    ports.enrollment.log(actor, "scim.token.issue", AUDIT_TARGET)  # never the token, nor its hash
     return token
 
 

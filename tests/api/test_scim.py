@@ -264,9 +264,10 @@ def test_scim2_tester_finds_nothing_to_fix(scim: Api) -> None:
     assert len(results) > 10 and failed == BY_DESIGN, [r.reason for r in results if r.status == Status.ERROR]
 
 
-# What scim2-tester checks here (its PATCH round-trips and attribute projections, about 12 s
-# more, are left to the Okta and Entra tests above; run with every tag they report only what
-# facegate does not keep: externalId, given and family names, an email's type; docs/scim.md) and what it reports that facegate does on purpose (docs/scim.md):
+# What scim2-tester checks here, and what it reports that facegate does on purpose (docs/scim.md).
+# Its PATCH round-trips and attribute projections (about 12 s more) are left to the Okta and
+# Entra tests above: run with every tag, they report only what facegate does not keep
+# (externalId, given and family names, an email's type).
 CHECKED = {"discovery", "crud:create", "crud:read", "crud:delete", "misc"}
 BY_DESIGN = {
     "random_url",  # an unknown path is API Gateway's (and Chalice's) own 403, not a SCIM body
