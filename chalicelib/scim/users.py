@@ -82,12 +82,15 @@ def create_user(body: dict[str, Any], ports: ScimPorts, base: str) -> dict[str, 
 
 
 def replace_user(user_id: str, body: dict[str, Any], ports: ScimPorts, base: str) -> dict[str, Any]:
-    """PUT: the name, email and ``active`` the body says (a missing email is removed)."""
+    """PUT: the name, email and ``active`` the body says (a missing email is removed, a missing
+    ``active`` kept)."""
     current = _existing(user_id, ports)
     employee = new_employee(body)
     if employee.employee_id != current.employee_id:
         raise ScimRefused("userName is the employee id and cannot change", "mutability")
-    changes = {"name": employee.name, "email": employee.email, "active": employee.active}
+    # A PUT without ``active`` keeps it: omitting it never re-admits a suspended leaver.
+    active = employee.active if "active" in body else current.active
+    changes = {"name": employee.name, "email": employee.email, "active": active}
     updated = enrollment.update_employee(user_id, changes, ports.enrollment, ACTOR)
     return user_resource(updated, base)
 

@@ -80,6 +80,8 @@ def test_okta_create_filter_deactivate_replace_delete(scim: Api) -> None:
     assert call(scim, "PATCH", "/Users/E100", off).json["active"] is False
     assert scim.call("GET", "/employees/E100").json["active"] is False  # suspended at once
 
+    unsaid = {key: value for key, value in okta.items() if key != "active"}
+    assert call(scim, "PUT", "/Users/E100", unsaid).json["active"] is False  # never re-admitted by omission
     put = {**okta, "name": {"formatted": "Avery Stone-Hale"}, "emails": [], "active": True}
     replaced = call(scim, "PUT", "/Users/E100", put)
     assert replaced.status == 200 and replaced.json["active"] is True, replaced.json
