@@ -19,6 +19,7 @@ from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
 from chalicelib.api.reports import reports_api
 from chalicelib.api.scans import scans_api
+from chalicelib.api.scim import scim_api
 from chalicelib.core.config import Settings
 from chalicelib.core.keys import DOOR_EVENTS_PREFIX, ENROLL_PREFIX, INCOMING_PREFIX
 from chalicelib.core.observability import configure_logging, emit_report_overdue
@@ -42,6 +43,7 @@ app.register_blueprint(reports_api)
 app.register_blueprint(access_api)
 app.register_blueprint(door_commands_api)
 app.register_blueprint(door_events_api)
+app.register_blueprint(scim_api)
 
 
 @app.route("/health", methods=["GET"])

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.aws.access import DynamoAccessStore
     from chalicelib.aws.faces import DynamoFaceStore
     from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
-    from chalicelib.core.ports import AuditTrail
+    from chalicelib.core.ports import AuditTrail, ScimCredential
     from chalicelib.doors.events import DoorEventPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.erasure.steps import ErasurePorts
     from chalicelib.reporting.reports import ReportPorts
     from chalicelib.scanning.pipeline import PipelinePorts
+    from chalicelib.scim.users import ScimPorts
 
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,13 @@ class ApiPorts:
         return command_ports(self.settings)
 
     @property
+    def scim(self) -> ScimPorts:
+        """For ``scim.users.*``: enrollment's and erasure's ports, and the SCIM token's store."""
+        from chalicelib.scim.users import ScimPorts
+
+        return ScimPorts(self.enrollment, self.erasure, scim_credential(self.settings))
+
+    @property
     def audit_trail(self) -> AuditTrail:
         """For ``doors.events.events_of_day``: the audit read back, one partition at a time."""
         from chalicelib.aws.audit import DynamoAuditLog
@@ -109,7 +117,7 @@ class ApiPorts:
 
 
 # The services the Lambda functions call (each has its own overload of ``client``).
-Service = Literal["cognito-idp", "kms", "rekognition", "s3", "ses", "sns", "sqs"]
+Service = Literal["cognito-idp", "kms", "rekognition", "s3", "ses", "sns", "sqs", "ssm"]
 
 
 @cached()
@@ -142,6 +150,8 @@ def client(service: Literal["ses"]) -> SESClient: ...
 def client(service: Literal["sns"]) -> SNSClient: ...
 @overload
 def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: Literal["ssm"]) -> BaseClient: ...  # boto3-stubs has no SSM stubs installed
 def client(service: Service) -> BaseClient:
     """A boto3 client for ``service``; S3 signs presigned links with SigV4 (≤ 7 days)."""
     return _client(service)
@@ -386,6 +396,13 @@ def report_ports(settings: Settings) -> ReportPorts:
         camera_bucket=settings.camera_bucket,
         audit=DynamoAuditLog(table(settings.audit_table)),
     )
+
+
+def scim_credential(settings: Settings) -> ScimCredential:
+    """Where the SCIM token's digest lives; read on every SCIM request, so a rotation holds at once."""
+    from chalicelib.aws.ssm import SsmScimCredential
+
+    return SsmScimCredential(client("ssm"), settings.scim_token_parameter)
 
 
 @cached(maxsize=4)

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facegate_cli.commands.access",
     "facegate_cli.commands.rules",
     "facegate_cli.commands.dlq",
+    "facegate_cli.commands.scim",
 )
 
 

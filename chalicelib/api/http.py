@@ -85,13 +85,35 @@ def json_errors(request: Request, get_response: Callable[[Request], Response]) -
     except BadRequest as refused:
         return error_response(refused)
     except ChaliceUnhandledError as raised:
-        return error_response(raised.__cause__ or raised)
+        response = error_response(raised.__cause__ or raised)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         message = "internal error" if response.status_code >= 500 else str(body["Message"])
         allow = {name: str(value) for name, value in response.headers.items() if name.lower() == "allow"}
-        return error(response.status_code, message, **allow)
+        response = error(response.status_code, message, **allow)
+    if response.status_code >= 400 and (request.path or "").startswith(SCIM_PREFIX):
+        return scim_error(response)
     return response
+
+
+SCIM_PREFIX = "/scim/v2"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_error(response: Response) -> Response:
+    """A JSON error as RFC 7644 §3.12 shapes it: ``status`` a string, ``detail``, ``scimType``
+    where one applies (a taken userName is ``uniqueness``)."""
+    body = response.body if isinstance(response.body, dict) else {}
+    scim: dict[str, object] = {
+        "schemas": [SCIM_ERROR],
+        "status": str(response.status_code),
+        "detail": str(body.get("message", "")),
+    }
+    scim_type = body.get("scimType") or ("uniqueness" if response.status_code == 409 else None)
+    if scim_type:
+        scim["scimType"] = scim_type
+    headers = {**response.headers, "Content-Type": "application/scim+json"}
+    return Response(body=scim, status_code=response.status_code, headers=headers)
 
 
 GuardedView = Callable[..., Any]  # called as view(actor: Principal, **path_parameters)

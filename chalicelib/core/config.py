@@ -137,6 +137,8 @@ class Settings:
     erasure_settle_seconds: int = 90
     erasure_max_receives: int = 5  # the erasure queue's maxReceiveCount (infra/template.yaml)
     health_queue: str = "facegate-dev-gallery-health"  # gallery health jobs for the health worker
+    # The SSM parameter holding the SHA-256 of the identity provider's SCIM token (never the token)
+    scim_token_parameter: str = "/facegate/dev/scim-token-sha256"
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
@@ -183,6 +185,9 @@ class Settings:
                 "FACEGATE_ERASURE_MAX_RECEIVES", defaults.erasure_max_receives, low=1
             ),
             health_queue=reader.text("FACEGATE_HEALTH_QUEUE", f"facegate-{stage}-gallery-health"),
+            scim_token_parameter=reader.text(
+                "FACEGATE_SCIM_TOKEN_PARAMETER", f"/facegate/{stage}/scim-token-sha256"
+            ),
             auth=AuthSettings.from_reader(reader, source),
             retention=RetentionSettings.from_reader(reader),
             report=ReportSettings(

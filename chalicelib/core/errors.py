@@ -9,7 +9,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
-    │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
+    │   ├── ReportDayRefused       a report day an admin may not send now  (also ValueError)
+    │   └── ScimRefused            a SCIM request refused, with its RFC 7644 scimType
     ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
     │   └── TokenRevoked           signed out, disabled or deleted since it was issued
     ├── Forbidden             403  a valid token without the group the action needs
@@ -124,6 +125,19 @@ class InvalidAccessDocument(BadRequest, ValueError):
 class ReportDayRefused(BadRequest, ValueError):
     """A report day an admin may not send now: in the future, today before the report hour
     (the ledger would then stop the scheduled run), or older than the scans kept."""
+
+
+class ScimRefused(BadRequest):
+    """A SCIM request refused; ``scim_type`` is RFC 7644's (invalidFilter, invalidSyntax,
+    invalidValue, mutability, invalidPath, noTarget, tooMany), for the SCIM error body."""
+
+    def __init__(self, message: str, scim_type: str) -> None:
+        super().__init__(message)
+        self.scim_type = scim_type
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"scimType": self.scim_type}
 
 
 class TokenRevoked(Unauthorized):

@@ -506,3 +506,16 @@ class UserPool(Protocol):
     def current_groups(self, access_token: str) -> frozenset[str]:
         """The token's user's groups now; ``TokenRevoked`` or ``PoolUnavailable`` otherwise."""
         ...
+
+
+class ScimCredential(Protocol):
+    """Where the identity provider's SCIM token is kept: only its SHA-256, never the token
+    (adapter: aws/ssm.py)."""
+
+    def digest(self) -> str | None:
+        """The stored SHA-256 (hex) of the current token; None before one was issued."""
+        ...
+
+    def store(self, digest: str) -> None:
+        """Keep ``digest`` as the current token's, replacing the one before (a rotation)."""
+        ...

@@ -290,3 +290,29 @@ def test_an_error_message_never_shows_the_token(logged_in: ServedSandbox) -> Non
     token = tokens.access_token()
     assert token in json.dumps(refused.value.body)  # the echo this guards against
     assert token not in refused.value.message and "<token>" in refused.value.message
+
+
+def test_scim_token_is_shown_once_and_opens_only_scim(logged_in: ServedSandbox, run_cli: RunCli) -> None:
+    import urllib.error
+    import urllib.request
+
+    import boto3
+
+    code, out, err = run_cli("scim", "token", "--json")
+    assert code == 0, err
+    issued = json.loads(out)
+    assert issued["scim_url"] == f"{logged_in.url.rstrip('/')}/scim/v2" and "once" in err
+    try:
+        request = urllib.request.Request(
+            f"{issued['scim_url']}/Users", headers={"Authorization": f"Bearer {issued['token']}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert reply.status == 200 and json.loads(reply.read())["totalResults"] == 0
+        elsewhere = urllib.request.Request(
+            f"{logged_in.url.rstrip('/')}/employees", headers={"Authorization": f"Bearer {issued['token']}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(elsewhere, timeout=30)
+        assert refused.value.code == 401
+    finally:
+        boto3.client("ssm").delete_parameter(Name=logged_in.stack.settings.scim_token_parameter)

@@ -258,6 +258,11 @@ def _ses_requests(operation: str, params: Mapping[str, Any], account: Context) -
     return [Request(f"ses:{operation}", identity, account)]
 
 
+def _ssm_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
+    name = str(params["Name"])  # a path-like name: the ARN is parameter + the name
+    return [Request(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}", account)]
+
+
 _REQUESTS_OF: dict[str, Callable[[str, Mapping[str, Any], Context], list[Request]]] = {
     "dynamodb": _dynamodb_requests,
     "s3": _s3_requests,
@@ -267,6 +272,7 @@ _REQUESTS_OF: dict[str, Callable[[str, Mapping[str, Any], Context], list[Request
     "sqs": _sqs_requests,
     "kms": _kms_requests,
     "ses": _ses_requests,
+    "ssm": _ssm_requests,
 }
 
 

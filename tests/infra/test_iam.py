@@ -92,6 +92,7 @@ def sandbox_policy(policy_file: str) -> list[dict[str, Any]]:
     text = text.replace(f"facegate-{stage}-", "facegate-sandbox-").replace(
         f"facegate-{stage}@", "facegate-sandbox@"
     )
+    text = text.replace(f"parameter/facegate/{stage}/", "parameter/facegate/sandbox/")  # SSM: a path
     tag = '"aws:ResourceTag/facegate-stage": '
     text = text.replace(f'{tag}"{stage}"', f'{tag}"sandbox"')
     return list(json.loads(text)["Statement"])
@@ -217,9 +218,11 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
         # The latest day due (today from the report hour on, else yesterday): never refused.
         assert api_call(client, stack, "POST", "/reports", {}) == 200
+        _provision_by_scim(client, stack)
     assert {"sqs:SendMessage", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
         recorder.actions()
     )
+    assert {"ssm:PutParameter", "ssm:GetParameter"} <= recorder.actions()
     assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
     command_key = {"kms:ResourceAliases": (stack.settings.command_key,)}
     assert Request("kms:GenerateMac", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased", command_key) in (
@@ -228,6 +231,33 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
     door_queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{door_queue_name('sandbox', 'front-door')}"
     assert Request("sqs:SendMessage", door_queue) in recorder.calls
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def _provision_by_scim(client: Client, stack: Stack) -> None:
+    """An admin issues the SCIM token; the identity provider creates, suspends and deletes."""
+    import boto3
+
+    reply = client.http.post(
+        "/scim/token", headers={"Authorization": f"Bearer {stack.token('admins')}"}, body=b""
+    )
+    assert reply.status_code == 201
+    headers = {
+        "Authorization": f"Bearer {json.loads(reply.body)['token']}",
+        "Content-Type": "application/scim+json",
+    }
+    off = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": False}}],
+    }
+    for method, path, body, status in (
+        ("POST", "/scim/v2/Users", {"userName": "E9", "displayName": "S"}, 201),
+        ("GET", '/scim/v2/Users?filter=userName eq "E9"', None, 200),
+        ("PATCH", "/scim/v2/Users/E9", off, 200),
+        ("DELETE", "/scim/v2/Users/E9", None, 204),
+    ):
+        sent = json.dumps(body).encode() if body is not None else b""
+        assert client.http.request(method, path, headers=headers, body=sent).status_code == status, path
+    boto3.client("ssm").delete_parameter(Name=stack.settings.scim_token_parameter)  # not in the stage's reset
 
 
 def _command_doors(client: Client, stack: Stack) -> None:

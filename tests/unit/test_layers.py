@@ -21,6 +21,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("chalicelib.api",),  # http: routes, request validation, error mapping, the route guard
     ("chalicelib.wiring",),  # the composition root: the only builder of clients and adapters
     ("chalicelib.aws", "chalicelib.engines"),  # adapters behind the ports
+    ("chalicelib.scim",),  # the identity provider's SCIM: enrollment's and erasure's services
     ("chalicelib.auth", "chalicelib.enrollment", "chalicelib.erasure", "chalicelib.reporting"),
     ("chalicelib.doors",),  # what door agents report; the daily report counts it
     ("chalicelib.scanning",),  # a photo to a decision; the features reuse its bounded imaging
