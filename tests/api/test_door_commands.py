@@ -159,6 +159,8 @@ def _scan(stack: Stack, camera: str, name: str, photo: Path) -> Scan:
 def test_a_lockdown_denies_everyone_at_that_door_until_released(api: Api, photos: Path) -> None:
     stack = api.stack
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
+    for door in (DOOR, "loading-dock"):  # a site policy: each camera on its door (else UNKNOWN_CAMERA)
+        assert api.call("PUT", f"/doors/{door}", {"name": door, "cameras": [door]}).status == 200
     assert api.call("GET", f"/doors/{DOOR}/lockdown", token="security").json == {
         "door_id": DOOR,
         "locked_down": False,

@@ -188,11 +188,14 @@ def _body_routes() -> list[tuple[str, str]]:
     from app import app
 
     ids = {"day": "2026-12-25"}
-    bodiless = "/access-groups/{group_id}/members/{employee_id}"  # its PUT reads no body
+    # These read no body: a member's PUT, and the SCIM token's issue (which would change the stack).
+    bodiless = {"/access-groups/{group_id}/members/{employee_id}", "/scim/token"}
     routes = []
     for path, methods in app.routes.items():
+        if path.startswith("/scim/v2"):
+            continue  # the SCIM token is checked first; tests/api/test_scim.py sends these with it
         for method in methods:
-            if method in {"POST", "PUT", "PATCH"} and path != bodiless:
+            if method in {"POST", "PUT", "PATCH"} and path not in bodiless:
                 filled = re.sub(r"\{(\w+)\}", lambda part: ids.get(part.group(1), "nobody"), path)
                 routes.append((method, filled))
     return routes

@@ -192,6 +192,8 @@ BAD_USERS = [
     (b'{"userName": "E1",', "invalidSyntax"),
     (b"[1]", "invalidSyntax"),
     (b"[" * 60_000, "invalidSyntax"),
+    (b'{"userName": "E1", "displayName": "X", "userName": "E2"}', "invalidSyntax"),  # a key twice
+    (b'{"userName": "E1", "name": {"formatted": "X", "form\\u0061tted": "Y"}}', "invalidSyntax"),
     ({"userName": "a b", "displayName": "X"}, "invalidValue"),
     ({"userName": "E1", "displayName": "X", "emails": [{"value": "no-at"}]}, "invalidValue"),
     ({"userName": "E1", "displayName": "X\u202e"}, "invalidValue"),

@@ -75,6 +75,8 @@ def test_deploy_ties_the_stages_policies_to_its_bucket_and_account(tmp_path: Pat
     assert {s["Sid"]: s["Resource"] for s in s3} == {
         "ReadCameraPhotos": "arn:aws:s3:::facegate-prod-camera-888888888888/incoming/*",
         "WriteProcessedResults": "arn:aws:s3:::facegate-prod-camera-888888888888/processed/*",
+        "MarkOutageAlerts": "arn:aws:s3:::facegate-prod-camera-888888888888/alerts/*",
+        "GiveBackOutageAlerts": "arn:aws:s3:::facegate-prod-camera-888888888888",
     }
     assert all(s["Condition"]["StringEquals"]["aws:ResourceAccount"] == "888888888888" for s in s3)
     tables = [s["Resource"] for s in camera if "dynamodb" in str(s["Resource"])]

@@ -308,7 +308,7 @@ def test_denied_attempts_are_listed_in_their_own_section_with_who_where_when_and
 
 def test_a_holiday_denial_names_the_holiday_and_an_erased_one_no_one() -> None:
     site = denying_site()
-    site.scan_at("2026-11-26T16:00:00Z")  # Thanksgiving, 10:00 CST
+    site.scan_at("2026-11-26T16:00:00Z", camera="front-door-in")  # Thanksgiving, 10:00 CST
     summary = build_summary("2026-11-26", site.ports, CHICAGO)
     [denial] = summary.denied
     assert (denial.reason_code, denial.decided_by) == ("HOLIDAY_CLOSED", "holiday 2026-11-26")
