@@ -36,6 +36,7 @@ from chalicelib.core.models import (
     GalleryHealth,
     Match,
     NormalisedImage,
+    PendingFace,
     Scan,
     SearchResult,
     Upload,
@@ -390,6 +391,39 @@ class RecordingNotifier(Failing):
     def publish(self, scan: Scan) -> None:
         self._maybe_fail()
         self.published.append(scan)
+
+
+class InMemoryPendingFaces(Failing):
+    """Held drop-folder photos in a dict; ``discarded`` records every purge."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[PendingFace, bytes]] = {}
+        self.discarded: list[str] = []
+
+    def hold(self, face: PendingFace, photo: bytes) -> None:
+        self._maybe_fail()
+        self.held[face.pending_id] = (face, photo)
+
+    def count(self, limit: int) -> int:
+        self._maybe_fail()
+        return min(len(self.held), limit)
+
+    def listing(self, limit: int) -> list[PendingFace]:
+        self._maybe_fail()
+        faces = sorted((face for face, _ in self.held.values()), key=lambda f: (f.held_at, f.pending_id))
+        return faces[:limit]
+
+    def get(self, pending_id: str, max_bytes: int) -> tuple[PendingFace, bytes] | None:
+        self._maybe_fail()
+        held = self.held.get(pending_id)
+        if held is not None and len(held[1]) > max_bytes:
+            raise UploadTooLarge("held photo too large", None)
+        return held
+
+    def discard(self, pending_id: str) -> None:
+        self._maybe_fail()
+        self.held.pop(pending_id, None)
+        self.discarded.append(pending_id)
 
 
 class InMemoryAdminNotifier(Failing):

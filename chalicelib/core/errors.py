@@ -21,7 +21,9 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── AccessInUse            a camera on another door, a group still in use
     │   ├── OldModelStillNeeded    employees still matched only by the model to retire
     │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
-    │   └── DoorLockedDown         a remote unlock of a door that is locked down
+    │   ├── DoorLockedDown         a remote unlock of a door that is locked down
+    │   ├── EmployeeBeingErased    an id whose erasure job has not finished (the tombstone)
+    │   └── PendingFull            too many drop-folder photos wait for an admin already
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -154,6 +156,16 @@ class AccessChangedMeanwhile(Conflict):
 class DoorLockedDown(Conflict):
     """A remote unlock of a door that is locked down: release the lockdown first (audited
     too), so a lockdown is never undone by a command that does not say so."""
+
+
+class EmployeeBeingErased(Conflict):
+    """Creating an employee whose erasure job has not finished: their record is the job's
+    tombstone until DONE, so a drop, an import or the API cannot bring them back meanwhile."""
+
+
+class PendingFull(Conflict):
+    """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``
+    wait already: refused, so the held photos stay bounded."""
 
 
 class DuplicateFace(Conflict):

@@ -16,6 +16,7 @@ from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
     NormalisedImage,
+    PendingFace,
     Scan,
     SearchResult,
     Upload,
@@ -226,6 +227,30 @@ class ImageStore(Protocol):
 
     def link(self, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
         """A link that shows the object to whoever holds it, for ``expires_in`` seconds."""
+        ...
+
+
+class PendingFaces(Protocol):
+    """Drop-folder photos waiting for an admin's approval (``pending/`` of the camera bucket)."""
+
+    def hold(self, face: PendingFace, photo: bytes) -> None:
+        """Keep ``photo`` as ``face`` until it is approved or rejected (or expires)."""
+        ...
+
+    def count(self, limit: int) -> int:
+        """How many photos wait, counting no further than ``limit``."""
+        ...
+
+    def listing(self, limit: int) -> list[PendingFace]:
+        """At most ``limit`` waiting photos, oldest first."""
+        ...
+
+    def get(self, pending_id: str, max_bytes: int) -> tuple[PendingFace, bytes] | None:
+        """One waiting photo and its bytes (bounded), or None when there is none."""
+        ...
+
+    def discard(self, pending_id: str) -> None:
+        """Delete the waiting photo, every version of it (approved or rejected)."""
         ...
 
 

@@ -150,7 +150,9 @@ def test_the_enrollment_function_stays_within_its_policy(
     assert {"s3:GetObject", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sns:Publish"} <= made
     assert Request("sns:Publish", stack.settings.admin_topic_arn) in recorder.calls
     assert Request("sns:Publish", stack.settings.topic_arn) not in recorder.calls  # never the doors' topic
+    assert {"s3:PutObject", "s3:ListBucket"} <= made  # EMP001's second photo waits for an admin
     assert_allowed(recorder, "policy-dev-enroll.json")
+    assert len(wiring.pending_faces(stack.settings).listing(10)) == 1
 
 
 def test_the_door_event_function_stays_within_its_policy(stack: Stack, recorder: Recorder) -> None:
@@ -184,6 +186,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "GET", "/gallery/health") == 200
+        _decide_held_faces(client, stack, photos, recorder)
         _manage_access(client, stack)
         _command_doors(client, stack)
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
@@ -202,6 +205,20 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
     door_queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{door_queue_name('sandbox', 'front-door')}"
     assert Request("sqs:SendMessage", door_queue) in recorder.calls
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def _decide_held_faces(client: Client, stack: Stack, photos: Path, recorder: Recorder) -> None:
+    """Two drop-folder photos of an existing employee wait: list them, approve one, reject one."""
+    with recorder.paused():  # the drop folder's work
+        for name in ("held-1.jpg", "held-2.jpg"):
+            stack.drop("E1", name, (photos / "obama2.jpg").read_bytes())
+        stack.pump(expected=2)
+    headers = {"Authorization": f"Bearer {stack.token('admins')}"}
+    listed = client.http.get("/faces/pending", headers=headers)
+    ids = [face["pending_id"] for face in json.loads(listed.body)["items"]]
+    assert listed.status_code == 200 and len(ids) == 2
+    assert api_call(client, stack, "POST", f"/faces/pending/{ids[0]}/approve", {}) == 201
+    assert api_call(client, stack, "POST", f"/faces/pending/{ids[1]}/reject", {}) == 204
 
 
 def _command_doors(client: Client, stack: Stack) -> None:
@@ -482,7 +499,8 @@ def _today(stack: Stack) -> str:
 
 # --- the access policy's table: the camera reads it, the API and the erasure worker write it --
 
-ACCESS_READERS = {"camera", "api", "erasure"}
+# The drop folder reads it too: a face of someone a rule names waits for an admin.
+ACCESS_READERS = {"camera", "enroll", "api", "erasure"}
 ACCESS_WRITERS = {"api", "erasure"}
 
 
