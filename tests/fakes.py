@@ -160,6 +160,10 @@ class InMemoryEmployeeDirectory(Failing):
             if group_id in e.groups and e.employee_id not in self.erasing
         )
 
+    def erasure_of(self, employee_id: str) -> str | None:
+        self._maybe_fail()
+        return self.erasing.get(employee_id) if employee_id in self.employees else None
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         self._maybe_fail()
         if employee_id not in self.employees:

@@ -96,6 +96,12 @@ class DynamoEmployeeDirectory:
         )
         return sorted(str(item["employee_id"]) for item in items)
 
+    def erasure_of(self, employee_id: str) -> str | None:
+        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None or ERASING not in item else str(item[ERASING])
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         from botocore.exceptions import ClientError
 

@@ -162,6 +162,17 @@ class EmployeeBeingErased(Conflict):
     """Creating an employee whose erasure job has not finished: their record is the job's
     tombstone until DONE, so a drop, an import or the API cannot bring them back meanwhile."""
 
+    def __init__(self, employee_id: str, job_id: str) -> None:
+        super().__init__(
+            f"employee {employee_id} is being erased (job {job_id}): they can be created again "
+            f"once GET /erasures/{job_id} says DONE"
+        )
+        self.job_id = job_id
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"erasure_job_id": self.job_id}
+
 
 class PendingFull(Conflict):
     """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``

@@ -286,6 +286,11 @@ class EmployeeDirectory(Protocol):
         """The ids of every employee in access group ``group_id``, sorted."""
         ...
 
+    def erasure_of(self, employee_id: str) -> str | None:
+        """The erasure job marked on the employee's record while it runs (a consistent read),
+        None when no job is erasing them: the record is the job's tombstone until DONE."""
+        ...
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         """Mark the employee as being erased by ``job_id`` and suspend them, unless a job is
         marked already: return the job marked on the record (this one or the running one),

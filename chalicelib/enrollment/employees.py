@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core.config import ImageLimits, Policy
-from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
+from chalicelib.core.errors import (
+    AlreadyExists,
+    DuplicateFace,
+    EmployeeBeingErased,
+    EnrollmentError,
+    NotFound,
+    RejectedImage,
+)
 from chalicelib.core.models import AuditEntry, Employee, FaceRecord, GalleryHealth
 from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
 from chalicelib.scanning.imaging import normalise
@@ -37,8 +44,12 @@ class EnrollmentPorts:
 
 
 def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
-    """Create an employee; ``AlreadyExists`` when the id is taken."""
+    """Create an employee; ``AlreadyExists`` when the id is taken, ``EmployeeBeingErased``
+    while an erasure job holds it (its tombstone: until the job is DONE)."""
     if not ports.directory.create(employee):
+        job_id = ports.directory.erasure_of(employee.employee_id)
+        if job_id is not None:
+            raise EmployeeBeingErased(employee.employee_id, job_id)
         raise AlreadyExists(f"employee {employee.employee_id} already exists")
     ports.log(actor, "employee.create", employee.employee_id)  # ids only: no personal data
     return employee

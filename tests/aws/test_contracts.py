@@ -277,7 +277,12 @@ class TestEmployeeDirectoryContract:
         with pytest.raises(NotFound):  # a PATCH that read them before would drop the mark
             directory.put(Employee("EMP001", "Quinn Zebedee", active=True))
         assert directory.begin_erasure("EMP001", "job-4") == "job-1"
+        # the tombstone: the marked record refuses a create and names its job
+        assert directory.erasure_of("EMP001") == "job-1" and directory.erasure_of("EMP002") is None
+        assert not directory.create(Employee("EMP001", "Someone New"))
+        assert directory.erasure_of("EMP404") is None
         directory.delete("EMP001")
+        assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
 

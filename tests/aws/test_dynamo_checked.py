@@ -211,6 +211,9 @@ SITES = {
     "employees.begin_erasure": Site(
         "UpdateItem", "employees_table", lambda a: a.employees.begin_erasure("EMP001", "job1"), _with_avery
     ),
+    "employees.erasure_of": Site(
+        "GetItem", "employees_table", lambda a: a.employees.erasure_of("EMP001"), _with_avery
+    ),
     "employees.listing": Site("Scan", "employees_table", lambda a: a.employees.listing(10), _with_avery),
     "employees.delete": Site("DeleteItem", "employees_table", lambda a: a.employees.delete("EMP001")),
     "audit.record": Site(

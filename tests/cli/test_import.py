@@ -324,3 +324,18 @@ def test_an_import_that_cannot_read_the_gallerys_health_stops_and_says_why(
     )
     assert code == 2 and out == ""
     assert "the gallery's health could not be read (504: endpoint request timed out)" in err
+
+
+def test_an_employee_under_erasure_is_refused_not_counted_as_existing(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 28: the id is the erasure's tombstone until DONE; the import says so and adds no photo."""
+    client.post("/employees", {"employee_id": "e-leaver", "name": "Lee Ver"})
+    job = client.delete("/employees/e-leaver")  # 202: the job is queued, not run
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-leaver,Lee Ver,,,obama.jpg\n")
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    assert code == 1 and json.loads(out)["employees created"] == 0
+    [row] = refused_rows(tmp_path / "roster.refused.csv")
+    assert (row["employee_id"], row["photo"]) == ("e-leaver", "")
+    assert f"is being erased (job {job['job_id']})" in row["reason"]
