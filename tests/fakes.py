@@ -128,6 +128,7 @@ class InMemoryEmployeeDirectory(Failing):
     def __init__(self, *employees: Employee) -> None:
         self.employees = {e.employee_id: e for e in employees}
         self.erasing: dict[str, str] = {}  # employee id → erasure job id
+        self.lookalike_sets: dict[str, set[str]] = {}  # employee id → allowed look-alikes (one side)
 
     def accepts_scans_of(self, employee_id: str | None) -> bool:
         """What the scan log's guard checks: no employee named, or one not being erased."""
@@ -160,6 +161,29 @@ class InMemoryEmployeeDirectory(Failing):
             if group_id in e.groups and e.employee_id not in self.erasing
         )
 
+    def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
+        self._maybe_fail()
+        if employee_id not in self.employees or employee_id in self.erasing:
+            return False
+        others = self.lookalike_sets.setdefault(employee_id, set())
+        (others.add if allowed else others.discard)(other_id)
+        return True
+
+    def lookalikes(self, employee_id: str) -> frozenset[str]:
+        self._maybe_fail()
+        if employee_id not in self.employees or employee_id in self.erasing:
+            return frozenset()
+        return frozenset(self.lookalike_sets.get(employee_id, ()))
+
+    def lookalike_pairs(self) -> list[tuple[str, str]]:
+        self._maybe_fail()
+        listed = {
+            e: set(o) for e, o in self.lookalike_sets.items() if e in self.employees and e not in self.erasing
+        }
+        return sorted(
+            {(min(a, b), max(a, b)) for a, others in listed.items() for b in others if a in listed.get(b, ())}
+        )
+
     def erasure_of(self, employee_id: str) -> str | None:
         self._maybe_fail()
         return self.erasing.get(employee_id) if employee_id in self.employees else None
@@ -189,6 +213,7 @@ class InMemoryEmployeeDirectory(Failing):
         self._maybe_fail()
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
+        self.lookalike_sets.pop(employee_id, None)
 
 
 class InMemoryAccessStore(Failing):
@@ -474,21 +499,28 @@ class ScriptedEngine(Failing):
         # and the ``refuse_at`` each add_face was given.
         self.nearest_other: Match | None = None
         self.refuse_ats: list[float | None] = []
+        self.allows: list[frozenset[str]] = []  # the look-alikes each add_face was told to pass
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
         self._maybe_fail()
         return bool(self.faces.get(employee_id)) and self.shows(image, employee_id)
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         self._maybe_fail()
         if self.add_fails_with is not None:
             raise self.add_fails_with
         self.refuse_ats.append(refuse_at)
+        self.allows.append(allow)
         other = self.nearest_other
         close = other is not None and refuse_at is not None and other.similarity >= refuse_at
-        if other is not None and close and other.employee_id != employee_id:
+        if other is not None and close and other.employee_id not in {employee_id, *allow}:
             raise DuplicateFace(other.employee_id, other.similarity)
         face_id = uuid.uuid4().hex
         self.faces.setdefault(employee_id, []).append(face_id)

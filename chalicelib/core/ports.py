@@ -54,13 +54,20 @@ class FaceEngine(Protocol):
     name: str
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``.
 
         With ``refuse_at`` (the service passes ``recognition.confusable_at``), raise
         ``DuplicateFace`` instead, storing nothing, when the face scores at or above it
-        against any face of another employee; the employee's own faces never refuse it.
+        against any face of another employee; the employee's own faces never refuse it, nor
+        do the faces of the employees in ``allow`` (look-alikes an admin allowed as a pair
+        with this one: ``enrollment.lookalikes``), and nobody else's.
         The check is repeated after the write and a face refused then is removed again,
         so of two enrollments of one face under two ids at once at most one stays (both
         may be refused). The face is embedded (or sent) once. None: no check (tools).
@@ -284,6 +291,20 @@ class EmployeeDirectory(Protocol):
 
     def members(self, group_id: str) -> list[str]:
         """The ids of every employee in access group ``group_id``, sorted."""
+        ...
+
+    def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
+        """Record on ``employee_id``'s item that their faces may resemble ``other_id``'s (or
+        no longer), touching nothing else; False when there is no such employee (or one being
+        erased). One side of a pair: ``lookalikes`` honours a pair only both sides hold."""
+        ...
+
+    def lookalikes(self, employee_id: str) -> frozenset[str]:
+        """The ids ``employee_id``'s item lists as allowed look-alikes (a consistent read)."""
+        ...
+
+    def lookalike_pairs(self) -> list[tuple[str, str]]:
+        """Every pair both of whose items list each other, each as (lower id, higher id), sorted."""
         ...
 
     def erasure_of(self, employee_id: str) -> str | None:

@@ -84,7 +84,12 @@ class LocalEngine:
         self._gallery_lock = threading.Lock()
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """Enroll the one clear face in ``image``; refuse photos that would enroll badly,
         and (``refuse_at``) faces as close as that to another employee's."""
@@ -104,7 +109,7 @@ class LocalEngine:
             with self._gallery_lock:
                 gallery = self.gallery.current()
                 refuse_duplicate(
-                    gallery, self._probes(gallery, image, faces[0], embedding), employee_id, refuse_at
+                    gallery, self._probes(gallery, image, faces[0], embedding), employee_id, refuse_at, allow
                 )
         stored = StoredFace(
             employee_id=employee_id,
@@ -115,7 +120,7 @@ class LocalEngine:
         )
         self._store.put(stored)
         if refuse_at is not None:
-            self._recheck(stored, image, faces[0], embedding, refuse_at)
+            self._recheck(stored, image, faces[0], embedding, refuse_at, allow)
         return FaceRecord(employee_id, stored.face_id, self.name, stored.created_at)
 
     def _recheck(
@@ -125,6 +130,7 @@ class LocalEngine:
         face: FaceChip,
         embedding: np.ndarray,
         refuse_at: float,
+        allow: frozenset[str] = frozenset(),
     ) -> None:
         """The duplicate guard again, after the put, on the gallery brought up to date by
         strongly consistent reads; a face refused now is deleted again (that face only) and
@@ -143,7 +149,7 @@ class LocalEngine:
             with self._gallery_lock:
                 gallery = self.gallery.current()
                 probes = self._probes(gallery, image, face, embedding)
-                refuse_duplicate(gallery, probes, stored.employee_id, refuse_at)
+                refuse_duplicate(gallery, probes, stored.employee_id, refuse_at, allow)
         except DuplicateFace:
             self._store.delete(stored.employee_id, [stored.face_id])
             raise

@@ -89,14 +89,16 @@ def add_face(
     policy: Policy,
 ) -> FaceRecord:
     """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be,
-    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``)."""
+    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``), but
+    for the look-alikes an admin allowed as a pair with them (``allowed_lookalikes``)."""
     get_employee(employee_id, ports)
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
         raise EnrollmentError(str(error)) from None
+    allow = allowed_lookalikes(employee_id, ports)
     try:
-        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy))
+        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy), allow=allow)
     except DuplicateFace as duplicate:
         ports.log(
             actor,
@@ -107,8 +109,22 @@ def add_face(
             similarity=f"{duplicate.similarity:.2f}",  # a string: DynamoDB takes no float
         )
         raise
-    ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
+    if allow:
+        ports.log(actor, "face.enroll", employee_id, face_id=record.face_id, lookalikes_allowed=sorted(allow))
+    else:
+        ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
+
+
+def allowed_lookalikes(employee_id: str, ports: EnrollmentPorts) -> frozenset[str]:
+    """The employees whose faces may resemble ``employee_id``'s: pairs an admin allowed
+    (``enrollment.lookalikes``), honoured only while both employees' records list each
+    other, so a pair outlives neither of them (an id erased and created again is a stranger)."""
+    return frozenset(
+        other
+        for other in ports.directory.lookalikes(employee_id)
+        if employee_id in ports.directory.lookalikes(other)
+    )
 
 
 def gallery_health(ports: EnrollmentPorts, policy: Policy) -> GalleryHealth:

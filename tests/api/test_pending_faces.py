@@ -39,3 +39,20 @@ def test_a_held_photo_is_listed_approved_once_and_a_rejected_one_purged(api: Api
 def test_a_malformed_pending_id_is_400(api: Api) -> None:
     for bad in ("x", "A" * 32, "0" * 33):
         assert api.call("POST", f"/faces/pending/{bad}/approve").status == 400
+
+
+def test_a_look_alike_pair_is_allowed_listed_and_removed_over_http(api: Api, photos: Path) -> None:
+    api.create("EMP001", "Ann Lee")
+    api.create("EMP002", "Bea Lee")
+    assert api.enroll("EMP001", photos / "obama.jpg").status == 201
+    assert api.enroll("EMP002", photos / "obama2.jpg").status == 409  # the guard, as ever
+    allowed = api.call("PUT", "/faces/allowed-pairs/EMP002/EMP001")
+    assert (allowed.status, allowed.json) == (200, {"employee_ids": ["EMP001", "EMP002"]})
+    assert api.call("GET", "/faces/allowed-pairs").json == {"items": [{"employee_ids": ["EMP001", "EMP002"]}]}
+    assert api.enroll("EMP002", photos / "obama2.jpg").status == 201  # the twin, allowed
+    assert api.call("PUT", "/faces/allowed-pairs/EMP001/EMP001").status == 400
+    assert api.call("PUT", "/faces/allowed-pairs/EMP001/NOBODY").status == 404
+    assert api.call("GET", "/faces/allowed-pairs", token="security").status == 403
+    assert api.call("DELETE", "/faces/allowed-pairs/EMP001/EMP002").status == 204
+    assert api.call("DELETE", "/faces/allowed-pairs/EMP001/EMP002").status == 404
+    assert api.enroll("EMP002", photos / "obama3.jpg").status == 409

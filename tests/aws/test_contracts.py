@@ -261,6 +261,21 @@ class TestEmployeeDirectoryContract:
         directory.put(Employee("EMP002", "Jordan Lee"))
         assert directory.get("EMP002") == Employee("EMP002", "Jordan Lee")
 
+    def test_look_alikes_are_kept_per_side_and_listed_as_mutual_pairs(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        for employee_id in ("ANN", "BEA", "CAL"):
+            directory.put(Employee(employee_id, employee_id.title()))
+        assert directory.set_lookalike("ANN", "BEA", True) and directory.set_lookalike("ANN", "CAL", True)
+        assert directory.lookalike_pairs() == []  # one side each: no pair yet
+        assert directory.set_lookalike("BEA", "ANN", True)
+        assert directory.lookalikes("ANN") == frozenset({"BEA", "CAL"})
+        assert directory.lookalike_pairs() == [("ANN", "BEA")]
+        assert directory.get("ANN") == Employee("ANN", "Ann")  # nothing else of the record changed
+        assert directory.set_lookalike("ANN", "BEA", False) and directory.lookalike_pairs() == []
+        assert not directory.set_lookalike("NOBODY", "ANN", True)
+        assert directory.lookalikes("NOBODY") == frozenset()
+
     def test_unknown_employee_is_none(self, directory: EmployeeDirectory) -> None:
         assert directory.get("EMP404") is None
 

@@ -211,6 +211,18 @@ SITES = {
     "employees.begin_erasure": Site(
         "UpdateItem", "employees_table", lambda a: a.employees.begin_erasure("EMP001", "job1"), _with_avery
     ),
+    "employees.set_lookalike": Site(
+        "UpdateItem",
+        "employees_table",
+        lambda a: a.employees.set_lookalike("EMP001", "EMP002", True),
+        _with_avery,
+    ),
+    "employees.lookalikes": Site(
+        "GetItem", "employees_table", lambda a: a.employees.lookalikes("EMP001"), _with_avery
+    ),
+    "employees.lookalike_pairs": Site(
+        "Scan", "employees_table", lambda a: a.employees.lookalike_pairs(), _with_avery
+    ),
     "employees.erasure_of": Site(
         "GetItem", "employees_table", lambda a: a.employees.erasure_of("EMP001"), _with_avery
     ),

@@ -28,3 +28,18 @@ def test_waiting_photos_are_listed_approved_and_rejected(
     code, out, err = run_cli("faces", "approve", second)
     assert code == 1 and err.startswith("facegate: the API answered 404: ")
     assert json.loads(run_cli("--json", "faces", "pending")[1]) == []
+
+
+def test_a_look_alike_pair_is_allowed_listed_and_removed(logged_in: ServedSandbox, run_cli: RunCli) -> None:
+    for employee_id in ("EMP021", "EMP022"):
+        assert run_cli("employees", "add", employee_id, "--name", "A Twin")[0] == 0
+    assert run_cli("faces", "allow-pair", "EMP022", "EMP021") == (
+        0,
+        "allowed look-alike pair EMP021 EMP022\n",
+        "",
+    )
+    code, out, err = run_cli("--json", "faces", "allowed-pairs")
+    assert code == 0 and json.loads(out) == [{"employee_ids": ["EMP021", "EMP022"]}], err
+    assert run_cli("faces", "remove-pair", "EMP021", "EMP022")[0] == 0
+    code, _, err = run_cli("faces", "remove-pair", "EMP021", "EMP022")
+    assert code == 1 and err.startswith("facegate: the API answered 404: ")

@@ -187,6 +187,10 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "GET", "/gallery/health") == 200
         _decide_held_faces(client, stack, photos, recorder)
+        assert api_call(client, stack, "PUT", "/faces/allowed-pairs/E1/E2", {}) == 200
+        assert api_call(client, stack, "GET", "/faces/allowed-pairs") == 200
+        assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 201  # the pair's override
+        assert api_call(client, stack, "DELETE", "/faces/allowed-pairs/E1/E2") == 204
         _manage_access(client, stack)
         _command_doors(client, stack)
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202

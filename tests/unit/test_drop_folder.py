@@ -236,13 +236,19 @@ def test_a_refused_photo_leaves_the_employee_an_admin_enrolled_meanwhile(drop: D
     engine, real_add = drop.engine, drop.engine.add_face
     results: dict[str, DropOutcome] = {}
 
-    def add_face(employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None) -> FaceRecord:
+    def add_face(
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
+    ) -> FaceRecord:
         if "good" not in results:  # the blurred photo's call: the others run meanwhile
             engine.add_face = real_add  # type: ignore[method-assign]
             results["good"] = drop.run(good)
             real_add(employee_id, image)  # the admin's, through the API
             raise EnrollmentError("face too blurred")
-        return real_add(employee_id, image, refuse_at=refuse_at)
+        return real_add(employee_id, image, refuse_at=refuse_at, allow=allow)
 
     drop.engine.shows = lambda *_: True
     engine.add_face = add_face  # type: ignore[method-assign]
