@@ -15,6 +15,7 @@ from chalicelib.api.door_commands import door_commands_api
 from chalicelib.api.door_events import door_events_api
 from chalicelib.api.employees import employees_api
 from chalicelib.api.erasures import erasures_api
+from chalicelib.api.faces import faces_api
 from chalicelib.api.gallery import gallery_api
 from chalicelib.api.http import json_errors
 from chalicelib.api.reports import reports_api
@@ -39,6 +40,7 @@ app.register_blueprint(employees_api)
 app.register_blueprint(scans_api)
 app.register_blueprint(erasures_api)
 app.register_blueprint(gallery_api)
+app.register_blueprint(faces_api)
 app.register_blueprint(reports_api)
 app.register_blueprint(access_api)
 app.register_blueprint(door_commands_api)

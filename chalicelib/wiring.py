@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # each function's first call imports only the modules it uses
     from chalicelib.aws.access import DynamoAccessStore
     from chalicelib.aws.faces import DynamoFaceStore
     from chalicelib.aws.gallery_snapshots import S3GallerySnapshots
-    from chalicelib.core.ports import AuditTrail, ScimCredential
+    from chalicelib.core.ports import AuditTrail, PendingFaces, ScimCredential
     from chalicelib.doors.events import DoorEventPorts
     from chalicelib.engines.local import LocalEngine
     from chalicelib.engines.rekognition import RekognitionEngine
@@ -100,6 +100,11 @@ class ApiPorts:
     def commands(self) -> CommandPorts:
         """For ``access.remote.*``: remote unlock, lockdown and release of a door."""
         return command_ports(self.settings)
+
+    @property
+    def pending_faces(self) -> PendingFaces:
+        """For ``enrollment.pending.*``: the drop-folder photos that wait for an admin."""
+        return pending_faces(self.settings)
 
     @property
     def scim(self) -> ScimPorts:
@@ -258,7 +263,16 @@ def drop_ports(settings: Settings) -> DropPorts:
         enrollment=enrollment_ports(settings),
         admins=SnsAdminNotifier(client("sns"), settings.admin_topic_arn),
         engine=face_engine(settings),
+        pending=pending_faces(settings),
+        access=access_store(settings),
     )
+
+
+def pending_faces(settings: Settings) -> PendingFaces:
+    """Drop-folder photos held for an admin's approval (``pending/`` of the camera bucket)."""
+    from chalicelib.aws.pending import S3PendingFaces
+
+    return S3PendingFaces(client("s3"), settings.camera_bucket)
 
 
 def door_event_ports(settings: Settings) -> DoorEventPorts:

@@ -156,7 +156,10 @@ class Importer:
             self._call("POST", "/employees", person.body())
             outcome = "created"
         except ApiError as error:
-            if error.status != 409:
+            # 409 is "exists" unless the id is an erasure's tombstone (the API names the job):
+            # that employee is being erased, not enrolled, and their photos must not follow.
+            erasing = isinstance(error.body, dict) and "erasure_job_id" in error.body
+            if error.status != 409 or erasing:
                 self._refuse(person, "", error.message, step="employee")
                 return None
             outcome = "exists"  # left as it is: the roster does not overwrite the directory

@@ -38,6 +38,7 @@ from chalicelib.core.models import (
     Match,
     NormalisedImage,
     OutlierFace,
+    PendingFace,
     Scan,
     SearchResult,
     Upload,
@@ -142,6 +143,7 @@ class InMemoryEmployeeDirectory(Failing):
     def __init__(self, *employees: Employee) -> None:
         self.employees = {e.employee_id: e for e in employees}
         self.erasing: dict[str, str] = {}  # employee id → erasure job id
+        self.lookalike_sets: dict[str, set[str]] = {}  # employee id → allowed look-alikes (one side)
 
     def accepts_scans_of(self, employee_id: str | None) -> bool:
         """What the scan log's guard checks: no employee named, or one not being erased."""
@@ -176,6 +178,33 @@ class InMemoryEmployeeDirectory(Failing):
             for e in self.employees.values()
             if group_id in e.groups and e.employee_id not in self.erasing
         )
+
+    def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
+        self._maybe_fail()
+        if employee_id not in self.employees or employee_id in self.erasing:
+            return False
+        others = self.lookalike_sets.setdefault(employee_id, set())
+        (others.add if allowed else others.discard)(other_id)
+        return True
+
+    def lookalikes(self, employee_id: str) -> frozenset[str]:
+        self._maybe_fail()
+        if employee_id not in self.employees or employee_id in self.erasing:
+            return frozenset()
+        return frozenset(self.lookalike_sets.get(employee_id, ()))
+
+    def lookalike_pairs(self) -> list[tuple[str, str]]:
+        self._maybe_fail()
+        listed = {
+            e: set(o) for e, o in self.lookalike_sets.items() if e in self.employees and e not in self.erasing
+        }
+        return sorted(
+            {(min(a, b), max(a, b)) for a, others in listed.items() for b in others if a in listed.get(b, ())}
+        )
+
+    def erasure_of(self, employee_id: str) -> str | None:
+        self._maybe_fail()
+        return self.erasing.get(employee_id) if employee_id in self.employees else None
 
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         self._maybe_fail()
@@ -222,6 +251,7 @@ class InMemoryEmployeeDirectory(Failing):
         self._maybe_fail()
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
+        self.lookalike_sets.pop(employee_id, None)
 
 
 class InMemoryAccessStore(Failing):
@@ -473,6 +503,39 @@ class RecordingNotifier(Failing):
         self.published.append(scan)
 
 
+class InMemoryPendingFaces(Failing):
+    """Held drop-folder photos in a dict; ``discarded`` records every purge."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[PendingFace, bytes]] = {}
+        self.discarded: list[str] = []
+
+    def hold(self, face: PendingFace, photo: bytes) -> None:
+        self._maybe_fail()
+        self.held[face.pending_id] = (face, photo)
+
+    def count(self, limit: int) -> int:
+        self._maybe_fail()
+        return min(len(self.held), limit)
+
+    def listing(self, limit: int) -> list[PendingFace]:
+        self._maybe_fail()
+        faces = sorted((face for face, _ in self.held.values()), key=lambda f: (f.held_at, f.pending_id))
+        return faces[:limit]
+
+    def get(self, pending_id: str, max_bytes: int) -> tuple[PendingFace, bytes] | None:
+        self._maybe_fail()
+        held = self.held.get(pending_id)
+        if held is not None and len(held[1]) > max_bytes:
+            raise UploadTooLarge("held photo too large", None)
+        return held
+
+    def discard(self, pending_id: str) -> None:
+        self._maybe_fail()
+        self.held.pop(pending_id, None)
+        self.discarded.append(pending_id)
+
+
 class InMemoryAdminNotifier(Failing):
     """Keeps what would go to the administrators' topic: (subject, message, attributes)."""
 
@@ -523,21 +586,28 @@ class ScriptedEngine(Failing):
         self.outlying: dict[str, float] = {}
         self.health_slice_faces = 2
         self.health_slices: list[tuple[int, int]] = []
+        self.allows: list[frozenset[str]] = []  # the look-alikes each add_face was told to pass
 
     def shows_employee(self, image: NormalisedImage, employee_id: str) -> bool:
         self._maybe_fail()
         return bool(self.faces.get(employee_id)) and self.shows(image, employee_id)
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         self._maybe_fail()
         if self.add_fails_with is not None:
             raise self.add_fails_with
         self.refuse_ats.append(refuse_at)
+        self.allows.append(allow)
         other = self.nearest_other
         close = other is not None and refuse_at is not None and other.similarity >= refuse_at
-        if other is not None and close and other.employee_id != employee_id:
+        if other is not None and close and other.employee_id not in {employee_id, *allow}:
             raise DuplicateFace(other.employee_id, other.similarity)
         face_id = uuid.uuid4().hex
         self.faces.setdefault(employee_id, []).append(face_id)

@@ -43,6 +43,21 @@ def face_id(value: str) -> str:
     return value
 
 
+def pending_id(value: str) -> str:
+    """A held drop-folder photo's id (``keys.PENDING_ID``: 32 lowercase hex digits)."""
+    from chalicelib.core.keys import PENDING_ID
+
+    if not PENDING_ID.fullmatch(value):
+        raise BadRequest("pending_id must be 32 lowercase hex digits")
+    return value
+
+
+def no_fields(body: dict[str, Any]) -> None:
+    """A body that takes nothing: none, or ``{}``."""
+    if body:
+        raise BadRequest("this request takes no fields: send {} or no body")
+
+
 def photo(body: dict[str, Any]) -> bytes:
     """The ``image`` field: base64 of a JPEG or PNG, at most 5 MB decoded."""
     only_fields(body, {"image"})

@@ -22,6 +22,7 @@ _STAMP_CONDITIONS = {
     "inactive_since": "attribute_not_exists(inactive_since) AND active = :no",
     "last_seen": "(attribute_not_exists(last_seen) OR last_seen < :at)",
 }
+LOOKALIKES = "lookalikes"  # a string set: employees whose faces may resemble theirs (admins allowed)
 
 
 class DynamoEmployeeDirectory:
@@ -128,6 +129,48 @@ class DynamoEmployeeDirectory:
         )
         return sorted(str(item["employee_id"]) for item in items)
 
+    def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.update_item,
+                Key={"employee_id": employee_id},
+                UpdateExpression=f"{'ADD' if allowed else 'DELETE'} {LOOKALIKES} :other",
+                ExpressionAttributeValues={":other": {other_id}},
+                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def lookalikes(self, employee_id: str) -> frozenset[str]:
+        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None or ERASING in item:
+            return frozenset()
+        return frozenset(str(other) for other in item.get(LOOKALIKES, ()))
+
+    def lookalike_pairs(self) -> list[tuple[str, str]]:
+        from boto3.dynamodb.conditions import Attr
+
+        items = paging.all_items(
+            self._table.scan,
+            FilterExpression=Attr(LOOKALIKES).exists() & Attr(ERASING).not_exists(),
+            ProjectionExpression=f"employee_id, {LOOKALIKES}",
+        )
+        listed = {str(item["employee_id"]): {str(other) for other in item[LOOKALIKES]} for item in items}
+        return mutual_pairs(listed)
+
+    def erasure_of(self, employee_id: str) -> str | None:
+        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None or ERASING not in item else str(item[ERASING])
+
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
         from botocore.exceptions import ClientError
 
@@ -156,6 +199,13 @@ class DynamoEmployeeDirectory:
 
     def delete(self, employee_id: str) -> None:
         dynamo.call(self._table.delete_item, Key={"employee_id": employee_id})
+
+
+def mutual_pairs(listed: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """The pairs both of whose employees list each other, (lower id, higher id), sorted."""
+    return sorted(
+        {(min(a, b), max(a, b)) for a, others in listed.items() for b in others if a in listed.get(b, ())}
+    )
 
 
 def _item(employee: Employee) -> dict[str, Any]:

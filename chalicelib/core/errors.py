@@ -24,7 +24,9 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── UnknownNamed           a rule or holiday naming no stored group or employee
     │   ├── OldModelStillNeeded    employees still matched only by the model to retire
     │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
-    │   └── DoorLockedDown         a remote unlock of a door that is locked down
+    │   ├── DoorLockedDown         a remote unlock of a door that is locked down
+    │   ├── EmployeeBeingErased    an id whose erasure job has not finished (the tombstone)
+    │   └── PendingFull            too many drop-folder photos wait for an admin already
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -175,6 +177,27 @@ class AccessChangedMeanwhile(Conflict):
 class DoorLockedDown(Conflict):
     """A remote unlock of a door that is locked down: release the lockdown first (audited
     too), so a lockdown is never undone by a command that does not say so."""
+
+
+class EmployeeBeingErased(Conflict):
+    """Creating an employee whose erasure job has not finished: their record is the job's
+    tombstone until DONE, so a drop, an import or the API cannot bring them back meanwhile."""
+
+    def __init__(self, employee_id: str, job_id: str) -> None:
+        super().__init__(
+            f"employee {employee_id} is being erased (job {job_id}): they can be created again "
+            f"once GET /erasures/{job_id} says DONE"
+        )
+        self.job_id = job_id
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"erasure_job_id": self.job_id}
+
+
+class PendingFull(Conflict):
+    """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``
+    wait already: refused, so the held photos stay bounded."""
 
 
 class DuplicateFace(Conflict):

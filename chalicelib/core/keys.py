@@ -19,6 +19,9 @@ another prefix.
   ``processed/<scan-id>.json`` (``legacy_processed_key``), which erasure still deletes.
 - ``enroll/<employee-id>/<file>``: the drop folder: a photo an HR system puts there is
   enrolled for that employee by its own handler, then deleted (never a scan).
+- ``pending/<pending-id>``: a drop-folder photo held for an admin's approval (it would
+  widen someone's access): never in the gallery until approved, deleted (every version)
+  when approved or rejected, expiring after ``PENDING_DAYS`` as a backstop.
 - ``gallery/<id>.snapshot``: the local engine's packed gallery (embeddings, never photos)
   that cold containers start from; one at a time, named by the faces table's manifest item.
 - ``alerts/unrecorded/<scan-id>``: an empty marker, created only where none is (S3's
@@ -40,6 +43,11 @@ INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
 ENROLL_PREFIX = "enroll/"
 GALLERY_PREFIX = "gallery/"
+# Drop-folder photos waiting for an admin (``pending/<pending-id>``); the lifecycle rule of
+# ``infra/template.yaml`` expires them after PENDING_DAYS (held longer, nobody approved them).
+PENDING_PREFIX = "pending/"
+PENDING_DAYS = 14
+PENDING_ID = re.compile(r"[0-9a-f]{32}")
 # What door agents report (held open, forced open, …): ``door-events/<door>/<time>-<hex>.json``,
 # each door's identity may put under its own folder only (``infra/doors.py``).
 DOOR_EVENTS_PREFIX = "door-events/"
@@ -113,6 +121,13 @@ class CameraKey:
 
     camera_id: str
     problem: str | None = None
+
+
+def pending_key(pending_id: str) -> str:
+    """Where held photo ``pending_id`` is kept; ``ValueError`` for an id that is not one."""
+    if not PENDING_ID.fullmatch(pending_id):
+        raise ValueError(f"not a pending face id: {pending_id!r}")
+    return f"{PENDING_PREFIX}{pending_id}"
 
 
 def camera_key(camera_id: str, file_name: str) -> str:

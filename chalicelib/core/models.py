@@ -264,6 +264,28 @@ class Employee:
 
 
 @dataclass(frozen=True)
+class PendingFace:
+    """A drop-folder photo held until an admin approves it (``enrollment.pending``): not in
+    the gallery, so no scan can match it. Ids and our own words only: the uploader is the
+    principal S3 named, the reason one of ``enrollment.pending``'s."""
+
+    pending_id: str
+    employee_id: str
+    held_at: str  # UTC ISO-8601
+    uploader: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pending_id": self.pending_id,
+            "employee_id": self.employee_id,
+            "held_at": self.held_at,
+            "uploader": self.uploader,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One administrative action, for the audit table."""
 

@@ -17,6 +17,7 @@ from chalicelib.core.models import (
     FaceRecord,
     GalleryHealth,
     NormalisedImage,
+    PendingFace,
     Scan,
     SearchResult,
     Upload,
@@ -54,13 +55,20 @@ class FaceEngine(Protocol):
     name: str
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """Enroll the single face in ``image`` for ``employee_id`` or raise ``EnrollmentError``.
 
         With ``refuse_at`` (the service passes ``recognition.confusable_at``), raise
         ``DuplicateFace`` instead, storing nothing, when the face scores at or above it
-        against any face of another employee; the employee's own faces never refuse it.
+        against any face of another employee; the employee's own faces never refuse it, nor
+        do the faces of the employees in ``allow`` (look-alikes an admin allowed as a pair
+        with this one: ``enrollment.lookalikes``), and nobody else's.
         The check is repeated after the write and a face refused then is removed again,
         so of two enrollments of one face under two ids at once at most one stays (both
         may be refused). The face is embedded (or sent) once. None: no check (tools).
@@ -250,6 +258,30 @@ class ImageStore(Protocol):
         ...
 
 
+class PendingFaces(Protocol):
+    """Drop-folder photos waiting for an admin's approval (``pending/`` of the camera bucket)."""
+
+    def hold(self, face: PendingFace, photo: bytes) -> None:
+        """Keep ``photo`` as ``face`` until it is approved or rejected (or expires)."""
+        ...
+
+    def count(self, limit: int) -> int:
+        """How many photos wait, counting no further than ``limit``."""
+        ...
+
+    def listing(self, limit: int) -> list[PendingFace]:
+        """At most ``limit`` waiting photos, oldest first."""
+        ...
+
+    def get(self, pending_id: str, max_bytes: int) -> tuple[PendingFace, bytes] | None:
+        """One waiting photo and its bytes (bounded), or None when there is none."""
+        ...
+
+    def discard(self, pending_id: str) -> None:
+        """Delete the waiting photo, every version of it (approved or rejected)."""
+        ...
+
+
 class EmployeeDirectory(Protocol):
     """Who the enrolled people are and whether they may enter."""
 
@@ -280,6 +312,25 @@ class EmployeeDirectory(Protocol):
 
     def members(self, group_id: str) -> list[str]:
         """The ids of every employee in access group ``group_id``, sorted."""
+        ...
+
+    def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
+        """Record on ``employee_id``'s item that their faces may resemble ``other_id``'s (or
+        no longer), touching nothing else; False when there is no such employee (or one being
+        erased). One side of a pair: ``lookalikes`` honours a pair only both sides hold."""
+        ...
+
+    def lookalikes(self, employee_id: str) -> frozenset[str]:
+        """The ids ``employee_id``'s item lists as allowed look-alikes (a consistent read)."""
+        ...
+
+    def lookalike_pairs(self) -> list[tuple[str, str]]:
+        """Every pair both of whose items list each other, each as (lower id, higher id), sorted."""
+        ...
+
+    def erasure_of(self, employee_id: str) -> str | None:
+        """The erasure job marked on the employee's record while it runs (a consistent read),
+        None when no job is erasing them: the record is the job's tombstone until DONE."""
         ...
 
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:

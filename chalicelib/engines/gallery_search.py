@@ -86,11 +86,21 @@ def best_two(found: Sequence[Match]) -> tuple[Match | None, Match | None]:
     return best, runner_up
 
 
-def refuse_duplicate(gallery: Gallery, probes: Sequence[Probe], employee_id: str, refuse_at: float) -> None:
-    """DuplicateFace when another employee's face in ``gallery`` scores ``refuse_at`` or more."""
-    own = gallery.owner_index(employee_id)
+def refuse_duplicate(
+    gallery: Gallery,
+    probes: Sequence[Probe],
+    employee_id: str,
+    refuse_at: float,
+    allow: frozenset[str] = frozenset(),
+) -> None:
+    """DuplicateFace when another employee's face in ``gallery`` scores ``refuse_at`` or more;
+    the faces of ``employee_id`` and of the employees in ``allow`` never count."""
+    skipped = [gallery.owner_index(owner) for owner in (employee_id, *sorted(allow))]
     for probe in probes:
-        rows = probe.rows if own is None else probe.rows & (gallery.owners != own)
+        rows = probe.rows
+        for owner in skipped:
+            if owner is not None:
+                rows = rows & (gallery.owners != owner)
         other = closest(gallery, Probe(probe.model, probe.vector, rows))
         if other and other[0].similarity >= refuse_at:
             raise DuplicateFace(other[0].employee_id, other[0].similarity)

@@ -91,7 +91,12 @@ class LocalEngine:
         self._gallery_lock = threading.Lock()
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """Enroll the one clear face in ``image``; refuse photos that would enroll badly,
         and (``refuse_at``) faces as close as that to another employee's."""
@@ -111,7 +116,7 @@ class LocalEngine:
             with self._gallery_lock:
                 gallery = self.gallery.current()
                 refuse_duplicate(
-                    gallery, self._probes(gallery, image, faces[0], embedding), employee_id, refuse_at
+                    gallery, self._probes(gallery, image, faces[0], embedding), employee_id, refuse_at, allow
                 )
         stored = StoredFace(
             employee_id=employee_id,
@@ -122,7 +127,7 @@ class LocalEngine:
         )
         self._store.put(stored)
         if refuse_at is not None:
-            self._recheck(stored, image, faces[0], embedding, refuse_at)
+            self._recheck(stored, image, faces[0], embedding, refuse_at, allow)
         return FaceRecord(employee_id, stored.face_id, self.name, stored.created_at)
 
     def _recheck(
@@ -132,6 +137,7 @@ class LocalEngine:
         face: FaceChip,
         embedding: np.ndarray,
         refuse_at: float,
+        allow: frozenset[str] = frozenset(),
     ) -> None:
         """The duplicate guard again, after the put, on the gallery brought up to date by
         strongly consistent reads; a face refused now is deleted again (that face only) and
@@ -150,7 +156,7 @@ class LocalEngine:
             with self._gallery_lock:
                 gallery = self.gallery.current()
                 probes = self._probes(gallery, image, face, embedding)
-                refuse_duplicate(gallery, probes, stored.employee_id, refuse_at)
+                refuse_duplicate(gallery, probes, stored.employee_id, refuse_at, allow)
         except DuplicateFace:
             self._store.delete(stored.employee_id, [stored.face_id])
             raise

@@ -67,7 +67,12 @@ class RekognitionEngine:
         self._clock = clock
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """IndexFaces, SearchUsers and SearchFaces by the new FaceId (``refuse_at``), then
         CreateUser (safe to repeat) and AssociateFaces: five calls, the photo sent once. A
@@ -96,9 +101,9 @@ class RekognitionEngine:
             self._delete_faces([face_id])
             raise EnrollmentError(problem)
         if refuse_at is not None:
-            other = self._other_user(face_id, employee_id, refuse_at)
+            other = self._other_user(face_id, employee_id, refuse_at, allow)
             if other is None:
-                other = self._other_face(face_id, employee_id, refuse_at)
+                other = self._other_face(face_id, employee_id, refuse_at, allow)
             if other is not None:
                 self._delete_faces([face_id])
                 raise DuplicateFace(other.employee_id, other.similarity)
@@ -231,7 +236,9 @@ class RekognitionEngine:
             (str(face["UserId"]), str(face["FaceId"])) for face in self._all_faces() if face.get("UserId")
         )
 
-    def _other_face(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
+    def _other_face(
+        self, face_id: str, employee_id: str, threshold: float, allow: frozenset[str] = frozenset()
+    ) -> Match | None:
         """The best face of another employee matching the new face, associated or not yet:
         its owner is its UserId or, before association, its ExternalImageId (IndexFaces
         sets it to the employee id). The guard's re-check, after our own IndexFaces.
@@ -257,21 +264,24 @@ class RekognitionEngine:
         for match in sorted(response.get("FaceMatches", []), key=lambda m: -float(m["Similarity"])):
             face = match.get("Face", {})
             owner = face.get("UserId") or face.get("ExternalImageId")
-            if owner and owner != employee_id:
+            if owner and owner != employee_id and owner not in allow:
                 return Match(str(owner), round(float(match["Similarity"]), 2))
         return None
 
-    def _other_user(self, face_id: str, employee_id: str, threshold: float) -> Match | None:
-        """The closest user but ``employee_id`` matching the (unassociated) face, if any."""
+    def _other_user(
+        self, face_id: str, employee_id: str, threshold: float, allow: frozenset[str] = frozenset()
+    ) -> Match | None:
+        """The closest user but ``employee_id`` and ``allow`` matching the (unassociated) face."""
         response = self._call(
             "search_users",
             CollectionId=self._collection,
             FaceId=face_id,
             UserMatchThreshold=threshold,
-            MaxUsers=2,  # one user per employee: at most one of two is the employee's own
+            # one user per employee: the employee's own and the allowed look-alikes may come first
+            MaxUsers=min(2 + len(allow), MAX_USERS),
         )
         for match in sorted(response.get("UserMatches", []), key=lambda m: -float(m["Similarity"])):
-            if str(match["User"]["UserId"]) != employee_id:
+            if str(match["User"]["UserId"]) not in {employee_id, *allow}:
                 return Match(str(match["User"]["UserId"]), round(float(match["Similarity"]), 2))
         return None
 

@@ -15,15 +15,19 @@ case left: they enroll the same face twice for the same employee, which the dupl
 guard allows (it refuses only another employee's face) and which opens no other door.
 
 Who may be enrolled: a new employee is created by HR, active, from the metadata (the drop
-folder trusts HR as an admin of enrollment for new ids). An employee who has faces already
-gets a dropped photo only if it shows them (``ErasureEngine.shows_employee``): a typo'd id
-or a compromised HR system cannot add a stranger's face to someone who gets in; an admin
-can still add any photo of theirs through the API.
+folder trusts HR as an admin of enrollment for new ids), and that first face is enrolled at
+once while they are in no access group and named by no rule. Any other dropped face waits
+for an admin (``enrollment.pending``): it would widen the access of someone HR did not just
+create. An employee who has faces already gets a dropped photo only if it shows them
+(``ErasureEngine.shows_employee``), before it is even held: a typo'd id or a compromised HR
+system cannot add a stranger's face to someone who gets in; an admin can still add any
+photo of theirs through the API.
 
 A new employee is created just before their first face is added (``add_face`` wants the
-employee to exist) and removed again if that face is refused, unless another photo of
-theirs, dropped at the same time, enrolled a face meanwhile (see ``_undo_create``): a
-refused photo leaves no half-created employee behind. A removal that fails is a refusal
+employee to exist) and removed again if that face is refused, unless a face of theirs was
+enrolled meanwhile (an admin's, see ``_undo_create``): a refused photo leaves no
+half-created employee behind. A second photo of theirs dropped at the same moment finds
+them created by the first, not by its own drop, so it waits for an admin. A removal that fails is a refusal
 saying the employee may remain. Only a function killed between the steps can leave an
 employee without faces: such an employee opens no door, and the next photo completes them.
 
@@ -34,11 +38,13 @@ denied, an encryption key we may not use) is refused and deleted if we may delet
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.access.ports import AccessStore
 from chalicelib.core.config import ImageLimits, Policy
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import (
@@ -55,8 +61,9 @@ from chalicelib.core.errors import (
     UploadTooLarge,
 )
 from chalicelib.core.keys import enrollment_of
-from chalicelib.core.models import Employee, Upload
-from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, StoredObject
+from chalicelib.core.models import Employee, PendingFace, Upload
+from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, PendingFaces, StoredObject
+from chalicelib.enrollment import pending as approval
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee
 from chalicelib.scanning.imaging import normalise
 
@@ -65,6 +72,7 @@ log = logging.getLogger(__name__)
 DROP_ACTOR = "drop-folder"  # the audit actor when the event names no uploader
 METADATA_FIELDS = ("name", "email", "department")  # x-amz-meta-<field>, for a new employee
 ENROLLED, REFUSED = "enrollment.enrolled", "enrollment.refused"  # audit actions, SNS `event`
+PENDING = "enrollment.pending"  # held for an admin's approval (``enrollment.pending``)
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
 
 # The reading of a new employee (``enrollment.employee_rules.new_employee``, the API's too),
@@ -80,6 +88,8 @@ class DropPorts:
     enrollment: EnrollmentPorts
     admins: AdminNotifier
     engine: ErasureEngine  # enrollment's engine, as the port that can match a photo to an employee
+    pending: PendingFaces  # faces held for an admin's approval
+    access: AccessStore  # who is named by a rule (a face of theirs waits)
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class DropOutcome:
     enrolled: bool = False
     reason: str | None = None  # why it was refused (the API's message for the same error)
     face_id: str | None = None
+    pending_id: str | None = None  # held for an admin's approval: not in the gallery
+    waits: str | None = None  # why it is held (``enrollment.pending``'s words)
     created: bool = False  # a new employee was created (and kept: only when enrolled)
     gone: bool = False  # the photo was not there: a redelivery, nothing was done
     remains: bool = False  # refused, but the employee this photo created may remain
@@ -157,16 +169,19 @@ def _enroll(
 ) -> DropOutcome:
     enrollment = ports.enrollment
     created: Employee | None = None  # the employee this photo created
-    raced: Employee | None = None  # the employee another photo created as this one tried to
     try:
         if enrollment.directory.get(employee_id) is None:
             employee = read_employee(new_employee_fields(employee_id, stored.metadata))
-            try:
+            # created meanwhile (another photo, an admin): not by this drop
+            with contextlib.suppress(AlreadyExists):
                 created = create_employee(employee, enrollment, actor)
-            except AlreadyExists:  # another photo of theirs, dropped at the same time, won
-                raced = employee
         if created is None:
             _check_shows(employee_id, stored.data, ports.engine, limits)
+        held = _held_for_approval(employee_id, created, stored.data, ports, actor)
+        if held is not None:
+            return DropOutcome(
+                key, employee_id, pending_id=held.pending_id, waits=held.reason, created=created is not None
+            )
         face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy)
     except Exception as error:
         note = None if created is None else _undo_create(created, enrollment, actor, error)
@@ -179,13 +194,18 @@ def _enroll(
         if note:
             reason = f"{reason}; {note}"
         return DropOutcome(key, employee_id, reason=reason, remains=note is not None)
-    if raced is not None and enrollment.directory.get(employee_id) is None:
-        # The photo that created them was refused and removed them before this face landed
-        # (its undo had found no face yet): put them back, or this face would be nobody's.
-        created = raced if enrollment.directory.create(raced) else None
-        if created is not None:
-            enrollment.log(actor, "employee.create", employee_id, restored=True)
     return DropOutcome(key, employee_id, enrolled=True, face_id=face.face_id, created=created is not None)
+
+
+def _held_for_approval(
+    employee_id: str, created: Employee | None, photo: bytes, ports: DropPorts, actor: str
+) -> PendingFace | None:
+    """Hold a face that would widen access beyond what the uploader may grant (see
+    ``enrollment.pending``); None when it may be enrolled at once."""
+    reason = approval.hold_reason(employee_id, created, ports.enrollment.directory.get, ports.access)
+    if reason is None:
+        return None
+    return approval.hold(employee_id, photo, reason, ports.pending, ports.enrollment, actor)
 
 
 def _check_shows(employee_id: str, photo: bytes, engine: ErasureEngine, limits: ImageLimits) -> None:
@@ -205,13 +225,13 @@ def _check_shows(employee_id: str, photo: bytes, engine: ErasureEngine, limits: 
 
 def _undo_create(employee: Employee, ports: EnrollmentPorts, actor: str, cause: Exception) -> str | None:
     """Remove the employee this drop created for a photo that was then refused, unless
-    another photo of theirs enrolled a face meanwhile; ``None`` when removed, else why not.
+    a face of theirs was enrolled meanwhile (an admin's, or an approved held photo's);
+    ``None`` when removed, else why not.
 
-    No face is removed: the refused ``add_face`` stored none, and any face there is another
-    photo's. The face store is not the directory, so no conditional delete can say "only
-    while faceless": the faces are listed before the delete and again after it (a face
-    that landed in between puts the employee back), and the photo that lost the create race
-    checks the employee is still there after its face landed (``_enroll``).
+    No face is removed: the refused ``add_face`` stored none, and any face there is someone
+    else's doing. The face store is not the directory, so no conditional delete can say
+    "only while faceless": the faces are listed before the delete and again after it (a
+    face that landed in between puts the employee back).
     """
     employee_id, why = employee.employee_id, type(cause).__name__
     kept = f"employee {employee_id} was kept: another photo enrolled a face for them meanwhile"
@@ -263,10 +283,13 @@ def metadata_text(value: str, field: str = "metadata") -> str:
 
 def _report(outcome: DropOutcome, ports: DropPorts, actor: str) -> None:
     """Audit the outcome, then announce it; ``NotificationFailed`` when the announcement fails."""
-    event = ENROLLED if outcome.enrolled else REFUSED
+    event = ENROLLED if outcome.enrolled else PENDING if outcome.pending_id else REFUSED
     details: dict[str, Any] = {"key": outcome.key, "source": DROP_ACTOR}
     if outcome.face_id:
         details["face_id"] = outcome.face_id
+    if outcome.pending_id:
+        details["pending_id"] = outcome.pending_id
+        details["waits"] = outcome.waits
     if outcome.reason:
         details["reason"] = outcome.reason
     ports.enrollment.log(actor, event, outcome.employee_id or "(invalid)", **details)
@@ -288,6 +311,13 @@ def admin_message(outcome: DropOutcome, actor: str) -> tuple[str, str]:
         first = f"A photo of employee {who} was enrolled from the drop folder."
         if outcome.created:
             first += " The employee is new: created from the photo's metadata."
+    elif outcome.pending_id:
+        subject = f"facegate: {who}'s drop-folder photo waits for approval"
+        first = (
+            f"A photo of employee {who} from the drop folder waits for an administrator: "
+            f"it is not enrolled until approved (facegate faces approve {outcome.pending_id}, "
+            f"or reject)."
+        )
     else:
         subject = f"facegate: drop-folder photo refused ({who})"
         first = "A photo in the drop folder was refused."
@@ -300,6 +330,9 @@ def admin_message(outcome: DropOutcome, actor: str) -> tuple[str, str]:
     ]
     if outcome.face_id:
         lines.append(f"Face id: {outcome.face_id}")
+    if outcome.pending_id:
+        lines.append(f"Pending id: {outcome.pending_id}")
+        lines.append(f"Why it waits: {display_text(outcome.waits, 200)}")
     if outcome.reason:
         lines.append(f"Reason: {display_text(outcome.reason, 500)}")
         if outcome.remains:
@@ -308,6 +341,8 @@ def admin_message(outcome: DropOutcome, actor: str) -> tuple[str, str]:
             lines.append("No employee was created or changed.")
     if outcome.photo_kept:
         lines += ["", "The photo could not be deleted: it expires from enroll/ within a day."]
+    elif outcome.pending_id:
+        lines += ["", "The photo is held until approved or rejected (it expires if nobody decides)."]
     else:
         lines += ["", "The photo has been deleted (enrollment photos are never kept)."]
     return display_text(subject, SUBJECT_LIMIT), "\n".join(lines) + "\n"

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core.config import ImageLimits, Policy
-from chalicelib.core.errors import AlreadyExists, DuplicateFace, EnrollmentError, NotFound, RejectedImage
+from chalicelib.core.errors import (
+    AlreadyExists,
+    DuplicateFace,
+    EmployeeBeingErased,
+    EnrollmentError,
+    NotFound,
+    RejectedImage,
+)
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import AuditEntry, Employee, FaceRecord
 from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
@@ -41,10 +48,14 @@ class EnrollmentPorts:
 
 
 def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
-    """Create an employee; ``AlreadyExists`` when the id is taken. One created inactive starts
-    the retention clock of the inactive (``inactive_since``) at once."""
+    """Create an employee; ``AlreadyExists`` when the id is taken, ``EmployeeBeingErased``
+    while an erasure job holds it (its tombstone: until the job is DONE). One created inactive
+    starts the retention clock of the inactive (``inactive_since``) at once."""
     employee = replace(employee, inactive_since=None if employee.active else ports.now())
     if not ports.directory.create(employee):
+        job_id = ports.directory.erasure_of(employee.employee_id)
+        if job_id is not None:
+            raise EmployeeBeingErased(employee.employee_id, job_id)
         raise AlreadyExists(f"employee {employee.employee_id} already exists")
     ports.log(actor, "employee.create", employee.employee_id)  # ids only: no personal data
     return employee
@@ -91,14 +102,16 @@ def add_face(
     policy: Policy,
 ) -> FaceRecord:
     """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be,
-    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``)."""
+    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``), but
+    for the look-alikes an admin allowed as a pair with them (``allowed_lookalikes``)."""
     get_employee(employee_id, ports)
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
         raise EnrollmentError(str(error)) from None
+    allow = allowed_lookalikes(employee_id, ports)
     try:
-        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy))
+        record = ports.engine.add_face(employee_id, image, refuse_at=confusable_at(policy), allow=allow)
     except DuplicateFace as duplicate:
         ports.log(
             actor,
@@ -110,8 +123,22 @@ def add_face(
         )
         raise
     ports.directory.stamp(employee_id, "enrolled_at", ports.now())  # the no-scan clock starts (once)
-    ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
+    if allow:
+        ports.log(actor, "face.enroll", employee_id, face_id=record.face_id, lookalikes_allowed=sorted(allow))
+    else:
+        ports.log(actor, "face.enroll", employee_id, face_id=record.face_id)
     return record
+
+
+def allowed_lookalikes(employee_id: str, ports: EnrollmentPorts) -> frozenset[str]:
+    """The employees whose faces may resemble ``employee_id``'s: pairs an admin allowed
+    (``enrollment.lookalikes``), honoured only while both employees' records list each
+    other, so a pair outlives neither of them (an id erased and created again is a stranger)."""
+    return frozenset(
+        other
+        for other in ports.directory.lookalikes(employee_id)
+        if employee_id in ports.directory.lookalikes(other)
+    )
 
 
 def retire_old_model(ports: EnrollmentPorts, actor: str) -> dict[str, int]:

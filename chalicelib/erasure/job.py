@@ -7,16 +7,25 @@ resumes where the last attempt stopped:
 
 search    photos of the retention window never linked to them (MULTIPLE_FACES, UNKNOWN,
           LOW_QUALITY) in which the engine still sees their face: before the faces go
-faces     their faces leave the engine (and the gallery snapshot, published again)
 linked    their scans: photo version and processed copies deleted, identity stripped
 unlinked  the photos found by ``search``: photo, processed copies and record deleted
-employee  the employee record (their access group memberships are on it)
+employee  nothing any more (a job saved here resumes): the record stays, marked, as the
+          job's tombstone, so nobody can create the employee again until DONE
 access    their id out of every access rule (a rule left naming no one is deleted)
+faces     the photos recorded since the job started that were never linked to them are
+          checked as ``search`` checks (their faces are still enrolled, so the engine can
+          still see them) and purged; then their faces leave the engine (and the gallery
+          snapshot, published again). Until then a photo of them is matched, named and
+          stopped by the pipeline's guard (EMPLOYEE_ERASED), which ``final`` purges.
 settle    wait for scans in flight during the erasure to be recorded (the queue's delay)
 final     ``faces`` again (an enrollment that read the employee before the erasure may write
-          a face after the faces step), ``linked`` again, and the scans the pipeline's guard
-          recorded as EMPLOYEE_ERASED since the job started are deleted with their photos;
-          ``access`` again (a rule written meanwhile may name them)
+          a face after the faces step), ``linked`` and ``unlinked`` again, and the scans the
+          pipeline's guard recorded as EMPLOYEE_ERASED since the job started are deleted with
+          their photos; ``access`` again (a rule written meanwhile may name them); last, the
+          employee record (their group memberships are on it): the tombstone goes at DONE
+
+A photo recorded after the faces have left the engine is one it can no longer tell them
+in, as after DONE: the faces go as late as the job can check for them.
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ from chalicelib.core.ports import ErasureJobs
 from chalicelib.erasure import steps
 from chalicelib.erasure.steps import ErasurePorts, TimeLeft
 
-STEPS = ("search", "faces", "linked", "unlinked", "employee", "access", "settle", "final", "done")
+# Jobs saved by the order before the tombstone (faces second, employee deleted fifth) resume
+# here complete: every step after theirs runs, and ``final`` repeats ``linked`` and ``unlinked``.
+STEPS = ("search", "linked", "unlinked", "employee", "access", "faces", "settle", "final", "done")
 
 
 def start_erasure(employee_id: str, ports: ErasurePorts, actor: str) -> ErasureJob:
@@ -130,17 +141,22 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         steps.save(job, ports)
     work: dict[str, Callable[[], bool]] = {
         "search": lambda: steps.search(job, ports, settings, time_left),
-        "faces": lambda: steps.remove_faces(job, ports),
         "linked": lambda: steps.linked(job, ports, time_left),
         "unlinked": lambda: steps.unlinked(job, ports, time_left),
-        "employee": lambda: steps.delete_employee(job, ports),
+        "employee": lambda: True,  # the record is the tombstone: deleted at the end of "final"
         "access": lambda: steps.remove_from_access_rules(job, ports),
+        "faces": lambda: (
+            steps.recorded_meanwhile(job, ports, settings, time_left)  # while their faces still match
+            and steps.remove_faces(job, ports)
+        ),
         "settle": lambda: steps.settled(job, ports, settings),
         "final": lambda: (
             steps.remove_faces(job, ports)  # an enrollment in flight (≤ 60 s) wrote one after "faces"
             and steps.linked(job, ports, time_left)
+            and steps.unlinked(job, ports, time_left)
             and steps.in_flight(job, ports, settings, time_left)
             and steps.remove_from_access_rules(job, ports)
+            and steps.delete_employee(job, ports)  # last: the tombstone lifts as the job ends
         ),
     }
     while job.step != "done":

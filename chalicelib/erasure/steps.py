@@ -114,6 +114,30 @@ def _shows(scan: Scan, job: ErasureJob, ports: ErasurePorts, settings: Settings)
     return ports.engine.shows_employee(image, job.employee_id)
 
 
+def recorded_meanwhile(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: TimeLeft) -> bool:
+    """The photos recorded since the job started and never linked to them (``search`` had
+    paged past their day), checked while their faces are still enrolled: those that show
+    them are purged as ``unlinked`` purges. A resumed job checks again (no photo is purged
+    twice). A scan's day is its capture day, which may be the day before the job started."""
+    first = local_day(job.started_at, settings) - timedelta(days=1)
+    last = local_day(ports.now(), settings)
+    for offset in range((last - first).days + 1):
+        day = (first + timedelta(days=offset)).isoformat()
+        for scan in list(_all(lambda token, day=day: ports.scans.by_day(day, PAGE, token))):  # type: ignore[misc]
+            if scan.processed_at < job.started_at or scan.status not in UNLINKED:
+                continue
+            if scan.decision.employee_id == job.employee_id or scan.scan_id in job.found:
+                continue
+            job.photos_checked += 1
+            if _shows(scan, job, ports, settings):
+                job.found.append(scan.scan_id)
+                _purge(scan.scan_id, job, ports)
+        save(job, ports)
+        if time_left() < SAFETY_SECONDS:
+            return False
+    return True
+
+
 def remove_faces(job: ErasureJob, ports: ErasurePorts) -> bool:
     if job.faces_removed is None:  # counted once: a resumed job finds none left
         job.faces_removed = len(ports.engine.list_faces(job.employee_id))

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from facegate_cli.client import segment
+from facegate_cli.commands import pending
 from facegate_cli.commands.common import command, joined, pages, photo_body
 from facegate_cli.context import Context
 from facegate_cli.errors import UsageError
@@ -66,6 +67,7 @@ def register(subcommands: Any) -> None:
     remove.add_argument("employee_id")
     remove.add_argument("face_id")
     remove.set_defaults(run=remove_face)
+    pending.register_verbs(faces)  # pending | approve | reject: drop-folder photos waiting
 
 
 def add_employee(args: argparse.Namespace, context: Context) -> int:

@@ -271,6 +271,21 @@ class TestEmployeeDirectoryContract:
         directory.put(Employee("EMP002", "Jordan Lee"))
         assert directory.get("EMP002") == Employee("EMP002", "Jordan Lee")
 
+    def test_look_alikes_are_kept_per_side_and_listed_as_mutual_pairs(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        for employee_id in ("ANN", "BEA", "CAL"):
+            directory.put(Employee(employee_id, employee_id.title()))
+        assert directory.set_lookalike("ANN", "BEA", True) and directory.set_lookalike("ANN", "CAL", True)
+        assert directory.lookalike_pairs() == []  # one side each: no pair yet
+        assert directory.set_lookalike("BEA", "ANN", True)
+        assert directory.lookalikes("ANN") == frozenset({"BEA", "CAL"})
+        assert directory.lookalike_pairs() == [("ANN", "BEA")]
+        assert directory.get("ANN") == Employee("ANN", "Ann")  # nothing else of the record changed
+        assert directory.set_lookalike("ANN", "BEA", False) and directory.lookalike_pairs() == []
+        assert not directory.set_lookalike("NOBODY", "ANN", True)
+        assert directory.lookalikes("NOBODY") == frozenset()
+
     def test_unknown_employee_is_none(self, directory: EmployeeDirectory) -> None:
         assert directory.get("EMP404") is None
 
@@ -287,7 +302,12 @@ class TestEmployeeDirectoryContract:
         with pytest.raises(NotFound):  # a PATCH that read them before would drop the mark
             directory.put(Employee("EMP001", "Quinn Zebedee", active=True))
         assert directory.begin_erasure("EMP001", "job-4") == "job-1"
+        # the tombstone: the marked record refuses a create and names its job
+        assert directory.erasure_of("EMP001") == "job-1" and directory.erasure_of("EMP002") is None
+        assert not directory.create(Employee("EMP001", "Someone New"))
+        assert directory.erasure_of("EMP404") is None
         directory.delete("EMP001")
+        assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
     def test_the_retention_clocks_start_once_move_forward_and_survive_a_stale_put(

@@ -218,6 +218,21 @@ SITES = {
         lambda a: a.employees.stamp("EMP001", "last_seen", "2026-03-08T14:30:00.000Z"),
         _with_avery,
     ),
+    "employees.set_lookalike": Site(
+        "UpdateItem",
+        "employees_table",
+        lambda a: a.employees.set_lookalike("EMP001", "EMP002", True),
+        _with_avery,
+    ),
+    "employees.lookalikes": Site(
+        "GetItem", "employees_table", lambda a: a.employees.lookalikes("EMP001"), _with_avery
+    ),
+    "employees.lookalike_pairs": Site(
+        "Scan", "employees_table", lambda a: a.employees.lookalike_pairs(), _with_avery
+    ),
+    "employees.erasure_of": Site(
+        "GetItem", "employees_table", lambda a: a.employees.erasure_of("EMP001"), _with_avery
+    ),
     "employees.listing": Site("Scan", "employees_table", lambda a: a.employees.listing(10), _with_avery),
     "employees.delete": Site("DeleteItem", "employees_table", lambda a: a.employees.delete("EMP001")),
     "audit.record": Site(

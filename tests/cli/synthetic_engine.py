@@ -31,7 +31,12 @@ class SyntheticFaceEngine:
         self._store = store
 
     def add_face(
-        self, employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None
+        self,
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> FaceRecord:
         """``refuse_at`` is ignored: hashes are unlike each other by construction. (The local
         engine's guard also reads the gallery, a Scan whenever another write moved the version.)"""

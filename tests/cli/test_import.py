@@ -337,3 +337,18 @@ def old_model_only(client: ApiClient) -> list[str]:
         job = client.get(f"/gallery/health/{job['job_id']}")
     assert job["status"] == "DONE", job
     return list(job["report"]["old_model_only"])
+
+
+def test_an_employee_under_erasure_is_refused_not_counted_as_existing(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 28: the id is the erasure's tombstone until DONE; the import says so and adds no photo."""
+    client.post("/employees", {"employee_id": "e-leaver", "name": "Lee Ver"})
+    job = client.delete("/employees/e-leaver")  # 202: the job is queued, not run
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "e-leaver,Lee Ver,,,obama.jpg\n")
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+    assert code == 1 and json.loads(out)["employees created"] == 0
+    [row] = refused_rows(tmp_path / "roster.refused.csv")
+    assert (row["employee_id"], row["photo"]) == ("e-leaver", "")
+    assert f"is being erased (job {job['job_id']})" in row["reason"]

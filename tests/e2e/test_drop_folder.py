@@ -66,14 +66,23 @@ def test_a_new_employee_is_enrolled_from_the_metadata_and_the_photo_is_gone(
     assert decision["attributes"]["status"] == "AUTHORIZED"
 
 
-def test_an_existing_employee_gets_a_second_face(stack: Stack, photos: Path) -> None:
+def test_an_existing_employees_second_face_waits_for_an_admin(stack: Stack, photos: Path) -> None:
+    from chalicelib.core.config import Settings
+    from chalicelib.enrollment import pending
+
     enroll_employee(stack, Employee("EMP001", "Avery Stone"), [photos / "obama.jpg"])
     stack.drop("EMP001", "second.jpg", (photos / "obama3.jpg").read_bytes(), name="Not Applied")
     handled(stack)
-    assert faces(stack, "EMP001") == 2
+    assert faces(stack, "EMP001") == 1  # held, not in the gallery
     assert employee(stack, "EMP001") == Employee("EMP001", "Avery Stone")  # metadata ignored
-    assert [n["attributes"]["event"] for n in stack.admin_notifications()] == ["enrollment.enrolled"]
+    assert [n["attributes"]["event"] for n in stack.admin_notifications()] == ["enrollment.pending"]
     assert versions_left(stack) == []
+    held = wiring.pending_faces(stack.settings)
+    [face] = pending.pending_faces(held)
+    settings = Settings.from_env()
+    ports = wiring.enrollment_ports(stack.settings)
+    pending.approve(face.pending_id, held, ports, settings.limits, "admin", policy=settings.policy)
+    assert faces(stack, "EMP001") == 2
 
 
 @pytest.mark.parametrize(
@@ -121,8 +130,8 @@ def test_a_photo_of_someone_else_is_refused_for_an_employee_with_faces(stack: St
     assert faces(stack, "EMP001") == 1 and versions_left(stack) == []
     stack.drop("EMP001", "same.jpg", (photos / "obama2.jpg").read_bytes())
     handled(stack)
-    assert faces(stack, "EMP001") == 2
-    assert audit_actions(stack, "EMP001")[-3:] == ["enrollment.refused", "face.enroll", "enrollment.enrolled"]
+    assert faces(stack, "EMP001") == 1  # it shows them, and waits for an admin
+    assert audit_actions(stack, "EMP001")[-3:] == ["enrollment.refused", "face.pending", "enrollment.pending"]
 
 
 def test_a_malformed_encoded_name_is_refused_as_such(stack: Stack, photos: Path) -> None:

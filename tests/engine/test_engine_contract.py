@@ -145,6 +145,18 @@ def test_an_enrolled_face_is_refused_for_another_employee(harness: Harness, phot
     assert harness.engine.gallery_health(harness.policy).faces == 3  # the refused face is not counted
 
 
+def test_an_allowed_look_alike_passes_the_guard_and_nobody_else_does(harness: Harness, photo: Photo) -> None:
+    """Issue 28: the admin's override names one pair: EMP003 (Obama's "twin") may resemble
+    EMP001 once allowed, and is still refused for resembling anyone else (EMP002 here)."""
+    guard = confusable_at(harness.policy)
+    for employee_id, name in [("EMP001", "obama.jpg"), ("EMP002", "biden.jpg")]:
+        harness.engine.add_face(employee_id, photo(name), refuse_at=guard)
+    with pytest.raises(DuplicateFace, match="matches employee EMP002"):  # another pair allowed
+        harness.engine.add_face("EMP003", photo("biden.jpg"), refuse_at=guard, allow=frozenset({"EMP001"}))
+    harness.engine.add_face("EMP003", photo("obama2.jpg"), refuse_at=guard, allow=frozenset({"EMP001"}))
+    assert len(harness.engine.list_faces("EMP003")) == 1
+
+
 def test_gallery_health_lists_close_pairs_and_single_photos(harness: Harness, photo: Photo) -> None:
     enroll_two(harness, photo)
     harness.engine.add_face("EMP001", photo("obama3.jpg"))

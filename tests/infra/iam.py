@@ -209,10 +209,11 @@ def _dynamodb_requests(operation: str, params: Mapping[str, Any], account: Conte
 
 def _s3_requests(operation: str, params: Mapping[str, Any], account: Context) -> list[Request]:
     bucket_account = {**account, "s3:ResourceAccount": (ACCOUNT,)}
-    if operation == "ListObjectVersions":
+    if operation in ("ListObjectVersions", "ListObjectsV2"):
         prefix = {"s3:prefix": (params["Prefix"],)} if "Prefix" in params else {}
         bucket = f"arn:aws:s3:::{params['Bucket']}"
-        return [Request("s3:ListBucketVersions", bucket, bucket_account | prefix)]
+        listing = "s3:ListBucketVersions" if operation == "ListObjectVersions" else "s3:ListBucket"
+        return [Request(listing, bucket, bucket_account | prefix)]
     operation = "GetObject" if operation == "HeadObject" else operation  # HEAD is authorised as GET
     versioned = params.get("VersionId") and operation in ("GetObject", "DeleteObject")
     action = f"s3:{operation}" + ("Version" if versioned else "")

@@ -176,7 +176,9 @@ def test_the_enrollment_function_stays_within_its_policy(
     assert {"s3:GetObject", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sns:Publish"} <= made
     assert Request("sns:Publish", stack.settings.admin_topic_arn) in recorder.calls
     assert Request("sns:Publish", stack.settings.topic_arn) not in recorder.calls  # never the doors' topic
+    assert {"s3:PutObject", "s3:ListBucket"} <= made  # EMP001's second photo waits for an admin
     assert_allowed(recorder, "policy-dev-enroll.json")
+    assert len(wiring.pending_faces(stack.settings).listing(10)) == 1
 
 
 def test_the_door_event_function_stays_within_its_policy(stack: Stack, recorder: Recorder) -> None:
@@ -211,6 +213,11 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
         assert api_call(client, stack, "GET", "/gallery/health") == 200
+        _decide_held_faces(client, stack, photos, recorder)
+        assert api_call(client, stack, "PUT", "/faces/allowed-pairs/E1/E2", {}) == 200
+        assert api_call(client, stack, "GET", "/faces/allowed-pairs") == 200
+        assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 201  # the pair's override
+        assert api_call(client, stack, "DELETE", "/faces/allowed-pairs/E1/E2") == 204
         _manage_access(client, stack)
         _command_doors(client, stack)
         assert api_call(client, stack, "DELETE", "/employees/E1") == 202
@@ -258,6 +265,20 @@ def _provision_by_scim(client: Client, stack: Stack) -> None:
         sent = json.dumps(body).encode() if body is not None else b""
         assert client.http.request(method, path, headers=headers, body=sent).status_code == status, path
     boto3.client("ssm").delete_parameter(Name=stack.settings.scim_token_parameter)  # not in the stage's reset
+
+
+def _decide_held_faces(client: Client, stack: Stack, photos: Path, recorder: Recorder) -> None:
+    """Two drop-folder photos of an existing employee wait: list them, approve one, reject one."""
+    with recorder.paused():  # the drop folder's work
+        for name in ("held-1.jpg", "held-2.jpg"):
+            stack.drop("E1", name, (photos / "obama2.jpg").read_bytes())
+        stack.pump(expected=2)
+    headers = {"Authorization": f"Bearer {stack.token('admins')}"}
+    listed = client.http.get("/faces/pending", headers=headers)
+    ids = [face["pending_id"] for face in json.loads(listed.body)["items"]]
+    assert listed.status_code == 200 and len(ids) == 2
+    assert api_call(client, stack, "POST", f"/faces/pending/{ids[0]}/approve", {}) == 201
+    assert api_call(client, stack, "POST", f"/faces/pending/{ids[1]}/reject", {}) == 204
 
 
 def _command_doors(client: Client, stack: Stack) -> None:
@@ -575,7 +596,8 @@ def _today(stack: Stack) -> str:
 
 # --- the access policy's table: the camera reads it, the API and the erasure worker write it --
 
-ACCESS_READERS = {"camera", "api", "erasure"}
+# The drop folder reads it too: a face of someone a rule names waits for an admin.
+ACCESS_READERS = {"camera", "enroll", "api", "erasure"}
 ACCESS_WRITERS = {"api", "erasure"}
 
 

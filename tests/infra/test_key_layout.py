@@ -17,12 +17,22 @@ from chalicelib.core.keys import (
     ENROLL_PREFIX,
     GALLERY_PREFIX,
     INCOMING_PREFIX,
+    PENDING_DAYS,
+    PENDING_PREFIX,
     PROCESSED_PREFIX,
 )
 from sandbox.stack import PROJECT_DIR
 from tests.infra.test_template import resource
 
-LAYOUT = (INCOMING_PREFIX, PROCESSED_PREFIX, ENROLL_PREFIX, GALLERY_PREFIX, DOOR_EVENTS_PREFIX, ALERTS_PREFIX)
+LAYOUT = (
+    INCOMING_PREFIX,
+    PROCESSED_PREFIX,
+    ENROLL_PREFIX,
+    GALLERY_PREFIX,
+    DOOR_EVENTS_PREFIX,
+    PENDING_PREFIX,
+    ALERTS_PREFIX,
+)
 POLICIES = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
 
 
@@ -70,7 +80,17 @@ def test_the_enrollment_function_reads_and_deletes_only_the_drop_folder() -> Non
     for stage in ("dev", "prod"):
         paths = object_paths(json.loads((PROJECT_DIR / f".chalice/policy-{stage}-enroll.json").read_text()))
         snapshot = {f"{GALLERY_PREFIX}*"} if stage == "dev" else set()  # the local engine's, read only
-        assert paths and set(paths) == {f"{ENROLL_PREFIX}*"} | snapshot
+        held = {f"{PENDING_PREFIX}*"}  # photos it holds for an admin's approval (put only)
+        assert paths and set(paths) == {f"{ENROLL_PREFIX}*"} | snapshot | held
+
+
+def test_held_photos_expire_after_pending_days() -> None:
+    rules = resource("CameraBucket")["LifecycleConfiguration"]["Rules"]
+    [rule] = [rule for rule in rules if rule.get("Prefix") == PENDING_PREFIX]
+    assert (
+        rule["ExpirationInDays"] == PENDING_DAYS
+        and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    )
 
 
 def test_the_hr_policy_names_only_the_drop_folder() -> None:

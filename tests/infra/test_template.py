@@ -68,6 +68,7 @@ def test_the_bucket_is_private_encrypted_versioned_and_expires_photos() -> None:
         "gallery/": None,
         "door-events/": "RetentionDays",  # recorded in the audit at once; kept to replay a dead letter
         "alerts/": 15,  # outage alert markers: as long as a dead letter can come back (14 days)
+        "pending/": 14,  # drop-folder photos nobody approved or rejected (keys.PENDING_DAYS)
     }
     [tls_only] = resource("CameraBucketPolicy")["PolicyDocument"]["Statement"]
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {

@@ -28,10 +28,12 @@ from chalicelib.enrollment.drop_folder import (
 from chalicelib.enrollment.employee_rules import new_employee
 from chalicelib.enrollment.employees import EnrollmentPorts
 from tests.fakes import (
+    InMemoryAccessStore,
     InMemoryAdminNotifier,
     InMemoryAuditLog,
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
+    InMemoryPendingFaces,
     InMemoryScanLog,
     ScriptedEngine,
 )
@@ -54,7 +56,9 @@ class Drop:
         self.audit = InMemoryAuditLog()
         self.admins = InMemoryAdminNotifier()
         enrollment = EnrollmentPorts(self.directory, self.engine, self.audit, InMemoryScanLog(), lambda: AT)
-        self.ports = DropPorts(self.images, enrollment, self.admins, self.engine)
+        self.pending = InMemoryPendingFaces()
+        self.access = InMemoryAccessStore()
+        self.ports = DropPorts(self.images, enrollment, self.admins, self.engine, self.pending, self.access)
 
     def put(self, key: str, data: bytes = PHOTO, **metadata: str) -> Upload:
         return self.put_with(key, metadata, data)
@@ -98,14 +102,14 @@ def test_a_new_employee_is_created_from_the_metadata_with_one_face(drop: Drop) -
     assert "Uploaded by: AWS:AIDAHRSYSTEM" in message and "Avery" not in message  # ids only
 
 
-def test_an_existing_employee_gets_another_face_and_keeps_their_record(drop: Drop) -> None:
+def test_an_existing_employees_photo_waits_for_an_admin_and_keeps_their_record(drop: Drop) -> None:
     drop.engine.faces["EMP001"] = ["f0"]
     drop.engine.shows = lambda *_: True  # the photo shows them
     outcome = drop.run(drop.put(enroll_key("EMP001", "b.png"), name="Someone Else"))
-    assert outcome.enrolled and not outcome.created
+    assert not outcome.enrolled and not outcome.created and outcome.pending_id in drop.pending.held
     assert drop.directory.employees["EMP001"].name == "Quinn Zebedee"  # metadata ignored
-    assert len(drop.engine.faces["EMP001"]) == 2
-    assert drop.events() == ["enrollment.enrolled"]
+    assert drop.engine.faces["EMP001"] == ["f0"]  # not in the gallery until approved
+    assert drop.events() == ["enrollment.pending"]
 
 
 def test_a_refused_photo_of_a_new_employee_leaves_no_employee_and_is_deleted(drop: Drop) -> None:
@@ -209,7 +213,7 @@ def test_a_read_failure_is_raised_before_anything_is_deleted(drop: Drop) -> None
 def test_an_announcement_that_fails_is_raised_after_the_audit(drop: Drop) -> None:
     drop.admins.fail_with = RuntimeError("SNS down")
     with pytest.raises(NotificationFailed):
-        drop.run(drop.put(enroll_key("EMP001", "h.png")))
+        drop.run(drop.put(enroll_key("EMP002", "h.png"), name="Avery Stone"))
     assert [action for _, action, _ in drop.actions()][-1] == "enrollment.enrolled"
 
 
@@ -226,30 +230,37 @@ def test_the_subject_stays_under_snss_limit_and_on_one_line() -> None:
     assert "Reason: r\\x0aStatus: AUTHORIZED" in message and "actor\\x0aforged" in message
 
 
-def test_a_refused_photo_leaves_the_employee_a_concurrent_photo_enrolled(drop: Drop) -> None:
-    """Two photos of a new hire at once: the blurred one created them, the good one enrolled
-    a face meanwhile; the blurred one's refusal must not wipe the employee or the face."""
+def test_a_refused_photo_leaves_the_employee_an_admin_enrolled_meanwhile(drop: Drop) -> None:
+    """The blurred photo created a new hire; an admin enrolled a face of theirs meanwhile
+    (and a second photo dropped at once waits): the refusal must not wipe employee or face."""
     good = drop.put(enroll_key("EMP009", "good.png"), name="New Hire")
     bad = drop.put(enroll_key("EMP009", "blurred.png"), name="New Hire")
     engine, real_add = drop.engine, drop.engine.add_face
     results: dict[str, DropOutcome] = {}
 
-    def add_face(employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None) -> FaceRecord:
-        if "good" not in results:  # the blurred photo's call: the good photo runs meanwhile
+    def add_face(
+        employee_id: str,
+        image: NormalisedImage,
+        *,
+        refuse_at: float | None = None,
+        allow: frozenset[str] = frozenset(),
+    ) -> FaceRecord:
+        if "good" not in results:  # the blurred photo's call: the others run meanwhile
             engine.add_face = real_add  # type: ignore[method-assign]
             results["good"] = drop.run(good)
+            real_add(employee_id, image)  # the admin's, through the API
             raise EnrollmentError("face too blurred")
-        return real_add(employee_id, image, refuse_at=refuse_at)
+        return real_add(employee_id, image, refuse_at=refuse_at, allow=allow)
 
     drop.engine.shows = lambda *_: True
     engine.add_face = add_face  # type: ignore[method-assign]
     outcome = drop.run(bad)
-    assert results["good"].enrolled and not outcome.enrolled and outcome.remains
+    assert results["good"].pending_id and not outcome.enrolled and outcome.remains
     assert "EMP009" in drop.directory.employees and len(engine.faces["EMP009"]) == 1
     [kept] = [entry for entry in drop.audit.entries if entry.action == "employee.create.kept"]
     assert "restored" not in kept.details  # seen before the delete: never removed at all
     assert "employee.create.undone" not in [action for _, action, _ in drop.actions()]
-    assert drop.events() == ["enrollment.enrolled", "enrollment.refused"]
+    assert drop.events() == ["enrollment.pending", "enrollment.refused"]
     assert "EMP009 was kept: another photo enrolled a face" in drop.admins.published[1][1]
 
 
@@ -268,36 +279,18 @@ def test_a_face_landing_while_the_employee_is_removed_puts_them_back(drop: Drop)
     assert drop.engine.faces["EMP009"] == ["concurrent"]
 
 
-def test_the_photo_that_lost_the_race_puts_back_an_employee_removed_under_it(drop: Drop) -> None:
-    """Its face landed after the creator's undo had looked: it recreates the employee."""
+def test_the_photo_that_lost_the_create_race_waits(drop: Drop) -> None:
+    """The employee was created between its look and its create (another photo, an admin):
+    not by this drop, so its face waits for an admin."""
     upload = drop.put(enroll_key("EMP009", "good.png"), name="New Hire")
-    real_create = drop.directory.create
-    calls = {"n": 0}
-
-    def create(employee: Employee) -> bool:
-        calls["n"] += 1
-        if calls["n"] == 1:  # another photo created them, then undid it while we embedded
-            return False
-        return real_create(employee)
-
-    drop.directory.create = create  # type: ignore[method-assign]
-    real_add = drop.engine.add_face
-
-    def add_face(employee_id: str, image: NormalisedImage, *, refuse_at: float | None = None) -> FaceRecord:
-        drop.directory.employees.pop(employee_id, None)  # the creator's undo, between our steps
-        return real_add(employee_id, image, refuse_at=refuse_at)
-
+    real_get = drop.directory.get
+    drop.directory.get = lambda employee_id: None  # type: ignore[method-assign]
     drop.directory.employees["EMP009"] = Employee("EMP009", "New Hire")  # as created by the other
-    real_get, gets = drop.directory.get, {"n": 0}
-
-    def get(employee_id: str) -> Employee | None:
-        gets["n"] += 1
-        return None if gets["n"] == 1 else real_get(employee_id)  # not there yet when we looked
-
-    drop.directory.get = get  # type: ignore[method-assign]
-    drop.engine.add_face = add_face  # type: ignore[method-assign]
-    outcome = drop.run(upload)
-    assert outcome.enrolled and drop.directory.employees["EMP009"] == Employee("EMP009", "New Hire")
+    try:
+        outcome = drop.run(upload)
+    finally:
+        drop.directory.get = real_get  # type: ignore[method-assign]
+    assert outcome.pending_id and not outcome.created and not drop.engine.faces.get("EMP009")
 
 
 def test_a_failing_undo_is_a_refusal_saying_the_employee_may_remain(drop: Drop) -> None:
@@ -377,8 +370,9 @@ def test_a_photo_of_someone_else_is_refused_for_an_employee_with_faces(drop: Dro
     assert drop.engine.faces["EMP001"] == ["f0"] and drop.events() == ["enrollment.refused"]
 
 
-def test_a_matching_photo_is_added_and_a_first_face_needs_no_match(drop: Drop) -> None:
+def test_a_matching_photo_waits_and_a_first_face_needs_no_match(drop: Drop) -> None:
     drop.engine.shows = lambda image, employee_id: employee_id == "EMP001"
-    assert drop.run(drop.put(enroll_key("EMP001", "first.png"))).enrolled  # no faces yet: no check
-    assert drop.run(drop.put(enroll_key("EMP001", "second.png"))).enrolled
-    assert len(drop.engine.faces["EMP001"]) == 2
+    assert drop.run(drop.put(enroll_key("EMP001", "first.png"))).pending_id  # no faces yet: no check
+    drop.engine.faces["EMP001"] = ["f0"]
+    assert drop.run(drop.put(enroll_key("EMP001", "second.png"))).pending_id
+    assert len(drop.pending.held) == 2 and drop.engine.faces["EMP001"] == ["f0"]

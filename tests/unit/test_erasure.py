@@ -266,7 +266,7 @@ def test_the_final_sweep_waits_then_purges_scans_stopped_by_the_guard(world: Wor
     world.run(job.job_id, settings=settings)
     assert job_status(job.job_id, world.jobs)["status"] == "SETTLING"
     assert world.queue.sent[-1] == (job.job_id, 90)
-    assert "EMP001" not in world.directory.employees
+    assert world.directory.get("EMP001") is None and "EMP001" in world.directory.erasing  # the tombstone
 
     # Meanwhile the camera function finished scans it had started before the erasure.
     later = (START + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
@@ -283,6 +283,7 @@ def test_the_final_sweep_waits_then_purges_scans_stopped_by_the_guard(world: Wor
     world.run(job.job_id, settings=settings)
     done = job_status(job.job_id, world.jobs)
     assert done["status"] == "DONE" and done["result"]["in_flight_purged"] == 1
+    assert "EMP001" not in world.directory.employees  # the tombstone lifts at DONE
     assert done["result"]["scans_anonymised"] == 1
     assert world.scans.get("in-flight") is None and not world.photo_kept("in-flight")
     assert world.scans.get("stranger") is not None and world.photo_kept("stranger")
