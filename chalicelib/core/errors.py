@@ -8,6 +8,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
+    │   ├── InvalidConsent         a consent without a known method or a reference (also ValueError)
     │   └── ReportDayRefused       a report day an admin may not send now  (also ValueError)
     ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
     │   └── TokenRevoked           signed out, disabled or deleted since it was issued
@@ -21,7 +22,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── AccessInUse            a camera on another door, a group still in use
     │   ├── OldModelStillNeeded    employees still matched only by the model to retire
     │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
-    │   └── DoorLockedDown         a remote unlock of a door that is locked down
+    │   ├── DoorLockedDown         a remote unlock of a door that is locked down
+    │   └── ConsentMissing         no current biometric consent: no face may be stored
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -110,6 +112,10 @@ class BadPageToken(BadRequest, ValueError):
     """A ``next_token`` that no adapter issued."""
 
 
+class InvalidConsent(BadRequest, ValueError):
+    """A consent's ``method`` is not one we know or its ``reference`` is missing or unfit."""
+
+
 class InvalidAccessDocument(BadRequest, ValueError):
     """A door, group, rule or holiday document the access policy cannot hold."""
 
@@ -154,6 +160,11 @@ class AccessChangedMeanwhile(Conflict):
 class DoorLockedDown(Conflict):
     """A remote unlock of a door that is locked down: release the lockdown first (audited
     too), so a lockdown is never undone by a command that does not say so."""
+
+
+class ConsentMissing(Conflict):
+    """The stage requires consent (``FACEGATE_CONSENT_REQUIRED``) and the employee has none
+    to the notice in force: no face of theirs may be stored (``PUT /employees/{id}/consent``)."""
 
 
 class DuplicateFace(Conflict):

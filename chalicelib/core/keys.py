@@ -57,9 +57,9 @@ INVALID_CAMERA = "(invalid)"
 # An employee id: what the API accepts in paths and bodies and the drop folder in keys.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
-# Audit targets that are not employees (the daily report's ledger, erasure jobs): IAM
+# Audit targets that are not employees (the daily report's ledger, erasure jobs, consents): IAM
 # refuses the API's audit writes for them, so an employee of that id could never be audited.
-RESERVED_IDS = frozenset({"daily-report", "erasure"})
+RESERVED_IDS = frozenset({"daily-report", "erasure", "consent"})
 
 
 def employee_id_problem(value: str, called: str = "employee id") -> str | None:

@@ -27,6 +27,11 @@ refused photo leaves no half-created employee behind. A removal that fails is a 
 saying the employee may remain. Only a function killed between the steps can leave an
 employee without faces: such an employee opens no door, and the next photo completes them.
 
+Consent (when the stage requires it): the employee's consent to the notice in force, from
+the API, or from the photo's metadata (``x-amz-meta-consent-method``: paper, e-signature
+or import; ``x-amz-meta-consent-reference``), recorded with the uploader as its recorder
+before the face is added; without either, the photo is refused like any other.
+
 Read failures a retry may mend (throttling, 5xx) are raised, the photo still there, for
 Lambda's retries and then the failed-events queue; a photo that may not be read (access
 denied, an encryption key we may not use) is refused and deleted if we may delete it.
@@ -39,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import (
     AlreadyExists,
@@ -57,6 +62,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.keys import enrollment_of
 from chalicelib.core.models import Employee, Upload
 from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, StoredObject
+from chalicelib.enrollment.consent import consent_fields, give_consent
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee
 from chalicelib.scanning.imaging import normalise
 
@@ -64,6 +70,7 @@ log = logging.getLogger(__name__)
 
 DROP_ACTOR = "drop-folder"  # the audit actor when the event names no uploader
 METADATA_FIELDS = ("name", "email", "department")  # x-amz-meta-<field>, for a new employee
+CONSENT_FIELDS = ("consent-method", "consent-reference")  # x-amz-meta-<field>, for any employee
 ENROLLED, REFUSED = "enrollment.enrolled", "enrollment.refused"  # audit actions, SNS `event`
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
 
@@ -101,7 +108,13 @@ class DropOutcome:
 
 
 def enroll_dropped(
-    upload: Upload, ports: DropPorts, limits: ImageLimits, read_employee: ReadEmployee, *, policy: Policy
+    upload: Upload,
+    ports: DropPorts,
+    limits: ImageLimits,
+    read_employee: ReadEmployee,
+    *,
+    policy: Policy,
+    consent: ConsentSettings,
 ) -> DropOutcome:
     """Enroll one dropped photo, delete it, audit and announce the outcome.
 
@@ -129,7 +142,7 @@ def enroll_dropped(
             outcome = DropOutcome(upload.key, None, reason=parsed.problem)
         else:
             outcome = _enroll(
-                upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, policy
+                upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, (policy, consent)
             )
     _report(outcome, ports, actor)
     return outcome
@@ -153,9 +166,9 @@ def _enroll(
     limits: ImageLimits,
     actor: str,
     read_employee: ReadEmployee,
-    policy: Policy,
+    rules: tuple[Policy, ConsentSettings],
 ) -> DropOutcome:
-    enrollment = ports.enrollment
+    enrollment, (policy, consent) = ports.enrollment, rules
     created: Employee | None = None  # the employee this photo created
     raced: Employee | None = None  # the employee another photo created as this one tried to
     try:
@@ -167,7 +180,8 @@ def _enroll(
                 raced = employee
         if created is None:
             _check_shows(employee_id, stored.data, ports.engine, limits)
-        face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy)
+        _consent_from_metadata(employee_id, stored.metadata, enrollment, consent, actor)
+        face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy, consent=consent)
     except Exception as error:
         note = None if created is None else _undo_create(created, enrollment, actor, error)
         if isinstance(error, (InternalFailure, Unavailable)) or not isinstance(error, FacegateError):
@@ -186,6 +200,26 @@ def _enroll(
         if created is not None:
             enrollment.log(actor, "employee.create", employee_id, restored=True)
     return DropOutcome(key, employee_id, enrolled=True, face_id=face.face_id, created=created is not None)
+
+
+def _consent_from_metadata(
+    employee_id: str,
+    metadata: Mapping[str, str],
+    ports: EnrollmentPorts,
+    consent: ConsentSettings,
+    actor: str,
+) -> None:
+    """Record the consent the photo's metadata states, unless the employee has a current one
+    already; ``InvalidConsent`` for a malformed one. None stated: ``add_face``'s gate decides."""
+    stated = {name: metadata_text(metadata[name], name) for name in CONSENT_FIELDS if name in metadata}
+    if not stated:
+        return
+    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
+        return
+    method, reference = consent_fields(
+        {name.removeprefix("consent-"): value for name, value in stated.items()}
+    )
+    give_consent(employee_id, method, reference, ports, consent, actor)
 
 
 def _check_shows(employee_id: str, photo: bytes, engine: ErasureEngine, limits: ImageLimits) -> None:

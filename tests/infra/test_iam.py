@@ -171,6 +171,8 @@ def test_the_door_event_function_stays_within_its_policy(stack: Stack, recorder:
 def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "A"}) == 201
+        assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 409
+        _consent(client, stack, "E1")
         assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 201
         with recorder.paused():
             stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
@@ -181,12 +183,13 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E2", "name": "C"}) == 201
+        _consent(client, stack, "E2")
         twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "GET", "/gallery/health") == 200
         _manage_access(client, stack)
         _command_doors(client, stack)
-        assert api_call(client, stack, "DELETE", "/employees/E1") == 202
+        assert api_call(client, stack, "DELETE", "/employees/E1/consent") == 202  # withdrawn: erased
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
         # The latest day due (today from the report hour on, else yesterday): never refused.
@@ -202,6 +205,14 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
     door_queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{door_queue_name('sandbox', 'front-door')}"
     assert Request("sqs:SendMessage", door_queue) in recorder.calls
     assert_allowed(recorder, "policy-dev-api.json")
+
+
+def _consent(client: Client, stack: Stack, employee_id: str) -> None:
+    """Record an employee's consent, and read it back as admins and auditors do."""
+    path = f"/employees/{employee_id}/consent"
+    assert api_call(client, stack, "PUT", path, {"method": "paper", "reference": "F-1"}) == 201
+    assert api_call(client, stack, "GET", path) == 200
+    assert api_call(client, stack, "GET", "/consents") == 200
 
 
 def _command_doors(client: Client, stack: Stack) -> None:
@@ -337,6 +348,7 @@ def test_the_gallery_snapshot_stays_within_its_policy(stack: Stack, photos: Path
 
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "E One"}) == 201
+        _consent(client, stack, "E1")
         assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 201
         recorder.calls.clear()
         client.lambda_.invoke("gallery_snapshot", scheduled_event(_today(stack)))
@@ -447,6 +459,7 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
 
     try:
         assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
+        assert call("PUT", "/employees/EMP001/consent", {"method": "paper", "reference": "F-1"})[0] == 201
         status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
         assert (status, face["engine"]) == (201, "rekognition")
         assert call("GET", "/gallery/health")[0] == 200
@@ -710,6 +723,7 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
     from chalicelib.api.validation import RESERVED_IDS
+    from chalicelib.aws.consent import TARGET as CONSENTS
     from chalicelib.aws.erasures import TARGET as JOBS
     from chalicelib.aws.ledger import TARGET
 
@@ -717,9 +731,18 @@ def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: 
     [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
     api = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-api.json")}
     assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
-    assert api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [TARGET, JOBS]
+    enroll = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-enroll.json")}
+    for policy in (api, enroll):  # no audit entry can pose as a consent, nor a consent be more
+        assert policy["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [
+            TARGET,
+            JOBS,
+            CONSENTS,
+        ]
+        for sid in ("ReadConsents", "RecordConsents"):
+            assert policy[sid]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [CONSENTS]
+    assert "dynamodb:UpdateItem" not in enroll["RecordConsents"]["Action"]  # only the API withdraws
     assert api["ErasureJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [JOBS]
-    assert {TARGET, JOBS} <= RESERVED_IDS  # the API refuses them as employee ids
+    assert {TARGET, JOBS, CONSENTS} <= RESERVED_IDS  # the API refuses them as employee ids
 
 
 def hr_policy(bucket: str = "facegate-dev-camera-123456789012") -> list[dict[str, Any]]:
