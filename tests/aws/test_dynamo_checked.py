@@ -200,6 +200,13 @@ class Site:
 
 NO_CHANGES = (0,) * SHARDS
 ONE_CHANGE = tuple(int(shard == shard_of("EMP001")) for shard in range(SHARDS))  # _with_face's put
+
+
+def _given_then_withdrawn(adapters: Adapters) -> int:
+    adapters.consents.give(CONSENT)
+    return adapters.consents.withdraw("EMP001", "2026-03-09T00:00:00.000Z", "admin")
+
+
 SITES = {
     "employees.get": Site("GetItem", "employees_table", lambda a: a.employees.get("EMP001"), _with_avery),
     "employees.put": Site("UpdateItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
@@ -257,7 +264,7 @@ SITES = {
     "consents.withdraw": Site(  # each act gives one to withdraw: the second must reach UpdateItem
         "UpdateItem",
         "audit_table",
-        lambda a: (a.consents.give(CONSENT), a.consents.withdraw("EMP001", "2026-03-09T00:00:00.000Z", "a")),
+        lambda a: _given_then_withdrawn(a),
     ),
     "scans.get": Site("GetItem", "scans_table", lambda a: a.scans.get("s1"), _with_scan),
     "scans.record": Site("PutItem", "scans_table", lambda a: a.report_scans.record(a_scan())),
