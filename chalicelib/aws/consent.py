@@ -42,9 +42,11 @@ class DynamoConsentLedger:
     def give(self, record: ConsentRecord) -> None:
         entry = f"{record.employee_id}#{record.given_at}#{uuid.uuid4().hex[:8]}"
         item = {name: getattr(record, name) for name in _FIELDS}
+        # at, actor and action as every audit item has them: readers of the whole table rely on it.
+        audit = {"at": record.given_at, "actor": record.recorded_by, "action": "consent.give"}
         dynamo.call(
             self._table.put_item,
-            Item={"target": TARGET, "entry": entry, **item},
+            Item={"target": TARGET, "entry": entry, **audit, **item},
             ConditionExpression="attribute_not_exists(entry)",
         )
 

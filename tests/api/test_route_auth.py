@@ -61,6 +61,7 @@ def test_writes_need_admins_and_reads_admins_or_security() -> None:
     writes = {route for route in groups if route[1] != "GET" and route[0] != "/recognize"}
     writes |= {("/erasures/{job_id}", "GET")}
     writes |= {("/gallery/health", "GET")}  # names employees whose faces confuse the door
+    writes |= {("/employees/{employee_id}/consent", "GET"), ("/consents", "GET")}  # consent: the admins'
     # the access policy is the admins' (security asks about one employee: /employees/{id}/access)
     policy = ("/doors", "/access-groups", "/access-rules", "/holidays")
     writes |= {route for route in groups if route[1] == "GET" and route[0].startswith(policy)}
