@@ -196,7 +196,12 @@ def test_a_redelivered_event_does_nothing_twice(stack: Stack, photos: Path) -> N
         app.on_enrollment_upload(event, None)
     assert faces(stack, "EMP050") == 1
     assert [n["attributes"]["event"] for n in stack.admin_notifications()] == ["enrollment.enrolled"]
-    assert audit_actions(stack, "EMP050") == ["employee.create", "face.enroll", "enrollment.enrolled"]
+    assert audit_actions(stack, "EMP050") == [
+        "employee.create",
+        "consent.give",
+        "face.enroll",
+        "enrollment.enrolled",
+    ]
 
 
 def test_the_audits_actor_is_the_uploader_or_the_drop_folder(stack: Stack, photos: Path) -> None:
