@@ -9,6 +9,7 @@ employee's erasure (``erasure.job.start_erasure``), a feature beside this one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core.config import ConsentSettings
@@ -53,6 +54,20 @@ def give_consent(
     ports.consents.give(record)
     ports.log(actor, "consent.give", employee_id, notice=consent.notice_version, method=method)
     return record
+
+
+def record_stated_consent(
+    employee_id: str, stated: Mapping[str, str], ports: EnrollmentPorts, consent: ConsentSettings, actor: str
+) -> None:
+    """Record the consent a drop-folder photo states (``method``, ``reference``; empty when
+    absent) unless the employee has a current one; ``InvalidConsent`` for a malformed one.
+    None stated: nothing to record, and ``add_face``'s gate decides."""
+    if not any(stated.values()):
+        return
+    method, reference = consent_fields({name: value for name, value in stated.items() if value})
+    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
+        return
+    give_consent(employee_id, method, reference, ports, consent, actor)
 
 
 def withdraw_consent(employee_id: str, ports: EnrollmentPorts, actor: str) -> int:

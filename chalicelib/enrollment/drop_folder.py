@@ -62,7 +62,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.keys import enrollment_of
 from chalicelib.core.models import Employee, Upload
 from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, StoredObject
-from chalicelib.enrollment.consent import consent_fields, give_consent
+from chalicelib.enrollment.consent import record_stated_consent
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee
 from chalicelib.scanning.imaging import normalise
 
@@ -70,7 +70,8 @@ log = logging.getLogger(__name__)
 
 DROP_ACTOR = "drop-folder"  # the audit actor when the event names no uploader
 METADATA_FIELDS = ("name", "email", "department")  # x-amz-meta-<field>, for a new employee
-CONSENT_FIELDS = ("consent-method", "consent-reference")  # x-amz-meta-<field>, for any employee
+# x-amz-meta-<key>: the consent's fields, for any employee (absent: the empty text)
+CONSENT_FIELDS = {"consent-method": "method", "consent-reference": "reference"}
 ENROLLED, REFUSED = "enrollment.enrolled", "enrollment.refused"  # audit actions, SNS `event`
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
 
@@ -180,7 +181,10 @@ def _enroll(
                 raced = employee
         if created is None:
             _check_shows(employee_id, stored.data, ports.engine, limits)
-        _consent_from_metadata(employee_id, stored.metadata, enrollment, consent, actor)
+        stated = {
+            field: metadata_text(stored.metadata.get(key, ""), key) for key, field in CONSENT_FIELDS.items()
+        }
+        record_stated_consent(employee_id, stated, enrollment, consent, actor)
         face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy, consent=consent)
     except Exception as error:
         note = None if created is None else _undo_create(created, enrollment, actor, error)
@@ -200,26 +204,6 @@ def _enroll(
         if created is not None:
             enrollment.log(actor, "employee.create", employee_id, restored=True)
     return DropOutcome(key, employee_id, enrolled=True, face_id=face.face_id, created=created is not None)
-
-
-def _consent_from_metadata(
-    employee_id: str,
-    metadata: Mapping[str, str],
-    ports: EnrollmentPorts,
-    consent: ConsentSettings,
-    actor: str,
-) -> None:
-    """Record the consent the photo's metadata states, unless the employee has a current one
-    already; ``InvalidConsent`` for a malformed one. None stated: ``add_face``'s gate decides."""
-    stated = {name: metadata_text(metadata[name], name) for name in CONSENT_FIELDS if name in metadata}
-    if not stated:
-        return
-    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
-        return
-    method, reference = consent_fields(
-        {name.removeprefix("consent-"): value for name, value in stated.items()}
-    )
-    give_consent(employee_id, method, reference, ports, consent, actor)
 
 
 def _check_shows(employee_id: str, photo: bytes, engine: ErasureEngine, limits: ImageLimits) -> None:
