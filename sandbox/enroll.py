@@ -26,9 +26,8 @@ def enroll_employee(stack: Stack, employee: Employee, photos: list[Path]) -> lis
             changes = {field: getattr(employee, field) for field in ("name", "email", "department", "active")}
             update_employee(employee.employee_id, changes, ports, ACTOR)
     limits, policy, consent = stack.settings.limits, stack.settings.policy, stack.settings.consent
-    if not any(
-        record.covers(consent.notice_version) for record in ports.consents.history(employee.employee_id)
-    ):
+    current = any(r.covers(consent.notice_version) for r in ports.consents.history(employee.employee_id))
+    if photos and not current:
         # As a real site would: the signed form first (the sandbox's people consent on paper).
         give_consent(employee.employee_id, "paper", f"sandbox-{employee.employee_id}", ports, consent, ACTOR)
     return [

@@ -43,7 +43,7 @@ class DynamoConsentLedger:
         entry = f"{record.employee_id}#{record.given_at}#{uuid.uuid4().hex[:8]}"
         item = {name: getattr(record, name) for name in _FIELDS}
         # at, actor and action as every audit item has them: readers of the whole table rely on it.
-        audit = {"at": record.given_at, "actor": record.recorded_by, "action": "consent.give"}
+        audit = {"at": record.given_at, "actor": record.recorded_by, "action": "consent.record"}
         dynamo.call(
             self._table.put_item,
             Item={"target": TARGET, "entry": entry, **audit, **item},
