@@ -11,6 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, S3Event, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.api.access import access_api
+from chalicelib.api.consent import consent_api
 from chalicelib.api.door_commands import door_commands_api
 from chalicelib.api.door_events import door_events_api
 from chalicelib.api.employees import employees_api
@@ -46,6 +47,7 @@ app.register_blueprint(access_api)
 app.register_blueprint(door_commands_api)
 app.register_blueprint(door_events_api)
 app.register_blueprint(scim_api)
+app.register_blueprint(consent_api)
 
 
 @app.route("/health", methods=["GET"])
@@ -82,7 +84,9 @@ def on_enrollment_upload(event: S3Event) -> None:
     settings = Settings.from_env()
     ports = wiring.drop_ports(settings)
     for upload in uploads_from_s3_event(event.to_dict()):
-        outcome = enroll_dropped(upload, ports, settings.limits, new_employee, policy=settings.policy)
+        outcome = enroll_dropped(
+            upload, ports, settings.limits, new_employee, policy=settings.policy, consent=settings.consent
+        )
         app.log.info("drop folder %s", outcome.to_dict())
 
 

@@ -241,6 +241,7 @@ def pipeline_ports(settings: Settings) -> PipelinePorts:
 def enrollment_ports(settings: Settings) -> EnrollmentPorts:
     """Every port the enrollment and lookup services need (see ``api_ports``)."""
     from chalicelib.aws.audit import DynamoAuditLog
+    from chalicelib.aws.consent import DynamoConsentLedger
     from chalicelib.enrollment.employees import EnrollmentPorts
 
     pipeline = pipeline_ports(settings)
@@ -249,6 +250,7 @@ def enrollment_ports(settings: Settings) -> EnrollmentPorts:
         engine=pipeline.engine,
         audit=DynamoAuditLog(table(settings.audit_table)),
         scans=pipeline.scans,
+        consents=DynamoConsentLedger(table(settings.audit_table)),
     )
 
 

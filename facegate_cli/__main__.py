@@ -17,6 +17,7 @@ from facegate_cli.stages import StageNotFound, default_stage
 COMMAND_MODULES: tuple[str, ...] = (
     "facegate_cli.commands.session",
     "facegate_cli.commands.employees",
+    "facegate_cli.commands.consent",
     "facegate_cli.commands.scans",
     "facegate_cli.commands.report",
     "facegate_cli.commands.gallery",

@@ -123,7 +123,7 @@ class Importer:
         if self._stop.is_set():
             return
         created = self._employee(person)
-        if created is None:
+        if created is None or (person.consent is not None and not self._consent(person)):
             return
         todo = []
         for name in person.photos:
@@ -169,6 +169,25 @@ class Importer:
         self._journal.append(step="employee", employee_id=employee_id, outcome=outcome)
         self._count("created" if outcome == "created" else "existed")
         return outcome == "created"
+
+    def _consent(self, person: Person) -> bool:
+        """Record the row's consent unless the employee has a current one (a resumed run, a
+        second roster); False when refused or failed (its photos are not sent: each would be
+        refused for want of it)."""
+        assert person.consent is not None
+        path = f"/employees/{segment(person.employee_id)}/consent"
+        method, reference = person.consent
+        try:
+            if not self._call("GET", path).get("current"):
+                self._call("PUT", path, {"method": method, "reference": reference})
+        except ApiError as error:
+            self._refuse(person, "", f"consent: {error.message}", step="consent")
+            return False
+        except Transient as error:
+            self._failed(person, "", f"consent: {error}", step="consent")
+            return False
+        self._journal.append(step="consent", employee_id=person.employee_id, outcome="current")
+        return True
 
     def _photo(
         self, person: Person, name: str, sha: str, data: bytes, before: set[str], mine: set[str]
@@ -258,7 +277,7 @@ class Importer:
         self._journal.append(**line, outcome="refused", reason=reason)
         with self._lock:
             self.outcome.refused.append(Refusal(person.line, person.employee_id, photo, reason))
-        self._progress(1 + (len(person.photos) if step == "employee" else 0))
+        self._progress(1 + (len(person.photos) if step in ("employee", "consent") else 0))
 
     def _failed(
         self, person: Person, photo: str, reason: str, step: str = "photo", entry: Any = None
@@ -268,7 +287,7 @@ class Importer:
         with self._lock:
             self.outcome.failed += 1
             self.outcome.failures.append(Refusal(person.line, person.employee_id, photo, f"failed: {reason}"))
-        self._progress(1 + (len(person.photos) if step == "employee" else 0))
+        self._progress(1 + (len(person.photos) if step in ("employee", "consent") else 0))
 
     def _count(self, what: str) -> None:
         with self._lock:

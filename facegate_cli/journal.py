@@ -9,6 +9,8 @@ that a rerun trusts: done steps are skipped, everything else is tried again. Lin
      "outcome": "started" | "enrolled" | "refused" | "failed", "face_id"?, "reason"?, "before"?}
     {"step": "reenroll", "employee_id": …}   (the employee's faces were all of the engine's
      old model: the photos enrolled before this line are not done, those after it are)
+    {"step": "consent", "employee_id": …, "outcome": "current" | "refused" | "failed", "reason"?}
+     (for the record only: a rerun asks the API whether the consent is current)
 
 The first line names the stage the journal is of: its steps are done on that stage only, so
 ``facegate import`` refuses the journal for another. ``started`` is written before a photo is

@@ -2,7 +2,10 @@
 
 Pure: reads the CSV text and asks ``exists`` about photo files; no HTTP, no journal.
 Columns: employee_id, name, email, department, photos (file names separated by ``;``,
-relative to the photos folder). Rows are refused here with a reason when the API would
+relative to the photos folder), and optionally consent_method (paper, e-signature or import)
+and consent_reference (the form's reference, the signature's id): the employee's biometric
+consent, recorded before their photos (the API refuses a face without one where the stage
+requires it). Rows are refused here with a reason when the API would
 refuse them anyway (the id rule is the API's), so the server sees only plausible work.
 """
 
@@ -16,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 COLUMNS = ("employee_id", "name", "email", "department", "photos")
+CONSENT_COLUMNS = ("consent_method", "consent_reference")  # optional: both or neither
+CONSENT_METHODS = ("paper", "e-signature", "import")  # the API's (chalicelib/core/models.py)
 # The API's rule (chalicelib/core/keys.py), not only dots either; the CLI imports nothing from
 # chalicelib: tests/cli/test_roster.py holds the two to the same answers.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health"})
+RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health", "consent"})
 ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 
 
@@ -47,6 +52,7 @@ class Person:
     email: str | None
     department: str | None
     photos: tuple[str, ...]
+    consent: tuple[str, str] | None = None  # (method, reference) to record before the photos
 
     def body(self) -> dict[str, str]:
         """The ``POST /employees`` body."""
@@ -89,7 +95,7 @@ def _parse(
     plan, seen = Plan(), dict[str, int]()
     for row in reader:
         line = reader.line_num
-        values = {column: (row.get(column) or "").strip() for column in COLUMNS}
+        values = {column: (row.get(column) or "").strip() for column in COLUMNS + CONSENT_COLUMNS}
         employee_id = values["employee_id"]
         problem = _row_problem(values, seen)
         if problem is not None:
@@ -113,6 +119,7 @@ def _parse(
                 email=values["email"] or None,
                 department=values["department"] or None,
                 photos=tuple(kept),
+                consent=_consent(values),
             )
         )
     return plan
@@ -131,7 +138,19 @@ def _row_problem(values: dict[str, str], seen: dict[str, int]) -> str | None:
         return f"duplicate employee_id: already on line {seen[employee_id]}"
     if not values["name"]:
         return "name is empty"
+    method, reference = values["consent_method"], values["consent_reference"]
+    if (method or reference) and not (method and reference):
+        return "consent needs both consent_method and consent_reference"
+    if method and method not in CONSENT_METHODS:
+        return f"bad consent_method: must be one of {', '.join(CONSENT_METHODS)}"
+    if len(reference) > 200 or not reference.isprintable():
+        return "bad consent_reference: must be 1-200 printable characters"
     return None
+
+
+def _consent(values: dict[str, str]) -> tuple[str, str] | None:
+    method, reference = values["consent_method"], values["consent_reference"]
+    return (method, reference) if method and reference else None
 
 
 def _escapes(name: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -47,8 +47,14 @@ def stage_variables(stage: str, config_path: Path = CHALICE_CONFIG) -> dict[str,
     config = json.loads(config_path.read_text())
     if stage not in config["stages"]:
         raise KeyError(f"no stage {stage!r} in {config_path}")
-    variables = dict(config.get("environment_variables", {}))
-    variables.update(config["stages"][stage].get("environment_variables", {}))
+    return variables_of(config, stage)
+
+
+def variables_of(config: dict[str, Any], stage: str) -> dict[str, str]:
+    """The environment ``config`` (``.chalice/config.json``'s content) gives ``stage``."""
+    variables = {str(k): str(v) for k, v in config.get("environment_variables", {}).items()}
+    own = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    variables.update({str(k): str(v) for k, v in own.items()})
     return variables
 
 

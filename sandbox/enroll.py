@@ -7,6 +7,7 @@ from pathlib import Path
 from chalicelib import wiring
 from chalicelib.core.errors import AlreadyExists
 from chalicelib.core.models import Employee, FaceRecord
+from chalicelib.enrollment.consent import give_consent
 from chalicelib.enrollment.employees import add_face, create_employee, get_employee, update_employee
 from sandbox.stack import Stack
 
@@ -24,8 +25,14 @@ def enroll_employee(stack: Stack, employee: Employee, photos: list[Path]) -> lis
         if get_employee(employee.employee_id, ports) != employee:
             changes = {field: getattr(employee, field) for field in ("name", "email", "department", "active")}
             update_employee(employee.employee_id, changes, ports, ACTOR)
-    limits, policy = stack.settings.limits, stack.settings.policy
+    limits, policy, consent = stack.settings.limits, stack.settings.policy, stack.settings.consent
+    current = any(r.covers(consent.notice_version) for r in ports.consents.history(employee.employee_id))
+    if photos and not current:
+        # As a real site would: the signed form first (the sandbox's people consent on paper).
+        give_consent(employee.employee_id, "paper", f"sandbox-{employee.employee_id}", ports, consent, ACTOR)
     return [
-        add_face(employee.employee_id, photo.read_bytes(), ports, limits, ACTOR, policy=policy)
+        add_face(
+            employee.employee_id, photo.read_bytes(), ports, limits, ACTOR, policy=policy, consent=consent
+        )
         for photo in photos
     ]

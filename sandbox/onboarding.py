@@ -20,13 +20,30 @@ from pathlib import Path
 from sandbox.stack import PROJECT_DIR, SandboxError, Stack
 
 ADMIN = "demo-admin"
-ROSTER_COLUMNS = ("employee_id", "name", "email", "department", "photos")
-# Two people enrolled; a group photo and a second id for Avery's face are refused.
+ROSTER_COLUMNS = (
+    "employee_id",
+    "name",
+    "email",
+    "department",
+    "photos",
+    "consent_method",
+    "consent_reference",
+)
+# Two people enrolled; a group photo and a second id for Avery's face are refused. Each signed
+# the biometric notice on paper first, as a real site's staff would (the stages require it).
 DEMO_ROSTER = (
-    ("EMP001", "Avery Stone", "avery.stone@example.com", "Facilities", "obama.jpg;obama3.jpg"),
-    ("EMP002", "Jordan Lee", "jordan.lee@example.com", "Security", "biden.jpg"),
-    ("EMP003", "Sam Rivera", "", "Sales", "group.jpg"),
-    ("EMP004", "Avery Stone (again)", "", "Facilities", "obama2.jpg"),
+    (
+        "EMP001",
+        "Avery Stone",
+        "avery.stone@example.com",
+        "Facilities",
+        "obama.jpg;obama3.jpg",
+        "paper",
+        "F-0001",
+    ),
+    ("EMP002", "Jordan Lee", "jordan.lee@example.com", "Security", "biden.jpg", "paper", "F-0002"),
+    ("EMP003", "Sam Rivera", "", "Sales", "group.jpg", "paper", "F-0003"),
+    ("EMP004", "Avery Stone (again)", "", "Facilities", "obama2.jpg", "paper", "F-0004"),
 )
 BUILT_IN_RULE = "everyone-everywhere-always"
 # Everyone through the front door, only IT (Jordan) into the server room; always, so the demo

@@ -178,9 +178,14 @@ class Stack:
         self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data)
         return key
 
-    def drop(self, employee_id: str, file_name: str, data: bytes, **metadata: str) -> str:
-        """PUT a photo into the drop folder as an HR system would (metadata: name, email…)."""
+    def drop(
+        self, employee_id: str, file_name: str, data: bytes, *, consent: bool = True, **metadata: str
+    ) -> str:
+        """PUT a photo into the drop folder as an HR system would (metadata: name, email…),
+        with the employee's consent (a paper form) unless ``consent=False``."""
         key = enroll_key(employee_id, file_name)
+        if consent:
+            metadata = {"consent-method": "paper", "consent-reference": f"hr-{employee_id}", **metadata}
         self.s3.put_object(Bucket=self.settings.camera_bucket, Key=key, Body=data, Metadata=metadata)
         return key
 

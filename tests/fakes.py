@@ -26,11 +26,12 @@ from chalicelib.access.policy import (
     entry_key,
 )
 from chalicelib.access.ports import MAX_ACCESS_CHANGES
-from chalicelib.core.config import Policy
+from chalicelib.core.config import ConsentSettings, Policy
 from chalicelib.core.errors import BadPageToken, DuplicateFace, NotFound, ObjectGone, UploadTooLarge
 from chalicelib.core.health_jobs import HealthCensus, HealthJob, HealthPart
 from chalicelib.core.models import (
     AuditEntry,
+    ConsentRecord,
     Employee,
     ErasureJob,
     FaceRecord,
@@ -492,6 +493,48 @@ class InMemoryAuditLog(Failing):
         self._maybe_fail()
         found = [e for e in self.entries if e.target == target and start <= e.at < end]
         return sorted(found, key=lambda entry: entry.at)
+
+
+class InMemoryConsentLedger(Failing):
+    """``ConsentLedger`` in memory; ``InMemoryConsentLedger.granting()`` holds a current
+    consent for anyone asked about (the fixtures' one place to give consent cheaply)."""
+
+    def __init__(self, *, grant_all: str | None = None) -> None:
+        self.records: list[ConsentRecord] = []
+        self.grant_all = grant_all  # a notice version every employee counts as consenting to
+
+    @classmethod
+    def granting(cls, notice_version: str = ConsentSettings().notice_version) -> InMemoryConsentLedger:
+        return cls(grant_all=notice_version)
+
+    def history(self, employee_id: str) -> list[ConsentRecord]:
+        self._maybe_fail()
+        found = [record for record in self.records if record.employee_id == employee_id]
+        if self.grant_all is not None and not found:
+            found = [
+                ConsentRecord(employee_id, self.grant_all, "2026-01-01T00:00:00.000Z", "paper", "F", "t")
+            ]
+        return sorted(found, key=lambda record: record.given_at)
+
+    def give(self, record: ConsentRecord) -> None:
+        self._maybe_fail()
+        self.records.append(record)
+
+    def withdraw(self, employee_id: str, at: str, actor: str) -> int:
+        self._maybe_fail()
+        open_ones = [r for r in self.records if r.employee_id == employee_id and r.withdrawn_at is None]
+        for record in open_ones:
+            self.records[self.records.index(record)] = replace(record, withdrawn_at=at, withdrawn_by=actor)
+        return len(open_ones)
+
+    def listing(self, limit: int, token: str | None = None) -> Page[ConsentRecord]:
+        self._maybe_fail()
+        ordered = sorted(self.records, key=lambda record: (record.employee_id, record.given_at))
+        start = int(token) if token is not None and token.isascii() and token.isdigit() else 0
+        if token is not None and str(start) != token:
+            raise BadPageToken("next_token is not one this API issued")
+        end = start + limit
+        return Page(ordered[start:end], str(end) if end < len(ordered) else None)
 
 
 class RecordingNotifier(Failing):

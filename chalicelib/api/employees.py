@@ -81,6 +81,7 @@ def add_face(actor: Principal, employee_id: str) -> Response:
         settings.limits,
         actor.username,
         policy=settings.policy,
+        consent=settings.consent,
     )
     return Response(record.to_dict(), status_code=201)
 

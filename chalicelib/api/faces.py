@@ -41,6 +41,7 @@ def approve(actor: Principal, pending_id: str) -> Response:
         settings.limits,
         actor.username,
         policy=settings.policy,
+        consent=settings.consent,
     )
     return Response(record.to_dict(), status_code=201)
 

@@ -78,6 +78,26 @@ class RetentionSettings:
         )
 
 
+NOTICE_VERSION = r"[A-Za-z0-9._-]{1,32}"  # FACEGATE_CONSENT_NOTICE_VERSION, e.g. 2026-12
+
+
+@dataclass(frozen=True)
+class ConsentSettings:
+    """Biometric consent: whether a face needs it, and the notice version in force."""
+
+    required: bool = True  # fail closed: a stage that says nothing requires consent
+    notice_version: str = "2026-12"
+
+    @classmethod
+    def from_reader(cls, reader: _Reader) -> ConsentSettings:
+        import re
+
+        version = reader.text("FACEGATE_CONSENT_NOTICE_VERSION", cls.notice_version)
+        if not re.fullmatch(NOTICE_VERSION, version):
+            raise ConfigError("FACEGATE_CONSENT_NOTICE_VERSION must be 1-32 of A-Z a-z 0-9 . _ -")
+        return cls(reader.boolean("FACEGATE_CONSENT_REQUIRED", cls.required), version)
+
+
 @dataclass(frozen=True)
 class AuthSettings:
     """Where API tokens come from: a Cognito user pool and its app client."""
@@ -142,6 +162,7 @@ class Settings:
     report: ReportSettings = ReportSettings()
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
+    consent: ConsentSettings = ConsentSettings()
     policy: Policy = Policy()
     limits: ImageLimits = ImageLimits()
 
@@ -190,6 +211,7 @@ class Settings:
             ),
             auth=AuthSettings.from_reader(reader, source),
             retention=RetentionSettings.from_reader(reader),
+            consent=ConsentSettings.from_reader(reader),
             report=ReportSettings(
                 sender=reader.text("FACEGATE_REPORT_FROM", ""),
                 recipients=tuple(
@@ -236,6 +258,14 @@ class _Reader:
         if raw not in ("on", "off"):
             raise ConfigError(f"{name} must be on or off, not {raw!r}")
         return raw == "on"
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._env.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw not in ("true", "false"):
+            raise ConfigError(f"{name} must be true or false, not {raw[:20]!r}")
+        return raw == "true"
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         raw = self._env.get(name, "").strip()

@@ -9,6 +9,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
+    │   ├── InvalidConsent         a consent without a known method or a reference (also ValueError)
     │   ├── ReportDayRefused       a report day an admin may not send now  (also ValueError)
     │   └── ScimRefused            a SCIM request refused, with its RFC 7644 scimType
     ├── Unauthorized          401  no usable token (with WWW-Authenticate: Bearer)
@@ -26,7 +27,8 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── AccessChangedMeanwhile the access policy kept changing under the change: retry
     │   ├── DoorLockedDown         a remote unlock of a door that is locked down
     │   ├── EmployeeBeingErased    an id whose erasure job has not finished (the tombstone)
-    │   └── PendingFull            too many drop-folder photos wait for an admin already
+    │   ├── PendingFull            too many drop-folder photos wait for an admin already
+    │   └── ConsentMissing         no current biometric consent: no face may be stored
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
     ├── UnprocessablePhoto    422  a well-formed request whose photo cannot be used
@@ -120,6 +122,10 @@ class BadPageToken(BadRequest, ValueError):
     """A ``next_token`` that no adapter issued."""
 
 
+class InvalidConsent(BadRequest, ValueError):
+    """A consent's ``method`` is not one we know or its ``reference`` is missing or unfit."""
+
+
 class InvalidAccessDocument(BadRequest, ValueError):
     """A door, group, rule or holiday document the access policy cannot hold."""
 
@@ -198,6 +204,11 @@ class EmployeeBeingErased(Conflict):
 class PendingFull(Conflict):
     """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``
     wait already: refused, so the held photos stay bounded."""
+
+
+class ConsentMissing(Conflict):
+    """The stage requires consent (``FACEGATE_CONSENT_REQUIRED``) and the employee has none
+    to the notice in force: no face of theirs may be stored (``PUT /employees/{id}/consent``)."""
 
 
 class DuplicateFace(Conflict):

@@ -71,9 +71,9 @@ INVALID_CAMERA = "(invalid)"
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 # Audit targets that are not employees (the daily report's ledger, erasure jobs, gallery
-# health jobs): IAM refuses the API's audit writes for them, so an employee of that id could
-# never be audited.
-RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health"})
+# health jobs, consents): IAM refuses the API's audit writes for them, so an employee of that
+# id could never be audited.
+RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health", "consent"})
 
 
 def employee_id_problem(value: str, called: str = "employee id") -> str | None:

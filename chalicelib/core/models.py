@@ -285,6 +285,36 @@ class PendingFace:
         }
 
 
+CONSENT_METHODS = (
+    "paper",
+    "e-signature",
+    "import",
+)  # how consent was given: a form, a signature id, a roster
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One biometric consent given (and perhaps withdrawn) by an employee: no biometric data,
+    no name, so it may outlive an erasure as the proof that a face was lawfully held."""
+
+    employee_id: str
+    notice_version: str  # the notice they consented to (FACEGATE_CONSENT_NOTICE_VERSION then)
+    given_at: str  # UTC ISO-8601, milliseconds: when it was recorded
+    method: str  # one of CONSENT_METHODS
+    reference: str  # the form's reference, the e-signature id, or the roster's column
+    recorded_by: str  # the admin (or uploader) who recorded it
+    withdrawn_at: str | None = None
+    withdrawn_by: str | None = None
+
+    def covers(self, notice_version: str) -> bool:
+        """Whether a new face may be stored on it: not withdrawn, and given to the notice in
+        force (a consent to an older notice still covers the faces stored under it)."""
+        return self.withdrawn_at is None and self.notice_version == notice_version
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One administrative action, for the audit table."""

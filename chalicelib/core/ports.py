@@ -12,6 +12,7 @@ from chalicelib.core.config import Policy
 from chalicelib.core.health_jobs import HealthCensus, HealthJob, HealthPart
 from chalicelib.core.models import (
     AuditEntry,
+    ConsentRecord,
     Employee,
     ErasureJob,
     FaceRecord,
@@ -450,6 +451,28 @@ class AuditLog(Protocol):
 
     def record(self, entry: AuditEntry, unique: str | None = None) -> bool:
         """Append one entry; with ``unique``, at most once (False when it was there already)."""
+        ...
+
+
+class ConsentLedger(Protocol):
+    """Every consent given and withdrawn, per employee, kept past their erasure (no
+    biometric data in it); read by employee, or whole a page at a time for an auditor."""
+
+    def history(self, employee_id: str) -> list[ConsentRecord]:
+        """The employee's consents, oldest first (consistent read)."""
+        ...
+
+    def give(self, record: ConsentRecord) -> None:
+        """Append one consent."""
+        ...
+
+    def withdraw(self, employee_id: str, at: str, actor: str) -> int:
+        """Mark every consent of the employee not yet withdrawn as withdrawn; how many were."""
+        ...
+
+    def listing(self, limit: int, token: str | None = None) -> Page[ConsentRecord]:
+        """Every consent of every employee, by employee then time, ``limit`` at a time;
+        ``BadPageToken`` for a token no listing issued."""
         ...
 
 

@@ -11,7 +11,6 @@ plus the months. The earlier of the two is the due instant. Pure: the sweep
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,13 +98,3 @@ def schedule_rows(settings: Settings) -> list[ScheduleRow]:
             "AWS, by the table's TTL and the bucket's lifecycle (`infra/template.yaml`)",
         ),
     ]
-
-
-def stage_settings(config: Mapping[str, object], stage: str) -> Settings:
-    """A stage's settings as ``.chalice/config.json`` sets them (the app-wide variables, then the
-    stage's own), for pages generated from the configuration."""
-    common = config.get("environment_variables", {})
-    stages = config.get("stages", {})
-    own = stages.get(stage, {}).get("environment_variables", {}) if isinstance(stages, dict) else {}
-    env = {**(common if isinstance(common, dict) else {}), **own}
-    return Settings.from_env({str(k): str(v) for k, v in env.items()})

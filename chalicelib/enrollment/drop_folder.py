@@ -31,6 +31,11 @@ them created by the first, not by its own drop, so it waits for an admin. A remo
 saying the employee may remain. Only a function killed between the steps can leave an
 employee without faces: such an employee opens no door, and the next photo completes them.
 
+Consent (when the stage requires it): the employee's consent to the notice in force, from
+the API, or from the photo's metadata (``x-amz-meta-consent-method``: paper, e-signature
+or import; ``x-amz-meta-consent-reference``), recorded with the uploader as its recorder
+before the face is added; without either, the photo is refused like any other.
+
 Read failures a retry may mend (throttling, 5xx) are raised, the photo still there, for
 Lambda's retries and then the failed-events queue; a photo that may not be read (access
 denied, an encryption key we may not use) is refused and deleted if we may delete it.
@@ -45,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.access.ports import AccessStore
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.display import display_text
 from chalicelib.core.errors import (
     AlreadyExists,
@@ -64,13 +69,16 @@ from chalicelib.core.keys import enrollment_of
 from chalicelib.core.models import Employee, PendingFace, Upload
 from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, PendingFaces, StoredObject
 from chalicelib.enrollment import pending as approval
-from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee
+from chalicelib.enrollment.consent import record_stated_consent
+from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee, require_consent
 from chalicelib.scanning.imaging import normalise
 
 log = logging.getLogger(__name__)
 
 DROP_ACTOR = "drop-folder"  # the audit actor when the event names no uploader
 METADATA_FIELDS = ("name", "email", "department")  # x-amz-meta-<field>, for a new employee
+# x-amz-meta-<key>: the consent's fields, for any employee (absent: the empty text)
+CONSENT_FIELDS = {"consent-method": "method", "consent-reference": "reference"}
 ENROLLED, REFUSED = "enrollment.enrolled", "enrollment.refused"  # audit actions, SNS `event`
 PENDING = "enrollment.pending"  # held for an admin's approval (``enrollment.pending``)
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
@@ -113,7 +121,13 @@ class DropOutcome:
 
 
 def enroll_dropped(
-    upload: Upload, ports: DropPorts, limits: ImageLimits, read_employee: ReadEmployee, *, policy: Policy
+    upload: Upload,
+    ports: DropPorts,
+    limits: ImageLimits,
+    read_employee: ReadEmployee,
+    *,
+    policy: Policy,
+    consent: ConsentSettings,
 ) -> DropOutcome:
     """Enroll one dropped photo, delete it, audit and announce the outcome.
 
@@ -141,7 +155,7 @@ def enroll_dropped(
             outcome = DropOutcome(upload.key, None, reason=parsed.problem)
         else:
             outcome = _enroll(
-                upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, policy
+                upload.key, parsed.employee_id, stored, ports, limits, actor, read_employee, (policy, consent)
             )
     _report(outcome, ports, actor)
     return outcome
@@ -165,9 +179,9 @@ def _enroll(
     limits: ImageLimits,
     actor: str,
     read_employee: ReadEmployee,
-    policy: Policy,
+    rules: tuple[Policy, ConsentSettings],
 ) -> DropOutcome:
-    enrollment = ports.enrollment
+    enrollment, (policy, consent) = ports.enrollment, rules
     created: Employee | None = None  # the employee this photo created
     try:
         if enrollment.directory.get(employee_id) is None:
@@ -177,12 +191,17 @@ def _enroll(
                 created = create_employee(employee, enrollment, actor)
         if created is None:
             _check_shows(employee_id, stored.data, ports.engine, limits)
+        stated = {
+            field: metadata_text(stored.metadata.get(key, ""), key) for key, field in CONSENT_FIELDS.items()
+        }
+        record_stated_consent(employee_id, stated, enrollment, consent, actor)
+        require_consent(employee_id, enrollment, consent, actor)  # before a face is held or stored
         held = _held_for_approval(employee_id, created, stored.data, ports, actor)
         if held is not None:
             return DropOutcome(
                 key, employee_id, pending_id=held.pending_id, waits=held.reason, created=created is not None
             )
-        face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy)
+        face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy, consent=consent)
     except Exception as error:
         note = None if created is None else _undo_create(created, enrollment, actor, error)
         if isinstance(error, (InternalFailure, Unavailable)) or not isinstance(error, FacegateError):

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.errors import (
     AlreadyExists,
+    ConsentMissing,
     DuplicateFace,
     EmployeeBeingErased,
     EnrollmentError,
@@ -22,7 +23,15 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import AuditEntry, Employee, FaceRecord
-from chalicelib.core.ports import AuditLog, EmployeeDirectory, FaceEngine, Page, RetiresModels, ScanLog
+from chalicelib.core.ports import (
+    AuditLog,
+    ConsentLedger,
+    EmployeeDirectory,
+    FaceEngine,
+    Page,
+    RetiresModels,
+    ScanLog,
+)
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.recognition import confusable_at
 
@@ -37,6 +46,7 @@ class EnrollmentPorts:
     engine: FaceEngine
     audit: AuditLog
     scans: ScanLog  # an employee's door events, read only (erasure has ports of its own)
+    consents: ConsentLedger  # biometric consents, checked before any face is stored
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -100,11 +110,15 @@ def add_face(
     actor: str,
     *,
     policy: Policy,
+    consent: ConsentSettings,
 ) -> FaceRecord:
-    """Enroll one photo of an existing employee; ``EnrollmentError`` says why it cannot be,
-    ``DuplicateFace`` (audited) that the face is another employee's (``confusable_at``), but
-    for the look-alikes an admin allowed as a pair with them (``allowed_lookalikes``)."""
+    """Enroll one photo of an existing employee; ``ConsentMissing`` (audited) without their
+    consent to the notice in force when the stage requires it, ``EnrollmentError`` says why
+    it cannot be, ``DuplicateFace`` (audited) that the face is another employee's
+    (``confusable_at``), but for the look-alikes an admin allowed as a pair with them
+    (``allowed_lookalikes``)."""
     get_employee(employee_id, ports)
+    require_consent(employee_id, ports, consent, actor)
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
@@ -138,6 +152,20 @@ def allowed_lookalikes(employee_id: str, ports: EnrollmentPorts) -> frozenset[st
         other
         for other in ports.directory.lookalikes(employee_id)
         if employee_id in ports.directory.lookalikes(other)
+    )
+
+
+def require_consent(employee_id: str, ports: EnrollmentPorts, consent: ConsentSettings, actor: str) -> None:
+    """``ConsentMissing`` (audited) unless consent is off or the employee has a consent to
+    the notice in force that is not withdrawn: every way a face is stored passes here."""
+    if not consent.required:
+        return
+    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
+        return
+    ports.log(actor, "face.refused", employee_id, reason="no_consent", notice=consent.notice_version)
+    raise ConsentMissing(
+        f"employee {employee_id} has no consent to biometric notice {consent.notice_version}: "
+        f"record it first (PUT /employees/{employee_id}/consent)"
     )
 
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 
 from chalicelib.access.ports import AccessStore
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.errors import NotFound, PendingFull
 from chalicelib.core.models import Employee, FaceRecord, PendingFace
 from chalicelib.core.ports import PendingFaces
@@ -75,11 +75,12 @@ def approve(
     actor: str,
     *,
     policy: Policy,
+    consent: ConsentSettings,
 ) -> FaceRecord:
     """Enroll a held photo as ``POST /employees/{id}/faces`` would (its refusals and its
     duplicate guard), then delete it; a refused photo stays held for another decision."""
     face, photo = _held(pending_id, pending, limits)
-    record = add_face(face.employee_id, photo, ports, limits, actor, policy=policy)
+    record = add_face(face.employee_id, photo, ports, limits, actor, policy=policy, consent=consent)
     pending.discard(pending_id)
     ports.log(actor, "face.pending.approve", face.employee_id, pending_id=pending_id, face_id=record.face_id)
     return record

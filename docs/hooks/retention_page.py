@@ -33,7 +33,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 def render(chalice: dict[str, Any]) -> str:
     """The whole page: how retention works, then one schedule per stage."""
-    from chalicelib.core.retention import schedule_rows, stage_settings
+    from chalicelib.core.config import Settings
+    from chalicelib.core.retention import schedule_rows
+    from infra.stage import variables_of
 
     out = [
         "# Retention schedule",
@@ -63,7 +65,7 @@ def render(chalice: dict[str, Any]) -> str:
         "",
     ]
     for stage in chalice.get("stages", {}):
-        settings = stage_settings(chalice, stage)
+        settings = Settings.from_env(variables_of(chalice, stage))
         out += [
             f"## Stage `{stage}`",
             "",

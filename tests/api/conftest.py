@@ -48,8 +48,21 @@ class Api:
         text = response.body.decode() if response.body else ""
         return Reply(response.status_code, json.loads(text) if text else None, dict(response.headers))
 
-    def create(self, employee_id: str, name: str = "Avery Stone", **fields: Any) -> Reply:
-        return self.call("POST", "/employees", {"employee_id": employee_id, "name": name, **fields})
+    def create(
+        self, employee_id: str, name: str = "Avery Stone", *, consent: bool = True, **fields: Any
+    ) -> Reply:
+        """Create an employee and, unless ``consent=False``, record their consent (as a site
+        does before any photo: the stages require it); the reply is the creation's."""
+        reply = self.call("POST", "/employees", {"employee_id": employee_id, "name": name, **fields})
+        if consent and reply.status == 201:
+            self.give_consent(employee_id)
+        return reply
+
+    def give_consent(self, employee_id: str) -> Reply:
+        body = {"method": "paper", "reference": f"form-{employee_id}"}
+        reply = self.call("PUT", f"/employees/{employee_id}/consent", body)
+        assert reply.status == 201, reply
+        return reply
 
     def enroll(self, employee_id: str, photo: Path) -> Reply:
         return self.call("POST", f"/employees/{employee_id}/faces", {"image": b64(photo.read_bytes())})

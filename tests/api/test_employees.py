@@ -270,7 +270,9 @@ def test_erase_removes_faces_photos_and_identity_and_is_audited(api: Api, photos
     recognised = api.call("POST", "/recognize", {"image": b64((photos / "obama2.jpg").read_bytes())})
     assert recognised.json["status"] == "UNKNOWN"
     audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
-    actions = {(item["action"]["S"], item["actor"]["S"]) for item in audit}
+    actions = {
+        (item["action"]["S"], item["actor"]["S"]) for item in audit if "action" in item
+    }  # not consents
     assert ("employee.erase", "sandbox-admins") in actions
     assert ("face.enroll", "sandbox-admins") in actions
     assert api.call("DELETE", "/employees/EMP001").status == 404

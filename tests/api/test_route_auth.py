@@ -72,6 +72,7 @@ def test_writes_need_admins_and_reads_admins_or_security() -> None:
     writes |= {("/gallery/health", "GET"), ("/gallery/health/{job_id}", "GET")}
     writes |= {("/faces/pending", "GET")}  # held drop-folder photos: the admins' to decide
     writes |= {("/faces/allowed-pairs", "GET")}  # who may look alike: the admins' override
+    writes |= {("/employees/{employee_id}/consent", "GET"), ("/consents", "GET")}  # consent: the admins'
     # the access policy is the admins' (security asks about one employee: /employees/{id}/access)
     policy = ("/doors", "/access-groups", "/access-rules", "/holidays")
     writes |= {route for route in groups if route[1] == "GET" and route[0].startswith(policy)}

@@ -22,6 +22,7 @@ from chalicelib import wiring
 from chalicelib.access.policy import Door
 from chalicelib.aws.access import DynamoAccessStore
 from chalicelib.aws.audit import DynamoAuditLog
+from chalicelib.aws.consent import DynamoConsentLedger
 from chalicelib.aws.employees import DynamoEmployeeDirectory
 from chalicelib.aws.erasures import DynamoErasureJobs
 from chalicelib.aws.faces import SHARDS, DynamoFaceStore, shard_of
@@ -30,7 +31,7 @@ from chalicelib.aws.ledger import DynamoReportLedger
 from chalicelib.aws.scans import DynamoScanLog
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import MalformedResponse
-from chalicelib.core.models import AuditEntry, Employee, ErasureJob
+from chalicelib.core.models import AuditEntry, ConsentRecord, Employee, ErasureJob
 from chalicelib.core.ports import StoredFace
 from chalicelib.engines.gallery import Gallery
 from chalicelib.engines.snapshot_format import pack
@@ -143,6 +144,7 @@ class Adapters:
         self.audit = DynamoAuditLog(wiring.table(settings.audit_table))
         self.ledger = DynamoReportLedger(wiring.table(settings.audit_table))
         self.jobs = DynamoErasureJobs(wiring.table(settings.audit_table))
+        self.consents = DynamoConsentLedger(wiring.table(settings.audit_table))
         self.scans = DynamoScanLog(wiring.table(settings.scans_table), settings.employees_table)
         self.report_scans = DynamoScanLog(wiring.table(settings.scans_table))  # no employee guard
         self.faces = DynamoFaceStore(wiring.table(settings.faces_table))
@@ -153,6 +155,7 @@ class Adapters:
 
 
 AVERY = Employee("EMP001", "Avery Stone")
+CONSENT = ConsentRecord("EMP001", "2026-12", "2026-03-08T14:30:00.000Z", "paper", "F-1", "admin")
 JOB = ErasureJob("job1", "EMP001", "admin", "2026-03-08T14:30:00Z")
 FACE = StoredFace("EMP001", "f1", b"\0" * 512, "2026-03-08T14:30:00")
 DOOR = Door("front", "Front door", frozenset({"front-door"}))
@@ -198,6 +201,13 @@ class Site:
 
 NO_CHANGES = (0,) * SHARDS
 ONE_CHANGE = tuple(int(shard == shard_of("EMP001")) for shard in range(SHARDS))  # _with_face's put
+
+
+def _given_then_withdrawn(adapters: Adapters) -> int:
+    adapters.consents.give(CONSENT)
+    return adapters.consents.withdraw("EMP001", "2026-03-09T00:00:00.000Z", "admin")
+
+
 SITES = {
     "employees.get": Site("GetItem", "employees_table", lambda a: a.employees.get("EMP001"), _with_avery),
     "employees.put": Site("UpdateItem", "employees_table", lambda a: a.employees.put(AVERY), _with_avery),
@@ -265,6 +275,21 @@ SITES = {
     "jobs.create": Site("PutItem", "audit_table", lambda a: a.jobs.create(JOB)),
     "jobs.save": Site("PutItem", "audit_table", lambda a: a.jobs.save(JOB)),
     "jobs.get": Site("GetItem", "audit_table", lambda a: a.jobs.get("job1")),
+    "consents.give": Site("PutItem", "audit_table", lambda a: a.consents.give(CONSENT)),
+    "consents.history": Site(
+        "Query", "audit_table", lambda a: a.consents.history("EMP001"), lambda a: a.consents.give(CONSENT)
+    ),
+    "consents.listing": Site(
+        "Query", "audit_table", lambda a: a.consents.listing(10), lambda a: a.consents.give(CONSENT)
+    ),
+    "consents.withdraw's query": Site(
+        "Query", "audit_table", lambda a: a.consents.withdraw("EMP001", "2026-03-09T00:00:00.000Z", "admin")
+    ),
+    "consents.withdraw": Site(  # each act gives one to withdraw: the second must reach UpdateItem
+        "UpdateItem",
+        "audit_table",
+        lambda a: _given_then_withdrawn(a),
+    ),
     "scans.get": Site("GetItem", "scans_table", lambda a: a.scans.get("s1"), _with_scan),
     "scans.record": Site("PutItem", "scans_table", lambda a: a.report_scans.record(a_scan())),
     "scans.record naming an employee": Site(

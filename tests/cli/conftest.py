@@ -74,10 +74,13 @@ def _health_worker(stack: Stack, stop: threading.Event) -> None:
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
-    """``run_cli(*args, stdin="")``: ``facegate *args`` in-process → (code, stdout, stderr)."""
+    """``run_cli(*args, stdin="")``: ``facegate *args`` in-process → (code, stdout, stderr).
+
+    An employee added (``employees add``) also gets their consent (``consent give``, on paper),
+    as a site records it before any photo: the stages require it. ``consent=False`` skips it."""
     from facegate_cli.__main__ import main
 
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    def run(*args: str, stdin: str = "", consent: bool = True) -> tuple[int, str, str]:
         capsys.readouterr()  # drop what came before
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         try:
@@ -85,6 +88,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         except SystemExit as exit_:  # argparse: --help, usage errors
             code = exit_.code if isinstance(exit_.code, int) else 2
         captured = capsys.readouterr()
+        verb = [arg for arg in args if arg != "--json"][:3]
+        if consent and code == 0 and verb[:2] == ["employees", "add"]:
+            assert main(["consent", "give", verb[2], "--method", "paper", "--reference", "F-cli"]) == 0
+            capsys.readouterr()
         return code, captured.out, ACCESS_LOG.sub("", captured.err)
 
     return run

@@ -18,7 +18,8 @@ from facegate_cli.context import Context
 from sandbox.stack import Stack
 from tests.cli.conftest import ServedSandbox
 
-HEADER = "employee_id,name,email,department,photos\n"
+# Every row consents on paper (the stages require consent before any face is stored).
+HEADER = "employee_id,name,email,department,photos,consent_method,consent_reference\n"
 
 
 class StackTokens:
@@ -123,12 +124,12 @@ def test_a_roster_is_imported_and_every_refusal_is_listed_with_its_reason(
     roster = tmp_path / "roster.csv"
     roster.write_text(
         HEADER
-        + "e-obama,Barack Obama,barack@example.com,Office,obama.jpg\n"
-        + "e-biden,Joe Biden,,Office,biden.jpg\n"
-        + "e-group,The Group,,,group.jpg\n"
-        + "e-camera,The Camera,,,coffee.png;missing.jpg\n"
-        + "bad id!,Bad Id,,,biden.jpg\n"
-        + "e-obama,Again Obama,,,obama2.jpg\n"
+        + "e-obama,Barack Obama,barack@example.com,Office,obama.jpg,paper,HR-1\n"
+        + "e-biden,Joe Biden,,Office,biden.jpg,paper,HR-1\n"
+        + "e-group,The Group,,,group.jpg,paper,HR-1\n"
+        + "e-camera,The Camera,,,coffee.png;missing.jpg,paper,HR-1\n"
+        + "bad id!,Bad Id,,,biden.jpg,paper,HR-1\n"
+        + "e-obama,Again Obama,,,obama2.jpg,paper,HR-1\n"
     )
     code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
 
@@ -171,7 +172,9 @@ def test_an_interrupted_import_resumes_without_enrolling_anything_twice(
 ) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(
-        HEADER + "e-obama,Barack Obama,,,obama.jpg;obama2.jpg\n" + "e-biden,Joe Biden,,,biden.jpg\n"
+        HEADER
+        + "e-obama,Barack Obama,,,obama.jpg;obama2.jpg,paper,HR-1\n"
+        + "e-biden,Joe Biden,,,biden.jpg,paper,HR-1\n"
     )
     dying = DyingClient(client, fatal=2)  # obama2.jpg reaches the server, its answer never the journal
     with pytest.raises(Killed):
@@ -199,7 +202,7 @@ def test_a_lost_answer_is_not_enrolled_again_by_the_retry(
     run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
 ) -> None:
     roster = tmp_path / "roster.csv"
-    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg,paper,HR-1\n")
     dropping = DroppingClient(client)
 
     code, out, _ = run_import(dropping, roster, "--photos", str(photo_dir), "--json")
@@ -213,7 +216,7 @@ def test_a_roster_without_a_column_is_refused_whole(
     run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
 ) -> None:
     roster = tmp_path / "roster.csv"
-    roster.write_text("employee_id,name,photos\ne1,One,obama.jpg\n")
+    roster.write_text("employee_id,name,photos\ne1,One,obama.jpg,paper,HR-1\n")
     code, _, err = run_import(client, roster, "--photos", str(photo_dir))
     assert code == 2
     assert "no column email, department" in err
@@ -223,7 +226,7 @@ def test_a_dry_run_sends_nothing(
     run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
 ) -> None:
     roster = tmp_path / "roster.csv"
-    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg,paper,HR-1\n")
     code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--dry-run")
     assert code == 0, out
     assert "employees to create" in out
@@ -237,10 +240,12 @@ def test_the_same_face_under_a_second_id_is_refused_through_the_logged_in_cli(
     # The whole path an admin takes: `facegate login`, then `facegate import`; obama2.jpg is
     # the man of obama.jpg, so enrolling him again as EMP009 is refused naming EMP001.
     roster = tmp_path / "roster.csv"
-    roster.write_text(HEADER + "EMP001,Avery Stone,,,obama.jpg\nEMP002,Jordan Lee,,,biden.jpg\n")
+    roster.write_text(
+        HEADER + "EMP001,Avery Stone,,,obama.jpg,paper,HR-1\nEMP002,Jordan Lee,,,biden.jpg,paper,HR-1\n"
+    )
     assert run_cli("import", str(roster), "--photos", str(photo_dir), "--workers", "1")[0] == 0
     again = tmp_path / "again.csv"
-    again.write_text(HEADER + "EMP009,Avery Again,,,obama2.jpg\n")
+    again.write_text(HEADER + "EMP009,Avery Again,,,obama2.jpg,paper,HR-1\n")
     code, out, _ = run_cli("import", str(again), "--photos", str(photo_dir))
     assert code == 1
     assert "refused: this face matches employee N" in out
@@ -256,7 +261,9 @@ def test_one_face_under_two_ids_in_one_parallel_import_is_never_enrolled_twice(
 ) -> None:
     # Both rows are sent at once: the guard's re-check after writing keeps at most one.
     roster = tmp_path / "twins.csv"
-    roster.write_text(HEADER + "EMP001,Avery Stone,,,obama.jpg\nEMP009,Avery Again,,,obama2.jpg\n")
+    roster.write_text(
+        HEADER + "EMP001,Avery Stone,,,obama.jpg,paper,HR-1\nEMP009,Avery Again,,,obama2.jpg,paper,HR-1\n"
+    )
     code, _, _ = run_cli("import", str(roster), "--photos", str(photo_dir), "--workers", "2")
     assert code == 1  # at least one of them refused
     counts = [len(json.loads(run_cli("--json", "faces", "list", e)[1])) for e in ("EMP001", "EMP009")]
@@ -278,7 +285,9 @@ def test_the_same_roster_imported_again_moves_old_model_faces_to_the_new_model(
 
     roster = tmp_path / "roster.csv"
     roster.write_text(
-        HEADER + "e-upgrade,Barack Obama,,,obama.jpg;obama2.jpg\n" + "e-current,Joe Biden,,,biden.jpg\n"
+        HEADER
+        + "e-upgrade,Barack Obama,,,obama.jpg;obama2.jpg,paper,HR-1\n"
+        + "e-current,Joe Biden,,,biden.jpg,paper,HR-1\n"
     )
     assert run_import(client, roster, "--photos", str(photo_dir))[0] == 0
     # As the dlib engine left it: e-upgrade's two faces replaced by the old model's.
@@ -310,7 +319,7 @@ def test_an_import_that_cannot_read_the_gallerys_health_stops_and_says_why(
     from facegate_cli.client import ApiError
 
     roster = tmp_path / "roster.csv"
-    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg\n")
+    roster.write_text(HEADER + "e-biden,Joe Biden,,,biden.jpg,paper,HR-1\n")
     assert run_import(client, roster, "--photos", str(photo_dir))[0] == 0
 
     class Unhealthy(ApiClient):
@@ -352,3 +361,22 @@ def test_an_employee_under_erasure_is_refused_not_counted_as_existing(
     [row] = refused_rows(tmp_path / "roster.refused.csv")
     assert (row["employee_id"], row["photo"]) == ("e-leaver", "")
     assert f"is being erased (job {job['job_id']})" in row["reason"]
+
+
+def test_a_row_without_consent_has_its_photos_refused_and_a_row_with_it_records_it(
+    run_import: RunImport, client: ApiClient, photo_dir: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        HEADER + "e-none,No Consent,,,obama.jpg,,\n" + "e-form,Signed,,,biden.jpg,e-signature,sig-9\n"
+    )
+
+    code, out, _ = run_import(client, roster, "--photos", str(photo_dir), "--json")
+
+    assert code == 1 and json.loads(out)["faces added"] == 1
+    [refusal] = refused_rows(tmp_path / "roster.refused.csv")
+    assert (refusal["employee_id"], refusal["photo"]) == ("e-none", "obama.jpg")
+    assert refusal["reason"].startswith("employee e-none has no consent to biometric notice")
+    [record] = client.get("/employees/e-form/consent")["history"]
+    assert (record["method"], record["reference"]) == ("e-signature", "sig-9")
+    assert faces_of(client, "e-none") == 0 and faces_of(client, "e-form") == 1

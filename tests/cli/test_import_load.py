@@ -100,7 +100,7 @@ def test_500_rows_with_8_workers_enroll_each_face_exactly_once(
     lines = []
     for n in range(ROWS):
         (photos / f"p{n:03}.png").write_bytes(small_png(n))
-        lines.append(f"load-{n:03},Person {n},,Load,p{n:03}.png\n")
+        lines.append(f"load-{n:03},Person {n},,Load,p{n:03}.png,paper,HR-1\n")
     roster = tmp_path / "roster.csv"
     roster.write_text(HEADER + "".join(lines))
 

@@ -57,13 +57,28 @@ def test_a_new_employee_is_enrolled_from_the_metadata_and_the_photo_is_gone(
     assert notice["attributes"] == {"event": "enrollment.enrolled", "employee_id": "EMP010"}
     assert notice["subject"] == "facegate: EMP010 enrolled from the drop folder"
     assert "The employee is new" in notice["message"]
-    assert audit_actions(stack, "EMP010") == ["employee.create", "face.enroll", "enrollment.enrolled"]
+    assert audit_actions(stack, "EMP010") == [
+        "employee.create",
+        "consent.give",  # from the photo's x-amz-meta-consent-*
+        "face.enroll",
+        "enrollment.enrolled",
+    ]
     assert stack.notifications() == []  # nothing on the door-decision topic
     # and the door now opens for them
     stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
     handled(stack)
     [decision] = stack.notifications()
     assert decision["attributes"]["status"] == "AUTHORIZED"
+
+
+def test_a_photo_without_consent_is_refused_and_creates_no_one(stack: Stack, photos: Path) -> None:
+    stack.drop("EMP011", "avery.jpg", (photos / "obama.jpg").read_bytes(), consent=False, name="Avery Stone")
+    handled(stack)
+    assert employee(stack, "EMP011") is None and faces(stack, "EMP011") == 0
+    assert versions_left(stack) == []
+    [notice] = stack.admin_notifications()
+    assert notice["attributes"] == {"event": "enrollment.refused", "employee_id": "EMP011"}
+    assert "Reason: employee EMP011 has no consent to biometric notice 2026-12" in notice["message"]
 
 
 def test_an_existing_employees_second_face_waits_for_an_admin(stack: Stack, photos: Path) -> None:
@@ -81,7 +96,15 @@ def test_an_existing_employees_second_face_waits_for_an_admin(stack: Stack, phot
     [face] = pending.pending_faces(held)
     settings = Settings.from_env()
     ports = wiring.enrollment_ports(stack.settings)
-    pending.approve(face.pending_id, held, ports, settings.limits, "admin", policy=settings.policy)
+    pending.approve(
+        face.pending_id,
+        held,
+        ports,
+        settings.limits,
+        "admin",
+        policy=settings.policy,
+        consent=settings.consent,
+    )
     assert faces(stack, "EMP001") == 2
 
 
@@ -190,7 +213,12 @@ def test_a_redelivered_event_does_nothing_twice(stack: Stack, photos: Path) -> N
         app.on_enrollment_upload(event, None)
     assert faces(stack, "EMP050") == 1
     assert [n["attributes"]["event"] for n in stack.admin_notifications()] == ["enrollment.enrolled"]
-    assert audit_actions(stack, "EMP050") == ["employee.create", "face.enroll", "enrollment.enrolled"]
+    assert audit_actions(stack, "EMP050") == [
+        "employee.create",
+        "consent.give",
+        "face.enroll",
+        "enrollment.enrolled",
+    ]
 
 
 def test_the_audits_actor_is_the_uploader_or_the_drop_folder(stack: Stack, photos: Path) -> None:

@@ -199,6 +199,8 @@ def test_the_door_event_function_stays_within_its_policy(stack: Stack, recorder:
 def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: Recorder) -> None:
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "A"}) == 201
+        assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 409
+        _consent(client, stack, "E1")
         assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 201
         with recorder.paused():
             stack.upload("front-door", "a.jpg", (photos / "obama2.jpg").read_bytes())
@@ -209,6 +211,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "PATCH", "/employees/E1", {"name": "B"}) == 200
         assert api_call(client, stack, "POST", "/recognize", photo_body(photos / "obama3.jpg")) == 200
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E2", "name": "C"}) == 201
+        _consent(client, stack, "E2")
         twin = photo_body(photos / "obama3.jpg")  # E1's face: refused for E2
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
@@ -220,7 +223,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "DELETE", "/faces/allowed-pairs/E1/E2") == 204
         _manage_access(client, stack)
         _command_doors(client, stack)
-        assert api_call(client, stack, "DELETE", "/employees/E1") == 202
+        assert api_call(client, stack, "DELETE", "/employees/E1/consent") == 202  # withdrawn: erased
         job_id = _erasure_job(stack)
         assert api_call(client, stack, "GET", f"/erasures/{job_id}") == 200
         # The latest day due (today from the report hour on, else yesterday): never refused.
@@ -279,6 +282,14 @@ def _decide_held_faces(client: Client, stack: Stack, photos: Path, recorder: Rec
     assert listed.status_code == 200 and len(ids) == 2
     assert api_call(client, stack, "POST", f"/faces/pending/{ids[0]}/approve", {}) == 201
     assert api_call(client, stack, "POST", f"/faces/pending/{ids[1]}/reject", {}) == 204
+
+
+def _consent(client: Client, stack: Stack, employee_id: str) -> None:
+    """Record an employee's consent, and read it back as admins and auditors do."""
+    path = f"/employees/{employee_id}/consent"
+    assert api_call(client, stack, "PUT", path, {"method": "paper", "reference": "F-1"}) == 201
+    assert api_call(client, stack, "GET", path) == 200
+    assert api_call(client, stack, "GET", "/consents") == 200
 
 
 def _command_doors(client: Client, stack: Stack) -> None:
@@ -450,6 +461,7 @@ def test_the_gallery_snapshot_stays_within_its_policy(stack: Stack, photos: Path
 
     with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
         assert api_call(client, stack, "POST", "/employees", {"employee_id": "E1", "name": "E One"}) == 201
+        _consent(client, stack, "E1")
         assert api_call(client, stack, "POST", "/employees/E1/faces", photo_body(photos / "obama.jpg")) == 201
         recorder.calls.clear()
         client.lambda_.invoke("gallery_snapshot", scheduled_event(_today(stack)))
@@ -560,6 +572,7 @@ def test_api_enrollment_on_the_rekognition_stage_stays_within_its_policy(
 
     try:
         assert call("POST", "/employees", {"employee_id": "EMP001", "name": "Avery Stone"})[0] == 201
+        assert call("PUT", "/employees/EMP001/consent", {"method": "paper", "reference": "F-1"})[0] == 201
         status, face = call("POST", "/employees/EMP001/faces", photo_body(photos / "obama.jpg"))
         assert (status, face["engine"]) == (201, "rekognition")
         assert call("POST", "/gallery/health", {})[0] == 202
@@ -832,6 +845,7 @@ def test_the_camera_may_record_every_attribute_a_scan_carries(stage: str) -> Non
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: str) -> None:
     from chalicelib.api.validation import RESERVED_IDS
+    from chalicelib.aws.consent import TARGET as CONSENTS
     from chalicelib.aws.erasures import TARGET as JOBS
     from chalicelib.aws.health_jobs import TARGET as HEALTH
     from chalicelib.aws.ledger import TARGET
@@ -840,11 +854,23 @@ def test_the_ledgers_key_in_the_policies_is_the_ledgers_and_no_employees(stage: 
     [write] = [s for s in statements(chalice / f"policy-{stage}-report.json") if s["Sid"] == "WriteLedger"]
     api = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-api.json")}
     assert write["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [TARGET]
-    not_audit = api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"]
-    assert not_audit == [TARGET, JOBS, HEALTH]
+    enroll = {s["Sid"]: s for s in statements(chalice / f"policy-{stage}-enroll.json")}
+    assert api["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"] == [
+        TARGET,
+        JOBS,
+        HEALTH,
+        CONSENTS,
+    ]
+    for policy in (api, enroll):  # no audit entry can pose as a consent, nor a consent be more
+        assert (
+            CONSENTS in policy["Audit"]["Condition"]["ForAllValues:StringNotEquals"]["dynamodb:LeadingKeys"]
+        )
+        for sid in ("ReadConsents", "RecordConsents"):
+            assert policy[sid]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [CONSENTS]
+    assert "dynamodb:UpdateItem" not in enroll["RecordConsents"]["Action"]  # only the API withdraws
     assert api["ErasureJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [JOBS]
     assert api["HealthJobs"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [HEALTH]
-    assert {TARGET, JOBS, HEALTH} <= RESERVED_IDS  # the API refuses them as employee ids
+    assert {TARGET, JOBS, HEALTH, CONSENTS} <= RESERVED_IDS  # the API refuses them as employee ids
 
 
 def hr_policy(bucket: str = "facegate-dev-camera-123456789012") -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ EXPLICIT_ID = re.compile(r"""<a id="([^"]+)"></a>""")
 GENERATED = {
     PROJECT_DIR / "docs" / "api-reference.md",
     PROJECT_DIR / "docs" / "security" / "retention-schedule.md",
+    PROJECT_DIR / "docs" / "security" / "biometric-notice.md",
 }
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.errors import (
     Conflict,
     EnrollmentError,
@@ -31,6 +31,7 @@ from tests.fakes import (
     InMemoryAccessStore,
     InMemoryAdminNotifier,
     InMemoryAuditLog,
+    InMemoryConsentLedger,
     InMemoryEmployeeDirectory,
     InMemoryImageStore,
     InMemoryPendingFaces,
@@ -55,7 +56,10 @@ class Drop:
         self.engine = ScriptedEngine(SearchResult(faces=[], best=None, runner_up=None))
         self.audit = InMemoryAuditLog()
         self.admins = InMemoryAdminNotifier()
-        enrollment = EnrollmentPorts(self.directory, self.engine, self.audit, InMemoryScanLog(), lambda: AT)
+        self.consents = InMemoryConsentLedger.granting()
+        enrollment = EnrollmentPorts(
+            self.directory, self.engine, self.audit, InMemoryScanLog(), self.consents, lambda: AT
+        )
         self.pending = InMemoryPendingFaces()
         self.access = InMemoryAccessStore()
         self.ports = DropPorts(self.images, enrollment, self.admins, self.engine, self.pending, self.access)
@@ -68,7 +72,9 @@ class Drop:
         return Upload(BUCKET, key, None, None, "", uploader=HR)
 
     def run(self, upload: Upload, limits: ImageLimits = LIMITS) -> DropOutcome:
-        return enroll_dropped(upload, self.ports, limits, new_employee, policy=Policy())
+        return enroll_dropped(
+            upload, self.ports, limits, new_employee, policy=Policy(), consent=ConsentSettings()
+        )
 
     def actions(self) -> list[tuple[str, str, str]]:
         return [(e.actor, e.action, e.target) for e in self.audit.entries]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.errors import (
     AlreadyExists,
     BadPageToken,
@@ -18,12 +18,19 @@ from chalicelib.core.errors import (
 from chalicelib.core.models import Employee, Match, SearchResult
 from chalicelib.enrollment import employees as enrollment
 from chalicelib.enrollment.employees import EnrollmentPorts
-from tests.fakes import InMemoryAuditLog, InMemoryEmployeeDirectory, InMemoryScanLog, ScriptedEngine
+from tests.fakes import (
+    InMemoryAuditLog,
+    InMemoryConsentLedger,
+    InMemoryEmployeeDirectory,
+    InMemoryScanLog,
+    ScriptedEngine,
+)
 from tests.images import encoded, two_tone
 
 AT = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 LIMITS = ImageLimits()
 POLICY = Policy(match_threshold=80.0, match_margin=5.0)
+CONSENT = ConsentSettings()
 PHOTO = encoded(two_tone(), "PNG")
 
 
@@ -34,6 +41,7 @@ def ports() -> EnrollmentPorts:
         engine=ScriptedEngine(SearchResult(faces=[], best=None, runner_up=None)),
         audit=InMemoryAuditLog(),
         scans=InMemoryScanLog(),
+        consents=InMemoryConsentLedger.granting(),
         clock=lambda: AT,
     )
 
@@ -81,8 +89,8 @@ def test_list_employees_pages_through_everyone(ports: EnrollmentPorts) -> None:
 
 
 def test_add_list_and_remove_faces_each_audited(ports: EnrollmentPorts) -> None:
-    first = enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY)
-    second = enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY)
+    first = enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
+    second = enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
     assert {f.face_id for f in enrollment.faces_of("EMP001", ports)} == {first.face_id, second.face_id}
 
     enrollment.remove_face("EMP001", first.face_id, ports, "security-lead")
@@ -98,11 +106,13 @@ def test_add_list_and_remove_faces_each_audited(ports: EnrollmentPorts) -> None:
 
 def test_faces_need_an_employee_and_a_photo(ports: EnrollmentPorts) -> None:
     with pytest.raises(NotFound):
-        enrollment.add_face("NOPE", PHOTO, ports, LIMITS, "admin", policy=POLICY)
+        enrollment.add_face("NOPE", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
     with pytest.raises(NotFound):
         enrollment.faces_of("NOPE", ports)
     with pytest.raises(EnrollmentError, match="not an image"):
-        enrollment.add_face("EMP001", b"not a photo at all", ports, LIMITS, "admin", policy=POLICY)
+        enrollment.add_face(
+            "EMP001", b"not a photo at all", ports, LIMITS, "admin", policy=POLICY, consent=CONSENT
+        )
     assert ports.engine.faces == {}  # type: ignore[attr-defined]
     assert audit(ports) == []
 
@@ -110,7 +120,7 @@ def test_faces_need_an_employee_and_a_photo(ports: EnrollmentPorts) -> None:
 def test_the_service_asks_the_engine_to_refuse_faces_within_the_margin_below_the_threshold(
     ports: EnrollmentPorts,
 ) -> None:
-    enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=Policy(90.0, 4.0))
+    enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=Policy(90.0, 4.0), consent=CONSENT)
     assert ports.engine.refuse_ats == [86.0]  # type: ignore[attr-defined]
 
 
@@ -119,7 +129,7 @@ def test_a_face_of_another_employee_is_refused_named_and_audited(ports: Enrollme
     enrollment.create_employee(Employee("EMP002", "Avery Stone"), ports, "admin")
     engine.nearest_other = Match("EMP001", 75.0)  # exactly threshold − margin: refused
     with pytest.raises(DuplicateFace) as refused:
-        enrollment.add_face("EMP002", PHOTO, ports, LIMITS, "admin", policy=POLICY)
+        enrollment.add_face("EMP002", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
     assert isinstance(refused.value, Conflict)  # 409 through the error middleware
     assert (refused.value.other_employee_id, refused.value.similarity) == ("EMP001", 75.0)
     assert str(refused.value).startswith("this face matches employee EMP001 (similarity 75.0): ")
@@ -136,8 +146,8 @@ def test_a_face_just_below_the_floor_or_of_the_same_employee_is_enrolled(ports: 
     engine: ScriptedEngine = ports.engine  # type: ignore[assignment]
     enrollment.create_employee(Employee("EMP002", "Avery Stone"), ports, "admin")
     engine.nearest_other = Match("EMP001", 74.99)
-    enrollment.add_face("EMP002", PHOTO, ports, LIMITS, "admin", policy=POLICY)
+    enrollment.add_face("EMP002", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
     engine.nearest_other = Match("EMP001", 95.0)  # more photos of the same employee
-    enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY)
+    enrollment.add_face("EMP001", PHOTO, ports, LIMITS, "admin", policy=POLICY, consent=CONSENT)
     assert sorted(engine.faces) == ["EMP001", "EMP002"]
     assert [entry[1] for entry in audit(ports)] == ["employee.create", "face.enroll", "face.enroll"]

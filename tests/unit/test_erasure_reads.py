@@ -24,7 +24,7 @@ from chalicelib.enrollment import lookup
 from chalicelib.enrollment.employees import EnrollmentPorts, create_employee
 from chalicelib.erasure.job import job_status, start_erasure
 from chalicelib.erasure.steps import iso
-from tests.fakes import InMemoryAuditLog, ScriptedEngine
+from tests.fakes import InMemoryAuditLog, InMemoryConsentLedger, ScriptedEngine
 from tests.images import encoded, two_tone
 from tests.unit.test_drop_folder import Drop
 from tests.unit.test_erasure import RED, START, World
@@ -40,7 +40,14 @@ def world() -> World:
 
 
 def _enrollment(world: World) -> EnrollmentPorts:
-    return EnrollmentPorts(world.directory, world.engine, InMemoryAuditLog(), world.scans, lambda: START)
+    return EnrollmentPorts(
+        world.directory,
+        world.engine,
+        InMemoryAuditLog(),
+        world.scans,
+        InMemoryConsentLedger.granting(),
+        lambda: START,
+    )
 
 
 def test_a_photo_recorded_unlinked_after_the_search_step_is_purged_before_done(world: World) -> None:

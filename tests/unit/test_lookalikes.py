@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core.config import ImageLimits, Policy
+from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
 from chalicelib.core.errors import BadRequest, DuplicateFace, NotFound
 from chalicelib.core.models import Employee, Match, SearchResult
 from chalicelib.enrollment import lookalikes
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face
-from tests.fakes import InMemoryAuditLog, InMemoryEmployeeDirectory, InMemoryScanLog, ScriptedEngine
+from tests.fakes import (
+    InMemoryAuditLog,
+    InMemoryConsentLedger,
+    InMemoryEmployeeDirectory,
+    InMemoryScanLog,
+    ScriptedEngine,
+)
 from tests.images import encoded, two_tone
 
 PHOTO = encoded(two_tone(), "PNG")
@@ -23,11 +29,15 @@ class Twins:
         )
         self.engine = ScriptedEngine(SearchResult(faces=[]))
         self.audit = InMemoryAuditLog()
-        self.ports = EnrollmentPorts(self.directory, self.engine, self.audit, InMemoryScanLog())
+        self.ports = EnrollmentPorts(
+            self.directory, self.engine, self.audit, InMemoryScanLog(), InMemoryConsentLedger.granting()
+        )
 
     def enroll(self, employee_id: str, resembles: str) -> str:
         self.engine.nearest_other = Match(resembles, 97.0)
-        return add_face(employee_id, PHOTO, self.ports, ImageLimits(), "admin", policy=Policy()).face_id
+        return add_face(
+            employee_id, PHOTO, self.ports, ImageLimits(), "admin", policy=Policy(), consent=ConsentSettings()
+        ).face_id
 
 
 @pytest.fixture

@@ -18,7 +18,13 @@ from chalicelib.core.models import (
 )
 from chalicelib.enrollment import lookup
 from chalicelib.enrollment.employees import EnrollmentPorts
-from tests.fakes import InMemoryAuditLog, InMemoryEmployeeDirectory, InMemoryScanLog, ScriptedEngine
+from tests.fakes import (
+    InMemoryAuditLog,
+    InMemoryConsentLedger,
+    InMemoryEmployeeDirectory,
+    InMemoryScanLog,
+    ScriptedEngine,
+)
 from tests.images import encoded, two_tone
 
 SETTINGS = Settings.from_env({"FACEGATE_TIMEZONE": "UTC"})
@@ -30,7 +36,13 @@ def world(result: SearchResult = NOBODY) -> EnrollmentPorts:
     directory = InMemoryEmployeeDirectory(
         Employee("EMP001", "Quinn Zebedee"), Employee("EMP002", "Avery Stone", active=False)
     )
-    return EnrollmentPorts(directory, ScriptedEngine(result), InMemoryAuditLog(), InMemoryScanLog(directory))
+    return EnrollmentPorts(
+        directory,
+        ScriptedEngine(result),
+        InMemoryAuditLog(),
+        InMemoryScanLog(directory),
+        InMemoryConsentLedger(),
+    )
 
 
 def scan(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.access.policy import Effect, Rule
-from chalicelib.core.config import Policy
+from chalicelib.core.config import ConsentSettings, Policy
 from chalicelib.core.errors import DuplicateFace, NotFound
 from chalicelib.core.keys import enroll_key
 from chalicelib.core.models import Employee, Match, PendingFace
@@ -96,7 +96,13 @@ def test_approval_enrolls_through_the_duplicate_guard_and_purges_the_photo(drop:
     outcome = drop.run(drop.put(enroll_key("EMP001", "a.png")))
     assert outcome.pending_id
     record = pending.approve(
-        outcome.pending_id, drop.pending, drop.ports.enrollment, LIMITS, "admin", policy=Policy()
+        outcome.pending_id,
+        drop.pending,
+        drop.ports.enrollment,
+        LIMITS,
+        "admin",
+        policy=Policy(),
+        consent=ConsentSettings(),
     )
     assert drop.engine.faces["EMP001"] == [record.face_id]
     assert drop.engine.refuse_ats and drop.engine.refuse_ats[0] is not None  # the guard was on
@@ -104,7 +110,13 @@ def test_approval_enrolls_through_the_duplicate_guard_and_purges_the_photo(drop:
     assert drop.actions()[-1] == ("admin", "face.pending.approve", "EMP001")
     with pytest.raises(NotFound):  # approved once
         pending.approve(
-            outcome.pending_id, drop.pending, drop.ports.enrollment, LIMITS, "admin", policy=Policy()
+            outcome.pending_id,
+            drop.pending,
+            drop.ports.enrollment,
+            LIMITS,
+            "admin",
+            policy=Policy(),
+            consent=ConsentSettings(),
         )
 
 
@@ -114,7 +126,13 @@ def test_a_held_face_the_duplicate_guard_refuses_stays_held(drop: Drop) -> None:
     drop.engine.nearest_other = Match("EMP777", 99.0)
     with pytest.raises(DuplicateFace):
         pending.approve(
-            outcome.pending_id, drop.pending, drop.ports.enrollment, LIMITS, "admin", policy=Policy()
+            outcome.pending_id,
+            drop.pending,
+            drop.ports.enrollment,
+            LIMITS,
+            "admin",
+            policy=Policy(),
+            consent=ConsentSettings(),
         )
     assert outcome.pending_id in drop.pending.held and not drop.engine.faces.get("EMP001")
 

@@ -21,6 +21,7 @@ from tests.fakes import (
     InMemoryAccessStore,
     InMemoryAdminNotifier,
     InMemoryAuditLog,
+    InMemoryConsentLedger,
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
     InMemoryErasureQueue,
@@ -71,7 +72,12 @@ class Site:
     @property
     def enrollment(self) -> enrollment.EnrollmentPorts:
         return enrollment.EnrollmentPorts(
-            self.directory, self.engine, self.audit, self.scans, lambda: self.now
+            self.directory,
+            self.engine,
+            self.audit,
+            self.scans,
+            InMemoryConsentLedger.granting(),
+            lambda: self.now,
         )
 
     @property
@@ -92,7 +98,13 @@ class Site:
     def enroll(self, employee_id: str) -> None:
         photo = encoded(two_tone(64, 64), "PNG")
         enrollment.add_face(
-            employee_id, photo, self.enrollment, SETTINGS.limits, "admin", policy=SETTINGS.policy
+            employee_id,
+            photo,
+            self.enrollment,
+            SETTINGS.limits,
+            "admin",
+            policy=SETTINGS.policy,
+            consent=SETTINGS.consent,
         )
 
     def scanned(self, employee_id: str, when: datetime) -> None:
