@@ -29,6 +29,7 @@ WITHOUT_REKOGNITION = {
     "error-scans",
     "failed-scans-queue",
     "failed-erasures-queue",
+    "failed-gallery-health-queue",
     *(f"{function}-{kind}" for function in FUNCTIONS for kind in ("errors", "throttles")),
     "decisions-undelivered",
     "admin-undelivered",
@@ -74,7 +75,7 @@ def test_the_sandbox_has_the_templates_alarms_on_its_ops_topic(stack: Stack) -> 
         if dimension["Name"] == "FunctionName"
     }
     assert functions == {lambda_function_name("sandbox", function) for function in FUNCTIONS}
-    for queue in ("failed-scans", "failed-erasures"):
+    for queue in ("failed-scans", "failed-erasures", "failed-gallery-health"):
         [dimension] = alarms[f"facegate-sandbox-{queue}-queue"]["Dimensions"]
         stack.sqs.get_queue_url(QueueName=dimension["Value"])  # the stack's own dead-letter queue
 

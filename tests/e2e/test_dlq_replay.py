@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -197,7 +198,7 @@ def test_a_dead_lettered_drop_folder_photo_is_enrolled_by_the_replay(
     assert code == 0, out + err
     assert functions.invocations == ["on_enrollment_upload"] and queue_depth(stack) == (0, 0)
     ports = wiring.enrollment_ports(stack.settings)
-    assert ports.directory.get("EMP010") == Employee("EMP010", "Avery Stone")
+    assert ports.directory.get("EMP010") == Employee("EMP010", "Avery Stone", enrolled_at=ANY)
     assert len(ports.engine.list_faces("EMP010")) == 1
     [notice] = stack.admin_notifications()
     assert notice["attributes"] == {"event": "enrollment.enrolled", "employee_id": "EMP010"}

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_enrolling_an_existing_employee_again_brings_their_record_up_to_date(sta
     enroll_employee(stack, Employee("EMP009", "Avery Stone-Lee", active=False, email="a@example.com"), [])
     directory = wiring.pipeline_ports(stack.settings).directory
     assert directory.get("EMP009") == Employee(
-        "EMP009", "Avery Stone-Lee", active=False, email="a@example.com"
+        "EMP009", "Avery Stone-Lee", active=False, email="a@example.com", inactive_since=ANY
     )
     audit = stack.session.client("dynamodb").scan(TableName=stack.settings.audit_table)["Items"]
     assert sorted(item["action"]["S"] for item in audit) == ["employee.create", "employee.update"]
