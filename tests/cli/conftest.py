@@ -69,7 +69,7 @@ def served_sandbox(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def _health_worker(stack: Stack, stop: threading.Event) -> None:
     while not stop.is_set():
         stack.run_health_jobs(timeout=0.0)
-        stop.wait(0.05)
+        stop.wait(0.5)  # a poll of local SQS twice a second: an idle worker costs the suite little
 
 
 @pytest.fixture
