@@ -136,7 +136,7 @@ def test_a_junk_drop_records_no_consent_and_waits_for_nobody(data: bytes) -> Non
 def test_a_photo_without_one_face_records_no_consent_and_is_not_held(faces: int) -> None:
     drop = Drop()
     drop.consents.grant_all = None
-    drop.engine.result = SearchResult(faces=drop.engine.result.faces * faces)  # type: ignore[union-attr]
+    drop.engine.result = SearchResult(faces=drop.engine.result.faces * faces)
     run(drop, enroll_key("EMP001", "nobody.png"), encoded_photo())
     assert drop.consents.records == [] and drop.pending.held == {}
 
