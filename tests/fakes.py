@@ -495,6 +495,11 @@ class InMemoryAuditLog(Failing):
         return sorted(found, key=lambda entry: entry.at)
 
 
+# The granting ledger's consent: given after any creation a test makes, so it covers every
+# lifetime of every id (``ConsentRecord.given_to``).
+GRANTED_AT = "9999-12-31T23:59:59.999Z"
+
+
 class InMemoryConsentLedger(Failing):
     """``ConsentLedger`` in memory; ``InMemoryConsentLedger.granting()`` holds a current
     consent for anyone asked about (the fixtures' one place to give consent cheaply)."""
@@ -511,18 +516,20 @@ class InMemoryConsentLedger(Failing):
         self._maybe_fail()
         found = [record for record in self.records if record.employee_id == employee_id]
         if self.grant_all is not None and not found:
-            found = [
-                ConsentRecord(employee_id, self.grant_all, "2026-01-01T00:00:00.000Z", "paper", "F", "t")
-            ]
+            found = [ConsentRecord(employee_id, self.grant_all, GRANTED_AT, "paper", "F", "t")]
         return sorted(found, key=lambda record: record.given_at)
 
     def give(self, record: ConsentRecord) -> None:
         self._maybe_fail()
         self.records.append(record)
 
-    def withdraw(self, employee_id: str, at: str, actor: str) -> int:
+    def withdraw(self, employee_id: str, at: str, actor: str, given_at: str | None = None) -> int:
         self._maybe_fail()
-        open_ones = [r for r in self.records if r.employee_id == employee_id and r.withdrawn_at is None]
+        open_ones = [
+            r
+            for r in self.records
+            if r.employee_id == employee_id and r.withdrawn_at is None and given_at in (None, r.given_at)
+        ]
         for record in open_ones:
             self.records[self.records.index(record)] = replace(record, withdrawn_at=at, withdrawn_by=actor)
         return len(open_ones)

@@ -50,13 +50,14 @@ class DynamoConsentLedger:
             ConditionExpression="attribute_not_exists(entry)",
         )
 
-    def withdraw(self, employee_id: str, at: str, actor: str) -> int:
+    def withdraw(self, employee_id: str, at: str, actor: str, given_at: str | None = None) -> int:
         from boto3.dynamodb.conditions import Attr, Key
         from botocore.exceptions import ClientError
 
+        prefix = f"{employee_id}#" if given_at is None else f"{employee_id}#{given_at}#"
         open_items = paging.all_items(
             self._table.query,
-            KeyConditionExpression=Key("target").eq(TARGET) & Key("entry").begins_with(f"{employee_id}#"),
+            KeyConditionExpression=Key("target").eq(TARGET) & Key("entry").begins_with(prefix),
             FilterExpression=Attr("withdrawn_at").not_exists(),
             ConsistentRead=True,
         )

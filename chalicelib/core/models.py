@@ -248,6 +248,10 @@ class Employee:
     inactive_since: str | None = None
     enrolled_at: str | None = None
     last_seen: str | None = None
+    # When this employee (this lifetime of the id) was created, UTC ISO-8601: a consent given
+    # before it was another person's (an id erased and created again). None: created before
+    # the stamp existed. Internal: not in ``to_dict``.
+    created_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -310,6 +314,11 @@ class ConsentRecord:
         """Whether a new face may be stored on it: not withdrawn, and given to the notice in
         force (a consent to an older notice still covers the faces stored under it)."""
         return self.withdrawn_at is None and self.notice_version == notice_version
+
+    def given_to(self, employee: Employee) -> bool:
+        """Whether it was given by this lifetime of the employee's id: at or after their
+        creation (an id erased and created again is another person)."""
+        return employee.created_at is None or self.given_at >= employee.created_at
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -466,8 +466,9 @@ class ConsentLedger(Protocol):
         """Append one consent."""
         ...
 
-    def withdraw(self, employee_id: str, at: str, actor: str) -> int:
-        """Mark every consent of the employee not yet withdrawn as withdrawn; how many were."""
+    def withdraw(self, employee_id: str, at: str, actor: str, given_at: str | None = None) -> int:
+        """Mark every consent of the employee not yet withdrawn as withdrawn (only those given
+        at ``given_at``, when named: one consent undone); how many were."""
         ...
 
     def listing(self, limit: int, token: str | None = None) -> Page[ConsentRecord]:

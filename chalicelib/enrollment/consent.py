@@ -5,6 +5,11 @@ form, an e-signature, an import roster; ``reference``: the form's number, the si
 the roster's column) and who recorded it. ``employees.require_consent`` is the gate every
 way a face is stored passes. Withdrawal is recorded here; the route then starts the
 employee's erasure (``erasure.job.start_erasure``), a feature beside this one.
+
+A consent is one person's: one lifetime of an employee id. It counts only for the employee
+created at or before it was given (``ConsentRecord.given_to``), the erasure job ends every
+consent of the id before the id may be created again (``erasure.steps.end_consents``), and
+a consent written while its employee's erasure began is undone at once (``give_consent``).
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core.config import ConsentSettings
-from chalicelib.core.errors import InvalidConsent
+from chalicelib.core.errors import InvalidConsent, NotFound
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import CONSENT_METHODS, ConsentRecord
 from chalicelib.core.ports import Page
-from chalicelib.enrollment.employees import EnrollmentPorts, get_employee
+from chalicelib.enrollment.employees import EnrollmentPorts, get_employee, has_consent
 
 REFERENCE_CHARS = 200  # a form number or a signature id: short, printable
 
@@ -48,26 +53,49 @@ def give_consent(
     consent: ConsentSettings,
     actor: str,
 ) -> ConsentRecord:
-    """Record an existing employee's consent to the notice in force (audited)."""
-    get_employee(employee_id, ports)
+    """Record an existing employee's consent to the notice in force (audited); ``NotFound``
+    without them, also when their erasure began (or the id changed hands) while it was written:
+    the consent is then withdrawn again, so none stays current on an employee being erased."""
+    employee = get_employee(employee_id, ports)
     record = ConsentRecord(employee_id, consent.notice_version, _now(ports), method, reference, actor)
     ports.consents.give(record)
+    # Checked again after the write (a consistent read): an erasure or a withdrawal that began
+    # between the read above and the write has already ended the consents it saw, not this one.
+    after = ports.directory.get(employee_id)
+    if after is None or after.created_at != employee.created_at:
+        ports.consents.withdraw(employee_id, _now(ports), actor, given_at=record.given_at)
+        ports.log(actor, "consent.undone", employee_id, given_at=record.given_at)
+        raise NotFound(f"no employee {employee_id}")
     ports.log(actor, "consent.give", employee_id, notice=consent.notice_version, method=method)
     return record
 
 
-def record_stated_consent(
-    employee_id: str, stated: Mapping[str, str], ports: EnrollmentPorts, consent: ConsentSettings, actor: str
-) -> None:
-    """Record the consent a drop-folder photo states (``method``, ``reference``; empty when
-    absent) unless the employee has a current one; ``InvalidConsent`` for a malformed one.
-    None stated: nothing to record, and ``add_face``'s gate decides."""
+def stated_consent(stated: Mapping[str, str]) -> tuple[str, str] | None:
+    """The consent a drop-folder photo states (``method``, ``reference``; empty when absent),
+    checked before anything is written; ``InvalidConsent`` for a malformed one, None for none."""
     if not any(stated.values()):
-        return
-    method, reference = consent_fields({name: value for name, value in stated.items() if value})
-    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
-        return
-    give_consent(employee_id, method, reference, ports, consent, actor)
+        return None
+    return consent_fields({name: value for name, value in stated.items() if value})
+
+
+def record_stated_consent(
+    employee_id: str,
+    stated: tuple[str, str] | None,
+    ports: EnrollmentPorts,
+    consent: ConsentSettings,
+    actor: str,
+) -> ConsentRecord | None:
+    """Record a stated consent (``stated_consent``) unless the employee has a current one of
+    their own; the record written, or None. None stated: ``add_face``'s gate decides."""
+    if stated is None or has_consent(get_employee(employee_id, ports), ports, consent):
+        return None
+    return give_consent(employee_id, *stated, ports, consent, actor)
+
+
+def undo_consent(record: ConsentRecord, ports: EnrollmentPorts, actor: str) -> None:
+    """Withdraw a consent just recorded for a photo that was then refused (audited)."""
+    ports.consents.withdraw(record.employee_id, _now(ports), actor, given_at=record.given_at)
+    ports.log(actor, "consent.undone", record.employee_id, given_at=record.given_at)
 
 
 def withdraw_consent(employee_id: str, ports: EnrollmentPorts, actor: str) -> int:
@@ -80,28 +108,35 @@ def withdraw_consent(employee_id: str, ports: EnrollmentPorts, actor: str) -> in
 
 
 def consent_of(employee_id: str, ports: EnrollmentPorts, consent: ConsentSettings) -> dict[str, Any]:
-    """What GET /employees/{id}/consent shows: whether a new face may be stored now, the
-    notice in force, and the whole history. Answered after an erasure too (no employee
-    needed): the history is the proof an auditor asks for."""
+    """What GET /employees/{id}/consent shows: whether a new face may be stored now (never
+    for an employee who is gone or being erased, nor on an earlier holder's consent), the
+    notice in force, and the whole history of the id. Answered after an erasure too (no
+    employee needed): the history is the proof an auditor asks for."""
     history = ports.consents.history(employee_id)
+    employee = ports.directory.get(employee_id)
     return {
         "employee_id": employee_id,
         "required": consent.required,
         "notice_version": consent.notice_version,
-        "current": any(record.covers(consent.notice_version) for record in history),
+        "current": employee is not None
+        and any(record.covers(consent.notice_version) and record.given_to(employee) for record in history),
         "history": [record.to_dict() for record in history],
     }
 
 
 def export_page(limit: int, token: str | None, ports: EnrollmentPorts) -> Page[dict[str, Any]]:
-    """One page of every consent, each with the employee's name while they still exist
-    (an erased employee's consent stays, nameless: the ledger holds no name)."""
+    """One page of every consent, each with the name of the employee who gave it while they
+    still exist (an erased employee's consent stays, nameless: the ledger holds no name; one
+    given before the id's current holder was created is an earlier person's: nameless too)."""
     page = ports.consents.listing(limit, token)
-    names: dict[str, str] = {}
-    for employee_id in {record.employee_id for record in page.items}:
-        employee = ports.directory.get(employee_id)
-        names[employee_id] = employee.name if employee is not None else ""
-    items = [{**record.to_dict(), "name": names[record.employee_id]} for record in page.items]
+    employees = {
+        employee_id: ports.directory.get(employee_id) for employee_id in {r.employee_id for r in page.items}
+    }
+    items = []
+    for record in page.items:
+        employee = employees[record.employee_id]
+        name = employee.name if employee is not None and record.given_to(employee) else ""
+        items.append({**record.to_dict(), "name": name})
     return Page(items, page.next_token)
 
 

@@ -34,7 +34,9 @@ employee without faces: such an employee opens no door, and the next photo compl
 Consent (when the stage requires it): the employee's consent to the notice in force, from
 the API, or from the photo's metadata (``x-amz-meta-consent-method``: paper, e-signature
 or import; ``x-amz-meta-consent-reference``), recorded with the uploader as its recorder
-before the face is added; without either, the photo is refused like any other.
+only once the photo has passed its checks (it reads as an image, it shows the employee who
+has faces, a photo that will wait shows one face), just before the face is held or added;
+a refusal after that withdraws it again. Without either, the photo is refused like any other.
 
 Read failures a retry may mend (throttling, 5xx) are raised, the photo still there, for
 Lambda's retries and then the failed-events queue; a photo that may not be read (access
@@ -66,10 +68,10 @@ from chalicelib.core.errors import (
     UploadTooLarge,
 )
 from chalicelib.core.keys import enrollment_of
-from chalicelib.core.models import Employee, PendingFace, Upload
+from chalicelib.core.models import ConsentRecord, Employee, NormalisedImage, Upload
 from chalicelib.core.ports import AdminNotifier, ErasureEngine, ImageStore, PendingFaces, StoredObject
 from chalicelib.enrollment import pending as approval
-from chalicelib.enrollment.consent import record_stated_consent
+from chalicelib.enrollment.consent import record_stated_consent, stated_consent, undo_consent
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face, create_employee, require_consent
 from chalicelib.scanning.imaging import normalise
 
@@ -183,26 +185,35 @@ def _enroll(
 ) -> DropOutcome:
     enrollment, (policy, consent) = ports.enrollment, rules
     created: Employee | None = None  # the employee this photo created
+    recorded: ConsentRecord | None = None  # the consent this photo's metadata recorded
     try:
+        stated = stated_consent(
+            {field: metadata_text(stored.metadata.get(key, ""), key) for key, field in CONSENT_FIELDS.items()}
+        )
         if enrollment.directory.get(employee_id) is None:
             employee = read_employee(new_employee_fields(employee_id, stored.metadata))
             # created meanwhile (another photo, an admin): not by this drop
             with contextlib.suppress(AlreadyExists):
                 created = create_employee(employee, enrollment, actor)
+        image = _checked_image(stored.data, limits)  # junk is refused before anything is kept
         if created is None:
-            _check_shows(employee_id, stored.data, ports.engine, limits)
-        stated = {
-            field: metadata_text(stored.metadata.get(key, ""), key) for key, field in CONSENT_FIELDS.items()
-        }
-        record_stated_consent(employee_id, stated, enrollment, consent, actor)
+            _check_shows(employee_id, image, ports.engine)
+        waits = approval.hold_reason(employee_id, created, enrollment.directory.get, ports.access)
+        if waits is not None:
+            _check_one_face(image, ports.engine)  # add_face's check, for a photo that waits
+        # Only a photo that passed its checks records the consent it states, just before it is
+        # held or stored; a refusal after this point undoes it (below).
+        recorded = record_stated_consent(employee_id, stated, enrollment, consent, actor)
         require_consent(employee_id, enrollment, consent, actor)  # before a face is held or stored
-        held = _held_for_approval(employee_id, created, stored.data, ports, actor)
-        if held is not None:
+        if waits is not None:
+            held = approval.hold(employee_id, stored.data, waits, ports.pending, enrollment, actor)
             return DropOutcome(
                 key, employee_id, pending_id=held.pending_id, waits=held.reason, created=created is not None
             )
         face = add_face(employee_id, stored.data, enrollment, limits, actor, policy=policy, consent=consent)
     except Exception as error:
+        if recorded is not None:
+            _undo_consent(recorded, enrollment, actor)
         note = None if created is None else _undo_create(created, enrollment, actor, error)
         if isinstance(error, (InternalFailure, Unavailable)) or not isinstance(error, FacegateError):
             # The photo is deleted, so a retry could do nothing: tell the administrators.
@@ -216,26 +227,37 @@ def _enroll(
     return DropOutcome(key, employee_id, enrolled=True, face_id=face.face_id, created=created is not None)
 
 
-def _held_for_approval(
-    employee_id: str, created: Employee | None, photo: bytes, ports: DropPorts, actor: str
-) -> PendingFace | None:
-    """Hold a face that would widen access beyond what the uploader may grant (see
-    ``enrollment.pending``); None when it may be enrolled at once."""
-    reason = approval.hold_reason(employee_id, created, ports.enrollment.directory.get, ports.access)
-    if reason is None:
-        return None
-    return approval.hold(employee_id, photo, reason, ports.pending, ports.enrollment, actor)
+def _checked_image(photo: bytes, limits: ImageLimits) -> NormalisedImage:
+    """The photo as enrollment reads it (``imaging.normalise``); ``EnrollmentError`` as
+    ``add_face`` words a refusal."""
+    try:
+        return normalise(photo, limits)
+    except RejectedImage as error:
+        raise EnrollmentError(str(error)) from None
 
 
-def _check_shows(employee_id: str, photo: bytes, engine: ErasureEngine, limits: ImageLimits) -> None:
+def _check_one_face(image: NormalisedImage, engine: ErasureEngine) -> None:
+    """Refuse a photo to be held unless it shows one face, as ``add_face`` would: only a
+    photo an admin could approve waits."""
+    faces = len(engine.search(image).faces)
+    if faces == 0:
+        raise EnrollmentError("no face found in the photo")
+    if faces > 1:
+        raise EnrollmentError(f"{faces} faces in the photo: enroll a photo of one person")
+
+
+def _undo_consent(record: ConsentRecord, ports: EnrollmentPorts, actor: str) -> None:
+    try:
+        undo_consent(record, ports, actor)
+    except Exception:  # the refusal still stands; the record says when it was given
+        log.exception("undoing the consent recorded for %s failed", display_text(record.employee_id))
+
+
+def _check_shows(employee_id: str, image: NormalisedImage, engine: ErasureEngine) -> None:
     """Refuse a photo that does not show an employee who has faces already: a typo'd id or
     a compromised HR system must not add a stranger's face (the API's admins still may)."""
     if not engine.list_faces(employee_id):
         return  # a first face: nothing to compare with (a new employee is HR's to create)
-    try:
-        image = normalise(photo, limits)
-    except RejectedImage as error:
-        raise EnrollmentError(str(error)) from None  # as add_face words it
     if not engine.shows_employee(image, employee_id):
         raise EnrollmentError(
             f"this photo does not match {employee_id}'s enrolled faces: an admin can add it through the API"

@@ -60,8 +60,10 @@ class EnrollmentPorts:
 def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> Employee:
     """Create an employee; ``AlreadyExists`` when the id is taken, ``EmployeeBeingErased``
     while an erasure job holds it (its tombstone: until the job is DONE). One created inactive
-    starts the retention clock of the inactive (``inactive_since``) at once."""
-    employee = replace(employee, inactive_since=None if employee.active else ports.now())
+    starts the retention clock of the inactive (``inactive_since``) at once; ``created_at``
+    starts this lifetime of the id (no consent given before it is theirs)."""
+    now = ports.now()
+    employee = replace(employee, created_at=now, inactive_since=None if employee.active else now)
     if not ports.directory.create(employee):
         job_id = ports.directory.erasure_of(employee.employee_id)
         if job_id is not None:
@@ -117,8 +119,7 @@ def add_face(
     it cannot be, ``DuplicateFace`` (audited) that the face is another employee's
     (``confusable_at``), but for the look-alikes an admin allowed as a pair with them
     (``allowed_lookalikes``)."""
-    get_employee(employee_id, ports)
-    require_consent(employee_id, ports, consent, actor)
+    require_consent(employee_id, ports, consent, actor)  # NotFound first for no employee
     try:
         image = normalise(photo, limits)
     except RejectedImage as error:
@@ -156,16 +157,25 @@ def allowed_lookalikes(employee_id: str, ports: EnrollmentPorts) -> frozenset[st
 
 
 def require_consent(employee_id: str, ports: EnrollmentPorts, consent: ConsentSettings, actor: str) -> None:
-    """``ConsentMissing`` (audited) unless consent is off or the employee has a consent to
+    """``NotFound`` without the employee; ``ConsentMissing`` (audited) unless consent is off
+    or this employee (this lifetime of the id: ``ConsentRecord.given_to``) has a consent to
     the notice in force that is not withdrawn: every way a face is stored passes here."""
-    if not consent.required:
-        return
-    if any(record.covers(consent.notice_version) for record in ports.consents.history(employee_id)):
+    employee = get_employee(employee_id, ports)
+    if not consent.required or has_consent(employee, ports, consent):
         return
     ports.log(actor, "face.refused", employee_id, reason="no_consent", notice=consent.notice_version)
     raise ConsentMissing(
         f"employee {employee_id} has no consent to biometric notice {consent.notice_version}: "
         f"record it first (PUT /employees/{employee_id}/consent)"
+    )
+
+
+def has_consent(employee: Employee, ports: EnrollmentPorts, consent: ConsentSettings) -> bool:
+    """Whether the employee has a current consent of their own: to the notice in force, not
+    withdrawn, given since they were created (not by an earlier holder of their id)."""
+    return any(
+        record.covers(consent.notice_version) and record.given_to(employee)
+        for record in ports.consents.history(employee.employee_id)
     )
 
 

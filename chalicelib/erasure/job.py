@@ -9,8 +9,8 @@ search    photos of the retention window never linked to them (MULTIPLE_FACES, U
           LOW_QUALITY) in which the engine still sees their face: before the faces go
 linked    their scans: photo version and processed copies deleted, identity stripped
 unlinked  the photos found by ``search``: photo, processed copies and record deleted
-employee  nothing any more (a job saved here resumes): the record stays, marked, as the
-          job's tombstone, so nobody can create the employee again until DONE
+employee  their consents end (withdrawn by the job, kept for the auditor); the record stays,
+          marked, as the job's tombstone, so nobody can create the employee again until DONE
 access    their id out of every access rule (a rule left naming no one is deleted)
 faces     the photos recorded since the job started that were never linked to them are
           checked as ``search`` checks (their faces are still enrolled, so the engine can
@@ -21,7 +21,8 @@ settle    wait for scans in flight during the erasure to be recorded (the queue'
 final     ``faces`` again (an enrollment that read the employee before the erasure may write
           a face after the faces step), ``linked`` and ``unlinked`` again, and the scans the
           pipeline's guard recorded as EMPLOYEE_ERASED since the job started are deleted with
-          their photos; ``access`` again (a rule written meanwhile may name them); last, the
+          their photos; ``access`` again (a rule written meanwhile may name them); their
+          consents end again (one written by a request that read them before); last, the
           employee record (their group memberships are on it): the tombstone goes at DONE
 
 A photo recorded after the faces have left the engine is one it can no longer tell them
@@ -143,7 +144,8 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         "search": lambda: steps.search(job, ports, settings, time_left),
         "linked": lambda: steps.linked(job, ports, time_left),
         "unlinked": lambda: steps.unlinked(job, ports, time_left),
-        "employee": lambda: True,  # the record is the tombstone: deleted at the end of "final"
+        # The record is the tombstone (deleted at the end of "final"); their consents end here.
+        "employee": lambda: steps.end_consents(job, ports),
         "access": lambda: steps.remove_from_access_rules(job, ports),
         "faces": lambda: (
             steps.recorded_meanwhile(job, ports, settings, time_left)  # while their faces still match
@@ -156,6 +158,7 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
             and steps.unlinked(job, ports, time_left)
             and steps.in_flight(job, ports, settings, time_left)
             and steps.remove_from_access_rules(job, ports)
+            and steps.end_consents(job, ports)  # one written meanwhile; none outlives the id
             and steps.delete_employee(job, ports)  # last: the tombstone lifts as the job ends
         ),
     }

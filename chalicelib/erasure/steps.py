@@ -24,6 +24,7 @@ from chalicelib.core.keys import legacy_processed_key, processed_key
 from chalicelib.core.models import AuditEntry, ErasureJob, Reason, Scan, Status, Upload
 from chalicelib.core.ports import (
     AuditLog,
+    ConsentLedger,
     EmployeeDirectory,
     ErasureEngine,
     ErasureJobs,
@@ -48,6 +49,7 @@ class ErasurePorts:
     queue: ErasureQueue
     camera_bucket: str
     access: AccessStore
+    consents: ConsentLedger  # their consents end with the job (kept, marked: the auditor's proof)
     # The local engine's gallery bookkeeping, given the employee id: their id stripped from
     # the change log and the packed snapshot published again without the faces just removed
     # (their embeddings must not wait for the schedule); nothing for Rekognition.
@@ -197,6 +199,17 @@ def _delete_photo(scan: Scan, job: ErasureJob, ports: ErasurePorts) -> None:
         job.copies.append(copy)
     for key in (copy, legacy_processed_key(scan.scan_id)):
         ports.images.delete(ports.camera_bucket, key)
+
+
+def end_consents(job: ErasureJob, ports: ErasurePorts) -> bool:
+    """Mark every consent of the employee not yet withdrawn as withdrawn by this job (kept for
+    the auditor, never deleted): a consent is one person's, so none may cover whoever is
+    given the id next. Run as the job begins and again just before the tombstone lifts (a
+    consent written meanwhile by a request that read the employee before the erasure)."""
+    ended = ports.consents.withdraw(job.employee_id, ports.now(), f"erasure {job.job_id}")
+    if ended:
+        ports.log(job.actor, "consent.end", job.employee_id, job_id=job.job_id, ended=ended)
+    return True
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:

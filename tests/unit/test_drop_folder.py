@@ -17,7 +17,15 @@ from chalicelib.core.errors import (
     ObjectUnreadable,
 )
 from chalicelib.core.keys import enroll_key
-from chalicelib.core.models import Employee, FaceRecord, NormalisedImage, SearchResult, Upload
+from chalicelib.core.models import (
+    BoundingBox,
+    DetectedFace,
+    Employee,
+    FaceRecord,
+    NormalisedImage,
+    SearchResult,
+    Upload,
+)
 from chalicelib.enrollment.drop_folder import (
     DropOutcome,
     DropPorts,
@@ -45,6 +53,7 @@ BUCKET = "cams"
 PHOTO = encoded(two_tone(), "PNG")
 HR = "AWS:AIDAHRSYSTEM"
 LIMITS = ImageLimits()
+ONE_FACE = DetectedFace(BoundingBox(0, 0, 200, 200), sharpness=90.0)  # what the engine sees in PHOTO
 
 
 class Drop:
@@ -53,7 +62,7 @@ class Drop:
     def __init__(self) -> None:
         self.images = InMemoryImageStore()
         self.directory = InMemoryEmployeeDirectory(Employee("EMP001", "Quinn Zebedee"))
-        self.engine = ScriptedEngine(SearchResult(faces=[], best=None, runner_up=None))
+        self.engine = ScriptedEngine(SearchResult(faces=[ONE_FACE], best=None, runner_up=None))
         self.audit = InMemoryAuditLog()
         self.admins = InMemoryAdminNotifier()
         self.consents = InMemoryConsentLedger.granting()
@@ -93,8 +102,12 @@ def test_a_new_employee_is_created_from_the_metadata_with_one_face(drop: Drop) -
     outcome = drop.run(upload)
     assert outcome.enrolled and outcome.created
     assert drop.directory.employees["EMP002"] == Employee(
-        "EMP002", "Avery Stone", email="avery@example.com", enrolled_at="2026-03-10T09:30:00.000Z"
-    )  # its first face starts the retention's no-scan clock
+        "EMP002",
+        "Avery Stone",
+        email="avery@example.com",
+        enrolled_at="2026-03-10T09:30:00.000Z",  # its first face starts the retention's no-scan clock
+        created_at="2026-03-10T09:30:00.000Z",  # this lifetime of the id: consents since are theirs
+    )
     assert len(drop.engine.faces["EMP002"]) == 1
     assert drop.images.objects == {} and drop.images.deletions == [(BUCKET, upload.key, "v1")]
     assert drop.actions() == [
@@ -290,12 +303,10 @@ def test_the_photo_that_lost_the_create_race_waits(drop: Drop) -> None:
     not by this drop, so its face waits for an admin."""
     upload = drop.put(enroll_key("EMP009", "good.png"), name="New Hire")
     real_get = drop.directory.get
-    drop.directory.get = lambda employee_id: None  # type: ignore[method-assign]
+    looks = iter([None])  # its first look finds nobody; every later read, the other's employee
+    drop.directory.get = lambda employee_id: next(looks, real_get(employee_id))  # type: ignore[method-assign]
     drop.directory.employees["EMP009"] = Employee("EMP009", "New Hire")  # as created by the other
-    try:
-        outcome = drop.run(upload)
-    finally:
-        drop.directory.get = real_get  # type: ignore[method-assign]
+    outcome = drop.run(upload)
     assert outcome.pending_id and not outcome.created and not drop.engine.faces.get("EMP009")
 
 

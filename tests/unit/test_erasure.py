@@ -31,6 +31,7 @@ from chalicelib.erasure.steps import ACCESS_ATTEMPTS, ErasurePorts
 from tests.fakes import (
     InMemoryAccessStore,
     InMemoryAuditLog,
+    InMemoryConsentLedger,
     InMemoryEmployeeDirectory,
     InMemoryErasureJobs,
     InMemoryErasureQueue,
@@ -71,6 +72,7 @@ class World:
     jobs: InMemoryErasureJobs = field(default_factory=InMemoryErasureJobs)
     queue: InMemoryErasureQueue = field(default_factory=InMemoryErasureQueue)
     access: InMemoryAccessStore = field(default_factory=InMemoryAccessStore)
+    consents: InMemoryConsentLedger = field(default_factory=InMemoryConsentLedger)
 
     @property
     def ports(self) -> ErasurePorts:
@@ -84,6 +86,7 @@ class World:
             self.queue,
             BUCKET,
             self.access,
+            self.consents,
             clock=lambda: self.clock[0],
         )
 

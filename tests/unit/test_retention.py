@@ -84,7 +84,7 @@ class Site:
     def ports(self) -> RetentionPorts:
         erasure = ErasurePorts(
             self.directory, self.engine, self.audit, self.scans, InMemoryImageStore(), self.jobs,
-            self.queue, "cams", InMemoryAccessStore(), clock=lambda: self.now,
+            self.queue, "cams", InMemoryAccessStore(), InMemoryConsentLedger(), clock=lambda: self.now,
         )  # fmt: skip
         return RetentionPorts(erasure, self.audit, self.admins)
 
