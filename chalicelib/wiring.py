@@ -326,6 +326,7 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         queue=SqsErasureQueue(client("sqs"), settings.erasure_queue),
         camera_bucket=settings.camera_bucket,
         access=access_store(settings),
+        pending=pending_faces(settings),
         erase_from_gallery=(
             (lambda employee_id: _erase_from_gallery(settings, employee_id))
             if settings.engine == "local"

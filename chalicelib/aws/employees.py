@@ -22,6 +22,7 @@ _STAMP_CONDITIONS = {
     "inactive_since": "attribute_not_exists(inactive_since) AND active = :no",
     "last_seen": "(attribute_not_exists(last_seen) OR last_seen < :at)",
 }
+CREATED = "created_at"  # written by ``create`` only: an update never moves it
 LOOKALIKES = "lookalikes"  # a string set: employees whose faces may resemble theirs (admins allowed)
 
 
@@ -44,7 +45,9 @@ class DynamoEmployeeDirectory:
         # pipeline's guard with it) and let them in again. An update of the details only:
         # the access groups are ``set_membership``'s, so a concurrent change keeps both.
         details = {
-            key: value for key, value in _item(employee).items() if key not in (*_KEY, GROUPS, *STAMPED)
+            key: value
+            for key, value in _item(employee).items()
+            if key not in (*_KEY, GROUPS, *STAMPED, CREATED)
         }
         cleared = [name for name in ("email", "department", "inactive_since") if name not in details]
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in details)
@@ -212,6 +215,8 @@ def _item(employee: Employee) -> dict[str, Any]:
     item = {key: value for key, value in employee.to_dict().items() if value is not None and key != "groups"}
     if employee.groups:  # DynamoDB has no empty sets
         item[GROUPS] = set(employee.groups)
+    if employee.created_at is not None:
+        item[CREATED] = employee.created_at
     return item
 
 
@@ -226,4 +231,5 @@ def _employee(item: dict[str, Any]) -> Employee:
         inactive_since=item.get("inactive_since"),
         enrolled_at=item.get("enrolled_at"),
         last_seen=item.get("last_seen"),
+        created_at=item.get("created_at"),
     )

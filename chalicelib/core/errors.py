@@ -28,6 +28,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── DoorLockedDown         a remote unlock of a door that is locked down
     │   ├── EmployeeBeingErased    an id whose erasure job has not finished (the tombstone)
     │   ├── PendingFull            too many drop-folder photos wait for an admin already
+    │   ├── PendingOutdated        a held photo of an earlier employee of that id: reject it
     │   └── ConsentMissing         no current biometric consent: no face may be stored
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
@@ -204,6 +205,12 @@ class EmployeeBeingErased(Conflict):
 class PendingFull(Conflict):
     """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``
     wait already: refused, so the held photos stay bounded."""
+
+
+class PendingOutdated(Conflict):
+    """Approving a drop-folder photo held before the employee's record was created, or
+    for an id with no employee (erased, being erased): it may show an earlier person of
+    that id, so it is never enrolled; only a reject removes it."""
 
 
 class ConsentMissing(Conflict):

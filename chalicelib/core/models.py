@@ -248,6 +248,10 @@ class Employee:
     inactive_since: str | None = None
     enrolled_at: str | None = None
     last_seen: str | None = None
+    # When this record was created (UTC ISO-8601; None for records older than the field): a
+    # drop-folder photo held before it belongs to an earlier person of that id (``pending``).
+    # Stored, never shown (not in ``to_dict``).
+    created_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

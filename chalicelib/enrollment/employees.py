@@ -61,7 +61,8 @@ def create_employee(employee: Employee, ports: EnrollmentPorts, actor: str) -> E
     """Create an employee; ``AlreadyExists`` when the id is taken, ``EmployeeBeingErased``
     while an erasure job holds it (its tombstone: until the job is DONE). One created inactive
     starts the retention clock of the inactive (``inactive_since``) at once."""
-    employee = replace(employee, inactive_since=None if employee.active else ports.now())
+    now = ports.now()
+    employee = replace(employee, inactive_since=None if employee.active else now, created_at=now)
     if not ports.directory.create(employee):
         job_id = ports.directory.erasure_of(employee.employee_id)
         if job_id is not None:

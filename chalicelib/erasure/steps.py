@@ -29,6 +29,7 @@ from chalicelib.core.ports import (
     ErasureJobs,
     ErasureQueue,
     ImageStore,
+    PendingFaces,
     ScanLog,
 )
 from chalicelib.scanning.imaging import normalise
@@ -48,6 +49,7 @@ class ErasurePorts:
     queue: ErasureQueue
     camera_bucket: str
     access: AccessStore
+    pending: PendingFaces  # drop-folder photos held for approval (``enrollment.pending``)
     # The local engine's gallery bookkeeping, given the employee id: their id stripped from
     # the change log and the packed snapshot published again without the faces just removed
     # (their embeddings must not wait for the schedule); nothing for Rekognition.
@@ -197,6 +199,16 @@ def _delete_photo(scan: Scan, job: ErasureJob, ports: ErasurePorts) -> None:
         job.copies.append(copy)
     for key in (copy, legacy_processed_key(scan.scan_id)):
         ports.images.delete(ports.camera_bucket, key)
+
+
+def purge_pending(job: ErasureJob, ports: ErasurePorts) -> bool:
+    """Their drop-folder photos held for approval, every version: approved after the id is
+    created again, one would enroll this person's face under someone else. In ``final``,
+    after the settle: a drop in flight when the job began may hold one late."""
+    purged = ports.pending.purge_employee(job.employee_id)
+    if purged:
+        ports.log("erasure", "erasure.pending", job.employee_id, job_id=job.job_id, photos=purged)
+    return True
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:
