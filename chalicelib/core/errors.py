@@ -7,6 +7,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     ├── BadRequest            400  the request itself is malformed
     │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
     │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
+    │   ├── NonFiniteNumber        NaN, Infinity or a number past a float  (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
     │   ├── InvalidConsent         a consent without a known method or a reference (also ValueError)
@@ -82,6 +83,11 @@ class InvalidMetadata(BadRequest, ValueError):
 
 class DuplicateKey(BadRequest, ValueError):
     """A JSON object that names a key twice, which ``json.loads`` would take, the last winning."""
+
+
+class NonFiniteNumber(BadRequest, ValueError):
+    """A JSON number that is no finite number: ``NaN``, ``Infinity``, ``-Infinity`` (which
+    ``json.loads`` takes, though JSON has none) or one past a float's range (``1e999999``)."""
 
 
 class Unauthorized(FacegateError):
