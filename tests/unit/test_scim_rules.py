@@ -197,3 +197,32 @@ def test_user_name_is_advertised_case_exact() -> None:
 
     [user_name] = [a for a in user_schema("/scim/v2")["attributes"] if a["name"] == "userName"]
     assert user_name["caseExact"] is True and user_name["uniqueness"] == "server"
+
+
+def test_the_case_twin_check_is_bounded_and_refuses_past_its_bound() -> None:
+    """The check reads at most MAX_PAGES pages of the directory: past them SCIM creates no
+    one (tooMany) rather than skip it; below, a case twin anywhere is found."""
+    from chalicelib.core.errors import AlreadyExists
+    from chalicelib.core.models import Employee
+    from chalicelib.enrollment.employees import EnrollmentPorts
+    from chalicelib.scim import users
+    from tests.fakes import (
+        InMemoryAuditLog,
+        InMemoryConsentLedger,
+        InMemoryEmployeeDirectory,
+        InMemoryScanLog,
+    )
+
+    bound = users.MAX_PAGES * users.PAGE
+    directory = InMemoryEmployeeDirectory(*(Employee(f"E{n:05}", "X") for n in range(bound)))
+    engine: Any = None  # never reached: no face is created
+    enrollment = EnrollmentPorts(
+        directory, engine, InMemoryAuditLog(), InMemoryScanLog(), InMemoryConsentLedger()
+    )
+    ports = users.ScimPorts(enrollment, None, None)  # type: ignore[arg-type]
+    with pytest.raises(AlreadyExists):  # the last page's employee, in another case
+        users.create_user({"userName": f"e{bound - 1:05}"}, ports, "/scim/v2")
+    directory.employees["Z"] = Employee("Z", "X")  # one page more than the bound
+    with pytest.raises(ScimRefused) as refused:
+        users.create_user({"userName": "NEW1"}, ports, "/scim/v2")
+    assert refused.value.fields == {"scimType": "tooMany"} and "NEW1" not in directory.employees
