@@ -250,8 +250,9 @@ class Employee:
     last_seen: str | None = None
     # When this record was created (UTC ISO-8601; None for records older than the field): a
     # drop-folder photo held before it belongs to an earlier person of that id (``pending``).
-    # Stored, never shown (not in ``to_dict``).
-    created_at: str | None = None
+    # Stored, never shown (not in ``to_dict``), and no part of an employee's equality: two
+    # reads of one person's record are equal whatever one of them carries here.
+    created_at: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

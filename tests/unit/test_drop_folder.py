@@ -97,8 +97,8 @@ def test_a_new_employee_is_created_from_the_metadata_with_one_face(drop: Drop) -
         "Avery Stone",
         email="avery@example.com",
         enrolled_at="2026-03-10T09:30:00.000Z",
-        created_at="2026-03-10T09:30:00.000Z",
     )  # its first face starts the retention's no-scan clock
+    assert drop.directory.employees["EMP002"].created_at == "2026-03-10T09:30:00.000Z"
     assert len(drop.engine.faces["EMP002"]) == 1
     assert drop.images.objects == {} and drop.images.deletions == [(BUCKET, upload.key, "v1")]
     assert drop.actions() == [
