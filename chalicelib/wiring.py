@@ -327,6 +327,7 @@ def erasure_ports(settings: Settings) -> ErasurePorts:
         camera_bucket=settings.camera_bucket,
         access=access_store(settings),
         consents=enrollment.consents,
+        pending=pending_faces(settings),
         erase_from_gallery=(
             (lambda employee_id: _erase_from_gallery(settings, employee_id))
             if settings.engine == "local"

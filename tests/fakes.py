@@ -160,7 +160,12 @@ class InMemoryEmployeeDirectory(Failing):
             raise NotFound(f"no employee {employee.employee_id}")
         stored = self.employees.get(employee.employee_id)
         if stored is not None:  # as the table does: the clocks ``stamp`` owns stay as stored
-            employee = replace(employee, enrolled_at=stored.enrolled_at, last_seen=stored.last_seen)
+            employee = replace(
+                employee,
+                enrolled_at=stored.enrolled_at,
+                last_seen=stored.last_seen,
+                created_at=stored.created_at,
+            )
         self.employees[employee.employee_id] = employee
 
     def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
@@ -584,6 +589,15 @@ class InMemoryPendingFaces(Failing):
         self._maybe_fail()
         self.held.pop(pending_id, None)
         self.discarded.append(pending_id)
+
+    def purge_employee(self, employee_id: str) -> int:
+        self._maybe_fail()
+        theirs = [
+            pending_id for pending_id, (face, _) in self.held.items() if face.employee_id == employee_id
+        ]
+        for pending_id in theirs:
+            self.discard(pending_id)
+        return len(theirs)
 
 
 class InMemoryAdminNotifier(Failing):

@@ -24,6 +24,7 @@ from chalicelib.core.errors import (
     DuplicateKey,
     FacegateError,
     Forbidden,
+    NonFiniteNumber,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
@@ -82,8 +83,8 @@ def json_errors(request: Request, get_response: Callable[[Request], Response]) -
     try:
         refuse_repeated_parameters(request)
         response = get_response(request)
-    except BadRequest as refused:
-        return error_response(refused)
+    except BadRequest as refused:  # shaped below like every other error (SCIM's too)
+        response = error_response(refused)
     except ChaliceUnhandledError as raised:
         response = error_response(raised.__cause__ or raised)
     body = response.body
@@ -98,6 +99,9 @@ def json_errors(request: Request, get_response: Callable[[Request], Response]) -
 
 SCIM_PREFIX = "/scim/v2"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+# RFC 7644 §3.12's scimType for an error raised outside the SCIM services (a repeated query
+# parameter, a body over the limit…): a taken userName is ``uniqueness``, a 400 ``invalidValue``.
+DEFAULT_SCIM_TYPE = {400: "invalidValue", 409: "uniqueness"}
 
 
 def scim_error(response: Response) -> Response:
@@ -109,7 +113,7 @@ def scim_error(response: Response) -> Response:
         "status": str(response.status_code),
         "detail": str(body.get("message", "")),
     }
-    scim_type = body.get("scimType") or ("uniqueness" if response.status_code == 409 else None)
+    scim_type = body.get("scimType") or DEFAULT_SCIM_TYPE.get(response.status_code)
     if scim_type:
         scim["scimType"] = scim_type
     headers = {**response.headers, "Content-Type": "application/scim+json"}
@@ -179,7 +183,7 @@ def json_object(request: Request) -> dict[str, Any]:
         raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
     try:
         body = strict_json(raw)
-    except DuplicateKey:
+    except (DuplicateKey, NonFiniteNumber):  # their own message
         raise
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… 100,000 deep
         raise BadRequest("body is not valid JSON") from None

@@ -32,6 +32,7 @@ TYPES = [SCIM_JSON, "application/json"]  # RFC 7644 §3.1: clients may send eith
 SCIM_GROUP = "scim"  # recorded on each guarded view: the route table's check reads it
 MAX_SCIM_BODY = 64 * 1024
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits only ('²' passes str.isdigit)
 
 
@@ -67,13 +68,19 @@ def scim_guard(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _base(request: Request) -> str:
-    """This API's /scim/v2 as a client reaches it, for ``meta.location``."""
-    headers: Any = request.headers
-    host = headers.get("host") or "localhost"
-    host = host if HOST.fullmatch(host) else "localhost"
-    scheme = "http" if host.startswith(("localhost", "127.0.0.1")) else "https"
-    stage = (request.context or {}).get("stage") if "execute-api" in host else None
-    return f"{scheme}://{host}{'/' + stage if stage else ''}{PREFIX}"
+    """This API's /scim/v2 for ``meta.location``, from what API Gateway states about the
+    request (its ``requestContext``: the domain name it was reached by, the stage), never
+    from a client's header: a ``Host`` of the client's choosing would put its own address
+    in every location the identity provider stores. Without a domain name (offline) the
+    location is relative to this API: ``/scim/v2/…``."""
+    context = request.context or {}
+    domain = context.get("domainName")
+    if not isinstance(domain, str) or not HOST.fullmatch(domain):
+        return PREFIX
+    stage = context.get("stage")
+    # execute-api's own domain carries the stage in the path; a custom domain maps it away.
+    staged = domain.endswith(".amazonaws.com") and isinstance(stage, str) and STAGE.fullmatch(stage)
+    return f"https://{domain}{f'/{stage}' if staged else ''}{PREFIX}"
 
 
 def _body(request: Request) -> dict[str, Any]:

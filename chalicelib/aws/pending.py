@@ -66,6 +66,39 @@ class S3PendingFaces:
             if entry["Key"] == key:
                 self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=entry["VersionId"])
 
+    def purge_employee(self, employee_id: str) -> int:
+        """Every version under ``pending/`` is read for its employee (a held photo's current
+        version may be gone while an older one keeps the face); bounded by the lifecycle rule
+        and ``MAX_PENDING``, a few hundred heads at most."""
+        theirs: set[str] = set()
+        versions: dict[str, list[str]] = {}
+        pages = self._s3.get_paginator("list_object_versions").paginate(
+            Bucket=self._bucket, Prefix=PENDING_PREFIX
+        )
+        for page in pages:
+            for entry in page.get("Versions", []):
+                key, version = entry["Key"], entry["VersionId"]
+                versions.setdefault(key, []).append(version)
+                if key not in theirs and self._names(key, version, employee_id):
+                    theirs.add(key)
+            for marker in page.get("DeleteMarkers", []):
+                versions.setdefault(marker["Key"], []).append(marker["VersionId"])
+        for key in sorted(theirs):
+            for version in versions[key]:
+                self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=version)
+        return len(theirs)
+
+    def _names(self, key: str, version: str, employee_id: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self._s3.head_object(Bucket=self._bucket, Key=key, VersionId=version)
+        except ClientError as error:  # purged since the listing
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+                return False
+            raise
+        return unquote(answer.get("Metadata", {}).get("employee-id", "")) == employee_id
+
     def _keys(self, limit: int) -> list[str]:
         answer = self._s3.list_objects_v2(
             Bucket=self._bucket, Prefix=PENDING_PREFIX, MaxKeys=min(max(limit, 1), _PAGE)

@@ -7,6 +7,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     ├── BadRequest            400  the request itself is malformed
     │   ├── InvalidMetadata        an object's user metadata is unreadable (also ValueError)
     │   ├── DuplicateKey           a JSON object naming a key twice        (also ValueError)
+    │   ├── NonFiniteNumber        NaN, Infinity or a number past a float  (also ValueError)
     │   ├── BadPageToken           a next_token no adapter issued          (also ValueError)
     │   ├── InvalidAccessDocument  an access entry it cannot hold          (also ValueError)
     │   ├── InvalidConsent         a consent without a known method or a reference (also ValueError)
@@ -28,6 +29,7 @@ one table (``chalicelib.api.http.STATUS_OF``), so a new domain error needs no AP
     │   ├── DoorLockedDown         a remote unlock of a door that is locked down
     │   ├── EmployeeBeingErased    an id whose erasure job has not finished (the tombstone)
     │   ├── PendingFull            too many drop-folder photos wait for an admin already
+    │   ├── PendingOutdated        a held photo of an earlier employee of that id: reject it
     │   └── ConsentMissing         no current biometric consent: no face may be stored
     ├── PayloadTooLarge       413  more bytes than we are willing to read
     │   └── UploadTooLarge         a camera object over the size limit     (also ValueError)
@@ -81,6 +83,11 @@ class InvalidMetadata(BadRequest, ValueError):
 
 class DuplicateKey(BadRequest, ValueError):
     """A JSON object that names a key twice, which ``json.loads`` would take, the last winning."""
+
+
+class NonFiniteNumber(BadRequest, ValueError):
+    """A JSON number that is no finite number: ``NaN``, ``Infinity``, ``-Infinity`` (which
+    ``json.loads`` takes, though JSON has none) or one past a float's range (``1e999999``)."""
 
 
 class Unauthorized(FacegateError):
@@ -204,6 +211,12 @@ class EmployeeBeingErased(Conflict):
 class PendingFull(Conflict):
     """A drop-folder photo to hold for approval while ``enrollment.pending.MAX_PENDING``
     wait already: refused, so the held photos stay bounded."""
+
+
+class PendingOutdated(Conflict):
+    """Approving a drop-folder photo held before the employee's record was created, or
+    for an id with no employee (erased, being erased): it may show an earlier person of
+    that id, so it is never enrolled; only a reject removes it."""
 
 
 class ConsentMissing(Conflict):

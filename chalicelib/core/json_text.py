@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 
-from chalicelib.core.errors import DuplicateKey
+from chalicelib.core.errors import DuplicateKey, NonFiniteNumber
 
 
 def utf8_json(document: object, *, sort_keys: bool = False, compact: bool = False) -> str:
@@ -21,10 +22,14 @@ def utf8_json(document: object, *, sort_keys: bool = False, compact: bool = Fals
 
 
 def strict_json(data: str | bytes) -> object:
-    """``json.loads`` that refuses an object naming a key twice, at any depth (``json.loads``
-    takes it silently, the last one winning): ``DuplicateKey``, a ``ValueError``. Deep nesting
+    """``json.loads`` that refuses what plain JSON (RFC 8259) has not and ``json.loads`` takes
+    silently, at any depth: an object naming a key twice (the last one would win):
+    ``DuplicateKey``; ``NaN``, ``Infinity``, ``-Infinity`` and a number too large for a float
+    (``1e999999`` would be ``inf``): ``NonFiniteNumber``; both ``ValueError``. Deep nesting
     still raises ``RecursionError``, bad text ``ValueError``."""
-    return json.loads(data, object_pairs_hook=_unique_keys)
+    return json.loads(
+        data, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
+    )
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -32,3 +37,14 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     if len(document) != len(pairs):
         raise DuplicateKey("a JSON object names a key twice")
     return document
+
+
+def _no_constant(name: str) -> object:
+    raise NonFiniteNumber(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)  # an exponent past the float's range is inf, never an error
+    if not math.isfinite(value):
+        raise NonFiniteNumber("a JSON number too large to hold")
+    return value

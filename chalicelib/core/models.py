@@ -249,9 +249,10 @@ class Employee:
     enrolled_at: str | None = None
     last_seen: str | None = None
     # When this employee (this lifetime of the id) was created, UTC ISO-8601: a consent given
-    # before it was another person's (an id erased and created again). None: created before
-    # the stamp existed. Internal: not in ``to_dict``.
-    created_at: str | None = None
+    # before it, or a drop-folder photo held before it, was another person's (an id erased and
+    # created again). None: created before the stamp existed. Stored, never shown (not in
+    # ``to_dict``), and no part of equality: two reads of one person's record are equal.
+    created_at: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

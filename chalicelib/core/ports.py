@@ -282,6 +282,11 @@ class PendingFaces(Protocol):
         """Delete the waiting photo, every version of it (approved or rejected)."""
         ...
 
+    def purge_employee(self, employee_id: str) -> int:
+        """Delete every version of every held photo of ``employee_id`` (their erasure), those
+        no longer current included; how many photos went."""
+        ...
+
 
 class EmployeeDirectory(Protocol):
     """Who the enrolled people are and whether they may enter."""

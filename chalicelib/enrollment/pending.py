@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from chalicelib.access.ports import AccessStore
 from chalicelib.core.config import ConsentSettings, ImageLimits, Policy
-from chalicelib.core.errors import NotFound, PendingFull
+from chalicelib.core.errors import NotFound, PendingFull, PendingOutdated
 from chalicelib.core.models import Employee, FaceRecord, PendingFace
 from chalicelib.core.ports import PendingFaces
 from chalicelib.enrollment.employees import EnrollmentPorts, add_face
@@ -78,8 +79,13 @@ def approve(
     consent: ConsentSettings,
 ) -> FaceRecord:
     """Enroll a held photo as ``POST /employees/{id}/faces`` would (its refusals and its
-    duplicate guard), then delete it; a refused photo stays held for another decision."""
+    duplicate guard), then delete it; a refused photo stays held for another decision.
+
+    ``PendingOutdated`` for a photo of an id with no employee now (erased, being erased) or
+    held before the employee's record was created: it may show the person erased under
+    that id, whose face must never come back under someone else's name."""
     face, photo = _held(pending_id, pending, limits)
+    _current(face, ports)
     record = add_face(face.employee_id, photo, ports, limits, actor, policy=policy, consent=consent)
     pending.discard(pending_id)
     ports.log(actor, "face.pending.approve", face.employee_id, pending_id=pending_id, face_id=record.face_id)
@@ -93,6 +99,26 @@ def reject(
     face, _ = _held(pending_id, pending, limits)
     pending.discard(pending_id)
     ports.log(actor, "face.pending.reject", face.employee_id, pending_id=pending_id)
+
+
+def _current(face: PendingFace, ports: EnrollmentPorts) -> None:
+    employee = ports.directory.get(face.employee_id)  # absent while an erasure runs
+    if employee is None:
+        raise PendingOutdated(f"pending face {face.pending_id}: employee {face.employee_id} no longer exists")
+    # Both UTC ISO-8601 at milliseconds from our clocks; a record older than ``created_at``
+    # has none (its erasure purges the photos it held).
+    if employee.created_at is not None and _instant(face.held_at) < _instant(employee.created_at):
+        raise PendingOutdated(
+            f"pending face {face.pending_id} was held before employee {face.employee_id} was created"
+        )
+
+
+def _instant(stamp: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)  # unreadable: as old as can be (refused)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _held(pending_id: str, pending: PendingFaces, limits: ImageLimits) -> tuple[PendingFace, bytes]:

@@ -22,7 +22,8 @@ final     ``faces`` again (an enrollment that read the employee before the erasu
           a face after the faces step), ``linked`` and ``unlinked`` again, and the scans the
           pipeline's guard recorded as EMPLOYEE_ERASED since the job started are deleted with
           their photos; ``access`` again (a rule written meanwhile may name them); their
-          consents end again (one written by a request that read them before); last, the
+          consents end again (one written by a request that read them before); their
+          drop-folder photos held for approval (``pending/``, every version); last, the
           employee record (their group memberships are on it): the tombstone goes at DONE
 
 A photo recorded after the faces have left the engine is one it can no longer tell them
@@ -159,6 +160,7 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
             and steps.in_flight(job, ports, settings, time_left)
             and steps.remove_from_access_rules(job, ports)
             and steps.end_consents(job, ports)  # one written meanwhile; none outlives the id
+            and steps.purge_pending(job, ports)
             and steps.delete_employee(job, ports)  # last: the tombstone lifts as the job ends
         ),
     }

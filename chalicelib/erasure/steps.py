@@ -30,6 +30,7 @@ from chalicelib.core.ports import (
     ErasureJobs,
     ErasureQueue,
     ImageStore,
+    PendingFaces,
     ScanLog,
 )
 from chalicelib.scanning.imaging import normalise
@@ -50,6 +51,7 @@ class ErasurePorts:
     camera_bucket: str
     access: AccessStore
     consents: ConsentLedger  # their consents end with the job (kept, marked: the auditor's proof)
+    pending: PendingFaces  # drop-folder photos held for approval (``enrollment.pending``)
     # The local engine's gallery bookkeeping, given the employee id: their id stripped from
     # the change log and the packed snapshot published again without the faces just removed
     # (their embeddings must not wait for the schedule); nothing for Rekognition.
@@ -209,6 +211,16 @@ def end_consents(job: ErasureJob, ports: ErasurePorts) -> bool:
     ended = ports.consents.withdraw(job.employee_id, ports.now(), f"erasure {job.job_id}")
     if ended:
         ports.log(job.actor, "consent.end", job.employee_id, job_id=job.job_id, ended=ended)
+    return True
+
+
+def purge_pending(job: ErasureJob, ports: ErasurePorts) -> bool:
+    """Their drop-folder photos held for approval, every version: approved after the id is
+    created again, one would enroll this person's face under someone else. In ``final``,
+    after the settle: a drop in flight when the job began may hold one late."""
+    purged = ports.pending.purge_employee(job.employee_id)
+    if purged:
+        ports.log("erasure", "erasure.pending", job.employee_id, job_id=job.job_id, photos=purged)
     return True
 
 

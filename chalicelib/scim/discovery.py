@@ -35,7 +35,8 @@ USER_ATTRIBUTES = [
         required=True,
         uniqueness="server",
         mutability="immutable",
-        description="The employee id (facegate's employee-id rules)",
+        caseExact=True,  # employee ids are case-sensitive: the IdP sends the id exactly
+        description="The employee id, case included (facegate's employee-id rules)",
     ),
     _attribute("displayName", description="The employee's name"),
     _attribute(

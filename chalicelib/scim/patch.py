@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.core.errors import BadRequest, ScimRefused
 from chalicelib.enrollment import employee_rules
-from chalicelib.scim.resources import PATCH_SCHEMA, USER_SCHEMA, active_of, email_of, name_of
+from chalicelib.scim.resources import PATCH_SCHEMA, USER_PREFIX, active_of, email_of, folded, name_of
 
 MAX_OPERATIONS = 25
 # An attribute path: optional schema URN, attribute, optional [simple filter], optional .sub
@@ -22,7 +22,6 @@ PATH = re.compile(
     r"(?:urn:[A-Za-z0-9:._-]{1,150}:)?[A-Za-z][A-Za-z0-9_-]{0,63}"
     r"(?:\[[^\[\]\n]{1,120}\])?(?:\.[A-Za-z][A-Za-z0-9_-]{0,63})?"
 )
-USER_PREFIX = USER_SCHEMA.lower() + ":"
 
 
 def changes_of(body: dict[str, Any], employee_id: str) -> dict[str, Any]:
@@ -61,7 +60,9 @@ def _apply(operation: Any, found: dict[str, Any], employee_id: str) -> None:
         value = operation.get("value")
         if not isinstance(value, dict):
             raise ScimRefused("an operation without a path needs an object value", "invalidValue")
-        for key, item in value.items():
+        # one object, so one name per attribute (``folded``): ``{"active": false, "ACTIVE":
+        # true}`` would otherwise be decided by the order of its keys
+        for key, item in folded(value, "an operation's value").items():
             _set(_attribute(key), item, found, employee_id)
         return
     if not isinstance(path, str) or not PATH.fullmatch(path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core.display import display_text
 from chalicelib.core.errors import BadRequest, ScimRefused
 from chalicelib.core.models import Employee
 from chalicelib.enrollment import employee_rules
@@ -20,6 +21,25 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_TEXT = 256  # any single string facegate reads from a SCIM body
+USER_PREFIX = USER_SCHEMA.lower() + ":"
+
+
+def folded(document: dict[str, Any], where: str = "the body") -> dict[str, Any]:
+    """``document`` with its attribute names as SCIM compares them (RFC 7643 §2.1: case-
+    insensitive; a core attribute may be named with the User schema's URN in front): lower
+    case, without that URN. Two keys naming one attribute (``active`` and ``ACTIVE``, or
+    ``urn:…:User:active``) are ``invalidSyntax``: which one counted would depend on their order."""
+    names: dict[str, Any] = {}
+    for key, value in document.items():
+        name = key.lower()
+        name = name[len(USER_PREFIX) :] if name.startswith(USER_PREFIX) else name
+        if name in names:
+            raise ScimRefused(
+                f"{where} names the attribute '{display_text(key, 80)}' twice (names are case-insensitive)",
+                "invalidSyntax",
+            )
+        names[name] = value
+    return names
 
 
 def user_resource(employee: Employee, base_url: str) -> dict[str, Any]:
@@ -39,11 +59,13 @@ def user_resource(employee: Employee, base_url: str) -> dict[str, Any]:
 
 
 def new_employee(body: dict[str, Any]) -> Employee:
-    """The employee a POST (or PUT: ``userName`` must then be the id) describes."""
+    """The employee a POST (or PUT: ``userName`` must then be the id) describes; attribute
+    names are matched case-insensitively (``folded``)."""
+    body = folded(body)
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or USER_SCHEMA not in schemas):
         raise ScimRefused(f"schemas must include {USER_SCHEMA}", "invalidSyntax")
-    user_name = body.get("userName")
+    user_name = body.get("username")
     if not isinstance(user_name, str):
         raise ScimRefused("userName is required: the employee id", "invalidValue")
     fields: dict[str, Any] = {"employee_id": user_name, "name": name_of(body, user_name)}
@@ -62,14 +84,15 @@ def new_employee(body: dict[str, Any]) -> Employee:
 def name_of(body: dict[str, Any], fallback: str | None = None) -> str:
     """``name.formatted``, else ``displayName``, else given and family names, else ``fallback``
     (on create and PUT: the userName, so a user the IdP sends without a name still exists)."""
+    body = folded(body)
     name = body.get("name")
     if name is not None and not isinstance(name, dict):
         raise ScimRefused("name must be an object", "invalidValue")
-    parts = name or {}
-    for value in (parts.get("formatted"), body.get("displayName")):
+    parts = folded(name or {}, "name")
+    for value in (parts.get("formatted"), body.get("displayname")):
         if value is not None:
             return _text(value, "name")
-    joined = " ".join(_text(parts[key], "name") for key in ("givenName", "familyName") if parts.get(key))
+    joined = " ".join(_text(parts[key], "name") for key in ("givenname", "familyname") if parts.get(key))
     if not joined and fallback is not None:
         return fallback
     if not joined:
@@ -85,6 +108,7 @@ def email_of(emails: Any) -> str | None:
         raise ScimRefused("emails must be a list of at most 10 objects", "invalidValue")
     if not emails:
         return None
+    emails = [folded(email, "an email") for email in emails]
     chosen = next((e for e in emails if active_of(e.get("primary", False))), emails[0])
     return _text(chosen.get("value"), "emails.value")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core.errors import NotFound, ScimRefused
+from chalicelib.core.errors import AlreadyExists, NotFound, ScimRefused
 from chalicelib.core.keys import employee_id_problem
 from chalicelib.core.models import Employee
 from chalicelib.core.ports import ScimCredential
@@ -20,7 +20,7 @@ from chalicelib.enrollment.employees import EnrollmentPorts
 from chalicelib.erasure import job as erasure
 from chalicelib.erasure.steps import ErasurePorts
 from chalicelib.scim import credential, patch
-from chalicelib.scim.resources import LIST_SCHEMA, new_employee, user_resource
+from chalicelib.scim.resources import LIST_SCHEMA, folded, new_employee, user_resource
 
 ACTOR = "scim"
 # The token's audit entries: a target no employee id can be ('#' is outside the id rule), so
@@ -73,6 +73,7 @@ def get_user(user_id: str, ports: ScimPorts, base: str) -> dict[str, Any]:
 def create_user(body: dict[str, Any], ports: ScimPorts, base: str) -> dict[str, Any]:
     """A new employee, without faces; ``AlreadyExists`` (409 uniqueness) for a taken userName."""
     employee = new_employee(body)
+    _no_case_twin(employee.employee_id, ports)
     created = enrollment.create_employee(
         Employee(employee.employee_id, employee.name, True, employee.email), ports.enrollment, ACTOR
     )
@@ -85,6 +86,7 @@ def replace_user(user_id: str, body: dict[str, Any], ports: ScimPorts, base: str
     """PUT: the name, email and ``active`` the body says (a missing email is removed, a missing
     ``active`` kept)."""
     current = _existing(user_id, ports)
+    body = folded(body)  # attribute names as SCIM compares them: "Active" is "active"
     employee = new_employee(body)
     if employee.employee_id != current.employee_id:
         raise ScimRefused("userName is the employee id and cannot change", "mutability")
@@ -122,6 +124,26 @@ def _employee(user_id: str, ports: ScimPorts) -> Employee | None:
     if employee_id_problem(user_id) is not None:
         return None
     return ports.enrollment.directory.get(user_id)
+
+
+def _no_case_twin(employee_id: str, ports: ScimPorts) -> None:
+    """``AlreadyExists`` (409 uniqueness) when an employee's id differs from ``employee_id``
+    in case only. Employee ids are case-sensitive and SCIM's userName is advertised caseExact,
+    but an identity provider that sends ``emp777`` for EMP777 would otherwise create a second,
+    faceless employee and later suspend that one, never the leaver. Bounded as a listing is
+    (``MAX_PAGES``): beyond, SCIM creates nothing (``tooMany``) rather than skip the check."""
+    wanted, token = employee_id.casefold(), None
+    for _ in range(MAX_PAGES):
+        page = ports.enrollment.directory.listing(PAGE, token)
+        for other in page.items:
+            if other.employee_id != employee_id and other.employee_id.casefold() == wanted:
+                raise AlreadyExists(
+                    f"employee {other.employee_id} exists: userName is the employee id, case included"
+                )
+        token = page.next_token
+        if token is None:
+            return
+    raise ScimRefused("too many employees to check userName against: create them by the API", "tooMany")
 
 
 def _every_employee(ports: ScimPorts) -> list[Employee]:

@@ -219,6 +219,18 @@ def test_a_key_given_twice_in_any_body_is_400(api: Api, method: str, path: str) 
         assert reply.json == {"message": "a JSON object names a key twice"}
 
 
+NOT_FINITE = [b'{"a":NaN}', b'{"a":[Infinity]}', b'{"a":{"b":-Infinity}}', b'{"a":1e999999}', b'{"a":-1E400}']
+
+
+@pytest.mark.parametrize(("method", "path"), _body_routes())
+def test_a_number_json_has_not_in_any_body_is_400(api: Api, method: str, path: str) -> None:
+    """NaN, Infinity and a number past a float's range (json.loads takes them all, B6)."""
+    for raw in NOT_FINITE:
+        reply = api.call(method, path, raw=raw)
+        assert reply.status == 400, (raw, reply.json)
+        assert "number" in reply.json["message"], (raw, reply.json)
+
+
 def _query_routes() -> list[str]:
     from app import app
 
@@ -230,5 +242,11 @@ def test_a_query_parameter_given_twice_is_400_on_every_route(api: Api, path: str
     for query in ("status=DENIED&status=AUTHORIZED", "limit=1&limit=1", "x=&x=", "day=2026-01-01&y=1&day=2"):
         reply = api.call("GET", f"{path}?{query}")
         assert reply.status == 400, (path, query, reply.json)
-        assert "given more than once" in reply.json["message"]
+        if path.startswith("/scim/v2"):  # a SCIM error body there, as every SCIM error (B6)
+            assert reply.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+            assert reply.json["scimType"] == "invalidValue" and reply.json["status"] == "400"
+            assert "given more than once" in reply.json["detail"]
+            assert reply.headers["Content-Type"] == "application/scim+json"
+        else:
+            assert "given more than once" in reply.json["message"]
     assert api.call("GET", f"{path}?lim%69t=1&limit=2").status == 400  # encoded: the same name

@@ -194,6 +194,9 @@ BAD_USERS = [
     (b"[" * 60_000, "invalidSyntax"),
     (b'{"userName": "E1", "displayName": "X", "userName": "E2"}', "invalidSyntax"),  # a key twice
     (b'{"userName": "E1", "name": {"formatted": "X", "form\\u0061tted": "Y"}}', "invalidSyntax"),
+    (b'{"userName": "E1", "displayName": "X", "n": NaN}', "invalidSyntax"),  # JSON has no NaN
+    (b'{"userName": "E1", "displayName": "X", "n": [-Infinity]}', "invalidSyntax"),
+    (b'{"userName": "E1", "displayName": "X", "n": 1e999999}', "invalidSyntax"),  # not inf
     ({"userName": "a b", "displayName": "X"}, "invalidValue"),
     ({"userName": "E1", "displayName": "X", "emails": [{"value": "no-at"}]}, "invalidValue"),
     ({"userName": "E1", "displayName": "X\u202e"}, "invalidValue"),
@@ -276,3 +279,76 @@ CHECKED = {"discovery", "crud:create", "crud:read", "crud:delete", "misc"}
 BY_DESIGN = {
     "random_url",  # an unknown path is API Gateway's (and Chalice's) own 403, not a SCIM body
 }
+
+
+def test_locations_never_come_from_the_clients_host_header(scim: Api) -> None:
+    """B6: ``Host: evil.example.com`` once put the client's address in every meta.location."""
+    body = {"userName": "E900", "displayName": "Avery Stone"}
+    for host in ("evil.example.com", "localhost", "abc.execute-api.us-east-1.amazonaws.com"):
+        created = call(scim, "POST", "/Users", {**body, "userName": f"E9{len(host)}"}, Host=host)
+        assert created.status == 201, created.json
+        assert created.json["meta"]["location"] == f"/scim/v2/Users/E9{len(host)}"  # offline: relative
+        config = call(scim, "GET", "/ServiceProviderConfig", Host=host).json
+        assert config["meta"]["location"] == "/scim/v2/ServiceProviderConfig"
+
+
+@pytest.mark.parametrize(
+    ("context", "base"),
+    [
+        ({"domainName": "abc.execute-api.eu-west-1.amazonaws.com", "stage": "prod"},
+         "https://abc.execute-api.eu-west-1.amazonaws.com/prod/scim/v2"),
+        ({"domainName": "doors.example.com", "stage": "prod"}, "https://doors.example.com/scim/v2"),
+        ({"domainName": "a b/evil", "stage": "prod"}, "/scim/v2"),
+        ({"domainName": "abc.execute-api.eu-west-1.amazonaws.com", "stage": "../x"},
+         "https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2"),
+        ({}, "/scim/v2"),
+    ],
+)  # fmt: skip
+def test_the_base_is_what_api_gateway_states_about_the_request(context: dict[str, str], base: str) -> None:
+    from chalice.app import Request
+
+    from chalicelib.api.scim import _base
+
+    event = {
+        "multiValueQueryStringParameters": None,
+        "headers": {"host": "evil.example.com"},
+        "pathParameters": None,
+        "requestContext": {"httpMethod": "GET", "resourcePath": "/scim/v2/Users", **context},
+        "body": None,
+        "isBase64Encoded": False,
+        "stageVariables": None,
+    }
+    assert _base(Request(event)) == base
+
+
+def test_user_names_are_case_exact_and_a_case_twin_is_never_created(scim: Api) -> None:
+    """B5: with EMP777 enrolled, an IdP sending emp777 found nothing, created a second employee
+    and suspended that one: the leaver kept access. userName is caseExact now, and a create
+    differing only in case is 409 uniqueness, so the IdP's mapping error surfaces at once."""
+    assert scim.create("EMP777", "Avery Stone").status == 201
+    for user_name in ("emp777", "Emp777", "eMP777"):
+        found = call(scim, "GET", f"/Users?filter=userName%20eq%20%22{user_name}%22")
+        assert found.status == 200 and found.json["totalResults"] == 0  # as advertised: caseExact
+        scim_error(
+            call(scim, "POST", "/Users", {"userName": user_name, "displayName": "X"}), 409, "uniqueness"
+        )
+        scim_error(call(scim, "PATCH", f"/Users/{user_name}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "value": {"active": False}}]}), 404)  # fmt: skip
+    assert call(scim, "GET", "/Users").json["totalResults"] == 1
+    assert call(scim, "POST", "/Users", {"userName": "EMP778", "displayName": "X"}).status == 201
+
+
+def test_attribute_names_are_case_insensitive_and_never_twice_over_http(scim: Api) -> None:
+    """B7: "ACTIVE": false on POST was ignored; two names of one attribute are refused."""
+    created = call(scim, "POST", "/Users", {"userName": "E700", "DisplayName": "Ada", "ACTIVE": False})
+    assert created.status == 201 and created.json["active"] is False, created.json
+    again = {"userName": "E700", "displayName": "Ada", "Active": True}
+    assert call(scim, "PUT", "/Users/E700", again).json["active"] is True
+    twice = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "value": {"active": False, "ACTIVE": True}}],
+    }
+    scim_error(call(scim, "PATCH", "/Users/E700", twice), 400, "invalidSyntax")
+    put_twice = {"userName": "E700", "displayName": "Ada", "active": False, USER + ":active": True}
+    scim_error(call(scim, "PUT", "/Users/E700", put_twice), 400, "invalidSyntax")
+    assert call(scim, "GET", "/Users/E700").json["active"] is True  # neither changed it

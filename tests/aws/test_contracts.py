@@ -310,6 +310,16 @@ class TestEmployeeDirectoryContract:
         assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
+    def test_the_creation_instant_is_stored_by_create_and_never_moved_by_a_put(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        assert directory.create(Employee("EMP001", "Quinn Zebedee", created_at="2026-01-05T12:00:00.000Z"))
+        directory.put(Employee("EMP001", "Quinn Z.", created_at="2020-01-01T00:00:00.000Z"))
+        directory.put(Employee("EMP001", "Quinn Z."))
+        stored = directory.get("EMP001")
+        assert stored == Employee("EMP001", "Quinn Z.")
+        assert stored is not None and stored.created_at == "2026-01-05T12:00:00.000Z"
+
     def test_the_retention_clocks_start_once_move_forward_and_survive_a_stale_put(
         self, directory: EmployeeDirectory
     ) -> None:

@@ -27,6 +27,7 @@ from chalicelib.access.documents import rule_from
 from chalicelib.aws.gallery_snapshots import MANIFEST_KEY
 from chalicelib.core.config import Settings
 from chalicelib.core.keys import door_queue_name
+from chalicelib.core.models import PendingFace
 from sandbox.api_server import LocalApi
 from sandbox.enroll import enroll_employee
 from sandbox.rekognition import RekognitionEndpoint
@@ -393,12 +394,20 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
         stack.pump(expected=2)
         shared = rule_from("night", {"effect": "GRANT", "doors": ["*"], "employees": ["EMP001", "EMP007"]})
         assert wiring.access_store(stack.settings).commit("", put=[shared])  # the worker edits it
+        held = PendingFace("e" * 32, "EMP001", "2026-03-10T09:30:00.000Z", "hr", "r")
+        wiring.pending_faces(stack.settings).hold(held, b"a dropped photo")  # the worker purges it
         with Client(app, stage_name="sandbox", project_dir=str(PROJECT_DIR)) as client:
             assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
     handled = stack.run_erasures()
     assert handled and all(event.error is None for event in handled)
     made = recorder.actions()
     assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
+    pending = f"arn:aws:s3:::{stack.settings.camera_bucket}/pending/{held.pending_id}"
+    assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion"} <= {
+        r.action for r in recorder.calls if r.resource == pending
+    }
+    with recorder.paused():
+        assert wiring.pending_faces(stack.settings).listing(10) == []
     access = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.access_table}"
     assert {"dynamodb:Scan", "dynamodb:PutItem"} <= {r.action for r in recorder.calls if r.resource == access}
     assert_allowed(recorder, "policy-dev-erasure.json")

@@ -24,7 +24,16 @@ from chalicelib.access.ports import MAX_ACCESS_CHANGES
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import AccessPolicyUnsettled, NotFound, ObjectGone, ObjectUnreadable
 from chalicelib.core.keys import legacy_processed_key, processed_key
-from chalicelib.core.models import BoundingBox, Decision, Employee, NormalisedImage, Reason, Scan, Status
+from chalicelib.core.models import (
+    BoundingBox,
+    Decision,
+    Employee,
+    NormalisedImage,
+    PendingFace,
+    Reason,
+    Scan,
+    Status,
+)
 from chalicelib.core.ports import Page
 from chalicelib.erasure.job import job_status, run_job, start_erasure
 from chalicelib.erasure.steps import ACCESS_ATTEMPTS, ErasurePorts
@@ -36,6 +45,7 @@ from tests.fakes import (
     InMemoryErasureJobs,
     InMemoryErasureQueue,
     InMemoryImageStore,
+    InMemoryPendingFaces,
     InMemoryScanLog,
     ScriptedEngine,
 )
@@ -73,6 +83,7 @@ class World:
     queue: InMemoryErasureQueue = field(default_factory=InMemoryErasureQueue)
     access: InMemoryAccessStore = field(default_factory=InMemoryAccessStore)
     consents: InMemoryConsentLedger = field(default_factory=InMemoryConsentLedger)
+    pending: InMemoryPendingFaces = field(default_factory=InMemoryPendingFaces)
 
     @property
     def ports(self) -> ErasurePorts:
@@ -87,6 +98,7 @@ class World:
             BUCKET,
             self.access,
             self.consents,
+            self.pending,
             clock=lambda: self.clock[0],
         )
 
@@ -678,3 +690,23 @@ def test_the_final_sweep_removes_a_face_an_enrollment_in_flight_wrote_after_the_
     assert job_status(job.job_id, world.jobs)["status"] == "DONE"
     assert world.engine.list_faces("EMP001") == []
     assert erased_from_gallery == ["EMP001", "EMP001"]  # the snapshot published again without it
+
+
+def test_erasure_purges_every_held_drop_folder_photo_of_the_employee(world: World) -> None:
+    """A photo held for approval outlives no erasure (B2): approved after the id is created
+    again, it would enroll the erased person's face under someone else. One a drop in flight
+    holds while the job runs goes too; a colleague's stays."""
+    world.pending.hold(PendingFace("a" * 32, "EMP001", "2026-03-10T14:00:00.000Z", "hr", "r"), b"mine")
+    world.pending.hold(PendingFace("b" * 32, "EMP002", "2026-03-10T14:00:00.000Z", "hr", "r"), b"theirs")
+    remove_faces = world.engine.remove_faces
+
+    def late_drop(employee_id: str) -> None:  # a drop that read the employee before the job
+        world.pending.hold(PendingFace("c" * 32, "EMP001", "2026-03-10T15:00:00.000Z", "hr", "r"), b"late")
+        remove_faces(employee_id)
+
+    world.engine.remove_faces = late_drop  # type: ignore[method-assign,assignment]
+    job = start_erasure("EMP001", world.ports, "admin")
+    world.run(job.job_id)
+    assert job_status(job.job_id, world.jobs)["status"] == "DONE"
+    assert list(world.pending.held) == ["b" * 32]
+    assert sorted(world.pending.discarded) == ["a" * 32, "c" * 32]

@@ -7,11 +7,12 @@ import pytest
 
 from chalicelib.access.policy import Effect, Rule
 from chalicelib.core.config import ConsentSettings, Policy
-from chalicelib.core.errors import DuplicateFace, NotFound
+from chalicelib.core.errors import DuplicateFace, NotFound, PendingOutdated
 from chalicelib.core.keys import enroll_key
 from chalicelib.core.models import Employee, Match, PendingFace
 from chalicelib.enrollment import pending
 from chalicelib.enrollment.drop_folder import admin_message
+from chalicelib.enrollment.employees import create_employee
 from tests.unit.test_drop_folder import HR, LIMITS, Drop
 
 
@@ -167,3 +168,51 @@ def test_the_admins_message_says_why_it_waits_on_one_line() -> None:
     outcome = DropOutcome("enroll/E/x", "E", pending_id="a" * 32, waits="why\nStatus: AUTHORIZED")
     _, message = admin_message(outcome, HR)
     assert "Why it waits: why\\x0aStatus: AUTHORIZED" in message and "held until approved" in message
+
+
+def _approve(drop: Drop, pending_id: str) -> object:
+    return pending.approve(
+        pending_id,
+        drop.pending,
+        drop.ports.enrollment,
+        LIMITS,
+        "admin",
+        policy=Policy(),
+        consent=ConsentSettings(),
+    )
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        lambda drop: drop.directory.employees.pop("EMP001"),  # erased
+        lambda drop: drop.directory.erasing.update(EMP001="job-1"),  # being erased
+        # erased, then the id created again (by the API, SCIM, an import or a drop), a
+        # millisecond or a year later
+        lambda drop: drop.directory.employees.update(
+            EMP001=Employee("EMP001", "Someone Else", created_at="2026-03-10T09:30:00.001Z")
+        ),
+        lambda drop: drop.directory.employees.update(
+            EMP001=Employee("EMP001", "Someone Else", created_at="2027-01-01T00:00:00Z")
+        ),
+    ],
+)
+def test_a_photo_held_for_an_earlier_employee_of_the_id_is_never_approved(drop: Drop, after: object) -> None:
+    """B2: a held photo shows whoever had the id when it was dropped."""
+    outcome = drop.run(drop.put(enroll_key("EMP001", "a.png")))
+    assert outcome.pending_id
+    after(drop)  # type: ignore[operator]
+    with pytest.raises(PendingOutdated):
+        _approve(drop, outcome.pending_id)
+    assert outcome.pending_id in drop.pending.held and not drop.engine.faces.get("EMP001")
+    pending.reject(outcome.pending_id, drop.pending, drop.ports.enrollment, LIMITS, "admin")  # still possible
+
+
+def test_a_photo_held_after_the_employee_was_created_is_approved(drop: Drop) -> None:
+    created = create_employee(Employee("EMP040", "Nova Reyes"), drop.ports.enrollment, "admin")
+    assert created.created_at == "2026-03-10T09:30:00.000Z"  # every creation stamps it
+    assert drop.directory.employees["EMP040"].created_at == created.created_at
+    outcome = drop.run(drop.put(enroll_key("EMP040", "a.png")))  # the same instant: theirs
+    assert outcome.pending_id
+    _approve(drop, outcome.pending_id)
+    assert drop.engine.faces.get("EMP040")

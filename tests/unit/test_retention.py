@@ -26,6 +26,7 @@ from tests.fakes import (
     InMemoryErasureJobs,
     InMemoryErasureQueue,
     InMemoryImageStore,
+    InMemoryPendingFaces,
     InMemoryScanLog,
     ScriptedEngine,
     _page,
@@ -84,7 +85,8 @@ class Site:
     def ports(self) -> RetentionPorts:
         erasure = ErasurePorts(
             self.directory, self.engine, self.audit, self.scans, InMemoryImageStore(), self.jobs,
-            self.queue, "cams", InMemoryAccessStore(), InMemoryConsentLedger(), clock=lambda: self.now,
+            self.queue, "cams", InMemoryAccessStore(), InMemoryConsentLedger(), InMemoryPendingFaces(),
+            clock=lambda: self.now,
         )  # fmt: skip
         return RetentionPorts(erasure, self.audit, self.admins)
 

@@ -146,3 +146,83 @@ def test_the_token_check() -> None:
     with pytest.raises(Unauthorized, match=f"^{credential.REFUSED}$"):
         credential.check(f"Bearer {token}", Stored(None))  # none issued yet
     assert stored.stored is not None and token not in stored.stored  # only the hash is kept
+
+
+URN = "urn:ietf:params:scim:schemas:core:2.0:User:"
+SAME_ATTRIBUTE_TWICE = [  # SCIM names are case-insensitive: one attribute, two values (B7)
+    {"active": False, "ACTIVE": True},
+    {"ACTIVE": True, "active": False},
+    {"active": False, URN + "active": True},
+    {"displayName": "A", "DisplayName": "B"},
+    {"displayName": "A", URN.upper() + "displayname": "B"},
+    {"name": {"formatted": "A", "FORMATTED": "B"}},
+    {"emails": [{"value": "a@b.co", "Value": "c@d.co"}]},
+]
+
+
+@pytest.mark.parametrize("value", SAME_ATTRIBUTE_TWICE)
+def test_one_attribute_named_twice_in_a_patch_value_is_refused(value: dict[str, Any]) -> None:
+    with pytest.raises(ScimRefused) as refused:
+        changes_of(ops({"op": "replace", "value": value}), "E1")
+    assert refused.value.fields == {"scimType": "invalidSyntax"}
+
+
+@pytest.mark.parametrize("value", SAME_ATTRIBUTE_TWICE)
+def test_one_attribute_named_twice_in_a_user_is_refused(value: dict[str, Any]) -> None:
+    with pytest.raises(ScimRefused) as refused:
+        new_employee(
+            {"userName": "E1", "displayName": "X", **value}
+            if "displayName" not in value
+            else {"userName": "E1", **value}
+        )
+    assert refused.value.fields == {"scimType": "invalidSyntax"}
+
+
+@pytest.mark.parametrize("key", ["Active", "ACTIVE", URN + "active", URN.upper() + "Active"])
+def test_attribute_names_are_case_insensitive_in_a_user_and_a_patch(key: str) -> None:
+    """B7: {"Active": false} on POST or PUT was ignored (the user stayed active)."""
+    user = new_employee(
+        {"USERNAME": "E1", "DisplayName": "Ada King", key: False, "Emails": [{"VALUE": "a@b.co"}]}
+    )
+    assert (user.employee_id, user.name, user.active, user.email) == ("E1", "Ada King", False, "a@b.co")
+    assert changes_of(ops({"op": "replace", "value": {key: "False"}}), "E1") == {"active": False}
+    assert changes_of(ops({"op": "replace", "value": {"NAME": {"Formatted": "Ada"}}}), "E1") == {
+        "name": "Ada"
+    }
+
+
+def test_user_name_is_advertised_case_exact() -> None:
+    """B5: ids are case-sensitive everywhere; the schema says so (docs/scim.md)."""
+    from chalicelib.scim.discovery import user_schema
+
+    [user_name] = [a for a in user_schema("/scim/v2")["attributes"] if a["name"] == "userName"]
+    assert user_name["caseExact"] is True and user_name["uniqueness"] == "server"
+
+
+def test_the_case_twin_check_is_bounded_and_refuses_past_its_bound() -> None:
+    """The check reads at most MAX_PAGES pages of the directory: past them SCIM creates no
+    one (tooMany) rather than skip it; below, a case twin anywhere is found."""
+    from chalicelib.core.errors import AlreadyExists
+    from chalicelib.core.models import Employee
+    from chalicelib.enrollment.employees import EnrollmentPorts
+    from chalicelib.scim import users
+    from tests.fakes import (
+        InMemoryAuditLog,
+        InMemoryConsentLedger,
+        InMemoryEmployeeDirectory,
+        InMemoryScanLog,
+    )
+
+    bound = users.MAX_PAGES * users.PAGE
+    directory = InMemoryEmployeeDirectory(*(Employee(f"E{n:05}", "X") for n in range(bound)))
+    engine: Any = None  # never reached: no face is created
+    enrollment = EnrollmentPorts(
+        directory, engine, InMemoryAuditLog(), InMemoryScanLog(), InMemoryConsentLedger()
+    )
+    ports = users.ScimPorts(enrollment, None, None)  # type: ignore[arg-type]
+    with pytest.raises(AlreadyExists):  # the last page's employee, in another case
+        users.create_user({"userName": f"e{bound - 1:05}"}, ports, "/scim/v2")
+    directory.employees["Z"] = Employee("Z", "X")  # one page more than the bound
+    with pytest.raises(ScimRefused) as refused:
+        users.create_user({"userName": "NEW1"}, ports, "/scim/v2")
+    assert refused.value.fields == {"scimType": "tooMany"} and "NEW1" not in directory.employees

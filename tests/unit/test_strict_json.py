@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from chalicelib.aws.paging import decode
-from chalicelib.core.errors import BadPageToken, BadRequest, DuplicateKey
+from chalicelib.core.errors import BadPageToken, BadRequest, DuplicateKey, NonFiniteNumber
 from chalicelib.core.json_text import strict_json
 from chalicelib.erasure.messages import erasure_message, job_id_of
 
@@ -52,3 +52,22 @@ def test_an_erasure_message_naming_the_job_twice_is_not_one() -> None:
     assert job_id_of(erasure_message("j1")) == "j1"
     with pytest.raises(ValueError, match="twice"):
         job_id_of('{"job_id":"j1","job_id":"j2"}')
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "Infinity", "-Infinity", "1e999999", "-1E400", '[1,{"a":[NaN]}]', "123456789e999"]
+)
+def test_a_number_json_has_not_is_refused_at_any_depth(text: str) -> None:
+    """json.loads reads NaN and the infinities, and 1e999999 as inf (B6)."""
+    with pytest.raises(NonFiniteNumber):
+        strict_json(text)
+    assert issubclass(NonFiniteNumber, BadRequest) and issubclass(NonFiniteNumber, ValueError)
+
+
+def test_large_and_small_finite_numbers_are_read() -> None:
+    assert strict_json("[1e308, -1.5e-400, 12345678901234567890, 0.1]") == [
+        1e308,
+        -0.0,
+        12345678901234567890,
+        0.1,
+    ]
