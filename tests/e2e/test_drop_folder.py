@@ -139,8 +139,9 @@ def test_an_enrolled_face_dropped_for_a_new_employee_is_refused_naming_the_other
     assert notice["attributes"]["event"] == "enrollment.refused"
     assert "this face matches employee EMP001" in notice["message"]
     assert employee(stack, "EMP021") is None and faces(stack, "EMP021") == 0
-    refused = ["face.refused", "employee.create.undone", "enrollment.refused"]
-    assert audit_actions(stack, "EMP021")[-3:] == refused
+    # the consent this drop stated is undone with the employee it created
+    refused = ["face.refused", "consent.undone", "employee.create.undone", "enrollment.refused"]
+    assert audit_actions(stack, "EMP021")[-4:] == refused
 
 
 def test_a_photo_of_someone_else_is_refused_for_an_employee_with_faces(stack: Stack, photos: Path) -> None:
