@@ -254,6 +254,13 @@ class InMemoryEmployeeDirectory(Failing):
         self.erasing.pop(employee_id, None)
         self.lookalike_sets.pop(employee_id, None)
 
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        self._maybe_fail()
+        if employee_id not in self.employees or self.erasing.get(employee_id) != job_id:
+            return False
+        self.delete(employee_id)
+        return True
+
 
 class InMemoryAccessStore(Failing):
     """The access store's contract in a dict: a version token that every commit replaces."""

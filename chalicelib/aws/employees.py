@@ -200,6 +200,22 @@ class DynamoEmployeeDirectory:
     def delete(self, employee_id: str) -> None:
         dynamo.call(self._table.delete_item, Key={"employee_id": employee_id})
 
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.delete_item,
+                Key={"employee_id": employee_id},
+                ConditionExpression=f"{ERASING} = :job",
+                ExpressionAttributeValues={":job": job_id},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
 
 def mutual_pairs(listed: dict[str, set[str]]) -> list[tuple[str, str]]:
     """The pairs both of whose employees list each other, (lower id, higher id), sorted."""

@@ -340,6 +340,11 @@ class EmployeeDirectory(Protocol):
         None when there is no such employee. A marked employee reads as absent (``get``)."""
         ...
 
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        """Delete the record only while ``job_id`` is the erasure marked on it (one conditional
+        delete): False when it is gone or is not that job's (re-created, or another job's)."""
+        ...
+
     def stamp(self, employee_id: str, clock: str, at: str) -> bool:
         """Start or advance one retention clock (``core.retention``) in one conditional update
         that touches nothing else: ``enrolled_at`` and ``inactive_since`` (only while the

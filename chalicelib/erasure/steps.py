@@ -200,8 +200,24 @@ def _delete_photo(scan: Scan, job: ErasureJob, ports: ErasurePorts) -> None:
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:
-    ports.directory.delete(job.employee_id)
+    """The tombstone lifts: noted on the job first (a redelivery after this knows the id may
+    be someone new's), then deleted only while it is still this job's mark."""
+    if not job.tombstone_lifted:
+        job.tombstone_lifted = True
+        save(job, ports)
+    ports.directory.end_erasure(job.employee_id, job.job_id)
     return True
+
+
+def not_theirs(job: ErasureJob, ports: ErasurePorts) -> bool:
+    """Is the record under the job's id no longer the one it marked? Then no step may touch
+    it (a re-created employee, or another job's). The mark lifts only by ``delete_employee``,
+    so while it is this job's, nobody can create the id again. An absent record is theirs
+    still only for a job that never lifted its tombstone (one saved before tombstones)."""
+    marked = ports.directory.erasure_of(job.employee_id)
+    if marked is not None:
+        return marked != job.job_id
+    return job.tombstone_lifted or ports.directory.get(job.employee_id) is not None
 
 
 def remove_from_access_rules(job: ErasureJob, ports: ErasurePorts) -> bool:

@@ -310,6 +310,17 @@ class TestEmployeeDirectoryContract:
         assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
+    def test_an_erasure_ends_only_on_the_record_its_job_marked(self, directory: EmployeeDirectory) -> None:
+        directory.put(Employee("EMP001", "Quinn Zebedee"))
+        assert not directory.end_erasure("EMP001", "job-1")  # not marked: someone new's, kept
+        assert directory.begin_erasure("EMP001", "job-1") == "job-1"
+        assert not directory.end_erasure("EMP001", "job-2")  # another job's mark
+        assert directory.erasure_of("EMP001") == "job-1"
+        assert directory.end_erasure("EMP001", "job-1")
+        assert directory.erasure_of("EMP001") is None and directory.create(Employee("EMP001", "New"))
+        assert not directory.end_erasure("EMP001", "job-1") and directory.get("EMP001") is not None
+        assert not directory.end_erasure("EMP404", "job-1")
+
     def test_the_retention_clocks_start_once_move_forward_and_survive_a_stale_put(
         self, directory: EmployeeDirectory
     ) -> None:
