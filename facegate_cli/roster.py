@@ -24,7 +24,9 @@ CONSENT_METHODS = ("paper", "e-signature", "import")  # the API's (chalicelib/co
 # The API's rule (chalicelib/core/keys.py), not only dots either; the CLI imports nothing from
 # chalicelib: tests/cli/test_roster.py holds the two to the same answers.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health", "consent"})
+RESERVED_IDS = frozenset(
+    {"daily-report", "erasure", "gallery-health", "consent", "door-events", "retention", "gallery"}
+)
 ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 
 
