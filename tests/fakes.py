@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
@@ -253,6 +253,10 @@ class InMemoryEmployeeDirectory(Failing):
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
         self.lookalike_sets.pop(employee_id, None)
+
+    def present(self, employee_ids: Collection[str]) -> frozenset[str]:
+        self._maybe_fail()
+        return frozenset(e for e in employee_ids if e in self.employees and e not in self.erasing)
 
     def end_erasure(self, employee_id: str, job_id: str) -> bool:
         self._maybe_fail()

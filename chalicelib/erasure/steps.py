@@ -217,7 +217,7 @@ def not_theirs(job: ErasureJob, ports: ErasurePorts) -> bool:
     marked = ports.directory.erasure_of(job.employee_id)
     if marked is not None:
         return marked != job.job_id
-    return job.tombstone_lifted or ports.directory.get(job.employee_id) is not None
+    return job.tombstone_lifted or job.employee_id in ports.directory.present([job.employee_id])
 
 
 def remove_from_access_rules(job: ErasureJob, ports: ErasurePorts) -> bool:

@@ -310,6 +310,16 @@ class TestEmployeeDirectoryContract:
         assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
+    def test_present_names_the_ids_with_an_unmarked_record_in_batches(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        ids = [f"E{n:03d}" for n in range(101)]  # more than one BatchGetItem holds
+        for employee_id in ids:
+            directory.put(Employee(employee_id, "Someone"))
+        directory.begin_erasure("E007", "job-1")
+        assert directory.present([*ids, "E404", "E001"]) == frozenset(ids) - {"E007"}
+        assert directory.present([]) == frozenset()
+
     def test_an_erasure_ends_only_on_the_record_its_job_marked(self, directory: EmployeeDirectory) -> None:
         directory.put(Employee("EMP001", "Quinn Zebedee"))
         assert not directory.end_erasure("EMP001", "job-1")  # not marked: someone new's, kept
