@@ -25,7 +25,7 @@ final     ``faces`` again (an enrollment that read the employee before the erasu
           employee record (their group memberships are on it): the tombstone goes at DONE,
           noted on the job first and deleted only while it is this job's mark
 
-Before every step the job checks the record is still the one it marked (``not_theirs``): once
+Before every step the job checks the record is still the one it marked (``tombstone.not_theirs``): once
 the tombstone has lifted (a DONE save lost, a worker dead after the delete), the id may belong
 to someone new, and the job ends DONE without touching their faces, scans, rules or record.
 
@@ -46,6 +46,7 @@ from chalicelib.core.models import ErasureJob
 from chalicelib.core.ports import ErasureJobs
 from chalicelib.erasure import steps
 from chalicelib.erasure.steps import ErasurePorts, TimeLeft
+from chalicelib.erasure.tombstone import not_theirs
 
 # Jobs saved by the order before the tombstone (faces second, employee deleted fifth) resume
 # here complete: every step after theirs runs, and ``final`` repeats ``linked`` and ``unlinked``.
@@ -165,7 +166,7 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         ),
     }
     while job.step != "done":
-        if steps.not_theirs(job, ports):  # the tombstone lifted: the id may be someone new's
+        if not_theirs(job, ports):  # the tombstone lifted: the id may be someone new's
             following = "done"
         elif not work[job.step]():
             if job.step != "settle":  # out of time: a fresh invocation continues at once

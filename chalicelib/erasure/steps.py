@@ -118,11 +118,8 @@ def recorded_meanwhile(job: ErasureJob, ports: ErasurePorts, settings: Settings,
     """The photos recorded since the job started and never linked to them (``search`` had
     paged past their day), checked while their faces are still enrolled: those that show
     them are purged as ``unlinked`` purges. A resumed job checks again (no photo is purged
-    twice). A scan's day is its capture day, which may be the day before the job started."""
-    first = local_day(job.started_at, settings) - timedelta(days=1)
-    last = local_day(ports.now(), settings)
-    for offset in range((last - first).days + 1):
-        day = (first + timedelta(days=offset)).isoformat()
+    twice). Every day a scan recorded meanwhile may be filed under (``meanwhile_days``)."""
+    for day in meanwhile_days(job, ports, settings):
         for scan in list(_all(lambda token, day=day: ports.scans.by_day(day, PAGE, token))):  # type: ignore[misc]
             if scan.processed_at < job.started_at or scan.status not in UNLINKED:
                 continue
@@ -209,17 +206,6 @@ def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:
     return True
 
 
-def not_theirs(job: ErasureJob, ports: ErasurePorts) -> bool:
-    """Is the record under the job's id no longer the one it marked? Then no step may touch
-    it (a re-created employee, or another job's). The mark lifts only by ``delete_employee``,
-    so while it is this job's, nobody can create the id again. An absent record is theirs
-    still only for a job that never lifted its tombstone (one saved before tombstones)."""
-    marked = ports.directory.erasure_of(job.employee_id)
-    if marked is not None:
-        return marked != job.job_id
-    return job.tombstone_lifted or job.employee_id in ports.directory.present([job.employee_id])
-
-
 def remove_from_access_rules(job: ErasureJob, ports: ErasurePorts) -> bool:
     """Their id out of every access rule's ``employees`` (a rule that then names no group and
     no employee is deleted), committed at the version read: read again when it moved.
@@ -271,12 +257,9 @@ def settled(job: ErasureJob, ports: ErasurePorts, settings: Settings) -> bool:
 
 def in_flight(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: TimeLeft) -> bool:
     """Scans the pipeline's guard anonymised because they named this (or another erased)
-    employee: their photos and records go too. A scan's day is its capture day, which may
-    be the day before the job started."""
-    first = local_day(job.started_at, settings) - timedelta(days=1)
-    last = local_day(ports.now(), settings)
-    for offset in range((last - first).days + 1):
-        day = (first + timedelta(days=offset)).isoformat()
+    employee: their photos and records go too, whatever day they are filed under
+    (``meanwhile_days``)."""
+    for day in meanwhile_days(job, ports, settings):
         pages = _all(
             # any status: a match decided too late is an ERROR that named them all the same
             lambda token, day=day: ports.scans.by_day(  # type: ignore[misc]
@@ -291,6 +274,17 @@ def in_flight(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_lef
         if time_left() < SAFETY_SECONDS:
             return False
     return True
+
+
+def meanwhile_days(job: ErasureJob, ports: ErasurePorts, settings: Settings) -> list[str]:
+    """The days a scan recorded since the job started may be filed under, oldest first. Its
+    day is S3's LastModified of the photo (never a time its event states), so a photo stored
+    long before the job (a dead letter replayed, an old version's event) is filed under its
+    own day: every day ``search`` covers (the retention window, + 2 for the lifecycle's lag:
+    no older photo is left to record), to today."""
+    first = local_day(job.started_at, settings) - timedelta(days=settings.retention_days + 2)
+    last = local_day(ports.now(), settings)
+    return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
 
 
 def _all(page_of: Callable[[str | None], Any]) -> Iterator[Scan]:
