@@ -400,8 +400,11 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
             assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
     handled = stack.run_erasures()
     assert handled and all(event.error is None for event in handled)
+    directory = wiring.erasure_ports(stack.settings).directory  # a redelivery's check (tombstone.not_theirs)
+    assert directory.erasure_of("EMP001") is None and directory.present(["EMP001"]) == frozenset()
     made = recorder.actions()
     assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
+    assert {"dynamodb:GetItem", "dynamodb:BatchGetItem"} <= made
     access = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.access_table}"
     assert {"dynamodb:Scan", "dynamodb:PutItem"} <= {r.action for r in recorder.calls if r.resource == access}
     assert_allowed(recorder, "policy-dev-erasure.json")
