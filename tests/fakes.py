@@ -250,6 +250,10 @@ class InMemoryEmployeeDirectory(Failing):
 
     def delete(self, employee_id: str) -> None:
         self._maybe_fail()
+        if employee_id not in self.erasing:  # a tombstone: only end_erasure lifts it
+            self._forget(employee_id)
+
+    def _forget(self, employee_id: str) -> None:
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
         self.lookalike_sets.pop(employee_id, None)
@@ -262,7 +266,7 @@ class InMemoryEmployeeDirectory(Failing):
         self._maybe_fail()
         if employee_id not in self.employees or self.erasing.get(employee_id) != job_id:
             return False
-        self.delete(employee_id)
+        self._forget(employee_id)
         return True
 
 

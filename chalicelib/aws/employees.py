@@ -207,7 +207,17 @@ class DynamoEmployeeDirectory:
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 
     def delete(self, employee_id: str) -> None:
-        dynamo.call(self._table.delete_item, Key={"employee_id": employee_id})
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.delete_item,
+                Key={"employee_id": employee_id},
+                ConditionExpression=f"attribute_not_exists({ERASING})",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def present(self, employee_ids: Collection[str]) -> frozenset[str]:
         keys = [{"employee_id": employee_id} for employee_id in dict.fromkeys(employee_ids)]

@@ -303,7 +303,8 @@ class EmployeeDirectory(Protocol):
         ...
 
     def delete(self, employee_id: str) -> None:
-        """Forget an employee record."""
+        """Forget an employee record, unless an erasure has marked it: the job's tombstone,
+        which only ``end_erasure`` lifts."""
         ...
 
     def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:

@@ -306,7 +306,7 @@ class TestEmployeeDirectoryContract:
         assert directory.erasure_of("EMP001") == "job-1" and directory.erasure_of("EMP002") is None
         assert not directory.create(Employee("EMP001", "Someone New"))
         assert directory.erasure_of("EMP404") is None
-        directory.delete("EMP001")
+        assert directory.end_erasure("EMP001", "job-1")
         assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
@@ -325,6 +325,8 @@ class TestEmployeeDirectoryContract:
         assert not directory.end_erasure("EMP001", "job-1")  # not marked: someone new's, kept
         assert directory.begin_erasure("EMP001", "job-1") == "job-1"
         assert not directory.end_erasure("EMP001", "job-2")  # another job's mark
+        assert directory.erasure_of("EMP001") == "job-1"
+        directory.delete("EMP001")  # a drop undoing its create: the tombstone stays
         assert directory.erasure_of("EMP001") == "job-1"
         assert directory.end_erasure("EMP001", "job-1")
         assert directory.erasure_of("EMP001") is None and directory.create(Employee("EMP001", "New"))

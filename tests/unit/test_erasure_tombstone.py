@@ -22,9 +22,14 @@ class DiesAfterTheDelete(InMemoryEmployeeDirectory):
         super().__init__(*employees)
         self.jobs = jobs
 
-    def delete(self, employee_id: str) -> None:
+    def delete(self, employee_id: str) -> None:  # how the job lifted its tombstone before
         super().delete(employee_id)
         self.jobs.fail_with = RuntimeError("the worker died")
+
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        ended = super().end_erasure(employee_id, job_id)
+        self.jobs.fail_with = RuntimeError("the worker died")
+        return ended
 
 
 def _world_dying_after_the_delete() -> World:
