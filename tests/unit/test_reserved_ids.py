@@ -5,6 +5,7 @@ The targets are found in the code, so a new one cannot be forgotten."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from chalicelib.core.keys import RESERVED_IDS, employee_id_problem
@@ -40,8 +41,9 @@ def _targets_in(tree: ast.AST) -> set[str]:
     return {text for text in map(lambda n: _text(n) if n is not None else None, found) if text is not None}
 
 
-def audit_targets() -> set[str]:
-    return set().union(*(_targets_in(ast.parse(path.read_text())) for path in SOURCES))
+@functools.cache
+def audit_targets() -> frozenset[str]:
+    return frozenset().union(*(_targets_in(ast.parse(path.read_text())) for path in SOURCES))
 
 
 def test_the_scan_finds_the_audit_targets_we_know() -> None:
