@@ -298,6 +298,7 @@ def door_event_ports(settings: Settings) -> DoorEventPorts:
 @cached(maxsize=8)
 def health_ports(settings: Settings) -> HealthPorts:
     """The gallery health job's ports: the API starts jobs, the health worker runs them."""
+    from chalicelib.aws.employees import DynamoEmployeeDirectory
     from chalicelib.aws.health_jobs import DynamoHealthJobs, SqsHealthQueue
     from chalicelib.enrollment.gallery_health import HealthPorts
 
@@ -305,6 +306,7 @@ def health_ports(settings: Settings) -> HealthPorts:
         engine=face_engine(settings),
         jobs=DynamoHealthJobs(table(settings.audit_table)),
         queue=SqsHealthQueue(client("sqs"), settings.health_queue),
+        directory=DynamoEmployeeDirectory(table(settings.employees_table)),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,9 @@ CONSENT_METHODS = ("paper", "e-signature", "import")  # the API's (chalicelib/co
 # The API's rule (chalicelib/core/keys.py), not only dots either; the CLI imports nothing from
 # chalicelib: tests/cli/test_roster.py holds the two to the same answers.
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health", "consent"})
+RESERVED_IDS = frozenset(
+    {"daily-report", "erasure", "gallery-health", "consent", "door-events", "retention", "gallery"}
+)
 ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 
 
@@ -75,8 +78,9 @@ class Plan:
 def parse(
     text: str, photo_exists: Callable[[str], bool], inside: Callable[[str], bool] = lambda _: True
 ) -> Plan:
-    """The plan for roster ``text``; ``RosterError`` when a column is missing or the CSV is
-    broken. ``inside(name)``: the photo, links followed, is in the photos folder."""
+    """The plan for roster ``text``; ``RosterError`` when a column is missing or named twice
+    (spaces and case aside), or the CSV is broken. ``inside(name)``: the photo, links
+    followed, is in the photos folder."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     try:
         return _parse(reader, photo_exists, inside)
@@ -88,6 +92,11 @@ def _parse(
     reader: csv.DictReader[str], photo_exists: Callable[[str], bool], inside: Callable[[str], bool]
 ) -> Plan:
     header = [name.strip() for name in reader.fieldnames or []]
+    named = Counter(name.casefold() for name in header if name)
+    first = {name.casefold(): name for name in reversed(header)}  # each as first spelled
+    twice = [first[folded] for folded, count in named.items() if count > 1]
+    if twice:  # which one would count? csv keeps the last: refused rather than guessed
+        raise RosterError(f"the roster names a column more than once: {', '.join(twice)}")
     missing = [column for column in COLUMNS if column not in header]
     if missing:
         raise RosterError(f"the roster has no column {', '.join(missing)} (needs {', '.join(COLUMNS)})")

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
@@ -255,9 +255,24 @@ class InMemoryEmployeeDirectory(Failing):
 
     def delete(self, employee_id: str) -> None:
         self._maybe_fail()
+        if employee_id not in self.erasing:  # a tombstone: only end_erasure lifts it
+            self._forget(employee_id)
+
+    def _forget(self, employee_id: str) -> None:
         self.employees.pop(employee_id, None)
         self.erasing.pop(employee_id, None)
         self.lookalike_sets.pop(employee_id, None)
+
+    def present(self, employee_ids: Collection[str]) -> frozenset[str]:
+        self._maybe_fail()
+        return frozenset(e for e in employee_ids if e in self.employees and e not in self.erasing)
+
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        self._maybe_fail()
+        if employee_id not in self.employees or self.erasing.get(employee_id) != job_id:
+            return False
+        self._forget(employee_id)
+        return True
 
 
 class InMemoryAccessStore(Failing):

@@ -39,7 +39,7 @@ def latest_gallery_health(actor: Principal) -> dict[str, object]:
     """The latest job: its state, progress and, once DONE, its report; 404 before any."""
     from chalicelib import wiring
 
-    return health.health_status(None, wiring.api_ports(Settings.from_env()).health.jobs)
+    return health.health_status(None, wiring.api_ports(Settings.from_env()).health)
 
 
 @gallery_api.route("/gallery/health/{job_id}", methods=["GET"], authorizer=AUTHORIZER)
@@ -49,7 +49,7 @@ def gallery_health_job(actor: Principal, job_id: str) -> dict[str, object]:
 
     if not JOB_ID.fullmatch(job_id):
         raise NotFound(f"no gallery health job {display_text(job_id, 40)}")
-    return health.health_status(job_id, wiring.api_ports(Settings.from_env()).health.jobs)
+    return health.health_status(job_id, wiring.api_ports(Settings.from_env()).health)
 
 
 @gallery_api.route("/gallery/retire-old-model", methods=["POST"], authorizer=AUTHORIZER)

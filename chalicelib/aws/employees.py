@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import dynamo, paging
@@ -23,6 +26,9 @@ _STAMP_CONDITIONS = {
     "last_seen": "(attribute_not_exists(last_seen) OR last_seen < :at)",
 }
 CREATED = "created_at"  # this lifetime of the id began: consents given before it are not theirs
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+BATCH_ATTEMPTS = 5  # reads of the keys DynamoDB left unprocessed (throttled), backing off
+BATCH_BACKOFF_SECONDS = 0.05
 LOOKALIKES = "lookalikes"  # a string set: employees whose faces may resemble theirs (admins allowed)
 
 
@@ -169,9 +175,12 @@ class DynamoEmployeeDirectory:
         return mutual_pairs(listed)
 
     def erasure_of(self, employee_id: str) -> str | None:
-        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
-            "Item"
-        )
+        item = dynamo.call(
+            self._table.get_item,
+            Key={"employee_id": employee_id},
+            ConsistentRead=True,
+            ProjectionExpression=f"employee_id, {ERASING}",  # the erasure worker may read no more
+        ).get("Item")
         return None if item is None or ERASING not in item else str(item[ERASING])
 
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
@@ -201,7 +210,56 @@ class DynamoEmployeeDirectory:
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 
     def delete(self, employee_id: str) -> None:
-        dynamo.call(self._table.delete_item, Key={"employee_id": employee_id})
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.delete_item,
+                Key={"employee_id": employee_id},
+                ConditionExpression=f"attribute_not_exists({ERASING})",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def present(self, employee_ids: Collection[str]) -> frozenset[str]:
+        keys = [{"employee_id": employee_id} for employee_id in dict.fromkeys(employee_ids)]
+        found: set[str] = set()
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": keys[start : start + BATCH_GET_LIMIT],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": f"employee_id, {ERASING}",
+                }
+            }
+            for attempt in range(BATCH_ATTEMPTS):
+                response = dynamo.call(self._table.meta.client.batch_get_item, RequestItems=request)
+                items = response.get("Responses", {}).get(self._table.name, [])
+                found.update(str(item["employee_id"]) for item in items if ERASING not in item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(random.uniform(0, BATCH_BACKOFF_SECONDS * 2**attempt))
+            else:
+                raise RuntimeError("DynamoDB left employees unread after every retry")
+        return frozenset(found)
+
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            dynamo.call(
+                self._table.delete_item,
+                Key={"employee_id": employee_id},
+                ConditionExpression=f"{ERASING} = :job",
+                ExpressionAttributeValues={":job": job_id},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
 
 def mutual_pairs(listed: dict[str, set[str]]) -> list[tuple[str, str]]:

@@ -71,9 +71,13 @@ INVALID_CAMERA = "(invalid)"
 EMPLOYEE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 EMPLOYEE_ID_RULE = "1–64 characters of A–Z, a–z, 0–9, _ . : - (not only dots)"
 # Audit targets that are not employees (the daily report's ledger, erasure jobs, gallery
-# health jobs, consents): IAM refuses the API's audit writes for them, so an employee of that
-# id could never be audited.
-RESERVED_IDS = frozenset({"daily-report", "erasure", "gallery-health", "consent"})
+# health jobs, consents, door events, the retention sweep, the gallery's model retirement): an
+# employee of that id would share their partition (IAM refuses the API's audit writes for the
+# first four, so they could not even be audited). tests/unit/test_reserved_ids.py finds every
+# audit target in the code and fails on one that could be an employee id and is not here.
+RESERVED_IDS = frozenset(
+    {"daily-report", "erasure", "gallery-health", "consent", "door-events", "retention", "gallery"}
+)
 
 
 def employee_id_problem(value: str, called: str = "employee id") -> str | None:

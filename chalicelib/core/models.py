@@ -494,6 +494,9 @@ class ErasureJob:
     # once DONE: the counts (``erasure.counts``), and the ids and keys above are emptied
     result: dict[str, int] | None = None
     settle_until: str | None = None
+    # set (and saved) just before ``final`` lifts the tombstone: from then on the id may be
+    # someone new's, and no step of this job touches what is filed under it
+    tombstone_lifted: bool = False
     attempts: int = 0
     error: str | None = None
 
@@ -520,6 +523,7 @@ class ErasureJob:
             "copies": list(self.copies),
             "result": None if self.result is None else dict(self.result),
             "settle_until": self.settle_until,
+            "tombstone_lifted": self.tombstone_lifted,
             "attempts": self.attempts,
             "error": self.error,
         }
@@ -529,6 +533,7 @@ class ErasureJob:
         known = {name: item[name] for name in cls.__dataclass_fields__ if name in item}
         for name in ("days_total", "days_searched", "photos_checked", "photos_unreadable", "attempts"):
             known[name] = int(known.get(name, 0))
+        known["tombstone_lifted"] = bool(known.get("tombstone_lifted", False))
         if known.get("faces_removed") is not None:
             known["faces_removed"] = int(known["faces_removed"])
         for name in ("found", "anonymised", "purged", "in_flight", "copies"):

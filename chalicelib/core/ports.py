@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
@@ -308,7 +308,8 @@ class EmployeeDirectory(Protocol):
         ...
 
     def delete(self, employee_id: str) -> None:
-        """Forget an employee record."""
+        """Forget an employee record, unless an erasure has marked it: the job's tombstone,
+        which only ``end_erasure`` lifts."""
         ...
 
     def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
@@ -343,6 +344,16 @@ class EmployeeDirectory(Protocol):
         """Mark the employee as being erased by ``job_id`` and suspend them, unless a job is
         marked already: return the job marked on the record (this one or the running one),
         None when there is no such employee. A marked employee reads as absent (``get``)."""
+        ...
+
+    def present(self, employee_ids: Collection[str]) -> frozenset[str]:
+        """The ids among ``employee_ids`` that have a record no erasure has marked (consistent
+        reads by key, a hundred at a time: the cost is the ids asked for)."""
+        ...
+
+    def end_erasure(self, employee_id: str, job_id: str) -> bool:
+        """Delete the record only while ``job_id`` is the erasure marked on it (one conditional
+        delete): False when it is gone or is not that job's (re-created, or another job's)."""
         ...
 
     def stamp(self, employee_id: str, clock: str, at: str) -> bool:

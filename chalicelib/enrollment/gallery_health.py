@@ -27,7 +27,7 @@ from chalicelib.core.errors import NotFound
 from chalicelib.core.health_jobs import LISTED, HealthCensus, HealthJob
 from chalicelib.core.local_days import iso_ms
 from chalicelib.core.models import gallery_health
-from chalicelib.core.ports import FaceEngine, HealthJobs, HealthQueue
+from chalicelib.core.ports import EmployeeDirectory, FaceEngine, HealthJobs, HealthQueue
 
 Clock = Callable[[], datetime]
 TimeLeft = Callable[[], float]
@@ -49,6 +49,7 @@ class HealthPorts:
     engine: FaceEngine
     jobs: HealthJobs
     queue: HealthQueue
+    directory: EmployeeDirectory  # a report's reader sees only employees still in it
     clock: Clock = lambda: datetime.now(UTC)
 
     def now(self) -> str:
@@ -75,13 +76,36 @@ def start_health(ports: HealthPorts, actor: str) -> tuple[HealthJob, bool]:
     return job, True
 
 
-def health_status(job_id: str | None, jobs: HealthJobs) -> dict[str, Any]:
-    """What GET /gallery/health[/{job_id}] shows (the latest job without an id); ``NotFound``."""
-    job_id = job_id if job_id is not None else jobs.latest_id()
-    job = jobs.get(job_id) if job_id else None
+def health_status(job_id: str | None, ports: HealthPorts) -> dict[str, Any]:
+    """What GET /gallery/health[/{job_id}] shows (the latest job without an id); ``NotFound``.
+    A report names only employees the directory still has, unmarked: one erased (or being
+    erased) since it was measured is left out of its lists, whenever the job ran."""
+    job_id = job_id if job_id is not None else ports.jobs.latest_id()
+    job = ports.jobs.get(job_id) if job_id else None
     if job is None:
         raise NotFound("no gallery health job" if job_id is None else f"no gallery health job {job_id}")
-    return public(job)
+    shown = public(job)
+    if job.result is not None:
+        shown["report"] = present_only(job.result, ports.directory)
+    return shown
+
+
+def present_only(report: dict[str, Any], directory: EmployeeDirectory) -> dict[str, Any]:
+    """``report`` without the entries of employees absent from ``directory`` or being erased:
+    one batch of reads for the ids it names (each list holds at most ``LISTED``)."""
+    named = {
+        *(employee for pair in report["close_pairs"] for employee in pair["employee_ids"]),
+        *report["single_photo"],
+        *(face["employee_id"] for face in report["outlier_faces"]),
+        *report["old_model_only"],
+    }
+    here = directory.present(sorted(named)) if named else frozenset()
+    return report | {
+        "close_pairs": [pair for pair in report["close_pairs"] if set(pair["employee_ids"]) <= here],
+        "single_photo": [employee for employee in report["single_photo"] if employee in here],
+        "outlier_faces": [face for face in report["outlier_faces"] if face["employee_id"] in here],
+        "old_model_only": [employee for employee in report["old_model_only"] if employee in here],
+    }
 
 
 def public(job: HealthJob) -> dict[str, Any]:

@@ -24,7 +24,12 @@ final     ``faces`` again (an enrollment that read the employee before the erasu
           their photos; ``access`` again (a rule written meanwhile may name them); their
           consents end again (one written by a request that read them before); their
           drop-folder photos held for approval (``pending/``, every version); last, the
-          employee record (their group memberships are on it): the tombstone goes at DONE
+          employee record (their group memberships are on it): the tombstone goes at DONE,
+          noted on the job first and deleted only while it is this job's mark
+
+Before every step the job checks the record is still the one it marked (``tombstone.not_theirs``): once
+the tombstone has lifted (a DONE save lost, a worker dead after the delete), the id may belong
+to someone new, and the job ends DONE without touching their faces, scans, rules or record.
 
 A photo recorded after the faces have left the engine is one it can no longer tell them
 in, as after DONE: the faces go as late as the job can check for them.
@@ -43,6 +48,7 @@ from chalicelib.core.models import ErasureJob
 from chalicelib.core.ports import ErasureJobs
 from chalicelib.erasure import steps
 from chalicelib.erasure.steps import ErasurePorts, TimeLeft
+from chalicelib.erasure.tombstone import not_theirs
 
 # Jobs saved by the order before the tombstone (faces second, employee deleted fifth) resume
 # here complete: every step after theirs runs, and ``final`` repeats ``linked`` and ``unlinked``.
@@ -165,12 +171,15 @@ def _advance(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left
         ),
     }
     while job.step != "done":
-        if not work[job.step]():
+        if not_theirs(job, ports):  # the tombstone lifted: the id may be someone new's
+            following = "done"
+        elif not work[job.step]():
             if job.step != "settle":  # out of time: a fresh invocation continues at once
                 steps.save(job, ports)
                 ports.queue.send(job.job_id)
             return
-        following = STEPS[STEPS.index(job.step) + 1]
+        else:
+            following = STEPS[STEPS.index(job.step) + 1]
         if following == "done":  # audited first: a failed audit write is retried, not lost
             result = counts(job)
             ports.log(job.actor, "employee.erase", job.employee_id, job_id=job.job_id, **result)

@@ -122,11 +122,8 @@ def recorded_meanwhile(job: ErasureJob, ports: ErasurePorts, settings: Settings,
     """The photos recorded since the job started and never linked to them (``search`` had
     paged past their day), checked while their faces are still enrolled: those that show
     them are purged as ``unlinked`` purges. A resumed job checks again (no photo is purged
-    twice). A scan's day is its capture day, which may be the day before the job started."""
-    first = local_day(job.started_at, settings) - timedelta(days=1)
-    last = local_day(ports.now(), settings)
-    for offset in range((last - first).days + 1):
-        day = (first + timedelta(days=offset)).isoformat()
+    twice). Every day a scan recorded meanwhile may be filed under (``meanwhile_days``)."""
+    for day in meanwhile_days(job, ports, settings):
         for scan in list(_all(lambda token, day=day: ports.scans.by_day(day, PAGE, token))):  # type: ignore[misc]
             if scan.processed_at < job.started_at or scan.status not in UNLINKED:
                 continue
@@ -225,7 +222,12 @@ def purge_pending(job: ErasureJob, ports: ErasurePorts) -> bool:
 
 
 def delete_employee(job: ErasureJob, ports: ErasurePorts) -> bool:
-    ports.directory.delete(job.employee_id)
+    """The tombstone lifts: noted on the job first (a redelivery after this knows the id may
+    be someone new's), then deleted only while it is still this job's mark."""
+    if not job.tombstone_lifted:
+        job.tombstone_lifted = True
+        save(job, ports)
+    ports.directory.end_erasure(job.employee_id, job.job_id)
     return True
 
 
@@ -280,12 +282,9 @@ def settled(job: ErasureJob, ports: ErasurePorts, settings: Settings) -> bool:
 
 def in_flight(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_left: TimeLeft) -> bool:
     """Scans the pipeline's guard anonymised because they named this (or another erased)
-    employee: their photos and records go too. A scan's day is its capture day, which may
-    be the day before the job started."""
-    first = local_day(job.started_at, settings) - timedelta(days=1)
-    last = local_day(ports.now(), settings)
-    for offset in range((last - first).days + 1):
-        day = (first + timedelta(days=offset)).isoformat()
+    employee: their photos and records go too, whatever day they are filed under
+    (``meanwhile_days``)."""
+    for day in meanwhile_days(job, ports, settings):
         pages = _all(
             # any status: a match decided too late is an ERROR that named them all the same
             lambda token, day=day: ports.scans.by_day(  # type: ignore[misc]
@@ -300,6 +299,17 @@ def in_flight(job: ErasureJob, ports: ErasurePorts, settings: Settings, time_lef
         if time_left() < SAFETY_SECONDS:
             return False
     return True
+
+
+def meanwhile_days(job: ErasureJob, ports: ErasurePorts, settings: Settings) -> list[str]:
+    """The days a scan recorded since the job started may be filed under, oldest first. Its
+    day is S3's LastModified of the photo (never a time its event states), so a photo stored
+    long before the job (a dead letter replayed, an old version's event) is filed under its
+    own day: every day ``search`` covers (the retention window, + 2 for the lifecycle's lag:
+    no older photo is left to record), to today."""
+    first = local_day(job.started_at, settings) - timedelta(days=settings.retention_days + 2)
+    last = local_day(ports.now(), settings)
+    return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
 
 
 def _all(page_of: Callable[[str | None], Any]) -> Iterator[Scan]:

@@ -14,7 +14,7 @@ only those (``docs/decisions/judged-at-last-modified.md``):
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.core.local_days import iso_ms
@@ -56,13 +56,3 @@ def plausible(taken: datetime, now: datetime, timezone: str) -> bool:
     except OverflowError:
         return False
     return taken <= now + MAX_CLOCK_SKEW
-
-
-def parse_time(text: str) -> datetime | None:
-    """The event's time in UTC, or None when it is not one (``9999-12-31T23:59:59-01:00``
-    is past what a datetime holds once in UTC)."""
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, AttributeError, TypeError, OverflowError):
-        return None

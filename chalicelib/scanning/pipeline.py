@@ -36,7 +36,7 @@ from chalicelib.core.observability import (
     timed,
 )
 from chalicelib.core.ports import EmployeeDirectory, FaceEngine, ImageStore, Notifier, Recorded, ScanLog
-from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, parse_time, plausible
+from chalicelib.scanning.freshness import MAX_EVENT_AGE, in_time, judged_at, plausible
 from chalicelib.scanning.imaging import normalise
 from chalicelib.scanning.outage import alert_unrecorded, describe
 from chalicelib.scanning.reading import fetch
@@ -94,11 +94,12 @@ def process_upload(
     existing = _recorded(ports.scans, scan_id)
     if existing is not None:
         return _redelivered(existing, upload.bucket, ports, settings)
-    stated = parse_time(upload.event_time)
-    # The record keeps the stated time unless no event can carry it: one from the future
-    # (S3 stamps it), or one the site's calendar cannot show. No decision reads it.
+    # The record's time (and so its day, where erasure, the daily report and retention look for
+    # it) is S3's LastModified of the version read, never the event's stated time, which its
+    # sender chooses; our clock when S3 gave none, or one from the future (a clock gone wrong).
     received = clock()
-    captured = stated if stated is not None and plausible(stated, received, settings.timezone) else received
+    stored = fetched.last_modified
+    captured = stored if stored is not None and plausible(stored, received, settings.timezone) else received
     instants = lambda: judged_at(fetched.last_modified, clock())  # noqa: E731 - read once asked
     decision = fetched.refusal or _recognise(
         upload.key, fetched.data or b"", ports, settings, camera_id=camera.camera_id, at=instants

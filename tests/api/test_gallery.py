@@ -89,6 +89,7 @@ def test_gallery_health_is_an_admins_job_and_lists_what_confuses_the_door(api: A
     # A gallery from before the guard: EMP003 enrolled with EMP001's face, EMP002's on EMP001.
     engine = wiring.api_ports(api.stack.settings).enrollment.engine
     limits = api.stack.settings.limits
+    api.create("EMP003")  # a report names only employees the directory has
     engine.add_face("EMP003", normalise((photos / "obama2.jpg").read_bytes(), limits))
     stray = engine.add_face("EMP001", normalise((photos / "biden.jpg").read_bytes(), limits))
     assert wiring.health_ports(api.stack.settings).engine is engine

@@ -306,7 +306,7 @@ class TestEmployeeDirectoryContract:
         assert directory.erasure_of("EMP001") == "job-1" and directory.erasure_of("EMP002") is None
         assert not directory.create(Employee("EMP001", "Someone New"))
         assert directory.erasure_of("EMP404") is None
-        directory.delete("EMP001")
+        assert directory.end_erasure("EMP001", "job-1")
         assert directory.erasure_of("EMP001") is None
         assert directory.begin_erasure("EMP001", "job-5") is None
 
@@ -319,6 +319,29 @@ class TestEmployeeDirectoryContract:
         stored = directory.get("EMP001")
         assert stored == Employee("EMP001", "Quinn Z.")
         assert stored is not None and stored.created_at == "2026-01-05T12:00:00.000Z"
+
+    def test_present_names_the_ids_with_an_unmarked_record_in_batches(
+        self, directory: EmployeeDirectory
+    ) -> None:
+        ids = [f"E{n:03d}" for n in range(101)]  # more than one BatchGetItem holds
+        for employee_id in ids:
+            directory.put(Employee(employee_id, "Someone"))
+        directory.begin_erasure("E007", "job-1")
+        assert directory.present([*ids, "E404", "E001"]) == frozenset(ids) - {"E007"}
+        assert directory.present([]) == frozenset()
+
+    def test_an_erasure_ends_only_on_the_record_its_job_marked(self, directory: EmployeeDirectory) -> None:
+        directory.put(Employee("EMP001", "Quinn Zebedee"))
+        assert not directory.end_erasure("EMP001", "job-1")  # not marked: someone new's, kept
+        assert directory.begin_erasure("EMP001", "job-1") == "job-1"
+        assert not directory.end_erasure("EMP001", "job-2")  # another job's mark
+        assert directory.erasure_of("EMP001") == "job-1"
+        directory.delete("EMP001")  # a drop undoing its create: the tombstone stays
+        assert directory.erasure_of("EMP001") == "job-1"
+        assert directory.end_erasure("EMP001", "job-1")
+        assert directory.erasure_of("EMP001") is None and directory.create(Employee("EMP001", "New"))
+        assert not directory.end_erasure("EMP001", "job-1") and directory.get("EMP001") is not None
+        assert not directory.end_erasure("EMP404", "job-1")
 
     def test_the_retention_clocks_start_once_move_forward_and_survive_a_stale_put(
         self, directory: EmployeeDirectory

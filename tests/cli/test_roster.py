@@ -94,6 +94,28 @@ def test_a_missing_column_refuses_the_whole_file() -> None:
         parse("employee_id,name,email,department\nE1,One,,\n", lambda _: True)
 
 
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("employee_id,name,email,department,photos,employee_id", "employee_id"),
+        ("employee_id,name,email,department,photos, name ", "name"),  # spaces stripped, as parsed
+        ("employee_id,name,email,department,photos,Photos", "photos"),
+        ("employee_id,name,email,department,photos,consent_method,CONSENT_METHOD", "consent_method"),
+        ("employee_id,name,email,department,photos,notes,Notes", "notes"),  # unknown ones too
+    ],
+)
+def test_a_column_named_twice_refuses_the_whole_file(header: str, named: str) -> None:
+    # csv.DictReader would keep the later column's value: the row's id, name or photos guessed
+    with pytest.raises(RosterError, match=f"names a column more than once: {named}$"):
+        parse(header + "\nE1,One,,,,EVIL,x\n", lambda _: True)
+
+
+def test_empty_trailing_columns_are_no_duplicates() -> None:
+    assert [
+        p.employee_id for p in parse(HEADER.rstrip("\n") + ",,\nE1,One,,,,,\n", lambda _: True).people
+    ] == ["E1"]
+
+
 def test_excel_s_byte_order_mark_is_not_part_of_the_first_column() -> None:
     assert [p.employee_id for p in parse("\ufeff" + HEADER + "E1,One,,,\n", lambda _: True).people] == ["E1"]
 

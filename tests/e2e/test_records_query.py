@@ -21,6 +21,7 @@ from chalicelib.core.keys import PROCESSED_PREFIX, camera_key
 from chalicelib.core.models import Employee, Scan, Status, Upload
 from chalicelib.scanning.pipeline import scan_id_for
 from sandbox.enroll import enroll_employee
+from sandbox.moto_internals import MotoState
 from sandbox.stack import PROJECT_DIR, Stack
 from tests.records import named_query, scans_table
 
@@ -39,6 +40,9 @@ def taken(stack: Stack, client: Client, photos: Path, camera: str, photo: str, a
     bucket, key = stack.settings.camera_bucket, camera_key(camera, f"{at:%Y%m%dT%H%M}-{photo}")
     data = (photos / photo).read_bytes()
     version = stack.s3.put_object(Bucket=bucket, Key=key, Body=data)["VersionId"]
+    # S3 stamped it then: a scan's time and day are S3's LastModified, never the event's
+    [stored] = [v for v in MotoState().s3.buckets[bucket].keys.getlist(key) if v.version_id == version]
+    stored.last_modified = at.astimezone(UTC).replace(tzinfo=None)
     event = client.events.generate_s3_event(bucket=bucket, key=key)
     record = event["Records"][0]
     record["eventTime"] = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -200,7 +200,7 @@ def _dynamodb_requests(operation: str, params: Mapping[str, Any], account: Conte
         ]
     if operation == "BatchGetItem":  # authorised as a GetItem-like read of each key, per table
         return [
-            _dynamodb(operation, {"TableName": table, "Key": key}, account)
+            _dynamodb(operation, {"TableName": table, "Key": key, **_projection(request)}, account)
             for table, request in params["RequestItems"].items()
             for key in request["Keys"]
         ]
@@ -301,9 +301,20 @@ def _dynamodb(operation: str, body: Mapping[str, Any], account: Context) -> Requ
         context["dynamodb:Select"] = (
             str(body.get("Select", "SPECIFIC_ATTRIBUTES" if projected else "ALL_ATTRIBUTES")),
         )
+        if "ProjectionExpression" in body:  # the attributes a projected read returns
+            context["dynamodb:Attributes"] = tuple(sorted(_attribute_names(body, "ProjectionExpression")))
     if "ReturnValues" in body:
         context["dynamodb:ReturnValues"] = (str(body["ReturnValues"]),)
     return Request(f"dynamodb:{operation}", arn, context)
+
+
+def _projection(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A BatchGetItem table request's projection, as a GetItem body carries it."""
+    return {
+        name: request[name]
+        for name in ("ProjectionExpression", "ExpressionAttributeNames")
+        if name in request
+    }
 
 
 def _leading_keys(table: str, body: Mapping[str, Any]) -> tuple[str, ...]:

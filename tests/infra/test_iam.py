@@ -217,6 +217,9 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
         assert api_call(client, stack, "POST", "/employees/E2/faces", twin) == 409
         assert api_call(client, stack, "POST", "/gallery/health", {}) == 202
         assert api_call(client, stack, "GET", "/gallery/health") == 200
+        with recorder.paused():  # the health worker's calls are its own policy's
+            stack.run_health_jobs()
+        assert api_call(client, stack, "GET", "/gallery/health") == 200  # the report's ids, checked
         _decide_held_faces(client, stack, photos, recorder)
         assert api_call(client, stack, "PUT", "/faces/allowed-pairs/E1/E2", {}) == 200
         assert api_call(client, stack, "GET", "/faces/allowed-pairs") == 200
@@ -233,7 +236,7 @@ def test_the_api_stays_within_its_policy(stack: Stack, photos: Path, recorder: R
     assert {"sqs:SendMessage", "dynamodb:UpdateItem", "cognito-idp:AdminListGroupsForUser"} <= (
         recorder.actions()
     )
-    assert {"ssm:PutParameter", "ssm:GetParameter"} <= recorder.actions()
+    assert {"ssm:PutParameter", "ssm:GetParameter", "dynamodb:BatchGetItem"} <= recorder.actions()
     assert "ses:SendRawEmail" in recorder.actions()  # POST /reports sends as the schedule does
     command_key = {"kms:ResourceAliases": (stack.settings.command_key,)}
     assert Request("kms:GenerateMac", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/aliased", command_key) in (
@@ -400,6 +403,8 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
             assert api_call(client, stack, "DELETE", "/employees/EMP001") == 202
     handled = stack.run_erasures()
     assert handled and all(event.error is None for event in handled)
+    directory = wiring.erasure_ports(stack.settings).directory  # a redelivery's check (tombstone.not_theirs)
+    assert directory.erasure_of("EMP001") is None and directory.present(["EMP001"]) == frozenset()
     made = recorder.actions()
     assert {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "dynamodb:DeleteItem", "sqs:SendMessage"} <= made
     pending = f"arn:aws:s3:::{stack.settings.camera_bucket}/pending/{held.pending_id}"
@@ -408,6 +413,7 @@ def test_the_erasure_worker_stays_within_its_policy(stack: Stack, photos: Path, 
     }
     with recorder.paused():
         assert wiring.pending_faces(stack.settings).listing(10) == []
+    assert {"dynamodb:GetItem", "dynamodb:BatchGetItem"} <= made
     access = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stack.settings.access_table}"
     assert {"dynamodb:Scan", "dynamodb:PutItem"} <= {r.action for r in recorder.calls if r.resource == access}
     assert_allowed(recorder, "policy-dev-erasure.json")

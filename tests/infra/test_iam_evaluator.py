@@ -77,3 +77,16 @@ def test_a_query_carries_its_partition_key_from_a_boto3_condition() -> None:
     )
     assert request.context["dynamodb:LeadingKeys"] == ("EMP001",)
     assert request.context["dynamodb:Select"] == ("ALL_ATTRIBUTES",)
+
+
+def test_a_projected_batch_read_names_the_attributes_it_returns_for_each_key() -> None:
+    table: dict[str, object] = {
+        "Keys": [{"employee_id": "E1"}, {"employee_id": "E2"}],
+        "ProjectionExpression": "employee_id, #m",
+        "ExpressionAttributeNames": {"#m": "erasure_job"},
+    }
+    requests = requests_of("dynamodb", "BatchGetItem", {"RequestItems": {"facegate-dev-employees": table}})
+    assert [r.context["dynamodb:LeadingKeys"] for r in requests] == [("E1",), ("E2",)]
+    for request in requests:
+        assert request.context["dynamodb:Select"] == ("SPECIFIC_ATTRIBUTES",)
+        assert request.context["dynamodb:Attributes"] == ("employee_id", "erasure_job")

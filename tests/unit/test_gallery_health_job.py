@@ -9,10 +9,10 @@ import pytest
 
 from chalicelib.core.config import Policy
 from chalicelib.core.health_jobs import KEPT_PAIRS, LISTED, HealthPart
-from chalicelib.core.models import SearchResult
+from chalicelib.core.models import Employee, SearchResult
 from chalicelib.enrollment import gallery_health as health
 from chalicelib.enrollment.gallery_health import HealthPorts, run_health, start_health
-from tests.fakes import InMemoryHealthJobs, InMemoryHealthQueue, ScriptedEngine
+from tests.fakes import InMemoryEmployeeDirectory, InMemoryHealthJobs, InMemoryHealthQueue, ScriptedEngine
 
 POLICY = Policy()
 NOW = datetime(2026, 3, 8, 14, 30, tzinfo=UTC)
@@ -29,7 +29,8 @@ class Clock:
 def ports_with(faces: dict[str, int], clock: Clock | None = None) -> HealthPorts:
     engine = ScriptedEngine(SearchResult(faces=[]))
     engine.faces = {employee: [f"{employee}-f{n}" for n in range(count)] for employee, count in faces.items()}
-    return HealthPorts(engine, InMemoryHealthJobs(), InMemoryHealthQueue(), clock or Clock())
+    directory = InMemoryEmployeeDirectory(*(Employee(employee, employee) for employee in faces))
+    return HealthPorts(engine, InMemoryHealthJobs(), InMemoryHealthQueue(), directory, clock or Clock())
 
 
 def engine_of(ports: HealthPorts) -> ScriptedEngine:
@@ -66,7 +67,7 @@ def test_a_job_walks_the_gallery_in_slices_and_resumes_where_the_last_run_stoppe
 
     assert drain(ports, slices_per_run=1) == 3  # one slice of two faces per run: 5 faces
     assert engine.health_slices == [(0, 2), (2, 4), (4, 5)]  # each face once, in order
-    done = health.health_status(job.job_id, ports.jobs)
+    done = health.health_status(job.job_id, ports)
     assert done["status"] == "DONE" and done["progress"] == {"faces_total": 5, "faces_done": 5}
     assert done["report"] == {
         "employees": 3,
@@ -80,7 +81,7 @@ def test_a_job_walks_the_gallery_in_slices_and_resumes_where_the_last_run_stoppe
         "left_out": {"close_pairs": 0, "single_photo": 0, "outlier_faces": 0, "old_model_only": 0},
         "close_pairs_at_least": False,
     }
-    assert health.health_status(None, ports.jobs) == done  # GET /gallery/health: the latest
+    assert health.health_status(None, ports) == done  # GET /gallery/health: the latest
 
 
 def test_one_run_takes_a_bounded_number_of_slices_then_queues_the_rest() -> None:
@@ -102,7 +103,7 @@ def test_at_most_one_job_runs_and_a_finished_one_makes_room_for_the_next() -> No
     drain(ports)
     second, started = start_health(ports, "admin")
     assert started and second.job_id != first.job_id
-    assert health.health_status(first.job_id, ports.jobs)["status"] == "DONE"  # still readable
+    assert health.health_status(first.job_id, ports)["status"] == "DONE"  # still readable
 
 
 def test_a_start_that_lost_the_race_returns_the_winners_job() -> None:
@@ -127,7 +128,7 @@ def test_a_job_whose_message_seems_lost_is_queued_again_not_restarted() -> None:
     clock.now += health.STALE_AFTER + timedelta(seconds=1)
     assert start_health(ports, "admin")[0].job_id == job.job_id
     drain(ports)
-    assert health.health_status(job.job_id, ports.jobs)["progress"]["faces_done"] == 4
+    assert health.health_status(job.job_id, ports)["progress"]["faces_done"] == 4
 
 
 def test_a_duplicate_message_never_adds_a_slice_twice() -> None:
@@ -147,7 +148,7 @@ def test_a_duplicate_message_never_adds_a_slice_twice() -> None:
     run_health(job.job_id, ports, POLICY)
     jobs = ports.jobs
     assert isinstance(jobs, InMemoryHealthJobs) and jobs.refused_saves == 1
-    report = health.health_status(job.job_id, jobs)["report"]
+    report = health.health_status(job.job_id, ports)["report"]
     assert report is not None and report["left_out"]["outlier_faces"] == 0
     assert [face["face_id"] for face in report["outlier_faces"]] == ["EMP001-f0", "EMP002-f1"]
 
@@ -167,7 +168,7 @@ def test_the_report_is_bounded_and_says_how_many_it_left_out() -> None:
     engine.outlying = {f"E{n:04d}-f0": float(n % 70) for n in range(many)}
     job, _ = start_health(ports, "admin")
     drain(ports)
-    report = health.health_status(job.job_id, ports.jobs)["report"]
+    report = health.health_status(job.job_id, ports)["report"]
     assert report is not None
     assert all(len(report[name]) == LISTED for name in ("close_pairs", "single_photo", "outlier_faces"))
     assert report["left_out"] == {
@@ -191,7 +192,7 @@ def test_a_failing_run_is_retried_and_marked_failed_on_the_last_receive() -> Non
     engine_of(ports).fail_with = RuntimeError("gallery unreadable")
     with pytest.raises(RuntimeError):
         run_health(job.job_id, ports, POLICY, receive_count=1, max_receives=2)
-    running = health.health_status(job.job_id, ports.jobs)
+    running = health.health_status(job.job_id, ports)
     assert (
         running["status"] == "QUEUED"
         and running["attempts"] == 1
@@ -199,7 +200,7 @@ def test_a_failing_run_is_retried_and_marked_failed_on_the_last_receive() -> Non
     )
     with pytest.raises(RuntimeError):
         run_health(job.job_id, ports, POLICY, receive_count=2, max_receives=2)
-    assert health.health_status(job.job_id, ports.jobs)["status"] == "FAILED"
+    assert health.health_status(job.job_id, ports)["status"] == "FAILED"
     assert start_health(ports, "admin")[1]  # a failed job makes room for a new one
 
 
@@ -208,6 +209,29 @@ def test_an_unknown_job_is_not_found() -> None:
 
     ports = ports_with({})
     with pytest.raises(NotFound):
-        health.health_status(None, ports.jobs)
+        health.health_status(None, ports)
     with pytest.raises(NotFound):
-        health.health_status("a" * 32, ports.jobs)
+        health.health_status("a" * 32, ports)
+
+
+@pytest.mark.parametrize("when", ["erased after the job", "being erased during it"])
+def test_a_report_never_names_an_employee_erased_or_being_erased(when: str) -> None:
+    ports = ports_with({"EMP003": 1, "EMP005": 1, "EMP007": 2, "EMP009": 2})
+    directory = ports.directory
+    assert isinstance(directory, InMemoryEmployeeDirectory)
+    engine = engine_of(ports)
+    engine.close = {("EMP003", "EMP005"): 90.0, ("EMP007", "EMP009"): 88.0, ("EMP005", "EMP009"): 87.0}
+    engine.outlying = {"EMP005-f0": 40.0, "EMP007-f1": 41.0}
+    job, _ = start_health(ports, "admin")
+    if when == "being erased during it":
+        directory.begin_erasure("EMP005", "job-5")  # marked: the faces are still in the engine
+        drain(ports)
+    else:
+        drain(ports)
+        directory.delete("EMP005")  # the erasure's DONE: no record left
+    for shown in (health.health_status(job.job_id, ports), health.health_status(None, ports)):
+        report = shown["report"]
+        assert "EMP005" not in str(report)
+        assert report["single_photo"] == ["EMP003"]
+        assert report["close_pairs"] == [{"employee_ids": ["EMP007", "EMP009"], "similarity": 88.0}]
+        assert [face["employee_id"] for face in report["outlier_faces"]] == ["EMP007"]
