@@ -165,6 +165,11 @@ def _with_avery(adapters: Adapters) -> None:
     adapters.employees.create(AVERY)
 
 
+def _marked_avery(adapters: Adapters) -> None:
+    adapters.employees.create(AVERY)
+    adapters.employees.begin_erasure("EMP001", "job1")
+
+
 def _with_scan(adapters: Adapters) -> None:
     adapters.employees.create(AVERY)
     adapters.scans.record(a_scan())
@@ -243,8 +248,14 @@ SITES = {
     "employees.erasure_of": Site(
         "GetItem", "employees_table", lambda a: a.employees.erasure_of("EMP001"), _with_avery
     ),
+    "employees.present": Site(
+        "BatchGetItem", "employees_table", lambda a: a.employees.present(["EMP001"]), _with_avery
+    ),
     "employees.listing": Site("Scan", "employees_table", lambda a: a.employees.listing(10), _with_avery),
     "employees.delete": Site("DeleteItem", "employees_table", lambda a: a.employees.delete("EMP001")),
+    "employees.end_erasure": Site(
+        "DeleteItem", "employees_table", lambda a: a.employees.end_erasure("EMP001", "job1"), _marked_avery
+    ),
     "audit.record": Site(
         "PutItem",
         "audit_table",
