@@ -123,7 +123,7 @@ class Importer:
         if self._stop.is_set():
             return
         created = self._employee(person)
-        if created is None or (person.consent is not None and not self._consent(person)):
+        if created is None or (person.consent is not None and not self._consent(person, created)):
             return
         todo = []
         for name in person.photos:
@@ -170,15 +170,16 @@ class Importer:
         self._count("created" if outcome == "created" else "existed")
         return outcome == "created"
 
-    def _consent(self, person: Person) -> bool:
+    def _consent(self, person: Person, created: bool) -> bool:
         """Record the row's consent unless the employee has a current one (a resumed run, a
         second roster); False when refused or failed (its photos are not sent: each would be
-        refused for want of it)."""
+        refused for want of it). An employee this run created has none yet (a consent covers
+        one creation of an id), so it is recorded without asking."""
         assert person.consent is not None
         path = f"/employees/{segment(person.employee_id)}/consent"
         method, reference = person.consent
         try:
-            if not self._call("GET", path).get("current"):
+            if created or not self._call("GET", path).get("current"):
                 self._call("PUT", path, {"method": method, "reference": reference})
         except ApiError as error:
             self._refuse(person, "", f"consent: {error.message}", step="consent")
