@@ -4,7 +4,8 @@ botocore turns an unparseable body into ``{"message": <body>}``, which would rea
 "no item" or "written". Asking for ConsumedCapacity (free) gives every genuine answer a
 field to check: its absence means the answer was not DynamoDB's.
 
-Every DynamoDB call in chalicelib goes through ``call``, directly or through
+Every DynamoDB call in chalicelib goes through ``call``, directly or through ``written`` (a
+conditional write: True or False), or
 ``paging.checked_page`` / ``paging.all_items`` (one check per page);
 tests/aws/test_dynamo_checked.py fails on any other call site. Transactions go through
 ``transact``, which also resends one cancelled only for a conflict.
@@ -29,6 +30,20 @@ def call(method: Any, **params: Any) -> dict[str, Any]:
     if "ConsumedCapacity" not in response:
         raise MalformedResponse(f"unreadable DynamoDB response: {str(response)[:120]!r}")
     return response
+
+
+def written(method: Any, **params: Any) -> bool:
+    """``call`` of a conditional write: True when written, False when its condition failed
+    (DynamoDB's ``ConditionalCheckFailedException``); any other error is raised."""
+    from botocore.exceptions import ClientError
+
+    try:
+        call(method, **params)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 # One transaction holds at most this many items (DynamoDB's limit).

@@ -45,8 +45,6 @@ class DynamoEmployeeDirectory:
         return None if item is None or ERASING in item else _employee(item)
 
     def put(self, employee: Employee) -> None:
-        from botocore.exceptions import ClientError
-
         # Never over an employee being erased: that would drop the mark (and the
         # pipeline's guard with it) and let them in again. An update of the details only:
         # the access groups are ``set_membership``'s, so a concurrent change keeps both.
@@ -59,74 +57,47 @@ class DynamoEmployeeDirectory:
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in details)
         if cleared:
             expression += " REMOVE " + ", ".join(f"#{name}" for name in cleared)
-        try:
-            dynamo.call(
-                self._table.update_item,
-                Key={"employee_id": employee.employee_id},
-                UpdateExpression=expression,
-                ExpressionAttributeNames={f"#{name}": name for name in [*details, *cleared]},
-                ExpressionAttributeValues={f":{name}": value for name, value in details.items()},
-                ConditionExpression=f"attribute_not_exists({ERASING})",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound(f"no employee {employee.employee_id}") from None
-            raise
+        updated = dynamo.written(
+            self._table.update_item,
+            Key={"employee_id": employee.employee_id},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={f"#{name}": name for name in [*details, *cleared]},
+            ExpressionAttributeValues={f":{name}": value for name, value in details.items()},
+            ConditionExpression=f"attribute_not_exists({ERASING})",
+        )
+        if not updated:
+            raise NotFound(f"no employee {employee.employee_id}")
 
     def create(self, employee: Employee) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.put_item,
-                Item=_item(employee),
-                ConditionExpression="attribute_not_exists(employee_id)",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return dynamo.written(
+            self._table.put_item,
+            Item=_item(employee),
+            ConditionExpression="attribute_not_exists(employee_id)",
+        )
 
     def set_membership(self, employee_id: str, group_id: str, member: bool) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.update_item,
-                Key={"employee_id": employee_id},
-                UpdateExpression=f"{'ADD' if member else 'DELETE'} {GROUPS} :group",
-                ExpressionAttributeValues={":group": {group_id}},
-                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return dynamo.written(
+            self._table.update_item,
+            Key={"employee_id": employee_id},
+            UpdateExpression=f"{'ADD' if member else 'DELETE'} {GROUPS} :group",
+            ExpressionAttributeValues={":group": {group_id}},
+            ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+        )
 
     def stamp(self, employee_id: str, clock: str, at: str) -> bool:
-        from botocore.exceptions import ClientError
-
         if clock not in _STAMP_CONDITIONS:
             raise ValueError(f"no retention clock {clock!r}")
         values: dict[str, Any] = {":at": at}
         if clock == "inactive_since":
             values[":no"] = False
-        try:
-            dynamo.call(
-                self._table.update_item,
-                Key={"employee_id": employee_id},
-                UpdateExpression=f"SET {clock} = :at",
-                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING}) "
-                f"AND {_STAMP_CONDITIONS[clock]}",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return dynamo.written(
+            self._table.update_item,
+            Key={"employee_id": employee_id},
+            UpdateExpression=f"SET {clock} = :at",
+            ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING}) "
+            f"AND {_STAMP_CONDITIONS[clock]}",
+            ExpressionAttributeValues=values,
+        )
 
     def members(self, group_id: str) -> list[str]:
         from boto3.dynamodb.conditions import Attr
@@ -139,21 +110,13 @@ class DynamoEmployeeDirectory:
         return sorted(str(item["employee_id"]) for item in items)
 
     def set_lookalike(self, employee_id: str, other_id: str, allowed: bool) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.update_item,
-                Key={"employee_id": employee_id},
-                UpdateExpression=f"{'ADD' if allowed else 'DELETE'} {LOOKALIKES} :other",
-                ExpressionAttributeValues={":other": {other_id}},
-                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return dynamo.written(
+            self._table.update_item,
+            Key={"employee_id": employee_id},
+            UpdateExpression=f"{'ADD' if allowed else 'DELETE'} {LOOKALIKES} :other",
+            ExpressionAttributeValues={":other": {other_id}},
+            ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+        )
 
     def lookalikes(self, employee_id: str) -> frozenset[str]:
         item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
@@ -184,24 +147,18 @@ class DynamoEmployeeDirectory:
         return None if item is None or ERASING not in item else str(item[ERASING])
 
     def begin_erasure(self, employee_id: str, job_id: str) -> str | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.update_item,
-                Key={"employee_id": employee_id},
-                UpdateExpression=f"SET {ERASING} = :job, active = :no",
-                ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
-                ExpressionAttributeValues={":job": job_id, ":no": False},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            item = dynamo.call(
-                self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True
-            ).get("Item")
-            return None if item is None else str(item[ERASING])
-        return job_id
+        if dynamo.written(
+            self._table.update_item,
+            Key={"employee_id": employee_id},
+            UpdateExpression=f"SET {ERASING} = :job, active = :no",
+            ConditionExpression=f"attribute_exists(employee_id) AND attribute_not_exists({ERASING})",
+            ExpressionAttributeValues={":job": job_id, ":no": False},
+        ):
+            return job_id
+        item = dynamo.call(self._table.get_item, Key={"employee_id": employee_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None else str(item[ERASING])
 
     def listing(self, limit: int, token: str | None = None) -> Page[Employee]:
         # The directory is small (one item per person): a paginated Scan is the listing.
@@ -210,17 +167,11 @@ class DynamoEmployeeDirectory:
         return Page(items, paging.encode(page.get("LastEvaluatedKey")))
 
     def delete(self, employee_id: str) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.delete_item,
-                Key={"employee_id": employee_id},
-                ConditionExpression=f"attribute_not_exists({ERASING})",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        dynamo.written(  # a marked record stays: only its erasure job ends it
+            self._table.delete_item,
+            Key={"employee_id": employee_id},
+            ConditionExpression=f"attribute_not_exists({ERASING})",
+        )
 
     def present(self, employee_ids: Collection[str]) -> frozenset[str]:
         keys = [{"employee_id": employee_id} for employee_id in dict.fromkeys(employee_ids)]
@@ -246,20 +197,12 @@ class DynamoEmployeeDirectory:
         return frozenset(found)
 
     def end_erasure(self, employee_id: str, job_id: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            dynamo.call(
-                self._table.delete_item,
-                Key={"employee_id": employee_id},
-                ConditionExpression=f"{ERASING} = :job",
-                ExpressionAttributeValues={":job": job_id},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return dynamo.written(
+            self._table.delete_item,
+            Key={"employee_id": employee_id},
+            ConditionExpression=f"{ERASING} = :job",
+            ExpressionAttributeValues={":job": job_id},
+        )
 
 
 def mutual_pairs(listed: dict[str, set[str]]) -> list[tuple[str, str]]:

@@ -40,9 +40,16 @@ from tests.aws.test_contracts import a_scan
 from tests.faults import FaultInjector, injected, table_is
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
-# The functions that check what they call: dynamo.call, paging's two, which check every
-# page with dynamo.call, and dynamo.transact, which sends each attempt through it (asserted below).
-CHECKERS = {("dynamo", "call"), ("dynamo", "transact"), ("paging", "checked_page"), ("paging", "all_items")}
+# The functions that check what they call: dynamo.call, dynamo.written (a conditional write
+# through dynamo.call), paging's two, which check every page with dynamo.call, and
+# dynamo.transact, which sends each attempt through it (asserted below).
+CHECKERS = {
+    ("dynamo", "call"),
+    ("dynamo", "written"),
+    ("dynamo", "transact"),
+    ("paging", "checked_page"),
+    ("paging", "all_items"),
+}
 
 
 def _dynamodb_methods() -> tuple[set[str], set[str]]:
