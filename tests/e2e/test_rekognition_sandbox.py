@@ -65,6 +65,9 @@ def test_the_sandbox_uses_the_rekognition_endpoint_it_is_given(
     ]
 
 
+@pytest.mark.slow(
+    reason="the whole demo (staff, consent, scans, door agents, retention, report) on Rekognition"
+)
 def test_the_rekognition_demo_runs_offline_on_its_own_endpoint(tmp_path: Path) -> None:
     # No AWS_ENDPOINT_URL_REKOGNITION: the sandbox starts the local endpoint itself, and the
     # unmodified engine reaches the local engine's six decisions at Rekognition's threshold.

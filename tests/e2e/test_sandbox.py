@@ -66,6 +66,9 @@ def test_hostile_uploads_are_rejected_with_reasons_and_nothing_escapes(
         assert reason in body["reason"], (key, body["reason"])
 
 
+@pytest.mark.slow(
+    reason="the whole demo (staff, consent, scans, door agents, retention, report) as make demo"
+)
 def test_the_demo_prints_every_decision_and_its_notification(photos: Path, tmp_path: Path) -> None:
     result = run_sandbox("demo", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
